@@ -1,0 +1,25 @@
+"""Inventory settings (env prefix `INVENTORY_`)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared_kit.settings import ServiceSettings
+
+
+class InventorySettings(ServiceSettings):
+    """Settings of the inventory service."""
+
+    model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
+
+    events_topic: str = "inventory.events"
+    reservations_topic: str = "reservations.events"
+    contracts_topic: str = "contracts.events"
+    tickets_topic: str = "tickets.events"
+    consumer_group: str = "inventory"
+    import_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    import_max_rows: int = Field(50_000, ge=1)
+
+
+def get_settings() -> InventorySettings:
+    """Settings read from the environment."""
+    return InventorySettings()

@@ -1,0 +1,144 @@
+"""Events the inventory reads: reservations, loan contracts and repair tickets move devices.
+
+Each payload model is this service's own tolerant copy: it reads the fields it needs and
+ignores the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kit.events import CloudEvent
+from shared_kit.events.consumer import ConsumerRunner, Handler
+from shared_kit.settings import ServiceSettings
+
+from inventory_service import service
+from inventory_service.config import InventorySettings
+from inventory_service.exceptions import DeviceNotFound
+from inventory_service.models import Condition, Device, DeviceStatus
+from inventory_service.repository import DeviceRepository
+
+logger = logging.getLogger(__name__)
+
+RESERVATION_APPROVED = "lv.datori.reservations.reservation.approved.v1"
+RESERVATION_RELEASED = (
+    "lv.datori.reservations.reservation.cancelled.v1",
+    "lv.datori.reservations.reservation.expired.v1",
+    "lv.datori.reservations.reservation.rejected.v1",
+)
+CONTRACT_ACTIVATED = "lv.datori.contracts.contract.activated.v1"
+CONTRACT_RETURNED = "lv.datori.contracts.contract.returned.v1"
+REPAIR_STARTED = "lv.datori.tickets.repair.started.v1"
+REPAIR_COMPLETED = "lv.datori.tickets.repair.completed.v1"
+DEVICE_LOST = "lv.datori.tickets.device.lost_confirmed.v1"
+DEVICE_STOLEN = "lv.datori.tickets.device.stolen_confirmed.v1"
+
+
+class DeviceRef(BaseModel):
+    """Any event that names a device."""
+
+    model_config = ConfigDict(extra="ignore")
+    device_id: uuid.UUID | None = None
+
+
+class ContractReturned(DeviceRef):
+    """A loan ended with the device back; condition as recorded at the return."""
+
+    condition: str | None = None
+
+
+def _actor(evt: CloudEvent) -> str:
+    return f"event:{evt.type}"
+
+
+async def _device(session: AsyncSession, evt: CloudEvent) -> Device | None:
+    ref = DeviceRef.model_validate(evt.data)
+    if ref.device_id is None:
+        return None
+    device = await DeviceRepository(session).get(ref.device_id, for_update=True)
+    if device is None:
+        raise DeviceNotFound(f"No device {ref.device_id} (event {evt.id})")
+    return device
+
+
+async def _move(session: AsyncSession, evt: CloudEvent, to: DeviceStatus, topic: str,
+                only_from: tuple[DeviceStatus, ...] | None = None) -> None:
+    device = await _device(session, evt)
+    if device is None or device.status is to:
+        return  # nothing to move, or already there (a replay by another route)
+    if only_from is not None and device.status not in only_from:
+        logger.info("%s: device %s is %s, left as is", evt.type, device.id, device.status.value)
+        return
+    await service.apply_transition(session=session, device=device, to=to, reason=evt.type,
+                                   actor=_actor(evt), topic=topic)
+
+
+def build_handlers(topic: str) -> dict[str, Handler]:
+    """Event type → handler, publishing device changes to `topic`."""
+
+    async def reserved(session: AsyncSession, evt: CloudEvent) -> None:
+        await _move(session, evt, DeviceStatus.RESERVED, topic)
+
+    async def released(session: AsyncSession, evt: CloudEvent) -> None:
+        await _move(session, evt, DeviceStatus.AVAILABLE, topic, only_from=(DeviceStatus.RESERVED,))
+
+    async def on_loan(session: AsyncSession, evt: CloudEvent) -> None:
+        await _move(session, evt, DeviceStatus.ON_LOAN, topic)
+
+    async def returned(session: AsyncSession, evt: CloudEvent) -> None:
+        payload = ContractReturned.model_validate(evt.data)
+        device = await _device(session, evt)
+        if device is not None and payload.condition in {c.value for c in Condition}:
+            device.condition = Condition(payload.condition)
+        await _move(session, evt, DeviceStatus.AVAILABLE, topic, only_from=(DeviceStatus.ON_LOAN,))
+
+    async def in_repair(session: AsyncSession, evt: CloudEvent) -> None:
+        await _move(session, evt, DeviceStatus.IN_REPAIR, topic)
+
+    async def repaired(session: AsyncSession, evt: CloudEvent) -> None:
+        device = await _device(session, evt)
+        if device is None or device.status is not DeviceStatus.IN_REPAIR:
+            return
+        back = device.status_before_repair
+        to = back if back in (DeviceStatus.ON_LOAN, DeviceStatus.IN_STOCK) else DeviceStatus.AVAILABLE
+        await service.apply_transition(session=session, device=device, to=to, reason=evt.type,
+                                       actor=_actor(evt), topic=topic)
+
+    async def lost(session: AsyncSession, evt: CloudEvent) -> None:
+        await _move(session, evt, DeviceStatus.LOST, topic)
+
+    async def stolen(session: AsyncSession, evt: CloudEvent) -> None:
+        await _move(session, evt, DeviceStatus.STOLEN, topic)
+
+    handlers: dict[str, Any] = {
+        RESERVATION_APPROVED: reserved,
+        CONTRACT_ACTIVATED: on_loan,
+        CONTRACT_RETURNED: returned,
+        REPAIR_STARTED: in_repair,
+        REPAIR_COMPLETED: repaired,
+        DEVICE_LOST: lost,
+        DEVICE_STOLEN: stolen,
+    }
+    handlers.update(dict.fromkeys(RESERVATION_RELEASED, released))
+    return handlers
+
+
+def build_consumers(
+    sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings
+) -> list[ConsumerRunner]:
+    """The inventory's one consumer group over the topics it reads."""
+    assert isinstance(settings, InventorySettings)
+    return [
+        ConsumerRunner(
+            name=settings.consumer_group,
+            topics=[settings.reservations_topic, settings.contracts_topic, settings.tickets_topic],
+            handlers=build_handlers(settings.events_topic),
+            session_factory=sessions,
+            settings=settings,
+        )
+    ]

@@ -1,0 +1,84 @@
+"""Dependencies of the inventory API: settings, roles, and validated path objects."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared_kit.auth import CurrentPrincipal, Principal, require_roles
+from shared_kit.deps import SessionDep
+
+from inventory_service import service
+from inventory_service.config import InventorySettings
+from inventory_service.exceptions import DeviceNotFound, TenantForbidden
+from inventory_service.models import CatalogueItem, Device, Institution, Municipality
+from inventory_service.repository import CatalogueRepository, DeviceRepository
+
+
+def get_settings(request: Request) -> InventorySettings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+Settings = Annotated[InventorySettings, Depends(get_settings)]
+Reader = Annotated[Principal, require_roles(*service.READ_ROLES, scope=service.READ_SCOPE)]
+
+
+async def valid_device(device_id: uuid.UUID, session: SessionDep, principal: Reader) -> Device:
+    """The device in the path, if it exists and the caller may see it."""
+    device = await DeviceRepository(session).get(device_id, for_update=False)
+    if device is None:
+        raise DeviceNotFound(f"No device with id {device_id}")
+    if not service.can_read(principal, device):
+        raise TenantForbidden("This device belongs to another municipality or institution")
+    return device
+
+
+async def valid_device_for_update(
+    device_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Device:
+    """The device in the path, locked for this transaction."""
+    device = await DeviceRepository(session).get(device_id, for_update=True)
+    if device is None:
+        raise DeviceNotFound(f"No device with id {device_id}")
+    if not service.can_read(principal, device):
+        raise TenantForbidden("This device belongs to another municipality or institution")
+    return device
+
+
+async def valid_municipality(code: str, session: SessionDep, principal: Reader) -> Municipality:
+    """The municipality in the path, if the caller may see it."""
+    municipality = await service.get_municipality(session=session, code=code)
+    scope = service.scope_for(principal)
+    if scope.municipality_codes is not None and code not in scope.municipality_codes:
+        raise TenantForbidden(f"You may not see municipality {code}")
+    return municipality
+
+
+async def valid_institution(number: str, session: SessionDep, principal: Reader) -> Institution:
+    """The institution in the path, if the caller may see it."""
+    institution = await service.get_institution(session=session, number=number)
+    scope = service.scope_for(principal)
+    visible = scope.municipality_codes is None or (
+        institution.municipality.code in scope.municipality_codes
+        or number in (scope.institution_numbers or ())
+    )
+    if not visible:
+        raise TenantForbidden(f"You may not see institution {number}")
+    return institution
+
+
+async def valid_catalogue_item(code: str, session: SessionDep, _: Reader) -> CatalogueItem:
+    """The catalogue item in the path."""
+    return await service.get_catalogue_item(session=session, code=code.upper())
+
+
+ValidDevice = Annotated[Device, Depends(valid_device)]
+LockedDevice = Annotated[Device, Depends(valid_device_for_update)]
+ValidMunicipality = Annotated[Municipality, Depends(valid_municipality)]
+ValidInstitution = Annotated[Institution, Depends(valid_institution)]
+ValidCatalogueItem = Annotated[CatalogueItem, Depends(valid_catalogue_item)]
+
+__all__ = ["CatalogueRepository"]

@@ -1,0 +1,47 @@
+"""Business errors of the inventory, each with its HTTP status and problem type."""
+
+from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
+
+
+class MunicipalityNotFound(NotFound):
+    type = "municipality-not-found"
+
+
+class InstitutionNotFound(NotFound):
+    type = "institution-not-found"
+
+
+class CatalogueItemNotFound(NotFound):
+    type = "catalogue-item-not-found"
+
+
+class DeviceNotFound(NotFound):
+    type = "device-not-found"
+
+
+class ImportNotFound(NotFound):
+    type = "import-not-found"
+
+
+class DuplicateCode(Conflict):
+    type, title = "duplicate", "Already exists"
+
+
+class IllegalTransition(Conflict):
+    type, title = "illegal-transition", "Illegal status transition"
+
+
+class TenantForbidden(Forbidden):
+    type, title = "tenant-forbidden", "Outside your tenancy"
+
+
+class InvalidImport(Unprocessable):
+    type, title = "invalid-import", "Invalid import file"
+
+
+class ImportRejected(Unprocessable):
+    type, title = "import-rejected", "Import rejected"
+
+
+class InstitutionOutsideMunicipality(Unprocessable):
+    type, title = "institution-outside-municipality", "Institution of another municipality"

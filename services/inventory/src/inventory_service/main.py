@@ -1,0 +1,44 @@
+"""Inventory app factory: `uvicorn inventory_service.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from shared_kit.app import ServiceSpec, create_service_app
+
+from inventory_service.config import InventorySettings
+from inventory_service.consumers import build_consumers
+from inventory_service.router import router
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+DESCRIPTION = """
+The stock of the municipal computer libraries: municipalities and institutions (reference
+data), the procurement catalogue, and every device with its status, warranty, insurance,
+funding source and full history. Deliveries are imported from CSV.
+"""
+
+
+def create_app(settings: InventorySettings | None = None) -> FastAPI:
+    """Build the inventory service."""
+    settings = settings or InventorySettings()
+    return create_service_app(
+        ServiceSpec(
+            name="inventory",
+            title="Inventory service",
+            description=DESCRIPTION,
+            settings=settings,
+            routers=[router],
+            publishes=[settings.events_topic],
+            migrations=MIGRATIONS,
+            consumers=build_consumers,
+            openapi_tags=[
+                {"name": "devices", "description": "Devices, their status and history"},
+                {"name": "catalogue", "description": "What can be procured"},
+                {"name": "reference data", "description": "Municipalities and institutions"},
+                {"name": "operations", "description": "Health, readiness, dead letters"},
+            ],
+        )
+    )

@@ -1,0 +1,8 @@
+"""Alembic environment of the inventory service."""
+
+from shared_kit.migrations import run_env
+
+from inventory_service import models
+from inventory_service.config import InventorySettings
+
+run_env(models.Base.metadata, default_url=lambda: InventorySettings().database_url)

@@ -1,0 +1,220 @@
+"""Inventory tables: reference data, catalogue, devices, history, imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Identity,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared_kit.db import Base, Timestamps, UUIDKey, Versioned
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class Category(StrEnum):
+    """What kind of device a catalogue item is."""
+
+    LAPTOP = "laptop"
+    CHROMEBOOK = "chromebook"
+    ALL_IN_ONE = "all_in_one"
+    TABLET = "tablet"
+    ACCESSORY = "accessory"
+
+
+class OperatingSystem(StrEnum):
+    """Operating systems in the ministry's catalogue."""
+
+    WINDOWS = "windows"
+    CHROMEOS = "chromeos"
+    MACOS = "macos"
+    LINUX = "linux"
+    NONE = "none"
+
+
+class FundingSource(StrEnum):
+    """Programme that paid for a device (see the seed: three EU programmes plus budgets)."""
+
+    REACT_EU = "react_eu"
+    RECOVERY_FUND = "recovery_fund"
+    EU_FUNDS_2021_2027 = "eu_funds_2021_2027"
+    MUNICIPAL_BUDGET = "municipal_budget"
+    OTHER = "other"
+
+
+class Condition(StrEnum):
+    """Physical condition as last recorded."""
+
+    NEW = "new"
+    GOOD = "good"
+    FAIR = "fair"
+    DAMAGED = "damaged"
+
+
+class DeviceStatus(StrEnum):
+    """Where a device is in its life."""
+
+    IN_STOCK = "in_stock"
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    ON_LOAN = "on_loan"
+    IN_REPAIR = "in_repair"
+    LOST = "lost"
+    STOLEN = "stolen"
+    WRITTEN_OFF = "written_off"
+
+
+class Municipality(UUIDKey, Timestamps, Versioned, Base):
+    """A local government (ATVK code) that owns a computer library."""
+
+    __tablename__ = "municipality"
+
+    code: Mapped[str] = mapped_column(String(7), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Institution(UUIDKey, Timestamps, Versioned, Base):
+    """An education institution, keyed by its VIIS registration number."""
+
+    __tablename__ = "institution"
+
+    registration_number: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    municipality_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("municipality.id"), index=True)
+    municipality: Mapped[Municipality] = relationship(lazy="raise")
+
+
+class CatalogueItem(UUIDKey, Timestamps, Versioned, Base):
+    """A model offered in the procurement catalogue, with its base configuration."""
+
+    __tablename__ = "catalogue_item"
+
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    manufacturer: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(200))
+    category: Mapped[Category] = mapped_column(_enum(Category, "category"))
+    os: Mapped[OperatingSystem] = mapped_column(_enum(OperatingSystem, "operating_system"))
+    screen_inches: Mapped[Decimal | None] = mapped_column(Numeric(3, 1))
+    touch: Mapped[bool] = mapped_column(default=False)
+    specs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    base_warranty_months: Mapped[int] = mapped_column(Integer, default=36)
+    school_levels: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (CheckConstraint("base_warranty_months >= 0", name="warranty_nonneg"),)
+
+
+class Device(UUIDKey, Timestamps, Versioned, Base):
+    """One physical device of a municipality's computer library."""
+
+    __tablename__ = "device"
+
+    serial_number: Mapped[str] = mapped_column(String(100), unique=True)
+    asset_tag: Mapped[str] = mapped_column(String(60))
+    catalogue_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogue_item.id"))
+    municipality_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("municipality.id"))
+    institution_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("institution.id"))
+    funding_source: Mapped[FundingSource] = mapped_column(_enum(FundingSource, "funding_source"))
+    order_reference: Mapped[str | None] = mapped_column(String(100))
+    delivery_date: Mapped[dt.date | None] = mapped_column(Date)
+    purchase_price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    extra_warranty_months: Mapped[int] = mapped_column(Integer, default=0)
+    warranty_ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    insurer: Mapped[str | None] = mapped_column(String(200))
+    insurance_policy: Mapped[str | None] = mapped_column(String(100))
+    insured_until: Mapped[dt.date | None] = mapped_column(Date)
+    condition: Mapped[Condition] = mapped_column(_enum(Condition, "condition"))
+    accessories: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[DeviceStatus] = mapped_column(_enum(DeviceStatus, "device_status"))
+    # Where a device in repair goes back to (on loan or available) when it is repaired.
+    status_before_repair: Mapped[DeviceStatus | None] = mapped_column(
+        _enum(DeviceStatus, "device_status")
+    )
+
+    catalogue_item: Mapped[CatalogueItem] = relationship(lazy="raise")
+    municipality: Mapped[Municipality] = relationship(lazy="raise")
+    institution: Mapped[Institution | None] = relationship(lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "asset_tag"),
+        CheckConstraint("purchase_price >= 0", name="price_nonneg"),
+        CheckConstraint("extra_warranty_months >= 0", name="extra_warranty_nonneg"),
+        Index("ix_device_municipality_tag", "municipality_id", "asset_tag", "id"),
+        Index("ix_device_institution_tag", "institution_id", "asset_tag", "id"),
+        Index("ix_device_status", "status"),
+        Index("ix_device_warranty", "warranty_ends_on"),
+        # Prefix search on serial numbers and asset tags (stored upper-case).
+        Index(
+            "ix_device_serial_prefix",
+            "serial_number",
+            postgresql_ops={"serial_number": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_device_tag_prefix", "asset_tag", postgresql_ops={"asset_tag": "varchar_pattern_ops"}
+        ),
+    )
+
+
+class DeviceHistory(UUIDKey, Base):
+    """One change of a device: who, when, what (field → [old, new])."""
+
+    __tablename__ = "device_history"
+
+    # seq orders a device's entries even inside one transaction (where now() is constant).
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+    device_version: Mapped[int] = mapped_column(Integer)
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_device_history_device_seq", "device_id", "seq"),)
+
+
+class DeviceImport(UUIDKey, Base):
+    """A bulk import of a delivery, with its per-row report."""
+
+    __tablename__ = "device_import"
+
+    municipality_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("municipality.id"))
+    file_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    mode: Mapped[str] = mapped_column(String(20))
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    actor: Mapped[str] = mapped_column(String(200))
+    total_rows: Mapped[int] = mapped_column(Integer)
+    created_rows: Mapped[int] = mapped_column(Integer)
+    unchanged_rows: Mapped[int] = mapped_column(Integer)
+    failed_rows: Mapped[int] = mapped_column(Integer)
+    report: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

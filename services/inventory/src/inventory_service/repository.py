@@ -1,0 +1,316 @@
+"""All SQL of the inventory lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from shared_kit.pagination import paginate
+
+from inventory_service.models import (
+    CatalogueItem,
+    Category,
+    Device,
+    DeviceHistory,
+    DeviceImport,
+    DeviceStatus,
+    FundingSource,
+    Institution,
+    Municipality,
+    OperatingSystem,
+)
+
+DEVICE_SORTS = {
+    "asset_tag": Device.asset_tag,
+    "serial_number": Device.serial_number,
+    "created_at": Device.created_at,
+}
+
+
+@dataclass
+class Scope:
+    """Which tenants a query may see; None means no restriction on that axis."""
+
+    municipality_codes: frozenset[str] | None = None
+    institution_numbers: frozenset[str] | None = None
+
+
+@dataclass
+class DeviceFilters:
+    """Search criteria for devices."""
+
+    municipality_code: str | None = None
+    institution_number: str | None = None
+    statuses: list[DeviceStatus] = field(default_factory=list)
+    os: OperatingSystem | None = None
+    category: Category | None = None
+    funding_source: FundingSource | None = None
+    catalogue_item_code: str | None = None
+    warranty_before: dt.date | None = None
+    q: str | None = None
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class MunicipalityRepository:
+    """Municipalities."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_code(self, code: str) -> Municipality | None:
+        return await self.session.scalar(select(Municipality).where(Municipality.code == code))
+
+    async def ids_for_codes(self, codes: Iterable[str]) -> list[uuid.UUID]:
+        rows = await self.session.scalars(
+            select(Municipality.id).where(Municipality.code.in_(list(codes)))
+        )
+        return list(rows)
+
+    def list_query(self, scope: Scope) -> Select[Any]:
+        stmt = select(Municipality)
+        if scope.municipality_codes is not None:
+            stmt = stmt.where(Municipality.code.in_(scope.municipality_codes))
+        return stmt
+
+
+class InstitutionRepository:
+    """Education institutions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, institution_id: uuid.UUID) -> Institution | None:
+        return await self.session.get(
+            Institution, institution_id, options=[joinedload(Institution.municipality)]
+        )
+
+    async def by_number(self, number: str) -> Institution | None:
+        return await self.session.scalar(
+            select(Institution)
+            .options(joinedload(Institution.municipality))
+            .where(Institution.registration_number == number)
+        )
+
+    async def by_numbers(self, numbers: Iterable[str]) -> dict[str, Institution]:
+        rows = await self.session.scalars(
+            select(Institution).where(Institution.registration_number.in_(list(numbers)))
+        )
+        return {i.registration_number: i for i in rows}
+
+    def list_query(self, scope: Scope, municipality_code: str | None) -> Select[Any]:
+        stmt = select(Institution).join(Institution.municipality)
+        if scope.municipality_codes is not None or scope.institution_numbers is not None:
+            stmt = stmt.where(
+                or_(
+                    Municipality.code.in_(scope.municipality_codes or ()),
+                    Institution.registration_number.in_(scope.institution_numbers or ()),
+                )
+            )
+        if municipality_code:
+            stmt = stmt.where(Municipality.code == municipality_code)
+        return stmt
+
+
+class CatalogueRepository:
+    """Catalogue items."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, item_id: uuid.UUID) -> CatalogueItem | None:
+        return await self.session.get(CatalogueItem, item_id)
+
+    async def by_code(self, code: str) -> CatalogueItem | None:
+        return await self.session.scalar(select(CatalogueItem).where(CatalogueItem.code == code))
+
+    async def by_codes(self, codes: Iterable[str]) -> dict[str, CatalogueItem]:
+        rows = await self.session.scalars(
+            select(CatalogueItem).where(CatalogueItem.code.in_(list(codes)))
+        )
+        return {c.code: c for c in rows}
+
+    def list_query(
+        self, category: Category | None, os: OperatingSystem | None, active: bool | None
+    ) -> Select[Any]:
+        stmt = select(CatalogueItem)
+        if category:
+            stmt = stmt.where(CatalogueItem.category == category)
+        if os:
+            stmt = stmt.where(CatalogueItem.os == os)
+        if active is not None:
+            stmt = stmt.where(CatalogueItem.active == active)
+        return stmt
+
+
+class DeviceRepository:
+    """Devices, their history and imports."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
+        stmt = (
+            select(Device)
+            .options(
+                joinedload(Device.municipality),
+                joinedload(Device.institution),
+                joinedload(Device.catalogue_item),
+            )
+            .where(Device.id == device_id)
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=Device)
+        return await self.session.scalar(stmt)
+
+    async def serial_exists(self, serial: str) -> bool:
+        found = await self.session.scalar(select(Device.id).where(Device.serial_number == serial))
+        return found is not None
+
+    async def tag_exists(self, municipality_id: uuid.UUID, tag: str) -> bool:
+        found = await self.session.scalar(
+            select(Device.id).where(
+                Device.municipality_id == municipality_id, Device.asset_tag == tag
+            )
+        )
+        return found is not None
+
+    async def existing_serials(self, serials: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Serial → (municipality id, asset tag) for serials already registered."""
+        rows = await self.session.execute(
+            select(Device.serial_number, Device.municipality_id, Device.asset_tag).where(
+                Device.serial_number.in_(serials)
+            )
+        )
+        return {r.serial_number: {"municipality_id": r.municipality_id, "asset_tag": r.asset_tag}
+                for r in rows}
+
+    async def existing_tags(self, municipality_id: uuid.UUID, tags: Sequence[str]) -> set[str]:
+        rows = await self.session.scalars(
+            select(Device.asset_tag).where(
+                Device.municipality_id == municipality_id, Device.asset_tag.in_(tags)
+            )
+        )
+        return set(rows)
+
+    async def search(
+        self, filters: DeviceFilters, scope: Scope, sort: str, cursor: str | None, limit: int
+    ) -> Sequence[Device]:
+        stmt = self._filtered(select(Device), filters, scope)
+        columns = [DEVICE_SORTS[sort], Device.id]
+        return (await self.session.scalars(paginate(stmt, columns, cursor, limit))).all()
+
+    def _filtered(self, stmt: Select[Any], f: DeviceFilters, scope: Scope) -> Select[Any]:
+        if scope.municipality_codes is not None or scope.institution_numbers is not None:
+            stmt = stmt.where(
+                or_(
+                    Device.municipality_id.in_(
+                        select(Municipality.id).where(
+                            Municipality.code.in_(scope.municipality_codes or ())
+                        )
+                    ),
+                    Device.institution_id.in_(
+                        select(Institution.id).where(
+                            Institution.registration_number.in_(scope.institution_numbers or ())
+                        )
+                    ),
+                )
+            )
+        if f.municipality_code:
+            stmt = stmt.where(
+                Device.municipality_id
+                == select(Municipality.id).where(Municipality.code == f.municipality_code)
+                .scalar_subquery()
+            )
+        if f.institution_number:
+            stmt = stmt.where(
+                Device.institution_id
+                == select(Institution.id)
+                .where(Institution.registration_number == f.institution_number)
+                .scalar_subquery()
+            )
+        if f.statuses:
+            stmt = stmt.where(Device.status.in_(f.statuses))
+        if f.funding_source:
+            stmt = stmt.where(Device.funding_source == f.funding_source)
+        if f.warranty_before:
+            stmt = stmt.where(Device.warranty_ends_on < f.warranty_before)
+        if f.os or f.category or f.catalogue_item_code:
+            items = select(CatalogueItem.id)
+            if f.os:
+                items = items.where(CatalogueItem.os == f.os)
+            if f.category:
+                items = items.where(CatalogueItem.category == f.category)
+            if f.catalogue_item_code:
+                items = items.where(CatalogueItem.code == f.catalogue_item_code)
+            stmt = stmt.where(Device.catalogue_item_id.in_(items))
+        if f.q:
+            prefix = _escape_like(f.q.strip().upper()) + "%"
+            stmt = stmt.where(
+                or_(Device.serial_number.like(prefix), Device.asset_tag.like(prefix))
+            )
+        return stmt
+
+    def add(self, device: Device) -> None:
+        self.session.add(device)
+
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk insert plain rows (imports); ORM defaults do not apply."""
+        for start in range(0, len(rows), 2000):
+            await self.session.execute(insert(Device), rows[start : start + 2000])
+
+    async def load_many(self, ids: Sequence[uuid.UUID]) -> Sequence[Device]:
+        return (
+            await self.session.scalars(
+                select(Device)
+                .options(
+                    joinedload(Device.municipality),
+                    joinedload(Device.institution),
+                    joinedload(Device.catalogue_item),
+                )
+                .where(Device.id.in_(ids))
+            )
+        ).all()
+
+
+class HistoryRepository:
+    """Per-device change log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, entry: DeviceHistory) -> None:
+        self.session.add(entry)
+
+    async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), 2000):
+            await self.session.execute(insert(DeviceHistory), rows[start : start + 2000])
+
+    async def for_device(
+        self, device_id: uuid.UUID, cursor: str | None, limit: int
+    ) -> Sequence[DeviceHistory]:
+        stmt = select(DeviceHistory).where(DeviceHistory.device_id == device_id)
+        columns = [DeviceHistory.seq]
+        return (await self.session.scalars(paginate(stmt, columns, cursor, limit))).all()
+
+
+class ImportRepository:
+    """Import reports."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, record: DeviceImport) -> None:
+        self.session.add(record)
+
+    async def get(self, import_id: uuid.UUID) -> DeviceImport | None:
+        return await self.session.get(DeviceImport, import_id)

@@ -1,0 +1,249 @@
+"""Request and response models of the inventory API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from inventory_service.models import (
+    Category,
+    Condition,
+    DeviceStatus,
+    FundingSource,
+    OperatingSystem,
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
+                                        max_length=60, pattern=r"^[A-Za-z0-9._/-]+$")]
+Serial = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=3,
+                                          max_length=100, pattern=r"^[A-Za-z0-9._/-]+$")]
+AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
+RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
+
+
+class Strict(BaseModel):
+    """Rejects unknown fields so typos are reported, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    """Built from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Reference data -----------------------------------------------------------------------------
+
+
+class MunicipalityCreate(Strict):
+    code: AtvkCode = Field(description="ATVK code (7 digits)", examples=["0010000"])
+    name: Text
+
+
+class MunicipalityUpdate(Strict):
+    name: Text
+
+
+class MunicipalityRead(ReadModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    version: int
+
+
+class InstitutionCreate(Strict):
+    registration_number: RegNumber = Field(description="VIIS registration number")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    municipality_code: AtvkCode
+
+
+class InstitutionUpdate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class InstitutionRead(ReadModel):
+    id: uuid.UUID
+    registration_number: str
+    name: str
+    municipality_id: uuid.UUID
+    version: int
+
+
+# Catalogue ----------------------------------------------------------------------------------
+
+
+class CatalogueOptions(Strict):
+    """Options on top of the base configuration (see the ministry's catalogue)."""
+
+    memory_upgrade_gb: int | None = Field(None, ge=0, le=256)
+    adapters: list[Text] = []
+    management_software: bool = False
+    bag: bool = False
+    mouse: bool = False
+    extra_warranty_months: int = Field(0, ge=0, le=120)
+
+
+class CatalogueItemCreate(Strict):
+    code: Code
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    manufacturer: Text
+    model: Text
+    category: Category
+    os: OperatingSystem
+    screen_inches: Decimal | None = Field(None, ge=5, le=40, decimal_places=1)
+    touch: bool = False
+    specs: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, examples=[{"cpu": "Intel N100", "ram_gb": 8, "storage_gb": 128}]
+    )
+    options: CatalogueOptions = CatalogueOptions()
+    base_warranty_months: int = Field(36, ge=0, le=120)
+    school_levels: list[Text] = Field(default_factory=list, examples=[["grades 1-3"]])
+
+
+class CatalogueItemUpdate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    specs: dict[str, str | int | float | bool] | None = None
+    options: CatalogueOptions | None = None
+    school_levels: list[Text] | None = None
+    active: bool | None = None
+
+
+class CatalogueItemRead(ReadModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    manufacturer: str
+    model: str
+    category: Category
+    os: OperatingSystem
+    screen_inches: Decimal | None
+    touch: bool
+    specs: dict[str, Any]
+    options: dict[str, Any]
+    base_warranty_months: int
+    school_levels: list[str]
+    active: bool
+    version: int
+
+
+# Devices ------------------------------------------------------------------------------------
+
+
+class DeviceFields(Strict):
+    """Fields a device can be registered or updated with."""
+
+    funding_source: FundingSource
+    order_reference: Text | None = None
+    delivery_date: dt.date | None = None
+    purchase_price: Decimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
+    extra_warranty_months: int = Field(0, ge=0, le=120)
+    insurer: Text | None = None
+    insurance_policy: Text | None = None
+    insured_until: dt.date | None = None
+    condition: Condition = Condition.NEW
+    accessories: list[Text] = Field(default_factory=list, max_length=30)
+    notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+    @field_validator("delivery_date")
+    @classmethod
+    def _not_future(cls, value: dt.date | None) -> dt.date | None:
+        if value and value > dt.date.today() + dt.timedelta(days=366):
+            raise ValueError("delivery date is more than a year in the future")
+        return value
+
+
+class DeviceCreate(DeviceFields):
+    serial_number: Serial
+    asset_tag: Code
+    catalogue_item_code: Code
+    municipality_code: AtvkCode
+    institution_registration_number: RegNumber | None = None
+    status: DeviceStatus = DeviceStatus.IN_STOCK
+
+
+class DeviceUpdate(Strict):
+    """Partial update; status changes go through the transitions endpoint."""
+
+    asset_tag: Code | None = None
+    institution_registration_number: RegNumber | None = None
+    unassign: bool = Field(False, description="Remove the institution assignment")
+    funding_source: FundingSource | None = None
+    order_reference: Text | None = None
+    delivery_date: dt.date | None = None
+    purchase_price: Decimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
+    extra_warranty_months: int | None = Field(None, ge=0, le=120)
+    insurer: Text | None = None
+    insurance_policy: Text | None = None
+    insured_until: dt.date | None = None
+    condition: Condition | None = None
+    accessories: list[Text] | None = None
+    notes: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+
+class DeviceTransition(Strict):
+    to: DeviceStatus
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+
+
+class DeviceRead(ReadModel):
+    id: uuid.UUID
+    serial_number: str
+    asset_tag: str
+    catalogue_item_id: uuid.UUID
+    municipality_id: uuid.UUID
+    institution_id: uuid.UUID | None
+    funding_source: FundingSource
+    order_reference: str | None
+    delivery_date: dt.date | None
+    purchase_price: Decimal | None
+    extra_warranty_months: int
+    warranty_ends_on: dt.date | None
+    insurer: str | None
+    insurance_policy: str | None
+    insured_until: dt.date | None
+    condition: Condition
+    accessories: list[str]
+    notes: str | None
+    status: DeviceStatus
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class HistoryRead(ReadModel):
+    id: uuid.UUID
+    at: dt.datetime
+    actor: str
+    action: str
+    changes: dict[str, Any]
+    reason: str | None
+    device_version: int
+
+
+# Import -------------------------------------------------------------------------------------
+
+
+class ImportRow(BaseModel):
+    """What happened to one CSV row."""
+
+    line: int
+    serial_number: str | None
+    outcome: str  # created | unchanged | invalid | would_create
+    errors: list[dict[str, str]] = []
+
+
+class ImportReport(BaseModel):
+    id: uuid.UUID | None
+    mode: str
+    dry_run: bool
+    total_rows: int
+    created_rows: int
+    unchanged_rows: int
+    failed_rows: int
+    rows: list[ImportRow]

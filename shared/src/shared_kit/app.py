@@ -1,0 +1,109 @@
+"""App factory: every service gets the same middleware, handlers, ops endpoints and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kit.auth import JWKSVerifier
+from shared_kit.db import create_engine, create_session_factory
+from shared_kit.events.consumer import ConsumerRunner
+from shared_kit.events.relay import OutboxRelay
+from shared_kit.migrations import head_revision
+from shared_kit.observability import RequestContextMiddleware, configure_logging
+from shared_kit.ops import dead_letter_router, ops_router
+from shared_kit.problems import install_problem_handlers
+from shared_kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+ConsumerFactory = Callable[[async_sessionmaker[AsyncSession], ServiceSettings], list[ConsumerRunner]]
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its name, routers, topic, consumers and migrations."""
+
+    name: str
+    title: str
+    description: str
+    settings: ServiceSettings
+    routers: list[APIRouter]
+    publishes: list[str]
+    migrations: Path | None = None
+    consumers: ConsumerFactory | None = None
+    version: str = "0.1.0"
+    openapi_tags: list[dict[str, str]] = field(default_factory=list)
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    """Build the FastAPI app of a service."""
+    settings = spec.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level, settings.log_json)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        sessions = create_session_factory(engine)
+        app.state.engine, app.state.sessions = engine, sessions
+        app.state.verifier = JWKSVerifier(
+            settings.jwks_url,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            leeway_s=settings.jwt_leeway_s,
+        )
+        app.state.relay = OutboxRelay(sessions, settings, spec.publishes)
+        app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
+        tasks = _start_workers(app) if settings.run_background_workers else []
+        try:
+            yield
+        finally:
+            await _stop_workers(app, tasks)
+            await engine.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        openapi_tags=spec.openapi_tags,
+    )
+    app.state.settings = settings
+    app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
+    app.state.consumers = []
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ops_router)
+    app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
+    tasks = [asyncio.create_task(app.state.relay.run(), name="outbox-relay")]
+    for runner in app.state.consumers:
+        tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{runner.name}"))
+    return tasks
+
+
+async def _stop_workers(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
+    # Consumers first (they commit offsets), then the relay drains what requests wrote.
+    for runner in app.state.consumers:
+        await runner.stop()
+    await app.state.relay.stop()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=15)
+        for task in pending:
+            task.cancel()

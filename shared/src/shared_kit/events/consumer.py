@@ -1,0 +1,225 @@
+"""Consumer runner: apply each event once (inbox), commit offsets after the database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared_kit.db import Base, UUIDKey
+from shared_kit.events.envelope import CloudEvent, InvalidEvent
+from shared_kit.events.kafka import ensure_topics, make_consumer
+from shared_kit.problems import ProblemError
+from shared_kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+CONSUMED = Counter("events_consumed_total", "Events consumed", ["consumer", "outcome"])
+
+# Errors that mean "our infrastructure is down", not "this event is bad": retry forever.
+_TRANSIENT = (OperationalError, InterfaceError, OSError, asyncio.TimeoutError)
+# Errors that no retry can fix: the event breaks a business rule or its payload is unreadable.
+PERMANENT = (ProblemError, ValidationError, InvalidEvent)
+
+
+class InboxMessage(Base):
+    """Events a consumer has applied; the primary key makes a second apply impossible."""
+
+    __tablename__ = "inbox_message"
+
+    consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeadLetter(UUIDKey, Base):
+    """An event that could not be applied after bounded retries, kept for people to see."""
+
+    __tablename__ = "dead_letter"
+
+    consumer: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200))
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str | None] = mapped_column(String(200))
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    event_type: Mapped[str | None] = mapped_column(String(200))
+    headers: Mapped[list[list[str]]] = mapped_column(JSONB)
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+async def apply_once(
+    session: AsyncSession, consumer: str, evt: CloudEvent, handler: Handler
+) -> bool:
+    """Record the event in the inbox and apply it; False when it was applied before."""
+    inserted = await session.scalar(
+        insert(InboxMessage)
+        .values(consumer=consumer, event_id=evt.id, event_type=evt.type)
+        .on_conflict_do_nothing()
+        .returning(InboxMessage.event_id)
+    )
+    if inserted is None:
+        return False
+    await handler(session, evt)
+    return True
+
+
+class ConsumerRunner:
+    """Reads topics as one consumer group and applies events through their handlers."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: ServiceSettings,
+    ) -> None:
+        self.name = name
+        self._topics = topics
+        self._handlers = handlers
+        self._sessions = session_factory
+        self._settings = settings
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        """Consume until stopped; reconnect with back-off when the broker goes away."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._consume()
+                backoff = 0.2
+            except (KafkaError, OSError) as exc:
+                logger.warning("consumer %s: %s; retrying", self.name, type(exc).__name__)
+                await self._close()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, 5.0)
+        await self._close()
+
+    async def stop(self) -> None:
+        """Finish the record in hand, commit, and leave the group."""
+        self._stopping.set()
+
+    async def _consume(self) -> None:
+        if self._consumer is None:
+            await ensure_topics(self._settings, self._topics)
+            consumer = make_consumer(self._settings, self.name, *self._topics)
+            await consumer.start()
+            self._consumer = consumer
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            for tp, records in batches.items():
+                for record in records:
+                    await self.handle_record(record)
+                await self._consumer.commit({tp: records[-1].offset + 1})
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def handle_record(self, record: ConsumerRecord) -> str:
+        """Apply one record; returns the outcome (applied, duplicate, ignored, dead_letter)."""
+        try:
+            evt = CloudEvent.from_kafka(list(record.headers), record.value)
+        except InvalidEvent as exc:
+            return await self._dead_letter(record, None, str(exc), attempts=1)
+        handler = self._handlers.get(evt.type)
+        if handler is None:
+            CONSUMED.labels(self.name, "ignored").inc()
+            return "ignored"
+        outcome = await self._apply_with_retries(record, evt, handler)
+        CONSUMED.labels(self.name, outcome).inc()
+        return outcome
+
+    async def _apply_with_retries(
+        self, record: ConsumerRecord, evt: CloudEvent, handler: Handler
+    ) -> str:
+        attempt, delay = 0, 0.05
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    applied = await apply_once(session, self.name, evt, handler)
+                return "applied" if applied else "duplicate"
+            except _TRANSIENT as exc:
+                # The database is away: wait for it rather than dead-lettering good events.
+                logger.warning("consumer %s: database unavailable (%s)", self.name, exc)
+                if self._stopping.is_set():
+                    raise
+            except PERMANENT as exc:
+                # A business rule or payload says no: retrying cannot help.
+                return await self._dead_letter(record, evt, repr(exc), attempt + 1)
+            except Exception as exc:
+                attempt += 1
+                logger.warning(
+                    "consumer %s: %s failed (attempt %d): %s", self.name, evt.type, attempt, exc
+                )
+                if attempt >= self._settings.consumer_max_attempts:
+                    return await self._dead_letter(record, evt, repr(exc), attempt)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord, evt: CloudEvent | None, error: str, attempts: int
+    ) -> str:
+        logger.error(
+            "consumer %s: dead-lettered %s/%s@%s: %s",
+            self.name, record.topic, record.partition, record.offset, error,
+        )
+        async with self._sessions() as session, session.begin():
+            session.add(
+                DeadLetter(
+                    id=uuid.uuid4(),
+                    consumer=self.name,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    key=record.key.decode(errors="replace") if record.key else None,
+                    event_id=evt.id if evt else None,
+                    event_type=evt.type if evt else None,
+                    headers=[[k, v.decode(errors="replace")] for k, v in record.headers],
+                    payload=(record.value or b"").decode(errors="replace"),
+                    error=error[:4000],
+                    attempts=attempts,
+                )
+            )
+        CONSUMED.labels(self.name, "dead_letter").inc()
+        return "dead_letter"
+
+    async def retry_dead_letter(self, session: AsyncSession, letter: DeadLetter) -> bool:
+        """Apply a dead-lettered event again in the caller's transaction."""
+        headers = [(k, v.encode()) for k, v in letter.headers]
+        evt = CloudEvent.from_kafka(headers, letter.payload.encode())
+        handler = self._handlers.get(evt.type)
+        if handler is None:
+            raise InvalidEvent(f"no handler for {evt.type}")
+        async with session.begin_nested():
+            applied = await apply_once(session, self.name, evt, handler)
+        letter.resolved_at = await session.scalar(select(func.now()))
+        return applied
+
+

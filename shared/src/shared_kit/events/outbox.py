@@ -1,0 +1,123 @@
+"""Transactional outbox: events are rows written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Identity,
+    Index,
+    LargeBinary,
+    String,
+    event,
+    func,
+    insert,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared_kit.db import Base
+from shared_kit.events.envelope import CloudEvent
+
+
+class OutboxMessage(Base):
+    """An event waiting for (or past) publication; `seq` fixes the publication order."""
+
+    __tablename__ = "outbox_message"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(200))
+    headers: Mapped[list[list[str]]] = mapped_column(JSONB)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_message_unpublished",
+            "seq",
+            postgresql_where=published_at.is_(None),
+        ),
+    )
+
+
+_PENDING = "outbox_pending"
+_wakeups: set[asyncio.Event] = set()
+
+
+def add_event(session: AsyncSession, topic: str, evt: CloudEvent) -> None:
+    """Queue an event in the caller's transaction; it is published only if that commits."""
+    session.add(
+        OutboxMessage(
+            event_id=uuid.UUID(evt.id),
+            topic=topic,
+            key=evt.subject,
+            event_type=evt.type,
+            headers=[[k, v.decode()] for k, v in evt.kafka_headers()],
+            payload=evt.kafka_value(),
+        )
+    )
+    session.info[_PENDING] = True
+
+
+async def add_events(session: AsyncSession, topic: str, evts: list[CloudEvent]) -> None:
+    """Queue many events at once (bulk imports); same transaction rules as `add_event`."""
+    rows = [
+        {
+            "event_id": uuid.UUID(e.id),
+            "topic": topic,
+            "key": e.subject,
+            "event_type": e.type,
+            "headers": [[k, v.decode()] for k, v in e.kafka_headers()],
+            "payload": e.kafka_value(),
+        }
+        for e in evts
+    ]
+    for start in range(0, len(rows), 2000):
+        await session.execute(insert(OutboxMessage), rows[start : start + 2000])
+    if rows:
+        session.info[_PENDING] = True
+
+
+def subscribe_wakeup() -> asyncio.Event:
+    """An event set whenever a transaction that wrote outbox rows commits in this process."""
+    wakeup = asyncio.Event()
+    _wakeups.add(wakeup)
+    return wakeup
+
+
+def unsubscribe_wakeup(wakeup: asyncio.Event) -> None:
+    """Stop waking this relay."""
+    _wakeups.discard(wakeup)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relays(session: Session) -> None:
+    # The relay would find the rows on its next poll anyway; this only cuts latency.
+    if session.info.pop(_PENDING, False):
+        for wakeup in _wakeups:
+            wakeup.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def headers_of(message: OutboxMessage) -> list[tuple[str, bytes]]:
+    """Kafka headers of a stored message."""
+    return [(k, v.encode()) for k, v in message.headers]
+
+
+def payload_json(message: OutboxMessage) -> dict:
+    """Decoded payload, for inspection and tests."""
+    return json.loads(message.payload)

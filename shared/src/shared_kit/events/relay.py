@@ -1,0 +1,168 @@
+"""Outbox relay: publishes committed outbox rows to Kafka, in order, without loss."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kit.events.kafka import ensure_topics, make_producer
+from shared_kit.events.outbox import (
+    OutboxMessage,
+    headers_of,
+    subscribe_wakeup,
+    unsubscribe_wakeup,
+)
+from shared_kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+# One advisory lock id for "the relay": only one replica publishes at a time, which keeps
+# per-key order across replicas; SKIP LOCKED keeps a second replica from blocking on rows.
+RELAY_LOCK_ID = 0x0D47_0B0C
+
+PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["topic"])
+PENDING = Gauge("outbox_pending", "Outbox events not yet published (last seen)")
+FAILURES = Counter("outbox_publish_failures_total", "Failed outbox publication attempts")
+
+
+class OutboxRelay:
+    """Background task that moves outbox rows to the broker."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: ServiceSettings,
+        topics: list[str],
+    ) -> None:
+        self._sessions = session_factory
+        self._settings = settings
+        self._topics = topics
+        self._producer: AIOKafkaProducer | None = None
+        self._stopping = asyncio.Event()
+        self._wakeup = subscribe_wakeup()
+        self._last_purge = datetime.min.replace(tzinfo=UTC)
+        self.broker_ok = False
+
+    async def run(self) -> None:
+        """Publish until stopped, backing off while the broker or database is down."""
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                published = await self.publish_batch()
+                backoff = 0.2
+                await self._maybe_purge()
+            except (KafkaError, OSError, DBAPIError, asyncio.TimeoutError) as exc:
+                FAILURES.inc()
+                self.broker_ok = False
+                logger.warning("outbox relay: %s; retrying in %.1fs", type(exc).__name__, backoff)
+                await self._reset_producer()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published < self._settings.outbox_batch_size:
+                await self._idle()
+        await self._drain()
+
+    async def stop(self) -> None:
+        """Ask the loop to finish; it drains what is left before returning."""
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def _drain(self, timeout_s: float = 5.0) -> None:
+        # On shutdown, publish what requests committed so nothing waits for the next start.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(timeout_s):
+                while await self.publish_batch():
+                    pass
+        await self._reset_producer()
+        unsubscribe_wakeup(self._wakeup)
+
+    async def publish_batch(self) -> int:
+        """Publish one batch in one transaction; return how many rows went out."""
+        producer = await self._ensure_producer()
+        async with self._sessions() as session, session.begin():
+            locked = await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID)))
+            if not locked:
+                return 0
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.published_at.is_(None))
+                    .order_by(OutboxMessage.seq)
+                    .limit(self._settings.outbox_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                PENDING.set(0)
+                return 0
+            await self._send_all(producer, rows)
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.seq.in_([r.seq for r in rows]))
+                .values(published_at=func.now())
+            )
+        self.broker_ok = True
+        return len(rows)
+
+    async def _send_all(self, producer: AIOKafkaProducer, rows: list[OutboxMessage]) -> None:
+        # send() only enqueues; same key → same partition, and aiokafka keeps one request in
+        # flight per partition, so per-key order holds. A failure rolls the whole batch back:
+        # rows already sent are sent again, and consumers' inboxes drop the duplicates.
+        futures = [
+            await producer.send(r.topic, r.payload, key=r.key.encode(), headers=headers_of(r))
+            for r in rows
+        ]
+        await asyncio.gather(*futures)
+        for r in rows:
+            PUBLISHED.labels(r.topic).inc()
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            # An in-memory broker forgets topics on restart: create them before publishing.
+            await ensure_topics(self._settings, self._topics)
+            producer = make_producer(self._settings)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def _idle(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._wakeup.clear()
+        await self._sleep(self._settings.outbox_poll_interval_s, wake=self._wakeup)
+
+    async def _sleep(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        waiter = wake or self._stopping
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter.wait(), seconds)
+
+    async def _maybe_purge(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._last_purge < timedelta(hours=1):
+            return
+        self._last_purge = now
+        cutoff = now - timedelta(hours=self._settings.outbox_retention_hours)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(OutboxMessage).where(OutboxMessage.published_at < cutoff)
+            )

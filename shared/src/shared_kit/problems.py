@@ -1,0 +1,239 @@
+"""RFC 9457 problem+json errors, and the handlers that turn every failure into one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://datori.lv/problems/"
+
+logger = logging.getLogger(__name__)
+
+
+class ProblemError(Exception):
+    """A business error that knows its HTTP status and problem type."""
+
+    status: int = 400
+    type: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class NotFound(ProblemError):
+    status, type, title = 404, "not-found", "Not found"
+
+
+class Forbidden(ProblemError):
+    status, type, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(ProblemError):
+    status, type, title = 401, "unauthorized", "Authentication required"
+
+
+class Conflict(ProblemError):
+    status, type, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, type, title = 412, "precondition-failed", "Precondition failed"
+
+
+class PreconditionRequired(ProblemError):
+    status, type, title = 428, "precondition-required", "Precondition required"
+
+
+class Unprocessable(ProblemError):
+    status, type, title = 422, "unprocessable", "Unprocessable content"
+
+
+class ServiceUnavailable(ProblemError):
+    status, type, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_response(
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {
+        "type": type_ if type_.startswith(("http", "about:")) else PROBLEM_BASE + type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    """JSON pointer for a validation error location, without FastAPI's `body` prefix."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        exc.status, exc.type, exc.title, exc.detail, request.url.path, headers, **exc.extra
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "pointer": _pointer(tuple(err.get("loc", ()))),
+            "in": str(err.get("loc", ("body",))[0]),
+            "field": ".".join(str(p) for p in err.get("loc", ())[1:]),
+            "detail": err.get("msg", "invalid"),
+            "code": err.get("type", "invalid"),
+        }
+        for err in exc.errors()
+    ]
+    names = ", ".join(e["field"] or e["in"] for e in errors)
+    return problem_response(
+        422,
+        "validation",
+        "Invalid request",
+        f"The request has invalid or missing fields: {names}",
+        request.url.path,
+        errors=errors,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return problem_response(
+        exc.status_code,
+        "about:blank",
+        title,
+        str(exc.detail),
+        request.url.path,
+        dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        412,
+        "precondition-failed",
+        "Precondition failed",
+        "The resource was changed by someone else; fetch it again and retry",
+        request.url.path,
+    )
+
+
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    # Services translate the constraints they expect; this is the safety net for races
+    # (two requests inserting the same unique value at once).
+    constraint = getattr(getattr(exc, "orig", None), "constraint_name", None)
+    logger.info("integrity conflict", extra={"constraint": constraint})
+    return problem_response(
+        409,
+        "conflict",
+        "Conflict",
+        "The change conflicts with the current state (a concurrent request may have won)",
+        request.url.path,
+        constraint=constraint,
+    )
+
+
+async def _on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    return problem_response(
+        503,
+        "service-unavailable",
+        "Service unavailable",
+        "The database is not reachable right now; retry later",
+        request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _on_data(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        422,
+        "unprocessable",
+        "Unprocessable content",
+        "A value is out of the range the platform can store",
+        request.url.path,
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error")
+    return problem_response(
+        500, "internal", "Internal error", "An unexpected error occurred", request.url.path
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register handlers so that every error leaves as problem+json."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(StaleDataError, _on_stale)
+    app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(OperationalError, _on_db_unavailable)
+    app.add_exception_handler(InterfaceError, _on_db_unavailable)
+    app.add_exception_handler(OSError, _on_db_unavailable)
+    app.add_exception_handler(TimeoutError, _on_db_unavailable)
+    app.add_exception_handler(DataError, _on_data)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (documentation model)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Bad request", 401: "Missing or invalid access token", 403: "Forbidden",
+    404: "Not found", 409: "Conflict with the current state", 412: "Stale If-Match",
+    413: "Payload too large", 415: "Unsupported media type",
+    422: "Invalid request", 428: "Precondition required", 503: "Service unavailable",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting problem+json answers."""
+    return {
+        code: {
+            "description": _DESCRIPTIONS.get(code, "Problem"),
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        }
+        for code in codes
+    }

