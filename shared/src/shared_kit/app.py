@@ -20,7 +20,7 @@ from shared_kit.migrations import head_revision
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
 from shared_kit.problems import install_problem_handlers
-from shared_kit.settings import ServiceSettings
+from shared_kit.settings import Environment, ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(spec.name, settings.log_level, settings.log_json)
+        if settings.environment is not Environment.TEST:  # pytest owns logging in tests
+            configure_logging(spec.name, settings.log_level, settings.log_json)
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
@@ -62,6 +63,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway_s=settings.jwt_leeway_s,
+            min_refresh_interval_s=settings.jwks_min_refresh_s,
         )
         app.state.relay = OutboxRelay(sessions, settings, spec.publishes)
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []

@@ -47,6 +47,8 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str = "datori"
     jwt_leeway_s: int = Field(30, ge=0)
+    # An unknown `kid` refetches the JWKS at most this often (rotation vs. abuse).
+    jwks_min_refresh_s: float = Field(10.0, ge=0)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -2,7 +2,6 @@
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
 from shared_kit.settings import ServiceSettings
 
 

@@ -11,11 +11,10 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory_service import service
 from inventory_service.config import InventorySettings

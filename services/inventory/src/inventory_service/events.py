@@ -8,10 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from shared_kit.events import CloudEvent, add_event
 from shared_kit.observability import correlation_id
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service.models import Device, DeviceStatus
 

