@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from inventory_service.config import InventorySettings
 from inventory_service.main import MIGRATIONS, create_app
 from shared_kit.testing.client import running_app
@@ -65,12 +66,18 @@ class Tokens:
         self.analyst = issuer.mint(roles=["ministry_analyst"])
         self.guardian = issuer.mint(roles=["guardian"])
         self.riga_client = issuer.mint(
-            "client-riga", roles=["service"], municipalities=[RIGA], client_id="riga-platform",
+            "client-riga",
+            roles=["service"],
+            municipalities=[RIGA],
+            client_id="riga-platform",
             scope="inventory:read inventory:write",
         )
         self.riga_reader = issuer.mint(
-            "client-riga-ro", roles=["service"], municipalities=[RIGA],
-            client_id="riga-readonly", scope="inventory:read",
+            "client-riga-ro",
+            roles=["service"],
+            municipalities=[RIGA],
+            client_id="riga-readonly",
+            scope="inventory:read",
         )
 
 
@@ -106,30 +113,51 @@ async def seeded(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, Any]:
     """Two municipalities, three schools and one catalogue item, created through the API."""
     admin = bearer(tokens.platform)
     for code, name in ((RIGA, "Rīgas valstspilsēta"), (VALMIERA, "Valmieras novads")):
-        r = await client.post("/api/v1/inventory/municipalities", json={"code": code, "name": name},
-                              headers=admin)
+        r = await client.post(
+            "/api/v1/inventory/municipalities", json={"code": code, "name": name}, headers=admin
+        )
         assert r.status_code == 201, r.text
-    for number, name, code in ((SCHOOL_A, "Rīgas 1. pamatskola", RIGA),
-                               (SCHOOL_B, "Rīgas 2. pamatskola", RIGA),
-                               (VALMIERA_SCHOOL, "Valmieras pamatskola", VALMIERA)):
-        r = await client.post("/api/v1/inventory/institutions", headers=admin, json={
-            "registration_number": number, "name": name, "municipality_code": code})
+    for number, name, code in (
+        (SCHOOL_A, "Rīgas 1. pamatskola", RIGA),
+        (SCHOOL_B, "Rīgas 2. pamatskola", RIGA),
+        (VALMIERA_SCHOOL, "Valmieras pamatskola", VALMIERA),
+    ):
+        r = await client.post(
+            "/api/v1/inventory/institutions",
+            headers=admin,
+            json={"registration_number": number, "name": name, "municipality_code": code},
+        )
         assert r.status_code == 201, r.text
-    r = await client.post("/api/v1/inventory/catalogue-items", headers=admin, json={
-        "code": CHROMEBOOK, "name": "Chromebook 11.6\" grades 1-3", "manufacturer": "Acer",
-        "model": "Chromebook Spin 311", "category": "chromebook", "os": "chromeos",
-        "screen_inches": "11.6", "touch": True, "base_warranty_months": 36,
-        "options": {"extra_warranty_months": 24, "bag": True},
-        "school_levels": ["grades 1-3"],
-    })
+    r = await client.post(
+        "/api/v1/inventory/catalogue-items",
+        headers=admin,
+        json={
+            "code": CHROMEBOOK,
+            "name": 'Chromebook 11.6" grades 1-3',
+            "manufacturer": "Acer",
+            "model": "Chromebook Spin 311",
+            "category": "chromebook",
+            "os": "chromeos",
+            "screen_inches": "11.6",
+            "touch": True,
+            "base_warranty_months": 36,
+            "options": {"extra_warranty_months": 24, "bag": True},
+            "school_levels": ["grades 1-3"],
+        },
+    )
     assert r.status_code == 201, r.text
     return {"catalogue_item": r.json()}
 
 
 @pytest.fixture
-async def device(client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]) -> dict[str, Any]:
+async def device(
+    client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+) -> dict[str, Any]:
     """One registered device of school A in Rīga."""
-    r = await client.post("/api/v1/inventory/devices", json=device_body("SN-0001", "RIX-0001"),
-                          headers=bearer(tokens.riga))
+    r = await client.post(
+        "/api/v1/inventory/devices",
+        json=device_body("SN-0001", "RIX-0001"),
+        headers=bearer(tokens.riga),
+    )
     assert r.status_code == 201, r.text
     return r.json()

@@ -7,10 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
-from inventory_service.config import InventorySettings
-from shared_kit.events.outbox import OutboxMessage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from inventory_service.config import InventorySettings
+from shared_kit.events.outbox import OutboxMessage
 
 from .conftest import RIGA, SCHOOL_A, SCHOOL_B, VALMIERA_SCHOOL, Tokens, bearer, device_body
 
@@ -29,7 +30,10 @@ async def count(settings: InventorySettings, table: Any) -> int:
 
 class TestRegister:
     async def test_registers_with_derived_warranty_history_and_event(
-        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        device: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         # 36 months base + 24 months catalogue extension from 2024-09-01.
@@ -43,46 +47,63 @@ class TestRegister:
     async def test_serial_is_normalised_and_unique(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
-        r = await client.post(DEVICES, json=device_body(" sn-0001 ", "RIX-0002"),
-                              headers=bearer(tokens.riga))
+        r = await client.post(
+            DEVICES, json=device_body(" sn-0001 ", "RIX-0002"), headers=bearer(tokens.riga)
+        )
         assert r.status_code == 409
         assert r.headers["content-type"] == "application/problem+json"
         assert "SN-0001" in r.json()["detail"]
 
     async def test_asset_tag_unique_within_municipality(
-        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        device: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
-        r = await client.post(DEVICES, json=device_body("SN-0002", "RIX-0001"),
-                              headers=bearer(tokens.riga))
+        r = await client.post(
+            DEVICES, json=device_body("SN-0002", "RIX-0001"), headers=bearer(tokens.riga)
+        )
         assert r.status_code == 409
         assert await count(settings, OutboxMessage) == 1  # nothing half-written
 
     async def test_bad_fields_are_each_named(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
-        body = device_body("x", "RIX-1", funding_source="lottery", purchase_price="-5",
-                           unknown_field=1)
+        body = device_body(
+            "x", "RIX-1", funding_source="lottery", purchase_price="-5", unknown_field=1
+        )
         r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
         assert r.status_code == 422
         problem = r.json()
         assert problem["status"] == 422 and problem["type"].endswith("/validation")
         pointers = {e["pointer"] for e in problem["errors"]}
-        assert {"/serial_number", "/funding_source", "/purchase_price", "/unknown_field"} <= pointers
+        assert {
+            "/serial_number",
+            "/funding_source",
+            "/purchase_price",
+            "/unknown_field",
+        } <= pointers
 
     async def test_malformed_json_is_a_problem(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
-        r = await client.post(DEVICES, content=b"{not json",
-                              headers={**bearer(tokens.riga), "content-type": "application/json"})
+        r = await client.post(
+            DEVICES,
+            content=b"{not json",
+            headers={**bearer(tokens.riga), "content-type": "application/json"},
+        )
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
 
     async def test_unknown_catalogue_item_is_404(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
-        r = await client.post(DEVICES, json=device_body("SN-9", "T-9", catalogue_item_code="NOPE"),
-                              headers=bearer(tokens.riga))
+        r = await client.post(
+            DEVICES,
+            json=device_body("SN-9", "T-9", catalogue_item_code="NOPE"),
+            headers=bearer(tokens.riga),
+        )
         assert r.status_code == 404
         assert r.json()["type"].endswith("/catalogue-item-not-found")
 
@@ -95,22 +116,28 @@ class TestRegister:
         assert r.json()["type"].endswith("/institution-outside-municipality")
 
     async def test_another_municipality_may_not_register_here(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
-        r = await client.post(DEVICES, json=device_body("SN-9", "T-9"),
-                              headers=bearer(tokens.valmiera))
+        r = await client.post(
+            DEVICES, json=device_body("SN-9", "T-9"), headers=bearer(tokens.valmiera)
+        )
         assert r.status_code == 403
         assert await count(settings, OutboxMessage) == 0
 
     async def test_machine_client_needs_write_scope(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
-        denied = await client.post(DEVICES, json=device_body("SN-9", "T-9"),
-                                   headers=bearer(tokens.riga_reader))
+        denied = await client.post(
+            DEVICES, json=device_body("SN-9", "T-9"), headers=bearer(tokens.riga_reader)
+        )
         assert denied.status_code == 403
-        allowed = await client.post(DEVICES, json=device_body("SN-9", "T-9"),
-                                    headers=bearer(tokens.riga_client))
+        allowed = await client.post(
+            DEVICES, json=device_body("SN-9", "T-9"), headers=bearer(tokens.riga_client)
+        )
         assert allowed.status_code == 201
 
 
@@ -138,8 +165,9 @@ class TestAuthentication:
     async def test_rotated_key_is_fetched_on_unknown_kid(
         self, client: httpx.AsyncClient, token_issuer: Any
     ) -> None:
-        assert (await client.get(DEVICES, headers=bearer(token_issuer.mint(
-            roles=["platform_admin"])))).status_code == 200
+        assert (
+            await client.get(DEVICES, headers=bearer(token_issuer.mint(roles=["platform_admin"])))
+        ).status_code == 200
         token_issuer.rotate()
         fresh = token_issuer.mint(roles=["platform_admin"])
         assert (await client.get(DEVICES, headers=bearer(fresh))).status_code == 200
@@ -165,40 +193,53 @@ class TestReadAndTenancy:
         assert r.status_code == 403
         listed = await client.get(DEVICES, headers=bearer(tokens.valmiera))
         assert listed.json()["items"] == []
-        filtered = await client.get(DEVICES, params={"municipality": RIGA},
-                                    headers=bearer(tokens.valmiera))
+        filtered = await client.get(
+            DEVICES, params={"municipality": RIGA}, headers=bearer(tokens.valmiera)
+        )
         assert filtered.status_code == 403
-        patch = await client.patch(f"{DEVICES}/{device['id']}", json={"notes": "x"},
-                                   headers=bearer(tokens.valmiera))
+        patch = await client.patch(
+            f"{DEVICES}/{device['id']}", json={"notes": "x"}, headers=bearer(tokens.valmiera)
+        )
         assert patch.status_code == 403
 
     async def test_institution_admin_sees_only_their_devices(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
-        other = await client.post(DEVICES, headers=bearer(tokens.riga), json=device_body(
-            "SN-B", "RIX-B", institution_registration_number=SCHOOL_B))
+        other = await client.post(
+            DEVICES,
+            headers=bearer(tokens.riga),
+            json=device_body("SN-B", "RIX-B", institution_registration_number=SCHOOL_B),
+        )
         listed = await client.get(DEVICES, headers=bearer(tokens.school_a))
         assert [d["id"] for d in listed.json()["items"]] == [device["id"]]
-        denied = await client.get(f"{DEVICES}/{other.json()['id']}", headers=bearer(tokens.school_a))
+        denied = await client.get(
+            f"{DEVICES}/{other.json()['id']}", headers=bearer(tokens.school_a)
+        )
         assert denied.status_code == 403
-        update = await client.patch(f"{DEVICES}/{device['id']}", json={"notes": "mine"},
-                                    headers=bearer(tokens.school_a))
+        update = await client.patch(
+            f"{DEVICES}/{device['id']}", json={"notes": "mine"}, headers=bearer(tokens.school_a)
+        )
         assert update.status_code == 403  # institutions see and move devices; they do not edit
 
     async def test_analyst_reads_everything_writes_nothing(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
-        assert (await client.get(f"{DEVICES}/{device['id']}",
-                                 headers=bearer(tokens.analyst))).status_code == 200
-        r = await client.post(f"{DEVICES}/{device['id']}/transitions", json={"to": "available"},
-                              headers=bearer(tokens.analyst))
+        assert (
+            await client.get(f"{DEVICES}/{device['id']}", headers=bearer(tokens.analyst))
+        ).status_code == 200
+        r = await client.post(
+            f"{DEVICES}/{device['id']}/transitions",
+            json={"to": "available"},
+            headers=bearer(tokens.analyst),
+        )
         assert r.status_code == 403
 
     async def test_unknown_device_is_404_and_bad_id_422(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
-        missing = await client.get(f"{DEVICES}/00000000-0000-0000-0000-000000000000",
-                                   headers=bearer(tokens.riga))
+        missing = await client.get(
+            f"{DEVICES}/00000000-0000-0000-0000-000000000000", headers=bearer(tokens.riga)
+        )
         assert missing.status_code == 404
         malformed = await client.get(f"{DEVICES}/not-a-uuid", headers=bearer(tokens.riga))
         assert malformed.status_code == 422
@@ -206,12 +247,17 @@ class TestReadAndTenancy:
 
 class TestUpdate:
     async def test_patch_assigns_and_records_history(
-        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        device: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
-        r = await client.patch(f"{DEVICES}/{device['id']}", headers={
-            **bearer(tokens.riga), "If-Match": '"1"'},
-            json={"institution_registration_number": SCHOOL_B, "extra_warranty_months": 12})
+        r = await client.patch(
+            f"{DEVICES}/{device['id']}",
+            headers={**bearer(tokens.riga), "If-Match": '"1"'},
+            json={"institution_registration_number": SCHOOL_B, "extra_warranty_months": 12},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["version"] == 2 and r.headers["etag"] == '"2"'
         assert r.json()["warranty_ends_on"] == "2030-09-01"
@@ -238,9 +284,9 @@ class TestUpdate:
     ) -> None:
         url = f"{DEVICES}/{device['id']}"
         headers = {**bearer(tokens.riga), "If-Match": '"1"'}
-        results = await asyncio.gather(*(
-            client.patch(url, json={"notes": f"writer {i}"}, headers=headers) for i in range(5)
-        ))
+        results = await asyncio.gather(
+            *(client.patch(url, json={"notes": f"writer {i}"}, headers=headers) for i in range(5))
+        )
         assert sorted(r.status_code for r in results) == [200, 412, 412, 412, 412]
         final = await client.get(url, headers=bearer(tokens.riga))
         assert final.json()["version"] == 2
@@ -249,8 +295,9 @@ class TestUpdate:
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
         await client.post(DEVICES, json=device_body("SN-2", "RIX-2"), headers=bearer(tokens.riga))
-        r = await client.patch(f"{DEVICES}/{device['id']}", json={"asset_tag": "rix-2"},
-                               headers=bearer(tokens.riga))
+        r = await client.patch(
+            f"{DEVICES}/{device['id']}", json={"asset_tag": "rix-2"}, headers=bearer(tokens.riga)
+        )
         assert r.status_code == 409
 
 
@@ -259,8 +306,12 @@ class TestTransitions:
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
         url = f"{DEVICES}/{device['id']}/transitions"
-        for to, who in (("available", tokens.riga), ("on_loan", tokens.school_a),
-                        ("in_repair", tokens.technician), ("on_loan", tokens.technician)):
+        for to, who in (
+            ("available", tokens.riga),
+            ("on_loan", tokens.school_a),
+            ("in_repair", tokens.technician),
+            ("on_loan", tokens.technician),
+        ):
             r = await client.post(url, json={"to": to, "reason": "test"}, headers=bearer(who))
             assert r.status_code == 200, r.text
             assert r.json()["status"] == to
@@ -268,8 +319,11 @@ class TestTransitions:
     async def test_illegal_transition_is_409_with_allowed(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
-        r = await client.post(f"{DEVICES}/{device['id']}/transitions", json={"to": "on_loan"},
-                              headers=bearer(tokens.riga))
+        r = await client.post(
+            f"{DEVICES}/{device['id']}/transitions",
+            json={"to": "on_loan"},
+            headers=bearer(tokens.riga),
+        )
         # in_stock → on_loan must go through available
         assert r.status_code == 409
         assert r.json()["current_status"] == "in_stock"
@@ -289,12 +343,17 @@ class TestTransitions:
 
 class TestSearch:
     @pytest.fixture
-    async def fleet(self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]) -> None:
+    async def fleet(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
         for i in range(7):
-            body = device_body(f"SN-{i:03}", f"RIX-{i:03}",
-                               funding_source="react_eu" if i % 2 else "municipal_budget",
-                               delivery_date="2021-01-15" if i < 3 else "2024-09-01",
-                               institution_registration_number=SCHOOL_A if i < 5 else SCHOOL_B)
+            body = device_body(
+                f"SN-{i:03}",
+                f"RIX-{i:03}",
+                funding_source="react_eu" if i % 2 else "municipal_budget",
+                delivery_date="2021-01-15" if i < 3 else "2024-09-01",
+                institution_registration_number=SCHOOL_A if i < 5 else SCHOOL_B,
+            )
             r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
             assert r.status_code == 201
 
@@ -311,30 +370,48 @@ class TestSearch:
                 break
         assert seen == [f"RIX-{i:03}" for i in range(7)]
 
-    @pytest.mark.parametrize(("params", "expected"), [
-        ({"funding_source": "react_eu"}, ["RIX-001", "RIX-003", "RIX-005"]),
-        ({"institution": SCHOOL_B}, ["RIX-005", "RIX-006"]),
-        ({"warranty_before": "2026-02-01"}, ["RIX-000", "RIX-001", "RIX-002"]),
-        ({"warranty_before": "2026-01-15"}, []),
-        ({"q": "sn-00"}, [f"RIX-{i:03}" for i in range(7)]),
-        ({"q": "rix-006"}, ["RIX-006"]),
-        ({"os": "windows"}, []),
-        ({"category": "chromebook", "status": "in_stock", "limit": 2}, ["RIX-000", "RIX-001"]),
-    ])
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"funding_source": "react_eu"}, ["RIX-001", "RIX-003", "RIX-005"]),
+            ({"institution": SCHOOL_B}, ["RIX-005", "RIX-006"]),
+            ({"warranty_before": "2026-02-01"}, ["RIX-000", "RIX-001", "RIX-002"]),
+            ({"warranty_before": "2026-01-15"}, []),
+            ({"q": "sn-00"}, [f"RIX-{i:03}" for i in range(7)]),
+            ({"q": "rix-006"}, ["RIX-006"]),
+            ({"os": "windows"}, []),
+            ({"category": "chromebook", "status": "in_stock", "limit": 2}, ["RIX-000", "RIX-001"]),
+        ],
+    )
     async def test_filters(
-        self, client: httpx.AsyncClient, tokens: Tokens, fleet: None, params: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        fleet: None,
+        params: dict[str, Any],
         expected: list[str],
     ) -> None:
         r = await client.get(DEVICES, params=params, headers=bearer(tokens.riga))
         assert r.status_code == 200, r.text
         assert [d["asset_tag"] for d in r.json()["items"]] == expected
 
-    @pytest.mark.parametrize("params", [
-        {"cursor": "garbage!"}, {"limit": 0}, {"limit": 1000}, {"status": "broken"},
-        {"warranty_before": "yesterday"}, {"sort": "price"}, {"municipality": "12"},
-    ])
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"cursor": "garbage!"},
+            {"limit": 0},
+            {"limit": 1000},
+            {"status": "broken"},
+            {"warranty_before": "yesterday"},
+            {"sort": "price"},
+            {"municipality": "12"},
+        ],
+    )
     async def test_bad_query_is_422_problem(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         params: dict[str, Any],
     ) -> None:
         r = await client.get(DEVICES, params=params, headers=bearer(tokens.riga))
@@ -344,7 +421,10 @@ class TestSearch:
 
 class TestIdempotency:
     async def test_same_key_replays_and_creates_once(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         headers = {**bearer(tokens.riga_client), "Idempotency-Key": "delivery-42-row-1"}
@@ -368,8 +448,10 @@ class TestIdempotency:
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
         key = {"Idempotency-Key": "shared-key"}
-        a = await client.post(DEVICES, json=device_body("SN-A", "T-A"),
-                              headers={**bearer(tokens.riga_client), **key})
-        b = await client.post(DEVICES, json=device_body("SN-B", "T-B"),
-                              headers={**bearer(tokens.riga), **key})
+        a = await client.post(
+            DEVICES, json=device_body("SN-A", "T-A"), headers={**bearer(tokens.riga_client), **key}
+        )
+        b = await client.post(
+            DEVICES, json=device_body("SN-B", "T-B"), headers={**bearer(tokens.riga), **key}
+        )
         assert a.status_code == b.status_code == 201

@@ -24,7 +24,9 @@ from shared_kit.settings import Environment, ServiceSettings
 
 logger = logging.getLogger(__name__)
 
-ConsumerFactory = Callable[[async_sessionmaker[AsyncSession], ServiceSettings], list[ConsumerRunner]]
+ConsumerFactory = Callable[
+    [async_sessionmaker[AsyncSession], ServiceSettings], list[ConsumerRunner]
+]
 
 
 @dataclass
@@ -102,10 +104,14 @@ def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
 
 async def _stop_workers(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
     # Consumers first (they commit offsets), then the relay drains what requests wrote.
+    # Whatever is still running after the grace period is cancelled: an unfinished outbox
+    # batch rolls back and is published by the next start; consumer offsets are committed
+    # only after their database commit, so nothing is lost either way.
     for runner in app.state.consumers:
         await runner.stop()
     await app.state.relay.stop()
     if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=15)
+        _, pending = await asyncio.wait(tasks, timeout=app.state.settings.shutdown_grace_s)
         for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

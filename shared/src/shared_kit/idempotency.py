@@ -128,7 +128,7 @@ async def idempotency(
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()
         if not (1 <= len(idempotency_key) <= 200) or not idempotency_key.isprintable():
-            raise Unprocessable("Idempotency-Key must be 1–200 printable characters")
+            raise Unprocessable("Idempotency-Key must be 1 to 200 printable characters")
     return Idempotency(session, request, _owner(principal), idempotency_key)
 
 

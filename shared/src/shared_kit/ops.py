@@ -104,7 +104,9 @@ def dead_letter_router(prefix: str) -> APIRouter:
 
     @router.get("/dead-letters", response_model=Page[DeadLetterRead], dependencies=[admin])
     async def list_dead_letters(
-        session: SessionDep, cursor: CursorParam = None, limit: LimitParam = 50,
+        session: SessionDep,
+        cursor: CursorParam = None,
+        limit: LimitParam = 50,
         unresolved: bool = True,
     ) -> Page[DeadLetterRead]:
         """Events consumers could not apply."""
@@ -116,8 +118,9 @@ def dead_letter_router(prefix: str) -> APIRouter:
         items, nxt = page_of(rows, limit, lambda r: (r.created_at, r.id))
         return Page(items=[DeadLetterRead.model_validate(r) for r in items], next_cursor=nxt)
 
-    @router.post("/dead-letters/{letter_id}/retry", response_model=DeadLetterRead,
-                 dependencies=[admin])
+    @router.post(
+        "/dead-letters/{letter_id}/retry", response_model=DeadLetterRead, dependencies=[admin]
+    )
     async def retry_dead_letter(
         letter_id: uuid.UUID, request: Request, session: SessionDep
     ) -> DeadLetterRead:
@@ -127,9 +130,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
             raise NotFound("No such dead letter")
         if letter.resolved_at is not None:
             raise Conflict("This dead letter was already resolved")
-        runner = next(
-            (c for c in request.app.state.consumers if c.name == letter.consumer), None
-        )
+        runner = next((c for c in request.app.state.consumers if c.name == letter.consumer), None)
         if runner is None:
             raise Conflict(f"No consumer named {letter.consumer} runs in this service")
         try:

@@ -74,7 +74,9 @@ def paginate(
     return stmt.order_by(*columns).limit(limit + 1)
 
 
-def page_of(rows: Sequence[Any], limit: int, key: Callable[[Any], Sequence[Any]]) -> tuple[list[Any], str | None]:
+def page_of(
+    rows: Sequence[Any], limit: int, key: Callable[[Any], Sequence[Any]]
+) -> tuple[list[Any], str | None]:
     """Split the extra row off and build the next cursor from the last kept row."""
     items = list(rows[:limit])
     next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit and items else None

@@ -220,10 +220,17 @@ class Problem(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Bad request", 401: "Missing or invalid access token", 403: "Forbidden",
-    404: "Not found", 409: "Conflict with the current state", 412: "Stale If-Match",
-    413: "Payload too large", 415: "Unsupported media type",
-    422: "Invalid request", 428: "Precondition required", 503: "Service unavailable",
+    400: "Bad request",
+    401: "Missing or invalid access token",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict with the current state",
+    412: "Stale If-Match",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    428: "Precondition required",
+    503: "Service unavailable",
 }
 
 

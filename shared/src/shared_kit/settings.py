@@ -50,6 +50,7 @@ class ServiceSettings(BaseSettings):
     # An unknown `kid` refetches the JWKS at most this often (rotation vs. abuse).
     jwks_min_refresh_s: float = Field(10.0, ge=0)
 
+    shutdown_grace_s: float = Field(10.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
     run_background_workers: bool = True

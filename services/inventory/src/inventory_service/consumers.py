@@ -11,9 +11,6 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from shared_kit.events import CloudEvent
-from shared_kit.events.consumer import ConsumerRunner, Handler
-from shared_kit.settings import ServiceSettings
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory_service import service
@@ -21,6 +18,9 @@ from inventory_service.config import InventorySettings
 from inventory_service.exceptions import DeviceNotFound
 from inventory_service.models import Condition, Device, DeviceStatus
 from inventory_service.repository import DeviceRepository
+from shared_kit.events import CloudEvent
+from shared_kit.events.consumer import ConsumerRunner, Handler
+from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -65,16 +65,22 @@ async def _device(session: AsyncSession, evt: CloudEvent) -> Device | None:
     return device
 
 
-async def _move(session: AsyncSession, evt: CloudEvent, to: DeviceStatus, topic: str,
-                only_from: tuple[DeviceStatus, ...] | None = None) -> None:
+async def _move(
+    session: AsyncSession,
+    evt: CloudEvent,
+    to: DeviceStatus,
+    topic: str,
+    only_from: tuple[DeviceStatus, ...] | None = None,
+) -> None:
     device = await _device(session, evt)
     if device is None or device.status is to:
         return  # nothing to move, or already there (a replay by another route)
     if only_from is not None and device.status not in only_from:
         logger.info("%s: device %s is %s, left as is", evt.type, device.id, device.status.value)
         return
-    await service.apply_transition(session=session, device=device, to=to, reason=evt.type,
-                                   actor=_actor(evt), topic=topic)
+    await service.apply_transition(
+        session=session, device=device, to=to, reason=evt.type, actor=_actor(evt), topic=topic
+    )
 
 
 def build_handlers(topic: str) -> dict[str, Handler]:
@@ -104,9 +110,14 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         if device is None or device.status is not DeviceStatus.IN_REPAIR:
             return
         back = device.status_before_repair
-        to = back if back in (DeviceStatus.ON_LOAN, DeviceStatus.IN_STOCK) else DeviceStatus.AVAILABLE
-        await service.apply_transition(session=session, device=device, to=to, reason=evt.type,
-                                       actor=_actor(evt), topic=topic)
+        to = (
+            back
+            if back in (DeviceStatus.ON_LOAN, DeviceStatus.IN_STOCK)
+            else DeviceStatus.AVAILABLE
+        )
+        await service.apply_transition(
+            session=session, device=device, to=to, reason=evt.type, actor=_actor(evt), topic=topic
+        )
 
     async def lost(session: AsyncSession, evt: CloudEvent) -> None:
         await _move(session, evt, DeviceStatus.LOST, topic)

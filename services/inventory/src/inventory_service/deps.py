@@ -6,14 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
-from shared_kit.auth import CurrentPrincipal, Principal, require_roles
-from shared_kit.deps import SessionDep
 
 from inventory_service import service
 from inventory_service.config import InventorySettings
 from inventory_service.exceptions import DeviceNotFound, TenantForbidden
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from inventory_service.repository import CatalogueRepository, DeviceRepository
+from shared_kit.auth import CurrentPrincipal, Principal, require_roles
+from shared_kit.deps import SessionDep
 
 
 def get_settings(request: Request) -> InventorySettings:

@@ -1,4 +1,4 @@
-"""Events the inventory publishes, as versioned payload models (the JSON Schemas come from these)."""
+"""Events the inventory publishes, as versioned payload models (JSON Schemas come from these)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from shared_kit.events import CloudEvent, add_event
-from shared_kit.observability import correlation_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service.models import Device, DeviceStatus
+from shared_kit.events import CloudEvent, add_event
+from shared_kit.observability import correlation_id
 
 SOURCE = "/datori/inventory"
 PREFIX = "lv.datori.inventory."

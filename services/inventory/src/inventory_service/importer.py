@@ -12,10 +12,6 @@ from typing import Any
 
 from fastapi import UploadFile
 from pydantic import ValidationError
-from shared_kit.auth import Principal
-from shared_kit.events import add_events
-from shared_kit.observability import correlation_id
-from shared_kit.problems import ProblemError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service import events, service
@@ -37,20 +33,43 @@ from inventory_service.repository import (
     InstitutionRepository,
 )
 from inventory_service.schemas import Code, DeviceFields, ImportReport, ImportRow, Serial
+from shared_kit.auth import Principal
+from shared_kit.events import add_events
+from shared_kit.observability import correlation_id
+from shared_kit.problems import ProblemError
 
 REQUIRED = ("serial_number", "asset_tag", "catalogue_item_code", "funding_source")
-OPTIONAL = ("institution_registration_number", "order_reference", "delivery_date",
-            "purchase_price", "extra_warranty_months", "insurer", "insurance_policy",
-            "insured_until", "condition", "accessories", "notes", "status")
+OPTIONAL = (
+    "institution_registration_number",
+    "order_reference",
+    "delivery_date",
+    "purchase_price",
+    "extra_warranty_months",
+    "insurer",
+    "insurance_policy",
+    "insured_until",
+    "condition",
+    "accessories",
+    "notes",
+    "status",
+)
 CSV_HELP = (
-    "CSV with a header row. Required columns: " + ", ".join(REQUIRED) + ". Optional: "
-    + ", ".join(OPTIONAL) + ". `accessories` are separated by `;`. `status` is in_stock "
+    "CSV with a header row. Required columns: "
+    + ", ".join(REQUIRED)
+    + ". Optional: "
+    + ", ".join(OPTIONAL)
+    + ". `accessories` are separated by `;`. `status` is in_stock "
     "(default) or available. Modes: `all_or_nothing` rejects the file if any row is invalid; "
     "`valid_rows` imports the valid rows and reports the rest. Rows whose serial number is "
     "already registered with the same asset tag are reported `unchanged`."
 )
-CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
-             "application/octet-stream"}
+CSV_TYPES = {
+    "text/csv",
+    "application/csv",
+    "text/plain",
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+}
 
 
 class TooLarge(ProblemError):
@@ -107,8 +126,12 @@ def parse_csv(content: bytes, max_rows: int) -> list[ParsedRow]:
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if missing or unknown:
-        raise InvalidImport("The CSV header is wrong", missing_columns=missing,
-                            unknown_columns=unknown, expected=list(REQUIRED + OPTIONAL))
+        raise InvalidImport(
+            "The CSV header is wrong",
+            missing_columns=missing,
+            unknown_columns=unknown,
+            expected=list(REQUIRED + OPTIONAL),
+        )
     reader.fieldnames = header
     rows = [ParsedRow(line=i + 2, raw=r) for i, r in enumerate(reader)]
     if not rows:
@@ -166,16 +189,22 @@ async def check_against_database(
     return items, institutions
 
 
-def _check_row(r: ParsedRow, items: dict[str, CatalogueItem], institutions: dict[str, Institution],
-               existing: dict[str, dict[str, Any]], taken_tags: set[str],
-               municipality: Municipality) -> None:
+def _check_row(
+    r: ParsedRow,
+    items: dict[str, CatalogueItem],
+    institutions: dict[str, Institution],
+    existing: dict[str, dict[str, Any]],
+    taken_tags: set[str],
+    municipality: Municipality,
+) -> None:
     d = r.data
     assert d is not None
     if d.catalogue_item_code not in items:
         r.fail("catalogue_item_code", f"no catalogue item {d.catalogue_item_code}")
     number = d.institution_registration_number
-    if number and (number not in institutions
-                   or institutions[number].municipality_id != municipality.id):
+    if number and (
+        number not in institutions or institutions[number].municipality_id != municipality.id
+    ):
         r.fail("institution_registration_number", f"no institution {number} in this municipality")
     known = existing.get(d.serial_number)
     if known is not None:
@@ -190,8 +219,15 @@ def _check_row(r: ParsedRow, items: dict[str, CatalogueItem], institutions: dict
 
 
 async def import_csv(
-    *, session: AsyncSession, principal: Principal, content: bytes, filename: str | None,
-    municipality_code: str, mode: str, dry_run: bool, settings: InventorySettings,
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    content: bytes,
+    filename: str | None,
+    municipality_code: str,
+    mode: str,
+    dry_run: bool,
+    settings: InventorySettings,
 ) -> ImportReport:
     """Validate and import a CSV delivery; returns the per-row report."""
     service.ensure_manages(principal, municipality_code)
@@ -220,34 +256,63 @@ async def import_csv(
     return _report(record.id, mode, dry_run, rows)
 
 
-async def _create(session: AsyncSession, principal: Principal, rows: list[ParsedRow],
-                  municipality: Municipality, items: dict[str, CatalogueItem],
-                  institutions: dict[str, Institution], settings: InventorySettings) -> None:
+async def _create(
+    session: AsyncSession,
+    principal: Principal,
+    rows: list[ParsedRow],
+    municipality: Municipality,
+    items: dict[str, CatalogueItem],
+    institutions: dict[str, Institution],
+    settings: InventorySettings,
+) -> None:
     devices = [_device(r.data, municipality, items, institutions) for r in rows if r.data]
     columns = [c.key for c in Device.__table__.columns if c.key not in ("created_at", "updated_at")]
     await DeviceRepository(session).insert_many(
         [{c: getattr(d, c) for c in columns} for d in devices]
     )
     actor, cid = service.actor_of(principal), correlation_id.get()
-    await HistoryRepository(session).insert_many([
-        {"id": uuid.uuid4(), "device_id": d.id, "actor": actor, "action": "imported",
-         "changes": {"status": [None, d.status.value], "serial_number": [None, d.serial_number]},
-         "device_version": 1, "correlation_id": cid}
-        for d in devices
-    ])
-    await add_events(session, settings.events_topic,
-                     [events.device_event(events.DEVICE_REGISTERED, d) for d in devices])
+    await HistoryRepository(session).insert_many(
+        [
+            {
+                "id": uuid.uuid4(),
+                "device_id": d.id,
+                "actor": actor,
+                "action": "imported",
+                "changes": {
+                    "status": [None, d.status.value],
+                    "serial_number": [None, d.serial_number],
+                },
+                "device_version": 1,
+                "correlation_id": cid,
+            }
+            for d in devices
+        ]
+    )
+    await add_events(
+        session,
+        settings.events_topic,
+        [events.device_event(events.DEVICE_REGISTERED, d) for d in devices],
+    )
 
 
-def _device(d: ImportRowData | None, municipality: Municipality, items: dict[str, CatalogueItem],
-            institutions: dict[str, Institution]) -> Device:
+def _device(
+    d: ImportRowData | None,
+    municipality: Municipality,
+    items: dict[str, CatalogueItem],
+    institutions: dict[str, Institution],
+) -> Device:
     assert d is not None
     item = items[d.catalogue_item_code]
     number = d.institution_registration_number
     fields = d.model_dump(exclude={"catalogue_item_code", "institution_registration_number"})
     return Device(
-        id=uuid.uuid4(), version=1, **fields, catalogue_item=item, catalogue_item_id=item.id,
-        municipality=municipality, municipality_id=municipality.id,
+        id=uuid.uuid4(),
+        version=1,
+        **fields,
+        catalogue_item=item,
+        catalogue_item_id=item.id,
+        municipality=municipality,
+        municipality_id=municipality.id,
         institution=institutions.get(number) if number else None,
         institution_id=institutions[number].id if number else None,
         warranty_ends_on=service.warranty_end(d.delivery_date, item, d.extra_warranty_months),
@@ -255,15 +320,28 @@ def _device(d: ImportRowData | None, municipality: Municipality, items: dict[str
     )
 
 
-def _record(municipality: Municipality, content: bytes, filename: str | None, mode: str,
-            principal: Principal, rows: list[ParsedRow]) -> DeviceImport:
+def _record(
+    municipality: Municipality,
+    content: bytes,
+    filename: str | None,
+    mode: str,
+    principal: Principal,
+    rows: list[ParsedRow],
+) -> DeviceImport:
     counts = Counter(r.outcome for r in rows)
     return DeviceImport(
-        id=uuid.uuid4(), municipality_id=municipality.id,
-        file_sha256=hashlib.sha256(content).hexdigest(), filename=(filename or "")[:300],
-        mode=mode, dry_run=False, actor=service.actor_of(principal), total_rows=len(rows),
-        created_rows=counts["created"], unchanged_rows=counts["unchanged"],
-        failed_rows=counts["invalid"], report=[_row(r).model_dump() for r in rows if r.errors],
+        id=uuid.uuid4(),
+        municipality_id=municipality.id,
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        filename=(filename or "")[:300],
+        mode=mode,
+        dry_run=False,
+        actor=service.actor_of(principal),
+        total_rows=len(rows),
+        created_rows=counts["created"],
+        unchanged_rows=counts["unchanged"],
+        failed_rows=counts["invalid"],
+        report=[_row(r).model_dump() for r in rows if r.errors],
     )
 
 
@@ -272,13 +350,18 @@ def _row(r: ParsedRow) -> ImportRow:
     return ImportRow(line=r.line, serial_number=serial, outcome=r.outcome, errors=r.errors)
 
 
-def _report(import_id: uuid.UUID | None, mode: str, dry_run: bool,
-            rows: list[ParsedRow]) -> ImportReport:
+def _report(
+    import_id: uuid.UUID | None, mode: str, dry_run: bool, rows: list[ParsedRow]
+) -> ImportReport:
     counts = Counter(r.outcome for r in rows)
     return ImportReport(
-        id=import_id, mode=mode, dry_run=dry_run, total_rows=len(rows),
+        id=import_id,
+        mode=mode,
+        dry_run=dry_run,
+        total_rows=len(rows),
         created_rows=counts["created"] + counts["would_create"],
-        unchanged_rows=counts["unchanged"], failed_rows=counts["invalid"],
+        unchanged_rows=counts["unchanged"],
+        failed_rows=counts["invalid"],
         rows=[_row(r) for r in rows],
     )
 
@@ -286,7 +369,12 @@ def _report(import_id: uuid.UUID | None, mode: str, dry_run: bool,
 def report_of(record: DeviceImport) -> ImportReport:
     """The stored report of an import (failed rows only, counts for all)."""
     return ImportReport(
-        id=record.id, mode=record.mode, dry_run=record.dry_run, total_rows=record.total_rows,
-        created_rows=record.created_rows, unchanged_rows=record.unchanged_rows,
-        failed_rows=record.failed_rows, rows=[ImportRow(**r) for r in record.report],
+        id=record.id,
+        mode=record.mode,
+        dry_run=record.dry_run,
+        total_rows=record.total_rows,
+        created_rows=record.created_rows,
+        unchanged_rows=record.unchanged_rows,
+        failed_rows=record.failed_rows,
+        rows=[ImportRow(**r) for r in record.report],
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from shared_kit.app import ServiceSpec, create_service_app
 
 from inventory_service.config import InventorySettings
 from inventory_service.consumers import build_consumers
 from inventory_service.router import router
+from shared_kit.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

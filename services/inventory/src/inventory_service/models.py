@@ -8,8 +8,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from shared_kit import tables as _kit_tables  # noqa: F401 - outbox, inbox, … in migrations
-from shared_kit.db import Base, Timestamps, UUIDKey, Versioned
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -28,6 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shared_kit import tables as _kit_tables  # noqa: F401 - outbox, inbox, … in migrations
+from shared_kit.db import Base, Timestamps, UUIDKey, Versioned
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:

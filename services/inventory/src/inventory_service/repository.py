@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared_kit.pagination import paginate
 from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -25,6 +24,7 @@ from inventory_service.models import (
     Municipality,
     OperatingSystem,
 )
+from shared_kit.pagination import paginate
 
 DEVICE_SORTS = {
     "asset_tag": Device.asset_tag,
@@ -190,8 +190,10 @@ class DeviceRepository:
                 Device.serial_number.in_(serials)
             )
         )
-        return {r.serial_number: {"municipality_id": r.municipality_id, "asset_tag": r.asset_tag}
-                for r in rows}
+        return {
+            r.serial_number: {"municipality_id": r.municipality_id, "asset_tag": r.asset_tag}
+            for r in rows
+        }
 
     async def existing_tags(self, municipality_id: uuid.UUID, tags: Sequence[str]) -> set[str]:
         rows = await self.session.scalars(
@@ -227,7 +229,8 @@ class DeviceRepository:
         if f.municipality_code:
             stmt = stmt.where(
                 Device.municipality_id
-                == select(Municipality.id).where(Municipality.code == f.municipality_code)
+                == select(Municipality.id)
+                .where(Municipality.code == f.municipality_code)
                 .scalar_subquery()
             )
         if f.institution_number:
@@ -254,9 +257,7 @@ class DeviceRepository:
             stmt = stmt.where(Device.catalogue_item_id.in_(items))
         if f.q:
             prefix = _escape_like(f.q.strip().upper()) + "%"
-            stmt = stmt.where(
-                or_(Device.serial_number.like(prefix), Device.asset_tag.like(prefix))
-            )
+            stmt = stmt.where(or_(Device.serial_number.like(prefix), Device.asset_tag.like(prefix)))
         return stmt
 
     def add(self, device: Device) -> None:

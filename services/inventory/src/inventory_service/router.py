@@ -7,12 +7,6 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from shared_kit.auth import CurrentPrincipal, Role, require_roles
-from shared_kit.concurrency import IfMatch, check_if_match, etag
-from shared_kit.deps import SessionDep
-from shared_kit.idempotency import IdempotencyDep
-from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, paginate
-from shared_kit.problems import problem_responses
 
 from inventory_service import importer, service
 from inventory_service.deps import (
@@ -59,6 +53,12 @@ from inventory_service.schemas import (
     MunicipalityRead,
     MunicipalityUpdate,
 )
+from shared_kit.auth import CurrentPrincipal, Role, require_roles
+from shared_kit.concurrency import IfMatch, check_if_match, etag
+from shared_kit.deps import SessionDep
+from shared_kit.idempotency import IdempotencyDep
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, paginate
+from shared_kit.problems import problem_responses
 
 PREFIX = "/api/v1/inventory"
 router = APIRouter(prefix=PREFIX, responses=problem_responses(401, 403, 422, 503))
@@ -74,18 +74,28 @@ def _etag(response: Response, version: int) -> None:
 # Municipalities -----------------------------------------------------------------------------
 
 
-@router.post("/municipalities", status_code=201, response_model=MunicipalityRead,
-             tags=["reference data"], responses=problem_responses(409))
+@router.post(
+    "/municipalities",
+    status_code=201,
+    response_model=MunicipalityRead,
+    tags=["reference data"],
+    responses=problem_responses(409),
+)
 async def create_municipality(
-    body: MunicipalityCreate, session: SessionDep, principal: CurrentPrincipal,
+    body: MunicipalityCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
     idem: IdempotencyDep,
 ):
     """Register a municipality (platform administrators)."""
     if replay := await idem.replay(body):
         return replay
-    municipality = await service.create_municipality(session=session, principal=principal, data=body)
-    return idem.respond(201, MunicipalityRead.model_validate(municipality),
-                        {"ETag": etag(municipality.version)})
+    municipality = await service.create_municipality(
+        session=session, principal=principal, data=body
+    )
+    return idem.respond(
+        201, MunicipalityRead.model_validate(municipality), {"ETag": etag(municipality.version)}
+    )
 
 
 @router.get("/municipalities", response_model=Page[MunicipalityRead], tags=["reference data"])
@@ -99,19 +109,31 @@ async def list_municipalities(
     return Page(items=[MunicipalityRead.model_validate(m) for m in items], next_cursor=nxt)
 
 
-@router.get("/municipalities/{code}", response_model=MunicipalityRead, tags=["reference data"],
-            responses=READ)
+@router.get(
+    "/municipalities/{code}",
+    response_model=MunicipalityRead,
+    tags=["reference data"],
+    responses=READ,
+)
 async def get_municipality(municipality: ValidMunicipality, response: Response):
     """One municipality."""
     _etag(response, municipality.version)
     return municipality
 
 
-@router.patch("/municipalities/{code}", response_model=MunicipalityRead, tags=["reference data"],
-              responses=WRITE)
+@router.patch(
+    "/municipalities/{code}",
+    response_model=MunicipalityRead,
+    tags=["reference data"],
+    responses=WRITE,
+)
 async def update_municipality(
-    body: MunicipalityUpdate, municipality: ValidMunicipality, _: PlatformAdmin,
-    session: SessionDep, response: Response, if_match: IfMatch = None,
+    body: MunicipalityUpdate,
+    municipality: ValidMunicipality,
+    _: PlatformAdmin,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Rename a municipality (platform administrators)."""
     check_if_match(if_match, municipality.version)
@@ -124,23 +146,34 @@ async def update_municipality(
 # Institutions -------------------------------------------------------------------------------
 
 
-@router.post("/institutions", status_code=201, response_model=InstitutionRead,
-             tags=["reference data"], responses=problem_responses(404, 409))
+@router.post(
+    "/institutions",
+    status_code=201,
+    response_model=InstitutionRead,
+    tags=["reference data"],
+    responses=problem_responses(404, 409),
+)
 async def create_institution(
-    body: InstitutionCreate, session: SessionDep, principal: CurrentPrincipal,
+    body: InstitutionCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
     idem: IdempotencyDep,
 ):
     """Register an education institution in a municipality you manage."""
     if replay := await idem.replay(body):
         return replay
     institution = await service.create_institution(session=session, principal=principal, data=body)
-    return idem.respond(201, InstitutionRead.model_validate(institution),
-                        {"ETag": etag(institution.version)})
+    return idem.respond(
+        201, InstitutionRead.model_validate(institution), {"ETag": etag(institution.version)}
+    )
 
 
 @router.get("/institutions", response_model=Page[InstitutionRead], tags=["reference data"])
 async def list_institutions(
-    session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50,
+    session: SessionDep,
+    principal: Reader,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
     municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
 ):
     """Institutions you may see, ordered by registration number."""
@@ -151,19 +184,31 @@ async def list_institutions(
     return Page(items=[InstitutionRead.model_validate(i) for i in items], next_cursor=nxt)
 
 
-@router.get("/institutions/{number}", response_model=InstitutionRead, tags=["reference data"],
-            responses=READ)
+@router.get(
+    "/institutions/{number}",
+    response_model=InstitutionRead,
+    tags=["reference data"],
+    responses=READ,
+)
 async def get_institution(institution: ValidInstitution, response: Response):
     """One institution."""
     _etag(response, institution.version)
     return institution
 
 
-@router.patch("/institutions/{number}", response_model=InstitutionRead, tags=["reference data"],
-              responses=WRITE)
+@router.patch(
+    "/institutions/{number}",
+    response_model=InstitutionRead,
+    tags=["reference data"],
+    responses=WRITE,
+)
 async def update_institution(
-    body: InstitutionUpdate, institution: ValidInstitution, principal: CurrentPrincipal,
-    session: SessionDep, response: Response, if_match: IfMatch = None,
+    body: InstitutionUpdate,
+    institution: ValidInstitution,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Rename an institution."""
     service.ensure_manages(principal, institution.municipality.code)
@@ -177,10 +222,17 @@ async def update_institution(
 # Catalogue ----------------------------------------------------------------------------------
 
 
-@router.post("/catalogue-items", status_code=201, response_model=CatalogueItemRead,
-             tags=["catalogue"], responses=problem_responses(409))
+@router.post(
+    "/catalogue-items",
+    status_code=201,
+    response_model=CatalogueItemRead,
+    tags=["catalogue"],
+    responses=problem_responses(409),
+)
 async def create_catalogue_item(
-    body: CatalogueItemCreate, session: SessionDep, principal: CurrentPrincipal,
+    body: CatalogueItemCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
     idem: IdempotencyDep,
 ):
     """Add a catalogue item (a model with its base configuration and options)."""
@@ -192,8 +244,12 @@ async def create_catalogue_item(
 
 @router.get("/catalogue-items", response_model=Page[CatalogueItemRead], tags=["catalogue"])
 async def list_catalogue_items(
-    session: SessionDep, _: Reader, cursor: CursorParam = None, limit: LimitParam = 50,
-    category: Category | None = None, os: OperatingSystem | None = None,
+    session: SessionDep,
+    _: Reader,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+    category: Category | None = None,
+    os: OperatingSystem | None = None,
     active: bool | None = None,
 ):
     """Catalogue items, ordered by code."""
@@ -203,19 +259,25 @@ async def list_catalogue_items(
     return Page(items=[CatalogueItemRead.model_validate(c) for c in items], next_cursor=nxt)
 
 
-@router.get("/catalogue-items/{code}", response_model=CatalogueItemRead, tags=["catalogue"],
-            responses=READ)
+@router.get(
+    "/catalogue-items/{code}", response_model=CatalogueItemRead, tags=["catalogue"], responses=READ
+)
 async def get_catalogue_item(item: ValidCatalogueItem, response: Response):
     """One catalogue item."""
     _etag(response, item.version)
     return item
 
 
-@router.patch("/catalogue-items/{code}", response_model=CatalogueItemRead, tags=["catalogue"],
-              responses=WRITE)
+@router.patch(
+    "/catalogue-items/{code}", response_model=CatalogueItemRead, tags=["catalogue"], responses=WRITE
+)
 async def update_catalogue_item(
-    body: CatalogueItemUpdate, item: ValidCatalogueItem, principal: CurrentPrincipal,
-    session: SessionDep, response: Response, if_match: IfMatch = None,
+    body: CatalogueItemUpdate,
+    item: ValidCatalogueItem,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Change a catalogue item (warranty terms stay as procured)."""
     item = await service.update_catalogue_item(
@@ -228,11 +290,18 @@ async def update_catalogue_item(
 # Device imports (before /devices/{id} so the paths never clash) -----------------------------
 
 
-@router.post("/devices/imports", response_model=ImportReport, tags=["devices"],
-             responses=problem_responses(404, 409, 413, 415),
-             openapi_extra={"description": importer.CSV_HELP})
+@router.post(
+    "/devices/imports",
+    response_model=ImportReport,
+    tags=["devices"],
+    responses=problem_responses(404, 409, 413, 415),
+    openapi_extra={"description": importer.CSV_HELP},
+)
 async def import_devices(
-    session: SessionDep, principal: CurrentPrincipal, settings: Settings, idem: IdempotencyDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    idem: IdempotencyDep,
     file: Annotated[UploadFile, File(description="CSV of the delivery (UTF-8)")],
     municipality: Annotated[str, Form(pattern=r"^\d{7}$")],
     mode: Annotated[Literal["all_or_nothing", "valid_rows"], Form()] = "all_or_nothing",
@@ -243,14 +312,21 @@ async def import_devices(
     if replay := await idem.replay(content + f"|{municipality}|{mode}|{dry_run}".encode()):
         return replay
     report = await importer.import_csv(
-        session=session, principal=principal, content=content, filename=file.filename,
-        municipality_code=municipality, mode=mode, dry_run=dry_run, settings=settings,
+        session=session,
+        principal=principal,
+        content=content,
+        filename=file.filename,
+        municipality_code=municipality,
+        mode=mode,
+        dry_run=dry_run,
+        settings=settings,
     )
     return idem.respond(200, report)
 
 
-@router.get("/devices/imports/{import_id}", response_model=ImportReport, tags=["devices"],
-            responses=READ)
+@router.get(
+    "/devices/imports/{import_id}", response_model=ImportReport, tags=["devices"], responses=READ
+)
 async def get_import(import_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal):
     """The report of an earlier import."""
     record = await ImportRepository(session).get(import_id)
@@ -265,10 +341,18 @@ async def get_import(import_id: uuid.UUID, session: SessionDep, principal: Curre
 # Devices ------------------------------------------------------------------------------------
 
 
-@router.post("/devices", status_code=201, response_model=DeviceRead, tags=["devices"],
-             responses=problem_responses(404, 409))
+@router.post(
+    "/devices",
+    status_code=201,
+    response_model=DeviceRead,
+    tags=["devices"],
+    responses=problem_responses(404, 409),
+)
 async def register_device(
-    body: DeviceCreate, session: SessionDep, principal: CurrentPrincipal, settings: Settings,
+    body: DeviceCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
     idem: IdempotencyDep,
 ):
     """Register one device."""
@@ -283,7 +367,10 @@ async def register_device(
 
 @router.get("/devices", response_model=Page[DeviceRead], tags=["devices"])
 async def search_devices(
-    session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50,
+    session: SessionDep,
+    principal: Reader,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
     municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
     institution: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[list[DeviceStatus], Query()] = [],  # noqa: B006 - FastAPI query list
@@ -292,19 +379,30 @@ async def search_devices(
     funding_source: FundingSource | None = None,
     catalogue_item: Annotated[str | None, Query(max_length=60)] = None,
     warranty_before: dt.date | None = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100,
-                                   description="Prefix of a serial number or asset tag")] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Prefix of a serial number or asset tag"),
+    ] = None,
     sort: Literal["asset_tag", "serial_number", "created_at"] = "asset_tag",
 ):
     """Search devices you may see; stable order by `sort` then id."""
     filters = DeviceFilters(
-        municipality_code=municipality, institution_number=institution, statuses=status, os=os,
-        category=category, funding_source=funding_source,
+        municipality_code=municipality,
+        institution_number=institution,
+        statuses=status,
+        os=os,
+        category=category,
+        funding_source=funding_source,
         catalogue_item_code=catalogue_item.upper() if catalogue_item else None,
-        warranty_before=warranty_before, q=q,
+        warranty_before=warranty_before,
+        q=q,
     )
     rows = await service.search_devices(
-        session=session, principal=principal, filters=filters, sort=sort, cursor=cursor,
+        session=session,
+        principal=principal,
+        filters=filters,
+        sort=sort,
+        cursor=cursor,
         limit=limit,
     )
     items, nxt = page_of(rows, limit, lambda d: (getattr(d, sort), d.id))
@@ -318,41 +416,65 @@ async def get_device(device: ValidDevice, response: Response):
     return device
 
 
-@router.patch("/devices/{device_id}", response_model=DeviceRead, tags=["devices"],
-              responses=WRITE)
+@router.patch("/devices/{device_id}", response_model=DeviceRead, tags=["devices"], responses=WRITE)
 async def update_device(
-    body: DeviceUpdate, device: LockedDevice, session: SessionDep, principal: CurrentPrincipal,
-    settings: Settings, response: Response, if_match: IfMatch = None,
+    body: DeviceUpdate,
+    device: LockedDevice,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    response: Response,
+    if_match: IfMatch = None,
 ):
     """Change device attributes or assign it to an institution."""
     device = await service.update_device(
-        session=session, principal=principal, device=device, data=body, if_match=if_match,
+        session=session,
+        principal=principal,
+        device=device,
+        data=body,
+        if_match=if_match,
         topic=settings.events_topic,
     )
     _etag(response, device.version)
     return device
 
 
-@router.post("/devices/{device_id}/transitions", response_model=DeviceRead, tags=["devices"],
-             responses=WRITE)
+@router.post(
+    "/devices/{device_id}/transitions", response_model=DeviceRead, tags=["devices"], responses=WRITE
+)
 async def transition_device(
-    body: DeviceTransition, device: LockedDevice, session: SessionDep,
-    principal: CurrentPrincipal, settings: Settings, response: Response,
+    body: DeviceTransition,
+    device: LockedDevice,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    response: Response,
     if_match: IfMatch = None,
 ):
     """Move a device to another status (illegal transitions are 409)."""
     device = await service.transition_device(
-        session=session, principal=principal, device=device, to=body.to, reason=body.reason,
-        if_match=if_match, topic=settings.events_topic,
+        session=session,
+        principal=principal,
+        device=device,
+        to=body.to,
+        reason=body.reason,
+        if_match=if_match,
+        topic=settings.events_topic,
     )
     _etag(response, device.version)
     return device
 
 
-@router.get("/devices/{device_id}/history", response_model=Page[HistoryRead], tags=["devices"],
-            responses=READ)
+@router.get(
+    "/devices/{device_id}/history",
+    response_model=Page[HistoryRead],
+    tags=["devices"],
+    responses=READ,
+)
 async def device_history(
-    device: ValidDevice, session: SessionDep, cursor: CursorParam = None,
+    device: ValidDevice,
+    session: SessionDep,
+    cursor: CursorParam = None,
     limit: LimitParam = 50,
 ):
     """Every change of the device, oldest first: who, when, what."""

@@ -18,10 +18,26 @@ from inventory_service.models import (
 )
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1,
-                                        max_length=60, pattern=r"^[A-Za-z0-9._/-]+$")]
-Serial = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=3,
-                                          max_length=100, pattern=r"^[A-Za-z0-9._/-]+$")]
+Code = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_upper=True,
+        min_length=1,
+        max_length=60,
+        pattern=r"^[A-Za-z0-9._/-]+$",
+    ),
+]
+Serial = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_upper=True,
+        min_length=3,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._/-]+$",
+    ),
+]
 AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
 RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
 
@@ -107,7 +123,10 @@ class CatalogueItemCreate(Strict):
 
 
 class CatalogueItemUpdate(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = None
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+        | None
+    ) = None
     specs: dict[str, str | int | float | bool] | None = None
     options: CatalogueOptions | None = None
     school_levels: list[Text] | None = None

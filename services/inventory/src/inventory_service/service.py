@@ -10,9 +10,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from shared_kit.auth import Principal, Role
-from shared_kit.concurrency import check_if_match
-from shared_kit.observability import correlation_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service import events
@@ -50,13 +47,17 @@ from inventory_service.schemas import (
     InstitutionCreate,
     MunicipalityCreate,
 )
+from shared_kit.auth import Principal, Role
+from shared_kit.concurrency import check_if_match
+from shared_kit.observability import correlation_id
 
 S = DeviceStatus
 # The device life cycle. Anything not listed is an illegal transition (409).
 TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     S.IN_STOCK: frozenset({S.AVAILABLE, S.IN_REPAIR, S.LOST, S.STOLEN, S.WRITTEN_OFF}),
-    S.AVAILABLE: frozenset({S.IN_STOCK, S.RESERVED, S.ON_LOAN, S.IN_REPAIR, S.LOST, S.STOLEN,
-                            S.WRITTEN_OFF}),
+    S.AVAILABLE: frozenset(
+        {S.IN_STOCK, S.RESERVED, S.ON_LOAN, S.IN_REPAIR, S.LOST, S.STOLEN, S.WRITTEN_OFF}
+    ),
     S.RESERVED: frozenset({S.AVAILABLE, S.ON_LOAN, S.IN_REPAIR, S.LOST, S.STOLEN}),
     S.ON_LOAN: frozenset({S.AVAILABLE, S.IN_REPAIR, S.LOST, S.STOLEN}),
     S.IN_REPAIR: frozenset({S.AVAILABLE, S.IN_STOCK, S.ON_LOAN, S.WRITTEN_OFF}),
@@ -65,8 +66,14 @@ TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     S.WRITTEN_OFF: frozenset(),
 }
 
-READ_ROLES = (Role.PLATFORM_ADMIN, Role.MINISTRY_ANALYST, Role.MUNICIPALITY_ADMIN,
-              Role.TECHNICIAN, Role.SERVICE, Role.INSTITUTION_ADMIN)
+READ_ROLES = (
+    Role.PLATFORM_ADMIN,
+    Role.MINISTRY_ANALYST,
+    Role.MUNICIPALITY_ADMIN,
+    Role.TECHNICIAN,
+    Role.SERVICE,
+    Role.INSTITUTION_ADMIN,
+)
 MANAGE_ROLES = (Role.PLATFORM_ADMIN, Role.MUNICIPALITY_ADMIN, Role.SERVICE)
 STATUS_ROLES = (*MANAGE_ROLES, Role.TECHNICIAN, Role.INSTITUTION_ADMIN)
 WRITE_SCOPE = "inventory:write"
@@ -100,23 +107,32 @@ def can_read(principal: Principal, device: Device) -> bool:
     )
 
 
-def ensure_manages(principal: Principal, municipality_code: str) -> None:
-    """The principal must manage the municipality's stock (admins, scoped machine clients)."""
+def manages(principal: Principal, municipality_code: str) -> bool:
+    """Whether the principal manages that municipality's stock."""
     if principal.has(Role.PLATFORM_ADMIN):
+        return True
+    return (
+        principal.has(Role.MUNICIPALITY_ADMIN, Role.SERVICE)
+        and principal.has_scope(WRITE_SCOPE)
+        and municipality_code in principal.municipalities
+    )
+
+
+def ensure_manages(principal: Principal, municipality_code: str) -> None:
+    """Raise 403 unless the principal manages the municipality (admins, scoped clients)."""
+    if manages(principal, municipality_code):
         return
     if not principal.has(Role.MUNICIPALITY_ADMIN, Role.SERVICE):
         raise TenantForbidden("Only municipality administrators manage the inventory")
     if not principal.has_scope(WRITE_SCOPE):
         raise TenantForbidden(f"This client lacks the scope '{WRITE_SCOPE}'")
-    if municipality_code not in principal.municipalities:
-        raise TenantForbidden(f"You do not manage municipality {municipality_code}")
+    raise TenantForbidden(f"You do not manage municipality {municipality_code}")
 
 
 def ensure_may_transition(principal: Principal, device: Device, to: DeviceStatus) -> None:
     """Managers change any status; technicians and institution staff the everyday ones."""
-    if principal.has(*MANAGE_ROLES) and principal.has_scope(WRITE_SCOPE):
-        if principal.has(Role.PLATFORM_ADMIN) or device.municipality.code in principal.municipalities:
-            return
+    if manages(principal, device.municipality.code):
+        return
     if to is S.WRITTEN_OFF:
         raise TenantForbidden("Only the owner municipality's administrators write devices off")
     if principal.has(Role.TECHNICIAN) and device.municipality.code in principal.municipalities:
@@ -163,8 +179,10 @@ async def create_institution(
     if await repo.by_number(data.registration_number):
         raise DuplicateCode(f"Institution {data.registration_number} already exists")
     institution = Institution(
-        registration_number=data.registration_number, name=data.name,
-        municipality_id=municipality.id, municipality=municipality,
+        registration_number=data.registration_number,
+        name=data.name,
+        municipality_id=municipality.id,
+        municipality=municipality,
     )
     session.add(institution)
     await session.flush()
@@ -195,16 +213,21 @@ async def create_catalogue_item(
     ensure_catalogue_editor(principal)
     if await CatalogueRepository(session).by_code(data.code):
         raise DuplicateCode(f"Catalogue item {data.code} already exists")
-    item = CatalogueItem(**data.model_dump(mode="python", exclude={"options"}),
-                         options=data.options.model_dump())
+    item = CatalogueItem(
+        **data.model_dump(mode="python", exclude={"options"}), options=data.options.model_dump()
+    )
     session.add(item)
     await session.flush()
     return item
 
 
 async def update_catalogue_item(
-    *, session: AsyncSession, principal: Principal, item: CatalogueItem,
-    data: CatalogueItemUpdate, if_match: str | None,
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    item: CatalogueItem,
+    data: CatalogueItemUpdate,
+    if_match: str | None,
 ) -> CatalogueItem:
     """Change a catalogue item's descriptive fields."""
     ensure_catalogue_editor(principal)
@@ -248,13 +271,24 @@ def actor_of(principal: Principal) -> str:
     return f"client:{principal.client_id}" if principal.client_id else f"person:{principal.subject}"
 
 
-def record(session: AsyncSession, device: Device, actor: str, action: str,
-           changes: dict[str, Any], reason: str | None = None) -> None:
+def record(
+    session: AsyncSession,
+    device: Device,
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    reason: str | None = None,
+) -> None:
     """Append a history entry for a device change (after flush, so the version is current)."""
     HistoryRepository(session).add(
         DeviceHistory(
-            id=uuid.uuid4(), device_id=device.id, actor=actor, action=action,
-            changes=changes, reason=reason, device_version=device.version,
+            id=uuid.uuid4(),
+            device_id=device.id,
+            actor=actor,
+            action=action,
+            changes=changes,
+            reason=reason,
+            device_version=device.version,
             correlation_id=correlation_id.get(),
         )
     )
@@ -281,17 +315,26 @@ async def register_device(
         raise DuplicateCode(f"A device with serial number {data.serial_number} exists")
     if await repo.tag_exists(municipality.id, data.asset_tag):
         raise DuplicateCode(f"Asset tag {data.asset_tag} is already used in this municipality")
-    fields = data.model_dump(exclude={"catalogue_item_code", "municipality_code",
-                                      "institution_registration_number"})
+    fields = data.model_dump(
+        exclude={"catalogue_item_code", "municipality_code", "institution_registration_number"}
+    )
     device = Device(
-        id=uuid.uuid4(), **fields, catalogue_item=item, municipality=municipality,
+        id=uuid.uuid4(),
+        **fields,
+        catalogue_item=item,
+        municipality=municipality,
         institution=institution,
         warranty_ends_on=warranty_end(data.delivery_date, item, data.extra_warranty_months),
     )
     repo.add(device)
     await session.flush()
-    record(session, device, actor_of(principal), "registered",
-           {k: [None, _json(v)] for k, v in fields.items() if v not in (None, [], 0)})
+    record(
+        session,
+        device,
+        actor_of(principal),
+        "registered",
+        {k: [None, _json(v)] for k, v in fields.items() if v not in (None, [], 0)},
+    )
     events.publish(session, topic, events.DEVICE_REGISTERED, device)
     return device
 
@@ -310,8 +353,13 @@ async def _institution_in(
 
 
 async def update_device(
-    *, session: AsyncSession, principal: Principal, device: Device, data: DeviceUpdate,
-    if_match: str | None, topic: str,
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    device: Device,
+    data: DeviceUpdate,
+    if_match: str | None,
+    topic: str,
 ) -> Device:
     """Change device attributes or its institution; one history entry, matching events."""
     ensure_manages(principal, device.municipality.code)
@@ -367,33 +415,57 @@ async def _apply_assignment(
 
 
 def _publish_update(
-    session: AsyncSession, topic: str, device: Device, changes: dict[str, Any],
+    session: AsyncSession,
+    topic: str,
+    device: Device,
+    changes: dict[str, Any],
     moved: tuple[str | None, str | None] | None,
 ) -> None:
     if moved is not None:
-        events.publish(session, topic, events.DEVICE_ASSIGNED, device,
-                       from_institution=moved[0], to_institution=moved[1])
+        events.publish(
+            session,
+            topic,
+            events.DEVICE_ASSIGNED,
+            device,
+            from_institution=moved[0],
+            to_institution=moved[1],
+        )
     fields = sorted(k for k in changes if k != "institution")
     if fields:
         events.publish(session, topic, events.DEVICE_UPDATED, device, changed_fields=fields)
 
 
 async def transition_device(
-    *, session: AsyncSession, principal: Principal, device: Device, to: DeviceStatus,
-    reason: str | None, if_match: str | None, topic: str,
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    device: Device,
+    to: DeviceStatus,
+    reason: str | None,
+    if_match: str | None,
+    topic: str,
 ) -> Device:
     """Move a device to another status on a person's request."""
     ensure_may_transition(principal, device, to)
     check_if_match(if_match, device.version)
     return await apply_transition(
-        session=session, device=device, to=to, reason=reason, actor=actor_of(principal),
+        session=session,
+        device=device,
+        to=to,
+        reason=reason,
+        actor=actor_of(principal),
         topic=topic,
     )
 
 
 async def apply_transition(
-    *, session: AsyncSession, device: Device, to: DeviceStatus, reason: str | None,
-    actor: str, topic: str,
+    *,
+    session: AsyncSession,
+    device: Device,
+    to: DeviceStatus,
+    reason: str | None,
+    actor: str,
+    topic: str,
 ) -> Device:
     """Apply a legal transition, record it, publish `device.status_changed`."""
     before = device.status
@@ -401,7 +473,8 @@ async def apply_transition(
         allowed = sorted(s.value for s in TRANSITIONS[before])
         raise IllegalTransition(
             f"A device cannot go from {before.value} to {to.value}",
-            current_status=before.value, allowed=allowed,
+            current_status=before.value,
+            allowed=allowed,
         )
     if to is S.IN_REPAIR:
         device.status_before_repair = before
@@ -410,18 +483,31 @@ async def apply_transition(
     device.status = to
     await session.flush()
     record(session, device, actor, "status_changed", {"status": [before.value, to.value]}, reason)
-    events.publish(session, topic, events.DEVICE_STATUS_CHANGED, device,
-                   from_status=before, to_status=to, reason=reason)
+    events.publish(
+        session,
+        topic,
+        events.DEVICE_STATUS_CHANGED,
+        device,
+        from_status=before,
+        to_status=to,
+        reason=reason,
+    )
     return device
 
 
 async def search_devices(
-    *, session: AsyncSession, principal: Principal, filters: DeviceFilters, sort: str,
-    cursor: str | None, limit: int,
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    filters: DeviceFilters,
+    sort: str,
+    cursor: str | None,
+    limit: int,
 ) -> Sequence[Device]:
     """Devices matching the filters inside the principal's scope."""
     scope = scope_for(principal)
-    if filters.municipality_code and scope.municipality_codes is not None:
-        if filters.municipality_code not in scope.municipality_codes and not scope.institution_numbers:
-            raise TenantForbidden(f"You may not see municipality {filters.municipality_code}")
+    wanted = filters.municipality_code
+    restricted = scope.municipality_codes is not None and not scope.institution_numbers
+    if wanted and restricted and wanted not in (scope.municipality_codes or ()):
+        raise TenantForbidden(f"You may not see municipality {wanted}")
     return await DeviceRepository(session).search(filters, scope, sort, cursor, limit)

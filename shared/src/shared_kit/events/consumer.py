@@ -45,7 +45,9 @@ class InboxMessage(Base):
     consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class DeadLetter(UUIDKey, Base):
@@ -103,25 +105,36 @@ class ConsumerRunner:
         self._settings = settings
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._busy = False
 
     async def run(self) -> None:
         """Consume until stopped; reconnect with back-off when the broker goes away."""
+        self._task = asyncio.current_task()
         backoff = 0.2
-        while not self._stopping.is_set():
-            try:
-                await self._consume()
-                backoff = 0.2
-            except (KafkaError, OSError) as exc:
-                logger.warning("consumer %s: %s; retrying", self.name, type(exc).__name__)
-                await self._close()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
-                backoff = min(backoff * 2, 5.0)
-        await self._close()
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._consume()
+                    backoff = 0.2
+                except (KafkaError, OSError) as exc:
+                    logger.warning("consumer %s: %s; retrying", self.name, type(exc).__name__)
+                    await self._close()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), backoff)
+                    backoff = min(backoff * 2, 5.0)
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
+        finally:
+            await self._close()
 
     async def stop(self) -> None:
-        """Finish the record in hand, commit, and leave the group."""
+        """Stop: at once when idle (waiting on the broker), else after the record in hand."""
         self._stopping.set()
+        if not self._busy and self._task is not None:
+            # Nothing is half-applied while idle: the last batch's offsets are committed.
+            self._task.cancel()
 
     async def _consume(self) -> None:
         if self._consumer is None:
@@ -131,16 +144,20 @@ class ConsumerRunner:
             self._consumer = consumer
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
-            for tp, records in batches.items():
-                for record in records:
-                    await self.handle_record(record)
-                await self._consumer.commit({tp: records[-1].offset + 1})
+            self._busy = True
+            try:
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.handle_record(record)
+                    await self._consumer.commit({tp: records[-1].offset + 1})
+            finally:
+                self._busy = False
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             with contextlib.suppress(Exception):
-                await consumer.stop()
+                await asyncio.wait_for(asyncio.shield(consumer.stop()), 5)
 
     async def handle_record(self, record: ConsumerRecord) -> str:
         """Apply one record; returns the outcome (applied, duplicate, ignored, dead_letter)."""
@@ -188,7 +205,11 @@ class ConsumerRunner:
     ) -> str:
         logger.error(
             "consumer %s: dead-lettered %s/%s@%s: %s",
-            self.name, record.topic, record.partition, record.offset, error,
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            error,
         )
         async with self._sessions() as session, session.begin():
             session.add(
@@ -221,5 +242,3 @@ class ConsumerRunner:
             applied = await apply_once(session, self.name, evt, handler)
         letter.resolved_at = await session.scalar(select(func.now()))
         return applied
-
-

@@ -53,7 +53,9 @@ class CloudEvent:
         return json.dumps(self.data, separators=(",", ":"), default=str).encode()
 
     @classmethod
-    def from_kafka(cls, headers: list[tuple[str, bytes]] | tuple, value: bytes | None) -> CloudEvent:
+    def from_kafka(
+        cls, headers: list[tuple[str, bytes]] | tuple, value: bytes | None
+    ) -> CloudEvent:
         """Read a binary-mode record; raise InvalidEvent when it is not one."""
         attrs = {k.removeprefix("ce_"): v.decode() for k, v in headers if k.startswith("ce_")}
         content_type = next((v.decode() for k, v in headers if k == "content-type"), JSON)

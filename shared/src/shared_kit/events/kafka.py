@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -59,10 +60,8 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
             if t not in existing
         ]
         if new:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another replica won the race
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
             logger.info("created topics", extra={"topics": [t.name for t in new]})
     finally:
         await admin.close()

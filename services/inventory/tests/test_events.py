@@ -1,0 +1,279 @@
+"""Events through the real broker: outbox delivery, broker outages, idempotent consumers."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from inventory_service.config import InventorySettings
+from inventory_service.main import create_app
+from shared_kit.events import CloudEvent
+from shared_kit.events.outbox import OutboxMessage
+from shared_kit.testing.client import running_app
+from shared_kit.testing.infra import Tansu
+from shared_kit.testing.kafka import events_of, eventually, publish, read_topic
+
+from .conftest import Tokens, bearer, device_body
+
+DEVICES = "/api/v1/inventory/devices"
+
+
+@pytest.fixture
+async def live(settings: InventorySettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The inventory with its outbox relay and consumers running."""
+    live_settings = settings.model_copy(update={"run_background_workers": True})
+    async with running_app(create_app(live_settings)) as client:
+        yield client
+
+
+async def unpublished(settings: InventorySettings) -> int:
+    """Outbox rows not yet on the broker."""
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            stmt = select(func.count()).where(OutboxMessage.published_at.is_(None))
+            return int(await conn.scalar(stmt) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def register(client: httpx.AsyncClient, tokens: Tokens, n: int) -> list[dict[str, Any]]:
+    """Register n devices in Rīga."""
+    devices = []
+    for i in range(n):
+        r = await client.post(
+            DEVICES, json=device_body(f"SN-E{i}", f"RIX-E{i}"), headers=bearer(tokens.riga)
+        )
+        assert r.status_code == 201, r.text
+        devices.append(r.json())
+    return devices
+
+
+async def move(client: httpx.AsyncClient, tokens: Tokens, device_id: str, to: str) -> None:
+    """Transition a device through the API."""
+    r = await client.post(
+        f"{DEVICES}/{device_id}/transitions", json={"to": to}, headers=bearer(tokens.riga)
+    )
+    assert r.status_code == 200, r.text
+
+
+class TestOutboxDelivery:
+    async def test_every_event_arrives_with_cloudevents_headers_in_order(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        devices = await register(live, tokens, 3)
+        for d in devices:
+            for to in ("available", "in_repair", "available", "on_loan"):
+                await move(live, tokens, d["id"], to)
+        records = await read_topic(
+            settings.kafka_bootstrap_servers, settings.events_topic, at_least=15
+        )
+        assert len(records) == 15  # 3 × (registered + 4 status changes), none twice
+        for d in devices:
+            mine = [r for r in records if r.key == d["id"].encode()]
+            assert len({r.partition for r in mine}) == 1  # one device, one partition
+            evts = events_of(mine)
+            assert [e.type.split(".")[-2] for e in evts] == ["registered"] + ["status_changed"] * 4
+            assert [e.data["device"]["version"] for e in evts] == [1, 2, 3, 4, 5]
+            assert [e.data.get("to_status") for e in evts[1:]] == [
+                "available",
+                "in_repair",
+                "available",
+                "on_loan",
+            ]
+            headers = dict(mine[0].headers)
+            assert headers["ce_specversion"] == b"1.0"
+            assert headers["ce_source"] == b"/datori/inventory"
+            assert headers["ce_subject"] == d["id"].encode()
+            assert headers["ce_municipality"] == b"0010000"
+            assert headers["content-type"] == b"application/json"
+            assert b"ce_correlationid" in {k.encode() for k in headers}
+        assert await unpublished(settings) == 0
+
+    async def test_events_written_while_broker_is_down_arrive_after_restart(
+        self,
+        settings: InventorySettings,
+        tokens: Tokens,
+        own_broker: Tansu,
+        seeded: dict[str, Any],
+        client: httpx.AsyncClient,
+    ) -> None:
+        own = settings.model_copy(
+            update={
+                "kafka_bootstrap_servers": own_broker.bootstrap,
+                "run_background_workers": True,
+                "kafka_request_timeout_ms": 2000,
+            }
+        )
+        async with running_app(create_app(own)) as live:
+            own_broker.stop()
+            devices = await register(live, tokens, 4)  # requests still succeed
+            assert await unpublished(own) == 4
+            ready = await live.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["broker"] == "unreachable"
+            restarted = Tansu(port=own_broker.port)
+            restarted.start()
+            try:
+                await eventually(lambda: _none_left(own), timeout_s=30)
+                records = await read_topic(restarted.bootstrap, own.events_topic, at_least=4)
+            finally:
+                restarted.stop()
+        ids = sorted(e.subject for e in events_of(records))
+        assert ids == sorted(d["id"] for d in devices)  # each exactly once
+
+
+async def _none_left(settings: InventorySettings) -> bool:
+    return await unpublished(settings) == 0
+
+
+def event(type_: str, device_id: str, **data: Any) -> CloudEvent:
+    """An event as another service would publish it."""
+    return CloudEvent(
+        type=type_, source="/datori/test", subject=device_id, data={"device_id": device_id, **data}
+    )
+
+
+async def status_of(client: httpx.AsyncClient, tokens: Tokens, device_id: str) -> str:
+    """Current status of a device."""
+    r = await client.get(f"{DEVICES}/{device_id}", headers=bearer(tokens.riga))
+    return str(r.json()["status"])
+
+
+class TestConsumers:
+    async def test_redelivered_event_is_applied_once(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        (device,) = await register(live, tokens, 1)
+        await move(live, tokens, device["id"], "available")
+        approved = event(
+            "lv.datori.reservations.reservation.approved.v1", device["id"], reservation_id="r-1"
+        )
+        await publish(
+            settings.kafka_bootstrap_servers,
+            settings.reservations_topic,
+            approved,
+            approved,
+            dataclasses.replace(approved),
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "reserved"))
+        # a later, different event proves the duplicates were consumed (not still pending)
+        released = event("lv.datori.reservations.reservation.cancelled.v1", device["id"])
+        await publish(settings.kafka_bootstrap_servers, settings.reservations_topic, released)
+        await eventually(lambda: _has_status(live, tokens, device["id"], "available"))
+        history = await live.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
+        changes = [
+            h["changes"]["status"]
+            for h in history.json()["items"]
+            if h["action"] == "status_changed"
+        ]
+        assert changes == [
+            ["in_stock", "available"],
+            ["available", "reserved"],
+            ["reserved", "available"],
+        ]
+
+    async def test_repair_round_trip_returns_device_to_loan(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        (device,) = await register(live, tokens, 1)
+        await move(live, tokens, device["id"], "available")
+        bootstrap = settings.kafka_bootstrap_servers
+        await publish(
+            bootstrap,
+            settings.contracts_topic,
+            event("lv.datori.contracts.contract.activated.v1", device["id"]),
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "on_loan"))
+        await publish(
+            bootstrap,
+            settings.tickets_topic,
+            event("lv.datori.tickets.repair.started.v1", device["id"]),
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "in_repair"))
+        await publish(
+            bootstrap,
+            settings.tickets_topic,
+            event("lv.datori.tickets.repair.completed.v1", device["id"]),
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "on_loan"))
+
+    async def test_poison_events_are_dead_lettered_and_do_not_block(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        (device,) = await register(live, tokens, 1)
+        await move(live, tokens, device["id"], "available")
+        bootstrap, topic = settings.kafka_bootstrap_servers, settings.reservations_topic
+        unknown = event(
+            "lv.datori.reservations.reservation.approved.v1", "00000000-0000-0000-0000-000000000001"
+        )
+        await publish(
+            bootstrap,
+            topic,
+            unknown,
+            event("lv.datori.reservations.reservation.approved.v1", device["id"]),
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "reserved"))
+        letters = await eventually(lambda: _dead_letters(live, tokens))
+        assert letters[0]["event_id"] == unknown.id
+        assert "No device" in letters[0]["error"]
+        denied = await live.get("/api/v1/inventory/ops/dead-letters", headers=bearer(tokens.riga))
+        assert denied.status_code == 403
+
+    async def test_dead_letter_retry_applies_once_fixed(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        (device,) = await register(live, tokens, 1)
+        # in_stock → on_loan is illegal, so the activation is dead-lettered …
+        await publish(
+            settings.kafka_bootstrap_servers,
+            settings.contracts_topic,
+            event("lv.datori.contracts.contract.activated.v1", device["id"]),
+        )
+        (letter,) = await eventually(lambda: _dead_letters(live, tokens))
+        # … until staff make the device available; then a retry applies it.
+        await move(live, tokens, device["id"], "available")
+        url = f"/api/v1/inventory/ops/dead-letters/{letter['id']}/retry"
+        r = await live.post(url, headers=bearer(tokens.platform))
+        assert r.status_code == 200, r.text
+        assert r.json()["resolved_at"] is not None
+        assert await status_of(live, tokens, device["id"]) == "on_loan"
+        again = await live.post(url, headers=bearer(tokens.platform))
+        assert again.status_code == 409
+
+
+async def _has_status(
+    client: httpx.AsyncClient, tokens: Tokens, device_id: str, status: str
+) -> bool:
+    return await status_of(client, tokens, device_id) == status
+
+
+async def _dead_letters(client: httpx.AsyncClient, tokens: Tokens) -> list[dict[str, Any]]:
+    r = await client.get("/api/v1/inventory/ops/dead-letters", headers=bearer(tokens.platform))
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
