@@ -98,10 +98,11 @@ class ParsedRow:
     raw: dict[str, str]
     data: ImportRowData | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
-    outcome: str = "invalid"
+    outcome: str = "valid"  # valid → created | would_create; or unchanged | invalid
 
     def fail(self, field_name: str, detail: str) -> None:
         self.errors.append({"field": field_name, "detail": detail})
+        self.outcome = "invalid"
 
 
 async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
@@ -209,13 +210,11 @@ def _check_row(
     known = existing.get(d.serial_number)
     if known is not None:
         if known["municipality_id"] == municipality.id and known["asset_tag"] == d.asset_tag:
-            r.outcome = "unchanged"
+            r.outcome = "unchanged" if not r.errors else r.outcome
         else:
             r.fail("serial_number", "already registered with another asset tag or municipality")
     elif d.asset_tag in taken_tags:
         r.fail("asset_tag", "already used by another device of this municipality")
-    if r.errors:
-        r.outcome = "invalid"
 
 
 async def import_csv(

@@ -253,7 +253,10 @@ class ImportRow(BaseModel):
 
     line: int
     serial_number: str | None
-    outcome: str  # created | unchanged | invalid | would_create
+    outcome: str = Field(
+        description="created, unchanged (already imported), invalid, would_create (dry run), "
+        "or valid (not imported because another row of an all-or-nothing file failed)"
+    )
     errors: list[dict[str, str]] = []
 
 

@@ -1,0 +1,173 @@
+"""CSV import of a delivery: validation report, modes, dry runs, idempotency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from shared_kit.events.outbox import OutboxMessage
+
+from inventory_service.config import InventorySettings
+from inventory_service.models import Device, DeviceHistory
+
+from .conftest import RIGA, SCHOOL_A, VALMIERA_SCHOOL, Tokens, bearer
+from .test_devices import count
+
+IMPORTS = "/api/v1/inventory/devices/imports"
+HEADER = "serial_number,asset_tag,catalogue_item_code,institution_registration_number,funding_source,delivery_date,purchase_price,accessories\n"
+
+
+def csv_of(rows: list[str]) -> bytes:
+    """A delivery CSV with the usual header."""
+    return (HEADER + "\n".join(rows) + "\n").encode()
+
+
+def good_rows(n: int, start: int = 0) -> list[str]:
+    """n valid rows."""
+    return [f"SN-{i:05},RIX-{i:05},CB-11-GR1-3,{SCHOOL_A},react_eu,2022-05-20,299.00,charger;bag"
+            for i in range(start, start + n)]
+
+
+async def upload(client: httpx.AsyncClient, token: str, content: bytes, **form: Any) -> httpx.Response:
+    """POST the CSV as a multipart upload."""
+    data = {"municipality": RIGA, **{k: str(v).lower() if isinstance(v, bool) else v
+                                     for k, v in form.items()}}
+    files = {"file": ("delivery.csv", content, "text/csv")}
+    return await client.post(IMPORTS, data=data, files=files, headers=bearer(token))
+
+
+class TestImport:
+    async def test_imports_a_delivery_with_history_and_events(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        r = await upload(client, tokens.riga, csv_of(good_rows(25)))
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert (report["total_rows"], report["created_rows"], report["failed_rows"]) == (25, 25, 0)
+        assert await count(settings, Device) == 25
+        assert await count(settings, DeviceHistory) == 25
+        assert await count(settings, OutboxMessage) == 25
+        devices = (await client.get("/api/v1/inventory/devices", params={"limit": 1},
+                                    headers=bearer(tokens.riga))).json()["items"]
+        assert devices[0]["accessories"] == ["charger", "bag"]
+        assert devices[0]["warranty_ends_on"] == "2027-05-20"  # 36 + 24 months
+        stored = await client.get(f"{IMPORTS}/{report['id']}", headers=bearer(tokens.riga))
+        assert stored.json()["created_rows"] == 25
+
+    async def test_reupload_creates_nothing_twice(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        await upload(client, tokens.riga, csv_of(good_rows(10)))
+        again = await upload(client, tokens.riga, csv_of(good_rows(12)))
+        assert again.status_code == 200
+        assert (again.json()["created_rows"], again.json()["unchanged_rows"]) == (2, 10)
+        assert await count(settings, Device) == 12
+        assert await count(settings, OutboxMessage) == 12
+
+    async def test_all_or_nothing_rejects_whole_file_with_row_report(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        rows = good_rows(3) + [
+            "SN-BAD1,RIX-B1,NO-SUCH-ITEM,,react_eu,2022-05-20,10,",
+            f"SN-BAD2,RIX-B2,CB-11-GR1-3,{VALMIERA_SCHOOL},react_eu,2022-05-20,10,",
+            "SN-00000,RIX-DUP,CB-11-GR1-3,,react_eu,2022-05-20,10,",  # serial twice in file
+            "SN-BAD4,RIX-B4,CB-11-GR1-3,,lottery,20.5.2022,-1,",
+        ]
+        r = await upload(client, tokens.riga, csv_of(rows), mode="all_or_nothing")
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
+        report = r.json()["report"]
+        assert report["failed_rows"] == 5  # both copies of the duplicated serial fail
+        by_line = {row["line"]: {e["field"] for e in row["errors"]} for row in report["rows"]
+                   if row["errors"]}
+        assert by_line[5] == {"catalogue_item_code"}
+        assert by_line[6] == {"institution_registration_number"}
+        assert by_line[8] == {"funding_source", "delivery_date", "purchase_price"}
+        assert await count(settings, Device) == 0
+        assert await count(settings, OutboxMessage) == 0
+
+    async def test_valid_rows_mode_imports_the_good_ones(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        rows = [*good_rows(4), "SN-BAD,RIX-BAD,NO-SUCH-ITEM,,react_eu,,,"]
+        r = await upload(client, tokens.riga, csv_of(rows), mode="valid_rows")
+        assert r.status_code == 200
+        assert (r.json()["created_rows"], r.json()["failed_rows"]) == (4, 1)
+        assert await count(settings, Device) == 4
+
+    async def test_dry_run_writes_nothing(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        r = await upload(client, tokens.riga, csv_of(good_rows(5)), dry_run=True)
+        assert r.status_code == 200
+        assert {row["outcome"] for row in r.json()["rows"]} == {"would_create"}
+        assert await count(settings, Device) == 0
+
+    async def test_idempotency_key_replays_the_report(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        files = {"file": ("d.csv", csv_of(good_rows(3)), "text/csv")}
+        headers = {**bearer(tokens.riga_client), "Idempotency-Key": "delivery-2024-17"}
+        first = await client.post(IMPORTS, data={"municipality": RIGA}, files=files, headers=headers)
+        second = await client.post(IMPORTS, data={"municipality": RIGA}, files=files, headers=headers)
+        assert first.json() == second.json()
+        assert second.headers["idempotent-replayed"] == "true"
+        assert await count(settings, Device) == 3
+
+
+class TestBadFiles:
+    @pytest.mark.parametrize(("content", "needle"), [
+        (b"serial_number,asset_tag\nA,B\n", "missing_columns"),
+        (HEADER.encode() + b"", "no data rows"),
+        ("serial_number,asset_tag,catalogue_item_code,funding_source,colour\n".encode(),
+         "unknown_columns"),
+        (b"\xff\xfe\x00garbage", "UTF-8"),
+    ])
+    async def test_unreadable_files_are_422(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        content: bytes, needle: str,
+    ) -> None:
+        r = await upload(client, tokens.riga, content)
+        assert r.status_code == 422
+        assert needle in r.text
+
+    async def test_too_large_is_413(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        content = csv_of(good_rows(1)) + b"x" * settings.import_max_bytes
+        r = await upload(client, tokens.riga, content)
+        assert r.status_code == 413
+
+    async def test_not_csv_is_415(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        files = {"file": ("photo.png", b"\x89PNG....", "image/png")}
+        r = await client.post(IMPORTS, data={"municipality": RIGA}, files=files,
+                              headers=bearer(tokens.riga))
+        assert r.status_code == 415
+
+    async def test_missing_file_and_bad_mode_are_422(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        r = await client.post(IMPORTS, data={"municipality": RIGA, "mode": "yolo"},
+                              headers=bearer(tokens.riga))
+        assert r.status_code == 422
+        fields = {e["field"] for e in r.json()["errors"]}
+        assert {"file", "mode"} <= fields
+
+    async def test_other_municipality_may_not_import_here(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        r = await upload(client, tokens.valmiera, csv_of(good_rows(1)))
+        assert r.status_code == 403
+        r = await upload(client, tokens.school_a, csv_of(good_rows(1)))
+        assert r.status_code == 403
