@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared_kit.events.outbox import OutboxMessage
-
+from inventory_service.cli import run_import
 from inventory_service.config import InventorySettings
 from inventory_service.models import Device, DeviceHistory
+from shared_kit.events.outbox import OutboxMessage
 
 from .conftest import RIGA, SCHOOL_A, VALMIERA_SCHOOL, Tokens, bearer
 from .test_devices import count
@@ -26,21 +26,30 @@ def csv_of(rows: list[str]) -> bytes:
 
 def good_rows(n: int, start: int = 0) -> list[str]:
     """n valid rows."""
-    return [f"SN-{i:05},RIX-{i:05},CB-11-GR1-3,{SCHOOL_A},react_eu,2022-05-20,299.00,charger;bag"
-            for i in range(start, start + n)]
+    return [
+        f"SN-{i:05},RIX-{i:05},CB-11-GR1-3,{SCHOOL_A},react_eu,2022-05-20,299.00,charger;bag"
+        for i in range(start, start + n)
+    ]
 
 
-async def upload(client: httpx.AsyncClient, token: str, content: bytes, **form: Any) -> httpx.Response:
+async def upload(
+    client: httpx.AsyncClient, token: str, content: bytes, **form: Any
+) -> httpx.Response:
     """POST the CSV as a multipart upload."""
-    data = {"municipality": RIGA, **{k: str(v).lower() if isinstance(v, bool) else v
-                                     for k, v in form.items()}}
+    data = {
+        "municipality": RIGA,
+        **{k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()},
+    }
     files = {"file": ("delivery.csv", content, "text/csv")}
     return await client.post(IMPORTS, data=data, files=files, headers=bearer(token))
 
 
 class TestImport:
     async def test_imports_a_delivery_with_history_and_events(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         r = await upload(client, tokens.riga, csv_of(good_rows(25)))
@@ -50,15 +59,21 @@ class TestImport:
         assert await count(settings, Device) == 25
         assert await count(settings, DeviceHistory) == 25
         assert await count(settings, OutboxMessage) == 25
-        devices = (await client.get("/api/v1/inventory/devices", params={"limit": 1},
-                                    headers=bearer(tokens.riga))).json()["items"]
+        devices = (
+            await client.get(
+                "/api/v1/inventory/devices", params={"limit": 1}, headers=bearer(tokens.riga)
+            )
+        ).json()["items"]
         assert devices[0]["accessories"] == ["charger", "bag"]
         assert devices[0]["warranty_ends_on"] == "2027-05-20"  # 36 + 24 months
         stored = await client.get(f"{IMPORTS}/{report['id']}", headers=bearer(tokens.riga))
         assert stored.json()["created_rows"] == 25
 
     async def test_reupload_creates_nothing_twice(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         await upload(client, tokens.riga, csv_of(good_rows(10)))
@@ -69,7 +84,10 @@ class TestImport:
         assert await count(settings, OutboxMessage) == 12
 
     async def test_all_or_nothing_rejects_whole_file_with_row_report(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         rows = good_rows(3) + [
@@ -83,8 +101,11 @@ class TestImport:
         assert r.headers["content-type"] == "application/problem+json"
         report = r.json()["report"]
         assert report["failed_rows"] == 5  # both copies of the duplicated serial fail
-        by_line = {row["line"]: {e["field"] for e in row["errors"]} for row in report["rows"]
-                   if row["errors"]}
+        by_line = {
+            row["line"]: {e["field"] for e in row["errors"]}
+            for row in report["rows"]
+            if row["errors"]
+        }
         assert by_line[5] == {"catalogue_item_code"}
         assert by_line[6] == {"institution_registration_number"}
         assert by_line[8] == {"funding_source", "delivery_date", "purchase_price"}
@@ -92,7 +113,10 @@ class TestImport:
         assert await count(settings, OutboxMessage) == 0
 
     async def test_valid_rows_mode_imports_the_good_ones(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         rows = [*good_rows(4), "SN-BAD,RIX-BAD,NO-SUCH-ITEM,,react_eu,,,"]
@@ -102,7 +126,10 @@ class TestImport:
         assert await count(settings, Device) == 4
 
     async def test_dry_run_writes_nothing(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         r = await upload(client, tokens.riga, csv_of(good_rows(5)), dry_run=True)
@@ -111,36 +138,55 @@ class TestImport:
         assert await count(settings, Device) == 0
 
     async def test_idempotency_key_replays_the_report(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         files = {"file": ("d.csv", csv_of(good_rows(3)), "text/csv")}
         headers = {**bearer(tokens.riga_client), "Idempotency-Key": "delivery-2024-17"}
-        first = await client.post(IMPORTS, data={"municipality": RIGA}, files=files, headers=headers)
-        second = await client.post(IMPORTS, data={"municipality": RIGA}, files=files, headers=headers)
+        first = await client.post(
+            IMPORTS, data={"municipality": RIGA}, files=files, headers=headers
+        )
+        second = await client.post(
+            IMPORTS, data={"municipality": RIGA}, files=files, headers=headers
+        )
         assert first.json() == second.json()
         assert second.headers["idempotent-replayed"] == "true"
         assert await count(settings, Device) == 3
 
 
 class TestBadFiles:
-    @pytest.mark.parametrize(("content", "needle"), [
-        (b"serial_number,asset_tag\nA,B\n", "missing_columns"),
-        (HEADER.encode() + b"", "no data rows"),
-        ("serial_number,asset_tag,catalogue_item_code,funding_source,colour\n".encode(),
-         "unknown_columns"),
-        (b"\xff\xfe\x00garbage", "UTF-8"),
-    ])
+    @pytest.mark.parametrize(
+        ("content", "needle"),
+        [
+            (b"serial_number,asset_tag\nA,B\n", "missing_columns"),
+            (HEADER.encode() + b"", "no data rows"),
+            (
+                b"serial_number,asset_tag,catalogue_item_code,funding_source,colour\n",
+                "unknown_columns",
+            ),
+            (b"\xff\xfe\x00garbage", "UTF-8"),
+        ],
+    )
     async def test_unreadable_files_are_422(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
-        content: bytes, needle: str,
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        content: bytes,
+        needle: str,
     ) -> None:
         r = await upload(client, tokens.riga, content)
         assert r.status_code == 422
         assert needle in r.text
 
     async def test_too_large_is_413(
-        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any],
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
         content = csv_of(good_rows(1)) + b"x" * settings.import_max_bytes
@@ -151,15 +197,17 @@ class TestBadFiles:
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
         files = {"file": ("photo.png", b"\x89PNG....", "image/png")}
-        r = await client.post(IMPORTS, data={"municipality": RIGA}, files=files,
-                              headers=bearer(tokens.riga))
+        r = await client.post(
+            IMPORTS, data={"municipality": RIGA}, files=files, headers=bearer(tokens.riga)
+        )
         assert r.status_code == 415
 
     async def test_missing_file_and_bad_mode_are_422(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
-        r = await client.post(IMPORTS, data={"municipality": RIGA, "mode": "yolo"},
-                              headers=bearer(tokens.riga))
+        r = await client.post(
+            IMPORTS, data={"municipality": RIGA, "mode": "yolo"}, headers=bearer(tokens.riga)
+        )
         assert r.status_code == 422
         fields = {e["field"] for e in r.json()["errors"]}
         assert {"file", "mode"} <= fields
@@ -171,3 +219,41 @@ class TestBadFiles:
         assert r.status_code == 403
         r = await upload(client, tokens.school_a, csv_of(good_rows(1)))
         assert r.status_code == 403
+
+
+class TestCli:
+    async def test_chunked_import_reports_file_line_numbers(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        rows = good_rows(7) + ["SN-BAD,RIX-BAD,NO-SUCH-ITEM,,react_eu,,,"] + good_rows(3, start=7)
+        client.headers.update(bearer(tokens.riga))
+        totals = await run_import(
+            client, csv_of(rows), municipality=RIGA, mode="valid_rows", rows_per_chunk=3, quiet=True
+        )
+        assert (totals.created, totals.failed) == (10, 1)
+        assert totals.failures[0]["line"] == 9  # header is line 1, the bad row the 8th
+        # the same run again replays each chunk's stored report (same Idempotency-Keys) …
+        replayed = await run_import(
+            client, csv_of(rows), municipality=RIGA, mode="valid_rows", rows_per_chunk=3, quiet=True
+        )
+        assert (replayed.created, replayed.failed) == (10, 1)
+        # … and other chunking (new keys) finds every row already imported.
+        again = await run_import(
+            client, csv_of(rows), municipality=RIGA, mode="valid_rows", rows_per_chunk=4, quiet=True
+        )
+        assert (again.created, again.unchanged) == (0, 10)
+        assert await count(settings, Device) == 10
+
+    async def test_whole_file_rejection_is_reported(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        client.headers.update(bearer(tokens.riga))
+        rows = [*good_rows(2), "SN-BAD,RIX-BAD,NO-SUCH-ITEM,,react_eu,,,"]
+        totals = await run_import(
+            client, csv_of(rows), municipality=RIGA, mode="all_or_nothing", quiet=True
+        )
+        assert (totals.created, totals.failed) == (0, 1)
