@@ -90,7 +90,8 @@ class TestImport:
         seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
-        rows = good_rows(3) + [
+        rows = [
+            *good_rows(3),
             "SN-BAD1,RIX-B1,NO-SUCH-ITEM,,react_eu,2022-05-20,10,",
             f"SN-BAD2,RIX-B2,CB-11-GR1-3,{VALMIERA_SCHOOL},react_eu,2022-05-20,10,",
             "SN-00000,RIX-DUP,CB-11-GR1-3,,react_eu,2022-05-20,10,",  # serial twice in file
@@ -229,7 +230,7 @@ class TestCli:
         seeded: dict[str, Any],
         settings: InventorySettings,
     ) -> None:
-        rows = good_rows(7) + ["SN-BAD,RIX-BAD,NO-SUCH-ITEM,,react_eu,,,"] + good_rows(3, start=7)
+        rows = [*good_rows(7), "SN-BAD,RIX-BAD,NO-SUCH-ITEM,,react_eu,,,", *good_rows(3, start=7)]
         client.headers.update(bearer(tokens.riga))
         totals = await run_import(
             client, csv_of(rows), municipality=RIGA, mode="valid_rows", rows_per_chunk=3, quiet=True

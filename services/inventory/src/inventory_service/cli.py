@@ -68,6 +68,12 @@ def chunks(content: bytes, rows_per_chunk: int) -> Iterator[tuple[int, bytes, in
         yield start, (header + "".join(part)).encode(), len(part)
 
 
+def key_for(content: bytes, form: dict[str, str]) -> str:
+    """Idempotency-Key of an upload: the same bytes and options give the same key."""
+    options = "&".join(f"{k}={v}" for k, v in sorted(form.items()))
+    return hashlib.sha256(content + options.encode()).hexdigest()
+
+
 async def post(
     client: httpx.AsyncClient, content: bytes | BinaryIO, form: dict[str, str], key: str
 ) -> dict[str, Any]:
@@ -95,11 +101,11 @@ async def import_in_chunks(
     quiet: bool = False,
 ) -> Totals:
     """`valid_rows`: one request per chunk, the bar counting rows."""
-    digest, totals = hashlib.sha256(content).hexdigest(), Totals()
+    totals = Totals()
     parts = list(chunks(content, rows_per_chunk))
     with tqdm(total=sum(n for _, _, n in parts), unit="row", disable=quiet) as bar:
-        for index, (first, part, n) in enumerate(parts):
-            totals.add(await post(client, part, form, f"{digest}-{index}"), line_offset=first)
+        for first, part, n in parts:
+            totals.add(await post(client, part, form, key_for(part, form)), line_offset=first)
             bar.update(n)
     return totals
 
@@ -111,7 +117,7 @@ async def import_whole(
     totals = Totals()
     with tqdm(total=len(content), unit="B", unit_scale=True, disable=quiet) as bar:
         reader = ProgressReader(io.BytesIO(content), bar)
-        totals.add(await post(client, reader, form, hashlib.sha256(content).hexdigest()))
+        totals.add(await post(client, reader, form, key_for(content, form)))
     return totals
 
 
