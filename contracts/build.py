@@ -160,7 +160,7 @@ def render() -> dict[Path, str]:
     """Every contract file and its content."""
     topics = producers()
     files: dict[Path, str] = {}
-    for topic, (_, description, payloads) in topics.items():
+    for _, description, payloads in topics.values():
         provisional = "provisional" in description
         for event_type, model in payloads.items():
             schema = schema_for(event_type, model, provisional)
