@@ -91,13 +91,14 @@ class JWKSVerifier:
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self._url = jwks_url
-        self._claims = jwt.JWTClaimsRegistry(
-            leeway=leeway_s,
-            aud={"essential": True, "value": audience},
-            exp={"essential": True},
-            sub={"essential": True},
-            **({"iss": {"essential": True, "value": issuer}} if issuer else {}),
-        )
+        options: dict[str, Any] = {
+            "aud": {"essential": True, "value": audience},
+            "exp": {"essential": True},
+            "sub": {"essential": True},
+        }
+        if issuer:
+            options["iss"] = {"essential": True, "value": issuer}
+        self._claims = jwt.JWTClaimsRegistry(leeway=leeway_s, **options)
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._min_refresh = min_refresh_interval_s

@@ -56,8 +56,7 @@ def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:
             context.run_migrations()
 
     async def run_async() -> None:
-        url = context.config.get_main_option("sqlalchemy.url")
-        engine = create_async_engine(url)
+        engine = create_async_engine(context.config.get_main_option("sqlalchemy.url") or "")
         async with engine.connect() as connection:
             await connection.run_sync(do_run)
         await engine.dispose()

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 import httpx
 from tqdm import tqdm
@@ -75,7 +75,10 @@ def key_for(content: bytes, form: dict[str, str]) -> str:
 
 
 async def post(
-    client: httpx.AsyncClient, content: bytes | BinaryIO, form: dict[str, str], key: str
+    client: httpx.AsyncClient,
+    content: bytes | IO[bytes],
+    form: dict[str, str],
+    key: str,
 ) -> dict[str, Any]:
     """Upload one CSV; the report, also from a 422 rejection."""
     response = await client.post(
@@ -116,7 +119,7 @@ async def import_whole(
     """`all_or_nothing`: the whole file in one request, the bar counting bytes sent."""
     totals = Totals()
     with tqdm(total=len(content), unit="B", unit_scale=True, disable=quiet) as bar:
-        reader = ProgressReader(io.BytesIO(content), bar)
+        reader = cast(IO[bytes], ProgressReader(io.BytesIO(content), bar))
         totals.add(await post(client, reader, form, key_for(content, form)))
     return totals
 

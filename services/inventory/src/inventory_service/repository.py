@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import ColumnElement, Select, false, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -58,6 +58,37 @@ class DeviceFilters:
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _scope_condition(scope: Scope, f: DeviceFilters) -> ColumnElement[bool] | None:
+    """The tenancy condition of a device search, or None when nothing needs restricting."""
+    codes, numbers = scope.municipality_codes, scope.institution_numbers
+    if codes is None and numbers is None:
+        return None
+    if f.municipality_code and f.municipality_code in (codes or ()):
+        return None  # the municipality filter alone keeps the search inside the scope
+    # No OR with an empty side, and `=` for a single tenant: the planner can then walk the
+    # (tenant, asset_tag, id) indexes in order and stop after one page instead of sorting.
+    parts = []
+    if codes:
+        parts.append(_belongs(Device.municipality_id, Municipality.id, Municipality.code, codes))
+    if numbers:
+        parts.append(
+            _belongs(
+                Device.institution_id, Institution.id, Institution.registration_number, numbers
+            )
+        )
+    return or_(*parts) if parts else false()
+
+
+def _belongs(
+    column: Any, key: Any, natural_key: Any, values: frozenset[str]
+) -> ColumnElement[bool]:
+    """`column` refers to one of the rows whose natural key is in `values`."""
+    if len(values) == 1:
+        (value,) = values
+        return column == select(key).where(natural_key == value).scalar_subquery()
+    return column.in_(select(key).where(natural_key.in_(values)))
 
 
 class MunicipalityRepository:
@@ -211,21 +242,9 @@ class DeviceRepository:
         return (await self.session.scalars(paginate(stmt, columns, cursor, limit))).all()
 
     def _filtered(self, stmt: Select[Any], f: DeviceFilters, scope: Scope) -> Select[Any]:
-        if scope.municipality_codes is not None or scope.institution_numbers is not None:
-            stmt = stmt.where(
-                or_(
-                    Device.municipality_id.in_(
-                        select(Municipality.id).where(
-                            Municipality.code.in_(scope.municipality_codes or ())
-                        )
-                    ),
-                    Device.institution_id.in_(
-                        select(Institution.id).where(
-                            Institution.registration_number.in_(scope.institution_numbers or ())
-                        )
-                    ),
-                )
-            )
+        tenancy = _scope_condition(scope, f)
+        if tenancy is not None:
+            stmt = stmt.where(tenancy)
         if f.municipality_code:
             stmt = stmt.where(
                 Device.municipality_id

@@ -139,9 +139,9 @@ class ConsumerRunner:
     async def _consume(self) -> None:
         if self._consumer is None:
             await ensure_topics(self._settings, self._topics)
-            consumer = make_consumer(self._settings, self.name, *self._topics)
-            await consumer.start()
-            self._consumer = consumer
+            # Kept before start() so a stop during the group join still closes it.
+            self._consumer = make_consumer(self._settings, self.name, *self._topics)
+            await self._consumer.start()
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             self._busy = True

@@ -97,10 +97,13 @@ class DatabaseFactory:
                 self._templates[migrations] = name
             return self._templates[migrations]
 
-    async def create(self, migrations: Path) -> str:
-        """A fresh, migrated database; returns its name."""
-        template = await self.template(migrations)
+    async def create(self, migrations: Path | None) -> str:
+        """A fresh database, migrated when `migrations` is given; returns its name."""
         name = f"t_{uuid.uuid4().hex[:12]}"
+        if migrations is None:
+            await self._admin(f'CREATE DATABASE "{name}"')
+            return name
+        template = await self.template(migrations)
         await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
@@ -125,11 +128,11 @@ async def database_factory(postgres: Postgres) -> AsyncIterator[DatabaseFactory]
 @pytest.fixture
 async def make_database(
     database_factory: DatabaseFactory,
-) -> AsyncIterator[Callable[[Path], Awaitable[str]]]:
-    """`await make_database(migrations_dir)` → URL of a fresh migrated database."""
+) -> AsyncIterator[Callable[[Path | None], Awaitable[str]]]:
+    """`await make_database(migrations_dir)` → URL of a fresh (migrated) database."""
     created: list[str] = []
 
-    async def make(migrations: Path) -> str:
+    async def make(migrations: Path | None) -> str:
         name = await database_factory.create(migrations)
         created.append(name)
         return database_factory.server.url(name)

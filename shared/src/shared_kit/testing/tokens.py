@@ -37,7 +37,7 @@ class TokenIssuer:
 
     def jwks(self) -> dict[str, Any]:
         """Public keys as a JWK Set."""
-        return KeySet(self._keys).as_dict(private=False)
+        return dict(KeySet(list[Any](self._keys)).as_dict(private=False))
 
     def mint(
         self,
@@ -88,8 +88,8 @@ class JWKSServer:
     @property
     def url(self) -> str:
         """Base URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     @property
     def jwks_url(self) -> str:

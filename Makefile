@@ -1,0 +1,56 @@
+# Developer entry points. `make run` brings up the local stack; `make test` runs the suite
+# against a real PostgreSQL and broker (embedded unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+# are set). Variables: UV (the uv command), PYTEST_ARGS, STACK_ARGS, STACK_DATA_DIR.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# uv from PATH, else the pip-installed module (a fresh `pip install uv` may not be on PATH).
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+STACK_ARGS ?=
+DATA_DIR := $(or $(STACK_DATA_DIR),.data)
+SERVICE_SRC := $(wildcard services/*/src)
+
+.PHONY: help install run test lint bench migrate clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: ## Install uv if missing, then the workspace (locked versions)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --user --break-system-packages uv
+	@if [ -f uv.lock ]; then $(UV) sync --all-packages --frozen; else $(UV) sync --all-packages; fi
+
+run: install ## Start the local stack (Ctrl-C stops it); STACK_ARGS="--no-seed --port-base 8200"
+	$(UV) run python deploy/dev/stack.py $(STACK_ARGS)
+
+# pytest exits 5 when it collects no tests; make fails on any non-zero exit, so that fails too.
+test: install ## Run the whole test suite (two xdist workers)
+	$(UV) run pytest -p xdist -n 2 --dist loadfile $(PYTEST_ARGS)
+
+lint: install ## ruff check, ruff format --check, mypy
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy shared/src $(SERVICE_SRC)
+
+bench: install ## Run the benchmarks
+	$(UV) run python -m bench
+
+migrate: install ## Create and migrate every service's database on DATABASE_URL
+	@if [ -z "$${DATABASE_URL:-}" ]; then \
+		echo "make migrate: set DATABASE_URL to the PostgreSQL server (make run migrates the embedded one)" >&2; \
+		exit 2; \
+	fi
+	$(UV) run python deploy/dev/stack.py --migrate-only
+
+clean: ## Remove local data (.data) and caches
+	@pidfile="$(DATA_DIR)/postgres/postmaster.pid"; \
+	if [ -f "$$pidfile" ] && kill -0 "$$(head -n 1 "$$pidfile")" 2>/dev/null; then \
+		echo "make clean: the stack's PostgreSQL is running; stop 'make run' first" >&2; \
+		exit 1; \
+	fi
+	rm -rf "$(DATA_DIR)" .pytest_cache .ruff_cache .mypy_cache
+	find . -path ./.venv -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

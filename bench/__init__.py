@@ -1,0 +1,1 @@
+"""Performance benchmarks of the platform: `uv run python -m bench` (or `make bench`)."""

@@ -1,0 +1,157 @@
+"""The infrastructure the benchmarks run on, started exactly as the tests start it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from inventory_service.main import MIGRATIONS
+from shared_kit.migrations import upgrade
+from shared_kit.testing.infra import (
+    Postgres,
+    broker_from_env_or_tansu,
+    free_port,
+    postgres_from_env_or_embedded,
+)
+from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+
+
+@dataclass
+class Infra:
+    """PostgreSQL, a Kafka-protocol broker, and a token issuer with its JWKS endpoint."""
+
+    workdir: Path
+    postgres: Postgres
+    bootstrap: str
+    issuer: TokenIssuer
+    jwks: JWKSServer
+
+    async def database(self, name: str) -> str:
+        """URL of a fresh database `name`, migrated to the inventory's head."""
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await self._admin(f'CREATE DATABASE "{name}"')
+        url = self.postgres.url(name)
+        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+        return url
+
+    async def analyze(self, url: str) -> None:
+        """Refresh planner statistics, as autovacuum does within a minute of a bulk load."""
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("ANALYZE"))
+        finally:
+            await engine.dispose()
+
+    async def drop(self, name: str) -> None:
+        """Drop a database made by `database`."""
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def _admin(self, sql: str) -> None:
+        engine = create_async_engine(self.postgres.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[Infra]:
+    """Start everything in a temporary directory; stop and delete it all afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        postgres = postgres_from_env_or_embedded(workdir / "pg", delete_on_exit=True)
+        try:
+            with broker_from_env_or_tansu() as bootstrap:
+                issuer = TokenIssuer()
+                jwks = JWKSServer(issuer).start()
+                try:
+                    yield Infra(workdir, postgres, bootstrap, issuer, jwks)
+                finally:
+                    jwks.stop()
+        finally:
+            postgres.stop()
+
+
+def inventory_env(infra: Infra, database_url: str) -> dict[str, str]:
+    """Environment of an inventory server process without background workers."""
+    return {
+        **os.environ,
+        "INVENTORY_DATABASE_URL": database_url,
+        "INVENTORY_KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "INVENTORY_JWKS_URL": infra.jwks.jwks_url,
+        "INVENTORY_ENVIRONMENT": "dev",
+        "INVENTORY_LOG_LEVEL": "WARNING",
+        "INVENTORY_RUN_BACKGROUND_WORKERS": "false",
+    }
+
+
+UVICORN = [sys.executable, "-m", "uvicorn", "inventory_service.main:create_app", "--factory"]
+
+
+def spawn_inventory(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start `uvicorn inventory_service.main:create_app --factory` on a loopback port."""
+    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with log_path.open("wb") as log:
+        return subprocess.Popen([*UVICORN, *options], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+@contextlib.asynccontextmanager
+async def inventory_server(infra: Infra, database_url: str) -> AsyncIterator[str]:
+    """A real uvicorn process serving the inventory; yields its base URL once ready."""
+    port = free_port()
+    log_path = infra.workdir / f"inventory-{port}.log"
+    process = spawn_inventory(inventory_env(infra, database_url), port, log_path)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        await wait_ready(base_url, process, log_path)
+        yield base_url
+    finally:
+        stop_process(process)
+
+
+async def wait_ready(
+    base_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 60.0
+) -> None:
+    """Poll /readyz until it answers 200; fail with the server log when it dies or hangs."""
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"inventory exited with {process.returncode}:\n{tail(log_path)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"inventory not ready after {timeout_s:.0f} s:\n{tail(log_path)}")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """Terminate a child process, killing it when it does not stop in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout_s)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log file."""
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""

@@ -1,0 +1,85 @@
+"""Benchmark results: one `Row` per figure, printed and saved as a Markdown table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+HEADER = ("Benchmark", "Figure", "Unit", "Target", "Result")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured figure; `ok` is None for figures without a target."""
+
+    name: str
+    figure: float
+    unit: str
+    target: str = ""
+    ok: bool | None = None
+
+
+def verdict(ok: bool | None) -> str:
+    """PASS, MISS or a dash for informational rows."""
+    return "—" if ok is None else ("PASS" if ok else "MISS")
+
+
+def format_figure(value: float) -> str:
+    """Figures with as many decimals as their size deserves."""
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table(rows: Sequence[Row]) -> str:
+    """A Markdown table whose columns line up in a terminal too."""
+    cells = [HEADER] + [
+        (r.name, format_figure(r.figure), r.unit, r.target or "—", verdict(r.ok)) for r in rows
+    ]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
+    right = {1}
+
+    def line(cols: Sequence[str]) -> str:
+        padded = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = (
+        "|"
+        + "|".join(
+            ("-" * (w + 1) + ":") if i in right else "-" * (w + 2) for i, w in enumerate(widths)
+        )
+        + "|"
+    )
+    return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])])
+
+
+def document(rows: Sequence[Row], elapsed_s: float, notes: Sequence[str] = ()) -> str:
+    """The whole results file: when and where it ran, the table, and notes."""
+    when = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    parts = [f"# Benchmarks\n\n{when} · {machine} · total {elapsed_s:.1f} s\n", table(rows)]
+    if notes:
+        parts.append("\n".join(f"- {n}" for n in notes))
+    return "\n\n".join(parts) + "\n"
+
+
+def save(text: str, name: str = "latest.md") -> Path:
+    """Write a results file under bench/results/."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / name
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Test package anchor: gives the kit tests the unique import name `shared.tests`."""

@@ -1,0 +1,89 @@
+"""Every failure leaves as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from shared_kit.problems import Conflict, install_problem_handlers
+
+
+class Body(BaseModel):
+    name: str
+    count: int
+
+
+def build() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def create(body: Body) -> Body:
+        return body
+
+    @app.get("/conflict")
+    async def conflict() -> None:
+        raise Conflict("Already there", current="x")
+
+    @app.get("/integrity")
+    async def integrity() -> None:
+        raise IntegrityError("insert", {}, Exception("duplicate key"))
+
+    @app.get("/db-down")
+    async def db_down() -> None:
+        raise OperationalError("select 1", {}, Exception("connection refused"))
+
+    @app.get("/bug")
+    async def bug() -> None:
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c
+
+
+async def test_validation_names_every_field(client: httpx.AsyncClient) -> None:
+    r = await client.post("/things", json={"count": "many"})
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert {e["pointer"] for e in r.json()["errors"]} == {"/name", "/count"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "needle"),
+    [
+        ("/conflict", 409, "Already there"),
+        ("/integrity", 409, "conflicts"),
+        ("/db-down", 503, "database"),
+        ("/nowhere", 404, "Not Found"),
+    ],
+)
+async def test_errors_map_to_problems(
+    client: httpx.AsyncClient, path: str, status: int, needle: str
+) -> None:
+    r = await client.get(path)
+    assert r.status_code == status
+    body = r.json()
+    assert body["status"] == status and needle in body["detail"]
+    assert body["instance"] == path
+
+
+async def test_unexpected_errors_do_not_leak_internals(client: httpx.AsyncClient) -> None:
+    r = await client.get("/bug")
+    assert r.status_code == 500
+    assert "secret" not in r.text and r.json()["title"] == "Internal error"
+
+
+async def test_wrong_method_is_405_problem(client: httpx.AsyncClient) -> None:
+    r = await client.delete("/things")
+    assert r.status_code == 405 and r.json()["status"] == 405

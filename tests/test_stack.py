@@ -1,0 +1,208 @@
+"""Smoke test of the local stack: `deploy/dev/stack.py` starts, seeds, serves and stops cleanly.
+
+It uses `DATABASE_URL` / `KAFKA_BOOTSTRAP_SERVERS` when the environment sets them (the stack
+then creates its databases and topics there), else embedded PostgreSQL and Tansu.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared_kit.testing.infra import free_port
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+STACK = REPO / "deploy" / "dev" / "stack.py"
+READY_MARKER = "/token?role="
+ROW = re.compile(r"^(\S+)\s+(http://127\.0\.0\.1:\d+)\s+(http://127\.0\.0\.1:\d+/docs)$")
+START_TIMEOUT_S = 120
+STOP_TIMEOUT_S = 30
+
+
+class Stack:
+    """A running `stack.py` whose output is collected line by line in the background."""
+
+    def __init__(self, port_base: int, data_dir: Path) -> None:
+        env = {**os.environ, "STACK_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+        self.data_dir = data_dir
+        self.port_base = port_base
+        self.process = subprocess.Popen(
+            [sys.executable, str(STACK), "--port-base", str(port_base)],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    @property
+    def output(self) -> str:
+        """Everything printed so far."""
+        return "\n".join(self.lines)
+
+    def wait_for(self, marker: str, timeout_s: float) -> None:
+        """Collect output until a line contains `marker`; fail on exit or timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"the stack exited ({self.process.wait()}):\n{self.output}")
+            self.lines.append(line)
+            if marker in line:
+                return
+        pytest.fail(f"no {marker!r} within {timeout_s} s:\n{self.output}")
+
+    def drain(self) -> None:
+        """Collect the rest of the output after the process ended."""
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+
+    def services(self) -> dict[str, str]:
+        """Service name to base URL, from the printed table."""
+        return {m[1]: m[2] for line in self.lines if (m := ROW.match(line.strip()))}
+
+    def token(self, role: str) -> str:
+        """A token from the dev issuer."""
+        url = f"http://127.0.0.1:{self.port_base}/token"
+        response = httpx.get(url, params={"role": role}, timeout=10)
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def interrupt(self) -> int:
+        """Ctrl-C; returns the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(STOP_TIMEOUT_S)
+        self.drain()
+        return code
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on the loopback port."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port_base(span: int = 11) -> int:
+    """A port where it and the next `span - 1` ports are free."""
+    for _ in range(100):
+        base = free_port()
+        if base + span < 65536 and all(port_is_free(p) for p in range(base, base + span)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def descendants(pid: int) -> list[int]:
+    """Pids of every process below `pid` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The embedded PostgreSQL's pid, when the stack started one."""
+    pidfile = data_dir / "postgres" / "postmaster.pid"
+    return int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+
+
+@contextlib.contextmanager
+def running_stack(port_base: int, data_dir: Path) -> Iterator[Stack]:
+    """A started stack; killed with everything below it if the test fails midway."""
+    stack = Stack(port_base, data_dir)
+    try:
+        stack.wait_for(READY_MARKER, START_TIMEOUT_S)
+        yield stack
+    finally:
+        if stack.process.poll() is None:
+            pids = descendants(stack.process.pid)
+            stack.process.kill()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            stack.process.wait()
+
+
+def stop_and_check_nothing_remains(stack: Stack) -> None:
+    """Ctrl-C the stack: exit 0 in time, no process it started left behind."""
+    started = [*descendants(stack.process.pid), postmaster_pid(stack.data_dir)]
+    code = stack.interrupt()
+    assert code == 0, stack.output
+    time.sleep(0.5)  # the postmaster's children exit just after it answers pg_ctl
+    left = [pid for pid in started if pid is not None and alive(pid)]
+    assert not left, f"processes left behind: {left}\n{stack.output}"
+
+
+def test_stack_starts_seeds_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    base = free_port_base()
+    with running_stack(base, data_dir) as stack:
+        services = stack.services()
+        assert "inventory" in services, stack.output
+        for name, url in services.items():
+            ready = httpx.get(f"{url}/readyz", timeout=10)
+            assert ready.status_code == 200, f"{name}: {ready.text}"
+            assert httpx.get(f"{url}/docs", timeout=10).status_code == 200
+        token = stack.token("platform_admin")
+        response = httpx.get(
+            f"{services['inventory']}/api/v1/inventory/devices",
+            params={"limit": 1},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["items"]) == 1
+        stop_and_check_nothing_remains(stack)
+
+    # A second run on the same data seeds nothing twice.
+    with running_stack(base, data_dir) as stack:
+        assert "devices 0 created, 200 unchanged" in stack.output
+        stop_and_check_nothing_remains(stack)
