@@ -277,3 +277,18 @@ async def _dead_letters(client: httpx.AsyncClient, tokens: Tokens) -> list[dict[
     r = await client.get("/api/v1/inventory/ops/dead-letters", headers=bearer(tokens.platform))
     assert r.status_code == 200, r.text
     return list(r.json()["items"])
+
+
+async def test_caused_events_carry_the_cause_correlation_id(
+    live: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any], settings: InventorySettings
+) -> None:
+    (device,) = await register(live, tokens, 1)
+    await move(live, tokens, device["id"], "available")
+    cause = dataclasses.replace(
+        event("lv.datori.reservations.reservation.approved.v1", device["id"]),
+        correlationid="journey-42",
+    )
+    await publish(settings.kafka_bootstrap_servers, settings.reservations_topic, cause)
+    records = await read_topic(settings.kafka_bootstrap_servers, settings.events_topic, at_least=3)
+    caused = [e for e in events_of(records) if e.data.get("to_status") == "reserved"]
+    assert [e.correlationid for e in caused] == ["journey-42"]

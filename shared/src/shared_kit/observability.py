@@ -27,6 +27,7 @@ LATENCY = Histogram(
 )
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
+access_log = logging.getLogger("datori.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -92,7 +93,21 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            # The route template, never the raw path or query: those can carry personal data.
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
             correlation_id.reset(token)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared_kit.db import Base, UUIDKey
 from shared_kit.events.envelope import CloudEvent, InvalidEvent
 from shared_kit.events.kafka import ensure_topics, make_consumer
+from shared_kit.observability import correlation_id
 from shared_kit.problems import ProblemError
 from shared_kit.settings import ServiceSettings
 
@@ -169,7 +170,12 @@ class ConsumerRunner:
         if handler is None:
             CONSUMED.labels(self.name, "ignored").inc()
             return "ignored"
-        outcome = await self._apply_with_retries(record, evt, handler)
+        # Events this one causes carry its correlation id, so one journey is one id.
+        token = correlation_id.set(evt.correlationid or evt.id)
+        try:
+            outcome = await self._apply_with_retries(record, evt, handler)
+        finally:
+            correlation_id.reset(token)
         CONSUMED.labels(self.name, outcome).inc()
         return outcome
 

@@ -117,9 +117,7 @@ class OutboxRelay:
         self.broker_ok = True
         return len(rows)
 
-    async def _send_all(
-        self, producer: AIOKafkaProducer, rows: Sequence[OutboxMessage]
-    ) -> None:
+    async def _send_all(self, producer: AIOKafkaProducer, rows: Sequence[OutboxMessage]) -> None:
         # send() only enqueues; same key → same partition, and aiokafka keeps one request in
         # flight per partition, so per-key order holds. A failure rolls the whole batch back:
         # rows already sent are sent again, and consumers' inboxes drop the duplicates.
