@@ -13,7 +13,7 @@ STACK_ARGS ?=
 DATA_DIR := $(or $(STACK_DATA_DIR),.data)
 SERVICE_SRC := $(wildcard services/*/src)
 
-.PHONY: help install run test lint bench migrate clean
+.PHONY: help install run test lint bench contracts migrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ lint: install ## ruff check, ruff format --check, mypy
 
 bench: install ## Run the benchmarks
 	$(UV) run python -m bench
+
+contracts: install ## Regenerate the event JSON Schemas and AsyncAPI document
+	$(UV) run python contracts/build.py
 
 migrate: install ## Create and migrate every service's database on DATABASE_URL
 	@if [ -z "$${DATABASE_URL:-}" ]; then \
