@@ -16,7 +16,7 @@ from shared_kit.deps import SessionDep
 from shared_kit.events.consumer import DeadLetter
 from shared_kit.events.kafka import broker_reachable
 from shared_kit.migrations import current_revision
-from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, paginate
+from shared_kit.pagination import CursorParam, LimitParam, Page, fetch_page, page_of
 from shared_kit.problems import Conflict, NotFound, ServiceUnavailable
 
 BROKER_CHECK_TTL_S = 5.0
@@ -114,7 +114,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
         if unresolved:
             stmt = stmt.where(DeadLetter.resolved_at.is_(None))
         columns = [DeadLetter.created_at, DeadLetter.id]
-        rows = (await session.scalars(paginate(stmt, columns, cursor, limit))).all()
+        rows = await fetch_page(session, stmt, columns, cursor, limit)
         items, nxt = page_of(rows, limit, lambda r: (r.created_at, r.id))
         return Page(items=[DeadLetterRead.model_validate(r) for r in items], next_cursor=nxt)
 

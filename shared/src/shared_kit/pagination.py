@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.problems import ProblemError
 
@@ -72,6 +73,17 @@ def paginate(
     if cursor:
         stmt = stmt.where(tuple_(*columns) > tuple_(*decode_cursor(cursor, columns)))
     return stmt.order_by(*columns).limit(limit + 1)
+
+
+async def fetch_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    columns: Sequence[ColumnElement[Any]],
+    cursor: str | None,
+    limit: int,
+) -> Sequence[Any]:
+    """Rows of one page (plus one to tell whether more follow), in key order."""
+    return (await session.scalars(paginate(stmt, columns, cursor, limit))).all()
 
 
 def page_of(

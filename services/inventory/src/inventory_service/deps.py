@@ -11,7 +11,7 @@ from inventory_service import service
 from inventory_service.config import InventorySettings
 from inventory_service.exceptions import DeviceNotFound, TenantForbidden
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
-from inventory_service.repository import CatalogueRepository, DeviceRepository
+from inventory_service.repository import DeviceRepository
 from shared_kit.auth import CurrentPrincipal, Principal, require_roles
 from shared_kit.deps import SessionDep
 
@@ -79,5 +79,3 @@ LockedDevice = Annotated[Device, Depends(valid_device_for_update)]
 ValidMunicipality = Annotated[Municipality, Depends(valid_municipality)]
 ValidInstitution = Annotated[Institution, Depends(valid_institution)]
 ValidCatalogueItem = Annotated[CatalogueItem, Depends(valid_catalogue_item)]
-
-__all__ = ["CatalogueRepository"]

@@ -24,7 +24,7 @@ from inventory_service.models import (
     Municipality,
     OperatingSystem,
 )
-from shared_kit.pagination import paginate
+from shared_kit.pagination import fetch_page
 
 DEVICE_SORTS = {
     "asset_tag": Device.asset_tag,
@@ -106,11 +106,11 @@ class MunicipalityRepository:
         )
         return list(rows)
 
-    def list_query(self, scope: Scope) -> Select[Any]:
+    async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[Municipality]:
         stmt = select(Municipality)
         if scope.municipality_codes is not None:
             stmt = stmt.where(Municipality.code.in_(scope.municipality_codes))
-        return stmt
+        return await fetch_page(self.session, stmt, [Municipality.code], cursor, limit)
 
 
 class InstitutionRepository:
@@ -137,7 +137,9 @@ class InstitutionRepository:
         )
         return {i.registration_number: i for i in rows}
 
-    def list_query(self, scope: Scope, municipality_code: str | None) -> Select[Any]:
+    async def page(
+        self, scope: Scope, municipality_code: str | None, cursor: str | None, limit: int
+    ) -> Sequence[Institution]:
         stmt = select(Institution).join(Institution.municipality)
         if scope.municipality_codes is not None or scope.institution_numbers is not None:
             stmt = stmt.where(
@@ -148,7 +150,8 @@ class InstitutionRepository:
             )
         if municipality_code:
             stmt = stmt.where(Municipality.code == municipality_code)
-        return stmt
+        columns = [Institution.registration_number]
+        return await fetch_page(self.session, stmt, columns, cursor, limit)
 
 
 class CatalogueRepository:
@@ -169,9 +172,14 @@ class CatalogueRepository:
         )
         return {c.code: c for c in rows}
 
-    def list_query(
-        self, category: Category | None, os: OperatingSystem | None, active: bool | None
-    ) -> Select[Any]:
+    async def page(
+        self,
+        category: Category | None,
+        os: OperatingSystem | None,
+        active: bool | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[CatalogueItem]:
         stmt = select(CatalogueItem)
         if category:
             stmt = stmt.where(CatalogueItem.category == category)
@@ -179,7 +187,7 @@ class CatalogueRepository:
             stmt = stmt.where(CatalogueItem.os == os)
         if active is not None:
             stmt = stmt.where(CatalogueItem.active == active)
-        return stmt
+        return await fetch_page(self.session, stmt, [CatalogueItem.code], cursor, limit)
 
 
 class DeviceRepository:
@@ -239,7 +247,7 @@ class DeviceRepository:
     ) -> Sequence[Device]:
         stmt = self._filtered(select(Device), filters, scope)
         columns = [DEVICE_SORTS[sort], Device.id]
-        return (await self.session.scalars(paginate(stmt, columns, cursor, limit))).all()
+        return await fetch_page(self.session, stmt, columns, cursor, limit)
 
     def _filtered(self, stmt: Select[Any], f: DeviceFilters, scope: Scope) -> Select[Any]:
         tenancy = _scope_condition(scope, f)
@@ -319,7 +327,7 @@ class HistoryRepository:
     ) -> Sequence[DeviceHistory]:
         stmt = select(DeviceHistory).where(DeviceHistory.device_id == device_id)
         columns = [DeviceHistory.seq]
-        return (await self.session.scalars(paginate(stmt, columns, cursor, limit))).all()
+        return await fetch_page(self.session, stmt, columns, cursor, limit)
 
 
 class ImportRepository:

@@ -18,21 +18,16 @@ from inventory_service.deps import (
     ValidInstitution,
     ValidMunicipality,
 )
-from inventory_service.exceptions import ImportNotFound, TenantForbidden
 from inventory_service.models import (
-    CatalogueItem,
     Category,
     DeviceStatus,
     FundingSource,
-    Institution,
-    Municipality,
     OperatingSystem,
 )
 from inventory_service.repository import (
     CatalogueRepository,
     DeviceFilters,
     HistoryRepository,
-    ImportRepository,
     InstitutionRepository,
     MunicipalityRepository,
 )
@@ -53,18 +48,17 @@ from inventory_service.schemas import (
     MunicipalityRead,
     MunicipalityUpdate,
 )
-from shared_kit.auth import CurrentPrincipal, Role, require_roles
-from shared_kit.concurrency import IfMatch, check_if_match, etag
+from shared_kit.auth import CurrentPrincipal
+from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
 from shared_kit.idempotency import IdempotencyDep
-from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, paginate
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
 from shared_kit.problems import problem_responses
 
 PREFIX = "/api/v1/inventory"
 router = APIRouter(prefix=PREFIX, responses=problem_responses(401, 403, 422, 503))
 READ = problem_responses(404)
 WRITE = problem_responses(404, 409, 412)
-PlatformAdmin = Annotated[object, require_roles(Role.PLATFORM_ADMIN)]
 
 
 def _etag(response: Response, version: int) -> None:
@@ -103,8 +97,8 @@ async def list_municipalities(
     session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50
 ):
     """Municipalities you may see, ordered by code."""
-    stmt = MunicipalityRepository(session).list_query(service.scope_for(principal))
-    rows = (await session.scalars(paginate(stmt, [Municipality.code], cursor, limit))).all()
+    scope = service.scope_for(principal)
+    rows = await MunicipalityRepository(session).page(scope, cursor, limit)
     items, nxt = page_of(rows, limit, lambda m: (m.code,))
     return Page(items=[MunicipalityRead.model_validate(m) for m in items], next_cursor=nxt)
 
@@ -130,15 +124,19 @@ async def get_municipality(municipality: ValidMunicipality, response: Response):
 async def update_municipality(
     body: MunicipalityUpdate,
     municipality: ValidMunicipality,
-    _: PlatformAdmin,
+    principal: CurrentPrincipal,
     session: SessionDep,
     response: Response,
     if_match: IfMatch = None,
 ):
     """Rename a municipality (platform administrators)."""
-    check_if_match(if_match, municipality.version)
-    municipality.name = body.name
-    await session.flush()
+    municipality = await service.rename_municipality(
+        session=session,
+        principal=principal,
+        municipality=municipality,
+        name=body.name,
+        if_match=if_match,
+    )
     _etag(response, municipality.version)
     return municipality
 
@@ -177,9 +175,8 @@ async def list_institutions(
     municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
 ):
     """Institutions you may see, ordered by registration number."""
-    stmt = InstitutionRepository(session).list_query(service.scope_for(principal), municipality)
-    columns = [Institution.registration_number]
-    rows = (await session.scalars(paginate(stmt, columns, cursor, limit))).all()
+    scope = service.scope_for(principal)
+    rows = await InstitutionRepository(session).page(scope, municipality, cursor, limit)
     items, nxt = page_of(rows, limit, lambda i: (i.registration_number,))
     return Page(items=[InstitutionRead.model_validate(i) for i in items], next_cursor=nxt)
 
@@ -211,10 +208,13 @@ async def update_institution(
     if_match: IfMatch = None,
 ):
     """Rename an institution."""
-    service.ensure_manages(principal, institution.municipality.code)
-    check_if_match(if_match, institution.version)
-    institution.name = body.name
-    await session.flush()
+    institution = await service.rename_institution(
+        session=session,
+        principal=principal,
+        institution=institution,
+        name=body.name,
+        if_match=if_match,
+    )
     _etag(response, institution.version)
     return institution
 
@@ -253,8 +253,7 @@ async def list_catalogue_items(
     active: bool | None = None,
 ):
     """Catalogue items, ordered by code."""
-    stmt = CatalogueRepository(session).list_query(category, os, active)
-    rows = (await session.scalars(paginate(stmt, [CatalogueItem.code], cursor, limit))).all()
+    rows = await CatalogueRepository(session).page(category, os, active, cursor, limit)
     items, nxt = page_of(rows, limit, lambda c: (c.code,))
     return Page(items=[CatalogueItemRead.model_validate(c) for c in items], next_cursor=nxt)
 
@@ -329,12 +328,7 @@ async def import_devices(
 )
 async def get_import(import_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal):
     """The report of an earlier import."""
-    record = await ImportRepository(session).get(import_id)
-    if record is None:
-        raise ImportNotFound(f"No import with id {import_id}")
-    codes = await MunicipalityRepository(session).ids_for_codes(principal.municipalities)
-    if not principal.has(Role.PLATFORM_ADMIN) and record.municipality_id not in codes:
-        raise TenantForbidden("This import belongs to another municipality")
+    record = await service.get_import(session=session, principal=principal, import_id=import_id)
     return importer.report_of(record)
 
 

@@ -17,6 +17,7 @@ from inventory_service.exceptions import (
     CatalogueItemNotFound,
     DuplicateCode,
     IllegalTransition,
+    ImportNotFound,
     InstitutionNotFound,
     InstitutionOutsideMunicipality,
     MunicipalityNotFound,
@@ -26,6 +27,7 @@ from inventory_service.models import (
     CatalogueItem,
     Device,
     DeviceHistory,
+    DeviceImport,
     DeviceStatus,
     Institution,
     Municipality,
@@ -35,6 +37,7 @@ from inventory_service.repository import (
     DeviceFilters,
     DeviceRepository,
     HistoryRepository,
+    ImportRepository,
     InstitutionRepository,
     MunicipalityRepository,
     Scope,
@@ -161,6 +164,23 @@ async def create_municipality(
     return municipality
 
 
+async def rename_municipality(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    municipality: Municipality,
+    name: str,
+    if_match: str | None,
+) -> Municipality:
+    """Rename a municipality (platform administrators)."""
+    if not principal.has(Role.PLATFORM_ADMIN):
+        raise TenantForbidden("Only platform administrators rename municipalities")
+    check_if_match(if_match, municipality.version)
+    municipality.name = name
+    await session.flush()
+    return municipality
+
+
 async def get_municipality(*, session: AsyncSession, code: str) -> Municipality:
     """A municipality by ATVK code."""
     municipality = await MunicipalityRepository(session).by_code(code)
@@ -185,6 +205,22 @@ async def create_institution(
         municipality=municipality,
     )
     session.add(institution)
+    await session.flush()
+    return institution
+
+
+async def rename_institution(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    institution: Institution,
+    name: str,
+    if_match: str | None,
+) -> Institution:
+    """Rename an institution of a municipality the principal manages."""
+    ensure_manages(principal, institution.municipality.code)
+    check_if_match(if_match, institution.version)
+    institution.name = name
     await session.flush()
     return institution
 
@@ -511,3 +547,17 @@ async def search_devices(
     if wanted and restricted and wanted not in (scope.municipality_codes or ()):
         raise TenantForbidden(f"You may not see municipality {wanted}")
     return await DeviceRepository(session).search(filters, scope, sort, cursor, limit)
+
+
+async def get_import(
+    *, session: AsyncSession, principal: Principal, import_id: uuid.UUID
+) -> DeviceImport:
+    """An import record, for the municipality that made it."""
+    record = await ImportRepository(session).get(import_id)
+    if record is None:
+        raise ImportNotFound(f"No import with id {import_id}")
+    if not principal.has(Role.PLATFORM_ADMIN):
+        mine = await MunicipalityRepository(session).ids_for_codes(principal.municipalities)
+        if record.municipality_id not in mine:
+            raise TenantForbidden("This import belongs to another municipality")
+    return record
