@@ -9,9 +9,8 @@ from fastapi import Depends, Request
 
 from inventory_service import service
 from inventory_service.config import InventorySettings
-from inventory_service.exceptions import DeviceNotFound, TenantForbidden
+from inventory_service.exceptions import TenantForbidden
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
-from inventory_service.repository import DeviceRepository
 from shared_kit.auth import CurrentPrincipal, Principal, require_roles
 from shared_kit.deps import SessionDep
 
@@ -27,24 +26,16 @@ Reader = Annotated[Principal, require_roles(*service.READ_ROLES, scope=service.R
 
 async def valid_device(device_id: uuid.UUID, session: SessionDep, principal: Reader) -> Device:
     """The device in the path, if it exists and the caller may see it."""
-    device = await DeviceRepository(session).get(device_id, for_update=False)
-    if device is None:
-        raise DeviceNotFound(f"No device with id {device_id}")
-    if not service.can_read(principal, device):
-        raise TenantForbidden("This device belongs to another municipality or institution")
-    return device
+    return await service.get_device(session=session, principal=principal, device_id=device_id)
 
 
 async def valid_device_for_update(
     device_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> Device:
-    """The device in the path, locked for this transaction."""
-    device = await DeviceRepository(session).get(device_id, for_update=True)
-    if device is None:
-        raise DeviceNotFound(f"No device with id {device_id}")
-    if not service.can_read(principal, device):
-        raise TenantForbidden("This device belongs to another municipality or institution")
-    return device
+    """The device in the path, locked for the rest of this transaction."""
+    return await service.get_device(
+        session=session, principal=principal, device_id=device_id, for_update=True
+    )
 
 
 async def valid_municipality(code: str, session: SessionDep, principal: Reader) -> Municipality:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inventory_service import events
 from inventory_service.exceptions import (
     CatalogueItemNotFound,
+    DeviceNotFound,
     DuplicateCode,
     IllegalTransition,
     ImportNotFound,
@@ -528,6 +529,18 @@ async def apply_transition(
         to_status=to,
         reason=reason,
     )
+    return device
+
+
+async def get_device(
+    *, session: AsyncSession, principal: Principal, device_id: uuid.UUID, for_update: bool = False
+) -> Device:
+    """A device the principal may see (404 when missing, 403 when outside their tenancy)."""
+    device = await DeviceRepository(session).get(device_id, for_update=for_update)
+    if device is None:
+        raise DeviceNotFound(f"No device with id {device_id}")
+    if not can_read(principal, device):
+        raise TenantForbidden("This device belongs to another municipality or institution")
     return device
 
 

@@ -17,7 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared_kit.migrations import upgrade
-from shared_kit.testing.infra import Postgres, Tansu, postgres_from_env_or_embedded
+from shared_kit.testing.infra import (
+    Postgres,
+    Tansu,
+    broker_from_env_or_tansu,
+    postgres_from_env_or_embedded,
+)
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 
 
@@ -38,14 +43,8 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap servers of this session's broker."""
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if bootstrap:
+    with broker_from_env_or_tansu() as bootstrap:
         yield bootstrap
-        return
-    broker = Tansu()
-    broker.start()
-    yield broker.bootstrap
-    broker.stop()
 
 
 @pytest.fixture
