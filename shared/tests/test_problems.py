@@ -8,9 +8,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from shared_kit.problems import Conflict, install_problem_handlers
+
+
+class _Driver(Exception):
+    """A driver error carrying a SQLSTATE, as asyncpg's do."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
 
 
 class Body(BaseModel):
@@ -37,6 +45,10 @@ def build() -> FastAPI:
     @app.get("/db-down")
     async def db_down() -> None:
         raise OperationalError("select 1", {}, Exception("connection refused"))
+
+    @app.get("/nul")
+    async def nul() -> None:
+        raise DBAPIError("select", {}, _Driver("invalid byte sequence", "22021"))
 
     @app.get("/bug")
     async def bug() -> None:
@@ -87,3 +99,24 @@ async def test_unexpected_errors_do_not_leak_internals(client: httpx.AsyncClient
 async def test_wrong_method_is_405_problem(client: httpx.AsyncClient) -> None:
     r = await client.delete("/things")
     assert r.status_code == 405 and r.json()["status"] == 405
+
+
+async def test_405_names_every_allowed_method() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/items")
+    async def read() -> None: ...
+
+    @app.post("/items")
+    async def write() -> None: ...
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.delete("/items")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+
+
+async def test_text_the_database_cannot_store_is_422(client: httpx.AsyncClient) -> None:
+    r = await client.get("/nul")
+    assert r.status_code == 422 and "NUL" in r.json()["detail"]

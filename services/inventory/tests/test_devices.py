@@ -96,6 +96,15 @@ class TestRegister:
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
 
+    async def test_text_with_nul_is_422_not_500(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        body = device_body("SN-NUL", "T-NUL", notes="bad\u0000byte")
+        r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
+        assert r.status_code == 422
+        search = await client.get(DEVICES, params={"q": "\x00"}, headers=bearer(tokens.riga))
+        assert search.status_code == 422
+
     async def test_unknown_catalogue_item_is_404(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
@@ -455,3 +464,17 @@ class TestIdempotency:
             DEVICES, json=device_body("SN-B", "T-B"), headers={**bearer(tokens.riga), **key}
         )
         assert a.status_code == b.status_code == 201
+
+
+class TestIdempotencyKeyFormat:
+    @pytest.mark.parametrize("key", ["with space", "x" * 201, "tab\tkey"])
+    async def test_malformed_key_is_422(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any], key: str
+    ) -> None:
+        r = await client.post(
+            DEVICES,
+            json=device_body("SN-K", "T-K"),
+            headers={**bearer(tokens.riga), "Idempotency-Key": key},
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["field"] == "idempotency-key"

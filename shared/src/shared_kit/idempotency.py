@@ -19,9 +19,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared_kit.auth import CurrentPrincipal, Principal
 from shared_kit.db import Base
 from shared_kit.deps import SessionDep
-from shared_kit.problems import ProblemError, Unprocessable
+from shared_kit.problems import ProblemError
 
 REPLAY_HEADER = "Idempotent-Replayed"
+KEY_PATTERN = r"^[!-~]{1,200}$"
 
 
 class IdempotencyKeyReused(ProblemError):
@@ -120,15 +121,13 @@ async def idempotency(
     idempotency_key: Annotated[
         str | None,
         Header(
-            description="Retry-safe key: the same key and body replay the first response",
+            description="Retry-safe key (1 to 200 visible ASCII characters): the same key "
+            "and body replay the first response",
+            pattern=KEY_PATTERN,
         ),
     ] = None,
 ) -> Idempotency:
-    """Dependency that parses and checks the `Idempotency-Key` header."""
-    if idempotency_key is not None:
-        idempotency_key = idempotency_key.strip()
-        if not (1 <= len(idempotency_key) <= 200) or not idempotency_key.isprintable():
-            raise Unprocessable("Idempotency-Key must be 1 to 200 printable characters")
+    """Dependency that reads the `Idempotency-Key` header (its format is checked by FastAPI)."""
     return Idempotency(session, request, _owner(principal), idempotency_key)
 
 

@@ -17,7 +17,7 @@ from shared_kit.events.consumer import DeadLetter
 from shared_kit.events.kafka import broker_reachable
 from shared_kit.migrations import current_revision
 from shared_kit.pagination import CursorParam, LimitParam, Page, fetch_page, page_of
-from shared_kit.problems import Conflict, NotFound, ServiceUnavailable
+from shared_kit.problems import Conflict, NotFound, ServiceUnavailable, problem_responses
 
 BROKER_CHECK_TTL_S = 5.0
 
@@ -99,7 +99,11 @@ class DeadLetterRead(BaseModel):
 
 def dead_letter_router(prefix: str) -> APIRouter:
     """`GET {prefix}/ops/dead-letters` and `POST …/{id}/retry`, for platform admins."""
-    router = APIRouter(prefix=f"{prefix}/ops", tags=["operations"])
+    router = APIRouter(
+        prefix=f"{prefix}/ops",
+        tags=["operations"],
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+    )
     admin = require_roles(Role.PLATFORM_ADMIN)
 
     @router.get("/dead-letters", response_model=Page[DeadLetterRead], dependencies=[admin])

@@ -32,7 +32,10 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-CursorParam = Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")]
+CursorParam = Annotated[
+    str | None,
+    Query(description="Opaque cursor from `next_cursor`", pattern=r"^[A-Za-z0-9_-]{1,2000}$"),
+]
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 
 _PARSERS: dict[type, Callable[[Any], Any]] = {

@@ -9,7 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -127,15 +133,28 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        # One route per method: Starlette names only the first route's methods.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(
         exc.status_code,
         "about:blank",
-        title,
+        titles.get(exc.status_code, "HTTP error"),
         str(exc.detail),
         request.url.path,
-        dict(exc.headers) if exc.headers else None,
+        headers or None,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
@@ -180,9 +199,22 @@ async def _on_data(request: Request, exc: Exception) -> JSONResponse:
         422,
         "unprocessable",
         "Unprocessable content",
-        "A value is out of the range the platform can store",
+        "A value cannot be stored (out of range, or a character such as NUL that text may "
+        "not contain)",
         request.url.path,
     )
+
+
+async def _on_dbapi(request: Request, exc: Exception) -> JSONResponse:
+    # Drivers do not always raise the precise class; the SQLSTATE class says what happened.
+    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+    if sqlstate.startswith("22"):
+        return await _on_data(request, exc)
+    if sqlstate.startswith("23"):
+        return await _on_integrity(request, exc)
+    if sqlstate.startswith(("08", "57", "53")) or sqlstate in ("40001", "40P01"):
+        return await _on_db_unavailable(request, exc)
+    return await _on_unexpected(request, exc)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -204,6 +236,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OSError, _on_db_unavailable)
     app.add_exception_handler(TimeoutError, _on_db_unavailable)
     app.add_exception_handler(DataError, _on_data)
+    app.add_exception_handler(DBAPIError, _on_dbapi)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -56,7 +56,7 @@ from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
 from shared_kit.problems import problem_responses
 
 PREFIX = "/api/v1/inventory"
-router = APIRouter(prefix=PREFIX, responses=problem_responses(401, 403, 422, 503))
+router = APIRouter(prefix=PREFIX, responses=problem_responses(400, 401, 403, 422, 503))
 READ = problem_responses(404)
 WRITE = problem_responses(404, 409, 412)
 
