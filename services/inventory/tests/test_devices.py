@@ -478,3 +478,50 @@ class TestIdempotencyKeyFormat:
         )
         assert r.status_code == 422
         assert r.json()["errors"][0]["field"] == "idempotency-key"
+
+
+class TestBadUpdates:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"colour": "red"},
+            {"purchase_price": "-1"},
+            {"condition": "shiny"},
+            {"institution_registration_number": "x"},
+            {"extra_warranty_months": 999},
+        ],
+    )
+    async def test_bad_patch_is_422_and_changes_nothing(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        device: dict[str, Any],
+        body: dict[str, Any],
+    ) -> None:
+        url = f"{DEVICES}/{device['id']}"
+        r = await client.patch(url, json=body, headers=bearer(tokens.riga))
+        assert r.status_code == 422
+        assert (await client.get(url, headers=bearer(tokens.riga))).json()["version"] == 1
+
+    @pytest.mark.parametrize("body", [{"to": "sold"}, {}, {"to": "available", "extra": 1}])
+    async def test_bad_transition_is_422(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        device: dict[str, Any],
+        body: dict[str, Any],
+    ) -> None:
+        r = await client.post(
+            f"{DEVICES}/{device['id']}/transitions", json=body, headers=bearer(tokens.riga)
+        )
+        assert r.status_code == 422
+
+    async def test_unknown_institution_on_patch_is_404(
+        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
+    ) -> None:
+        r = await client.patch(
+            f"{DEVICES}/{device['id']}",
+            json={"institution_registration_number": "99999999"},
+            headers=bearer(tokens.riga),
+        )
+        assert r.status_code == 404

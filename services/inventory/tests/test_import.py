@@ -68,6 +68,12 @@ class TestImport:
         assert devices[0]["warranty_ends_on"] == "2027-05-20"  # 36 + 24 months
         stored = await client.get(f"{IMPORTS}/{report['id']}", headers=bearer(tokens.riga))
         assert stored.json()["created_rows"] == 25
+        foreign = await client.get(f"{IMPORTS}/{report['id']}", headers=bearer(tokens.valmiera))
+        assert foreign.status_code == 403
+        missing = await client.get(
+            f"{IMPORTS}/00000000-0000-0000-0000-000000000000", headers=bearer(tokens.riga)
+        )
+        assert missing.status_code == 404
 
     async def test_reupload_creates_nothing_twice(
         self,

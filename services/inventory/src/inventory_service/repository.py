@@ -292,8 +292,11 @@ class DeviceRepository:
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
         """Bulk insert plain rows (imports); ORM defaults do not apply."""
+        # A Core insert on the table: the ORM's bulk insert drops None values and batches only
+        # runs of rows with the same keys, so rows with and without e.g. an institution mixed
+        # in one file became thousands of small INSERTs instead of a few multi-row ones.
         for start in range(0, len(rows), 2000):
-            await self.session.execute(insert(Device), rows[start : start + 2000])
+            await self.session.execute(insert(Device.__table__), rows[start : start + 2000])
 
     async def load_many(self, ids: Sequence[uuid.UUID]) -> Sequence[Device]:
         return (
