@@ -34,25 +34,18 @@ async def load_devices(client: httpx.AsyncClient, issuer: TokenIssuer) -> list[f
 
 def rows_for(durations: list[float]) -> list[Row]:
     """The first import (empty table), the last one (90k devices already), and the total."""
-    target = f"< {TARGET_S:.0f} s"
     total = ROWS_PER_IMPORT * len(durations)
+    present = total - ROWS_PER_IMPORT
     return [
-        Row(
-            "CSV import 10k devices (empty table)",
-            durations[0],
-            "s",
-            target,
-            durations[0] < TARGET_S,
-        ),
-        Row(
-            f"CSV import 10k devices ({total - ROWS_PER_IMPORT:,} present)",
-            durations[-1],
-            "s",
-            target,
-            durations[-1] < TARGET_S,
-        ),
+        timed_row("CSV import 10k devices (empty table)", durations[0]),
+        timed_row(f"CSV import 10k devices ({present:,} present)", durations[-1]),
         Row(f"CSV load of {total:,} devices ({len(durations)} imports)", sum(durations), "s"),
     ]
+
+
+def timed_row(name: str, seconds: float) -> Row:
+    """An import duration against the target."""
+    return Row(name, seconds, "s", f"< {TARGET_S:.0f} s", seconds < TARGET_S)
 
 
 async def benchmark(client: httpx.AsyncClient, issuer: TokenIssuer) -> list[Row]:

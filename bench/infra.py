@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +39,17 @@ class Infra:
     issuer: TokenIssuer
     jwks: JWKSServer
 
-    async def database(self, name: str) -> str:
-        """URL of a fresh database `name`, migrated to the inventory's head."""
-        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    @contextlib.asynccontextmanager
+    async def fresh_database(self, prefix: str) -> AsyncIterator[str]:
+        """URL of a new, uniquely named database migrated to the inventory's head; dropped after."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         await self._admin(f'CREATE DATABASE "{name}"')
-        url = self.postgres.url(name)
-        await asyncio.to_thread(upgrade, MIGRATIONS, url)
-        return url
+        try:
+            url = self.postgres.url(name)
+            await asyncio.to_thread(upgrade, MIGRATIONS, url)
+            yield url
+        finally:
+            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     async def analyze(self, url: str) -> None:
         """Refresh planner statistics, as autovacuum does within a minute of a bulk load."""
@@ -54,10 +59,6 @@ class Infra:
                 await conn.execute(text("ANALYZE"))
         finally:
             await engine.dispose()
-
-    async def drop(self, name: str) -> None:
-        """Drop a database made by `database`."""
-        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     async def _admin(self, sql: str) -> None:
         engine = create_async_engine(self.postgres.admin_url, isolation_level="AUTOCOMMIT")
@@ -109,16 +110,24 @@ def spawn_inventory(env: dict[str, str], port: int, log_path: Path) -> subproces
         return subprocess.Popen([*UVICORN, *options], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server process: where it listens and its process id."""
+
+    url: str
+    pid: int
+
+
 @contextlib.asynccontextmanager
-async def inventory_server(infra: Infra, database_url: str) -> AsyncIterator[str]:
-    """A real uvicorn process serving the inventory; yields its base URL once ready."""
+async def inventory_server(infra: Infra, database_url: str) -> AsyncIterator[Server]:
+    """A real uvicorn process serving the inventory, once /readyz answers 200."""
     port = free_port()
     log_path = infra.workdir / f"inventory-{port}.log"
     process = spawn_inventory(inventory_env(infra, database_url), port, log_path)
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        await wait_ready(base_url, process, log_path)
-        yield base_url
+        server = Server(f"http://127.0.0.1:{port}", process.pid)
+        await wait_ready(server.url, process, log_path)
+        yield server
     finally:
         stop_process(process)
 
@@ -148,6 +157,15 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> N
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout_s)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -6,7 +6,8 @@ import asyncio
 import time
 import uuid
 
-from sqlalchemy import func, select
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.infra import Infra
@@ -24,7 +25,7 @@ BATCH_SIZE = 2_000
 KEYS = 5_000
 TARGET_PER_S = 5_000
 TIMEOUT_S = 300.0
-DATABASE = "bench_relay"
+POLL_S = 0.05
 
 Message = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
 
@@ -83,13 +84,13 @@ async def fill_outbox(sessions: async_sessionmaker[AsyncSession], topic: str) ->
             await add_events(session, topic, evts)
 
 
-async def pending(sessions: async_sessionmaker[AsyncSession]) -> int:
-    """Outbox rows not yet published."""
+async def drained(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """True when no outbox row is waiting for publication."""
     async with sessions() as session:
-        count = await session.scalar(
-            select(func.count()).where(OutboxMessage.published_at.is_(None))
+        waiting = await session.scalar(
+            select(OutboxMessage.seq).where(OutboxMessage.published_at.is_(None)).limit(1)
         )
-    return int(count or 0)
+    return waiting is None
 
 
 async def stored_messages(sessions: async_sessionmaker[AsyncSession]) -> list[Message]:
@@ -108,11 +109,11 @@ async def relay_seconds(
     task = asyncio.create_task(relay.run())
     try:
         async with asyncio.timeout(TIMEOUT_S):
-            while await pending(sessions):
+            while not await drained(sessions):
                 if task.done():
                     task.result()
                     raise RuntimeError("the relay stopped before the outbox was empty")
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(POLL_S)
         return time.perf_counter() - started
     finally:
         await relay.stop()
@@ -139,27 +140,35 @@ async def measure(url: str, bootstrap: str) -> tuple[float, float, int]:
     """Relay and raw producer seconds for the same events, and the payload size."""
     suffix = uuid.uuid4().hex[:8]
     settings = settings_for(url, bootstrap, f"bench.relay.{suffix}")
-    raw_topic = f"bench.raw.{suffix}"
-    await ensure_topics(settings, [settings.events_topic, raw_topic])
+    topics = [settings.events_topic, f"bench.raw.{suffix}"]
+    await ensure_topics(settings, topics)
     engine = create_engine(url, pool_size=4)
     try:
         sessions = create_session_factory(engine)
         await fill_outbox(sessions, settings.events_topic)
         messages = await stored_messages(sessions)
         relay_s = await relay_seconds(sessions, settings)
-        raw_s = await raw_seconds(settings, raw_topic, messages)
+        raw_s = await raw_seconds(settings, topics[1], messages)
     finally:
         await engine.dispose()
+        await delete_topics(settings, topics)
     return relay_s, raw_s, len(messages[0][1])
+
+
+async def delete_topics(settings: InventorySettings, topics: list[str]) -> None:
+    """Remove the benchmark's topics (they matter on a real Kafka)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics)
+    finally:
+        await admin.close()
 
 
 async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     """Relay events/s (target ≥ 5,000/s), raw producer events/s, and their ratio."""
-    url = await infra.database(DATABASE)
-    try:
+    async with infra.fresh_database("bench_relay") as url:
         relay_s, raw_s, size = await measure(url, infra.bootstrap)
-    finally:
-        await infra.drop(DATABASE)
     relay_rate, raw_rate = EVENTS / relay_s, EVENTS / raw_s
     rows = [
         Row(

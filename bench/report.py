@@ -11,6 +11,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 HEADER = ("Benchmark", "Figure", "Unit", "Target", "Result")
+FIGURE = 1  # the right-aligned column
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def verdict(ok: bool | None) -> str:
 
 def format_figure(value: float) -> str:
     """Figures with as many decimals as their size deserves."""
-    if value >= 1000:
+    if value >= 1000 or float(value).is_integer():
         return f"{value:,.0f}"
     if value >= 100:
         return f"{value:.0f}"
@@ -46,23 +47,21 @@ def table(rows: Sequence[Row]) -> str:
         (r.name, format_figure(r.figure), r.unit, r.target or "—", verdict(r.ok)) for r in rows
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
-    right = {1}
+    lines = [_line(cells[0], widths), _rule(widths), *(_line(c, widths) for c in cells[1:])]
+    return "\n".join(lines)
 
-    def line(cols: Sequence[str]) -> str:
-        padded = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
 
-    rule = (
-        "|"
-        + "|".join(
-            ("-" * (w + 1) + ":") if i in right else "-" * (w + 2) for i, w in enumerate(widths)
-        )
-        + "|"
-    )
-    return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])])
+def _line(cols: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [
+        c.rjust(w) if i == FIGURE else c.ljust(w)
+        for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+    ]
+    return "| " + " | ".join(padded) + " |"
+
+
+def _rule(widths: Sequence[int]) -> str:
+    dashes = ["-" * (w + 1) + ":" if i == FIGURE else "-" * (w + 2) for i, w in enumerate(widths)]
+    return "|" + "|".join(dashes) + "|"
 
 
 def document(rows: Sequence[Row], elapsed_s: float, notes: Sequence[str] = ()) -> str:
@@ -71,7 +70,7 @@ def document(rows: Sequence[Row], elapsed_s: float, notes: Sequence[str] = ()) -
     machine = (
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs"
     )
-    parts = [f"# Benchmarks\n\n{when} · {machine} · total {elapsed_s:.1f} s\n", table(rows)]
+    parts = [f"# Benchmarks\n\n{when} · {machine} · total {elapsed_s:.1f} s", table(rows)]
     if notes:
         parts.append("\n".join(f"- {n}" for n in notes))
     return "\n\n".join(parts) + "\n"

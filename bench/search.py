@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from bench.dataset import API, PLACES, TOKEN_TTL_S, bearer, municipality_admin
+from bench.infra import Server, cpu_seconds
 from bench.report import Row
 from shared_kit.testing.tokens import TokenIssuer
 
 RATE = 200  # requests per second
 DURATION_S = 10.0
 WARMUP_S = 2.0
-POOL = 50
+CLIENTS = 5  # httpx clients, used in turn
+POOL = 10  # connections per client: 50 in all
 TIMEOUT_S = 5.0
 TARGET_P99_MS = 50.0
 CURSOR_PAGES = 10
@@ -35,6 +38,14 @@ class Kind:
     params: Params
     token: str
     pages: int = 1
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One client and the number of requests it may have in flight (its pool size)."""
+
+    client: httpx.AsyncClient
+    slots: asyncio.Semaphore
 
 
 @dataclass
@@ -121,14 +132,12 @@ def requests(mix: list[tuple[Kind, list[Params]]]) -> Iterator[Request]:
         yield label, next(params), headers
 
 
-async def timed_get(
-    client: httpx.AsyncClient, slots: asyncio.Semaphore, request: Request, due: float
-) -> Sample:
+async def timed_get(lane: Lane, request: Request, due: float) -> Sample:
     """Send one search; latency counts from when it was due, not when it went out."""
     label, params, headers = request
-    async with slots:
+    async with lane.slots:
         try:
-            response = await client.get(f"{API}/devices", params=params, headers=headers)
+            response = await lane.client.get(f"{API}/devices", params=params, headers=headers)
             ok = response.status_code == 200
         except httpx.HTTPError:
             ok = False
@@ -136,15 +145,13 @@ async def timed_get(
 
 
 async def open_loop(
-    client: httpx.AsyncClient, source: Iterator[Request], rate: float, seconds: float
+    lanes: list[Lane], source: Iterator[Request], rate: float, seconds: float
 ) -> list[Sample]:
     """Start one request every 1/rate seconds whether or not earlier ones have answered.
 
-    Requests beyond the pool size wait their turn on a semaphore (cheap) rather than in
-    httpcore's pool queue, whose cost grows with its length and would make the client the
-    bottleneck; the wait still counts in their latency.
+    Requests beyond a client's pool wait on its semaphore (cheap) rather than in httpcore's
+    pool queue; the wait still counts in their latency.
     """
-    slots = asyncio.Semaphore(POOL)
     start = time.perf_counter() + 0.01
     tasks = []
     for i in range(int(rate * seconds)):
@@ -152,8 +159,30 @@ async def open_loop(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(timed_get(client, slots, next(source), due)))
+        lane = lanes[i % len(lanes)]
+        tasks.append(asyncio.create_task(timed_get(lane, next(source), due)))
     return list(await asyncio.gather(*tasks))
+
+
+@contextlib.asynccontextmanager
+async def open_lanes(base_url: str, clients: int, pool: int) -> AsyncIterator[list[Lane]]:
+    """`clients` httpx clients of `pool` connections each.
+
+    Several small pools rather than one of 50: httpcore scans every connection of a pool for
+    each request it places, which at 200 req/s over 50 connections cost the load generator
+    more CPU than the server spent answering.
+    """
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    async with contextlib.AsyncExitStack() as stack:
+        yield [
+            Lane(
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TIMEOUT_S)
+                ),
+                asyncio.Semaphore(pool),
+            )
+            for _ in range(clients)
+        ]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -163,19 +192,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank]
 
 
-def rows_for(samples: list[Sample]) -> list[Row]:
-    """Latency percentiles and errors of the measured run."""
+def rows_for(samples: list[Sample], span_s: float, server_cpu_s: float | None) -> list[Row]:
+    """Latency percentiles, errors, the rate achieved and the server's CPU per request."""
     ms = [s.latency_s * 1000 for s in samples]
     errors = sum(not s.ok for s in samples)
     p99 = percentile(ms, 99)
     name = f"GET /devices @ {RATE}/s, 100k devices"
     target = f"< {TARGET_P99_MS:.0f} ms"
-    return [
+    rows = [
         Row(f"{name}: p50", percentile(ms, 50), "ms"),
         Row(f"{name}: p95", percentile(ms, 95), "ms"),
         Row(f"{name}: p99", p99, "ms", target, p99 < TARGET_P99_MS),
         Row(f"{name}: errors of {len(samples):,}", errors, "", "0", errors == 0),
+        Row(f"{name}: answered", len(samples) / span_s, "req/s"),
     ]
+    if server_cpu_s is not None:
+        rows.append(
+            Row("GET /devices: server CPU per request", server_cpu_s / len(samples) * 1000, "ms")
+        )
+    return rows
 
 
 def by_kind(samples: list[Sample]) -> list[str]:
@@ -189,11 +224,22 @@ def by_kind(samples: list[Sample]) -> list[str]:
     return [f"GET /devices {k}: p50 {p50:.1f} ms, p99 {p99:.1f} ms" for p99, p50, k in stats]
 
 
-async def benchmark(base_url: str, issuer: TokenIssuer) -> tuple[list[Row], list[str]]:
+async def measure(
+    lanes: list[Lane], source: Iterator[Request], pid: int
+) -> tuple[list[Row], list[str]]:
+    """The measured run: samples, how long they took, and the CPU spent meanwhile."""
+    cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
+    samples = await open_loop(lanes, source, RATE, DURATION_S)
+    span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
+    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    own_ms = (time.process_time() - own_before) / len(samples) * 1000
+    note = f"load generator (this process) CPU per request: {own_ms:.2f} ms"
+    return rows_for(samples, span, server_cpu), [note, *by_kind(samples)]
+
+
+async def benchmark(server: Server, issuer: TokenIssuer) -> tuple[list[Row], list[str]]:
     """Warm up, then measure at the target rate; rows plus per-kind notes."""
-    limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TIMEOUT_S) as client:
-        source = requests(await build_mix(client, issuer))
-        await open_loop(client, source, RATE, WARMUP_S)
-        samples = await open_loop(client, source, RATE, DURATION_S)
-    return rows_for(samples), by_kind(samples)
+    async with open_lanes(server.url, CLIENTS, POOL) as lanes:
+        source = requests(await build_mix(lanes[0].client, issuer))
+        await open_loop(lanes, source, RATE, WARMUP_S)
+        return await measure(lanes, source, server.pid)
