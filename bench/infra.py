@@ -101,11 +101,23 @@ def inventory_env(infra: Infra, database_url: str) -> dict[str, str]:
 
 
 UVICORN = [sys.executable, "-m", "uvicorn", "inventory_service.main:create_app", "--factory"]
+# Two worker processes, as a pod with 2 CPUs would run (or two replicas): one Python process
+# is bound to one core by the GIL, and the target is for the service, not for one process.
+WORKERS = 2
 
 
 def spawn_inventory(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """Start `uvicorn inventory_service.main:create_app --factory` on a loopback port."""
-    options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    options = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--workers",
+        str(WORKERS),
+    ]
     with log_path.open("wb") as log:
         return subprocess.Popen([*UVICORN, *options], env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -160,12 +172,26 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> N
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc); None elsewhere."""
+    """User + system CPU time of a process and its live children (Linux /proc); else None."""
+    own = _own_cpu_seconds(pid)
+    if own is None:
+        return None
+    return own + sum(_own_cpu_seconds(child) or 0.0 for child in _children(pid))
+
+
+def _own_cpu_seconds(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,20 +13,20 @@ import httpx
 
 from bench.dataset import API, PLACES, TOKEN_TTL_S, bearer, municipality_admin
 from bench.infra import Server, cpu_seconds
+from bench.rawhttp import Connection, pool, prepare
 from bench.report import Row
 from shared_kit.testing.tokens import TokenIssuer
 
 RATE = 200  # requests per second
 DURATION_S = 10.0
 WARMUP_S = 2.0
-CLIENTS = 5  # httpx clients, used in turn
-POOL = 10  # connections per client: 50 in all
+CONNECTIONS = 50  # keep-alive connections of the raw load client
 TIMEOUT_S = 5.0
 TARGET_P99_MS = 50.0
 CURSOR_PAGES = 10
 
 Params = dict[str, Any]
-Request = tuple[str, Params, dict[str, str]]  # label, query parameters, headers
+Request = tuple[str, bytes]  # label, the prepared GET request
 
 
 @dataclass(frozen=True)
@@ -38,14 +37,6 @@ class Kind:
     params: Params
     token: str
     pages: int = 1
-
-
-@dataclass(frozen=True)
-class Lane:
-    """One client and the number of requests it may have in flight (its pool size)."""
-
-    client: httpx.AsyncClient
-    slots: asyncio.Semaphore
 
 
 @dataclass
@@ -125,33 +116,33 @@ async def build_mix(
     return [(k, await variants(client, k)) for k in kinds(issuer)]
 
 
-def requests(mix: list[tuple[Kind, list[Params]]]) -> Iterator[Request]:
-    """Endless round-robin over the kinds, each cycling through its own variants."""
-    rounds = [(k.label, itertools.cycle(v), bearer(k.token)) for k, v in mix]
-    for label, params, headers in itertools.cycle(rounds):
-        yield label, next(params), headers
+def requests(base_url: str, mix: list[tuple[Kind, list[Params]]]) -> Iterator[Request]:
+    """Endless round-robin over the kinds, each cycling through its own prepared variants."""
+    path = f"{API}/devices"
+    rounds = [
+        (k.label, itertools.cycle([prepare(base_url, path, p, bearer(k.token)) for p in v]))
+        for k, v in mix
+    ]
+    for label, prepared in itertools.cycle(rounds):
+        yield label, next(prepared)
 
 
-async def timed_get(lane: Lane, request: Request, due: float) -> Sample:
+async def timed_get(idle: asyncio.Queue[Connection], request: Request, due: float) -> Sample:
     """Send one search; latency counts from when it was due, not when it went out."""
-    label, params, headers = request
-    async with lane.slots:
-        try:
-            response = await lane.client.get(f"{API}/devices", params=params, headers=headers)
-            ok = response.status_code == 200
-        except httpx.HTTPError:
-            ok = False
+    label, raw = request
+    connection = await idle.get()  # waiting for a free connection counts in the latency
+    try:
+        ok = await asyncio.wait_for(connection.get(raw), TIMEOUT_S) == 200
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+        ok = False
+    idle.put_nowait(connection)
     return Sample(label, time.perf_counter() - due, ok)
 
 
 async def open_loop(
-    lanes: list[Lane], source: Iterator[Request], rate: float, seconds: float
+    idle: asyncio.Queue[Connection], source: Iterator[Request], rate: float, seconds: float
 ) -> list[Sample]:
-    """Start one request every 1/rate seconds whether or not earlier ones have answered.
-
-    Requests beyond a client's pool wait on its semaphore (cheap) rather than in httpcore's
-    pool queue; the wait still counts in their latency.
-    """
+    """Start one request every 1/rate seconds whether or not earlier ones have answered."""
     start = time.perf_counter() + 0.01
     tasks = []
     for i in range(int(rate * seconds)):
@@ -159,30 +150,8 @@ async def open_loop(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        lane = lanes[i % len(lanes)]
-        tasks.append(asyncio.create_task(timed_get(lane, next(source), due)))
+        tasks.append(asyncio.create_task(timed_get(idle, next(source), due)))
     return list(await asyncio.gather(*tasks))
-
-
-@contextlib.asynccontextmanager
-async def open_lanes(base_url: str, clients: int, pool: int) -> AsyncIterator[list[Lane]]:
-    """`clients` httpx clients of `pool` connections each.
-
-    Several small pools rather than one of 50: httpcore scans every connection of a pool for
-    each request it places, which at 200 req/s over 50 connections cost the load generator
-    more CPU than the server spent answering.
-    """
-    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
-    async with contextlib.AsyncExitStack() as stack:
-        yield [
-            Lane(
-                await stack.enter_async_context(
-                    httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TIMEOUT_S)
-                ),
-                asyncio.Semaphore(pool),
-            )
-            for _ in range(clients)
-        ]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -225,11 +194,11 @@ def by_kind(samples: list[Sample]) -> list[str]:
 
 
 async def measure(
-    lanes: list[Lane], source: Iterator[Request], pid: int
+    idle: asyncio.Queue[Connection], source: Iterator[Request], pid: int
 ) -> tuple[list[Row], list[str]]:
     """The measured run: samples, how long they took, and the CPU spent meanwhile."""
     cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
-    samples = await open_loop(lanes, source, RATE, DURATION_S)
+    samples = await open_loop(idle, source, RATE, DURATION_S)
     span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
     server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     own_ms = (time.process_time() - own_before) / len(samples) * 1000
@@ -239,7 +208,9 @@ async def measure(
 
 async def benchmark(server: Server, issuer: TokenIssuer) -> tuple[list[Row], list[str]]:
     """Warm up, then measure at the target rate; rows plus per-kind notes."""
-    async with open_lanes(server.url, CLIENTS, POOL) as lanes:
-        source = requests(await build_mix(lanes[0].client, issuer))
-        await open_loop(lanes, source, RATE, WARMUP_S)
-        return await measure(lanes, source, server.pid)
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT_S) as client:
+        mix = await build_mix(client, issuer)
+    source = requests(server.url, mix)
+    async with pool(server.url, CONNECTIONS) as idle:
+        await open_loop(idle, source, RATE, WARMUP_S)
+        return await measure(idle, source, server.pid)

@@ -20,6 +20,7 @@ from shared_kit.problems import Forbidden, ServiceUnavailable, Unauthorized
 logger = logging.getLogger(__name__)
 
 ALGORITHMS = ["ES256", "EdDSA", "RS256"]
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class Role(StrEnum):
@@ -104,9 +105,25 @@ class JWKSVerifier:
         self._min_refresh = min_refresh_interval_s
         self._lock = asyncio.Lock()
         self._client = client
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     async def verify(self, token: str) -> Principal:
         """Return the principal of a valid token, or raise Unauthorized."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > time.time():
+            return cached[1]
+        principal = await self._verify(token)
+        self._remember(token, principal)
+        return principal
+
+    def _remember(self, token: str, principal: Principal) -> None:
+        # Clients reuse one token for many requests; the signature check is the costly part.
+        # Entries live until the token expires; the cache is bounded, oldest dropped first.
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (float(principal.claims["exp"]), principal)
+
+    async def _verify(self, token: str) -> Principal:
         keys = await self._keyset()
         try:
             try:

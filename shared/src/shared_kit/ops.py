@@ -16,7 +16,7 @@ from shared_kit.deps import SessionDep
 from shared_kit.events.consumer import DeadLetter
 from shared_kit.events.kafka import broker_reachable
 from shared_kit.migrations import current_revision
-from shared_kit.pagination import CursorParam, LimitParam, Page, fetch_page, page_of
+from shared_kit.pagination import CursorParam, LimitParam, Page, fetch_page, page_of, page_response
 from shared_kit.problems import Conflict, NotFound, ServiceUnavailable, problem_responses
 
 BROKER_CHECK_TTL_S = 5.0
@@ -112,7 +112,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
         cursor: CursorParam = None,
         limit: LimitParam = 50,
         unresolved: bool = True,
-    ) -> Page[DeadLetterRead]:
+    ) -> Response:
         """Events consumers could not apply."""
         stmt = select(DeadLetter)
         if unresolved:
@@ -120,7 +120,7 @@ def dead_letter_router(prefix: str) -> APIRouter:
         columns = [DeadLetter.created_at, DeadLetter.id]
         rows = await fetch_page(session, stmt, columns, cursor, limit)
         items, nxt = page_of(rows, limit, lambda r: (r.created_at, r.id))
-        return Page(items=[DeadLetterRead.model_validate(r) for r in items], next_cursor=nxt)
+        return page_response([DeadLetterRead.model_validate(r) for r in items], nxt)
 
     @router.post(
         "/dead-letters/{letter_id}/retry", response_model=DeadLetterRead, dependencies=[admin]

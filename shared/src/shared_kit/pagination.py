@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,6 +87,12 @@ async def fetch_page(
 ) -> Sequence[Any]:
     """Rows of one page (plus one to tell whether more follow), in key order."""
     return (await session.scalars(paginate(stmt, columns, cursor, limit))).all()
+
+
+def page_response(items: Sequence[BaseModel], next_cursor: str | None) -> Response:
+    """A page serialised straight to JSON by pydantic (list endpoints are the hot path)."""
+    body = Page[BaseModel](items=list(items), next_cursor=next_cursor)
+    return Response(body.model_dump_json(serialize_as_any=True), media_type="application/json")
 
 
 def page_of(

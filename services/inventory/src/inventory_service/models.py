@@ -168,6 +168,9 @@ class Device(UUIDKey, Timestamps, Versioned, Base):
         Index("ix_device_municipality_tag", "municipality_id", "asset_tag", "id"),
         Index("ix_device_institution_tag", "institution_id", "asset_tag", "id"),
         Index("ix_device_status", "status"),
+        # Keyset order for searches across municipalities (analysts, platform admins).
+        Index("ix_device_tag_order", "asset_tag", "id"),
+        Index("ix_device_created_order", "created_at", "id"),
         Index("ix_device_warranty", "warranty_ends_on"),
         # Prefix search on serial numbers and asset tags (stored upper-case).
         Index(

@@ -52,7 +52,7 @@ from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
 from shared_kit.idempotency import IdempotencyDep
-from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
 
 PREFIX = "/api/v1/inventory"
@@ -100,7 +100,7 @@ async def list_municipalities(
     scope = service.scope_for(principal)
     rows = await MunicipalityRepository(session).page(scope, cursor, limit)
     items, nxt = page_of(rows, limit, lambda m: (m.code,))
-    return Page(items=[MunicipalityRead.model_validate(m) for m in items], next_cursor=nxt)
+    return page_response([MunicipalityRead.model_validate(m) for m in items], nxt)
 
 
 @router.get(
@@ -178,7 +178,7 @@ async def list_institutions(
     scope = service.scope_for(principal)
     rows = await InstitutionRepository(session).page(scope, municipality, cursor, limit)
     items, nxt = page_of(rows, limit, lambda i: (i.registration_number,))
-    return Page(items=[InstitutionRead.model_validate(i) for i in items], next_cursor=nxt)
+    return page_response([InstitutionRead.model_validate(i) for i in items], nxt)
 
 
 @router.get(
@@ -255,7 +255,7 @@ async def list_catalogue_items(
     """Catalogue items, ordered by code."""
     rows = await CatalogueRepository(session).page(category, os, active, cursor, limit)
     items, nxt = page_of(rows, limit, lambda c: (c.code,))
-    return Page(items=[CatalogueItemRead.model_validate(c) for c in items], next_cursor=nxt)
+    return page_response([CatalogueItemRead.model_validate(c) for c in items], nxt)
 
 
 @router.get(
@@ -400,7 +400,7 @@ async def search_devices(
         limit=limit,
     )
     items, nxt = page_of(rows, limit, lambda d: (getattr(d, sort), d.id))
-    return Page(items=[DeviceRead.model_validate(d) for d in items], next_cursor=nxt)
+    return page_response([DeviceRead.model_validate(d) for d in items], nxt)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead, tags=["devices"], responses=READ)
@@ -474,4 +474,4 @@ async def device_history(
     """Every change of the device, oldest first: who, when, what."""
     rows = await HistoryRepository(session).for_device(device.id, cursor, limit)
     items, nxt = page_of(rows, limit, lambda h: (h.seq,))
-    return Page(items=[HistoryRead.model_validate(h) for h in items], next_cursor=nxt)
+    return page_response([HistoryRead.model_validate(h) for h in items], nxt)
