@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -89,3 +90,15 @@ class TestPrincipal:
     def test_people_are_not_limited_by_scopes(self) -> None:
         person = Principal.from_claims({"sub": "p", "roles": ["guardian"]})
         assert person.has_scope("anything") and not person.has("platform_admin")
+
+
+async def test_cached_token_is_refused_once_expired(
+    server: JWKSServer, issuer: TokenIssuer
+) -> None:
+    strict = JWKSVerifier(server.jwks_url, audience="datori", leeway_s=0)
+    token = issuer.mint(ttl_s=1)
+    await strict.verify(token)
+    await strict.verify(token)  # served from the cache
+    await asyncio.sleep(1.2)
+    with pytest.raises(Unauthorized):
+        await strict.verify(token)
