@@ -58,10 +58,6 @@ class PreconditionFailed(ProblemError):
     status, type, title = 412, "precondition-failed", "Precondition failed"
 
 
-class PreconditionRequired(ProblemError):
-    status, type, title = 428, "precondition-required", "Precondition required"
-
-
 class Unprocessable(ProblemError):
     status, type, title = 422, "unprocessable", "Unprocessable content"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import datetime
 
@@ -111,13 +110,3 @@ def _wake_relays(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
-
-
-def headers_of(message: OutboxMessage) -> list[tuple[str, bytes]]:
-    """Kafka headers of a stored message."""
-    return [(k, v.encode()) for k, v in message.headers]
-
-
-def payload_json(message: OutboxMessage) -> dict:
-    """Decoded payload, for inspection and tests."""
-    return json.loads(message.payload)
