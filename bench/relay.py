@@ -16,7 +16,7 @@ from inventory_service.config import InventorySettings
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events.envelope import CloudEvent
 from shared_kit.events.kafka import ensure_topics, make_producer
-from shared_kit.events.outbox import OutboxMessage, add_events, headers_of
+from shared_kit.events.outbox import OutboxMessage, add_events, kafka_headers
 from shared_kit.events.relay import OutboxRelay
 
 EVENTS = 50_000
@@ -97,7 +97,7 @@ async def stored_messages(sessions: async_sessionmaker[AsyncSession]) -> list[Me
     """The outbox rows as Kafka records, for the raw producer to send."""
     async with sessions() as session:
         rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.seq))).all()
-    return [(r.key.encode(), r.payload, headers_of(r)) for r in rows]
+    return [(r.key.encode(), r.payload, kafka_headers(r.headers)) for r in rows]
 
 
 async def relay_seconds(

@@ -110,3 +110,8 @@ def _wake_relays(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def kafka_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
+    """Kafka headers from an outbox row's stored `headers` column."""
+    return [(k, v.encode()) for k, v in stored]

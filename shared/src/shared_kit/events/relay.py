@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared_kit.events.kafka import ensure_topics, make_producer
 from shared_kit.events.outbox import (
     OutboxMessage,
+    kafka_headers,
     subscribe_wakeup,
     unsubscribe_wakeup,
 )
@@ -140,7 +141,7 @@ class OutboxRelay:
                 r.topic,
                 r.payload,
                 key=r.key.encode(),
-                headers=[(k, v.encode()) for k, v in r.headers],
+                headers=kafka_headers(r.headers),
             )
             for r in rows
         ]
