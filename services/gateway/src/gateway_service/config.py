@@ -1,0 +1,98 @@
+"""Gateway settings (env prefix `GATEWAY_`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from gateway_service.crypto import normalise_personal_code
+from shared_kit.settings import Environment, ServiceSettings
+
+# Development defaults; production refuses both (see `_refuse_dev_secrets_in_prod`).
+DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTMyYiE="
+DEV_PERSONAL_CODE_PEPPER = "dev-only-personal-code-pepper"
+DEV_ISSUER = "http://127.0.0.1:8000"
+SERVICE_AUDIENCES = ["inventory", "reservations", "contracts", "tickets", "statistics"]
+
+
+class GatewaySettings(ServiceSettings):
+    """Settings of the auth gateway."""
+
+    # Secrets and personal codes must not show up in a startup error.
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", extra="ignore", hide_input_in_errors=True
+    )
+
+    events_topic: str = "identity.events"
+    # The gateway's own admin API verifies tokens like every service, for this audience.
+    jwt_audience: str = "gateway"
+
+    issuer: str = DEV_ISSUER
+    audiences: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(SERVICE_AUDIENCES)
+    )
+    access_token_ttl_s: int = Field(600, ge=30, le=3600)
+    refresh_token_ttl_s: int = Field(14 * 24 * 3600, ge=300)
+    jwks_max_age_s: int = Field(300, ge=0)
+
+    # Fernet keys, comma-separated: the first encrypts, all decrypt (KEK rotation).
+    key_encryption_key: SecretStr = SecretStr(DEV_KEY_ENCRYPTION_KEY)
+    personal_code_pepper: SecretStr = SecretStr(DEV_PERSONAL_CODE_PEPPER)
+    bootstrap_admin_personal_code: SecretStr | None = None
+
+    # scrypt cost of client secrets; secrets are 256-bit random, so this is defence in depth.
+    client_secret_scrypt_n: int = Field(2**14, ge=2**10)
+    token_rate_per_s: float = Field(5.0, gt=0)
+    token_rate_burst: int = Field(20, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trust_own_issuer(cls, data: Any) -> Any:
+        # The admin API accepts the gateway's own tokens unless told to trust another issuer.
+        if isinstance(data, dict) and not data.get("jwt_issuer"):
+            data = {**data, "jwt_issuer": data.get("issuer") or DEV_ISSUER}
+        return data
+
+    @field_validator("audiences", mode="before")
+    @classmethod
+    def _split_audiences(cls, value: Any) -> Any:
+        return value.split() if isinstance(value, str) else value
+
+    @field_validator("key_encryption_key")
+    @classmethod
+    def _valid_fernet_keys(cls, value: SecretStr) -> SecretStr:
+        for key in value.get_secret_value().split(","):
+            try:
+                Fernet(key.strip())
+            except ValueError as exc:
+                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
+        return value
+
+    @field_validator("bootstrap_admin_personal_code")
+    @classmethod
+    def _valid_personal_code(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            normalise_personal_code(value.get_secret_value())  # its message omits the code
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_prod(self) -> GatewaySettings:
+        if self.environment is not Environment.PROD:
+            return self
+        if DEV_KEY_ENCRYPTION_KEY in self.key_encryption_key.get_secret_value():
+            raise ValueError("GATEWAY_KEY_ENCRYPTION_KEY must be set in production")
+        if self.personal_code_pepper.get_secret_value() == DEV_PERSONAL_CODE_PEPPER:
+            raise ValueError("GATEWAY_PERSONAL_CODE_PEPPER must be set in production")
+        if len(self.personal_code_pepper.get_secret_value()) < 32:
+            raise ValueError("GATEWAY_PERSONAL_CODE_PEPPER must have at least 32 characters")
+        if not self.issuer.startswith("https://") or "127.0.0.1" in self.issuer:
+            raise ValueError("GATEWAY_ISSUER must be the gateway's public https URL in production")
+        return self
+
+
+def get_settings() -> GatewaySettings:
+    """Settings read from the environment."""
+    return GatewaySettings()

@@ -1,0 +1,106 @@
+"""Cryptographic helpers: key encryption, signing keys, secret and personal-code hashing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from joserfc.jwk import ECKey
+
+SCRYPT_R, SCRYPT_P = 8, 1
+PERSONAL_CODE = re.compile(r"^\d{11}$")
+
+
+class KeyEncryption:
+    """Encrypts at rest with the key-encryption key; several keys decrypt (KEK rotation)."""
+
+    def __init__(self, keys: str) -> None:
+        self._fernet = MultiFernet([Fernet(k.strip()) for k in keys.split(",")])
+
+    def encrypt(self, plaintext: str) -> str:
+        """Fernet token of the text."""
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        """The text of a Fernet token; ValueError when no configured key opens it."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("cannot decrypt: the key-encryption key does not match") from exc
+
+
+def new_signing_key() -> ECKey:
+    """A fresh P-256 key with a random `kid`."""
+    kid = uuid.uuid4().hex[:16]
+    return ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig", "alg": "ES256"})
+
+
+def public_jwk(key: ECKey) -> dict[str, Any]:
+    """The public JWK of a key."""
+    return dict(key.as_dict(private=False))
+
+
+def private_pem(key: ECKey) -> str:
+    """PKCS#8 PEM of the private key."""
+    return key.as_pem(private=True).decode()
+
+
+def load_private_key(pem: str, kid: str) -> ECKey:
+    """An ECKey from its private PEM."""
+    return ECKey.import_key(pem, parameters={"kid": kid, "use": "sig", "alg": "ES256"})
+
+
+def new_secret() -> str:
+    """A 256-bit random secret, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str, n: int) -> str:
+    """`scrypt$n$r$p$salt$hash` with a per-secret random salt."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return "$".join(["scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)])
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    """Constant-time check of a secret against its stored scrypt hash."""
+    try:
+        _, n, r, p, salt, expected = stored.split("$")
+        digest = hashlib.scrypt(
+            secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, _unb64(expected))
+
+
+def sha256_hex(value: str) -> str:
+    """Hex SHA-256 (refresh tokens: high-entropy, so no salt is needed)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalise_personal_code(code: str) -> str:
+    """`DDMMYY-NNNNN` or `32NNNN-NNNNN` as 11 digits; ValueError when it is not one."""
+    digits = code.strip().replace("-", "")
+    if not PERSONAL_CODE.match(digits):
+        raise ValueError("a personal code has 11 digits (optionally DDMMYY-NNNNN)")
+    return digits
+
+
+def personal_code_hmac(code: str, pepper: str) -> str:
+    """Keyed hash of a normalised personal code, for lookups."""
+    return hmac.new(pepper.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

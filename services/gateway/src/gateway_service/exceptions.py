@@ -1,0 +1,88 @@
+"""Business errors of the gateway: problem+json ones, and the OAuth errors of `/oauth/*`."""
+
+from __future__ import annotations
+
+from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
+
+
+class ClientNotFound(NotFound):
+    type = "client-not-found"
+
+
+class PersonNotFound(NotFound):
+    type = "person-not-found"
+
+
+class GrantNotFound(NotFound):
+    type = "grant-not-found"
+
+
+class DuplicateGrant(Conflict):
+    type, title = "duplicate-grant", "The person already holds this role"
+
+
+class AlreadyRevoked(Conflict):
+    type, title = "already-revoked", "Already revoked"
+
+
+class KeyNotPropagated(Conflict):
+    type, title = "key-not-propagated", "The next key may not be in every cache yet"
+
+
+class AdminForbidden(Forbidden):
+    type, title = "admin-forbidden", "Outside your administration"
+
+
+class InvalidGrantTarget(Unprocessable):
+    type, title = "invalid-grant-target", "Role needs a different target"
+
+
+class InvalidPersonalCode(Unprocessable):
+    type, title = "invalid-personal-code", "Invalid personal code"
+
+
+class UnknownScope(Unprocessable):
+    type, title = "unknown-scope", "Unknown scope"
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error: `{"error": …, "error_description": …}`, not problem+json."""
+
+    status: int = 400
+    error: str = "invalid_request"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    status, error = 401, "invalid_client"
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class RateLimited(OAuthError):
+    status, error = 429, "rate_limited"
+
+    def __init__(self, description: str, retry_after_s: int) -> None:
+        super().__init__(description)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,50 @@
+"""Gateway app factory: `uvicorn gateway_service.main:create_app --factory`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from gateway_service.config import GatewaySettings
+from gateway_service.consumers import build_consumers
+from gateway_service.deps import TokenBucket
+from gateway_service.router import oauth_router, router
+from shared_kit.app import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+DESCRIPTION = """
+The platform's authorization server: it signs short-lived access tokens (ES256, JWKS with
+rotation), rotates refresh tokens, issues client-credentials tokens to municipal platforms
+and VIIS, and keeps the people, role grants and audit log behind them. The OAuth endpoints
+answer RFC 6749 errors; everything else answers problem+json.
+"""
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway service."""
+    settings = settings or GatewaySettings()
+    app = create_service_app(
+        ServiceSpec(
+            name="gateway",
+            title="Auth gateway",
+            description=DESCRIPTION,
+            settings=settings,
+            routers=[oauth_router, router],
+            publishes=[settings.events_topic],
+            migrations=MIGRATIONS,
+            consumers=build_consumers,
+            openapi_tags=[
+                {"name": "oauth", "description": "Discovery, JWKS, token and revocation"},
+                {"name": "keys", "description": "Signing keys and their rotation"},
+                {"name": "clients", "description": "Machine clients (client credentials)"},
+                {"name": "grants", "description": "Roles VIIS does not know"},
+                {"name": "audit", "description": "Who did what, when"},
+                {"name": "internal", "description": "Lookups for trusted services"},
+                {"name": "operations", "description": "Health, readiness, dead letters"},
+            ],
+        )
+    )
+    app.state.token_limiter = TokenBucket(settings.token_rate_per_s, settings.token_rate_burst)
+    return app

@@ -1,0 +1,233 @@
+"""All SQL of the gateway lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service.models import (
+    ApiClient,
+    AuditEvent,
+    GrantedRole,
+    KeyState,
+    Person,
+    RefreshFamily,
+    RefreshToken,
+    RoleGrant,
+    SigningKey,
+)
+from shared_kit.pagination import fetch_page
+
+# pg_advisory_xact_lock key serialising key creation and rotation across replicas.
+SIGNING_KEY_LOCK = 0x6761_7465_6B65_79  # "gatekey"
+
+
+class SigningKeyRepository:
+    """Signing keys."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock(self) -> None:
+        """Serialise key changes until the end of this transaction."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(SIGNING_KEY_LOCK)))
+
+    async def by_state(self, state: KeyState) -> SigningKey | None:
+        return await self.session.scalar(select(SigningKey).where(SigningKey.state == state))
+
+    async def published(self, now: dt.datetime) -> Sequence[SigningKey]:
+        """Keys in the JWKS: next, active, and retired ones whose tokens may still be alive."""
+        stmt = (
+            select(SigningKey)
+            .where(
+                or_(
+                    SigningKey.state != KeyState.RETIRED,
+                    SigningKey.publish_until > now,
+                )
+            )
+            .order_by(SigningKey.created_at, SigningKey.kid)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def drop_expired(self, now: dt.datetime) -> None:
+        """Delete retired keys whose last token has expired."""
+        await self.session.execute(
+            delete(SigningKey).where(
+                SigningKey.state == KeyState.RETIRED, SigningKey.publish_until <= now
+            )
+        )
+
+    async def add(self, key: SigningKey) -> None:
+        self.session.add(key)
+        await self.session.flush()
+
+
+class ClientRepository:
+    """Machine clients."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_client_id(self, client_id: str, *, for_update: bool = False) -> ApiClient | None:
+        stmt = select(ApiClient).where(ApiClient.client_id == client_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def page(
+        self, municipalities: frozenset[str] | None, cursor: str | None, limit: int
+    ) -> Sequence[ApiClient]:
+        stmt = select(ApiClient)
+        if municipalities is not None:
+            stmt = stmt.where(ApiClient.municipality_code.in_(municipalities))
+        return await fetch_page(self.session, stmt, [ApiClient.client_id], cursor, limit)
+
+    async def add(self, client: ApiClient) -> None:
+        self.session.add(client)
+        await self.session.flush()
+
+
+class PersonRepository:
+    """People."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, person_id: uuid.UUID) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def by_code_hmac(self, code_hmac: str) -> Person | None:
+        return await self.session.scalar(
+            select(Person).where(Person.personal_code_hmac == code_hmac)
+        )
+
+    async def insert_or_get(self, values: dict[str, Any]) -> tuple[Person, bool]:
+        """Insert a person unless the code is known (a concurrent first login); True if new."""
+        new_id = await self.session.scalar(
+            pg_insert(Person)
+            .values(id=uuid.uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=[Person.personal_code_hmac])
+            .returning(Person.id)
+        )
+        person = await self.by_code_hmac(values["personal_code_hmac"])
+        assert person is not None
+        return person, new_id is not None
+
+
+class GrantRepository:
+    """Role grants."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, grant_id: uuid.UUID, *, for_update: bool = False) -> RoleGrant | None:
+        return await self.session.get(RoleGrant, grant_id, with_for_update=for_update)
+
+    async def live_for(self, person_id: uuid.UUID) -> Sequence[RoleGrant]:
+        """Grants of a person that are not revoked."""
+        stmt = select(RoleGrant).where(
+            RoleGrant.person_id == person_id, RoleGrant.revoked_at.is_(None)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def live_exists(
+        self,
+        person_id: uuid.UUID,
+        role: GrantedRole,
+        municipality_code: str | None,
+        institution_number: str | None,
+    ) -> bool:
+        stmt = select(RoleGrant.id).where(
+            RoleGrant.person_id == person_id,
+            RoleGrant.role == role,
+            RoleGrant.municipality_code.is_not_distinct_from(municipality_code),
+            RoleGrant.institution_number.is_not_distinct_from(institution_number),
+            RoleGrant.revoked_at.is_(None),
+        )
+        return await self.session.scalar(stmt) is not None
+
+    async def page(
+        self,
+        *,
+        person_id: uuid.UUID | None,
+        role: GrantedRole | None,
+        municipalities: frozenset[str] | None,
+        include_revoked: bool,
+        cursor: str | None,
+        limit: int,
+    ) -> Sequence[RoleGrant]:
+        stmt = select(RoleGrant)
+        if person_id is not None:
+            stmt = stmt.where(RoleGrant.person_id == person_id)
+        if role is not None:
+            stmt = stmt.where(RoleGrant.role == role)
+        if municipalities is not None:
+            stmt = stmt.where(RoleGrant.municipality_code.in_(municipalities))
+        if not include_revoked:
+            stmt = stmt.where(RoleGrant.revoked_at.is_(None))
+        columns = [RoleGrant.granted_at, RoleGrant.id]
+        return await fetch_page(self.session, stmt, columns, cursor, limit)
+
+    async def add(self, grant: RoleGrant) -> None:
+        self.session.add(grant)
+        await self.session.flush()
+
+
+class RefreshRepository:
+    """Refresh-token families and their tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def token_for_update(self, token_sha256: str) -> RefreshToken | None:
+        """The token and its family, both locked: concurrent uses of one token serialise."""
+        return await self.session.scalar(
+            select(RefreshToken)
+            .join(RefreshToken.family)
+            .where(RefreshToken.token_sha256 == token_sha256)
+            .with_for_update()
+        )
+
+    async def family(self, family_id: uuid.UUID) -> RefreshFamily | None:
+        return await self.session.get(RefreshFamily, family_id)
+
+    async def revoke_family(self, family_id: uuid.UUID, reason: str, now: dt.datetime) -> None:
+        await self.session.execute(
+            update(RefreshFamily)
+            .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+
+    async def add_family(self, family: RefreshFamily) -> None:
+        self.session.add(family)
+        await self.session.flush()
+
+    async def add_token(self, token: RefreshToken) -> None:
+        self.session.add(token)
+        await self.session.flush()
+
+
+class AuditRepository:
+    """The audit log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, event: AuditEvent) -> None:
+        self.session.add(event)
+
+    async def page(
+        self, action: str | None, actor: str | None, cursor: str | None, limit: int
+    ) -> Sequence[AuditEvent]:
+        stmt = select(AuditEvent)
+        if action:
+            stmt = stmt.where(AuditEvent.action == action)
+        if actor:
+            stmt = stmt.where(AuditEvent.actor == actor)
+        return await fetch_page(self.session, stmt, [AuditEvent.seq], cursor, limit)

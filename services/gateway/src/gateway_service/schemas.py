@@ -1,0 +1,138 @@
+"""Request and response models of the gateway API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from gateway_service.models import GrantedRole, KeyState
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
+RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
+Scope = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$")]
+
+
+class Strict(BaseModel):
+    """Rejects unknown fields so typos are reported, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    """Built from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Keys ---------------------------------------------------------------------------------------
+
+
+class SigningKeyRead(ReadModel):
+    kid: str
+    alg: str
+    state: KeyState
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    retired_at: dt.datetime | None
+    publish_until: dt.datetime | None
+
+
+class JWKSet(BaseModel):
+    keys: list[dict[str, Any]]
+
+
+# Machine clients ----------------------------------------------------------------------------
+
+
+class ClientCreate(Strict):
+    name: Text
+    municipality_code: AtvkCode | None = Field(
+        None, description="ATVK code the client acts for; none for national systems (VIIS)"
+    )
+    scopes: list[Scope] = Field(min_length=1, max_length=30, examples=[["inventory:read"]])
+
+
+class ClientRead(ReadModel):
+    client_id: str
+    name: str
+    municipality_code: str | None
+    scopes: list[str]
+    active: bool
+    created_by: str
+    created_at: dt.datetime
+    secret_rotated_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class ClientWithSecret(ClientRead):
+    client_secret: str = Field(description="Shown only this once; store it safely")
+
+
+# People and role grants ---------------------------------------------------------------------
+
+
+class GrantCreate(Strict):
+    person_id: uuid.UUID
+    role: GrantedRole
+    municipality_code: AtvkCode | None = Field(
+        None, description="For municipality_admin and technician"
+    )
+    institution_number: RegNumber | None = Field(None, description="For institution_admin")
+
+
+class GrantRead(ReadModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    role: GrantedRole
+    municipality_code: str | None
+    institution_number: str | None
+    granted_by: str
+    granted_at: dt.datetime
+    revoked_by: str | None
+    revoked_at: dt.datetime | None
+
+
+class PersonIdentity(BaseModel):
+    """What a trusted service may learn of a person (internal endpoint only)."""
+
+    id: uuid.UUID
+    given_name: str | None
+    family_name: str | None
+    personal_code: str
+
+
+# Audit --------------------------------------------------------------------------------------
+
+
+class AuditRead(ReadModel):
+    id: uuid.UUID
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str | None
+    client_address: str | None
+    details: dict[str, Any]
+
+
+# OAuth --------------------------------------------------------------------------------------
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 §5.1 access-token response."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str | None = None
+    refresh_token: str | None = None
+
+
+class OAuthErrorBody(BaseModel):
+    """RFC 6749 §5.2 error response."""
+
+    error: str
+    error_description: str

@@ -1,0 +1,227 @@
+"""Machine clients: administration and the client-credentials grant."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service import crypto
+from gateway_service.config import GatewaySettings
+from gateway_service.exceptions import (
+    AdminForbidden,
+    AlreadyRevoked,
+    ClientNotFound,
+    InvalidClient,
+    InvalidScope,
+    UnknownScope,
+)
+from gateway_service.models import ApiClient
+from gateway_service.repository import ClientRepository
+from gateway_service.schemas import ClientCreate, TokenResponse
+from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, actor_of, audit, now
+from gateway_service.service.tokens import issue_access_token
+from shared_kit.auth import Principal, Role
+
+
+def client_scope(principal: Principal) -> frozenset[str] | None:
+    """Municipalities whose clients the principal administers (None: all)."""
+    if principal.has(Role.PLATFORM_ADMIN):
+        return None
+    if principal.has(Role.MUNICIPALITY_ADMIN) and principal.client_id is None:
+        return principal.municipalities
+    raise AdminForbidden("Only platform and municipality administrators manage API clients")
+
+
+def _ensure_administers(principal: Principal, municipality_code: str | None) -> None:
+    allowed = client_scope(principal)
+    if allowed is not None and municipality_code not in allowed:
+        raise AdminForbidden(
+            f"You administer only the clients of municipality {', '.join(sorted(allowed))}"
+        )
+
+
+def _check_scopes(principal: Principal, scopes: Sequence[str]) -> None:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise UnknownScope(f"Unknown scopes: {', '.join(unknown)}", supported=sorted(SCOPES))
+    privileged = set(scopes) & PRIVILEGED_SCOPES
+    if privileged and not principal.has(Role.PLATFORM_ADMIN):
+        raise AdminForbidden(f"Only platform administrators grant {', '.join(privileged)}")
+
+
+async def _hash_secret(secret: str, settings: GatewaySettings) -> str:
+    return await asyncio.to_thread(crypto.hash_secret, secret, settings.client_secret_scrypt_n)
+
+
+async def create_client(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    principal: Principal,
+    data: ClientCreate,
+    client_address: str | None,
+) -> tuple[ApiClient, str]:
+    """Register a machine client; returns it with its secret (shown only now)."""
+    _ensure_administers(principal, data.municipality_code)
+    _check_scopes(principal, data.scopes)
+    secret = crypto.new_secret()
+    client = ApiClient(
+        client_id=f"cl_{secrets.token_hex(10)}",
+        name=data.name,
+        municipality_code=data.municipality_code,
+        scopes=sorted(set(data.scopes)),
+        secret_hash=await _hash_secret(secret, settings),
+        active=True,
+        created_by=actor_of(principal),
+    )
+    await ClientRepository(session).add(client)
+    audit(
+        session,
+        actor=actor_of(principal),
+        action="client.created",
+        target=client.client_id,
+        client_address=client_address,
+        municipality=client.municipality_code,
+        scopes=client.scopes,
+    )
+    return client, secret
+
+
+async def get_client(
+    *, session: AsyncSession, principal: Principal, client_id: str, for_update: bool = False
+) -> ApiClient:
+    """A client the principal administers (404 when missing, 403 when not theirs)."""
+    client = await ClientRepository(session).by_client_id(client_id, for_update=for_update)
+    if client is None:
+        raise ClientNotFound(f"No API client {client_id}")
+    _ensure_administers(principal, client.municipality_code)
+    return client
+
+
+async def rotate_client_secret(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    principal: Principal,
+    client: ApiClient,
+    client_address: str | None,
+) -> tuple[ApiClient, str]:
+    """Replace a client's secret; the old one stops working at once."""
+    if not client.active:
+        raise AlreadyRevoked(f"API client {client.client_id} is revoked")
+    secret = crypto.new_secret()
+    client.secret_hash = await _hash_secret(secret, settings)
+    client.secret_rotated_at = now()
+    await session.flush()
+    audit(
+        session,
+        actor=actor_of(principal),
+        action="client.secret_rotated",
+        target=client.client_id,
+        client_address=client_address,
+    )
+    return client, secret
+
+
+async def revoke_client(
+    *, session: AsyncSession, principal: Principal, client: ApiClient, client_address: str | None
+) -> ApiClient:
+    """Revoke a client: it gets no new tokens (issued ones expire within minutes)."""
+    if not client.active:
+        raise AlreadyRevoked(f"API client {client.client_id} is already revoked")
+    client.active, client.revoked_at = False, now()
+    await session.flush()
+    audit(
+        session,
+        actor=actor_of(principal),
+        action="client.revoked",
+        target=client.client_id,
+        client_address=client_address,
+    )
+    return client
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+async def _authenticate_client(
+    session: AsyncSession, settings: GatewaySettings, client_id: str, secret: str
+) -> ApiClient:
+    client = await ClientRepository(session).by_client_id(client_id)
+    n = settings.client_secret_scrypt_n
+    if client is None:
+        # Same work as for a known client, so timing does not reveal which ids exist.
+        if n not in _dummy_hashes:
+            _dummy_hashes[n] = await asyncio.to_thread(crypto.hash_secret, "dummy", n)
+        await asyncio.to_thread(crypto.verify_secret, secret, _dummy_hashes[n])
+        raise InvalidClient("Unknown client or wrong secret")
+    if not await asyncio.to_thread(crypto.verify_secret, secret, client.secret_hash):
+        raise InvalidClient("Unknown client or wrong secret")
+    if not client.active:
+        raise InvalidClient("This client has been revoked")
+    return client
+
+
+def audiences_for(scopes: Sequence[str], settings: GatewaySettings) -> list[str]:
+    """The services a set of scopes is for (`people:*` is the gateway itself)."""
+    audiences = set()
+    for scope in scopes:
+        prefix = scope.split(":", 1)[0]
+        if prefix == "people":
+            audiences.add(settings.jwt_audience)
+        elif prefix in settings.audiences:
+            audiences.add(prefix)
+    return sorted(audiences)
+
+
+async def client_credentials(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    client_id: str,
+    client_secret: str,
+    scope: str | None,
+    client_address: str | None,
+) -> TokenResponse:
+    """RFC 6749 §4.4: a token for a machine client, for the scopes it asked (or all it has)."""
+    try:
+        client = await _authenticate_client(session, settings, client_id, client_secret)
+    except InvalidClient as exc:
+        audit(
+            session,
+            actor=f"client:{client_id[:64]}",
+            action="client.auth_failed",
+            client_address=client_address,
+            reason=exc.description,
+        )
+        raise
+    wanted = scope.split() if scope else list(client.scopes)
+    refused = sorted(set(wanted) - set(client.scopes))
+    if refused:
+        raise InvalidScope(f"Scopes not granted to this client: {' '.join(refused)[:300]}")
+    audience = audiences_for(wanted, settings)
+    if not audience:
+        raise InvalidScope("None of the requested scopes is for a service this gateway serves")
+    granted = " ".join(sorted(set(wanted)))
+    issued = await issue_access_token(
+        session=session,
+        settings=settings,
+        subject=client.client_id,
+        audience=audience,
+        roles=[Role.SERVICE],
+        municipalities=[client.municipality_code] if client.municipality_code else [],
+        client_id=client.client_id,
+        scope=granted,
+    )
+    audit(
+        session,
+        actor=f"client:{client.client_id}",
+        action="token.client_credentials",
+        target=issued.jti,
+        client_address=client_address,
+        scope=granted,
+    )
+    return TokenResponse(access_token=issued.token, expires_in=issued.expires_in, scope=granted)

@@ -1,0 +1,63 @@
+"""Shared by the service modules: the clock, the audit log, the scope catalogue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service.models import AuditEvent
+from gateway_service.repository import AuditRepository
+from shared_kit.auth import Principal
+from shared_kit.observability import correlation_id
+
+PERSONAL_CODE_SCOPE = "people:personal-code"
+# Every scope a machine client can hold; `<audience>:<action>` names the service it is for.
+SCOPES: dict[str, str] = {
+    "inventory:read": "Read devices, the catalogue and reference data",
+    "inventory:write": "Register and change devices of the client's municipality",
+    "reservations:read": "Read reservations",
+    "reservations:write": "Create and change reservations",
+    "contracts:read": "Read loan contracts",
+    "contracts:write": "Create and change loan contracts",
+    "tickets:read": "Read problem reports",
+    "tickets:write": "File and change problem reports",
+    "statistics:read": "Read aggregated statistics",
+    "statistics:feed": "Consume the VIIS statistics feed",
+    PERSONAL_CODE_SCOPE: "Fetch a person's name and personal code (contracts only)",
+}
+# Scopes only platform administrators may hand out.
+PRIVILEGED_SCOPES = frozenset({PERSONAL_CODE_SCOPE})
+
+
+def now() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+def actor_of(principal: Principal) -> str:
+    """How the audit log names a caller."""
+    return f"client:{principal.client_id}" if principal.client_id else principal.subject
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    client_address: str | None = None,
+    **details: Any,
+) -> None:
+    """Add an audit record to the caller's transaction (never pass personal codes)."""
+    AuditRepository(session).add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            target=target,
+            client_address=client_address,
+            details=details,
+            correlation_id=correlation_id.get(),
+        )
+    )

@@ -1,0 +1,226 @@
+"""People, role grants, the bootstrap admin, and the internal personal-code lookup."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service import crypto
+from gateway_service.config import GatewaySettings
+from gateway_service.exceptions import (
+    AdminForbidden,
+    AlreadyRevoked,
+    DuplicateGrant,
+    GrantNotFound,
+    InvalidGrantTarget,
+    InvalidPersonalCode,
+    PersonNotFound,
+)
+from gateway_service.models import GrantedRole, Person, RoleGrant
+from gateway_service.repository import GrantRepository, PersonRepository
+from gateway_service.schemas import GrantCreate, PersonIdentity
+from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit, now
+from shared_kit.auth import Principal, Role
+
+MUNICIPAL_ROLES = frozenset({GrantedRole.MUNICIPALITY_ADMIN, GrantedRole.TECHNICIAN})
+
+
+async def resolve_person(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    personal_code: str,
+    given_name: str | None = None,
+    family_name: str | None = None,
+) -> Person:
+    """The person with this personal code, created on first sight (names kept current)."""
+    try:
+        code = crypto.normalise_personal_code(personal_code)
+    except ValueError as exc:
+        raise InvalidPersonalCode(str(exc)) from None  # the message never repeats the code
+    code_hmac = crypto.personal_code_hmac(code, settings.personal_code_pepper.get_secret_value())
+    repo = PersonRepository(session)
+    person = await repo.by_code_hmac(code_hmac)
+    if person is not None:
+        person.given_name = given_name or person.given_name
+        person.family_name = family_name or person.family_name
+        await session.flush()
+        return person
+    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    person, created = await repo.insert_or_get(
+        {
+            "personal_code_hmac": code_hmac,
+            "personal_code_encrypted": kek.encrypt(code),
+            "given_name": given_name,
+            "family_name": family_name,
+        }
+    )
+    if not created:
+        return person
+    audit(session, actor="gateway", action="person.created", target=str(person.id))
+    if _is_bootstrap_admin(code, settings):
+        await _grant(session, person.id, GrantedRole.PLATFORM_ADMIN, None, None, "bootstrap", None)
+    return person
+
+
+def _is_bootstrap_admin(code: str, settings: GatewaySettings) -> bool:
+    configured = settings.bootstrap_admin_personal_code
+    if configured is None:
+        return False
+    wanted = crypto.normalise_personal_code(configured.get_secret_value())  # checked at start
+    return secrets.compare_digest(code, wanted)
+
+
+def grant_scope(principal: Principal) -> frozenset[str] | None:
+    """Municipalities whose grants the principal administers (None: all)."""
+    if principal.has(Role.PLATFORM_ADMIN):
+        return None
+    if principal.has(Role.MUNICIPALITY_ADMIN) and principal.client_id is None:
+        return principal.municipalities
+    raise AdminForbidden("Only platform and municipality administrators manage role grants")
+
+
+def _ensure_may_grant(principal: Principal, role: GrantedRole, municipality: str | None) -> None:
+    allowed = grant_scope(principal)
+    if allowed is None:
+        return
+    if role is not GrantedRole.TECHNICIAN or municipality not in allowed:
+        raise AdminForbidden(
+            "Municipality administrators grant only the technician role in their municipality"
+        )
+
+
+def _check_target(data: GrantCreate) -> None:
+    needs_municipality = data.role in MUNICIPAL_ROLES
+    needs_institution = data.role is GrantedRole.INSTITUTION_ADMIN
+    if needs_municipality != (data.municipality_code is not None):
+        raise InvalidGrantTarget(
+            f"The role {data.role.value} "
+            + ("needs" if needs_municipality else "takes no")
+            + " municipality_code"
+        )
+    if needs_institution != (data.institution_number is not None):
+        raise InvalidGrantTarget(
+            f"The role {data.role.value} "
+            + ("needs" if needs_institution else "takes no")
+            + " institution_number"
+        )
+
+
+async def _grant(
+    session: AsyncSession,
+    person_id: uuid.UUID,
+    role: GrantedRole,
+    municipality: str | None,
+    institution: str | None,
+    granted_by: str,
+    client_address: str | None,
+) -> RoleGrant:
+    repo = GrantRepository(session)
+    if await repo.live_exists(person_id, role, municipality, institution):
+        raise DuplicateGrant(f"The person already holds {role.value} there")
+    grant = RoleGrant(
+        person_id=person_id,
+        role=role,
+        municipality_code=municipality,
+        institution_number=institution,
+        granted_by=granted_by,
+    )
+    await repo.add(grant)
+    audit(
+        session,
+        actor=granted_by,
+        action="grant.created",
+        target=str(person_id),
+        client_address=client_address,
+        grant_id=str(grant.id),
+        role=role.value,
+        municipality=municipality,
+        institution=institution,
+    )
+    return grant
+
+
+async def create_grant(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    data: GrantCreate,
+    client_address: str | None,
+) -> RoleGrant:
+    """Grant a role (platform admins: any; municipality admins: technicians of their own)."""
+    _check_target(data)
+    _ensure_may_grant(principal, data.role, data.municipality_code)
+    if await PersonRepository(session).get(data.person_id) is None:
+        raise PersonNotFound(f"No person with id {data.person_id}")
+    return await _grant(
+        session,
+        data.person_id,
+        data.role,
+        data.municipality_code,
+        data.institution_number,
+        actor_of(principal),
+        client_address,
+    )
+
+
+async def revoke_grant(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    grant_id: uuid.UUID,
+    client_address: str | None,
+) -> RoleGrant:
+    """Revoke a grant; it leaves the person's tokens at their next refresh."""
+    grant = await GrantRepository(session).get(grant_id, for_update=True)
+    if grant is None:
+        raise GrantNotFound(f"No role grant with id {grant_id}")
+    _ensure_may_grant(principal, grant.role, grant.municipality_code)
+    if grant.revoked_at is not None:
+        raise AlreadyRevoked("This grant is already revoked")
+    grant.revoked_at, grant.revoked_by = now(), actor_of(principal)
+    await session.flush()
+    audit(
+        session,
+        actor=actor_of(principal),
+        action="grant.revoked",
+        target=str(grant.person_id),
+        client_address=client_address,
+        grant_id=str(grant.id),
+        role=grant.role.value,
+    )
+    return grant
+
+
+async def reveal_person(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    principal: Principal,
+    person_id: uuid.UUID,
+    client_address: str | None,
+) -> PersonIdentity:
+    """Name and personal code for a trusted machine client; every lookup is audited."""
+    if principal.client_id is None or not principal.has(Role.SERVICE):
+        raise AdminForbidden("Only trusted services (machine clients) may read personal codes")
+    if PERSONAL_CODE_SCOPE not in principal.scopes:
+        raise AdminForbidden(f"This client lacks the scope '{PERSONAL_CODE_SCOPE}'")
+    person = await PersonRepository(session).get(person_id)
+    if person is None:
+        raise PersonNotFound(f"No person with id {person_id}")
+    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    audit(
+        session,
+        actor=actor_of(principal),
+        action="person.personal_code_read",
+        target=str(person.id),
+        client_address=client_address,
+    )
+    return PersonIdentity(
+        id=person.id,
+        given_name=person.given_name,
+        family_name=person.family_name,
+        personal_code=kek.decrypt(person.personal_code_encrypted),
+    )

@@ -1,0 +1,163 @@
+"""Gateway test fixtures: a fresh migrated database per test, the real broker, real tokens."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service.config import GatewaySettings
+from gateway_service.main import MIGRATIONS, create_app
+from shared_kit.auth import JWKSVerifier
+from shared_kit.db import session_scope
+from shared_kit.testing.client import running_app
+from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+
+ISSUER = "http://gateway.test"
+RIGA = "0010000"
+VALMIERA = "0940200"
+# Made-up personal codes in the valid format (never a real person's).
+ADMIN_CODE = "010190-10001"
+PERSON_CODE = "020290-20002"
+OTHER_CODE = "030390-30003"
+PEPPER = "test-pepper-0123456789-0123456789-abc"
+
+
+@pytest.fixture(scope="session")
+def kek() -> str:
+    """The key-encryption key of this test session."""
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+async def settings(
+    make_database: Callable[..., Any],
+    jwks_server: JWKSServer,
+    token_issuer: TokenIssuer,
+    kafka_bootstrap: str,
+    unique: str,
+    kek: str,
+) -> GatewaySettings:
+    """Settings bound to this test's database and topic; admin tokens come from the test JWKS."""
+    return GatewaySettings(
+        environment="test",
+        database_url=await make_database(MIGRATIONS),
+        jwks_url=jwks_server.jwks_url,
+        jwks_min_refresh_s=0,
+        jwt_audience=token_issuer.audience,
+        jwt_issuer=token_issuer.issuer,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        events_topic=f"identity.events.{unique}",
+        run_background_workers=False,
+        log_json=False,
+        issuer=ISSUER,
+        jwks_max_age_s=0,  # rotate at once; TestRotation checks the propagation guard
+        key_encryption_key=kek,
+        personal_code_pepper=PEPPER,
+        bootstrap_admin_personal_code=ADMIN_CODE,
+        client_secret_scrypt_n=2**10,  # fast tests; production keeps the default cost
+        token_rate_per_s=1000,
+        token_rate_burst=1000,
+    )
+
+
+@pytest.fixture
+def app(settings: GatewaySettings) -> FastAPI:
+    """The gateway app of this test."""
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Client of a running gateway app (no background workers)."""
+    async with running_app(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def db(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[AsyncSession]:
+    """A session on the running app's database, committed at the end of the test body."""
+    async for session in session_scope(app.state.sessions):
+        yield session
+
+
+def verifier(client: httpx.AsyncClient, audience: str, issuer: str = ISSUER) -> JWKSVerifier:
+    """The kit's verifier, reading the gateway's JWKS through the test client."""
+    return JWKSVerifier(
+        "http://testserver/.well-known/jwks.json",
+        audience=audience,
+        issuer=issuer,
+        min_refresh_interval_s=0,
+        client=client,
+    )
+
+
+class Tokens:
+    """Ready-made tokens (from the test issuer) for callers of the admin API."""
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+        self.platform = issuer.mint(roles=["platform_admin"])
+        self.riga = issuer.mint(roles=["municipality_admin"], municipalities=[RIGA])
+        self.valmiera = issuer.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
+        self.technician = issuer.mint(roles=["technician"], municipalities=[RIGA])
+        self.contracts = issuer.mint(
+            "contracts-service",
+            roles=["service"],
+            client_id="contracts-service",
+            scope="people:personal-code",
+        )
+        self.other_service = issuer.mint(
+            "tickets-service", roles=["service"], client_id="tickets", scope="tickets:read"
+        )
+
+
+@pytest.fixture(scope="session")
+def tokens(token_issuer: TokenIssuer) -> Tokens:
+    """Tokens for platform admin, municipality admins, a technician and services."""
+    return Tokens(token_issuer)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    """HTTP Basic client authentication header."""
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+async def make_client(
+    client: httpx.AsyncClient,
+    token: str,
+    *,
+    scopes: list[str],
+    municipality: str | None = RIGA,
+    name: str = "Rīgas platforma",
+) -> dict[str, Any]:
+    """Register an API client through the admin API; returns the body with its secret."""
+    r = await client.post(
+        "/api/v1/gateway/clients",
+        json={"name": name, "municipality_code": municipality, "scopes": scopes},
+        headers=bearer(token),
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def client_token(
+    client: httpx.AsyncClient, client_id: str, secret: str, scope: str | None = None
+) -> httpx.Response:
+    """POST /oauth/token with the client-credentials grant and HTTP Basic."""
+    form = {"grant_type": "client_credentials"}
+    if scope is not None:
+        form["scope"] = scope
+    return await client.post("/oauth/token", data=form, headers=basic(client_id, secret))
