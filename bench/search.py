@@ -17,7 +17,8 @@ from bench.rawhttp import Connection, pool, prepare
 from bench.report import Row
 from shared_kit.testing.tokens import TokenIssuer
 
-RATE = 200  # requests per second
+RATE = 200  # requests per second: the target's rate
+KNEE_RATE = 100  # a lighter rate too, to show where the tail starts to grow
 DURATION_S = 10.0
 WARMUP_S = 2.0
 CONNECTIONS = 50  # keep-alive connections of the raw load client
@@ -161,23 +162,25 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank]
 
 
-def rows_for(samples: list[Sample], span_s: float, server_cpu_s: float | None) -> list[Row]:
+def rows_for(
+    samples: list[Sample], span_s: float, server_cpu_s: float | None, rate: int
+) -> list[Row]:
     """Latency percentiles, errors, the rate achieved and the server's CPU per request."""
     ms = [s.latency_s * 1000 for s in samples]
     errors = sum(not s.ok for s in samples)
     p99 = percentile(ms, 99)
-    name = f"GET /devices @ {RATE}/s, 100k devices"
-    target = f"< {TARGET_P99_MS:.0f} ms"
+    name = f"GET /devices @ {rate}/s, 100k devices"
+    target = f"< {TARGET_P99_MS:.0f} ms" if rate == RATE else ""
     rows = [
         Row(f"{name}: p50", percentile(ms, 50), "ms"),
         Row(f"{name}: p95", percentile(ms, 95), "ms"),
-        Row(f"{name}: p99", p99, "ms", target, p99 < TARGET_P99_MS),
+        Row(f"{name}: p99", p99, "ms", target, p99 < TARGET_P99_MS if target else None),
         Row(f"{name}: errors of {len(samples):,}", errors, "", "0", errors == 0),
         Row(f"{name}: answered", len(samples) / span_s, "req/s"),
     ]
     if server_cpu_s is not None:
         rows.append(
-            Row("GET /devices: server CPU per request", server_cpu_s / len(samples) * 1000, "ms")
+            Row(f"{name}: server CPU per request", server_cpu_s / len(samples) * 1000, "ms")
         )
     return rows
 
@@ -194,16 +197,17 @@ def by_kind(samples: list[Sample]) -> list[str]:
 
 
 async def measure(
-    idle: asyncio.Queue[Connection], source: Iterator[Request], pid: int
+    idle: asyncio.Queue[Connection], source: Iterator[Request], pid: int, rate: int
 ) -> tuple[list[Row], list[str]]:
-    """The measured run: samples, how long they took, and the CPU spent meanwhile."""
+    """One measured run: samples, how long they took, and the CPU spent meanwhile."""
     cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
-    samples = await open_loop(idle, source, RATE, DURATION_S)
+    samples = await open_loop(idle, source, rate, DURATION_S)
     span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
     server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     own_ms = (time.process_time() - own_before) / len(samples) * 1000
-    note = f"load generator (this process) CPU per request: {own_ms:.2f} ms"
-    return rows_for(samples, span, server_cpu), [note, *by_kind(samples)]
+    note = f"@ {rate}/s: load generator (this process) CPU per request: {own_ms:.2f} ms"
+    notes = [note, *by_kind(samples)] if rate == RATE else [note]
+    return rows_for(samples, span, server_cpu, rate), notes
 
 
 async def benchmark(server: Server, issuer: TokenIssuer) -> tuple[list[Row], list[str]]:
@@ -213,4 +217,9 @@ async def benchmark(server: Server, issuer: TokenIssuer) -> tuple[list[Row], lis
     source = requests(server.url, mix)
     async with pool(server.url, CONNECTIONS) as idle:
         await open_loop(idle, source, RATE, WARMUP_S)
-        return await measure(idle, source, server.pid)
+        rows: list[Row] = []
+        notes: list[str] = []
+        for rate in (KNEE_RATE, RATE):
+            more_rows, more_notes = await measure(idle, source, server.pid, rate)
+            rows, notes = rows + more_rows, notes + more_notes
+        return rows, notes
