@@ -96,9 +96,9 @@ async def test_cached_token_is_refused_once_expired(
     server: JWKSServer, issuer: TokenIssuer
 ) -> None:
     strict = JWKSVerifier(server.jwks_url, audience="datori", leeway_s=0)
-    token = issuer.mint(ttl_s=1)
+    token = issuer.mint(ttl_s=2)  # `exp` is whole seconds: valid for at least 1 s more
     await strict.verify(token)
     await strict.verify(token)  # served from the cache
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(2.1)
     with pytest.raises(Unauthorized):
         await strict.verify(token)

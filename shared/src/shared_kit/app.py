@@ -16,6 +16,7 @@ from shared_kit.auth import JWKSVerifier
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.events.relay import OutboxRelay
+from shared_kit.housekeeping import Housekeeper
 from shared_kit.migrations import head_revision
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
@@ -68,6 +69,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             min_refresh_interval_s=settings.jwks_min_refresh_s,
         )
         app.state.relay = OutboxRelay(sessions, settings, spec.publishes)
+        app.state.housekeeper = Housekeeper(sessions, settings)
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
         try:
@@ -96,7 +98,10 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
 
 def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
-    tasks = [asyncio.create_task(app.state.relay.run(), name="outbox-relay")]
+    tasks = [
+        asyncio.create_task(app.state.relay.run(), name="outbox-relay"),
+        asyncio.create_task(app.state.housekeeper.run(), name="housekeeping"),
+    ]
     for runner in app.state.consumers:
         tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{runner.name}"))
     return tasks
@@ -110,6 +115,7 @@ async def _stop_workers(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
     for runner in app.state.consumers:
         await runner.stop()
     await app.state.relay.stop()
+    await app.state.housekeeper.stop()
     if tasks:
         _, pending = await asyncio.wait(tasks, timeout=app.state.settings.shutdown_grace_s)
         for task in pending:

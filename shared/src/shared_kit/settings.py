@@ -40,6 +40,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(500, ge=1)
     outbox_poll_interval_s: float = Field(0.5, gt=0)
     outbox_retention_hours: int = Field(24 * 7, ge=0)
+    # Longer than the broker keeps messages, so a redelivery always finds its inbox entry.
+    inbox_retention_hours: int = Field(24 * 30, ge=1)
+    idempotency_retention_hours: int = Field(24, ge=1)
     consumer_max_attempts: int = Field(5, ge=1)
     consumer_session_timeout_ms: int = Field(10_000, ge=1000)
 

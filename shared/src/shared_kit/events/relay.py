@@ -7,12 +7,11 @@ import collections
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,7 +59,6 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._wakeup = subscribe_wakeup()
-        self._last_purge = datetime.min.replace(tzinfo=UTC)
         self.broker_ok = False
 
     async def run(self) -> None:
@@ -70,7 +68,6 @@ class OutboxRelay:
             try:
                 published = await self.publish_batch()
                 backoff = 0.2
-                await self._maybe_purge()
             except (TimeoutError, KafkaError, OSError, DBAPIError) as exc:
                 FAILURES.inc()
                 self.broker_ok = False
@@ -178,12 +175,3 @@ class OutboxRelay:
         waiter = wake or self._stopping
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter.wait(), seconds)
-
-    async def _maybe_purge(self) -> None:
-        now = datetime.now(UTC)
-        if now - self._last_purge < timedelta(hours=1):
-            return
-        self._last_purge = now
-        cutoff = now - timedelta(hours=self._settings.outbox_retention_hours)
-        async with self._sessions() as session, session.begin():
-            await session.execute(delete(OutboxMessage).where(OutboxMessage.published_at < cutoff))

@@ -1,0 +1,65 @@
+"""Housekeeping: bounded growth of the kit's tables (outbox, inbox, idempotency records)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kit.events.consumer import InboxMessage
+from shared_kit.events.outbox import OutboxMessage
+from shared_kit.idempotency import IdempotencyRecord
+from shared_kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+INTERVAL_S = 3600.0
+
+
+async def purge_once(
+    sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings, now: datetime
+) -> dict[str, int]:
+    """Delete published outbox rows, inbox entries and idempotency records past retention."""
+    cutoffs = {
+        "outbox": (OutboxMessage.published_at, settings.outbox_retention_hours),
+        "inbox": (InboxMessage.received_at, settings.inbox_retention_hours),
+        "idempotency": (IdempotencyRecord.created_at, settings.idempotency_retention_hours),
+    }
+    deleted: dict[str, int] = {}
+    async with sessions() as session, session.begin():
+        for name, (column, hours) in cutoffs.items():
+            result = await session.execute(
+                delete(column.class_).where(column < now - timedelta(hours=hours))
+            )
+            deleted[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return deleted
+
+
+class Housekeeper:
+    """Runs `purge_once` every hour until stopped."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings
+    ) -> None:
+        self._sessions, self._settings = sessions, settings
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Purge, then sleep; a database outage only postpones the next purge."""
+        while not self._stopping.is_set():
+            try:
+                deleted = await purge_once(self._sessions, self._settings, datetime.now(UTC))
+                logger.info("housekeeping", extra={"deleted": deleted})
+            except (DBAPIError, OSError) as exc:
+                logger.warning("housekeeping postponed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), INTERVAL_S)
+
+    async def stop(self) -> None:
+        """Stop after the current purge."""
+        self._stopping.set()
