@@ -17,6 +17,10 @@ PROD = {
     "issuer": "https://auth.datori.lv",
     "key_encryption_key": Fernet.generate_key().decode(),
     "personal_code_pepper": "p" * 40,
+    "viis_api_key": "k" * 32,
+    "eklase_client_secret": "e" * 32,
+    "mykoob_client_secret": "m" * 32,
+    "return_to_allowed": "https://rezervacijas.datori.lv",
 }
 
 
@@ -31,6 +35,10 @@ class TestProductionGuard:
             ("personal_code_pepper", None),
             ("personal_code_pepper", "short"),
             ("issuer", "http://127.0.0.1:8000"),
+            ("viis_api_key", None),
+            ("eklase_client_secret", None),
+            ("mykoob_client_secret", None),
+            ("return_to_allowed", "http://rezervacijas.datori.lv"),
         ],
     )
     def test_each_dev_secret_is_refused(self, field: str, value: str | None) -> None:
@@ -54,6 +62,10 @@ class TestEnvironment:
     def test_audiences_are_space_separated(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("GATEWAY_AUDIENCES", "inventory tickets")
         assert GatewaySettings().audiences == ["inventory", "tickets"]
+
+    def test_return_to_origins_are_space_separated(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("GATEWAY_RETURN_TO_ALLOWED", "https://a.example https://b.example")
+        assert GatewaySettings().return_to_allowed == ["https://a.example", "https://b.example"]
 
     def test_admin_api_trusts_the_own_issuer_by_default(self) -> None:
         assert GatewaySettings(issuer="https://auth.example").jwt_issuer == "https://auth.example"

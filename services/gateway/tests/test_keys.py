@@ -67,7 +67,11 @@ class TestDiscovery:
         assert meta["jwks_uri"] == f"{ISSUER}/.well-known/jwks.json"
         assert meta["token_endpoint"] == f"{ISSUER}/oauth/token"
         assert meta["revocation_endpoint"] == f"{ISSUER}/oauth/revoke"
-        assert set(meta["grant_types_supported"]) == {"client_credentials", "refresh_token"}
+        assert set(meta["grant_types_supported"]) == {
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+        }
         assert meta["id_token_signing_alg_values_supported"] == ["ES256"]
         assert "inventory:read" in meta["scopes_supported"]
 

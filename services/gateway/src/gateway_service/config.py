@@ -15,6 +15,12 @@ from shared_kit.settings import Environment, ServiceSettings
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTMyYiE="
 DEV_PERSONAL_CODE_PEPPER = "dev-only-personal-code-pepper"
 DEV_ISSUER = "http://127.0.0.1:8000"
+# Credentials of the local stand-ins (VIIS, E-klase, Mykoob); production refuses them too.
+DEV_LOGIN_SECRETS = {
+    "viis_api_key": "dev-viis-key",
+    "eklase_client_secret": "dev-eklase-secret",
+    "mykoob_client_secret": "dev-mykoob-secret",
+}
 SERVICE_AUDIENCES = ["inventory", "reservations", "contracts", "tickets", "statistics"]
 
 
@@ -48,6 +54,23 @@ class GatewaySettings(ServiceSettings):
     token_rate_per_s: float = Field(5.0, gt=0)
     token_rate_burst: int = Field(20, ge=1)
 
+    # Login: where logins may return to (exact origins), VIIS, and the identity providers.
+    return_to_allowed: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    login_attempt_ttl_s: int = Field(600, ge=60, le=3600)
+    authorization_code_ttl_s: int = Field(60, ge=10, le=600)
+    viis_url: str = "http://127.0.0.1:8190"
+    viis_api_key: SecretStr = SecretStr(DEV_LOGIN_SECRETS["viis_api_key"])
+    eklase_authorize_url: str = "http://127.0.0.1:8191/authorize"
+    eklase_token_url: str = "http://127.0.0.1:8191/token"
+    eklase_profile_url: str = "http://127.0.0.1:8191/profile"
+    eklase_client_id: str = "datori-gateway"
+    eklase_client_secret: SecretStr = SecretStr(DEV_LOGIN_SECRETS["eklase_client_secret"])
+    mykoob_authorize_url: str = "http://127.0.0.1:8192/oauth/authorize"
+    mykoob_token_url: str = "http://127.0.0.1:8192/oauth/token"
+    mykoob_api_url: str = "http://127.0.0.1:8192/api/v1"
+    mykoob_client_id: str = "datori-gateway"
+    mykoob_client_secret: SecretStr = SecretStr(DEV_LOGIN_SECRETS["mykoob_client_secret"])
+
     @model_validator(mode="before")
     @classmethod
     def _trust_own_issuer(cls, data: Any) -> Any:
@@ -56,7 +79,7 @@ class GatewaySettings(ServiceSettings):
             data = {**data, "jwt_issuer": data.get("issuer") or DEV_ISSUER}
         return data
 
-    @field_validator("audiences", mode="before")
+    @field_validator("audiences", "return_to_allowed", mode="before")
     @classmethod
     def _split_audiences(cls, value: Any) -> Any:
         return value.split() if isinstance(value, str) else value
@@ -90,6 +113,11 @@ class GatewaySettings(ServiceSettings):
             raise ValueError("GATEWAY_PERSONAL_CODE_PEPPER must have at least 32 characters")
         if not self.issuer.startswith("https://") or "127.0.0.1" in self.issuer:
             raise ValueError("GATEWAY_ISSUER must be the gateway's public https URL in production")
+        for name, dev_value in DEV_LOGIN_SECRETS.items():
+            if getattr(self, name).get_secret_value() == dev_value:
+                raise ValueError(f"GATEWAY_{name.upper()} must be set in production")
+        if any(not origin.startswith("https://") for origin in self.return_to_allowed):
+            raise ValueError("GATEWAY_RETURN_TO_ALLOWED takes only https origins in production")
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +13,7 @@ from gateway_service import service
 from gateway_service.config import GatewaySettings
 from gateway_service.exceptions import RateLimited
 from gateway_service.models import ApiClient
+from gateway_service.viis import HttpViisDirectory, ViisDirectory
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import SessionDep
 
@@ -28,6 +30,16 @@ def client_address(request: Request) -> str | None:
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 ClientAddress = Annotated[str | None, Depends(client_address)]
+
+
+async def viis_directory(settings: Settings) -> AsyncIterator[ViisDirectory]:
+    """A VIIS client for this request."""
+    key = settings.viis_api_key.get_secret_value()
+    async with HttpViisDirectory(settings.viis_url, key) as directory:
+        yield directory
+
+
+Viis = Annotated[ViisDirectory, Depends(viis_directory)]
 
 
 class TokenBucket:

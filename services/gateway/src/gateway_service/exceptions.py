@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
+from shared_kit.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProblemError,
+    ServiceUnavailable,
+    Unprocessable,
+)
 
 
 class ClientNotFound(NotFound):
@@ -43,6 +50,38 @@ class InvalidPersonalCode(Unprocessable):
 
 class UnknownScope(Unprocessable):
     type, title = "unknown-scope", "Unknown scope"
+
+
+class UnknownProvider(NotFound):
+    type, title = "unknown-identity-provider", "Unknown identity provider"
+
+
+class ReturnToNotAllowed(ProblemError):
+    type, title = "return-to-not-allowed", "This return address is not allowed"
+
+
+class InvalidLoginRequest(ProblemError):
+    type, title = "invalid-login-request", "Invalid login request"
+
+
+class InvalidLoginState(ProblemError):
+    type, title = "invalid-login-state", "This login is unknown, expired or already used"
+
+
+class LoginCancelled(ProblemError):
+    type, title = "login-cancelled", "The login was cancelled at the identity provider"
+
+
+class IdentityProviderFailed(ProblemError):
+    status, type, title = 502, "identity-provider-failed", "The identity provider failed"
+
+
+class SchoolMismatch(Forbidden):
+    type, title = "school-mismatch", "The identity provider's school does not match VIIS"
+
+
+class ViisUnavailableProblem(ServiceUnavailable):
+    type, title = "viis-unavailable", "VIIS cannot be reached; try again later"
 
 
 class OAuthError(Exception):

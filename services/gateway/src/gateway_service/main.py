@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from gateway_service.config import GatewaySettings
 from gateway_service.consumers import build_consumers
 from gateway_service.deps import TokenBucket
+from gateway_service.login.router import login_router
 from gateway_service.router import oauth_router, router
 from shared_kit.app import ServiceSpec, create_service_app
 
@@ -17,8 +18,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = """
 The platform's authorization server: it signs short-lived access tokens (ES256, JWKS with
 rotation), rotates refresh tokens, issues client-credentials tokens to municipal platforms
-and VIIS, and keeps the people, role grants and audit log behind them. The OAuth endpoints
-answer RFC 6749 errors; everything else answers problem+json.
+and VIIS, logs people in through E-klase and Mykoob (mapped to VIIS), and keeps the people,
+role grants and audit log behind them. The OAuth endpoints answer RFC 6749 errors;
+everything else answers problem+json.
 """
 
 
@@ -31,12 +33,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             title="Auth gateway",
             description=DESCRIPTION,
             settings=settings,
-            routers=[oauth_router, router],
+            routers=[oauth_router, login_router, router],
             publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
             openapi_tags=[
                 {"name": "oauth", "description": "Discovery, JWKS, token and revocation"},
+                {"name": "login", "description": "Logins through E-klase and Mykoob"},
                 {"name": "keys", "description": "Signing keys and their rotation"},
                 {"name": "clients", "description": "Machine clients (client credentials)"},
                 {"name": "grants", "description": "Roles VIIS does not know"},

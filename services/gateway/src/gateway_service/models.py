@@ -1,4 +1,4 @@
-"""Gateway tables: signing keys, machine clients, people, role grants, refresh tokens, audit."""
+"""Gateway tables: signing keys, clients, people, grants, refresh tokens, audit, logins."""
 
 from __future__ import annotations
 
@@ -107,10 +107,12 @@ class Person(UUIDKey, Timestamps, Base):
 
     __tablename__ = "person"
 
-    # HMAC-SHA256 with a pepper: lookup without storing the code in the clear.
-    personal_code_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC-SHA256 with a pepper: lookup without storing the code in the clear. Both code
+    # columns are empty for a child known only from a guardian's login, until they log in.
+    personal_code_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Encrypted with the key-encryption key; only the internal endpoint reveals it.
-    personal_code_encrypted: Mapped[str] = mapped_column(Text)
+    personal_code_encrypted: Mapped[str | None] = mapped_column(Text)
+    viis_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     last_login_at: Mapped[dt.datetime | None] = _tz()
@@ -203,3 +205,39 @@ class AuditEvent(UUIDKey, Base):
     client_address: Mapped[str | None] = mapped_column(String(100))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     correlation_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class LoginAttempt(UUIDKey, Base):
+    """A login sent to an identity provider: single use, valid for minutes."""
+
+    __tablename__ = "login_attempt"
+
+    provider: Mapped[str] = mapped_column(String(40))
+    # SHA-256 of the `state` sent to the provider.
+    state_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    code_verifier: Mapped[str | None] = mapped_column(String(128))
+    nonce: Mapped[str] = mapped_column(String(64))
+    return_to: Mapped[str] = mapped_column(Text)
+    client_state: Mapped[str | None] = mapped_column(String(500))
+    client_code_challenge: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = _tz(server_default=func.now())
+    expires_at: Mapped[dt.datetime] = _tz(index=True)
+    used_at: Mapped[dt.datetime | None] = _tz()
+
+
+class AuthorizationCode(UUIDKey, Base):
+    """A completed login waiting for the calling app to redeem it at `/oauth/token`."""
+
+    __tablename__ = "authorization_code"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    idp: Mapped[str] = mapped_column(String(40))
+    amr: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    auth_time: Mapped[dt.datetime] = _tz()
+    login_claims: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    return_to: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = _tz(server_default=func.now())
+    expires_at: Mapped[dt.datetime] = _tz(index=True)
+    used_at: Mapped[dt.datetime | None] = _tz()

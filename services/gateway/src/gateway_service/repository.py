@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway_service.models import (
     ApiClient,
     AuditEvent,
+    AuthorizationCode,
     GrantedRole,
     KeyState,
+    LoginAttempt,
     Person,
     RefreshFamily,
     RefreshToken,
@@ -118,6 +120,20 @@ class PersonRepository:
         person = await self.by_code_hmac(values["personal_code_hmac"])
         assert person is not None
         return person, new_id is not None
+
+    async def by_viis_id(self, viis_id: str) -> Person | None:
+        return await self.session.scalar(select(Person).where(Person.viis_id == viis_id))
+
+    async def insert_or_get_by_viis_id(self, viis_id: str) -> Person:
+        """The person with this VIIS id, created without a personal code when new."""
+        await self.session.execute(
+            pg_insert(Person)
+            .values(id=uuid.uuid4(), viis_id=viis_id)
+            .on_conflict_do_nothing(index_elements=[Person.viis_id])
+        )
+        person = await self.by_viis_id(viis_id)
+        assert person is not None
+        return person
 
 
 class GrantRepository:
@@ -231,3 +247,35 @@ class AuditRepository:
         if actor:
             stmt = stmt.where(AuditEvent.actor == actor)
         return await fetch_page(self.session, stmt, [AuditEvent.seq], cursor, limit)
+
+
+class LoginRepository:
+    """Login attempts and authorization codes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: LoginAttempt | AuthorizationCode) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def attempt_for_update(self, state_sha256: str) -> LoginAttempt | None:
+        """The attempt with this state, locked: a replayed callback waits and then sees it used."""
+        return await self.session.scalar(
+            select(LoginAttempt).where(LoginAttempt.state_sha256 == state_sha256).with_for_update()
+        )
+
+    async def code_for_update(self, code_sha256: str) -> AuthorizationCode | None:
+        """The authorization code, locked so that it is redeemed at most once."""
+        return await self.session.scalar(
+            select(AuthorizationCode)
+            .where(AuthorizationCode.code_sha256 == code_sha256)
+            .with_for_update()
+        )
+
+    async def drop_expired(self, now: dt.datetime) -> None:
+        """Delete attempts and codes past their expiry."""
+        await self.session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
+        await self.session.execute(
+            delete(AuthorizationCode).where(AuthorizationCode.expires_at <= now)
+        )

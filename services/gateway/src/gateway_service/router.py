@@ -21,6 +21,7 @@ from gateway_service.exceptions import (
     RateLimited,
     UnsupportedGrantType,
 )
+from gateway_service.login import flow
 from gateway_service.models import GrantedRole
 from gateway_service.repository import AuditRepository, ClientRepository, GrantRepository
 from gateway_service.schemas import (
@@ -117,8 +118,11 @@ async def token(
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     refresh_token: Annotated[str | None, Form()] = None,
+    code: Annotated[str | None, Form()] = None,
+    code_verifier: Annotated[str | None, Form()] = None,
+    redirect_uri: Annotated[str | None, Form()] = None,
 ) -> Any:
-    """OAuth 2.0 token endpoint: `client_credentials` and `refresh_token` grants."""
+    """OAuth 2.0 token endpoint: authorization_code (PKCE), client_credentials, refresh_token."""
     try:
         deps.check_rate(request, address)
         if grant_type == "client_credentials":
@@ -129,6 +133,15 @@ async def token(
                 client_id=cid,
                 client_secret=secret,
                 scope=scope,
+                client_address=address,
+            )
+        elif grant_type == "authorization_code":
+            result = await flow.redeem_code(
+                session=session,
+                settings=settings,
+                code=code,
+                code_verifier=code_verifier,
+                redirect_uri=redirect_uri,
                 client_address=address,
             )
         elif grant_type == "refresh_token":

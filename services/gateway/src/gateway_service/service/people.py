@@ -34,27 +34,40 @@ async def resolve_person(
     personal_code: str,
     given_name: str | None = None,
     family_name: str | None = None,
+    viis_id: str | None = None,
 ) -> Person:
-    """The person with this personal code, created on first sight (names kept current)."""
+    """The person with this personal code, created on first sight (names kept current).
+
+    A person already known by `viis_id` alone (a guardian's child) gets the code attached.
+    """
     try:
         code = crypto.normalise_personal_code(personal_code)
     except ValueError as exc:
         raise InvalidPersonalCode(str(exc)) from None  # the message never repeats the code
     code_hmac = crypto.personal_code_hmac(code, settings.personal_code_pepper.get_secret_value())
     repo = PersonRepository(session)
+    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
     person = await repo.by_code_hmac(code_hmac)
+    if person is None and viis_id is not None:
+        person = await repo.by_viis_id(viis_id)
+        if person is not None and person.personal_code_hmac is None:
+            person.personal_code_hmac = code_hmac
+            person.personal_code_encrypted = kek.encrypt(code)
+        elif person is not None:
+            person, viis_id = None, None  # that VIIS id has another code: keep them apart
     if person is not None:
         person.given_name = given_name or person.given_name
         person.family_name = family_name or person.family_name
+        person.viis_id = person.viis_id or viis_id
         await session.flush()
         return person
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
     person, created = await repo.insert_or_get(
         {
             "personal_code_hmac": code_hmac,
             "personal_code_encrypted": kek.encrypt(code),
             "given_name": given_name,
             "family_name": family_name,
+            "viis_id": viis_id,
         }
     )
     if not created:
@@ -208,8 +221,8 @@ async def reveal_person(
     if PERSONAL_CODE_SCOPE not in principal.scopes:
         raise AdminForbidden(f"This client lacks the scope '{PERSONAL_CODE_SCOPE}'")
     person = await PersonRepository(session).get(person_id)
-    if person is None:
-        raise PersonNotFound(f"No person with id {person_id}")
+    if person is None or person.personal_code_encrypted is None:
+        raise PersonNotFound(f"No person with id {person_id} and a known personal code")
     kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
     audit(
         session,

@@ -148,10 +148,16 @@ def discovery(settings: GatewaySettings) -> dict[str, Any]:
     return {
         "issuer": settings.issuer,
         "jwks_uri": f"{base}/.well-known/jwks.json",
+        "authorization_endpoint": f"{base}/login",
         "token_endpoint": f"{base}/oauth/token",
         "revocation_endpoint": f"{base}/oauth/revoke",
-        "grant_types_supported": ["client_credentials", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": sorted(SCOPES),
         "response_types_supported": ["code"],

@@ -1,0 +1,291 @@
+"""The login flow every identity provider shares: start, complete, map to VIIS, hand back a code.
+
+1. `start_login`: a calling app (a public client) sends the person here with its `return_to`,
+   `state` and PKCE `code_challenge`; we remember the attempt under a fresh `state` of our own
+   and send the person to the provider.
+2. `complete_login`: the provider's callback; the attempt is used up, the provider's identity
+   checked against VIIS, and the person sent back to `return_to` with a one-minute code.
+3. `redeem_code`: the app exchanges code + `code_verifier` at `/oauth/token` for tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service import crypto
+from gateway_service.config import GatewaySettings
+from gateway_service.exceptions import (
+    IdentityProviderFailed,
+    InvalidGrant,
+    InvalidLoginRequest,
+    InvalidLoginState,
+    InvalidPersonalCode,
+    InvalidRequest,
+    ReturnToNotAllowed,
+    SchoolMismatch,
+    UnknownProvider,
+    ViisUnavailableProblem,
+)
+from gateway_service.login.base import IdentityAssertion, IdentityProvider, OAuthEndpoints
+from gateway_service.login.eklase import EklaseProvider
+from gateway_service.login.mykoob import MykoobProvider
+from gateway_service.models import AuthorizationCode, LoginAttempt
+from gateway_service.repository import LoginRepository, PersonRepository
+from gateway_service.schemas import TokenResponse
+from gateway_service.service.common import audit, now
+from gateway_service.service.people import resolve_person
+from gateway_service.service.sessions import LoginClaims, start_session
+from gateway_service.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
+from shared_kit.auth import Role
+
+PROVIDER_LABELS = {"eklase": "E-klase", "mykoob": "Mykoob"}
+_CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def providers(settings: GatewaySettings) -> dict[str, IdentityProvider]:
+    """The identity providers this gateway offers, by name."""
+    base = settings.issuer.rstrip("/")
+    eklase = OAuthEndpoints(
+        authorize_url=settings.eklase_authorize_url,
+        token_url=settings.eklase_token_url,
+        client_id=settings.eklase_client_id,
+        client_secret=settings.eklase_client_secret.get_secret_value(),
+        redirect_uri=f"{base}/login/eklase/callback",
+    )
+    mykoob = OAuthEndpoints(
+        authorize_url=settings.mykoob_authorize_url,
+        token_url=settings.mykoob_token_url,
+        client_id=settings.mykoob_client_id,
+        client_secret=settings.mykoob_client_secret.get_secret_value(),
+        redirect_uri=f"{base}/login/mykoob/callback",
+    )
+    return {
+        "eklase": EklaseProvider(eklase, settings.eklase_profile_url),
+        "mykoob": MykoobProvider(mykoob, settings.mykoob_api_url),
+    }
+
+
+def provider_named(settings: GatewaySettings, name: str) -> IdentityProvider:
+    """The provider with this name (404 problem when there is none)."""
+    provider = providers(settings).get(name)
+    if provider is None:
+        raise UnknownProvider(f"No identity provider '{name[:40]}'")
+    return provider
+
+
+def check_return_to(return_to: str, settings: GatewaySettings) -> None:
+    """Refuse a `return_to` whose origin is not exactly one of the allowed ones."""
+    parts = urlsplit(return_to)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if (
+        parts.scheme not in ("http", "https")
+        or "@" in parts.netloc
+        or parts.fragment
+        or origin not in settings.return_to_allowed
+    ):
+        raise ReturnToNotAllowed("return_to must be an address of an application we know")
+
+
+def _check_challenge(code_challenge: str, method: str) -> None:
+    if method != "S256":
+        raise InvalidLoginRequest("code_challenge_method must be S256")
+    if not 43 <= len(code_challenge) <= 128 or set(code_challenge) - _CHALLENGE_CHARS:
+        raise InvalidLoginRequest("code_challenge must be a base64url S256 challenge (RFC 7636)")
+
+
+async def start_login(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    provider: IdentityProvider,
+    return_to: str,
+    client_state: str | None,
+    code_challenge: str,
+    code_challenge_method: str,
+) -> str:
+    """Remember a new login attempt; returns the provider URL to send the person to."""
+    check_return_to(return_to, settings)
+    _check_challenge(code_challenge, code_challenge_method)
+    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
+    verifier = secrets.token_urlsafe(48) if provider.uses_pkce else None
+    repo = LoginRepository(session)
+    await repo.drop_expired(now())
+    await repo.add(
+        LoginAttempt(
+            provider=provider.name,
+            state_sha256=crypto.sha256_hex(state),
+            code_verifier=verifier,
+            nonce=nonce,
+            return_to=return_to,
+            client_state=client_state,
+            client_code_challenge=code_challenge,
+            expires_at=now() + dt.timedelta(seconds=settings.login_attempt_ttl_s),
+        )
+    )
+    return provider.authorization_url(state, nonce, verifier)
+
+
+async def take_attempt(session: AsyncSession, provider: str, state: str | None) -> LoginAttempt:
+    """The login attempt of a callback, used up (400 problem when unknown, used or expired)."""
+    if not state:
+        raise InvalidLoginState("The callback carries no state")
+    attempt = await LoginRepository(session).attempt_for_update(crypto.sha256_hex(state))
+    if attempt is None or attempt.provider != provider:
+        raise InvalidLoginState("Unknown login; start again from the application")
+    if attempt.used_at is not None:
+        raise InvalidLoginState("This login was already completed; start again")
+    if attempt.expires_at <= now():
+        raise InvalidLoginState("This login expired; start again")
+    attempt.used_at = now()
+    await session.flush()
+    return attempt
+
+
+async def _viis_person(viis: ViisDirectory, assertion: IdentityAssertion) -> ViisPerson | None:
+    try:
+        return await viis.person_by_personal_code(assertion.personal_code)
+    except ValueError:
+        raise IdentityProviderFailed(f"{assertion.idp} sent a malformed personal code") from None
+    except ViisError:
+        raise ViisUnavailableProblem("VIIS cannot be asked who you are right now") from None
+
+
+def _check_school(assertion: IdentityAssertion, person: ViisPerson | None) -> None:
+    """The provider's school must be one where VIIS has the person (or their child)."""
+    school = assertion.school_reg_no
+    if school is None:
+        return
+    known: set[str] = set()
+    if person is not None:
+        known |= {s.institution_reg_no for s in person.staff}
+        known |= {g.institution_reg_no for g in person.guardian_of}
+        if person.learner is not None:
+            known.add(person.learner.institution_reg_no)
+    if school not in known:
+        raise SchoolMismatch(
+            f"{assertion.idp} names a school ({school}) where VIIS does not have you; "
+            "ask the school to correct its records"
+        )
+
+
+async def _login_claims(session: AsyncSession, person: ViisPerson | None) -> LoginClaims:
+    """Roles, institutions and (for a guardian) the children's person ids, from VIIS."""
+    claims = LoginClaims()
+    if person is None:
+        return claims
+    if person.learner is not None:
+        claims.roles.append(Role.LEARNER.value)
+        claims.institutions.append(person.learner.institution_reg_no)
+    people = PersonRepository(session)
+    for child in person.guardian_of:
+        learner = await people.insert_or_get_by_viis_id(child.learner_viis_id)
+        claims.learners.append(str(learner.id))
+    if person.guardian_of:
+        claims.roles.append(Role.GUARDIAN.value)
+    for position in person.staff:
+        if position.role in {r.value for r in StaffRole}:
+            claims.roles.append(position.role)
+            claims.institutions.append(position.institution_reg_no)
+    return claims
+
+
+def _redirect(return_to: str, params: dict[str, str]) -> str:
+    parts = urlsplit(return_to)
+    query = urlencode([*parse_qsl(parts.query), *params.items()])
+    return urlunsplit(parts._replace(query=query))
+
+
+async def complete_login(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    provider: IdentityProvider,
+    viis: ViisDirectory,
+    params: Mapping[str, str],
+    client_address: str | None,
+) -> str:
+    """Finish a login at the provider's callback; returns the app's `return_to` with a code."""
+    state = params.get("state")
+    attempt = await take_attempt(session, provider.name, state)
+    assert state is not None
+    assertion = await provider.complete(params, state=state, code_verifier=attempt.code_verifier)
+    viis_person = await _viis_person(viis, assertion)
+    _check_school(assertion, viis_person)
+    claims = await _login_claims(session, viis_person)
+    try:
+        person = await resolve_person(
+            session=session,
+            settings=settings,
+            personal_code=assertion.personal_code,
+            given_name=assertion.given_name,
+            family_name=assertion.family_name,
+            viis_id=viis_person.viis_id if viis_person else None,
+        )
+    except InvalidPersonalCode:
+        raise IdentityProviderFailed(f"{assertion.idp} sent a malformed personal code") from None
+    code = crypto.new_secret()
+    await LoginRepository(session).add(
+        AuthorizationCode(
+            code_sha256=crypto.sha256_hex(code),
+            person_id=person.id,
+            idp=assertion.idp,
+            amr=list(assertion.amr),
+            auth_time=assertion.auth_time,
+            login_claims=dataclasses.asdict(claims),
+            return_to=attempt.return_to,
+            code_challenge=attempt.client_code_challenge,
+            expires_at=now() + dt.timedelta(seconds=settings.authorization_code_ttl_s),
+        )
+    )
+    audit(
+        session,
+        actor=str(person.id),
+        action="login.completed",
+        client_address=client_address,
+        idp=assertion.idp,
+        roles=list(claims.roles),
+    )
+    back = {"code": code, **({"state": attempt.client_state} if attempt.client_state else {})}
+    return _redirect(attempt.return_to, back)
+
+
+async def redeem_code(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    code: str | None,
+    code_verifier: str | None,
+    redirect_uri: str | None,
+    client_address: str | None,
+) -> TokenResponse:
+    """`grant_type=authorization_code` for public clients: code + PKCE verifier → tokens."""
+    if not code or not code_verifier:
+        raise InvalidRequest("The code and code_verifier parameters are required")
+    row = await LoginRepository(session).code_for_update(crypto.sha256_hex(code))
+    if row is None or row.used_at is not None or row.expires_at <= now():
+        raise InvalidGrant("Unknown, used or expired authorization code")
+    row.used_at = now()  # a wrong verifier spends the code too
+    if create_s256_code_challenge(code_verifier) != row.code_challenge:
+        raise InvalidGrant("The code_verifier does not match the code_challenge")
+    if redirect_uri is not None and redirect_uri != row.return_to:
+        raise InvalidGrant("redirect_uri differs from the login's return_to")
+    person = await PersonRepository(session).get(row.person_id)
+    if person is None:
+        raise InvalidGrant("The person of this code no longer exists")
+    return await start_session(
+        session=session,
+        settings=settings,
+        person=person,
+        idp=row.idp,
+        amr=row.amr,
+        auth_time=row.auth_time,
+        login_claims=LoginClaims(**row.login_claims),
+        client_address=client_address,
+    )
