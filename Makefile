@@ -18,7 +18,17 @@ SERVICE_SRC := $(wildcard services/*/src)
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-install: ## Install uv if missing, then the workspace (locked versions)
+# xmlsec1 (the binary pysaml2 signs and verifies with): installed quietly from Debian when missing
+# and we are root with apt-get, the install failing loudly if that fails; otherwise a warning.
+install: ## Install uv if missing, xmlsec1 if missing (root + apt-get), then the workspace
+	@if ! command -v xmlsec1 >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; } \
+				|| { echo "make install: could not install xmlsec1 (apt-get failed); the SAML login needs it" >&2; exit 1; }; \
+		else \
+			echo "make install: warning: xmlsec1 is missing; install it (Debian: apt-get install xmlsec1) for the Latvija.lv login" >&2; \
+		fi; \
+	fi
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv \
 		|| python3 -m pip install --quiet --user --break-system-packages uv

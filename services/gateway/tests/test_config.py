@@ -21,6 +21,9 @@ PROD = {
     "eklase_client_secret": "e" * 32,
     "mykoob_client_secret": "m" * 32,
     "return_to_allowed": "https://rezervacijas.datori.lv",
+    "saml_sp_key_pem": "-----BEGIN PRIVATE KEY-----\n…",
+    "saml_sp_cert_pem": "-----BEGIN CERTIFICATE-----\n…",
+    "latvija_idp_metadata_url": "https://idp.latvija.lv/metadata",
 }
 
 
@@ -39,6 +42,9 @@ class TestProductionGuard:
             ("eklase_client_secret", None),
             ("mykoob_client_secret", None),
             ("return_to_allowed", "http://rezervacijas.datori.lv"),
+            ("saml_sp_key_pem", None),
+            ("saml_sp_cert_pem", None),
+            ("latvija_idp_metadata_url", None),
         ],
     )
     def test_each_dev_secret_is_refused(self, field: str, value: str | None) -> None:
@@ -76,3 +82,4 @@ class TestEnvironment:
         settings = GatewaySettings(**PROD)
         assert PROD["key_encryption_key"] not in repr(settings)
         assert PROD["personal_code_pepper"] not in repr(settings)
+        assert PROD["saml_sp_key_pem"] not in repr(settings)

@@ -21,6 +21,7 @@ DEV_LOGIN_SECRETS = {
     "eklase_client_secret": "dev-eklase-secret",
     "mykoob_client_secret": "dev-mykoob-secret",
 }
+DEV_LATVIJA_IDP_METADATA_URL = "http://127.0.0.1:8193/metadata"
 SERVICE_AUDIENCES = ["inventory", "reservations", "contracts", "tickets", "statistics"]
 
 
@@ -70,6 +71,11 @@ class GatewaySettings(ServiceSettings):
     mykoob_api_url: str = "http://127.0.0.1:8192/api/v1"
     mykoob_client_id: str = "datori-gateway"
     mykoob_client_secret: SecretStr = SecretStr(DEV_LOGIN_SECRETS["mykoob_client_secret"])
+    # Latvija.lv (SAML 2.0): our SP key and certificate (PEM; dev and test generate a pair at
+    # startup when unset, production refuses that) and the IdP's metadata (a URL or a file).
+    saml_sp_key_pem: SecretStr | None = None
+    saml_sp_cert_pem: str | None = None
+    latvija_idp_metadata_url: str = DEV_LATVIJA_IDP_METADATA_URL
 
     @model_validator(mode="before")
     @classmethod
@@ -116,6 +122,12 @@ class GatewaySettings(ServiceSettings):
         for name, dev_value in DEV_LOGIN_SECRETS.items():
             if getattr(self, name).get_secret_value() == dev_value:
                 raise ValueError(f"GATEWAY_{name.upper()} must be set in production")
+        if self.saml_sp_key_pem is None or not self.saml_sp_cert_pem:
+            raise ValueError(
+                "GATEWAY_SAML_SP_KEY_PEM and GATEWAY_SAML_SP_CERT_PEM must be set in production"
+            )
+        if self.latvija_idp_metadata_url == DEV_LATVIJA_IDP_METADATA_URL:
+            raise ValueError("GATEWAY_LATVIJA_IDP_METADATA_URL must be set in production")
         if any(not origin.startswith("https://") for origin in self.return_to_allowed):
             raise ValueError("GATEWAY_RETURN_TO_ALLOWED takes only https origins in production")
         return self

@@ -35,6 +35,7 @@ from gateway_service.exceptions import (
 )
 from gateway_service.login.base import IdentityAssertion, IdentityProvider, OAuthEndpoints
 from gateway_service.login.eklase import EklaseProvider
+from gateway_service.login.latvija import LatvijaProvider, SamlEndpoints, dev_sp_key_pair
 from gateway_service.login.mykoob import MykoobProvider
 from gateway_service.models import AuthorizationCode, LoginAttempt
 from gateway_service.repository import LoginRepository, PersonRepository
@@ -45,7 +46,7 @@ from gateway_service.service.sessions import LoginClaims, start_session
 from gateway_service.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
 from shared_kit.auth import Role
 
-PROVIDER_LABELS = {"eklase": "E-klase", "mykoob": "Mykoob"}
+PROVIDER_LABELS = {"latvija": "Latvija.lv", "eklase": "E-klase", "mykoob": "Mykoob"}
 _CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -67,9 +68,27 @@ def providers(settings: GatewaySettings) -> dict[str, IdentityProvider]:
         redirect_uri=f"{base}/login/mykoob/callback",
     )
     return {
+        "latvija": LatvijaProvider(saml_endpoints(settings)),
         "eklase": EklaseProvider(eklase, settings.eklase_profile_url),
         "mykoob": MykoobProvider(mykoob, settings.mykoob_api_url),
     }
+
+
+def saml_endpoints(settings: GatewaySettings) -> SamlEndpoints:
+    """Our Latvija.lv SP: entity id, ACS, key pair (a generated one outside production)."""
+    base = settings.issuer.rstrip("/")
+    key, cert = settings.saml_sp_key_pem, settings.saml_sp_cert_pem
+    if key is None or not cert:
+        key_pem, cert = dev_sp_key_pair()  # the prod guard in settings refuses this path
+    else:
+        key_pem = key.get_secret_value()
+    return SamlEndpoints(
+        entity_id=f"{base}/login/latvija/metadata",
+        acs_url=f"{base}/login/latvija/acs",
+        key_pem=key_pem,
+        cert_pem=cert,
+        idp_metadata=settings.latvija_idp_metadata_url,
+    )
 
 
 def provider_named(settings: GatewaySettings, name: str) -> IdentityProvider:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway_service.deps import ClientAddress, Settings, Viis
-from gateway_service.login import flow, pages
+from gateway_service.login import flow, latvija, pages
 from gateway_service.login.pages import Lang
 from gateway_service.service.common import audit
 from shared_kit.deps import SessionDep
@@ -78,13 +78,55 @@ async def callback(
     address: ClientAddress,
 ) -> Response:
     """The provider's callback: back to the app's `return_to` with a code, or a clear problem."""
+    return await _finish(
+        request, session, settings, viis, address, provider, dict(request.query_params)
+    )
+
+
+@login_router.get("/login/latvija/metadata", response_class=Response)
+async def latvija_metadata(settings: Settings) -> Response:
+    """Our SAML 2.0 SP metadata for Latvija.lv (entity id, signing certificate, ACS)."""
+    xml = latvija.sp_metadata(flow.saml_endpoints(settings))
+    return Response(xml, media_type="application/samlmetadata+xml")
+
+
+@login_router.post(
+    "/login/latvija/acs",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses=problem_responses(502, 503),
+)
+async def latvija_acs(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    viis: Viis,
+    address: ClientAddress,
+    saml_response: Annotated[str, Form(alias="SAMLResponse", max_length=200_000)] = "",
+    relay_state: Annotated[str, Form(alias="RelayState", max_length=500)] = "",
+) -> Response:
+    """The Assertion Consumer Service (HTTP-POST): the signed response, our state as RelayState."""
+    params = {"state": relay_state, "SAMLResponse": saml_response}
+    return await _finish(request, session, settings, viis, address, latvija.NAME, params)
+
+
+async def _finish(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    viis: Viis,
+    address: str | None,
+    provider: str,
+    params: dict[str, str],
+) -> Response:
+    """Complete the login through the shared flow; a problem is returned, not raised."""
     try:
         url = await flow.complete_login(
             session=session,
             settings=settings,
             provider=flow.provider_named(settings, provider),
             viis=viis,
-            params=dict(request.query_params),
+            params=params,
             client_address=address,
         )
     except ProblemError as exc:

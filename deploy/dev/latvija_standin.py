@@ -1,0 +1,269 @@
+"""A Latvija.lv stand-in: a real SAML 2.0 identity provider built on pysaml2's `Server`.
+
+It serves its metadata (`/metadata`), takes a signed AuthnRequest over HTTP-Redirect at `/sso`
+(the signature checked against the SP's metadata), shows a page to pick a demo person
+(`viis_standin.DEMO_PEOPLE`) and an authentication method, and POSTs a signed Response to the
+SP's Assertion Consumer Service with an auto-submitting form: NameID `PK:<code>` and the
+attributes `givenname`, `surname`, `privatepersonalidentifier`, `authentication_method`.
+
+Test-only knobs on the pick form: `lifetime_s` (negative: an already expired assertion) and
+`audience` (another SP entity id). For the tests and the local stack only. Run it alone with
+
+    uv run uvicorn --app-dir deploy/dev latvija_standin:app --port 8193
+
+Settings: LATVIJA_STANDIN_URL (its public base URL; default: the URL it is called at),
+LATVIJA_STANDIN_SP_METADATA (the gateway SP's metadata URL or file), LATVIJA_STANDIN_KEY_PEM and
+LATVIJA_STANDIN_CERT_PEM (generated at startup when unset).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.assertion import Policy
+from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
+from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_UNSPECIFIED, NameID
+from saml2.server import Server
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from viis_standin import DEMO_PEOPLE
+
+DEFAULT_SP_METADATA = "http://127.0.0.1:8000/login/latvija/metadata"
+METHODS = {"bank": "Bank", "eid": "eID", "eparaksts": "eParaksts", "smart-id": "Smart-ID"}
+DEFAULT_LIFETIME_S = 300
+ATTRIBUTES = ("givenname", "surname", "privatepersonalidentifier", "authentication_method")
+
+
+def key_pair() -> tuple[str, str]:
+    """A fresh RSA key and self-signed certificate (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "latvija-standin")])
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.decode(), cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def idp_config(base: str, key_pem: str, cert_pem: str, sp_metadata: str) -> IdPConfig:
+    """pysaml2's IdP configuration for this stand-in."""
+    directory = Path(tempfile.mkdtemp(prefix="latvija-standin-"))
+    (directory / "idp.key").write_text(key_pem)
+    (directory / "idp.crt").write_text(cert_pem)
+    maps = directory / "attribute-maps"
+    maps.mkdir()
+    plain = {name: name for name in ATTRIBUTES}
+    (maps / "vpm.py").write_text(
+        f"MAP = {{'identifier': {NAME_FORMAT_BASIC!r}, 'fro': {plain!r}, 'to': {plain!r}}}\n"
+    )
+    source = (
+        {"remote": [{"url": sp_metadata}]}
+        if sp_metadata.startswith("http")
+        else {"local": [sp_metadata]}
+    )
+    config = IdPConfig()
+    config.load(
+        {
+            "entityid": f"{base}/metadata",
+            "key_file": str(directory / "idp.key"),
+            "cert_file": str(directory / "idp.crt"),
+            "accepted_time_diff": 60,
+            "attribute_map_dir": str(maps),  # attributes go out under VPM's plain names
+            "metadata": source,
+            "service": {
+                "idp": {
+                    "endpoints": {
+                        "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)]
+                    },
+                    "name_id_format": [NAMEID_FORMAT_UNSPECIFIED],
+                    "want_authn_requests_signed": True,
+                    "policy": {
+                        "default": {"attribute_restrictions": None, "name_form": NAME_FORMAT_BASIC}
+                    },
+                }
+            },
+        }
+    )
+    return config
+
+
+class StandIn:
+    """The IdP, built at the first request (its base URL is then known)."""
+
+    def __init__(self, key_pem: str, cert_pem: str, sp_metadata: str, base: str | None) -> None:
+        self.key_pem, self.cert_pem = key_pem, cert_pem
+        self.sp_metadata, self.base = sp_metadata, base
+        self._server: Server | None = None
+
+    def server(self, request: Request) -> Server:
+        """pysaml2's IdP server."""
+        if self._server is None:
+            base = self.base or str(request.base_url).rstrip("/")
+            config = idp_config(base, self.key_pem, self.cert_pem, self.sp_metadata)
+            self._server = Server(config=config)
+        return self._server
+
+
+class TestPolicy(Policy):  # type: ignore[misc]
+    """The release policy of one response: its lifetime and (a test knob) another audience."""
+
+    def __init__(self, lifetime_s: int, audience: str | None, mds: Any) -> None:
+        rule = {"lifetime": {"seconds": lifetime_s}, "attribute_restrictions": None}
+        super().__init__({"default": {**rule, "name_form": NAME_FORMAT_BASIC}}, mds=mds)
+        self.audience = audience
+
+    def conditions(self, sp_entity_id: str) -> Any:
+        """Conditions for the SP, or for the test's audience."""
+        return super().conditions(self.audience or sp_entity_id)
+
+
+def pick_page(action: str, data: dict[str, str]) -> str:
+    """The login page: a demo person, an authentication method, and the request carried on."""
+    hidden = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in data.items()
+    )
+    people = "".join(
+        f'<li><label><input type="radio" name="person" value="{escape(key)}"'
+        f"{' checked' if i == 0 else ''}> {escape(p.given_name)} {escape(p.family_name)}"
+        f" ({escape(key)})</label></li>"
+        for i, (key, p) in enumerate(DEMO_PEOPLE.items())
+    )
+    methods = "".join(f'<option value="{k}">{escape(v)}</option>' for k, v in METHODS.items())
+    return (
+        '<!doctype html><html lang="lv"><head><meta charset="utf-8"><title>Latvija.lv</title>'
+        "</head><body><main><h1>Latvija.lv (stand-in)</h1>"
+        f'<form method="post" action="{escape(action)}">{hidden}<fieldset><legend>Log in as'
+        f"</legend><ul>{people}</ul></fieldset>"
+        f'<p><label>Authentication method <select name="method">{methods}</select></label></p>'
+        '<button name="decision" value="approve">Approve</button></form></main></body></html>'
+    )
+
+
+def post_page(destination: str, saml_response: str, relay_state: str) -> str:
+    """The auto-submitting form that carries the signed Response to the SP's ACS."""
+    fields = {"SAMLResponse": saml_response, "RelayState": relay_state}
+    hidden = "".join(
+        f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in fields.items()
+    )
+    return (
+        '<!doctype html><html lang="lv"><head><meta charset="utf-8"><title>Latvija.lv</title>'
+        '</head><body onload="document.forms[0].submit()"><main>'
+        f'<form method="post" action="{escape(destination)}">{hidden}'
+        "<noscript><button>Continue</button></noscript></form></main></body></html>"
+    )
+
+
+def request_args(server: Server, data: dict[str, str]) -> dict[str, Any]:
+    """The response's arguments for a signed AuthnRequest (pysaml2 checks its signature)."""
+    request = server.parse_authn_request(
+        data["SAMLRequest"],
+        BINDING_HTTP_REDIRECT,
+        relay_state=data.get("RelayState"),
+        sigalg=data.get("SigAlg"),
+        signature=data.get("Signature"),
+    )
+    return dict(server.response_args(request.message, [BINDING_HTTP_POST]))
+
+
+def response_for(server: Server, data: dict[str, str], form: dict[str, str]) -> tuple[str, str]:
+    """The signed, base64 Response for the picked person, and the ACS to post it to."""
+    args = request_args(server, data)
+    person = DEMO_PEOPLE[form["person"]]
+    method = form.get("method", "bank")
+    code = person.personal_code
+    identity = {
+        "givenname": [person.given_name],
+        "surname": [person.family_name],
+        "privatepersonalidentifier": [code],
+        "authentication_method": [METHODS.get(method, method)],
+    }
+    lifetime = int(form.get("lifetime_s") or DEFAULT_LIFETIME_S)
+    policy = TestPolicy(lifetime, form.get("audience") or None, server.metadata)
+    response = server.create_authn_response(
+        identity,
+        in_response_to=args["in_response_to"],
+        destination=args["destination"],
+        sp_entity_id=args["sp_entity_id"],
+        name_id=NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=f"PK:{code}"),
+        authn={"class_ref": PASSWORDPROTECTEDTRANSPORT},
+        sign_assertion=True,
+        sign_response=True,
+        release_policy=policy,
+    )
+    return args["destination"], base64.b64encode(str(response).encode()).decode()
+
+
+def create_app(standin: StandIn) -> Starlette:
+    """The stand-in app."""
+
+    async def metadata(request: Request) -> Response:
+        server = standin.server(request)
+        xml = create_metadata_string(None, config=server.config, valid=24)
+        return Response(xml, media_type="application/samlmetadata+xml")
+
+    async def sso(request: Request) -> Response:
+        server = standin.server(request)
+        if request.method == "GET":
+            data = dict(request.query_params)
+            try:
+                request_args(server, data)
+            except Exception as exc:  # a malformed, unsigned or unknown request: 400, not 500
+                return JSONResponse({"error": type(exc).__name__}, status_code=400)
+            names = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
+            carried = {name: data[name] for name in names if name in data}
+            return HTMLResponse(pick_page(request.url.path, carried))
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if form.get("person") not in DEMO_PEOPLE or "SAMLRequest" not in form:
+            return JSONResponse({"error": "pick a person"}, status_code=400)
+        destination, saml_response = response_for(server, form, form)
+        return HTMLResponse(post_page(destination, saml_response, form.get("RelayState", "")))
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/metadata", metadata),
+            Route("/sso", sso, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ]
+    )
+
+
+def _standin_from_env() -> StandIn:
+    key = os.environ.get("LATVIJA_STANDIN_KEY_PEM")
+    cert = os.environ.get("LATVIJA_STANDIN_CERT_PEM")
+    if not key or not cert:
+        key, cert = key_pair()
+    sp_metadata = os.environ.get("LATVIJA_STANDIN_SP_METADATA", DEFAULT_SP_METADATA)
+    return StandIn(key, cert, sp_metadata, os.environ.get("LATVIJA_STANDIN_URL"))
+
+
+app = create_app(_standin_from_env())
