@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import secrets
@@ -148,7 +149,8 @@ async def start_login(
             expires_at=now() + dt.timedelta(seconds=settings.login_attempt_ttl_s),
         )
     )
-    return provider.authorization_url(state, nonce, verifier)
+    # In a thread: building the SAML request may first fetch the IdP's metadata over HTTP.
+    return await asyncio.to_thread(provider.authorization_url, state, nonce, verifier)
 
 
 async def take_attempt(session: AsyncSession, provider: str, state: str | None) -> LoginAttempt:
