@@ -64,6 +64,8 @@ async def settings(
         client_secret_scrypt_n=2**10,  # fast tests; production keeps the default cost
         token_rate_per_s=1000,
         token_rate_burst=1000,
+        login_rate_per_s=1000,
+        login_rate_burst=1000,
     )
 
 

@@ -32,9 +32,12 @@ class ProblemError(Exception):
     type: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -60,6 +63,10 @@ class PreconditionFailed(ProblemError):
 
 class Unprocessable(ProblemError):
     status, type, title = 422, "unprocessable", "Unprocessable content"
+
+
+class TooManyRequests(ProblemError):
+    status, type, title = 429, "too-many-requests", "Too many requests"
 
 
 class ServiceUnavailable(ProblemError):
@@ -98,9 +105,10 @@ def _pointer(loc: tuple[Any, ...]) -> str:
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    headers.update(exc.headers)
     return problem_response(
-        exc.status, exc.type, exc.title, exc.detail, request.url.path, headers, **exc.extra
+        exc.status, exc.type, exc.title, exc.detail, request.url.path, headers or None, **exc.extra
     )
 
 

@@ -54,6 +54,8 @@ class GatewaySettings(ServiceSettings):
     client_secret_scrypt_n: int = Field(2**14, ge=2**10)
     token_rate_per_s: float = Field(5.0, gt=0)
     token_rate_burst: int = Field(20, ge=1)
+    login_rate_per_s: float = Field(1.0, gt=0)
+    login_rate_burst: int = Field(10, ge=1)
 
     # Login: where logins may return to (exact origins), VIIS, and the identity providers.
     return_to_allowed: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from gateway_service.models import ApiClient
 from gateway_service.viis import HttpViisDirectory, ViisDirectory
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import SessionDep
+from shared_kit.problems import TooManyRequests
 
 
 def get_settings(request: Request) -> GatewaySettings:
@@ -78,6 +79,21 @@ def check_rate(request: Request, address: str | None) -> None:
     wait = bucket.take(address or "unknown")
     if wait > 0:
         raise RateLimited("Too many requests; slow down", retry_after_s=max(1, math.ceil(wait)))
+
+
+def check_login_rate(request: Request, address: ClientAddress) -> None:
+    """Dependency: 429 problem (with Retry-After) when an address starts or ends logins too fast."""
+    bucket: TokenBucket = request.app.state.login_limiter
+    wait = bucket.take(address or "unknown")
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(
+            "Too many login attempts from this address; wait a moment",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+LoginRate = Depends(check_login_rate)
 
 
 async def valid_client(

@@ -50,4 +50,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
     )
     app.state.token_limiter = TokenBucket(settings.token_rate_per_s, settings.token_rate_burst)
+    app.state.login_limiter = TokenBucket(settings.login_rate_per_s, settings.login_rate_burst)
     return app

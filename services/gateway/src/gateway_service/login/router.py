@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway_service.deps import ClientAddress, Settings, Viis
+from gateway_service.deps import ClientAddress, LoginRate, Settings, Viis
 from gateway_service.login import flow, latvija, pages
 from gateway_service.login.pages import Lang
 from gateway_service.service.common import audit
@@ -40,7 +40,13 @@ async def choose_provider(
     return HTMLResponse(pages.choice_page(lang, links, f"/login?{other}"), headers=NO_STORE)
 
 
-@login_router.get("/login/{provider}", status_code=302, response_class=RedirectResponse)
+@login_router.get(
+    "/login/{provider}",
+    status_code=302,
+    response_class=RedirectResponse,
+    dependencies=[LoginRate],
+    responses=problem_responses(429),
+)
 async def start_login(
     provider: str,
     session: SessionDep,
@@ -67,7 +73,8 @@ async def start_login(
     "/login/{provider}/callback",
     status_code=302,
     response_class=RedirectResponse,
-    responses=problem_responses(403, 502, 503),
+    dependencies=[LoginRate],
+    responses=problem_responses(403, 429, 502, 503),
 )
 async def callback(
     provider: str,
@@ -94,7 +101,8 @@ async def latvija_metadata(settings: Settings) -> Response:
     "/login/latvija/acs",
     status_code=302,
     response_class=RedirectResponse,
-    responses=problem_responses(502, 503),
+    dependencies=[LoginRate],
+    responses=problem_responses(429, 502, 503),
 )
 async def latvija_acs(
     request: Request,
