@@ -16,7 +16,7 @@ from shared_kit.auth import JWKSVerifier
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.events.relay import OutboxRelay
-from shared_kit.housekeeping import Housekeeper
+from shared_kit.housekeeping import Housekeeper, Purge
 from shared_kit.migrations import head_revision
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
@@ -42,6 +42,7 @@ class ServiceSpec:
     publishes: list[str]
     migrations: Path | None = None
     consumers: ConsumerFactory | None = None
+    housekeeping: list[Purge] = field(default_factory=list)
     version: str = "0.1.0"
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
 
@@ -69,7 +70,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             min_refresh_interval_s=settings.jwks_min_refresh_s,
         )
         app.state.relay = OutboxRelay(sessions, settings, spec.publishes)
-        app.state.housekeeper = Housekeeper(sessions, settings)
+        app.state.housekeeper = Housekeeper(sessions, settings, spec.housekeeping)
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
         try:

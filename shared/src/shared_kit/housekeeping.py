@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
@@ -20,11 +21,18 @@ logger = logging.getLogger(__name__)
 
 INTERVAL_S = 3600.0
 
+# A service's own purge: deletes what it no longer needs, returns counts by name.
+Purge = Callable[[AsyncSession, datetime], Awaitable[dict[str, int]]]
+
 
 async def purge_once(
-    sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    settings: ServiceSettings,
+    now: datetime,
+    extra: Sequence[Purge] = (),
 ) -> dict[str, int]:
-    """Delete published outbox rows, inbox entries and idempotency records past retention."""
+    """Delete kit rows past retention (published outbox, inbox, idempotency), then run the
+    service's own purges, all in one transaction."""
     cutoffs = {
         "outbox": (OutboxMessage.published_at, settings.outbox_retention_hours),
         "inbox": (InboxMessage.received_at, settings.inbox_retention_hours),
@@ -37,6 +45,8 @@ async def purge_once(
                 delete(column.class_).where(column < now - timedelta(hours=hours))
             )
             deleted[name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        for purge in extra:
+            deleted.update(await purge(session, now))
     return deleted
 
 
@@ -44,16 +54,20 @@ class Housekeeper:
     """Runs `purge_once` every hour until stopped."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: ServiceSettings,
+        extra: Sequence[Purge] = (),
     ) -> None:
-        self._sessions, self._settings = sessions, settings
+        self._sessions, self._settings, self._extra = sessions, settings, extra
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
         """Purge, then sleep; a database outage only postpones the next purge."""
         while not self._stopping.is_set():
             try:
-                deleted = await purge_once(self._sessions, self._settings, datetime.now(UTC))
+                now = datetime.now(UTC)
+                deleted = await purge_once(self._sessions, self._settings, now, self._extra)
                 logger.info("housekeeping", extra={"deleted": deleted})
             except (DBAPIError, OSError) as exc:
                 logger.warning("housekeeping postponed: %s", type(exc).__name__)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gateway_service import service
 from gateway_service.config import GatewaySettings
 from gateway_service.consumers import build_consumers
 from gateway_service.deps import TokenBucket
@@ -37,6 +38,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
+            housekeeping=[service.purge_ended_sessions],
             openapi_tags=[
                 {"name": "oauth", "description": "Discovery, JWKS, token and revocation"},
                 {"name": "login", "description": "Logins through E-klase and Mykoob"},

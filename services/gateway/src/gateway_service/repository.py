@@ -228,6 +228,15 @@ class RefreshRepository:
         self.session.add(token)
         await self.session.flush()
 
+    async def delete_ended(self, before: dt.datetime) -> int:
+        """Delete families (and, by cascade, their tokens) that expired or were revoked before."""
+        result = await self.session.execute(
+            delete(RefreshFamily).where(
+                or_(RefreshFamily.expires_at < before, RefreshFamily.revoked_at < before)
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 class AuditRepository:
     """The audit log."""

@@ -26,6 +26,7 @@ from gateway_service.service.people import (
 )
 from gateway_service.service.sessions import (
     LoginClaims,
+    purge_ended_sessions,
     refresh_session,
     revoke_refresh_token,
     start_session,
@@ -63,6 +64,7 @@ __all__ = [
     "jwks",
     "now",
     "published_keys",
+    "purge_ended_sessions",
     "refresh_session",
     "resolve_person",
     "reveal_person",

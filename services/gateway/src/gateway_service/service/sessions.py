@@ -158,3 +158,14 @@ async def revoke_refresh_token(
             target=str(family.id),
             client_address=client_address,
         )
+
+
+# Ended sessions are kept a while so that a reused refresh token is still recognised (and its
+# reuse audited) rather than being merely unknown.
+ENDED_SESSION_RETENTION = dt.timedelta(days=30)
+
+
+async def purge_ended_sessions(session: AsyncSession, at: dt.datetime) -> dict[str, int]:
+    """Housekeeping: delete refresh families that ended more than the retention ago."""
+    deleted = await RefreshRepository(session).delete_ended(at - ENDED_SESSION_RETENTION)
+    return {"refresh_families": deleted}

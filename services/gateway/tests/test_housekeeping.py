@@ -1,0 +1,46 @@
+"""Ended login sessions are purged after their retention; live ones stay."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway_service import service
+from gateway_service.models import Person, RefreshFamily
+
+NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+
+
+def family(person: Person, *, expires: dt.datetime, revoked: dt.datetime | None) -> RefreshFamily:
+    return RefreshFamily(
+        person_id=person.id,
+        idp="eklase",
+        amr=["pwd"],
+        auth_time=NOW,
+        audience=["inventory"],
+        login_claims={},
+        expires_at=expires,
+        revoked_at=revoked,
+    )
+
+
+async def test_only_long_ended_sessions_are_purged(db: AsyncSession) -> None:
+    person = Person(given_name="Anna", family_name="Bērziņa")
+    db.add(person)
+    await db.flush()
+    long_ago = NOW - dt.timedelta(days=45)
+    db.add_all(
+        [
+            family(person, expires=long_ago, revoked=None),  # expired long ago
+            family(
+                person, expires=NOW + dt.timedelta(days=5), revoked=long_ago
+            ),  # revoked long ago
+            family(person, expires=NOW - dt.timedelta(days=1), revoked=None),  # ended recently
+            family(person, expires=NOW + dt.timedelta(days=5), revoked=None),  # live
+        ]
+    )
+    await db.flush()
+    assert await service.purge_ended_sessions(db, NOW) == {"refresh_families": 2}
+    assert await db.scalar(select(func.count()).select_from(RefreshFamily)) == 2
