@@ -292,3 +292,31 @@ async def test_caused_events_carry_the_cause_correlation_id(
     records = await read_topic(settings.kafka_bootstrap_servers, settings.events_topic, at_least=3)
     caused = [e for e in events_of(records) if e.data.get("to_status") == "reserved"]
     assert [e.correlationid for e in caused] == ["journey-42"]
+
+
+async def test_damaged_return_records_condition_with_the_status_change(
+    live: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any], settings: InventorySettings
+) -> None:
+    (device, idle) = await register(live, tokens, 2)
+    for d in (device, idle):
+        await move(live, tokens, d["id"], "available")
+    await move(live, tokens, device["id"], "on_loan")
+    bootstrap, topic = settings.kafka_bootstrap_servers, settings.contracts_topic
+    returned = "lv.datori.contracts.contract.returned.v1"
+    await publish(
+        bootstrap,
+        topic,
+        event(returned, device["id"], condition="damaged"),
+        event(returned, idle["id"], condition="damaged"),
+    )
+    await eventually(lambda: _has_status(live, tokens, device["id"], "available"))
+    history = await live.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
+    last = history.json()["items"][-1]
+    assert last["changes"] == {"status": ["on_loan", "available"], "condition": ["new", "damaged"]}
+    # A return for a device that is not on loan changes nothing, condition included; a later
+    # event with the same key (same partition, so applied after it) shows it was consumed.
+    activated = event("lv.datori.contracts.contract.activated.v1", idle["id"])
+    await publish(bootstrap, topic, activated)
+    await eventually(lambda: _has_status(live, tokens, idle["id"], "on_loan"))
+    untouched = await live.get(f"{DEVICES}/{idle['id']}", headers=bearer(tokens.riga))
+    assert untouched.json()["condition"] == "new" and untouched.json()["version"] == 3

@@ -71,6 +71,7 @@ async def _move(
     to: DeviceStatus,
     topic: str,
     only_from: tuple[DeviceStatus, ...] | None = None,
+    condition: Condition | None = None,
 ) -> None:
     device = await _device(session, evt)
     if device is None or device.status is to:
@@ -79,7 +80,13 @@ async def _move(
         logger.info("%s: device %s is %s, left as is", evt.type, device.id, device.status.value)
         return
     await service.apply_transition(
-        session=session, device=device, to=to, reason=evt.type, actor=_actor(evt), topic=topic
+        session=session,
+        device=device,
+        to=to,
+        reason=evt.type,
+        actor=_actor(evt),
+        topic=topic,
+        condition=condition,
     )
 
 
@@ -96,11 +103,18 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         await _move(session, evt, DeviceStatus.ON_LOAN, topic)
 
     async def returned(session: AsyncSession, evt: CloudEvent) -> None:
+        # The condition recorded at the return rides on the same history entry and event.
         payload = ContractReturned.model_validate(evt.data)
-        device = await _device(session, evt)
-        if device is not None and payload.condition in {c.value for c in Condition}:
-            device.condition = Condition(payload.condition)
-        await _move(session, evt, DeviceStatus.AVAILABLE, topic, only_from=(DeviceStatus.ON_LOAN,))
+        known = payload.condition in {c.value for c in Condition}
+        condition = Condition(payload.condition) if known else None
+        await _move(
+            session,
+            evt,
+            DeviceStatus.AVAILABLE,
+            topic,
+            only_from=(DeviceStatus.ON_LOAN,),
+            condition=condition,
+        )
 
     async def in_repair(session: AsyncSession, evt: CloudEvent) -> None:
         await _move(session, evt, DeviceStatus.IN_REPAIR, topic)

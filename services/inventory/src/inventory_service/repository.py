@@ -119,11 +119,6 @@ class InstitutionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, institution_id: uuid.UUID) -> Institution | None:
-        return await self.session.get(
-            Institution, institution_id, options=[joinedload(Institution.municipality)]
-        )
-
     async def by_number(self, number: str) -> Institution | None:
         return await self.session.scalar(
             select(Institution)
@@ -159,9 +154,6 @@ class CatalogueRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def get(self, item_id: uuid.UUID) -> CatalogueItem | None:
-        return await self.session.get(CatalogueItem, item_id)
 
     async def by_code(self, code: str) -> CatalogueItem | None:
         return await self.session.scalar(select(CatalogueItem).where(CatalogueItem.code == code))
@@ -297,19 +289,6 @@ class DeviceRepository:
         # in one file became thousands of small INSERTs instead of a few multi-row ones.
         for start in range(0, len(rows), 2000):
             await self.session.execute(insert(Device.__table__), rows[start : start + 2000])
-
-    async def load_many(self, ids: Sequence[uuid.UUID]) -> Sequence[Device]:
-        return (
-            await self.session.scalars(
-                select(Device)
-                .options(
-                    joinedload(Device.municipality),
-                    joinedload(Device.institution),
-                    joinedload(Device.catalogue_item),
-                )
-                .where(Device.id.in_(ids))
-            )
-        ).all()
 
 
 class HistoryRepository:

@@ -26,6 +26,7 @@ from inventory_service.exceptions import (
 )
 from inventory_service.models import (
     CatalogueItem,
+    Condition,
     Device,
     DeviceHistory,
     DeviceImport,
@@ -503,8 +504,9 @@ async def apply_transition(
     reason: str | None,
     actor: str,
     topic: str,
+    condition: Condition | None = None,
 ) -> Device:
-    """Apply a legal transition, record it, publish `device.status_changed`."""
+    """Apply a legal transition (and a condition recorded with it), record, publish."""
     before = device.status
     if to not in TRANSITIONS[before]:
         allowed = sorted(s.value for s in TRANSITIONS[before])
@@ -517,9 +519,13 @@ async def apply_transition(
         device.status_before_repair = before
     elif before is S.IN_REPAIR:
         device.status_before_repair = None
+    changes = {"status": [before.value, to.value]}
+    if condition is not None and condition is not device.condition:
+        changes["condition"] = [device.condition.value, condition.value]
+        device.condition = condition
     device.status = to
     await session.flush()
-    record(session, device, actor, "status_changed", {"status": [before.value, to.value]}, reason)
+    record(session, device, actor, "status_changed", changes, reason)
     events.publish(
         session,
         topic,
