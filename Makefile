@@ -18,15 +18,19 @@ SERVICE_SRC := $(wildcard services/*/src)
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-# xmlsec1 (the binary pysaml2 signs and verifies with): installed quietly from Debian when missing
-# and we are root with apt-get, the install failing loudly if that fails; otherwise a warning.
-install: ## Install uv if missing, xmlsec1 if missing (root + apt-get), then the workspace
-	@if ! command -v xmlsec1 >/dev/null 2>&1; then \
+# Debian packages the suite and the stack need: xmlsec1 (pysaml2 signs and verifies with it) and
+# chromium (the headless-browser login test). Installed quietly when missing and we are root with
+# apt-get, failing loudly if that fails; otherwise a warning naming what to install.
+DEBIAN_PACKAGES := xmlsec1 chromium
+
+install: ## Install uv if missing, xmlsec1 and chromium if missing (root + apt-get), then the workspace
+	@missing=""; for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; } \
-				|| { echo "make install: could not install xmlsec1 (apt-get failed); the SAML login needs it" >&2; exit 1; }; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+				|| { echo "make install: could not install$$missing (apt-get failed)" >&2; exit 1; }; \
 		else \
-			echo "make install: warning: xmlsec1 is missing; install it (Debian: apt-get install xmlsec1) for the Latvija.lv login" >&2; \
+			echo "make install: warning: missing$$missing; install with apt-get (SAML login, browser test)" >&2; \
 		fi; \
 	fi
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \

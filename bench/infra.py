@@ -99,6 +99,7 @@ def inventory_env(infra: Infra, database_url: str) -> dict[str, str]:
         "INVENTORY_DATABASE_URL": database_url,
         "INVENTORY_KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
         "INVENTORY_JWKS_URL": infra.jwks.jwks_url,
+        "INVENTORY_JWT_AUDIENCE": infra.issuer.audience,
         "INVENTORY_ENVIRONMENT": "dev",
         "INVENTORY_LOG_LEVEL": "WARNING",
         "INVENTORY_RUN_BACKGROUND_WORKERS": "false",

@@ -1,12 +1,19 @@
 """Smoke test of the local stack: `deploy/dev/stack.py` starts, seeds, serves and stops cleanly.
 
+On the running stack, one login is driven end to end in a real headless browser (Debian's
+`chromium`, driven by Playwright): the dev console → the gateway's provider choice → the
+Latvija.lv stand-in (a SAML IdP) → the gateway's ACS → the console, whose token the inventory
+accepts.
+
 It uses `DATABASE_URL` / `KAFKA_BOOTSTRAP_SERVERS` when the environment sets them (the stack
 then creates its databases and topics there), else embedded PostgreSQL and Tansu.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import queue
 import re
@@ -18,9 +25,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright
 
 from shared_kit.testing.infra import free_port
 
@@ -32,6 +41,10 @@ READY_MARKER = "/token?role="
 ROW = re.compile(r"^(\S+)\s+(http://127\.0\.0\.1:\d+)\s+(http://127\.0\.0\.1:\d+/docs)$")
 START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 30
+CONSOLE_OFFSET = 9  # the console's port above the port base (the gateway's)
+PORT_SPAN = 100  # the stand-ins sit 90-93 above the port base
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+RIGA = "0010000"
 
 
 class Stack:
@@ -89,9 +102,14 @@ class Stack:
         """Service name to base URL, from the printed table."""
         return {m[1]: m[2] for line in self.lines if (m := ROW.match(line.strip()))}
 
+    @property
+    def console(self) -> str:
+        """The dev console's base URL."""
+        return f"http://127.0.0.1:{self.port_base + CONSOLE_OFFSET}"
+
     def token(self, role: str) -> str:
-        """A token from the dev issuer."""
-        url = f"http://127.0.0.1:{self.port_base}/token"
+        """A token minted by the console with the gateway's key."""
+        url = f"{self.console}/token"
         response = httpx.get(url, params={"role": role}, timeout=10)
         response.raise_for_status()
         return str(response.json()["access_token"])
@@ -115,7 +133,7 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def free_port_base(span: int = 11) -> int:
+def free_port_base(span: int = PORT_SPAN) -> int:
     """A port where it and the next `span - 1` ports are free."""
     for _ in range(100):
         base = free_port()
@@ -181,6 +199,38 @@ def stop_and_check_nothing_remains(stack: Stack) -> None:
     assert not left, f"processes left behind: {left}\n{stack.output}"
 
 
+def list_devices(services: dict[str, str], token: str) -> httpx.Response:
+    """GET one device from the inventory with a bearer token."""
+    response = httpx.get(
+        f"{services['inventory']}/api/v1/inventory/devices",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code != 200 or len(response.json()["items"]) == 1, response.text
+    return response
+
+
+async def browser_login(console: str) -> tuple[dict[str, Any], str]:
+    """Log in as the demo municipality admin through Latvija.lv; the claims and access token."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{console}/")
+            await page.click("#login")  # → the gateway's provider choice (Latvian)
+            await page.get_by_role("link", name="Latvija.lv").click()  # → the SAML IdP
+            await page.check("input[name=person][value=municipality_admin]")
+            await page.select_option("select[name=method]", "eparaksts")
+            await page.get_by_role("button", name="Approve").click()  # → ACS → console
+            await page.wait_for_selector("#claims", timeout=20_000)
+            claims = json.loads(await page.inner_text("#claims"))
+            token = await page.input_value("#access")
+        finally:
+            await browser.close()
+    return claims, token
+
+
 def test_stack_starts_seeds_serves_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     base = free_port_base()
@@ -191,15 +241,13 @@ def test_stack_starts_seeds_serves_and_stops_cleanly(tmp_path: Path) -> None:
             ready = httpx.get(f"{url}/readyz", timeout=10)
             assert ready.status_code == 200, f"{name}: {ready.text}"
             assert httpx.get(f"{url}/docs", timeout=10).status_code == 200
-        token = stack.token("platform_admin")
-        response = httpx.get(
-            f"{services['inventory']}/api/v1/inventory/devices",
-            params={"limit": 1},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        assert len(response.json()["items"]) == 1
+        assert {"gateway", "inventory"} <= services.keys(), stack.output
+        assert list_devices(services, stack.token("platform_admin")).status_code == 200
+        assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make install` installs chromium"
+        claims, token = asyncio.run(browser_login(stack.console))
+        assert claims["idp"] == "latvija" and claims["amr"] == ["eparaksts"], claims
+        assert "municipality_admin" in claims["roles"] and claims["municipalities"] == [RIGA]
+        assert list_devices(services, token).status_code == 200
         stop_and_check_nothing_remains(stack)
 
     # A second run on the same data seeds nothing twice.

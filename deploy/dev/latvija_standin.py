@@ -43,7 +43,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from viis_standin import DEMO_PEOPLE
 
-DEFAULT_SP_METADATA = "http://127.0.0.1:8000/login/latvija/metadata"
+DEFAULT_SP_METADATA = "http://127.0.0.1:8100/login/latvija/metadata"
 METHODS = {"bank": "Bank", "eid": "eID", "eparaksts": "eParaksts", "smart-id": "Smart-ID"}
 DEFAULT_LIFETIME_S = 300
 ATTRIBUTES = ("givenname", "surname", "privatepersonalidentifier", "authentication_method")

@@ -1,5 +1,8 @@
-"""The local stack: PostgreSQL, a Kafka-compatible broker, a dev token issuer and every service.
+"""The local stack: PostgreSQL, a Kafka-compatible broker, every service, stand-ins and a console.
 
+The gateway federates logins from the Latvija.lv, E-klase and Mykoob stand-ins (identities from
+the VIIS stand-in); every service trusts the gateway's tokens; the dev console (`console.py`)
+lets a person log in in a browser and see their tokens, and mints tokens for scripts.
 Run with `make run` (or `uv run python deploy/dev/stack.py`). `DATABASE_URL` (a PostgreSQL
 server; one database per service is created on it) and `KAFKA_BOOTSTRAP_SERVERS` point the
 stack at existing servers; otherwise it starts an embedded PostgreSQL whose data persists in
@@ -12,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import csv
-import io
 import json
 import os
 import signal
@@ -28,16 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from demo import RIGA, SeedError, seed_grants, seed_inventory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import gateway_service.main
 import inventory_service.main
+from gateway_service.config import GatewaySettings
 from shared_kit.events.kafka import ensure_topics
 from shared_kit.migrations import upgrade
 from shared_kit.settings import ServiceSettings
 from shared_kit.testing.infra import Postgres, Tansu, free_port, postgres_from_env_or_embedded
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT_BASE = 8100
@@ -63,6 +66,14 @@ class Service:
 
 SERVICES = [
     Service(
+        name="gateway",
+        module="gateway_service.main:create_app",
+        migrations=gateway_service.main.MIGRATIONS,
+        port=8100,
+        env_prefix="GATEWAY_",
+        topics=("identity.events",),
+    ),
+    Service(
         name="inventory",
         module="inventory_service.main:create_app",
         migrations=inventory_service.main.MIGRATIONS,
@@ -71,6 +82,26 @@ SERVICES = [
         topics=("inventory.events", "reservations.events", "contracts.events", "tickets.events"),
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A dev-only web app under `deploy/dev`: a stand-in for a system we cannot reach, or the
+    console."""
+
+    name: str
+    app: str  # uvicorn's "module:attribute", relative to deploy/dev
+    port: int  # at the default port base, like Service.port
+
+
+HELPERS = [
+    Helper("viis", "viis_standin:app", 8190),
+    Helper("eklase", "eklase_standin:app", 8191),
+    Helper("mykoob", "mykoob_standin:app", 8192),
+    Helper("latvija", "latvija_standin:app", 8193),
+    Helper("console", "console:app", 8109),
+]
+DEV_DIR = Path(__file__).resolve().parent
 
 
 class StackError(Exception):
@@ -90,133 +121,6 @@ class Running:
     log: Path | None = None
 
 
-# Demo data (invented for the local stack) ---------------------------------------------------
-
-API = "/api/v1/inventory"
-RIGA = "0010000"
-DEMO_SCHOOL_1 = "3113900101"  # demo data: not a real registration number
-DEMO_SCHOOL_2 = "3113900102"  # demo data: not a real registration number
-MUNICIPALITY: dict[str, Any] = {"code": RIGA, "name": "Rīgas valstspilsēta"}
-SCHOOLS: list[dict[str, Any]] = [  # demo data: invented schools
-    {
-        "registration_number": DEMO_SCHOOL_1,
-        "name": "Rīgas Demo 1. pamatskola",
-        "municipality_code": RIGA,
-    },
-    {
-        "registration_number": DEMO_SCHOOL_2,
-        "name": "Rīgas Demo 2. vidusskola",
-        "municipality_code": RIGA,
-    },
-]
-CATALOGUE: list[
-    dict[str, Any]
-] = [  # demo data: a small catalogue in the shape of the ministry's one
-    {
-        "code": "CB-116-TOUCH-G1-3",
-        "name": 'Chromebook 11.6" touch, grades 1-3',
-        "manufacturer": "Acer",
-        "model": "Chromebook Spin 311",
-        "category": "chromebook",
-        "os": "chromeos",
-        "screen_inches": "11.6",
-        "touch": True,
-        "specs": {"cpu": "MediaTek Kompanio 500", "ram_gb": 4, "storage_gb": 64},
-        "options": {"management_software": True, "bag": True, "extra_warranty_months": 24},
-        "base_warranty_months": 36,
-        "school_levels": ["grades 1-3"],
-    },
-    {
-        "code": "NB-14-WIN",
-        "name": 'Windows laptop 14"',
-        "manufacturer": "Lenovo",
-        "model": "ThinkPad E14 Gen 5",
-        "category": "laptop",
-        "os": "windows",
-        "screen_inches": "14.0",
-        "touch": False,
-        "specs": {"cpu": "Intel Core i5-1335U", "ram_gb": 16, "storage_gb": 512},
-        "options": {"management_software": True, "bag": True, "mouse": True},
-        "base_warranty_months": 36,
-        "school_levels": ["grades 7-9", "grades 10-12"],
-    },
-    {
-        "code": "AIO-27-WIN",
-        "name": '27" all-in-one',
-        "manufacturer": "Lenovo",
-        "model": "ThinkCentre neo 50a 27 Gen 4",
-        "category": "all_in_one",
-        "os": "windows",
-        "screen_inches": "27.0",
-        "touch": False,
-        "specs": {"cpu": "Intel Core i5-13420H", "ram_gb": 16, "storage_gb": 512},
-        "options": {"management_software": True, "mouse": True},
-        "base_warranty_months": 36,
-        "school_levels": ["grades 10-12"],
-    },
-]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A demo delivery: how many devices of which item went where."""
-
-    count: int
-    item: str
-    school: str | None
-    status: str
-    funding: str
-    date: str
-    price: str
-    order: str
-    accessories: str
-
-
-DELIVERIES = [  # demo data: 200 devices in all
-    Delivery(80, "CB-116-TOUCH-G1-3", DEMO_SCHOOL_1, "available", "recovery_fund",
-             "2024-08-26", "329.00", "RD-IKSD-2024/118", "charger;sleeve"),
-    Delivery(30, "CB-116-TOUCH-G1-3", DEMO_SCHOOL_2, "available", "recovery_fund",
-             "2024-08-26", "329.00", "RD-IKSD-2024/118", "charger;sleeve"),
-    Delivery(10, "CB-116-TOUCH-G1-3", None, "in_stock", "recovery_fund",
-             "2024-08-26", "329.00", "RD-IKSD-2024/118", "charger;sleeve"),
-    Delivery(60, "NB-14-WIN", DEMO_SCHOOL_2, "available", "react_eu",
-             "2024-09-16", "689.00", "RD-IKSD-2024/131", "charger;mouse;bag"),
-    Delivery(20, "AIO-27-WIN", DEMO_SCHOOL_2, "available", "municipal_budget",
-             "2025-01-13", "1049.00", "RD-IKSD-2025/007", "keyboard;mouse"),
-]  # fmt: skip
-CSV_COLUMNS = [
-    "serial_number",
-    "asset_tag",
-    "catalogue_item_code",
-    "funding_source",
-    "institution_registration_number",
-    "status",
-    "order_reference",
-    "delivery_date",
-    "purchase_price",
-    "accessories",
-]
-
-
-def demo_devices_csv() -> bytes:
-    """The demo deliveries as an import CSV (invented serial numbers and asset tags)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    n = 0
-    for d in DELIVERIES:
-        for _ in range(d.count):
-            n += 1
-            writer.writerow(
-                [f"DEMO-SN-{n:05d}", f"RIX-DEMO-{n:04d}", d.item, d.funding, d.school or "",
-                 d.status, d.order, d.date, d.price, d.accessories]
-            )  # fmt: skip
-    return out.getvalue().encode()
-
-
-# Small helpers ------------------------------------------------------------------------------
-
-
 def say(message: str) -> None:
     """Print a stack message at once (stdout may be a pipe)."""
     print(f"stack | {message}", flush=True)
@@ -231,11 +135,6 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def service_port(service: Service, port_base: int) -> int:
-    """The service's port under this port base."""
-    return port_base + service.port - DEFAULT_PORT_BASE
 
 
 def log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
@@ -338,29 +237,80 @@ async def create_topics(bootstrap: str) -> None:
 # Services -----------------------------------------------------------------------------------
 
 
+def shifted(port: int, port_base: int) -> int:
+    """A port at the default base, moved to this port base."""
+    return port_base + port - DEFAULT_PORT_BASE
+
+
+def url_of(port: int, port_base: int) -> str:
+    """The loopback URL of a (default-base) port under this port base."""
+    return f"http://127.0.0.1:{shifted(port, port_base)}"
+
+
+def all_ports(port_base: int) -> list[int]:
+    """Every port the stack listens on."""
+    return [shifted(p.port, port_base) for p in [*SERVICES, *HELPERS]]
+
+
+def urls_of(port_base: int) -> dict[str, str]:
+    """Base URL of every service and helper by name."""
+    return {p.name: url_of(p.port, port_base) for p in [*SERVICES, *HELPERS]}
+
+
+def gateway_env(urls: dict[str, str]) -> dict[str, str]:
+    """The gateway's view of the world: its public URL, the console, and the stand-ins."""
+    eklase, mykoob = urls["eklase"], urls["mykoob"]
+    return {
+        "GATEWAY_ISSUER": urls["gateway"],
+        "GATEWAY_RETURN_TO_ALLOWED": urls["console"],
+        "GATEWAY_VIIS_URL": urls["viis"],
+        "GATEWAY_EKLASE_AUTHORIZE_URL": f"{eklase}/authorize",
+        "GATEWAY_EKLASE_TOKEN_URL": f"{eklase}/token",
+        "GATEWAY_EKLASE_PROFILE_URL": f"{eklase}/profile",
+        "GATEWAY_MYKOOB_AUTHORIZE_URL": f"{mykoob}/oauth/authorize",
+        "GATEWAY_MYKOOB_TOKEN_URL": f"{mykoob}/oauth/token",
+        "GATEWAY_MYKOOB_API_URL": f"{mykoob}/api/v1",
+        "GATEWAY_LATVIJA_IDP_METADATA_URL": f"{urls['latvija']}/metadata",
+    }
+
+
 def service_env(
-    service: Service, database_url: str, bootstrap: str, jwks: JWKSServer
+    service: Service, postgres: Postgres, bootstrap: str, urls: dict[str, str]
 ) -> dict[str, str]:
-    """The environment of a service process."""
+    """The environment of a service process: its database and broker; it trusts the gateway."""
     p = service.env_prefix
     return {
         **os.environ,
+        **gateway_env(urls),
         "PYTHONUNBUFFERED": "1",
-        f"{p}DATABASE_URL": database_url,
+        f"{p}DATABASE_URL": postgres.url(service.name),
         f"{p}KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        f"{p}JWKS_URL": jwks.jwks_url,
-        f"{p}JWT_ISSUER": jwks.issuer.issuer,
+        f"{p}JWKS_URL": f"{urls['gateway']}/.well-known/jwks.json",
+        f"{p}JWT_ISSUER": urls["gateway"],
         f"{p}ENVIRONMENT": "dev",
     }
 
 
-def start_service(service: Service, port: int, env: dict[str, str], logs: Path) -> Running:
-    """Start a service under uvicorn in its own session, output to `logs/<name>.log`."""
-    log = logs / f"{service.name}.log"
-    command = [
-        sys.executable, "-m", "uvicorn", service.module, "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "10",
-    ]  # fmt: skip
+def helper_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, str]:
+    """The environment of the stand-ins and the console (which mints with the gateway's key)."""
+    return {
+        **os.environ,
+        **gateway_env(urls),
+        "PYTHONUNBUFFERED": "1",
+        "GATEWAY_DATABASE_URL": postgres.url("gateway"),
+        "LATVIJA_STANDIN_URL": urls["latvija"],
+        "LATVIJA_STANDIN_SP_METADATA": f"{urls['gateway']}/login/latvija/metadata",
+        "CONSOLE_URL": urls["console"],
+        "CONSOLE_GATEWAY_URL": urls["gateway"],
+        "CONSOLE_SERVICES": " ".join(
+            f"{s.name}={urls[s.name]}" for s in SERVICES if s.name != "gateway"
+        ),
+    }
+
+
+def start_process(name: str, command: list[str], env: dict[str, str], logs: Path) -> Running:
+    """Start a uvicorn process in its own session, output to `logs/<name>.log`."""
+    log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -371,11 +321,19 @@ def start_service(service: Service, port: int, env: dict[str, str], logs: Path) 
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches only the stack, which stops it in order
         )
-    return Running(service.name, process, log)
+    return Running(name, process, log)
+
+
+def uvicorn(app: str, port: int, *options: str) -> list[str]:
+    """The uvicorn command line of an app on a loopback port."""
+    return [
+        sys.executable, "-m", "uvicorn", app, *options,
+        "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "10",
+    ]  # fmt: skip
 
 
 async def wait_ready(running: Running, url: str, stop: asyncio.Event) -> None:
-    """Poll `/readyz` until it answers 200; fail with the log tail on exit or timeout."""
+    """Poll the readiness URL until it answers 200; fail with the log tail on exit or timeout."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     last = "no answer"
     async with httpx.AsyncClient(timeout=3.0) as client:
@@ -384,13 +342,13 @@ async def wait_ready(running: Running, url: str, stop: asyncio.Event) -> None:
             if running.process.poll() is not None:
                 raise StackError(_died(running))
             with contextlib.suppress(httpx.HTTPError):
-                response = await client.get(f"{url}/readyz")
+                response = await client.get(url)
                 if response.status_code == 200:
                     return
                 last = f"{response.status_code} {response.text}"
             await asyncio.sleep(0.3)
     raise StackError(
-        f"{running.name} was not ready within {READY_TIMEOUT_S:.0f} s (last /readyz: {last})\n"
+        f"{running.name} was not ready within {READY_TIMEOUT_S:.0f} s (last {url}: {last})\n"
         f"--- {running.log} ---\n{log_tail(running.log)}"
     )
 
@@ -425,64 +383,41 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 # Seeding ------------------------------------------------------------------------------------
 
 
-async def post_once(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> bool:
-    """POST a reference record; True when created, False when it already existed (409)."""
-    response = await client.post(f"{API}{path}", json=body)
-    if response.status_code == 409:
-        return False
-    if response.status_code != 201:
-        raise StackError(f"seeding POST {path} failed: {response.status_code} {response.text}")
-    return True
-
-
-async def import_demo_devices(client: httpx.AsyncClient) -> dict[str, Any]:
-    """Import the demo devices from CSV; rows already there come back `unchanged`."""
-    response = await client.post(
-        f"{API}/devices/imports",
-        data={"municipality": RIGA, "mode": "valid_rows"},
-        files={"file": ("demo-devices.csv", demo_devices_csv(), "text/csv")},
-    )
-    if response.status_code != 200:
-        raise StackError(f"seeding the devices failed: {response.status_code} {response.text}")
-    report: dict[str, Any] = response.json()
-    if report["failed_rows"]:
-        failed = [r for r in report["rows"] if r["errors"]][:5]
-        raise StackError(f"{report['failed_rows']} demo device rows failed, e.g. {failed}")
-    return report
-
-
-async def seed(inventory_url: str, issuer: TokenIssuer) -> None:
-    """Seed the demo municipality through the inventory API; safe to repeat."""
-    token = issuer.mint("dev-stack-seeder", roles=["platform_admin"])
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=inventory_url, headers=headers, timeout=60) as client:
-        records: list[tuple[str, dict[str, Any]]] = [("/municipalities", MUNICIPALITY)]
-        records += [("/institutions", school) for school in SCHOOLS]
-        records += [("/catalogue-items", item) for item in CATALOGUE]
-        created = [await post_once(client, path, body) for path, body in records]
-        report = await import_demo_devices(client)
-    say(
-        f"demo data: {sum(created)} of {len(records)} reference records created; devices "
-        f"{report['created_rows']} created, {report['unchanged_rows']} unchanged"
-    )
+async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
+    """Demo grants in the gateway, then the demo municipality through the inventory API."""
+    settings = GatewaySettings(database_url=postgres.url("gateway"), issuer=urls["gateway"])
+    say(await seed_grants(settings))
+    async with httpx.AsyncClient(timeout=10) as client:
+        minted = await client.get(
+            f"{urls['console']}/token", params={"role": "platform_admin", "sub": "dev-stack"}
+        )
+    if minted.status_code != 200:
+        raise StackError(f"the console did not mint a token: {minted.status_code} {minted.text}")
+    try:
+        say(await seed_inventory(urls["inventory"], minted.json()["access_token"]))
+    except SeedError as exc:
+        raise StackError(str(exc)) from None
 
 
 # Output -------------------------------------------------------------------------------------
 
 
-def print_table(rows: list[tuple[str, str, str]], port_base: int, notes: list[str]) -> None:
-    """Print the services, where their docs are, and how to get a token."""
-    header = ("service", "URL", "docs")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+def print_table(urls: dict[str, str], notes: list[str]) -> None:
+    """Print the services, where their docs are, and how to log in or get a token."""
+    rows = [("service", "URL", "docs")]
+    rows += [(s.name, urls[s.name], f"{urls[s.name]}/docs") for s in SERVICES]
+    rows += [(h.name, urls[h.name], "(dev only)") for h in HELPERS]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in [header, *rows]]  # fmt: skip
-    token_url = f"http://127.0.0.1:{port_base}/token?role=municipality_admin&municipality={RIGA}"
+             for row in rows]  # fmt: skip
+    token_url = f"{urls['console']}/token?role=municipality_admin&municipality={RIGA}"
     print("\n" + "\n".join(lines) + "\n", flush=True)
     for note in notes:
         print(note, flush=True)
     print(
-        "\nGet a dev token (role and municipality as you need; role=platform_admin sees all):\n"
-        f"  curl '{token_url}'\n"
+        f"\nLog in as a demo person in a browser: {urls['console']}\n"
+        "Get a token for scripts (role and municipality as you need; role=platform_admin sees "
+        f"all):\n  curl '{token_url}'\n"
         "Ctrl-C stops the stack.\n",
         flush=True,
     )
@@ -495,7 +430,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
-                        help="token issuer port; services take the ports after it")  # fmt: skip
+                        help="the gateway's port; the others keep their offsets")  # fmt: skip
     parser.add_argument("--no-seed", action="store_true", help="do not seed demo data")
     parser.add_argument("--migrate-only", action="store_true",
                         help="create and migrate the databases, then exit")  # fmt: skip
@@ -509,9 +444,8 @@ def data_dir() -> Path:
 
 
 def check_ports(port_base: int) -> None:
-    """Fail early when the issuer's or a service's port is taken."""
-    ports = [port_base, *(service_port(s, port_base) for s in SERVICES)]
-    taken = [p for p in ports if not port_is_free(p)]
+    """Fail early when a port the stack needs is taken."""
+    taken = [p for p in all_ports(port_base) if not port_is_free(p)]
     if taken:
         raise StackError(f"ports in use: {taken}; stop what uses them or pass --port-base")
 
@@ -540,26 +474,27 @@ async def start_broker(resources: contextlib.ExitStack, stop: asyncio.Event) -> 
     return bootstrap
 
 
-async def start_services(
-    postgres: Postgres,
-    bootstrap: str,
-    jwks: JWKSServer,
-    port_base: int,
-    resources: contextlib.ExitStack,
-) -> tuple[list[Running], dict[str, str]]:
-    """Start every service in its own process; returns the processes and their base URLs."""
+def start_all(
+    postgres: Postgres, bootstrap: str, port_base: int, resources: contextlib.ExitStack
+) -> list[tuple[Running, str]]:
+    """Start every service and helper in its own process; each with its readiness path."""
     logs = data_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    urls = urls_of(port_base)
     running: list[Running] = []
-    resources.callback(timed, "services", stop_processes, running)
-    urls: dict[str, str] = {}
+    resources.callback(timed, "processes", stop_processes, running)
+    paths: list[str] = []
     for service in SERVICES:
-        port = service_port(service, port_base)
-        env = service_env(service, postgres.url(service.name), bootstrap, jwks)
-        running.append(start_service(service, port, env, logs))
-        urls[service.name] = f"http://127.0.0.1:{port}"
-    say(f"started {', '.join(urls)}; logs in {logs}")
-    return running, urls
+        command = uvicorn(service.module, shifted(service.port, port_base), "--factory")
+        env = service_env(service, postgres, bootstrap, urls)
+        running.append(start_process(service.name, command, env, logs))
+        paths.append("/readyz")
+    for helper in HELPERS:
+        command = uvicorn(helper.app, shifted(helper.port, port_base), "--app-dir", str(DEV_DIR))
+        running.append(start_process(helper.name, command, helper_env(postgres, urls), logs))
+        paths.append("/healthz")
+    say(f"started {', '.join(r.name for r in running)}; logs in {logs}")
+    return list(zip(running, paths, strict=True))
 
 
 async def watch(processes: list[Running], stop: asyncio.Event) -> None:
@@ -584,22 +519,18 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
     if args.migrate_only:
         return
     bootstrap = await start_broker(resources, stop)
-    issuer = TokenIssuer(issuer=f"http://127.0.0.1:{args.port_base}/dev-issuer")
-    jwks = JWKSServer(issuer, port=args.port_base, allow_minting=True).start()
-    resources.callback(timed, "token issuer", jwks.stop)
-    running, urls = await start_services(postgres, bootstrap, jwks, args.port_base, resources)
-    await asyncio.gather(*(wait_ready(r, urls[r.name], stop) for r in running))
+    urls = urls_of(args.port_base)
+    started = start_all(postgres, bootstrap, args.port_base, resources)
+    await asyncio.gather(*(wait_ready(r, urls[r.name] + path, stop) for r, path in started))
     say("all services ready")
     if not args.no_seed:
-        await seed(urls["inventory"], issuer)
-    rows = [(name, url, f"{url}/docs") for name, url in urls.items()]
+        await seed(postgres, urls)
     notes = [
         f"PostgreSQL {redact(postgres.admin_url)}   Kafka {bootstrap}",
-        f"Token issuer {jwks.url} (JWKS {jwks.jwks_url})",
         f"Logs in {data_dir() / 'logs'}",
     ]
-    print_table(rows, args.port_base, notes)
-    await watch(running, stop)
+    print_table(urls, notes)
+    await watch([r for r, _ in started], stop)
     say("stopping…")
 
 

@@ -1,13 +1,22 @@
-"""`gateway-token` against the running gateway app."""
+"""`gateway-token` against the running gateway app; `gateway-admin` on its database."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway_service import admin_cli
 from gateway_service.cli import TokenError, parse_args, run
+from gateway_service.config import GatewaySettings
+from gateway_service.repository import GrantRepository
+from gateway_service.service.people import resolve_person
+from shared_kit.problems import ProblemError
 
-from .conftest import Tokens, make_client, verifier
+from .conftest import PERSON_CODE, RIGA, Tokens, client_token, make_client, verifier
 
 
 class TestGatewayToken:
@@ -35,3 +44,52 @@ class TestGatewayToken:
         monkeypatch.delenv("GATEWAY_CLIENT_SECRET", raising=False)
         with pytest.raises(TokenError, match="GATEWAY_CLIENT_SECRET"):
             await run(parse_args(["--client-id", "cl_x"]), client)
+
+
+class TestGatewayAdmin:
+    """`gateway-admin` on the test database: provisioning before anyone can log in."""
+
+    async def test_grant_by_personal_code_reaches_the_first_login(
+        self,
+        db: AsyncSession,
+        settings: GatewaySettings,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("GATEWAY_ADMIN_PERSONAL_CODE", PERSON_CODE)
+        args = admin_cli.parse_args(["grant", "--role", "technician", "--municipality", RIGA])
+        first = json.loads(await admin_cli.execute(settings, args.run, args))
+        again = json.loads(await admin_cli.execute(settings, args.run, args))
+        assert first["created"] and not again["created"]
+        assert again["person_id"] == first["person_id"]
+        assert PERSON_CODE not in json.dumps(first) + capsys.readouterr().out
+        person = await resolve_person(session=db, settings=settings, personal_code=PERSON_CODE)
+        grants = await GrantRepository(db).live_for(person.id)
+        assert str(person.id) == first["person_id"]
+        assert [(g.role.value, g.municipality_code) for g in grants] == [("technician", RIGA)]
+
+    async def test_grant_needs_the_right_target(
+        self, settings: GatewaySettings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("GATEWAY_ADMIN_PERSONAL_CODE", PERSON_CODE)
+        args = admin_cli.parse_args(["grant", "--role", "technician"])
+        with pytest.raises(ProblemError, match="needs municipality_code"):
+            await admin_cli.execute(settings, args.run, args)
+
+    async def test_client_create_gives_working_credentials(
+        self, client: httpx.AsyncClient, settings: GatewaySettings
+    ) -> None:
+        args = admin_cli.parse_args(
+            ["client", "create", "--name", "Rīgas platforma", "--scope", "inventory:read",
+             "--municipality", RIGA]
+        )  # fmt: skip
+        made = json.loads(await admin_cli.execute(settings, args.run, args))
+        r = await client_token(client, made["client_id"], made["client_secret"])
+        assert r.status_code == 200, r.text
+        principal = await verifier(client, "inventory").verify(r.json()["access_token"])
+        assert principal.municipalities == frozenset({RIGA})
+
+    def test_personal_code_is_read_from_stdin(self) -> None:
+        assert admin_cli.personal_code({}, io.StringIO(f"{PERSON_CODE}\n")) == PERSON_CODE
+        with pytest.raises(ValueError, match="stdin"):
+            admin_cli.personal_code({}, io.StringIO(""))

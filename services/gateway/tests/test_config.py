@@ -37,7 +37,7 @@ class TestProductionGuard:
             ("key_encryption_key", None),
             ("personal_code_pepper", None),
             ("personal_code_pepper", "short"),
-            ("issuer", "http://127.0.0.1:8000"),
+            ("issuer", "http://127.0.0.1:8100"),
             ("viis_api_key", None),
             ("eklase_client_secret", None),
             ("mykoob_client_secret", None),

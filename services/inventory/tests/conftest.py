@@ -23,13 +23,18 @@ CHROMEBOOK = "CB-11-GR1-3"
 
 @pytest.fixture
 async def settings(
-    make_database: Callable[..., Any], jwks_server: JWKSServer, kafka_bootstrap: str, unique: str
+    make_database: Callable[..., Any],
+    jwks_server: JWKSServer,
+    token_issuer: TokenIssuer,
+    kafka_bootstrap: str,
+    unique: str,
 ) -> InventorySettings:
     """Settings bound to this test's database, topics and the test JWKS."""
     return InventorySettings(
         environment="test",
         database_url=await make_database(MIGRATIONS),
         jwks_url=jwks_server.jwks_url,
+        jwt_audience=token_issuer.audience,
         jwks_min_refresh_s=0,
         kafka_bootstrap_servers=kafka_bootstrap,
         events_topic=f"inventory.events.{unique}",

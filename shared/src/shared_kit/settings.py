@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, ge=1)
     consumer_session_timeout_ms: int = Field(10_000, ge=1000)
 
-    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    jwks_url: str = "http://127.0.0.1:8100/.well-known/jwks.json"
     jwt_issuer: str | None = None
     jwt_audience: str = "datori"
     jwt_leeway_s: int = Field(30, ge=0)

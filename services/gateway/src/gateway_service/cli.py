@@ -56,7 +56,7 @@ def token_form(args: argparse.Namespace, environ: dict[str, str]) -> dict[str, s
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="gateway-token", description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8102"))
+    parser.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8100"))
     parser.add_argument("--client-id", default=os.environ.get("GATEWAY_CLIENT_ID"))
     parser.add_argument("--scope", help="space-separated scopes, a subset of the client's")
     parser.add_argument("--refresh-token", help="refresh a person's session instead")

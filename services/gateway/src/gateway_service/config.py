@@ -14,7 +14,7 @@ from shared_kit.settings import Environment, ServiceSettings
 # Development defaults; production refuses both (see `_refuse_dev_secrets_in_prod`).
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTMyYiE="
 DEV_PERSONAL_CODE_PEPPER = "dev-only-personal-code-pepper"
-DEV_ISSUER = "http://127.0.0.1:8000"
+DEV_ISSUER = "http://127.0.0.1:8100"
 # Credentials of the local stand-ins (VIIS, E-klase, Mykoob); production refuses them too.
 DEV_LOGIN_SECRETS = {
     "viis_api_key": "dev-viis-key",

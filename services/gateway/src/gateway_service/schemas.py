@@ -75,13 +75,18 @@ class ClientWithSecret(ClientRead):
 # People and role grants ---------------------------------------------------------------------
 
 
-class GrantCreate(Strict):
-    person_id: uuid.UUID
+class GrantTarget(Strict):
+    """A role and where it applies."""
+
     role: GrantedRole
     municipality_code: AtvkCode | None = Field(
         None, description="For municipality_admin and technician"
     )
     institution_number: RegNumber | None = Field(None, description="For institution_admin")
+
+
+class GrantCreate(GrantTarget):
+    person_id: uuid.UUID
 
 
 class GrantRead(ReadModel):

@@ -11,6 +11,7 @@ class InventorySettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="INVENTORY_", extra="ignore")
 
+    jwt_audience: str = "inventory"  # the gateway issues tokens per service
     events_topic: str = "inventory.events"
     reservations_topic: str = "reservations.events"
     contracts_topic: str = "contracts.events"

@@ -20,7 +20,7 @@ from gateway_service.exceptions import (
 )
 from gateway_service.models import GrantedRole, Person, RoleGrant
 from gateway_service.repository import GrantRepository, PersonRepository
-from gateway_service.schemas import GrantCreate, PersonIdentity
+from gateway_service.schemas import GrantCreate, GrantTarget, PersonIdentity
 from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit, now
 from shared_kit.auth import Principal, Role
 
@@ -105,18 +105,18 @@ def _ensure_may_grant(principal: Principal, role: GrantedRole, municipality: str
         )
 
 
-def _check_target(data: GrantCreate) -> None:
-    needs_municipality = data.role in MUNICIPAL_ROLES
-    needs_institution = data.role is GrantedRole.INSTITUTION_ADMIN
-    if needs_municipality != (data.municipality_code is not None):
+def _check_target(target: GrantTarget) -> None:
+    needs_municipality = target.role in MUNICIPAL_ROLES
+    needs_institution = target.role is GrantedRole.INSTITUTION_ADMIN
+    if needs_municipality != (target.municipality_code is not None):
         raise InvalidGrantTarget(
-            f"The role {data.role.value} "
+            f"The role {target.role.value} "
             + ("needs" if needs_municipality else "takes no")
             + " municipality_code"
         )
-    if needs_institution != (data.institution_number is not None):
+    if needs_institution != (target.institution_number is not None):
         raise InvalidGrantTarget(
-            f"The role {data.role.value} "
+            f"The role {target.role.value} "
             + ("needs" if needs_institution else "takes no")
             + " institution_number"
         )
@@ -177,6 +177,38 @@ async def create_grant(
         actor_of(principal),
         client_address,
     )
+
+
+async def provision_grant(
+    *,
+    session: AsyncSession,
+    settings: GatewaySettings,
+    personal_code: str,
+    data: GrantTarget,
+    granted_by: str,
+) -> tuple[RoleGrant | None, Person]:
+    """Grant a role to a person known only by personal code (ops CLI); None if already held.
+
+    The person need not have logged in yet: their record is created from the code, and their
+    first login attaches the names.
+    """
+    _check_target(data)
+    person = await resolve_person(session=session, settings=settings, personal_code=personal_code)
+    repo = GrantRepository(session)
+    if await repo.live_exists(
+        person.id, data.role, data.municipality_code, data.institution_number
+    ):
+        return None, person
+    grant = await _grant(
+        session,
+        person.id,
+        data.role,
+        data.municipality_code,
+        data.institution_number,
+        granted_by,
+        None,
+    )
+    return grant, person
 
 
 async def revoke_grant(
