@@ -212,7 +212,8 @@ def list_devices(services: dict[str, str], token: str) -> httpx.Response:
 
 
 async def browser_login(console: str) -> tuple[dict[str, Any], str]:
-    """Log in as the demo municipality admin through Latvija.lv; the claims and access token."""
+    """Log in as the demo municipality admin through Latvija.lv and log out again (single
+    logout); the claims and the access token of the ended session."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
@@ -226,8 +227,19 @@ async def browser_login(console: str) -> tuple[dict[str, Any], str]:
             await page.wait_for_selector("#claims", timeout=20_000)
             claims = json.loads(await page.inner_text("#claims"))
             token = await page.input_value("#access")
+            refresh = await page.input_value("#refresh")
+            # Log out: the gateway ends the session and sends a SAML LogoutRequest to the IdP,
+            # whose signed LogoutResponse brings the browser back to the console.
+            await page.get_by_role("button", name="Log out").click()
+            await page.wait_for_selector("#login", timeout=20_000)
         finally:
             await browser.close()
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(
+            f"{claims['iss']}/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh},
+        )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant", answer.text
     return claims, token
 
 

@@ -151,10 +151,14 @@ def routes(console: Console) -> list[Route]:
 
     async def logout(request: Request) -> Response:
         tokens = console.sessions.pop(request.cookies.get(COOKIE, ""), None)
-        if tokens:
+        target = "/"
+        if tokens:  # the gateway ends the session; a Latvija.lv one also at the IdP (SLO)
+            body = {"refresh_token": tokens["refresh_token"], "return_to": f"{console.base}/"}
             async with httpx.AsyncClient(base_url=console.gateway, timeout=10) as client:
-                await client.post("/oauth/revoke", data={"token": tokens["refresh_token"]})
-        response = RedirectResponse("/", status_code=303)
+                answer = await client.post("/logout", json=body)
+            if answer.status_code == 200:
+                target = answer.json()["redirect_to"]
+        response = RedirectResponse(target, status_code=303)
         response.delete_cookie(COOKIE)
         return response
 

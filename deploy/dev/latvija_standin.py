@@ -6,6 +6,12 @@ It serves its metadata (`/metadata`), takes a signed AuthnRequest over HTTP-Redi
 SP's Assertion Consumer Service with an auto-submitting form: NameID `PK:<code>` and the
 attributes `givenname`, `surname`, `privatepersonalidentifier`, `authentication_method`.
 
+Single logout (HTTP-Redirect, `/slo`): it takes the SP's signed LogoutRequest (the signature
+checked against the SP's metadata), ends that session and answers with a signed LogoutResponse to
+the SP's SingleLogoutService. `GET /initiate-logout?person=<demo person>` starts an IdP-initiated
+logout of that person's latest session (`&session=all`: every session, no SessionIndex): a signed
+LogoutRequest to the SP, whose signed LogoutResponse comes back to `/slo` and is checked.
+
 Test-only knobs on the pick form: `lifetime_s` (negative: an already expired assertion) and
 `audience` (another SP entity id). For the tests and the local stack only. Run it alone with
 
@@ -35,11 +41,15 @@ from saml2.assertion import Policy
 from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
+from saml2.s_utils import status_message_factory, success_status_factory
 from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_UNSPECIFIED, NameID
+from saml2.samlp import STATUS_UNKNOWN_PRINCIPAL, response_from_string
 from saml2.server import Server
+from saml2.sigver import verify_redirect_signature
+from saml2.xmldsig import SIG_RSA_SHA256
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from viis_standin import DEMO_PEOPLE
 
@@ -47,6 +57,8 @@ DEFAULT_SP_METADATA = "http://127.0.0.1:8100/login/latvija/metadata"
 METHODS = {"bank": "Bank", "eid": "eID", "eparaksts": "eParaksts", "smart-id": "Smart-ID"}
 DEFAULT_LIFETIME_S = 300
 ATTRIBUTES = ("givenname", "surname", "privatepersonalidentifier", "authentication_method")
+LOGOUT_REASON = "urn:oasis:names:tc:SAML:2.0:logout:admin"
+REDIRECT_PARAMS = ("SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature")
 
 
 def key_pair() -> tuple[str, str]:
@@ -100,7 +112,8 @@ def idp_config(base: str, key_pem: str, cert_pem: str, sp_metadata: str) -> IdPC
             "service": {
                 "idp": {
                     "endpoints": {
-                        "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)]
+                        "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)],
+                        "single_logout_service": [(f"{base}/slo", BINDING_HTTP_REDIRECT)],
                     },
                     "name_id_format": [NAMEID_FORMAT_UNSPECIFIED],
                     "want_authn_requests_signed": True,
@@ -115,12 +128,16 @@ def idp_config(base: str, key_pem: str, cert_pem: str, sp_metadata: str) -> IdPC
 
 
 class StandIn:
-    """The IdP, built at the first request (its base URL is then known)."""
+    """The IdP, built at the first request (its base URL is then known), and its sessions."""
 
     def __init__(self, key_pem: str, cert_pem: str, sp_metadata: str, base: str | None) -> None:
         self.key_pem, self.cert_pem = key_pem, cert_pem
         self.sp_metadata, self.base = sp_metadata, base
         self._server: Server | None = None
+        # SessionIndex → (NameID value, SP entity id), oldest first.
+        self.sessions: dict[str, tuple[str, str]] = {}
+        # IDs of the LogoutRequests this IdP sent, awaiting the SP's LogoutResponse.
+        self.pending_logouts: set[str] = set()
 
     def server(self, request: Request) -> Server:
         """pysaml2's IdP server."""
@@ -192,8 +209,10 @@ def request_args(server: Server, data: dict[str, str]) -> dict[str, Any]:
     return dict(server.response_args(request.message, [BINDING_HTTP_POST]))
 
 
-def response_for(server: Server, data: dict[str, str], form: dict[str, str]) -> tuple[str, str]:
-    """The signed, base64 Response for the picked person, and the ACS to post it to."""
+def response_for(
+    server: Server, data: dict[str, str], form: dict[str, str]
+) -> tuple[str, str, str]:
+    """The signed, base64 Response for the picked person, the ACS to post it to, and the SP."""
     args = request_args(server, data)
     person = DEMO_PEOPLE[form["person"]]
     method = form.get("method", "bank")
@@ -217,7 +236,109 @@ def response_for(server: Server, data: dict[str, str], form: dict[str, str]) -> 
         sign_response=True,
         release_policy=policy,
     )
-    return args["destination"], base64.b64encode(str(response).encode()).decode()
+    encoded = base64.b64encode(str(response).encode()).decode()
+    return args["destination"], encoded, args["sp_entity_id"]
+
+
+def session_of(signed_response: str) -> tuple[str, str]:
+    """The SessionIndex and NameID value of a Response this IdP made."""
+    assertion = response_from_string(signed_response).assertion[0]
+    return assertion.authn_statement[0].session_index, assertion.subject.name_id.text
+
+
+def redirect_to(info: dict[str, Any]) -> RedirectResponse:
+    """The browser redirect of an HTTP-Redirect binding message."""
+    return RedirectResponse(dict(info["headers"])["Location"], status_code=302)
+
+
+def sp_signed(server: Server, data: dict[str, str], kind: str) -> bool:
+    """Whether the HTTP-Redirect signature of an SP's message is by a key of a known SP."""
+    signed = {k: data[k] for k in (kind, "RelayState", "SigAlg", "Signature") if k in data}
+    if "Signature" not in signed or "SigAlg" not in signed:
+        return False
+    backend = server.sec.sec_backend
+    return any(
+        verify_redirect_signature(signed, backend, cert)
+        for sp in server.metadata.service_providers()
+        for _, cert in server.metadata.certs(sp, "spsso", "signing")
+    )
+
+
+def answer_sp_logout(standin: StandIn, server: Server, data: dict[str, str]) -> RedirectResponse:
+    """The SP's signed LogoutRequest (pysaml2 checks it): end the session, answer signed."""
+    request = server.parse_logout_request(
+        data["SAMLRequest"],
+        BINDING_HTTP_REDIRECT,
+        relay_state=data.get("RelayState"),
+        sigalg=data.get("SigAlg"),
+        signature=data.get("Signature"),
+    ).message
+    name_id = request.name_id.text if request.name_id is not None else None
+    # The named sessions of that NameID; without a SessionIndex, all of its sessions.
+    indexes = [i.text for i in request.session_index or []] or list(standin.sessions)
+    ended = [i for i in indexes if standin.sessions.get(i, ("", ""))[0] == name_id]
+    for index in ended:
+        del standin.sessions[index]
+    status = success_status_factory() if ended else unknown_principal()
+    response = server.create_logout_response(
+        request, [BINDING_HTTP_REDIRECT], status=status, sign=False
+    )
+    destination = server.response_args(request, [BINDING_HTTP_REDIRECT])["destination"]
+    info = server.apply_binding(
+        BINDING_HTTP_REDIRECT,
+        str(response),
+        destination,
+        data.get("RelayState", ""),
+        response=True,
+        sign=True,
+        sigalg=SIG_RSA_SHA256,
+    )
+    return redirect_to(info)
+
+
+def unknown_principal() -> Any:
+    """An UnknownPrincipal status: no such session here."""
+    return status_message_factory("No such session", STATUS_UNKNOWN_PRINCIPAL)
+
+
+def check_sp_answer(standin: StandIn, server: Server, data: dict[str, str]) -> dict[str, str]:
+    """The SP's signed LogoutResponse to a logout this IdP started."""
+    if not sp_signed(server, data, "SAMLResponse"):
+        raise ValueError("the LogoutResponse is not signed by the SP")
+    response = server.parse_logout_request_response(data["SAMLResponse"], BINDING_HTTP_REDIRECT)
+    if response is None or response.in_response_to not in standin.pending_logouts:
+        raise ValueError("not an answer to a logout this IdP started")
+    response.status_ok()
+    standin.pending_logouts.discard(response.in_response_to)
+    return {"status": "logged-out", "in_response_to": response.in_response_to}
+
+
+def start_idp_logout(
+    standin: StandIn, server: Server, person: str, every_session: bool
+) -> RedirectResponse:
+    """A signed LogoutRequest to the SP for the person's latest session (or every session)."""
+    name_id = f"PK:{DEMO_PEOPLE[person].personal_code}"
+    mine = [(i, sp) for i, (n, sp) in standin.sessions.items() if n == name_id]
+    if not mine:
+        raise LookupError("that person has no session here")
+    index, sp = mine[-1]
+    services = server.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")
+    destination = services[0]["location"]
+    request_id, request = server.create_logout_request(
+        destination,
+        sp,
+        name_id=NameID(format=NAMEID_FORMAT_UNSPECIFIED, text=name_id),
+        reason=LOGOUT_REASON,
+        session_indexes=None if every_session else [index],
+        sign=False,
+    )
+    standin.pending_logouts.add(request_id)
+    for ended in [i for i, _ in mine] if every_session else [index]:
+        del standin.sessions[ended]
+    info = server.apply_binding(
+        BINDING_HTTP_REDIRECT, str(request), destination, sign=True, sigalg=SIG_RSA_SHA256
+    )
+    return redirect_to(info)
 
 
 def create_app(standin: StandIn) -> Starlette:
@@ -242,8 +363,33 @@ def create_app(standin: StandIn) -> Starlette:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         if form.get("person") not in DEMO_PEOPLE or "SAMLRequest" not in form:
             return JSONResponse({"error": "pick a person"}, status_code=400)
-        destination, saml_response = response_for(server, form, form)
+        destination, saml_response, sp = response_for(server, form, form)
+        index, name_id = session_of(base64.b64decode(saml_response).decode())
+        standin.sessions[index] = (name_id, sp)
         return HTMLResponse(post_page(destination, saml_response, form.get("RelayState", "")))
+
+    async def slo(request: Request) -> Response:
+        server = standin.server(request)
+        data = {k: v for k, v in request.query_params.items() if k in REDIRECT_PARAMS}
+        try:
+            if "SAMLRequest" in data:
+                return answer_sp_logout(standin, server, data)
+            if "SAMLResponse" in data:
+                return JSONResponse(check_sp_answer(standin, server, data))
+        except Exception as exc:  # a malformed, unsigned or unknown message: 400, not 500
+            return JSONResponse({"error": type(exc).__name__}, status_code=400)
+        return JSONResponse({"error": "SAMLRequest or SAMLResponse needed"}, status_code=400)
+
+    async def initiate_logout(request: Request) -> Response:
+        server = standin.server(request)
+        person = request.query_params.get("person", "")
+        if person not in DEMO_PEOPLE:
+            return JSONResponse({"error": "pick a person"}, status_code=400)
+        every = request.query_params.get("session") == "all"
+        try:
+            return start_idp_logout(standin, server, person, every)
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -252,6 +398,8 @@ def create_app(standin: StandIn) -> Starlette:
         routes=[
             Route("/metadata", metadata),
             Route("/sso", sso, methods=["GET", "POST"]),
+            Route("/slo", slo),
+            Route("/initiate-logout", initiate_logout),
             Route("/healthz", healthz),
         ]
     )

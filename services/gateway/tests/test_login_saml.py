@@ -71,6 +71,7 @@ def _endpoints(key_pem: str, cert_pem: str, idp_metadata: str) -> latvija.SamlEn
     return latvija.SamlEndpoints(
         entity_id=f"{ISSUER}/login/latvija/metadata",
         acs_url=f"{ISSUER}/login/latvija/acs",
+        slo_url=f"{ISSUER}/login/latvija/slo",
         key_pem=key_pem,
         cert_pem=cert_pem,
         idp_metadata=idp_metadata,
@@ -191,6 +192,9 @@ class TestLatvijaLogin:
         assert r.headers["content-type"].startswith("application/samlmetadata+xml")
         assert f'entityID="{ISSUER}/login/latvija/metadata"' in r.text
         assert f'Location="{ISSUER}/login/latvija/acs"' in r.text
+        assert (
+            "SingleLogoutService" in r.text and f'Location="{ISSUER}/login/latvija/slo"' in r.text
+        )
         assert 'AuthnRequestsSigned="true"' in r.text and "X509Certificate" in r.text
 
 

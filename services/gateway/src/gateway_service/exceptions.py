@@ -125,3 +125,11 @@ class RateLimited(OAuthError):
     def __init__(self, description: str, retry_after_s: int) -> None:
         super().__init__(description)
         self.retry_after_s = retry_after_s
+
+
+class InvalidLogoutRequest(ProblemError):
+    type, title = "invalid-logout-request", "Invalid logout request"
+
+
+class InvalidLogoutState(ProblemError):
+    type, title = "invalid-logout-state", "This logout is unknown, expired or already finished"

@@ -175,6 +175,12 @@ class RefreshFamily(UUIDKey, Base):
     expires_at: Mapped[dt.datetime] = _tz()
     revoked_at: Mapped[dt.datetime | None] = _tz()
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    # A Latvija.lv (SAML) login's session, for single logout: the NameID (it holds the personal
+    # code) encrypted with the key-encryption key, its keyed hash for IdP-initiated logouts, and
+    # the IdP's SessionIndex.
+    saml_name_id_encrypted: Mapped[str | None] = mapped_column(Text)
+    saml_name_id_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
+    saml_session_index: Mapped[str | None] = mapped_column(String(200))
 
 
 class RefreshToken(UUIDKey, Base):
@@ -238,6 +244,26 @@ class AuthorizationCode(UUIDKey, Base):
     login_claims: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     return_to: Mapped[str] = mapped_column(Text)
     code_challenge: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = _tz(server_default=func.now())
+    expires_at: Mapped[dt.datetime] = _tz(index=True)
+    used_at: Mapped[dt.datetime | None] = _tz()
+    # The SAML session of a Latvija.lv login, handed on to the refresh family (see there).
+    saml_name_id_encrypted: Mapped[str | None] = mapped_column(Text)
+    saml_name_id_hmac: Mapped[str | None] = mapped_column(String(64))
+    saml_session_index: Mapped[str | None] = mapped_column(String(200))
+
+
+class LogoutAttempt(UUIDKey, Base):
+    """A single logout sent to Latvija.lv: its LogoutRequest's ID, single use, valid for minutes."""
+
+    __tablename__ = "logout_attempt"
+
+    # The LogoutRequest's ID (random), which the IdP's LogoutResponse names as InResponseTo.
+    request_id: Mapped[str] = mapped_column(String(80), unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    family_id: Mapped[uuid.UUID] = mapped_column()  # the ended session, for the audit log
+    return_to: Mapped[str] = mapped_column(Text)
+    client_state: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = _tz(server_default=func.now())
     expires_at: Mapped[dt.datetime] = _tz(index=True)
     used_at: Mapped[dt.datetime | None] = _tz()

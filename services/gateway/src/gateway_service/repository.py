@@ -18,6 +18,7 @@ from gateway_service.models import (
     GrantedRole,
     KeyState,
     LoginAttempt,
+    LogoutAttempt,
     Person,
     RefreshFamily,
     RefreshToken,
@@ -220,6 +221,17 @@ class RefreshRepository:
             .values(revoked_at=now, revoked_reason=reason)
         )
 
+    async def live_saml_families(
+        self, name_id_hmac: str, session_indexes: Sequence[str]
+    ) -> Sequence[RefreshFamily]:
+        """Unrevoked families of a SAML NameID, of these sessions (all when none are named)."""
+        stmt = select(RefreshFamily).where(
+            RefreshFamily.saml_name_id_hmac == name_id_hmac, RefreshFamily.revoked_at.is_(None)
+        )
+        if session_indexes:
+            stmt = stmt.where(RefreshFamily.saml_session_index.in_(session_indexes))
+        return (await self.session.scalars(stmt.with_for_update())).all()
+
     async def add_family(self, family: RefreshFamily) -> None:
         self.session.add(family)
         await self.session.flush()
@@ -259,12 +271,12 @@ class AuditRepository:
 
 
 class LoginRepository:
-    """Login attempts and authorization codes."""
+    """Login and logout attempts and authorization codes."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, row: LoginAttempt | AuthorizationCode) -> None:
+    async def add(self, row: LoginAttempt | AuthorizationCode | LogoutAttempt) -> None:
         self.session.add(row)
         await self.session.flush()
 
@@ -282,9 +294,16 @@ class LoginRepository:
             .with_for_update()
         )
 
+    async def logout_for_update(self, request_id: str) -> LogoutAttempt | None:
+        """The logout with this LogoutRequest ID, locked: a replayed response sees it used."""
+        return await self.session.scalar(
+            select(LogoutAttempt).where(LogoutAttempt.request_id == request_id).with_for_update()
+        )
+
     async def drop_expired(self, now: dt.datetime) -> None:
         """Delete attempts and codes past their expiry."""
         await self.session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
         await self.session.execute(
             delete(AuthorizationCode).where(AuthorizationCode.expires_at <= now)
         )
+        await self.session.execute(delete(LogoutAttempt).where(LogoutAttempt.expires_at <= now))

@@ -34,12 +34,13 @@ from gateway_service.exceptions import (
     UnknownProvider,
     ViisUnavailableProblem,
 )
+from gateway_service.login import latvija
 from gateway_service.login.base import IdentityAssertion, IdentityProvider, OAuthEndpoints
 from gateway_service.login.eklase import EklaseProvider
 from gateway_service.login.latvija import LatvijaProvider, SamlEndpoints, dev_sp_key_pair
 from gateway_service.login.mykoob import MykoobProvider
-from gateway_service.models import AuthorizationCode, LoginAttempt
-from gateway_service.repository import LoginRepository, PersonRepository
+from gateway_service.models import AuthorizationCode, LoginAttempt, RefreshFamily
+from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
 from gateway_service.service.common import audit, now
 from gateway_service.service.people import resolve_person
@@ -86,6 +87,7 @@ def saml_endpoints(settings: GatewaySettings) -> SamlEndpoints:
     return SamlEndpoints(
         entity_id=f"{base}/login/latvija/metadata",
         acs_url=f"{base}/login/latvija/acs",
+        slo_url=f"{base}/login/latvija/slo",
         key_pem=key_pem,
         cert_pem=cert,
         idp_metadata=settings.latvija_idp_metadata_url,
@@ -217,7 +219,8 @@ async def _login_claims(session: AsyncSession, person: ViisPerson | None) -> Log
     return claims
 
 
-def _redirect(return_to: str, params: dict[str, str]) -> str:
+def redirect_with(return_to: str, params: dict[str, str]) -> str:
+    """`return_to` with the parameters added to its query."""
     parts = urlsplit(return_to)
     query = urlencode([*parse_qsl(parts.query), *params.items()])
     return urlunsplit(parts._replace(query=query))
@@ -263,6 +266,7 @@ async def complete_login(
             return_to=attempt.return_to,
             code_challenge=attempt.client_code_challenge,
             expires_at=now() + dt.timedelta(seconds=settings.authorization_code_ttl_s),
+            **_saml_session(settings, assertion),
         )
     )
     audit(
@@ -274,7 +278,7 @@ async def complete_login(
         roles=list(claims.roles),
     )
     back = {"code": code, **({"state": attempt.client_state} if attempt.client_state else {})}
-    return _redirect(attempt.return_to, back)
+    return redirect_with(attempt.return_to, back)
 
 
 async def redeem_code(
@@ -300,7 +304,7 @@ async def redeem_code(
     person = await PersonRepository(session).get(row.person_id)
     if person is None:
         raise InvalidGrant("The person of this code no longer exists")
-    return await start_session(
+    tokens = await start_session(
         session=session,
         settings=settings,
         person=person,
@@ -310,3 +314,50 @@ async def redeem_code(
         login_claims=LoginClaims(**row.login_claims),
         client_address=client_address,
     )
+    if row.saml_name_id_encrypted is not None:
+        await _hand_on_saml_session(session, row, tokens)
+    return tokens
+
+
+def name_id_hmac(settings: GatewaySettings, name_id: str) -> str:
+    """Keyed hash of a SAML NameID's value (it holds the personal code), for lookups."""
+    pepper = settings.personal_code_pepper.get_secret_value()
+    return crypto.personal_code_hmac(f"saml-name-id:{name_id}", pepper)
+
+
+def key_encryption(settings: GatewaySettings) -> crypto.KeyEncryption:
+    """The key-encryption key of the settings."""
+    return crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+
+
+def _saml_session(settings: GatewaySettings, assertion: IdentityAssertion) -> dict[str, str | None]:
+    """The SAML session columns of a Latvija.lv login: NameID encrypted, its HMAC, SessionIndex."""
+    if not isinstance(assertion, latvija.SamlIdentity) or not assertion.name_id:
+        return {}
+    index = assertion.session_index
+    return {
+        "saml_name_id_encrypted": key_encryption(settings).encrypt(assertion.name_id),
+        "saml_name_id_hmac": name_id_hmac(settings, assertion.name_id_value),
+        # An index too long to keep is left out: a logout then names the whole NameID.
+        "saml_session_index": index if index and len(index) <= 200 else None,
+    }
+
+
+async def _hand_on_saml_session(
+    session: AsyncSession, code: AuthorizationCode, tokens: TokenResponse
+) -> None:
+    """The new refresh family carries the login's SAML session, for single logout."""
+    assert tokens.refresh_token is not None
+    family = await family_of(session, tokens.refresh_token)
+    assert family is not None
+    family.saml_name_id_encrypted = code.saml_name_id_encrypted
+    family.saml_name_id_hmac = code.saml_name_id_hmac
+    family.saml_session_index = code.saml_session_index
+    await session.flush()
+
+
+async def family_of(session: AsyncSession, refresh_token: str) -> RefreshFamily | None:
+    """The session (refresh family) a refresh token belongs to, locked for update."""
+    repo = RefreshRepository(session)
+    token = await repo.token_for_update(crypto.sha256_hex(refresh_token))
+    return None if token is None else await repo.family(token.family_id)

@@ -4,6 +4,8 @@ The AuthnRequest goes out signed over HTTP-Redirect with our `state` as RelaySta
 derived from that state, so the response's InResponseTo binds to the stored login attempt.
 pysaml2 checks the response's signature, audience, time conditions and InResponseTo.
 
+Single logout lives in `latvija_slo`.
+
 The personal code: the NameID's `PK:` part (also inside `AU:<institution>-PK:…` and
 `PK:…-UR:<company>`). `privatepersonalidentifier` may hold several codes when a person's code
 changed; the current one is the value equal to the NameID's code, else the last value.
@@ -12,6 +14,7 @@ changed; the current one is the value equal to the NameID's code, else the last 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -27,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, ident
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
@@ -52,6 +55,7 @@ class SamlEndpoints:
 
     entity_id: str
     acs_url: str
+    slo_url: str
     key_pem: str = field(repr=False)
     cert_pem: str = field(repr=False)
     idp_metadata: str  # an http(s) URL or a file path
@@ -99,6 +103,7 @@ def sp_config(endpoints: SamlEndpoints, *, with_idp: bool = True) -> SPConfig:
     source = endpoints.idp_metadata
     metadata = {"remote": [{"url": source}]} if source.startswith("http") else {"local": [source]}
     acs = [(endpoints.acs_url, BINDING_HTTP_POST)]
+    slo = [(endpoints.slo_url, BINDING_HTTP_REDIRECT)]
     config: dict[str, Any] = {
         "entityid": endpoints.entity_id,
         "key_file": _pem_file(directory, "sp.key", endpoints.key_pem),
@@ -108,8 +113,9 @@ def sp_config(endpoints: SamlEndpoints, *, with_idp: bool = True) -> SPConfig:
         "http_client_timeout": TIMEOUT_S,  # the IdP metadata fetch must not hang the gateway
         "service": {
             "sp": {
-                "endpoints": {"assertion_consumer_service": acs},
+                "endpoints": {"assertion_consumer_service": acs, "single_logout_service": slo},
                 "authn_requests_signed": True,
+                "logout_requests_signed": True,
                 "want_response_signed": False,
                 "want_assertions_signed": True,
                 "want_assertions_or_response_signed": True,
@@ -140,7 +146,7 @@ def saml_client(endpoints: SamlEndpoints) -> Saml2Client:
 
 @functools.cache
 def sp_metadata(endpoints: SamlEndpoints) -> str:
-    """Our SP metadata document (EntityDescriptor, signing certificate, ACS)."""
+    """Our SP metadata document (EntityDescriptor, signing certificate, ACS, SLO)."""
     xml = create_metadata_string(None, config=sp_config(endpoints, with_idp=False), valid=24 * 7)
     return xml.decode() if isinstance(xml, bytes) else str(xml)
 
@@ -204,6 +210,34 @@ def identity_of(
     )
 
 
+@dataclass(frozen=True)
+class SamlIdentity(IdentityAssertion):
+    """A Latvija.lv identity with its SAML session, which single logout names."""
+
+    name_id: str = field(default="", repr=False)  # pysaml2's coded NameID (holds the code)
+    name_id_value: str = field(default="", repr=False)
+    session_index: str | None = None
+
+
+def session_index_of(assertion: Any) -> str | None:
+    """The IdP's SessionIndex of the login (from the AuthnStatement)."""
+    for statement in assertion.authn_statement or []:
+        if statement.session_index:
+            return str(statement.session_index)
+    return None
+
+
+def with_session(identity: IdentityAssertion, name_id: Any, assertion: Any) -> SamlIdentity:
+    """The identity with the NameID and SessionIndex a logout must name."""
+    values = {f.name: getattr(identity, f.name) for f in dataclasses.fields(IdentityAssertion)}
+    return SamlIdentity(
+        **values,
+        name_id=ident.code(name_id),
+        name_id_value=(name_id.text or "").strip(),
+        session_index=session_index_of(assertion),
+    )
+
+
 def attributes_of(assertion: Any) -> dict[str, list[str]]:
     """A validated assertion's attributes by name (FriendlyName first), lower-cased."""
     found: dict[str, list[str]] = {}
@@ -253,9 +287,12 @@ class LatvijaProvider:
             )
             if response is None:
                 raise ValueError("no response")
-            name_id = response.get_subject().text or ""
+            subject = response.get_subject()
             assertion = response.assertion
-            return identity_of(name_id, attributes_of(assertion), authn_instant(assertion))
+            identity = identity_of(
+                subject.text or "", attributes_of(assertion), authn_instant(assertion)
+            )
+            return with_session(identity, subject, assertion)
         except Exception as exc:  # pysaml2 raises many kinds; none may become a 500
             # The message names only the kind of failure: assertions hold personal data.
             raise IdentityProviderFailed(

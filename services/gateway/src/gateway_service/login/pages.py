@@ -15,6 +15,8 @@ TEXT = {
         "other": "English",
         "error": "Pieteikšanās neizdevās",
         "again": "Mēģiniet vēlreiz no lietotnes, kurā sākāt.",
+        "logout_error": "Izrakstīšanās netika pabeigta",
+        "logout_again": "Aizveriet pārlūkprogrammu, lai visas sesijas noteikti beigtos.",
     },
     "en": {
         "title": "Log in",
@@ -23,6 +25,8 @@ TEXT = {
         "other": "Latviski",
         "error": "The login did not succeed",
         "again": "Try again from the application where you started.",
+        "logout_error": "The logout did not finish",
+        "logout_again": "Close the browser to be sure that every session has ended.",
     },
 }
 
@@ -52,12 +56,16 @@ def choice_page(lang: Lang, links: dict[str, str], other_lang_href: str) -> str:
     return _page(lang, t["title"], body)
 
 
-def error_page(lang: Lang, status: int, title: str, detail: str) -> str:
-    """A failed login, explained (the problem's title and detail, then what to do)."""
+def error_page(
+    lang: Lang, status: int, title: str, detail: str, kind: Literal["login", "logout"] = "login"
+) -> str:
+    """A failed login or logout, explained (the problem's title and detail, then what to do)."""
     t = TEXT[lang]
+    prefix = "" if kind == "login" else "logout_"
+    heading, advice = t[f"{prefix}error"], t[f"{prefix}again"]
     body = (
-        f"<h1>{escape(t['error'])}</h1>"
+        f"<h1>{escape(heading)}</h1>"
         f'<div role="alert"><p><strong>{escape(title)}</strong> ({status})</p>'
-        f"<p>{escape(detail)}</p></div><p>{escape(t['again'])}</p>"
+        f"<p>{escape(detail)}</p></div><p>{escape(advice)}</p>"
     )
-    return _page(lang, t["error"], body)
+    return _page(lang, heading, body)

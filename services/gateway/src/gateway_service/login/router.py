@@ -1,15 +1,19 @@
-"""HTTP endpoints of the login: provider choice, redirect to a provider, the provider's callback."""
+"""HTTP endpoints of the login: provider choice, redirect to a provider, the provider's callback;
+logout, and Latvija.lv's single logout service."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from gateway_service.deps import ClientAddress, LoginRate, Settings, Viis
+from gateway_service.exceptions import InvalidLogoutRequest
 from gateway_service.login import flow, latvija, pages
+from gateway_service.login import logout as logouts
 from gateway_service.login.pages import Lang
 from gateway_service.service.common import audit
 from shared_kit.deps import SessionDep
@@ -23,6 +27,29 @@ ReturnTo = Annotated[str, Query(max_length=2000, description="Where to send the 
 ClientState = Annotated[str | None, Query(alias="state", max_length=500)]
 Challenge = Annotated[str, Query(max_length=128, description="PKCE S256 code challenge")]
 ChallengeMethod = Annotated[str, Query(max_length=10)]
+SamlParam = Annotated[str | None, Query(max_length=latvija.MAX_RESPONSE_CHARS)]
+ShortParam = Annotated[str | None, Query(max_length=2000)]
+FORM = "application/x-www-form-urlencoded"
+
+
+class LogoutForm(BaseModel):
+    """What an app sends to log a person out (a form, or JSON)."""
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+    return_to: str = Field(min_length=1, max_length=2000, description="Where to land afterwards")
+    state: str | None = Field(None, max_length=500, description="Handed back on return_to")
+
+
+LOGOUT_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        media: {"schema": LogoutForm.model_json_schema()} for media in (FORM, "application/json")
+    },
+}
+LOGOUT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": 'A JSON request: `{"redirect_to": …}` for the app to navigate to'},
+    303: {"description": "A form post: on to Latvija.lv's single logout, or to return_to"},
+}
 
 
 @login_router.get("/login", response_class=HTMLResponse)
@@ -92,7 +119,7 @@ async def callback(
 
 @login_router.get("/login/latvija/metadata", response_class=Response)
 async def latvija_metadata(settings: Settings) -> Response:
-    """Our SAML 2.0 SP metadata for Latvija.lv (entity id, signing certificate, ACS)."""
+    """Our SAML 2.0 SP metadata for Latvija.lv (entity id, signing certificate, ACS, SLO)."""
     xml = latvija.sp_metadata(flow.saml_endpoints(settings))
     return Response(xml, media_type="application/samlmetadata+xml")
 
@@ -116,6 +143,110 @@ async def latvija_acs(
     """The Assertion Consumer Service (HTTP-POST): the signed response, our state as RelayState."""
     params = {"state": relay_state, "SAMLResponse": saml_response}
     return await _finish(request, session, settings, viis, address, latvija.NAME, params)
+
+
+@login_router.post(
+    "/logout",
+    status_code=303,
+    dependencies=[LoginRate],
+    responses={**LOGOUT_ANSWERS, **problem_responses(429, 502, 503)},
+    openapi_extra={"requestBody": LOGOUT_BODY},
+)
+async def logout(
+    request: Request, session: SessionDep, settings: Settings, address: ClientAddress
+) -> Response:
+    """End the session of a refresh token; a Latvija.lv session goes on to its single logout."""
+    as_json = request.headers.get("content-type", "").startswith("application/json")
+    try:
+        body = await _logout_form(request, as_json)
+        url = await logouts.start_logout(
+            session=session,
+            settings=settings,
+            refresh_token=body.refresh_token,
+            return_to=body.return_to,
+            client_state=body.state,
+            client_address=address,
+        )
+    except ProblemError as exc:
+        # Returned, not raised: a revocation that happened before the failure must commit.
+        return _logout_failed(request, session, address, exc)
+    if as_json:
+        return JSONResponse({"redirect_to": url}, headers=NO_STORE)
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
+async def _logout_form(request: Request, as_json: bool) -> LogoutForm:
+    """The logout's parameters from a form or a JSON body (a 400 problem when unusable)."""
+    try:
+        data = await request.json() if as_json else dict(await request.form())
+        return LogoutForm.model_validate(data)
+    except (ValueError, ValidationError):
+        raise InvalidLogoutRequest(
+            "Send refresh_token and return_to (and optionally state) as a form or JSON"
+        ) from None
+
+
+@login_router.get(
+    "/login/latvija/slo",
+    status_code=302,
+    response_class=RedirectResponse,
+    dependencies=[LoginRate],
+    responses=problem_responses(429, 502, 503),
+)
+async def latvija_slo(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    address: ClientAddress,
+    saml_request: Annotated[SamlParam, Query(alias="SAMLRequest")] = None,
+    saml_response: Annotated[SamlParam, Query(alias="SAMLResponse")] = None,
+    relay_state: Annotated[ShortParam, Query(alias="RelayState")] = None,
+    sig_alg: Annotated[ShortParam, Query(alias="SigAlg")] = None,
+    signature: Annotated[ShortParam, Query(alias="Signature")] = None,
+) -> Response:
+    """Single Logout Service (HTTP-Redirect): the IdP's answer to our logout, or its own logout."""
+    given = {
+        "SAMLRequest": saml_request,
+        "SAMLResponse": saml_response,
+        "RelayState": relay_state,
+        "SigAlg": sig_alg,
+        "Signature": signature,
+    }
+    params = {name: value for name, value in given.items() if value is not None}
+    try:
+        url = await _single_logout(session, settings, address, params)
+    except ProblemError as exc:
+        return _logout_failed(request, session, address, exc)
+    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+
+
+async def _single_logout(
+    session: SessionDep, settings: Settings, address: str | None, params: dict[str, str]
+) -> str:
+    """A LogoutResponse finishes our logout; a LogoutRequest is the IdP's own logout."""
+    if "SAMLResponse" in params:
+        return await logouts.finish_logout(
+            session=session, settings=settings, params=params, client_address=address
+        )
+    if "SAMLRequest" in params:
+        return await logouts.idp_logout(
+            session=session, settings=settings, params=params, client_address=address
+        )
+    raise InvalidLogoutRequest("The single logout service needs SAMLRequest or SAMLResponse")
+
+
+def _logout_failed(
+    request: Request, session: SessionDep, address: str | None, exc: ProblemError
+) -> Response:
+    """Audit a failed logout; its problem for the caller."""
+    audit(
+        session,
+        actor="anonymous",
+        action="logout.failed",
+        client_address=address,
+        problem=exc.type,
+    )
+    return _problem(request, exc, "logout")
 
 
 async def _finish(
@@ -151,10 +282,12 @@ async def _finish(
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 
-def _problem(request: Request, exc: ProblemError) -> Response:
+def _problem(
+    request: Request, exc: ProblemError, kind: Literal["login", "logout"] = "login"
+) -> Response:
     """problem+json, or an HTML page for a browser that asks for one."""
     if "text/html" in request.headers.get("accept", ""):
         lang: Lang = "en" if request.query_params.get("lang") == "en" else "lv"
-        html = pages.error_page(lang, exc.status, exc.title, exc.detail)
+        html = pages.error_page(lang, exc.status, exc.title, exc.detail, kind)
         return HTMLResponse(html, status_code=exc.status, headers=NO_STORE)
     return problem_response(exc.status, exc.type, exc.title, exc.detail, headers=NO_STORE)
