@@ -1,4 +1,4 @@
-"""Ended login sessions are purged after their retention; live ones stay."""
+"""Ended login sessions and old audit records are purged after their retention."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_service import service
-from gateway_service.models import Person, RefreshFamily
+from gateway_service.models import AuditEvent, Person, RefreshFamily
+from gateway_service.service.common import audit_purge
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
@@ -44,3 +45,15 @@ async def test_only_long_ended_sessions_are_purged(db: AsyncSession) -> None:
     await db.flush()
     assert await service.purge_ended_sessions(db, NOW) == {"refresh_families": 2}
     assert await db.scalar(select(func.count()).select_from(RefreshFamily)) == 2
+
+
+async def test_audit_records_past_retention_are_purged(db: AsyncSession) -> None:
+    db.add_all(
+        [
+            AuditEvent(actor="a", action="login.succeeded", at=NOW - dt.timedelta(days=31)),
+            AuditEvent(actor="b", action="login.succeeded", at=NOW - dt.timedelta(days=29)),
+        ]
+    )
+    await db.flush()
+    assert await audit_purge(30)(db, NOW) == {"audit_events": 1}
+    assert (await db.scalars(select(AuditEvent.actor))).all() == ["b"]

@@ -44,6 +44,8 @@ class GatewaySettings(ServiceSettings):
     access_token_ttl_s: int = Field(600, ge=30, le=3600)
     refresh_token_ttl_s: int = Field(14 * 24 * 3600, ge=300)
     jwks_max_age_s: int = Field(300, ge=0)
+    # Audit records are kept this long (inspections, disputes over a login), then purged.
+    audit_retention_days: int = Field(730, ge=30)
 
     # Fernet keys, comma-separated: the first encrypts, all decrypt (KEK rotation).
     key_encryption_key: SecretStr = SecretStr(DEV_KEY_ENCRYPTION_KEY)

@@ -12,6 +12,7 @@ from gateway_service.consumers import build_consumers
 from gateway_service.deps import TokenBucket
 from gateway_service.login.router import login_router
 from gateway_service.router import oauth_router, router
+from gateway_service.service.common import audit_purge
 from shared_kit.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,9 +20,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = """
 The platform's authorization server: it signs short-lived access tokens (ES256, JWKS with
 rotation), rotates refresh tokens, issues client-credentials tokens to municipal platforms
-and VIIS, logs people in through E-klase and Mykoob (mapped to VIIS), and keeps the people,
-role grants and audit log behind them. The OAuth endpoints answer RFC 6749 errors;
-everything else answers problem+json.
+and VIIS, logs people in through Latvija.lv (SAML 2.0, with single logout), E-klase and Mykoob
+(OAuth 2.0), all mapped to VIIS, and keeps the people, role grants and audit log behind them.
+The OAuth endpoints answer RFC 6749 errors; everything else answers problem+json.
 """
 
 
@@ -38,10 +39,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
-            housekeeping=[service.purge_ended_sessions],
+            housekeeping=[
+                service.purge_ended_sessions,
+                audit_purge(settings.audit_retention_days),
+            ],
             openapi_tags=[
                 {"name": "oauth", "description": "Discovery, JWKS, token and revocation"},
-                {"name": "login", "description": "Logins through E-klase and Mykoob"},
+                {
+                    "name": "login",
+                    "description": "Logins through Latvija.lv, E-klase and Mykoob; logout",
+                },
                 {"name": "keys", "description": "Signing keys and their rotation"},
                 {"name": "clients", "description": "Machine clients (client credentials)"},
                 {"name": "grants", "description": "Roles VIIS does not know"},

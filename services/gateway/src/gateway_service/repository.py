@@ -269,6 +269,10 @@ class AuditRepository:
             stmt = stmt.where(AuditEvent.actor == actor)
         return await fetch_page(self.session, stmt, [AuditEvent.seq], cursor, limit)
 
+    async def delete_before(self, before: dt.datetime) -> int:
+        result = await self.session.execute(delete(AuditEvent).where(AuditEvent.at < before))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 class LoginRepository:
     """Login and logout attempts and authorization codes."""

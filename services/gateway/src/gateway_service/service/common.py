@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway_service.models import AuditEvent
 from gateway_service.repository import AuditRepository
 from shared_kit.auth import Principal
+from shared_kit.housekeeping import Purge
 from shared_kit.observability import correlation_id
 
 PERSONAL_CODE_SCOPE = "people:personal-code"
@@ -61,3 +62,13 @@ def audit(
             correlation_id=correlation_id.get(),
         )
     )
+
+
+def audit_purge(retention_days: int) -> Purge:
+    """Housekeeping: delete audit records older than the retention (kept for inspections)."""
+
+    async def purge(session: AsyncSession, at: dt.datetime) -> dict[str, int]:
+        cutoff = at - dt.timedelta(days=retention_days)
+        return {"audit_events": await AuditRepository(session).delete_before(cutoff)}
+
+    return purge
