@@ -1,17 +1,23 @@
-"""Run every benchmark, print the table and save it to bench/results/latest.md."""
+"""Run the benchmarks, print the table and save it to bench/results/latest.md.
+
+`python -m bench` runs them all; `python -m bench tokens relay` only those named (saved to
+bench/results/latest-tokens-relay.md, so a partial run does not replace the full one).
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from bench import imports, relay, search
+from bench import imports, relay, search, tokens
 from bench.dataset import seed
 from bench.infra import Infra, infrastructure, inventory_server
 from bench.report import Row, document, save, table
@@ -35,12 +41,37 @@ async def http_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
     return rows + search_rows, [ANALYZE_NOTE, *notes]
 
 
-async def run_all(infra: Infra) -> tuple[list[Row], list[str]]:
-    """All benchmarks in turn."""
-    rows, notes = await http_benchmarks(infra)
+async def relay_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Outbox relay against a raw producer."""
     print("Outbox relay …", flush=True)
-    relay_rows, relay_notes = await relay.benchmark(infra)
-    return rows + relay_rows, notes + relay_notes
+    return await relay.benchmark(infra)
+
+
+async def token_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Gateway token issuance and verification."""
+    print("Gateway token issuance …", flush=True)
+    return await tokens.benchmark(infra)
+
+
+Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
+# Imports and searches share one database (the searches need the imported devices).
+BENCHMARKS: dict[str, Benchmark] = {
+    "inventory": http_benchmarks,
+    "relay": relay_benchmark,
+    "tokens": token_benchmarks,
+}
+
+
+async def run_all(
+    infra: Infra, names: Sequence[str] = tuple(BENCHMARKS)
+) -> tuple[list[Row], list[str]]:
+    """The named benchmarks (all by default) in turn."""
+    rows: list[Row] = []
+    notes: list[str] = []
+    for name in names:
+        more_rows, more_notes = await BENCHMARKS[name](infra)
+        rows, notes = rows + more_rows, notes + more_notes
+    return rows, notes
 
 
 def load_note(before: tuple[float, ...]) -> str:
@@ -54,13 +85,26 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def parse_args(argv: Sequence[str] | None = None) -> list[str]:
+    """The benchmarks to run, in the order they are defined (all when none is named)."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"{', '.join(BENCHMARKS)} (default: all)"
+    )
+    names = set(parser.parse_args(argv).names)
+    if unknown := names - set(BENCHMARKS):
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}")
+    return [name for name in BENCHMARKS if name in names] if names else list(BENCHMARKS)
+
+
 def main() -> None:
     """Start the infrastructure, run, report."""
+    names = parse_args()
     logging.basicConfig(level=logging.WARNING)
     stop_on_sigterm()
     started, load = time.perf_counter(), os.getloadavg()
     with infrastructure() as infra:
-        rows, notes = asyncio.run(run_all(infra))
+        rows, notes = asyncio.run(run_all(infra, names))
     elapsed = time.perf_counter() - started
     notes.append(load_note(load))
     print()
@@ -68,7 +112,10 @@ def main() -> None:
     print()
     for note in notes:
         print(f"  {note}")
-    path = save(document(rows, elapsed, notes))
+    partial = names != list(BENCHMARKS)
+    path = save(
+        document(rows, elapsed, notes), f"latest-{'-'.join(names)}.md" if partial else "latest.md"
+    )
     print(f"\ntotal {elapsed:.1f} s · written to {path}")
 
 

@@ -40,13 +40,16 @@ class Infra:
     jwks: JWKSServer
 
     @contextlib.asynccontextmanager
-    async def fresh_database(self, prefix: str) -> AsyncIterator[str]:
-        """URL of a new, uniquely named database migrated to the inventory's head; dropped after."""
+    async def fresh_database(
+        self, prefix: str, migrations: Path = MIGRATIONS
+    ) -> AsyncIterator[str]:
+        """URL of a new, uniquely named database migrated to the head of `migrations` (the
+        inventory's unless told otherwise); dropped after."""
         name = f"{prefix}_{uuid.uuid4().hex[:8]}"
         await self._admin(f'CREATE DATABASE "{name}"')
         try:
             url = self.postgres.url(name)
-            await asyncio.to_thread(upgrade, MIGRATIONS, url)
+            await asyncio.to_thread(upgrade, migrations, url)
             yield url
         finally:
             await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -106,7 +109,7 @@ def inventory_env(infra: Infra, database_url: str) -> dict[str, str]:
     }
 
 
-UVICORN = [sys.executable, "-m", "uvicorn", "inventory_service.main:create_app", "--factory"]
+INVENTORY_APP = "inventory_service.main:create_app"
 # Two worker processes, as a pod with 2 CPUs would run (or two replicas): one Python process
 # is bound to one core by the GIL, and the target is for the service, not for one process.
 WORKERS = 2
@@ -114,6 +117,14 @@ WORKERS = 2
 
 def spawn_inventory(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """Start `uvicorn inventory_service.main:create_app --factory` on a loopback port."""
+    return spawn_uvicorn(INVENTORY_APP, env, port, log_path)
+
+
+def spawn_uvicorn(
+    factory: str, env: dict[str, str], port: int, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start `uvicorn <factory> --factory` with WORKERS processes on a loopback port."""
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory"]
     options = [
         "--host",
         "127.0.0.1",
@@ -125,7 +136,7 @@ def spawn_inventory(env: dict[str, str], port: int, log_path: Path) -> subproces
         str(WORKERS),
     ]
     with log_path.open("wb") as log:
-        return subprocess.Popen([*UVICORN, *options], env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen([*command, *options], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 @dataclass(frozen=True)
@@ -137,11 +148,14 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def inventory_server(infra: Infra, database_url: str) -> AsyncIterator[Server]:
-    """A real uvicorn process serving the inventory, once /readyz answers 200."""
+async def inventory_server(
+    infra: Infra, database_url: str, env: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
+    """A real uvicorn process serving the inventory, once /readyz answers 200; `env` adds to
+    or overrides its environment."""
     port = free_port()
     log_path = infra.workdir / f"inventory-{port}.log"
-    process = spawn_inventory(inventory_env(infra, database_url), port, log_path)
+    process = spawn_inventory({**inventory_env(infra, database_url), **(env or {})}, port, log_path)
     try:
         server = Server(f"http://127.0.0.1:{port}", process.pid)
         await wait_ready(server.url, process, log_path)
@@ -151,19 +165,23 @@ async def inventory_server(infra: Infra, database_url: str) -> AsyncIterator[Ser
 
 
 async def wait_ready(
-    base_url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 60.0
+    base_url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    timeout_s: float = 60.0,
+    name: str = "inventory",
 ) -> None:
     """Poll /readyz until it answers 200; fail with the server log when it dies or hangs."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"inventory exited with {process.returncode}:\n{tail(log_path)}")
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail(log_path)}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get("/readyz")).status_code == 200:
                     return
             await asyncio.sleep(0.1)
-    raise RuntimeError(f"inventory not ready after {timeout_s:.0f} s:\n{tail(log_path)}")
+    raise RuntimeError(f"{name} not ready after {timeout_s:.0f} s:\n{tail(log_path)}")
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:

@@ -61,7 +61,6 @@ async def settings(
         key_encryption_key=kek,
         personal_code_pepper=PEPPER,
         bootstrap_admin_personal_code=ADMIN_CODE,
-        client_secret_scrypt_n=2**10,  # fast tests; production keeps the default cost
         token_rate_per_s=1000,
         token_rate_burst=1000,
         login_rate_per_s=1000,

@@ -24,7 +24,7 @@ class TestAdminApi:
         assert fetched.status_code == 200
         assert "client_secret" not in fetched.json()
         row = await db.scalar(select(ApiClient).where(ApiClient.client_id == created["client_id"]))
-        assert row is not None and row.secret_hash.startswith("scrypt$")
+        assert row is not None and row.secret_hash.startswith("sha256$")
         assert created["client_secret"] not in row.secret_hash
 
     async def test_municipality_admins_manage_only_their_own(

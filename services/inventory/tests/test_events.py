@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -136,6 +137,14 @@ async def _none_left(settings: InventorySettings) -> bool:
     return await unpublished(settings) == 0
 
 
+APPROVED = "lv.datori.reservations.reservation.approved.v1"
+CANCELLED = "lv.datori.reservations.reservation.cancelled.v1"
+EXPIRED = "lv.datori.reservations.reservation.expired.v1"
+ACTIVATED = "lv.datori.contracts.contract.activated.v1"
+RETURNED = "lv.datori.contracts.contract.returned.v1"
+R1, R2, R3 = (str(uuid.uuid4()) for _ in range(3))
+
+
 def event(type_: str, device_id: str, **data: Any) -> CloudEvent:
     """An event as another service would publish it."""
     return CloudEvent(
@@ -160,7 +169,7 @@ class TestConsumers:
         (device,) = await register(live, tokens, 1)
         await move(live, tokens, device["id"], "available")
         approved = event(
-            "lv.datori.reservations.reservation.approved.v1", device["id"], reservation_id="r-1"
+            "lv.datori.reservations.reservation.approved.v1", device["id"], reservation_id=R1
         )
         await publish(
             settings.kafka_bootstrap_servers,
@@ -171,7 +180,7 @@ class TestConsumers:
         )
         await eventually(lambda: _has_status(live, tokens, device["id"], "reserved"))
         # a later, different event proves the duplicates were consumed (not still pending)
-        released = event("lv.datori.reservations.reservation.cancelled.v1", device["id"])
+        released = event(CANCELLED, device["id"], reservation_id=R1)
         await publish(settings.kafka_bootstrap_servers, settings.reservations_topic, released)
         await eventually(lambda: _has_status(live, tokens, device["id"], "available"))
         history = await live.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
@@ -185,6 +194,64 @@ class TestConsumers:
             ["available", "reserved"],
             ["reserved", "available"],
         ]
+
+    async def test_a_device_stays_reserved_while_any_reservation_holds_it(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        (device,) = await register(live, tokens, 1)
+        await move(live, tokens, device["id"], "available")
+        bootstrap, topic = settings.kafka_bootstrap_servers, settings.reservations_topic
+        contracts = settings.contracts_topic
+        steps: list[tuple[str, CloudEvent, str]] = [
+            (topic, event(APPROVED, device["id"], reservation_id=R1), "reserved"),
+            # a second reservation for a later period holds the same device
+            (topic, event(APPROVED, device["id"], reservation_id=R2), "reserved"),
+            # the first is cancelled after the second was approved: the device stays reserved
+            (topic, event(CANCELLED, device["id"], reservation_id=R1), "reserved"),
+            (contracts, event(ACTIVATED, device["id"], reservation_id=R2), "on_loan"),
+            # a third reservation approved during the loan does not change the loan
+            (topic, event(APPROVED, device["id"], reservation_id=R3), "on_loan"),
+            (contracts, event(RETURNED, device["id"], reservation_id=R2), "reserved"),
+            (topic, event(EXPIRED, device["id"], reservation_id=R3), "available"),
+        ]
+        for where, evt, status in steps:
+            await publish(bootstrap, where, evt)
+            await eventually(lambda s=status: _has_status(live, tokens, device["id"], s))  # type: ignore[misc]
+
+    async def test_an_approval_arriving_after_its_loan_holds_nothing(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        (device,) = await register(live, tokens, 1)
+        await move(live, tokens, device["id"], "available")
+        bootstrap = settings.kafka_bootstrap_servers
+        r = str(uuid.uuid4())
+        await publish(
+            bootstrap, settings.contracts_topic, event(ACTIVATED, device["id"], reservation_id=r)
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "on_loan"))
+        # the reservation's approval comes late (two topics have no common order)
+        await publish(
+            bootstrap, settings.reservations_topic, event(APPROVED, device["id"], reservation_id=r)
+        )
+        await publish(
+            bootstrap, settings.contracts_topic, event(RETURNED, device["id"], reservation_id=r)
+        )
+        await eventually(lambda: _has_status(live, tokens, device["id"], "available"))
+        history = await live.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
+        statuses = [
+            h["changes"]["status"][1]
+            for h in history.json()["items"]
+            if h["action"] == "status_changed"
+        ]
+        assert statuses == ["available", "on_loan", "available"]
 
     async def test_repair_round_trip_returns_device_to_loan(
         self,

@@ -19,8 +19,6 @@ from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
-INTERVAL_S = 3600.0
-
 # A service's own purge: deletes what it no longer needs, returns counts by name.
 Purge = Callable[[AsyncSession, datetime], Awaitable[dict[str, int]]]
 
@@ -51,7 +49,7 @@ async def purge_once(
 
 
 class Housekeeper:
-    """Runs `purge_once` every hour until stopped."""
+    """Runs `purge_once` every `housekeeping_interval_s` (default hourly) until stopped."""
 
     def __init__(
         self,
@@ -72,7 +70,9 @@ class Housekeeper:
             except (DBAPIError, OSError) as exc:
                 logger.warning("housekeeping postponed: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), INTERVAL_S)
+                await asyncio.wait_for(
+                    self._stopping.wait(), self._settings.housekeeping_interval_s
+                )
 
     async def stop(self) -> None:
         """Stop after the current purge."""

@@ -43,6 +43,8 @@ class ServiceSettings(BaseSettings):
     # Longer than the broker keeps messages, so a redelivery always finds its inbox entry.
     inbox_retention_hours: int = Field(24 * 30, ge=1)
     idempotency_retention_hours: int = Field(24, ge=1)
+    # How often the purges (and a service's own periodic steps, e.g. expiry) run.
+    housekeeping_interval_s: float = Field(3600.0, ge=1)
     consumer_max_attempts: int = Field(5, ge=1)
     consumer_session_timeout_ms: int = Field(10_000, ge=1000)
 

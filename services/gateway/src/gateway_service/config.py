@@ -52,8 +52,6 @@ class GatewaySettings(ServiceSettings):
     personal_code_pepper: SecretStr = SecretStr(DEV_PERSONAL_CODE_PEPPER)
     bootstrap_admin_personal_code: SecretStr | None = None
 
-    # scrypt cost of client secrets; secrets are 256-bit random, so this is defence in depth.
-    client_secret_scrypt_n: int = Field(2**14, ge=2**10)
     token_rate_per_s: float = Field(5.0, gt=0)
     token_rate_burst: int = Field(20, ge=1)
     login_rate_per_s: float = Field(1.0, gt=0)

@@ -6,6 +6,7 @@ ignores the rest.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -20,6 +21,7 @@ from inventory_service.models import Condition, Device, DeviceStatus
 from inventory_service.repository import DeviceRepository
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
+from shared_kit.housekeeping import Purge
 from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,12 @@ class DeviceRef(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     device_id: uuid.UUID | None = None
+
+
+class ReservationRef(DeviceRef):
+    """A reservation or contract event: the reservation that holds (or held) the device."""
+
+    reservation_id: uuid.UUID | None = None
 
 
 class ContractReturned(DeviceRef):
@@ -74,8 +82,21 @@ async def _move(
     condition: Condition | None = None,
 ) -> None:
     device = await _device(session, evt)
-    if device is None or device.status is to:
-        return  # nothing to move, or already there (a replay by another route)
+    if device is not None:
+        await _move_device(session, device, evt, to, topic, only_from, condition)
+
+
+async def _move_device(
+    session: AsyncSession,
+    device: Device,
+    evt: CloudEvent,
+    to: DeviceStatus,
+    topic: str,
+    only_from: tuple[DeviceStatus, ...] | None = None,
+    condition: Condition | None = None,
+) -> None:
+    if device.status is to:
+        return  # already there (a replay by another route)
     if only_from is not None and device.status not in only_from:
         logger.info("%s: device %s is %s, left as is", evt.type, device.id, device.status.value)
         return
@@ -90,31 +111,62 @@ async def _move(
     )
 
 
+async def _free_status(session: AsyncSession, device: Device) -> DeviceStatus:
+    """Where a device goes when it comes back: reserved while a reservation still holds it."""
+    held = await DeviceRepository(session).is_held(device.id)
+    return DeviceStatus.RESERVED if held else DeviceStatus.AVAILABLE
+
+
+def _reservation_of(evt: CloudEvent) -> uuid.UUID | None:
+    return ReservationRef.model_validate(evt.data).reservation_id
+
+
 def build_handlers(topic: str) -> dict[str, Handler]:
     """Event type → handler, publishing device changes to `topic`."""
 
     async def reserved(session: AsyncSession, evt: CloudEvent) -> None:
-        await _move(session, evt, DeviceStatus.RESERVED, topic)
+        device = await _device(session, evt)
+        reservation = _reservation_of(evt)
+        if device is None:
+            return
+        if reservation is not None:
+            await DeviceRepository(session).hold(device.id, reservation)
+            if not await DeviceRepository(session).is_held(device.id):
+                return  # its release or loan came first: the approval holds nothing
+        # A device on loan or in repair keeps that status; the hold waits for its return.
+        only = (DeviceStatus.AVAILABLE,)
+        await _move_device(session, device, evt, DeviceStatus.RESERVED, topic, only_from=only)
 
     async def released(session: AsyncSession, evt: CloudEvent) -> None:
-        await _move(session, evt, DeviceStatus.AVAILABLE, topic, only_from=(DeviceStatus.RESERVED,))
+        device = await _device(session, evt)
+        reservation = _reservation_of(evt)
+        if device is None:
+            return
+        if reservation is not None:
+            await DeviceRepository(session).release(device.id, reservation)
+        to = await _free_status(session, device)  # another reservation may hold it still
+        await _move_device(session, device, evt, to, topic, only_from=(DeviceStatus.RESERVED,))
 
     async def on_loan(session: AsyncSession, evt: CloudEvent) -> None:
-        await _move(session, evt, DeviceStatus.ON_LOAN, topic)
+        device = await _device(session, evt)
+        reservation = _reservation_of(evt)
+        if device is None:
+            return
+        if reservation is not None:  # the loan takes over from the reservation's hold
+            await DeviceRepository(session).release(device.id, reservation)
+        await _move_device(session, device, evt, DeviceStatus.ON_LOAN, topic)
 
     async def returned(session: AsyncSession, evt: CloudEvent) -> None:
         # The condition recorded at the return rides on the same history entry and event.
         payload = ContractReturned.model_validate(evt.data)
         known = payload.condition in {c.value for c in Condition}
         condition = Condition(payload.condition) if known else None
-        await _move(
-            session,
-            evt,
-            DeviceStatus.AVAILABLE,
-            topic,
-            only_from=(DeviceStatus.ON_LOAN,),
-            condition=condition,
-        )
+        device = await _device(session, evt)
+        if device is None:
+            return
+        to = await _free_status(session, device)
+        only = (DeviceStatus.ON_LOAN,)
+        await _move_device(session, device, evt, to, topic, only_from=only, condition=condition)
 
     async def in_repair(session: AsyncSession, evt: CloudEvent) -> None:
         await _move(session, evt, DeviceStatus.IN_REPAIR, topic)
@@ -127,7 +179,7 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         to = (
             back
             if back in (DeviceStatus.ON_LOAN, DeviceStatus.IN_STOCK)
-            else DeviceStatus.AVAILABLE
+            else await _free_status(session, device)
         )
         await service.apply_transition(
             session=session, device=device, to=to, reason=evt.type, actor=_actor(evt), topic=topic
@@ -150,6 +202,16 @@ def build_handlers(topic: str) -> dict[str, Handler]:
     }
     handlers.update(dict.fromkeys(RESERVATION_RELEASED, released))
     return handlers
+
+
+def hold_purge(retention_hours: int) -> Purge:
+    """Housekeeping: forget released holds once no late event can still arrive for them."""
+
+    async def purge(session: AsyncSession, at: dt.datetime) -> dict[str, int]:
+        cutoff = at - dt.timedelta(hours=retention_hours)
+        return {"device_holds": await DeviceRepository(session).purge_released_holds(cutoff)}
+
+    return purge
 
 
 def build_consumers(

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from inventory_service.config import InventorySettings
-from inventory_service.consumers import build_consumers
+from inventory_service.consumers import build_consumers, hold_purge
 from inventory_service.router import router
 from shared_kit.app import ServiceSpec, create_service_app
 
@@ -33,6 +33,7 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
             publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
+            housekeeping=[hold_purge(settings.inbox_retention_hours)],
             openapi_tags=[
                 {"name": "devices", "description": "Devices, their status and history"},
                 {"name": "catalogue", "description": "What can be procured"},

@@ -203,6 +203,27 @@ class DeviceHistory(UUIDKey, Base):
     __table_args__ = (Index("ix_device_history_device_seq", "device_id", "seq"),)
 
 
+class DeviceHold(Base):
+    """An approved reservation that holds a device (from the reservations service's events).
+
+    A device may be held by several reservations for later, non-overlapping periods; it shows
+    `reserved` while any hold is left, and a release of one leaves the others standing. A
+    released hold stays as a tombstone (`released_at`), so an approval that arrives after its
+    own release or loan (events of two topics have no common order) holds nothing.
+    """
+
+    __tablename__ = "device_hold"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("device.id", ondelete="CASCADE"), primary_key=True
+    )
+    reservation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class DeviceImport(UUIDKey, Base):
     """A bulk import of a delivery, with its per-row report."""
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, insert, or_, select
+from sqlalchemy import ColumnElement, Select, delete, false, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -17,6 +18,7 @@ from inventory_service.models import (
     Category,
     Device,
     DeviceHistory,
+    DeviceHold,
     DeviceImport,
     DeviceStatus,
     FundingSource,
@@ -187,6 +189,28 @@ class DeviceRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def hold(self, device_id: uuid.UUID, reservation_id: uuid.UUID) -> None:
+        stmt = pg_insert(DeviceHold).values(device_id=device_id, reservation_id=reservation_id)
+        await self.session.execute(stmt.on_conflict_do_nothing())
+
+    async def release(self, device_id: uuid.UUID, reservation_id: uuid.UUID) -> None:
+        stmt = pg_insert(DeviceHold).values(
+            device_id=device_id, reservation_id=reservation_id, released_at=func.now()
+        )
+        done = {"released_at": func.coalesce(DeviceHold.released_at, func.now())}
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=[
+            DeviceHold.device_id, DeviceHold.reservation_id], set_=done))  # fmt: skip
+
+    async def is_held(self, device_id: uuid.UUID) -> bool:
+        stmt = select(DeviceHold.device_id).where(
+            DeviceHold.device_id == device_id, DeviceHold.released_at.is_(None)
+        )
+        return await self.session.scalar(stmt.limit(1)) is not None
+
+    async def purge_released_holds(self, before: dt.datetime) -> int:
+        stmt = delete(DeviceHold).where(DeviceHold.released_at < before)
+        return int((await self.session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
 
     async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
         stmt = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Sequence
 
@@ -52,10 +51,6 @@ def _check_scopes(principal: Principal, scopes: Sequence[str]) -> None:
         raise AdminForbidden(f"Only platform administrators grant {', '.join(privileged)}")
 
 
-async def _hash_secret(secret: str, settings: GatewaySettings) -> str:
-    return await asyncio.to_thread(crypto.hash_secret, secret, settings.client_secret_scrypt_n)
-
-
 async def create_client(
     *,
     session: AsyncSession,
@@ -73,7 +68,7 @@ async def create_client(
         name=data.name,
         municipality_code=data.municipality_code,
         scopes=sorted(set(data.scopes)),
-        secret_hash=await _hash_secret(secret, settings),
+        secret_hash=crypto.hash_secret(secret),
         active=True,
         created_by=actor_of(principal),
     )
@@ -113,7 +108,7 @@ async def rotate_client_secret(
     if not client.active:
         raise AlreadyRevoked(f"API client {client.client_id} is revoked")
     secret = crypto.new_secret()
-    client.secret_hash = await _hash_secret(secret, settings)
+    client.secret_hash = crypto.hash_secret(secret)
     client.secret_rotated_at = now()
     await session.flush()
     audit(
@@ -144,21 +139,18 @@ async def revoke_client(
     return client
 
 
-_dummy_hashes: dict[int, str] = {}
+# Checked against for an unknown client id, so timing does not reveal which ids exist.
+_DUMMY_HASH = crypto.hash_secret("dummy")
 
 
 async def _authenticate_client(
     session: AsyncSession, settings: GatewaySettings, client_id: str, secret: str
 ) -> ApiClient:
     client = await ClientRepository(session).by_client_id(client_id)
-    n = settings.client_secret_scrypt_n
     if client is None:
-        # Same work as for a known client, so timing does not reveal which ids exist.
-        if n not in _dummy_hashes:
-            _dummy_hashes[n] = await asyncio.to_thread(crypto.hash_secret, "dummy", n)
-        await asyncio.to_thread(crypto.verify_secret, secret, _dummy_hashes[n])
+        crypto.verify_secret(secret, _DUMMY_HASH)  # the same work as for a known client
         raise InvalidClient("Unknown client or wrong secret")
-    if not await asyncio.to_thread(crypto.verify_secret, secret, client.secret_hash):
+    if not crypto.verify_secret(secret, client.secret_hash):
         raise InvalidClient("Unknown client or wrong secret")
     if not client.active:
         raise InvalidClient("This client has been revoked")
