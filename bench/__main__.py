@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from bench import imports, relay, search, tokens
+from bench import imports, relay, reservations, search, tokens
 from bench.dataset import seed
 from bench.infra import Infra, infrastructure, inventory_server
 from bench.report import Row, document, save, table
@@ -53,12 +53,19 @@ async def token_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
     return await tokens.benchmark(infra)
 
 
+async def reservation_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Reservations under contention, beside raw SQL."""
+    print("Reservations under contention …", flush=True)
+    return await reservations.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
     "inventory": http_benchmarks,
     "relay": relay_benchmark,
     "tokens": token_benchmarks,
+    "reservations": reservation_benchmarks,
 }
 
 

@@ -1,4 +1,4 @@
-"""A minimal keep-alive HTTP/1.1 GET client for the open-loop load.
+"""A minimal keep-alive HTTP/1.1 client (GET, and POST with a JSON body) for the load.
 
 httpx spends more CPU per request than the service it measures; on a 2-core machine that
 shares the CPUs with the server and PostgreSQL, the load generator must be nearly free.
@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 
 class Connection:
-    """One persistent connection that sends GETs one at a time."""
+    """One persistent connection that sends prepared requests one at a time."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader, self._writer = reader, writer
@@ -60,6 +60,19 @@ def prepare(base_url: str, path: str, params: dict[str, object], headers: dict[s
         *(f"{k}: {v}" for k, v in headers.items()),
     ]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def prepare_post(base_url: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """The bytes of a POST request with a JSON body."""
+    host = urlsplit(base_url).netloc
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {host}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 @contextlib.asynccontextmanager

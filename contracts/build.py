@@ -18,8 +18,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from contracts_service import consumers as contracts_consumers
+from contracts_service import events as contracts_events
 from inventory_service import consumers as inventory_consumers
 from inventory_service import events as inventory_events
+from reservations_service import consumers as reservations_consumers
+from reservations_service import events as reservations_events
 
 HERE = Path(__file__).parent
 SCHEMA_BASE = "https://datori.lv/contracts/events/"
@@ -30,22 +34,8 @@ def producers() -> dict[str, tuple[str, str, dict[str, type[BaseModel]]]]:
     reads_device = inventory_consumers.DeviceRef
     return {
         "inventory.events": ("inventory", "Device life cycle", inventory_events.PAYLOADS),
-        "reservations.events": (
-            "reservations",
-            "Reservations (provisional)",
-            {
-                inventory_consumers.RESERVATION_APPROVED: reads_device,
-                **dict.fromkeys(inventory_consumers.RESERVATION_RELEASED, reads_device),
-            },
-        ),
-        "contracts.events": (
-            "contracts",
-            "Loan contracts (provisional)",
-            {
-                inventory_consumers.CONTRACT_ACTIVATED: reads_device,
-                inventory_consumers.CONTRACT_RETURNED: inventory_consumers.ContractReturned,
-            },
-        ),
+        "reservations.events": ("reservations", "Reservations", reservations_events.PAYLOADS),
+        "contracts.events": ("contracts", "Loan contracts", contracts_events.PAYLOADS),
         "tickets.events": (
             "tickets",
             "Repair tickets (provisional)",
@@ -61,8 +51,13 @@ def producers() -> dict[str, tuple[str, str, dict[str, type[BaseModel]]]]:
 
 def consumers() -> dict[str, list[str]]:
     """Service → event types it handles."""
-    handlers = inventory_consumers.build_handlers("inventory.events")
-    return {"inventory": sorted(handlers)}
+    inventory = inventory_consumers.build_handlers("inventory.events")
+    reservations = reservations_consumers.build_handlers("reservations.events")
+    return {
+        "inventory": sorted(inventory),
+        "reservations": sorted(reservations),
+        "contracts": sorted(contracts_consumers.HANDLED),
+    }
 
 
 def schema_for(event_type: str, model: type[BaseModel], provisional: bool) -> dict[str, Any]:

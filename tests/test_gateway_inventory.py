@@ -99,7 +99,6 @@ def _env(settings: GatewaySettings) -> dict[str, str]:
         "GATEWAY_KEY_ENCRYPTION_KEY": settings.key_encryption_key.get_secret_value(),
         "GATEWAY_PERSONAL_CODE_PEPPER": settings.personal_code_pepper.get_secret_value(),
         "GATEWAY_BOOTSTRAP_ADMIN_PERSONAL_CODE": ADMIN_CODE,
-        "GATEWAY_CLIENT_SECRET_SCRYPT_N": str(settings.client_secret_scrypt_n),
         "GATEWAY_JWKS_MAX_AGE_S": "0",  # the inventory refetches unknown keys anyway
         "GATEWAY_RUN_BACKGROUND_WORKERS": "false",
         "GATEWAY_LOG_JSON": "false",
@@ -132,7 +131,6 @@ async def gateway(
         key_encryption_key=Fernet.generate_key().decode(),
         personal_code_pepper="cross-service-test-pepper-0123456789",
         bootstrap_admin_personal_code=ADMIN_CODE,
-        client_secret_scrypt_n=2**10,
     )
     process = _start(settings, port, gateway_log)
     try:

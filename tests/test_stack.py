@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import queue
+import random
 import re
 import signal
 import socket
@@ -30,8 +31,6 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import async_playwright
-
-from shared_kit.testing.infra import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -134,10 +133,12 @@ def port_is_free(port: int) -> bool:
 
 
 def free_port_base(span: int = PORT_SPAN) -> int:
-    """A port where it and the next `span - 1` ports are free."""
-    for _ in range(100):
-        base = free_port()
-        if base + span < 65536 and all(port_is_free(p) for p in range(base, base + span)):
+    """A port where it and the next `span - 1` ports are free, below the ephemeral range (so
+    no outgoing connection of this machine takes one of them while the stack starts)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        base = random.randrange(10_000, max(10_001, low - span))
+        if all(port_is_free(p) for p in range(base, base + span)):
             return base
     raise RuntimeError("no free port range")
 

@@ -191,6 +191,31 @@ async def seed_inventory(inventory_url: str, token: str) -> str:
     )
 
 
+# The lenders named in loan contracts: the municipality and its schools (invented details).
+LENDERS: list[dict[str, Any]] = [
+    {"kind": "municipality", "code": RIGA, "municipality_code": RIGA,
+     "name": "Rīgas valstspilsētas pašvaldība", "registration_number": "90000000001",
+     "address": "Rātslaukums 1, Rīga, LV-1050", "representative": "Izglītības departaments"},
+    *({"kind": "institution", "code": school["registration_number"], "municipality_code": RIGA,
+       "name": school["name"], "registration_number": school["registration_number"],
+       "address": "Skolas iela 1, Rīga, LV-1010", "representative": "direktors"}
+      for school in SCHOOLS),
+]  # fmt: skip
+
+
+async def seed_lenders(contracts_url: str, token: str) -> str:
+    """The lenders' legal details in the contracts service, so demo contracts can be signed."""
+    headers = {"Authorization": f"Bearer {token}"}
+    created = 0
+    async with httpx.AsyncClient(base_url=contracts_url, headers=headers, timeout=30) as client:
+        for lender in LENDERS:
+            response = await client.post("/api/v1/contracts/lenders", json=lender)
+            if response.status_code not in (201, 409):
+                raise SeedError(f"seeding a lender failed: {response.status_code} {response.text}")
+            created += response.status_code == 201
+    return f"demo lenders: {created} of {len(LENDERS)} created"
+
+
 # Roles VIIS does not know, granted in the gateway to demo people: (person, role, municipality).
 DEMO_GRANTS = [
     ("municipality_admin", GrantedRole.MUNICIPALITY_ADMIN, RIGA),

@@ -29,13 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from demo import RIGA, SeedError, seed_grants, seed_inventory
+from demo import RIGA, SeedError, seed_grants, seed_inventory, seed_lenders
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import contracts_service.main
 import gateway_service.main
 import inventory_service.main
+import reservations_service.main
+from contracts_service.seal import settings_env as seal_env
+from gateway_service import admin_cli
 from gateway_service.config import GatewaySettings
 from shared_kit.events.kafka import ensure_topics
 from shared_kit.migrations import upgrade
@@ -80,6 +84,22 @@ SERVICES = [
         port=8101,
         env_prefix="INVENTORY_",
         topics=("inventory.events", "reservations.events", "contracts.events", "tickets.events"),
+    ),
+    Service(
+        name="reservations",
+        module="reservations_service.main:create_app",
+        migrations=reservations_service.main.MIGRATIONS,
+        port=8102,
+        env_prefix="RESERVATIONS_",
+        topics=("reservations.events", "inventory.events", "contracts.events"),
+    ),
+    Service(
+        name="contracts",
+        module="contracts_service.main:create_app",
+        migrations=contracts_service.main.MIGRATIONS,
+        port=8103,
+        env_prefix="CONTRACTS_",
+        topics=("contracts.events", "reservations.events", "inventory.events"),
     ),
 ]
 
@@ -275,13 +295,18 @@ def gateway_env(urls: dict[str, str]) -> dict[str, str]:
 
 
 def service_env(
-    service: Service, postgres: Postgres, bootstrap: str, urls: dict[str, str]
+    service: Service,
+    postgres: Postgres,
+    bootstrap: str,
+    urls: dict[str, str],
+    extra: dict[str, str],
 ) -> dict[str, str]:
     """The environment of a service process: its database and broker; it trusts the gateway."""
     p = service.env_prefix
     return {
         **os.environ,
         **gateway_env(urls),
+        **extra,
         "PYTHONUNBUFFERED": "1",
         f"{p}DATABASE_URL": postgres.url(service.name),
         f"{p}KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -393,8 +418,10 @@ async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
         )
     if minted.status_code != 200:
         raise StackError(f"the console did not mint a token: {minted.status_code} {minted.text}")
+    token = minted.json()["access_token"]
     try:
-        say(await seed_inventory(urls["inventory"], minted.json()["access_token"]))
+        say(await seed_inventory(urls["inventory"], token))
+        say(await seed_lenders(urls["contracts"], token))
     except SeedError as exc:
         raise StackError(str(exc)) from None
 
@@ -474,8 +501,33 @@ async def start_broker(resources: contextlib.ExitStack, stop: asyncio.Event) -> 
     return bootstrap
 
 
+async def contracts_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, str]:
+    """The contracts service's seal (a demo CA made once) and its gateway client (made once
+    with the operator CLI; the secret is kept in the data directory, as a secret store would)."""
+    path = data_dir() / "contracts-gateway-client.json"
+    if not path.exists():
+        settings = GatewaySettings(database_url=postgres.url("gateway"), issuer=urls["gateway"])
+        argv = ["client", "create", "--name", "contracts (dev stack)",
+                "--scope", "people:personal-code"]  # fmt: skip
+        args = admin_cli.parse_args(argv)
+        path.write_text(await admin_cli.execute(settings, args.run, args))
+        path.chmod(0o600)
+        say("created the contracts service's gateway client")
+    client = json.loads(path.read_text())
+    return {
+        **seal_env(data_dir() / "seal"),
+        "CONTRACTS_GATEWAY_URL": urls["gateway"],
+        "CONTRACTS_GATEWAY_CLIENT_ID": client["client_id"],
+        "CONTRACTS_GATEWAY_CLIENT_SECRET": client["client_secret"],
+    }
+
+
 def start_all(
-    postgres: Postgres, bootstrap: str, port_base: int, resources: contextlib.ExitStack
+    postgres: Postgres,
+    bootstrap: str,
+    port_base: int,
+    extra: dict[str, dict[str, str]],
+    resources: contextlib.ExitStack,
 ) -> list[tuple[Running, str]]:
     """Start every service and helper in its own process; each with its readiness path."""
     logs = data_dir() / "logs"
@@ -486,7 +538,7 @@ def start_all(
     paths: list[str] = []
     for service in SERVICES:
         command = uvicorn(service.module, shifted(service.port, port_base), "--factory")
-        env = service_env(service, postgres, bootstrap, urls)
+        env = service_env(service, postgres, bootstrap, urls, extra.get(service.name, {}))
         running.append(start_process(service.name, command, env, logs))
         paths.append("/readyz")
     for helper in HELPERS:
@@ -520,7 +572,8 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
         return
     bootstrap = await start_broker(resources, stop)
     urls = urls_of(args.port_base)
-    started = start_all(postgres, bootstrap, args.port_base, resources)
+    extra = {"contracts": await contracts_env(postgres, urls)}
+    started = start_all(postgres, bootstrap, args.port_base, extra, resources)
     await asyncio.gather(*(wait_ready(r, urls[r.name] + path, stop) for r, path in started))
     say("all services ready")
     if not args.no_seed:

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared_kit.problems import Conflict, install_problem_handlers
 
@@ -46,6 +47,10 @@ def build() -> FastAPI:
     async def db_down() -> None:
         raise OperationalError("select 1", {}, Exception("connection refused"))
 
+    @app.get("/pool-exhausted")
+    async def pool_exhausted() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+
     @app.get("/nul")
     async def nul() -> None:
         raise DBAPIError("select", {}, _Driver("invalid byte sequence", "22021"))
@@ -77,6 +82,7 @@ async def test_validation_names_every_field(client: httpx.AsyncClient) -> None:
         ("/conflict", 409, "Already there"),
         ("/integrity", 409, "conflicts"),
         ("/db-down", 503, "database"),
+        ("/pool-exhausted", 503, "database connection"),
         ("/nowhere", 404, "Not Found"),
     ],
 )

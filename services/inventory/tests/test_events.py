@@ -361,7 +361,7 @@ async def test_caused_events_carry_the_cause_correlation_id(
     assert [e.correlationid for e in caused] == ["journey-42"]
 
 
-async def test_damaged_return_records_condition_with_the_status_change(
+async def test_damaged_return_records_condition_and_goes_to_repair(
     live: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any], settings: InventorySettings
 ) -> None:
     (device, idle) = await register(live, tokens, 2)
@@ -376,10 +376,21 @@ async def test_damaged_return_records_condition_with_the_status_change(
         event(returned, device["id"], condition="damaged"),
         event(returned, idle["id"], condition="damaged"),
     )
-    await eventually(lambda: _has_status(live, tokens, device["id"], "available"))
+    await eventually(lambda: _has_status(live, tokens, device["id"], "in_repair"))
     history = await live.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
-    last = history.json()["items"][-1]
-    assert last["changes"] == {"status": ["on_loan", "available"], "condition": ["new", "damaged"]}
+    returned_entry, repair_entry = history.json()["items"][-2:]
+    assert returned_entry["changes"] == {
+        "status": ["on_loan", "available"],
+        "condition": ["new", "damaged"],
+    }
+    assert repair_entry["changes"] == {"status": ["available", "in_repair"]}
+    # The repair ends where the return left the device: available.
+    await publish(
+        bootstrap,
+        settings.tickets_topic,
+        event("lv.datori.tickets.repair.completed.v1", device["id"]),
+    )
+    await eventually(lambda: _has_status(live, tokens, device["id"], "available"))
     # A return for a device that is not on loan changes nothing, condition included; a later
     # event with the same key (same partition, so applied after it) shows it was consumed.
     activated = event("lv.datori.contracts.contract.activated.v1", idle["id"])

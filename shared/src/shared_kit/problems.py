@@ -16,6 +16,7 @@ from sqlalchemy.exc import (
     InterfaceError,
     OperationalError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -186,6 +187,18 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("no database connection free within the pool timeout")
+    return problem_response(
+        503,
+        "service-busy",
+        "Service busy",
+        "Every database connection of this instance is in use; retry shortly",
+        request.url.path,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("database unavailable: %s", type(exc).__name__)
     return problem_response(
@@ -235,6 +248,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(StaleDataError, _on_stale)
     app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(PoolTimeout, _on_pool_exhausted)
     app.add_exception_handler(OperationalError, _on_db_unavailable)
     app.add_exception_handler(InterfaceError, _on_db_unavailable)
     app.add_exception_handler(OSError, _on_db_unavailable)

@@ -167,6 +167,9 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         to = await _free_status(session, device)
         only = (DeviceStatus.ON_LOAN,)
         await _move_device(session, device, evt, to, topic, only_from=only, condition=condition)
+        if condition is Condition.DAMAGED and device.status is to:
+            # Back, but not lendable until repaired; the repair ends where the return left it.
+            await _move_device(session, device, evt, DeviceStatus.IN_REPAIR, topic)
 
     async def in_repair(session: AsyncSession, evt: CloudEvent) -> None:
         await _move(session, evt, DeviceStatus.IN_REPAIR, topic)

@@ -35,10 +35,14 @@ class DeviceSnapshot(BaseModel):
     municipality_code: str
     institution_registration_number: str | None
     catalogue_item_code: str
+    manufacturer: str
+    model: str
     category: str
     os: str
     screen_inches: Decimal | None
     touch: bool
+    accessories: list[str]
+    purchase_price: Decimal | None  # the value a loan contract names for liability
     funding_source: str
     delivery_date: dt.date | None
     warranty_ends_on: dt.date | None
@@ -102,6 +106,10 @@ def snapshot(device: Device) -> DeviceSnapshot:
             device.institution.registration_number if device.institution else None
         ),
         catalogue_item_code=item.code,
+        manufacturer=item.manufacturer,
+        model=item.model,
+        accessories=list(device.accessories or []),
+        purchase_price=device.purchase_price,
         category=item.category.value,
         os=item.os.value,
         screen_inches=item.screen_inches,

@@ -1,0 +1,257 @@
+"""Benchmark 5: reservations under contention — many families, few devices, one school.
+
+2,000 guardians (one learner each, each with their own token) ask at once for any device of one
+institution that has 50, all for the same period, through a real reservations server (uvicorn,
+2 workers) with the default policy (auto-approve). Every request must end as `approved` (50)
+or `waitlisted` (the rest) — a 201 either way — and the database must hold no two approved
+reservations of one device with overlapping periods: the count of such pairs is the double
+bookings figure, read by SQL afterwards.
+
+Beside it, in the same run and database, a raw SQL insert of the same 2,000 rows (asyncpg,
+one statement per row in one pipeline) gives the floor the API's throughput is set against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from bench.infra import (
+    Infra,
+    Server,
+    cpu_seconds,
+    free_port,
+    spawn_uvicorn,
+    stop_process,
+    wait_ready,
+)
+from bench.rawhttp import Connection, pool, prepare_post
+from bench.report import RESULTS, Row
+from reservations_service.config import ReservationsSettings
+from reservations_service.main import MIGRATIONS
+from reservations_service.service import readmodel
+from shared_kit.db import create_engine, create_session_factory
+
+APP = "reservations_service.main:create_app"
+PATH = "/api/v1/reservations"
+ATTEMPTS = 2_000
+DEVICES = 50
+CONNECTIONS = 100  # requests in flight at once; the rest queue for a connection
+TIMEOUT_S = 60.0
+TARGET_PER_S = 500
+WAITING = ATTEMPTS - DEVICES
+RIGA = "0010000"
+SCHOOL = "3113900001"
+START = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
+END = START + dt.timedelta(days=90)
+COLUMNS = """
+    SELECT attname FROM pg_attribute WHERE attrelid = 'reservation'::regclass AND attnum > 0
+       AND NOT attisdropped AND attgenerated = '' AND attname <> 'id' ORDER BY attnum
+"""
+OVERLAPS = """
+    SELECT count(*) FROM reservation a JOIN reservation b
+      ON a.device_id = b.device_id AND a.id < b.id AND a.period && b.period
+     WHERE a.state IN ('approved', 'fulfilled') AND b.state IN ('approved', 'fulfilled')
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt: its latency and HTTP status."""
+
+    latency_s: float
+    status: int
+
+
+def server_env(infra: Infra, database_url: str) -> dict[str, str]:
+    """Environment of a reservations server process without background workers."""
+    values = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "JWKS_URL": infra.jwks.jwks_url,
+        "JWT_AUDIENCE": infra.issuer.audience,
+        "ENVIRONMENT": "dev",
+        "LOG_LEVEL": "WARNING",
+        "RUN_BACKGROUND_WORKERS": "false",
+    }
+    return {**os.environ, **{f"RESERVATIONS_{k}": v for k, v in values.items()}}
+
+
+@contextlib.asynccontextmanager
+async def reservations_server(infra: Infra, database_url: str) -> AsyncIterator[Server]:
+    """A real uvicorn process serving reservations, once /readyz answers 200."""
+    port = free_port()
+    log_path = infra.workdir / f"reservations-{port}.log"
+    process = spawn_uvicorn(APP, server_env(infra, database_url), port, log_path)
+    try:
+        server = Server(f"http://127.0.0.1:{port}", process.pid)
+        await wait_ready(server.url, process, log_path, name="reservations")
+        yield server
+    finally:
+        stop_process(process)
+        shutil.copy(log_path, RESULTS / "reservations-server.log")  # for a look afterwards
+
+
+async def seed_devices(database_url: str) -> None:
+    """50 available Chromebooks at the school, through the read model's own code."""
+    engine = create_engine(database_url, pool_size=1)
+    sessions = create_session_factory(engine)
+    topic = ReservationsSettings().events_topic
+    try:
+        async with sessions() as session, session.begin():
+            for _ in range(DEVICES):
+                snapshot = readmodel.Snapshot(
+                    device_id=uuid.uuid4(), version=1, municipality_code=RIGA,
+                    institution_number=SCHOOL, catalogue_item_code="CB-116",
+                    category="chromebook", os="chromeos", screen_inches=Decimal("11.6"),
+                    touch=True, status="available",
+                )  # fmt: skip
+                now = dt.datetime.now(dt.UTC)
+                await readmodel.apply_snapshot(session, snapshot, now=now, topic=topic)
+    finally:
+        await engine.dispose()
+
+
+def attempts(infra: Infra, base_url: str) -> list[bytes]:
+    """One prepared POST per guardian: their own learner, any device of the school."""
+    prepared = []
+    for i in range(ATTEMPTS):
+        learner = f"bench-learner-{i:05d}"
+        token = infra.issuer.mint(f"bench-guardian-{i}", roles=["guardian"], learners=[learner])
+        body = {
+            "learner_id": learner,
+            "institution_number": SCHOOL,
+            "start": START.isoformat(),
+            "end": END.isoformat(),
+            "criteria": {"category": "chromebook"},
+        }
+        headers = {"Authorization": f"Bearer {token}"}
+        prepared.append(prepare_post(base_url, PATH, json.dumps(body).encode(), headers))
+    return prepared
+
+
+async def attempt(idle: asyncio.Queue[Connection], request: bytes, started: float) -> Outcome:
+    """Send one attempt; latency counts from the common start (queueing included)."""
+    connection = await idle.get()
+    try:
+        status = await asyncio.wait_for(connection.get(request), TIMEOUT_S)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+        status = 0
+    idle.put_nowait(connection)
+    return Outcome(time.perf_counter() - started, status)
+
+
+async def contention(infra: Infra, database_url: str) -> tuple[list[Outcome], float, float | None]:
+    """All attempts at once; the outcomes, the wall time and the server's CPU seconds."""
+    async with reservations_server(infra, database_url) as server:
+        requests = attempts(infra, server.url)
+        async with pool(server.url, CONNECTIONS) as idle:
+            cpu_before = cpu_seconds(server.pid)
+            started = time.perf_counter()
+            outcomes = await asyncio.gather(*(attempt(idle, r, started) for r in requests))
+            span = time.perf_counter() - started
+            cpu_after = cpu_seconds(server.pid)
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return list(outcomes), span, cpu
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as a DSN asyncpg takes."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def database_counts(database_url: str) -> tuple[int, int, int]:
+    """Double-booked pairs, approved and waitlisted reservations."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        overlaps = await conn.fetchval(OVERLAPS)
+        approved = await conn.fetchval("SELECT count(*) FROM reservation WHERE state = 'approved'")
+        waiting = await conn.fetchval("SELECT count(*) FROM reservation WHERE state = 'waitlisted'")
+    finally:
+        await conn.close()
+    return int(overlaps), int(approved), int(waiting)
+
+
+async def raw_insert_seconds(database_url: str) -> float:
+    """Seconds to insert 2,000 rows shaped like the API's (copied, new ids) in one pipeline."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await conn.execute(
+            "CREATE TEMP TABLE model AS SELECT * FROM reservation WHERE state = 'waitlisted'"
+        )
+        columns = [r["attname"] for r in await conn.fetch(COLUMNS)]
+        rows = [tuple(r[c] for c in columns) for r in await conn.fetch("SELECT * FROM model")]
+        rows = (rows * (ATTEMPTS // max(1, len(rows)) + 1))[:ATTEMPTS]
+        names = ", ".join(columns)
+        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        sql = f"INSERT INTO reservation (id, {names}) VALUES (gen_random_uuid(), {marks})"
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.executemany(sql, rows)
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def rows_for(
+    outcomes: list[Outcome], span: float, counts: tuple[int, int, int], raw_s: float
+) -> list[Row]:
+    """Throughput, latency, answers, double bookings and the ratio to raw SQL."""
+    overlaps, approved, waiting = counts
+    ms = [o.latency_s * 1000 for o in outcomes]
+    created = sum(o.status == 201 for o in outcomes)
+    rate, raw_rate = len(outcomes) / span, ATTEMPTS / raw_s
+    name = f"Reservations: {ATTEMPTS:,} at once for {DEVICES} devices"
+    return [
+        Row(f"{name}: throughput", rate, "req/s", f"≥ {TARGET_PER_S}", rate >= TARGET_PER_S),
+        Row(f"{name}: p50", percentile(ms, 50), "ms"),
+        Row(f"{name}: p99", percentile(ms, 99), "ms"),
+        Row(f"{name}: answered 201", created, "", f"{ATTEMPTS:,}", created == ATTEMPTS),
+        Row(f"{name}: approved", approved, "", f"{DEVICES}", approved == DEVICES),
+        Row(f"{name}: waitlisted", waiting, "", f"{WAITING:,}", waiting == WAITING),
+        Row(f"{name}: double bookings", overlaps, "", "0", overlaps == 0),
+        Row("Reservations: raw SQL insert of the same rows", raw_rate, "rows/s"),
+        Row("Reservations: API / raw SQL throughput", rate / raw_rate * 100, "%"),
+    ]
+
+
+async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """The contention run and the raw insert beside it."""
+    async with infra.fresh_database("bench_reservations", MIGRATIONS) as url:
+        await seed_devices(url)
+        outcomes, span, cpu = await contention(infra, url)
+        counts = await database_counts(url)
+        raw_s = await raw_insert_seconds(url)
+    statuses = sorted({o.status for o in outcomes})
+    notes = [
+        f"reservations: {ATTEMPTS:,} POSTs from {ATTEMPTS:,} guardians (own token and learner "
+        f"each) over {CONNECTIONS} keep-alive connections to 2 uvicorn workers, all started at "
+        f"once; latency counts from that common start, queueing included; statuses seen "
+        f"{statuses}; auto-approve policy; allocation at one school is serialised by its "
+        "advisory lock, the exclusion constraint is the guarantee",
+        f"reservations server CPU: {cpu / len(outcomes) * 1000:.2f} ms per request"
+        if cpu is not None
+        else "reservations server CPU: not measured",
+        f"raw SQL: {ATTEMPTS:,} INSERTs of rows copied from the API's waitlisted ones (new ids), "
+        "asyncpg executemany in one transaction",
+    ]
+    return rows_for(outcomes, span, counts, raw_s), notes

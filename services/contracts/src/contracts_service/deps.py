@@ -1,0 +1,91 @@
+"""Dependencies of the contracts API: settings, clock, sealer, and validated path objects."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from asn1crypto import x509 as asn1_x509
+from fastapi import Depends, Request
+
+from contracts_service.clock import Clock
+from contracts_service.config import ContractsSettings
+from contracts_service.crypto import PersonalCodeCipher
+from contracts_service.exceptions import ContractNotFound
+from contracts_service.models import Contract
+from contracts_service.repository import ContractRepository
+from contracts_service.seal import DocumentSealer
+from contracts_service.service import access
+from shared_kit.auth import CurrentPrincipal
+from shared_kit.deps import SessionDep
+
+
+def get_settings(request: Request) -> ContractsSettings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's clock."""
+    return request.app.state.clock
+
+
+def get_cipher(request: Request) -> PersonalCodeCipher:
+    """The personal-code cipher."""
+    return request.app.state.cipher
+
+
+def get_sealer(request: Request) -> DocumentSealer:
+    """The platform's sealer."""
+    return request.app.state.sealer
+
+
+def get_trust_roots(request: Request) -> list[asn1_x509.Certificate]:
+    """Roots the verification endpoint trusts."""
+    return request.app.state.trust_roots
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address (uvicorn's `--proxy-headers` makes it the real one behind a proxy)."""
+    return request.client.host if request.client else None
+
+
+Settings = Annotated[ContractsSettings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+Cipher = Annotated[PersonalCodeCipher, Depends(get_cipher)]
+Sealer = Annotated[DocumentSealer, Depends(get_sealer)]
+TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
+ClientAddress = Annotated[str | None, Depends(client_address)]
+
+
+async def _contract(contract_id: uuid.UUID, session: SessionDep, *, for_update: bool) -> Contract:
+    contract = await ContractRepository(session).get(contract_id, for_update=for_update)
+    if contract is None:
+        raise ContractNotFound(f"No contract {contract_id}")
+    return contract
+
+
+async def valid_contract(
+    contract_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> Contract:
+    """The contract in the path, if it exists and the caller may see it."""
+    contract = await _contract(contract_id, session, for_update=False)
+    access.check_read(principal, contract)
+    return contract
+
+
+async def locked_contract(
+    contract_id: uuid.UUID, session: SessionDep, _: CurrentPrincipal
+) -> Contract:
+    """The contract in the path, locked for this transaction (actions check their own rights)."""
+    return await _contract(contract_id, session, for_update=True)
+
+
+def signing_request(request: Request, address: ClientAddress) -> dict[str, str | None]:
+    """Where a signature comes from: address and user agent."""
+    return {"client_address": address, "user_agent": request.headers.get("user-agent")}
+
+
+ValidContract = Annotated[Contract, Depends(valid_contract)]
+LockedContract = Annotated[Contract, Depends(locked_contract)]
+RequestOrigin = Annotated[dict[str, str | None], Depends(signing_request)]

@@ -1,0 +1,1 @@
+"""The contract document: template, data and PDF rendering."""

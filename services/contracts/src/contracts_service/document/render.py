@@ -1,0 +1,267 @@
+# ruff: noqa: RUF001 - Latvian typography uses the en dash
+"""Render a contract to PDF (fpdf2) with the vendored DejaVu fonts, deterministically.
+
+The creation date is the document's own `issued_at` and fpdf2 derives the file id from the
+content, so the same data always gives the same bytes and so the same SHA-256. Dates print in
+Riga time; amounts with a decimal comma in Latvian and a point in English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fpdf import FPDF
+
+from contracts_service.document import template as t
+from contracts_service.document.model import ContractData, LenderData, SignatureLine
+
+RIGA = ZoneInfo("Europe/Riga")
+FONT = "DejaVu"
+GREY = (90, 90, 90)
+PRODUCER = "Datori bērnam – computer libraries"
+
+
+@cache
+def font_path(name: str) -> Path:
+    """Path of a vendored font file (installed packages keep it next to this module)."""
+    with resources.as_file(resources.files("contracts_service.document") / "fonts" / name) as p:
+        return Path(p)
+
+
+def date_lv(moment: dt.datetime | dt.date) -> str:
+    """A date as Latvians write it: 01.09.2026."""
+    day = moment.astimezone(RIGA).date() if isinstance(moment, dt.datetime) else moment
+    return day.strftime("%d.%m.%Y.")
+
+
+def date_en(moment: dt.datetime | dt.date) -> str:
+    """A date in ISO form for the English rendering."""
+    day = moment.astimezone(RIGA).date() if isinstance(moment, dt.datetime) else moment
+    return day.isoformat()
+
+
+def time_lv(moment: dt.datetime) -> str:
+    """A moment in Riga time, to the second."""
+    return moment.astimezone(RIGA).strftime("%d.%m.%Y. %H:%M:%S (%Z)")
+
+
+def personal_code(code: str) -> str:
+    """A personal code as printed, DDMMYY-NNNNN (the gateway hands out the 11 digits)."""
+    digits = code.replace("-", "").strip()
+    return f"{digits[:6]}-{digits[6:]}" if len(digits) == 11 and digits.isdigit() else code
+
+
+def money_lv(value: Decimal) -> str:
+    """329,00 EUR."""
+    return f"{value:.2f}".replace(".", ",") + " EUR"
+
+
+def money_en(value: Decimal) -> str:
+    """EUR 329.00."""
+    return f"EUR {value:.2f}"
+
+
+def lender_lines(lender: LenderData) -> list[str]:
+    """The lender's block: legal details, or the registry codes when they are missing."""
+    kind = "pašvaldība" if lender.kind == "municipality" else "izglītības iestāde"
+    code = "ATVK kods" if lender.kind == "municipality" else "VIIS reģ. Nr."
+    lines = [f"{lender.name or '—'} ({kind}, {code} {lender.code})"]
+    if lender.registration_number:
+        lines.append(f"Reģistrācijas Nr. / Registration No.: {lender.registration_number}")
+    if lender.address:
+        lines.append(f"Adrese / Address: {lender.address}")
+    if lender.representative:
+        lines.append(f"Pārstāvis / Represented by: {lender.representative}")
+    return lines
+
+
+class _Pdf(FPDF):
+    """A page with the contract number and page count in the footer."""
+
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, "", 7)
+        self.set_text_color(*GREY)
+        self.cell(0, 5, f"{self.footer_text} · {self.page_no()}/{{nb}}", align="C")
+        self.set_text_color(0, 0, 0)
+
+
+class Renderer:
+    """Writes one contract document."""
+
+    def __init__(self, data: ContractData) -> None:
+        self.data = data
+        pdf = _Pdf(format="A4")
+        pdf.set_creation_date(data.issued_at.astimezone(dt.UTC))
+        pdf.add_font(FONT, "", str(font_path("DejaVuSans.ttf")))
+        pdf.add_font(FONT, "B", str(font_path("DejaVuSans-Bold.ttf")))
+        pdf.set_title(f"{t.TITLE[0]} {data.number}")
+        pdf.set_subject(f"{t.TITLE[1]} {data.number}, version {data.version}")
+        pdf.set_creator(PRODUCER)
+        pdf.set_producer(PRODUCER)
+        pdf.set_lang("lv")
+        pdf.set_margins(18, 16, 18)
+        pdf.set_auto_page_break(True, margin=18)
+        pdf.footer_text = f"{data.number} · v{data.version} · {data.template_version}"
+        self.pdf = pdf
+
+    def render(self) -> bytes:
+        """The PDF bytes."""
+        self.pdf.add_page()
+        self._header()
+        self._parties()
+        self._device()
+        self._clauses()
+        if self.data.kind == "sealed":
+            self._signature_page()
+        else:
+            self._signature_placeholders()
+        return bytes(self.pdf.output())
+
+    # Building blocks ----------------------------------------------------------------------
+
+    def _line(self, text: str, size: float = 9.5, bold: bool = False, grey: bool = False) -> None:
+        self.pdf.set_font(FONT, "B" if bold else "", size)
+        if grey:
+            self.pdf.set_text_color(*GREY)
+        self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", align="L")
+        self.pdf.set_text_color(0, 0, 0)
+
+    def _gap(self, mm: float = 2.5) -> None:
+        self.pdf.ln(mm)
+
+    def _pair(self, lv: str, en: str, bold: bool = False) -> None:
+        self._line(lv, bold=bold)
+        self._line(en, size=8, grey=True)
+
+    def _header(self) -> None:
+        d = self.data
+        self._line(f"{t.TITLE[0]} Nr. {d.number}", size=15, bold=True)
+        self._line(f"{t.TITLE[1]} No. {d.number}", size=10, grey=True)
+        self._gap()
+        self._line(f"Versija / Version: {d.version} · Veidne / Template: {d.template_version}")
+        self._line(f"Sagatavots / Issued: {date_lv(d.issued_at)} · Līguma ID: {d.contract_id}")
+        self._line(f"{t.PREVAILS[0]} {t.PREVAILS[1]}", size=8, grey=True)
+        if not d.lender.complete:
+            self._gap()
+            self._pair(t.DRAFT_NOTICE[0], t.DRAFT_NOTICE[1], bold=True)
+        self._gap(4)
+
+    def _parties(self) -> None:
+        d = self.data
+        self._line("Patapinātājs / Lender", bold=True)
+        for line in lender_lines(d.lender):
+            self._line(line)
+        self._gap()
+        self._line("Patapinājuma ņēmējs / Borrower", bold=True)
+        self._line(f"Vārds, uzvārds / Name: {d.borrower.full_name}")
+        code = personal_code(d.borrower.personal_code.get_secret_value())
+        self._line(f"Personas kods / Personal code: {code}")
+        self._gap()
+        self._line("Izglītojamais (lietotājs) / Learner (user)", bold=True)
+        self._line(f"{d.learner} · izglītības iestāde / institution: {d.institution_number}")
+        self._gap(4)
+
+    def _device(self) -> None:
+        dev = self.data.device
+        value = (
+            (money_lv(dev.value), money_en(dev.value)) if dev.value is not None else t.VALUE_UNKNOWN
+        )
+        rows = [
+            ("Inventāra Nr. / Asset tag", dev.asset_tag),
+            ("Sērijas Nr. / Serial number", dev.serial_number),
+            ("Modelis / Model", dev.model),
+            ("Veids / Category", dev.category),
+            ("Piederumi / Accessories", ", ".join(dev.accessories) or "—"),
+            ("Vērtība atbildībai / Value for liability", f"{value[0]} / {value[1]}"),
+            (
+                "Termiņš / Period",
+                f"{date_lv(self.data.period_start)} – {date_lv(self.data.period_end)}",
+            ),
+        ]
+        self._line("Ierīce / Device", bold=True)
+        self.pdf.set_font(FONT, "", 9)
+        with self.pdf.table(
+            col_widths=(38, 62), line_height=5.5, first_row_as_headings=False
+        ) as table:
+            for label, value_text in rows:
+                row = table.row()
+                row.cell(label)
+                row.cell(value_text)
+        self._gap(4)
+
+    def _clauses(self) -> None:
+        d = self.data
+        insured = d.device.insured_until
+        insurance = (
+            tuple(s.format(until_lv=date_lv(insured), until_en=date_en(insured)) for s in t.INSURED)
+            if insured is not None
+            else t.NOT_INSURED
+        )
+        value = d.device.value
+        fields = {
+            "learner": d.learner,
+            "start_lv": date_lv(d.period_start),
+            "end_lv": date_lv(d.period_end),
+            "start_en": date_en(d.period_start),
+            "end_en": date_en(d.period_end),
+            "insurance_lv": insurance[0],
+            "insurance_en": insurance[1],
+            "value_lv": money_lv(value) if value is not None else t.VALUE_UNKNOWN[0],
+            "value_en": money_en(value) if value is not None else t.VALUE_UNKNOWN[1],
+        }
+        for number, clause in enumerate(t.CLAUSES, start=1):
+            self._line(f"{number}. {clause.heading[0]} / {clause.heading[1]}", bold=True)
+            self._line(clause.text[0].format(**fields))
+            self._line(clause.text[1].format(**fields), size=8, grey=True)
+            self._gap()
+
+    def _signature_placeholders(self) -> None:
+        self._gap(2)
+        self._line("Paraksti / Signatures", bold=True)
+        self._pair(
+            "Līgums tiek parakstīts elektroniski platformā; parakstu dati un elektroniskais "
+            "zīmogs tiek pievienoti galīgajam dokumentam.",
+            "The agreement is signed electronically on the platform; the signature records and "
+            "the electronic seal are added to the final document.",
+        )
+
+    def _signature_page(self) -> None:
+        self.pdf.add_page()
+        self._line("Parakstu lapa / Signature page", size=12, bold=True)
+        self._gap()
+        for line in self.data.signatures:
+            self._signature(line)
+        self._pair(
+            "Dokuments apzīmogots ar platformas elektronisko zīmogu (PAdES). Zīmoga pārbaudei "
+            "izmantojiet jebkuru PDF parakstu pārbaudes rīku vai platformas pārbaudes pakalpojumu.",
+            "The document is sealed with the platform's electronic seal (PAdES). Check the seal "
+            "with any PDF signature validator or the platform's verification service.",
+        )
+
+    def _signature(self, line: SignatureLine) -> None:
+        party = (
+            "Patapinājuma ņēmējs / Borrower"
+            if line.party == "borrower"
+            else ("Patapinātājs / Lender")
+        )
+        self._line(party, bold=True)
+        self._line(f"Parakstītājs / Signed by: {line.name} (ID {line.signer_id})")
+        self._line(f"Laiks / Time: {time_lv(line.signed_at)}")
+        self._line(f"Autentifikācija / Authentication: {line.method}")
+        self._line(f"Parakstītā versija / Version signed: {line.document_version}")
+        self._line(f"SHA-256: {line.document_sha256}", size=8)
+        self._line(f"Piekrišanas teksts / Consent text: {line.consent_version}", size=8)
+        self._gap(4)
+
+
+def render_pdf(data: ContractData) -> bytes:
+    """The PDF of a contract document."""
+    return Renderer(data).render()

@@ -1,0 +1,333 @@
+"""Contracts: list, read, documents, signing, countersigning, return, termination."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts_service.deps import (
+    Cipher,
+    ClockDep,
+    LockedContract,
+    RequestOrigin,
+    Sealer,
+    Settings,
+    ValidContract,
+)
+from contracts_service.exceptions import DocumentNotFound, PhotoNotFound
+from contracts_service.models import Contract, ContractState, ReturnCondition
+from contracts_service.repository import (
+    ContractFilters,
+    ContractRepository,
+    DocumentRepository,
+    ReturnRepository,
+    SignatureRepository,
+)
+from contracts_service.router.base import COMMON, PREFIX
+from contracts_service.schemas import (
+    ContractRead,
+    DocumentRead,
+    PhotoRead,
+    ReturnRead,
+    SignRequest,
+    TerminateRequest,
+)
+from contracts_service.service import access, lifecycle, signing
+from shared_kit.auth import CurrentPrincipal
+from shared_kit.concurrency import IfMatch, check_if_match, etag
+from shared_kit.deps import SessionDep
+from shared_kit.idempotency import IdempotencyDep
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
+from shared_kit.problems import problem_responses
+
+router = APIRouter(prefix=PREFIX, tags=["contracts"], responses=COMMON)
+READ = problem_responses(404)
+WRITE = problem_responses(404, 409, 412)
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+async def _read(session: AsyncSession, contract: Contract) -> ContractRead:
+    signatures = await SignatureRepository(session).of(contract.id)
+    return ContractRead.of(contract, list(signatures))
+
+
+def _pdf(data: bytes, filename: str, sha256: str) -> Response:
+    # The PDF carries the borrower's personal code: never cached on the way.
+    headers = {
+        **NO_STORE,
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "ETag": f'"{sha256}"',
+    }
+    return Response(data, media_type="application/pdf", headers=headers)
+
+
+@router.get("", response_model=Page[ContractRead])
+async def list_contracts(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+    state: Annotated[list[ContractState] | None, Query()] = None,
+    municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
+    institution: Annotated[str | None, Query(pattern=r"^\d{7,10}$")] = None,
+    device_id: uuid.UUID | None = None,
+    reservation_id: uuid.UUID | None = None,
+    overdue: bool | None = None,
+):
+    """Contracts you may see, oldest first: your own as a borrower, your institution's or
+    municipality's as an administrator."""
+    filters = ContractFilters(
+        states=state or (),
+        municipality_code=municipality,
+        institution_number=institution,
+        device_id=device_id,
+        reservation_id=reservation_id,
+        overdue=overdue,
+    )
+    scope = access.scope_for(principal)
+    rows = await ContractRepository(session).page(scope, filters, cursor, limit)
+    items, nxt = page_of(rows, limit, lambda c: (c.created_at, c.id))
+    signatures = await SignatureRepository(session).of_many([c.id for c in items])
+    by_contract: dict[uuid.UUID, list] = {}
+    for s in signatures:
+        by_contract.setdefault(s.contract_id, []).append(s)
+    return page_response([ContractRead.of(c, by_contract.get(c.id, [])) for c in items], nxt)
+
+
+@router.get("/{contract_id}", response_model=ContractRead, responses=READ)
+async def get_contract(contract: ValidContract, session: SessionDep, response: Response):
+    """One contract with its signatures."""
+    response.headers["ETag"] = etag(contract.version)
+    return await _read(session, contract)
+
+
+@router.get("/{contract_id}/documents", response_model=list[DocumentRead], responses=READ)
+async def list_documents(contract: ValidContract, session: SessionDep):
+    """Every version of the contract's document, oldest first; the last is current."""
+    rows = await DocumentRepository(session).listing(contract.id)
+    return [
+        DocumentRead(**row._asdict(), current=row.number == contract.current_document)
+        for row in rows
+    ]
+
+
+@router.get(
+    "/{contract_id}/pdf",
+    responses={**READ, 200: {"content": {"application/pdf": {}}}},
+    response_class=Response,
+)
+async def download_current(contract: ValidContract, session: SessionDep):
+    """The current PDF: the sealed final once active, else the version to sign."""
+    document = await DocumentRepository(session).get(contract.id, contract.current_document)
+    assert document is not None
+    name = f"{contract.number}-v{document.number}.pdf"
+    return _pdf(document.pdf, name, document.sha256)
+
+
+@router.get(
+    "/{contract_id}/documents/{number}/pdf",
+    responses={**READ, 200: {"content": {"application/pdf": {}}}},
+    response_class=Response,
+)
+async def download_version(
+    number: Annotated[int, Path(ge=1)], contract: ValidContract, session: SessionDep
+):
+    """One version's PDF, exactly as stored."""
+    document = await DocumentRepository(session).get(contract.id, number)
+    if document is None:
+        raise DocumentNotFound(f"Contract {contract.number} has no version {number}")
+    return _pdf(document.pdf, f"{contract.number}-v{number}.pdf", document.sha256)
+
+
+def _signing(body: SignRequest, origin: dict[str, str | None]) -> signing.SigningRequest:
+    return signing.SigningRequest(
+        document_sha256=body.document_sha256,
+        document_version=body.document_version,
+        consent_version=body.consent_version,
+        client_address=origin["client_address"],
+        user_agent=origin["user_agent"],
+    )
+
+
+@router.post("/{contract_id}/sign", response_model=ContractRead, tags=["signing"], responses=WRITE)
+async def sign_contract(
+    body: SignRequest,
+    contract: LockedContract,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    clock: ClockDep,
+    origin: RequestOrigin,
+    idem: IdempotencyDep,
+    if_match: IfMatch = None,
+):
+    """The borrower signs the version they read (by SHA-256 or number).
+
+    Needs a recent Latvija.lv login with eParaksts, eID, a bank or Smart-ID (configurable);
+    otherwise 403 `login-too-weak` / `login-too-old`: log in again and retry."""
+    if replay := await idem.replay(body):
+        return replay
+    check_if_match(if_match, contract.version)
+    contract = await signing.sign(
+        session=session,
+        settings=settings,
+        principal=principal,
+        contract=contract,
+        request=_signing(body, origin),
+        now=clock(),
+    )
+    return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
+
+
+@router.post(
+    "/{contract_id}/countersign", response_model=ContractRead, tags=["signing"], responses=WRITE
+)
+async def countersign_contract(
+    body: SignRequest,
+    contract: LockedContract,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    clock: ClockDep,
+    cipher: Cipher,
+    sealer: Sealer,
+    origin: RequestOrigin,
+    idem: IdempotencyDep,
+    if_match: IfMatch = None,
+):
+    """The lender countersigns the version the borrower signed; the final PDF is sealed and
+    the contract becomes active."""
+    if replay := await idem.replay(body):
+        return replay
+    check_if_match(if_match, contract.version)
+    contract = await signing.countersign(
+        session=session,
+        settings=settings,
+        principal=principal,
+        contract=contract,
+        request=_signing(body, origin),
+        now=clock(),
+        cipher=cipher,
+        sealer=sealer,
+    )
+    return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
+
+
+@router.post("/{contract_id}/terminate", response_model=ContractRead, responses=WRITE)
+async def terminate_contract(
+    body: TerminateRequest,
+    contract: LockedContract,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    clock: ClockDep,
+    idem: IdempotencyDep,
+    if_match: IfMatch = None,
+):
+    """End an active loan early, with a reason (the device must still be returned)."""
+    if replay := await idem.replay(body):
+        return replay
+    check_if_match(if_match, contract.version)
+    contract = await lifecycle.terminate(
+        session=session,
+        principal=principal,
+        contract=contract,
+        reason=body.reason,
+        now=clock(),
+        topic=settings.events_topic,
+    )
+    return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
+
+
+@router.post(
+    "/{contract_id}/return",
+    status_code=201,
+    response_model=ReturnRead,
+    tags=["returns"],
+    responses=problem_responses(404, 409, 412, 413, 415),
+)
+async def record_return(
+    contract: LockedContract,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: Settings,
+    clock: ClockDep,
+    idem: IdempotencyDep,
+    condition: Annotated[ReturnCondition, Form()],
+    notes: Annotated[str | None, Form(max_length=4000)] = None,
+    photos: Annotated[list[UploadFile] | None, File(description="JPEG or PNG")] = None,
+    if_match: IfMatch = None,
+):
+    """The institution records the device's return: condition, notes, optional photos.
+
+    A `damaged` return's event is what the tickets service opens a repair ticket from."""
+    received = [
+        lifecycle.PhotoIn(p.filename, p.content_type, await p.read(settings.photo_max_bytes + 1))
+        for p in photos or []
+    ]
+    fingerprint = {
+        "condition": condition,
+        "notes": notes,
+        "photos": [hashlib.sha256(p.content).hexdigest() for p in received],
+    }
+    if replay := await idem.replay(fingerprint):
+        return replay
+    check_if_match(if_match, contract.version)
+    await lifecycle.record_return(
+        session=session,
+        settings=settings,
+        principal=principal,
+        contract=contract,
+        condition=condition,
+        notes=notes,
+        photos=received,
+        now=clock(),
+    )
+    answer = await _return(session, contract)
+    return idem.respond(201, answer, {"ETag": etag(contract.version)})
+
+
+async def _return(session: AsyncSession, contract: Contract) -> ReturnRead:
+    repo = ReturnRepository(session)
+    record = await repo.of(contract.id)
+    if record is None:
+        raise DocumentNotFound(f"Contract {contract.number} has no recorded return")
+    photos = [PhotoRead(**row._asdict()) for row in await repo.photos(record.id)]
+    return ReturnRead(
+        contract_id=contract.id,
+        condition=record.condition,
+        notes=record.notes,
+        recorded_by=record.recorded_by,
+        recorded_at=record.recorded_at,
+        photos=photos,
+    )
+
+
+@router.get("/{contract_id}/return", response_model=ReturnRead, tags=["returns"], responses=READ)
+async def get_return(contract: ValidContract, session: SessionDep, principal: CurrentPrincipal):
+    """The recorded return with its photos' metadata (the lender's administrators)."""
+    access.check_manager(principal, contract)
+    return await _return(session, contract)
+
+
+@router.get(
+    "/{contract_id}/return/photos/{photo_id}",
+    tags=["returns"],
+    responses={**READ, 200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+    response_class=Response,
+)
+async def download_photo(
+    photo_id: uuid.UUID, contract: ValidContract, session: SessionDep, principal: CurrentPrincipal
+):
+    """One photo of the return."""
+    access.check_manager(principal, contract)
+    repo = ReturnRepository(session)
+    record = await repo.of(contract.id)
+    photo = await repo.photo(record.id, photo_id) if record is not None else None
+    if photo is None:
+        raise PhotoNotFound(f"No photo {photo_id} for contract {contract.number}")
+    return Response(photo.content, media_type=photo.media_type, headers=NO_STORE)

@@ -1,0 +1,215 @@
+"""After drafting: cancellation, early termination, the return, expiry and overdue loans.
+
+- A reservation that goes away (cancelled, expired, rejected) cancels a contract that is not
+  active yet; an active one stays (the device is with the family and must come back).
+- The lender may terminate an active loan early, with a reason. The device must still come
+  back, so a return can be recorded on a terminated contract too (once); it then stays
+  `terminated` with `returned_at` set, and the `returned` event frees the device.
+- Expiry and overdue run with the kit's housekeeping (hourly and at start-up) through
+  `sweep(now=...)`, so tests move time by passing `now`: contracts not signed by both parties
+  by `sign_by` (drafted, awaiting the borrower, or awaiting the lender) expire, so that the
+  reservation's device is released; active contracts past their period's end are marked
+  overdue, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts_service import events
+from contracts_service.config import ContractsSettings
+from contracts_service.exceptions import (
+    IllegalState,
+    InvalidPhoto,
+    PayloadTooLarge,
+    TooManyPhotos,
+)
+from contracts_service.models import (
+    UNSIGNED,
+    Contract,
+    ContractDocument,
+    ContractReturn,
+    ContractState,
+    ReturnCondition,
+    ReturnPhoto,
+)
+from contracts_service.repository import ContractRepository, DocumentRepository, ReturnRepository
+from contracts_service.service import access
+from shared_kit.auth import Principal
+
+S = ContractState
+JPEG, PNG = "image/jpeg", "image/png"
+MAGIC = {JPEG: (b"\xff\xd8\xff",), PNG: (b"\x89PNG\r\n\x1a\n",)}
+
+
+@dataclass(frozen=True)
+class PhotoIn:
+    """An uploaded photo as received."""
+
+    filename: str | None
+    declared_type: str | None
+    content: bytes
+
+
+async def _current(session: AsyncSession, contract: Contract) -> ContractDocument:
+    document = await DocumentRepository(session).get(contract.id, contract.current_document)
+    assert document is not None  # every contract has its current document
+    return document
+
+
+async def cancel(
+    session: AsyncSession, contract: Contract, *, reason: str, now: dt.datetime, topic: str
+) -> bool:
+    """Cancel a contract that is not active yet; False when nothing changed."""
+    if contract.state not in UNSIGNED:
+        return False
+    contract.state = S.CANCELLED
+    contract.cancelled_at = now
+    contract.end_reason = reason
+    await session.flush()
+    document = await _current(session, contract)
+    events.publish(
+        session, topic, events.CANCELLED, contract, document, cancelled_at=now, reason=reason
+    )
+    return True
+
+
+async def terminate(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    contract: Contract,
+    reason: str,
+    now: dt.datetime,
+    topic: str,
+) -> Contract:
+    """End an active loan early."""
+    access.check_manager(principal, contract)
+    if contract.state is not S.ACTIVE:
+        raise IllegalState(
+            f"Only an active contract can be terminated; this one is {contract.state.value}"
+        )
+    contract.state = S.TERMINATED
+    contract.terminated_at = now
+    contract.end_reason = reason
+    await session.flush()
+    document = await _current(session, contract)
+    events.publish(
+        session, topic, events.TERMINATED, contract, document, terminated_at=now, reason=reason
+    )
+    return contract
+
+
+def photo_type(photo: PhotoIn, max_bytes: int) -> str:
+    """The photo's media type by its magic bytes; 413 when too large, 415 when not an image."""
+    if len(photo.content) > max_bytes:
+        raise PayloadTooLarge(f"A photo may have at most {max_bytes} bytes", max_bytes=max_bytes)
+    declared = (photo.declared_type or "").split(";")[0].strip().lower()
+    for media_type, prefixes in MAGIC.items():
+        if photo.content.startswith(prefixes) and declared in (
+            media_type,
+            "",
+            "application/octet-stream",
+        ):
+            return media_type
+    raise InvalidPhoto(f"{photo.filename or 'A photo'} is not a JPEG or PNG image")
+
+
+async def record_return(
+    *,
+    session: AsyncSession,
+    settings: ContractsSettings,
+    principal: Principal,
+    contract: Contract,
+    condition: ReturnCondition,
+    notes: str | None,
+    photos: list[PhotoIn],
+    now: dt.datetime,
+) -> ContractReturn:
+    """The device came back: record its condition, notes and photos."""
+    access.check_manager(principal, contract)
+    returnable = contract.state is S.ACTIVE or (
+        contract.state is S.TERMINATED and contract.returned_at is None
+    )
+    if not returnable:
+        raise IllegalState(
+            "Only an active (or terminated) loan can be returned; this one is "
+            f"{contract.state.value}"
+        )
+    if len(photos) > settings.photo_max_count:
+        raise TooManyPhotos(f"At most {settings.photo_max_count} photos per return")
+    types = [photo_type(p, settings.photo_max_bytes) for p in photos]
+    repo = ReturnRepository(session)
+    record = ContractReturn(
+        id=uuid.uuid4(),
+        contract_id=contract.id,
+        condition=condition,
+        notes=notes,
+        recorded_by=principal.client_id or principal.subject,
+        recorded_at=now,
+    )
+    repo.add(record)
+    photo_ids = []
+    for position, (photo, media_type) in enumerate(zip(photos, types, strict=True)):
+        row = ReturnPhoto(
+            id=uuid.uuid4(),
+            return_id=record.id,
+            position=position,
+            filename=(photo.filename or "")[:300] or None,
+            media_type=media_type,
+            size=len(photo.content),
+            sha256=hashlib.sha256(photo.content).hexdigest(),
+            content=photo.content,
+            created_at=now,
+        )
+        repo.add(row)
+        photo_ids.append(row.id)
+    contract.returned_at = now
+    if contract.state is S.ACTIVE:
+        contract.state = S.RETURNED
+    await session.flush()
+    document = await _current(session, contract)
+    events.publish(
+        session,
+        settings.events_topic,
+        events.RETURNED,
+        contract,
+        document,
+        returned_at=now,
+        condition=condition,
+        notes=notes,
+        photo_ids=photo_ids,
+    )
+    return record
+
+
+async def sweep(
+    session: AsyncSession, *, settings: ContractsSettings, now: dt.datetime
+) -> dict[str, int]:
+    """Expire unsigned contracts past their deadline; mark ended loans overdue (once)."""
+    repo = ContractRepository(session)
+    expired = await repo.due_to_expire(now, UNSIGNED, settings.expiry_batch_size)
+    for contract in expired:
+        contract.state = S.EXPIRED
+        contract.expired_at = now
+        contract.end_reason = "not signed in time"
+    overdue = await repo.due_overdue(now, settings.expiry_batch_size)
+    for contract in overdue:
+        contract.overdue_since = now
+    await session.flush()
+    for contract in expired:
+        document = await _current(session, contract)
+        events.publish(
+            session, settings.events_topic, events.EXPIRED, contract, document, expired_at=now
+        )
+    for contract in overdue:
+        document = await _current(session, contract)
+        events.publish(
+            session, settings.events_topic, events.OVERDUE, contract, document, overdue_since=now
+        )
+    return {"contracts_expired": len(expired), "contracts_overdue": len(overdue)}

@@ -1,0 +1,48 @@
+"""Dependencies of the reservations API: settings, the clock, roles, validated path objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from reservations_service.config import ReservationsSettings
+from reservations_service.models import Reservation
+from reservations_service.service import access
+from reservations_service.service import reservations as service
+from shared_kit.auth import Principal, require_roles
+from shared_kit.deps import SessionDep
+
+
+def get_settings(request: Request) -> ReservationsSettings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_now(request: Request) -> dt.datetime:
+    """ "Now" from the app's clock (tests move it)."""
+    return request.app.state.clock()
+
+
+Settings = Annotated[ReservationsSettings, Depends(get_settings)]
+Now = Annotated[dt.datetime, Depends(get_now)]
+Reader = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.READ_SCOPE)]
+Writer = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.WRITE_SCOPE)]
+AggregateReader = Annotated[
+    Principal, require_roles(*access.AGGREGATE_ROLES, scope=access.READ_SCOPE)
+]
+PolicyAdmin = Annotated[Principal, require_roles(*access.POLICY_ROLES)]
+
+
+async def valid_reservation(
+    reservation_id: uuid.UUID, session: SessionDep, principal: Reader
+) -> Reservation:
+    """The reservation in the path, if it exists and the caller may see it."""
+    return await service.get_reservation(
+        session=session, principal=principal, reservation_id=reservation_id
+    )
+
+
+ValidReservation = Annotated[Reservation, Depends(valid_reservation)]

@@ -1,0 +1,137 @@
+"""Events reservations publish, as versioned payload models (JSON Schemas come from these).
+
+Every event carries the whole reservation as consumers need it, keyed by the reservation id.
+`learner_id` is the platform's opaque person (or class) id, never a personal code;
+`requested_by` is who asked: the platform person id of a guardian or staff member, or a
+machine client's id (the contracts service drafts the loan contract for that person).
+`approved` and `offered` always name the device; `cancelled` and `expired` name the device the
+reservation held (if any) so that the inventory can release it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reservations_service.models import Reservation
+from shared_kit.events import CloudEvent, add_event
+from shared_kit.observability import correlation_id
+
+SOURCE = "/datori/reservations"
+PREFIX = "lv.datori.reservations.reservation."
+
+REQUESTED = PREFIX + "requested.v1"
+WAITLISTED = PREFIX + "waitlisted.v1"
+APPROVED = PREFIX + "approved.v1"
+OFFERED = PREFIX + "offered.v1"
+CANCELLED = PREFIX + "cancelled.v1"
+REJECTED = PREFIX + "rejected.v1"
+EXPIRED = PREFIX + "expired.v1"
+FULFILLED = PREFIX + "fulfilled.v1"
+
+
+class ReservationPayload(BaseModel):
+    """The reservation as consumers need it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reservation_id: uuid.UUID
+    device_id: uuid.UUID | None
+    municipality_code: str
+    institution_number: str
+    beneficiary: str
+    learner_id: str
+    requested_by: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    state: str
+    reason: str | None
+    priority_score: int
+    requested_at: dt.datetime
+    pickup_deadline: dt.datetime | None
+
+
+class ReservationRequested(ReservationPayload):
+    """A reservation was requested."""
+
+
+class ReservationWaitlisted(ReservationPayload):
+    """No matching device is free: the request waits in the institution's waitlist."""
+
+
+class ReservationApproved(ReservationPayload):
+    """A device was allocated; it must be picked up before `pickup_deadline`."""
+
+    device_id: uuid.UUID
+
+
+class ReservationOffered(ReservationPayload):
+    """A freed device went to this waitlisted request (an `approved` event follows)."""
+
+    device_id: uuid.UUID
+
+
+class ReservationCancelled(ReservationPayload):
+    """The reservation was cancelled; a device it held is free again."""
+
+
+class ReservationRejected(ReservationPayload):
+    """Staff rejected the request (`reason` says why)."""
+
+
+class ReservationExpired(ReservationPayload):
+    """The device was not picked up in time, or the period ended while waiting."""
+
+
+class ReservationFulfilled(ReservationPayload):
+    """The loan contract became active: the device is with the learner."""
+
+    device_id: uuid.UUID
+
+
+PAYLOADS: dict[str, type[ReservationPayload]] = {
+    REQUESTED: ReservationRequested,
+    WAITLISTED: ReservationWaitlisted,
+    APPROVED: ReservationApproved,
+    OFFERED: ReservationOffered,
+    CANCELLED: ReservationCancelled,
+    REJECTED: ReservationRejected,
+    EXPIRED: ReservationExpired,
+    FULFILLED: ReservationFulfilled,
+}
+
+
+def reservation_event(type_: str, reservation: Reservation) -> CloudEvent:
+    """A CloudEvent describing the reservation as it is now."""
+    payload = PAYLOADS[type_](
+        reservation_id=reservation.id,
+        device_id=reservation.device_id,
+        municipality_code=reservation.municipality_code,
+        institution_number=reservation.institution_number,
+        beneficiary=reservation.beneficiary.value,
+        learner_id=reservation.learner_id,
+        requested_by=reservation.requested_by,
+        period_start=reservation.period_start,
+        period_end=reservation.period_end,
+        state=reservation.state.value,
+        reason=reservation.reason,
+        priority_score=reservation.priority_score,
+        requested_at=reservation.requested_at,
+        pickup_deadline=reservation.pickup_deadline,
+    )
+    return CloudEvent(
+        type=type_,
+        source=SOURCE,
+        subject=str(reservation.id),
+        data=payload.model_dump(mode="json"),
+        municipality=reservation.municipality_code,
+        correlationid=correlation_id.get(),
+    )
+
+
+def publish(session: AsyncSession, topic: str, type_: str, reservation: Reservation) -> None:
+    """Queue a reservation event in the outbox of the caller's transaction."""
+    add_event(session, topic, reservation_event(type_, reservation))

@@ -1,0 +1,300 @@
+"""All SQL of reservations lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reservations_service.allocator import Booking
+from reservations_service.models import (
+    ALLOCATING,
+    Device,
+    Institution,
+    Policy,
+    Reservation,
+    ReservationState,
+)
+from shared_kit.pagination import fetch_page
+
+# Advisory lock name spaces (two-key form, so they never meet the kit's one-key locks).
+LOCK_INSTITUTION = 0x5E51
+LOCK_LEARNER = 0x5E52
+
+# Inventory statuses in which a device may be lent; our own allocations decide who has it.
+LENDABLE_STATUSES = ("available", "reserved")
+# Statuses that take a device out of service: allocations that were not picked up move on.
+OUT_OF_SERVICE_STATUSES = ("in_repair", "lost", "stolen", "written_off")
+
+ACTIVE_STATES = (
+    ReservationState.REQUESTED,
+    ReservationState.WAITLISTED,
+    ReservationState.APPROVED,
+)
+
+
+@dataclass
+class Scope:
+    """Which reservations a caller may see; None means everything, else any of the sets."""
+
+    municipality_codes: frozenset[str] | None = None
+    institution_numbers: frozenset[str] = frozenset()
+    learner_ids: frozenset[str] = frozenset()
+
+
+@dataclass
+class ReservationFilters:
+    """List filters."""
+
+    states: list[ReservationState] = field(default_factory=list)
+    institution_number: str | None = None
+    learner_id: str | None = None
+    municipality_code: str | None = None
+
+
+def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
+    if scope.municipality_codes is None:
+        return None
+    parts = []
+    if scope.municipality_codes:
+        parts.append(Reservation.municipality_code.in_(scope.municipality_codes))
+    if scope.institution_numbers:
+        parts.append(Reservation.institution_number.in_(scope.institution_numbers))
+    if scope.learner_ids:
+        parts.append(Reservation.learner_id.in_(scope.learner_ids))
+    return or_(*parts) if parts else false()
+
+
+def waitlist_key() -> list[ColumnElement[Any]]:
+    """Priority order as sort columns: score descending, then request time, then id."""
+    return [-Reservation.priority_score, Reservation.requested_at, Reservation.id]
+
+
+class Locks:
+    """Transaction-scoped advisory locks that serialise allocation decisions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def institution(self, *numbers: str) -> None:
+        """Lock institutions (sorted, so two callers never wait on each other in a cycle)."""
+        for number in sorted(set(numbers)):
+            await self.session.execute(
+                select(func.pg_advisory_xact_lock(LOCK_INSTITUTION, func.hashtext(number)))
+            )
+
+    async def learner(self, learner_id: str) -> None:
+        """Lock one learner's reservations (always taken before an institution lock)."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(LOCK_LEARNER, func.hashtext(learner_id)))
+        )
+
+
+class InstitutionRepository:
+    """Institutions of the read model."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, number: str) -> Institution | None:
+        return await self.session.get(Institution, number)
+
+    async def upsert(self, number: str, municipality_code: str) -> None:
+        stmt = insert(Institution).values(
+            registration_number=number, municipality_code=municipality_code
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Institution.registration_number],
+                set_={"municipality_code": municipality_code, "updated_at": func.now()},
+                where=Institution.municipality_code != municipality_code,
+            )
+        )
+
+
+class DeviceRepository:
+    """Devices of the read model."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
+        return await self.session.get(
+            Device, device_id, with_for_update=for_update, populate_existing=for_update
+        )
+
+    async def lendable_at(self, institution_number: str) -> Sequence[Device]:
+        stmt = (
+            select(Device)
+            .where(
+                Device.institution_number == institution_number,
+                Device.status.in_(LENDABLE_STATUSES),
+            )
+            .order_by(Device.id)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+
+class PolicyRepository:
+    """Municipal policies."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, municipality_code: str, *, for_update: bool = False) -> Policy | None:
+        return await self.session.get(
+            Policy, municipality_code, with_for_update=for_update, populate_existing=for_update
+        )
+
+    def add(self, policy: Policy) -> None:
+        self.session.add(policy)
+
+
+class ReservationRepository:
+    """Reservations."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, reservation: Reservation) -> None:
+        self.session.add(reservation)
+
+    async def get(
+        self, reservation_id: uuid.UUID, *, for_update: bool = False
+    ) -> Reservation | None:
+        return await self.session.get(
+            Reservation, reservation_id, with_for_update=for_update, populate_existing=for_update
+        )
+
+    async def count_active(self, learner_id: str, now: dt.datetime) -> int:
+        """Waiting or approved reservations, and fulfilled ones whose loan has not ended."""
+        stmt = select(func.count()).where(
+            Reservation.learner_id == learner_id,
+            or_(
+                Reservation.state.in_(ACTIVE_STATES),
+                and_(
+                    Reservation.state == ReservationState.FULFILLED,
+                    Reservation.period_end > now,
+                ),
+            ),
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def bookings(self, device_ids: Iterable[uuid.UUID], now: dt.datetime) -> list[Booking]:
+        """Allocations of these devices that have not ended yet."""
+        ids = list(device_ids)
+        if not ids:
+            return []
+        stmt = select(
+            Reservation.device_id, Reservation.period_start, Reservation.period_end
+        ).where(
+            Reservation.device_id.in_(ids),
+            Reservation.state.in_(ALLOCATING),
+            Reservation.period_end > now,
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [Booking(d, s, e) for d, s, e in rows if d is not None]
+
+    async def waitlisted(self, institution_number: str, now: dt.datetime) -> Sequence[Reservation]:
+        """Waitlisted requests of an institution whose period has not ended, best first."""
+        stmt = (
+            select(Reservation)
+            .where(
+                Reservation.institution_number == institution_number,
+                Reservation.state == ReservationState.WAITLISTED,
+                Reservation.period_end > now,
+            )
+            .order_by(*waitlist_key())
+            .with_for_update()
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def approved_on(self, device_id: uuid.UUID) -> Sequence[Reservation]:
+        """Approved (not yet picked up) reservations holding a device."""
+        stmt = (
+            select(Reservation)
+            .where(
+                Reservation.device_id == device_id,
+                Reservation.state == ReservationState.APPROVED,
+            )
+            .order_by(Reservation.id)
+            .with_for_update()
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def page(
+        self, filters: ReservationFilters, scope: Scope, cursor: str | None, limit: int
+    ) -> Sequence[Reservation]:
+        stmt = select(Reservation)
+        condition = _scope_condition(scope)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        if filters.states:
+            stmt = stmt.where(Reservation.state.in_(filters.states))
+        if filters.institution_number:
+            stmt = stmt.where(Reservation.institution_number == filters.institution_number)
+        if filters.learner_id:
+            stmt = stmt.where(Reservation.learner_id == filters.learner_id)
+        if filters.municipality_code:
+            stmt = stmt.where(Reservation.municipality_code == filters.municipality_code)
+        columns = [Reservation.requested_at, Reservation.id]
+        return await fetch_page(self.session, stmt, columns, cursor, limit)
+
+    async def waitlist_page(
+        self, institution_number: str, cursor: str | None, limit: int
+    ) -> Sequence[Reservation]:
+        stmt = select(Reservation).where(
+            Reservation.institution_number == institution_number,
+            Reservation.state == ReservationState.WAITLISTED,
+        )
+        return await fetch_page(self.session, stmt, waitlist_key(), cursor, limit)
+
+    async def waitlist_position(self, reservation: Reservation) -> int:
+        """1-based position of a waitlisted reservation in its institution's waitlist."""
+        key = (-reservation.priority_score, reservation.requested_at, reservation.id)
+        stmt = select(func.count()).where(
+            Reservation.institution_number == reservation.institution_number,
+            Reservation.state == ReservationState.WAITLISTED,
+            tuple_(*waitlist_key()) < tuple_(*key),
+        )
+        return int(await self.session.scalar(stmt) or 0) + 1
+
+    async def overdue(self, now: dt.datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """(id, institution) of approved reservations past their pickup deadline and of
+        requested or waitlisted ones whose whole period has passed; not locked (the caller
+        takes the institution locks first, then re-reads each row)."""
+        stmt = (
+            select(Reservation.id, Reservation.institution_number)
+            .where(
+                or_(
+                    and_(
+                        Reservation.state == ReservationState.APPROVED,
+                        Reservation.pickup_deadline <= now,
+                    ),
+                    and_(
+                        Reservation.state.in_(
+                            (ReservationState.REQUESTED, ReservationState.WAITLISTED)
+                        ),
+                        Reservation.period_end <= now,
+                    ),
+                )
+            )
+            .order_by(Reservation.id)
+            .limit(limit)
+        )
+        return [(r, i) for r, i in (await self.session.execute(stmt)).all()]
+
+    async def institutions_with_waitlist(self) -> list[str]:
+        """Institutions where someone is waiting."""
+        stmt = (
+            select(Reservation.institution_number)
+            .where(Reservation.state == ReservationState.WAITLISTED)
+            .distinct()
+        )
+        return list(await self.session.scalars(stmt))

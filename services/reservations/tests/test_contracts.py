@@ -1,0 +1,74 @@
+"""Every event reservations emit matches its published contract (and the inventory's reading)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from jsonschema import Draft202012Validator
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from reservations_service.config import ReservationsSettings
+from reservations_service.events import PAYLOADS
+from reservations_service.service import lifecycle
+
+from .conftest import API, Inventory, MovableClock, Tokens, bearer, reserve, sql
+from .test_allocation import run_expiry
+
+CONTRACTS = Path(__file__).parents[3] / "contracts"
+
+
+def validator(event_type: str) -> Draft202012Validator:
+    """Validator for an event type's data schema."""
+    schema = json.loads((CONTRACTS / "events" / f"{event_type}.json").read_text())
+    assert "x-provisional" not in schema  # reservations' own events are not provisional
+    return Draft202012Validator(schema)
+
+
+async def test_emitted_events_match_their_schemas(
+    client: httpx.AsyncClient,
+    tokens: Tokens,
+    inventory: Inventory,
+    schools: dict[str, str],
+    clock: MovableClock,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: ReservationsSettings,
+    engine: AsyncEngine,
+) -> None:
+    device = await inventory.add()
+    first = await reserve(client, tokens.guardian)  # requested, approved
+    await reserve(client, tokens.school_a, learner="l-2")  # requested, waitlisted
+    third = await reserve(client, tokens.school_a, learner="l-3")
+    r = await client.post(
+        f"{API}/{third['id']}/reject", json={"reason": "x"}, headers=bearer(tokens.school_a)
+    )
+    assert r.status_code == 200  # rejected
+    r = await client.post(f"{API}/{first['id']}/cancel", headers=bearer(tokens.guardian))
+    assert r.status_code == 200  # cancelled; second: offered, approved
+    clock.advance(days=8)
+    await run_expiry(sessions, settings, clock)  # second: expired
+    fourth = await reserve(client, tokens.school_a, learner="l-4")
+    async with sessions() as session, session.begin():
+        await lifecycle.contract_activated(
+            session,
+            reservation_id=uuid.UUID(fourth["id"]),
+            device_id=uuid.UUID(device),
+            at=clock.now,
+            now=clock(),
+            topic=settings.events_topic,
+        )  # fulfilled
+    rows = await sql(engine, "SELECT event_type, headers, payload FROM outbox_message ORDER BY seq")
+    assert {row.event_type for row in rows} == set(PAYLOADS)  # every type exercised
+    document: dict[str, Any] = yaml.safe_load((CONTRACTS / "asyncapi.yaml").read_text())
+    headers_schema = Draft202012Validator(document["components"]["schemas"]["CloudEventHeaders"])
+    for row in rows:
+        data = json.loads(row.payload)
+        validator(row.event_type).validate(data)
+        headers_schema.validate(dict(row.headers))
+    operations = document["operations"]
+    assert "reservations_consumes_inventory_events" in operations
+    assert "reservations_consumes_contracts_events" in operations

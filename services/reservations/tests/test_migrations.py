@@ -1,0 +1,36 @@
+"""The migrations build exactly the tables the models describe, with the constraint in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from reservations_service.models import migration_metadata
+
+from .conftest import sql
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, migration_metadata()))
+
+
+async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        assert await conn.run_sync(_diff) == []
+
+
+async def test_exclusion_constraint_and_extension_exist(engine: AsyncEngine) -> None:
+    rows = await sql(
+        engine,
+        "SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+        "WHERE conname = 'ex_reservation_device_period'",
+    )
+    assert len(rows) == 1
+    assert "EXCLUDE USING gist (device_id WITH =, period WITH &&)" in rows[0].definition
+    assert "approved" in rows[0].definition and "fulfilled" in rows[0].definition
+    assert await sql(engine, "SELECT 1 FROM pg_extension WHERE extname = 'btree_gist'")

@@ -1,0 +1,121 @@
+"""Cross-service fixtures: the services in-process with their relays and consumers, sharing
+this test's topics on the real broker, each on its own database, trusting the test JWKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+import contracts_service.main
+import inventory_service.main
+import reservations_service.main
+from contracts_service.config import ContractsSettings
+from inventory_service.config import InventorySettings
+from reservations_service.config import ReservationsSettings
+from shared_kit.testing.client import running_app
+from shared_kit.testing.gateway import Gateway, running_gateway
+from shared_kit.testing.infra import Postgres
+from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+
+
+def topics(unique: str) -> dict[str, str]:
+    """This test's topics, one per producing service."""
+    names = ("inventory", "reservations", "contracts", "tickets")
+    return {name: f"{name}.events.{unique}" for name in names}
+
+
+def common(jwks_server: JWKSServer, issuer: TokenIssuer, kafka: str) -> dict[str, Any]:
+    """Settings both services share here: test JWKS, the broker, fast relays, no JSON logs."""
+    return {
+        "environment": "test",
+        "jwks_url": jwks_server.jwks_url,
+        "jwt_audience": issuer.audience,
+        "jwks_min_refresh_s": 0,
+        "kafka_bootstrap_servers": kafka,
+        "log_json": False,
+        "outbox_poll_interval_s": 0.05,
+        "consumer_session_timeout_ms": 3000,
+    }
+
+
+@pytest.fixture
+async def inventory(
+    make_database: Callable[..., Any],
+    jwks_server: JWKSServer,
+    token_issuer: TokenIssuer,
+    kafka_bootstrap: str,
+    unique: str,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The inventory with relay and consumers running."""
+    t = topics(unique)
+    settings = InventorySettings(
+        **common(jwks_server, token_issuer, kafka_bootstrap),
+        database_url=await make_database(inventory_service.main.MIGRATIONS),
+        events_topic=t["inventory"],
+        reservations_topic=t["reservations"],
+        contracts_topic=t["contracts"],
+        tickets_topic=t["tickets"],
+        consumer_group=f"inventory.{unique}",
+    )
+    async with running_app(inventory_service.main.create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def reservations(
+    make_database: Callable[..., Any],
+    jwks_server: JWKSServer,
+    token_issuer: TokenIssuer,
+    kafka_bootstrap: str,
+    unique: str,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The reservations service with relay and consumers running."""
+    t = topics(unique)
+    settings = ReservationsSettings(
+        **common(jwks_server, token_issuer, kafka_bootstrap),
+        database_url=await make_database(reservations_service.main.MIGRATIONS),
+        events_topic=t["reservations"],
+        inventory_topic=t["inventory"],
+        contracts_topic=t["contracts"],
+        consumer_group=f"reservations.{unique}",
+    )
+    async with running_app(reservations_service.main.create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def gateway(postgres: Postgres) -> Iterator[Gateway]:
+    """A real gateway (subprocess) with a `people:personal-code` client, for the session."""
+    with running_gateway(postgres) as running:
+        yield running
+
+
+@pytest.fixture
+async def contracts(
+    make_database: Callable[..., Any],
+    jwks_server: JWKSServer,
+    token_issuer: TokenIssuer,
+    kafka_bootstrap: str,
+    unique: str,
+    gateway: Gateway,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The contracts service with relay and consumers, looking people up at the gateway."""
+    t = topics(unique)
+    settings = ContractsSettings(
+        **common(jwks_server, token_issuer, kafka_bootstrap),
+        database_url=await make_database(contracts_service.main.MIGRATIONS),
+        events_topic=t["contracts"],
+        reservations_topic=t["reservations"],
+        inventory_topic=t["inventory"],
+        consumer_group=f"contracts.{unique}",
+        gateway_url=gateway.url,
+        gateway_client_id=gateway.client_id,
+        gateway_client_secret=SecretStr(gateway.client_secret),
+    )
+    async with running_app(contracts_service.main.create_app(settings)) as client:
+        yield client
