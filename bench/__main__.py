@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from bench import imports, relay, reservations, search, tokens
+from bench import contracts, imports, relay, reservations, search, tokens
 from bench.dataset import seed
 from bench.infra import Infra, infrastructure, inventory_server
 from bench.report import Row, document, save, table
@@ -59,6 +59,12 @@ async def reservation_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
     return await reservations.benchmark(infra)
 
 
+async def contract_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Loan contracts rendered and sealed."""
+    print("Contracts rendered and sealed …", flush=True)
+    return await contracts.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -66,6 +72,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "relay": relay_benchmark,
     "tokens": token_benchmarks,
     "reservations": reservation_benchmarks,
+    "contracts": contract_benchmarks,
 }
 
 

@@ -164,10 +164,11 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         device = await _device(session, evt)
         if device is None:
             return
+        was_on_loan = device.status is DeviceStatus.ON_LOAN
         to = await _free_status(session, device)
         only = (DeviceStatus.ON_LOAN,)
         await _move_device(session, device, evt, to, topic, only_from=only, condition=condition)
-        if condition is Condition.DAMAGED and device.status is to:
+        if condition is Condition.DAMAGED and was_on_loan:
             # Back, but not lendable until repaired; the repair ends where the return left it.
             await _move_device(session, device, evt, DeviceStatus.IN_REPAIR, topic)
 
