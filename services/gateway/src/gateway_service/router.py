@@ -163,7 +163,14 @@ async def token(
     return JSONResponse(result.model_dump(exclude_none=True), headers=NO_STORE)
 
 
-@oauth_router.post("/oauth/revoke", responses=OAUTH_ERRORS)
+@oauth_router.post(
+    "/oauth/revoke",
+    response_class=Response,
+    responses={
+        **OAUTH_ERRORS,
+        200: {"description": "Revoked, or not a token of ours (RFC 7009): no body"},
+    },
+)
 async def revoke(
     request: Request,
     session: SessionDep,

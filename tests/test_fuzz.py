@@ -1,0 +1,193 @@
+"""Schemathesis against every service's OpenAPI, each service a real uvicorn process on its own
+database: no 5xx, every response conforms to the documented schema and content type, and every
+4xx is an RFC 9457 problem+json that says what was wrong.
+
+Requests carry a platform administrator's token (so they pass authentication and reach the
+validation and business rules); a few examples per operation keep the run short.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+import contracts_service.main
+import gateway_service.main
+import inventory_service.main
+import reservations_service.main
+from shared_kit.testing.infra import free_port
+from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = 8  # per operation
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A service to fuzz: its app factory, migrations and settings prefix."""
+
+    name: str
+    app: str
+    migrations: Path
+    prefix: str
+
+
+TARGETS = {
+    t.name: t
+    for t in (
+        Target("inventory", "inventory_service.main:create_app",
+               inventory_service.main.MIGRATIONS, "INVENTORY_"),
+        Target("reservations", "reservations_service.main:create_app",
+               reservations_service.main.MIGRATIONS, "RESERVATIONS_"),
+        Target("contracts", "contracts_service.main:create_app",
+               contracts_service.main.MIGRATIONS, "CONTRACTS_"),
+        Target("gateway", "gateway_service.main:create_app",
+               gateway_service.main.MIGRATIONS, "GATEWAY_"),
+    )
+}  # fmt: skip
+
+
+def env_for(target: Target, database_url: str, kafka: str, jwks: JWKSServer) -> dict[str, str]:
+    """A service process trusting the test JWKS, without background workers."""
+    values = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "JWKS_URL": jwks.jwks_url,
+        "JWT_AUDIENCE": jwks.issuer.audience,
+        "JWT_ISSUER": jwks.issuer.issuer,
+        "ENVIRONMENT": "test",
+        "LOG_LEVEL": "WARNING",
+        "LOG_JSON": "false",
+        "RUN_BACKGROUND_WORKERS": "false",
+    }
+    return {**os.environ, **{f"{target.prefix}{k}": v for k, v in values.items()}}
+
+
+@contextlib.contextmanager
+def serving(target: Target, env: dict[str, str], log: Path) -> Iterator[str]:
+    """The service under uvicorn on a free port, until the block ends; its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", target.app, "--factory",
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+@pytest.fixture(scope="module")
+async def servers(
+    database_factory: Any,
+    kafka_bootstrap: str,
+    jwks_server: JWKSServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[dict[str, str]]:
+    """Every fuzzed service, each on a fresh migrated database."""
+    logs = tmp_path_factory.mktemp("fuzz-logs")
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for name, target in TARGETS.items():
+            name_of_db = await database_factory.create(target.migrations)
+            database_url = database_factory.server.url(name_of_db)
+            env = env_for(target, database_url, kafka_bootstrap, jwks_server)
+            urls[name] = stack.enter_context(serving(target, env, logs / f"{name}.log"))
+        yield urls
+
+
+def problem_json_for_4xx(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Every 4xx is application/problem+json with a status and a title (RFC 9457) — except at
+    the OAuth 2.0 endpoints, whose errors RFC 6749 defines (JSON with `error`)."""
+    if 400 <= response.status_code < 500 and case.path.startswith("/oauth/"):
+        assert response.json().get("error"), response.text
+    elif 400 <= response.status_code < 500:
+        content_type = response.headers.get("content-type", [""])
+        content_type = content_type[0] if isinstance(content_type, list) else content_type
+        assert content_type.startswith("application/problem+json"), (
+            f"{response.status_code} answered {content_type!r}"
+        )
+        body = response.json()
+        assert body.get("status") == response.status_code and body.get("title"), body
+    return None
+
+
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+
+
+def schema_of(servers: dict[str, str], name: str) -> Any:
+    """The service's OpenAPI, loaded from the running process."""
+    return schemathesis.openapi.from_url(f"{servers[name]}/openapi.json")
+
+
+@pytest.fixture(scope="module")
+def admin(token_issuer: TokenIssuer) -> dict[str, str]:
+    """A platform administrator's bearer header for every service's audience here."""
+    return {"Authorization": f"Bearer {token_issuer.mint(roles=['platform_admin'])}"}
+
+
+def fuzz(case: Any, admin: dict[str, str]) -> None:
+    """Call one generated case and run the checks."""
+    case.call_and_validate(
+        headers=admin, checks=CHECKS, additional_checks=[problem_json_for_4xx], timeout=30
+    )
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+
+
+def operations(schema: Any) -> list[Any]:
+    """Every operation of the schema."""
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_no_server_errors_and_every_answer_as_documented(
+    name: str, servers: dict[str, str], admin: dict[str, str]
+) -> None:
+    failures = []
+    for operation in operations(schema_of(servers, name)):
+
+        @given(case=operation.as_strategy())
+        @FUZZ_SETTINGS
+        def run(case: Any) -> None:
+            fuzz(case, admin)
+
+        try:
+            run()
+        except Exception as exc:  # collect every operation's failure, then report them all
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
+    assert not failures, "\n\n".join(failures)
