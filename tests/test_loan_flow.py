@@ -1,5 +1,5 @@
 """A loan across the services, through the real broker, each service running with its relay
-and consumers: the inventory's device events fill the reservations read model; an approval
+and consumers (and the broker stopping mid-journey): the inventory's device events fill the reservations read model; an approval
 reserves the device in the inventory and drafts a contract (the borrower's name and personal
 code from the real gateway); both signatures activate it, which puts the device on loan and
 fulfils the reservation; the return brings the device back.
@@ -7,6 +7,7 @@ fulfils the reservation; the return brings the device back.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -213,3 +214,68 @@ async def test_a_loan_from_reservation_to_return(
     )
     assert r.status_code in (200, 201), r.text
     await eventually(lambda: status_is(inventory, admin, device, "available"))
+
+
+@pytest.fixture
+async def services_on_own_broker(
+    make_database: Any,
+    jwks_server: Any,
+    token_issuer: TokenIssuer,
+    own_broker: Any,
+    unique: str,
+) -> Any:
+    """Inventory and reservations (relays and consumers running) on a broker this test stops."""
+    import inventory_service.main
+    import reservations_service.main
+    from inventory_service.config import InventorySettings
+    from reservations_service.config import ReservationsSettings
+    from shared_kit.testing.client import running_app
+
+    common = {
+        "environment": "test", "jwks_url": jwks_server.jwks_url,
+        "jwt_audience": token_issuer.audience, "jwks_min_refresh_s": 0,
+        "kafka_bootstrap_servers": own_broker.bootstrap, "log_json": False,
+        "outbox_poll_interval_s": 0.05, "consumer_session_timeout_ms": 3000,
+    }  # fmt: skip
+    inventory_settings = InventorySettings(
+        **common, database_url=await make_database(inventory_service.main.MIGRATIONS),
+        events_topic=f"inventory.events.{unique}", consumer_group=f"inventory.{unique}",
+        reservations_topic=f"reservations.events.{unique}",
+        contracts_topic=f"contracts.events.{unique}", tickets_topic=f"tickets.events.{unique}",
+    )  # fmt: skip
+    reservations_settings = ReservationsSettings(
+        **common, database_url=await make_database(reservations_service.main.MIGRATIONS),
+        events_topic=f"reservations.events.{unique}", consumer_group=f"reservations.{unique}",
+        inventory_topic=f"inventory.events.{unique}", contracts_topic=f"contracts.events.{unique}",
+    )  # fmt: skip
+    async with (
+        running_app(inventory_service.main.create_app(inventory_settings)) as inventory,
+        running_app(reservations_service.main.create_app(reservations_settings)) as reservations,
+    ):
+        yield inventory, reservations
+
+
+async def test_broker_outage_mid_journey_loses_no_event_and_doubles_none(
+    services_on_own_broker: Any, own_broker: Any, token_issuer: TokenIssuer
+) -> None:
+    inventory, reservations = services_on_own_broker
+    admin = token_issuer.mint(roles=["platform_admin"])
+    guardian = token_issuer.mint(roles=["guardian"], learners=[CHILD])
+    (device,) = await seed_devices(inventory, admin, 1)
+    await eventually(lambda: _equals(free_devices(reservations, admin), 1))
+
+    own_broker.stop()
+    body = {"learner_id": CHILD, "institution_number": SCHOOL}
+    r = await reservations.post(RESERVATIONS, json=body, headers=bearer(guardian))
+    assert r.status_code == 201, r.text  # requests do not need the broker
+    reservation = r.json()
+    assert reservation["state"] == "approved"
+    await asyncio.sleep(1)  # the relay tries and waits; the events stay in the outbox
+    assert await status_is(inventory, admin, device, "available")
+
+    own_broker.start()
+    await eventually(lambda: status_is(inventory, admin, device, "reserved"), timeout_s=40)
+    await asyncio.sleep(1)  # a duplicate, were there one, would arrive meanwhile
+    r = await inventory.get(f"{INVENTORY}/devices/{device}/history", headers=bearer(admin))
+    moves = [h["changes"]["status"] for h in r.json()["items"] if h["action"] == "status_changed"]
+    assert moves.count(["available", "reserved"]) == 1, moves  # applied once, not lost
