@@ -12,6 +12,7 @@ then creates its databases and topics there), else embedded PostgreSQL and Tansu
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -24,9 +25,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -106,10 +109,10 @@ class Stack:
         """The dev console's base URL."""
         return f"http://127.0.0.1:{self.port_base + CONSOLE_OFFSET}"
 
-    def token(self, role: str) -> str:
+    def token(self, role: str, **claims: str) -> str:
         """A token minted by the console with the gateway's key."""
         url = f"{self.console}/token"
-        response = httpx.get(url, params={"role": role}, timeout=10)
+        response = httpx.get(url, params={"role": role, **claims}, timeout=10)
         response.raise_for_status()
         return str(response.json()["access_token"])
 
@@ -244,6 +247,118 @@ async def browser_login(console: str) -> tuple[dict[str, Any], str]:
     return claims, token
 
 
+# The journey through public APIs only -------------------------------------------------------
+
+DEMO_SCHOOL = "3113900101"  # the VIIS stand-in's school of the demo guardian's children
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of an HTML form."""
+    pairs = re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page)
+    return {unescape(k): unescape(v) for k, v in pairs}
+
+
+def form_action(page: str) -> str:
+    """The action of the page's (first) form."""
+    found = re.search(r'<form method="post" action="([^"]*)"', page)
+    assert found is not None, page
+    return unescape(found[1])
+
+
+def http_login(console: str, provider: str, person: str, method: str = "eparaksts") -> str:
+    """A login as a browser would do it, without a browser: the console's access token."""
+    with httpx.Client(timeout=20, follow_redirects=False) as browser:
+        choice = browser.get(browser.get(f"{console}/login").headers["location"])
+        link = re.search(rf'href="(/login/{provider}\?[^"]+)"', choice.text)
+        assert link is not None, choice.text
+        gateway = str(choice.url).split("/login")[0]
+        idp = browser.get(gateway + unescape(link[1])).headers["location"]
+        page = browser.get(idp)
+        form = {**hidden_fields(page.text), "person": person, "decision": "approve",
+                "method": method, "school": ""}  # fmt: skip
+        answer = browser.post(urljoin(idp, form_action(page.text)), data=form)
+        if answer.status_code == 200:  # SAML: an auto-submitting form to the gateway's ACS
+            answer = browser.post(form_action(answer.text), data=hidden_fields(answer.text))
+        while answer.status_code in (302, 303):
+            answer = browser.get(urljoin(str(answer.url), answer.headers["location"]))
+        access = re.search(r'<textarea id="access"[^>]*>([^<]+)</textarea>', answer.text)
+        assert access is not None, answer.text
+        return access[1]
+
+
+class Api:
+    """A caller of the stack's public APIs with one token."""
+
+    def __init__(self, services: dict[str, str], token: str) -> None:
+        self.services, self.headers = services, {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A request to a service's API."""
+        url = f"{self.services[service]}/api/v1/{service}{path}"
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return httpx.request(method, url, headers=headers, timeout=30, **kwargs)
+
+    def ok(self, method: str, service: str, path: str, **kwargs: Any) -> Any:
+        """The JSON of a 2xx answer (the test fails on anything else)."""
+        response = self.call(method, service, path, **kwargs)
+        assert response.is_success, f"{method} {service}{path}: {response.text}"
+        return response.json() if response.content else None
+
+
+def until(check: Callable[[], Any], what: str, timeout_s: float = 40) -> Any:
+    """Poll until `check()` is truthy; fail naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def journey(stack: Stack, services: dict[str, str]) -> None:
+    """Guardian reserves, school approves, both sign, the device goes on loan and comes back."""
+    guardian = Api(services, http_login(stack.console, "latvija", "guardian"))
+    school = Api(services, http_login(stack.console, "mykoob", "school_admin"))
+    riga = Api(services, stack.token("municipality_admin", municipality=RIGA))
+    child = claims_of(guardian.headers)["learners"][0]
+
+    policy = riga.call("GET", "reservations", f"/policies/{RIGA}")
+    riga.ok("PUT", "reservations", f"/policies/{RIGA}", json={"auto_approve": False},
+            headers={"If-Match": policy.headers["etag"]})  # fmt: skip
+    body = {"learner_id": child, "institution_number": DEMO_SCHOOL,
+            "criteria": {"category": "chromebook"}}  # fmt: skip
+    reservation = guardian.ok("POST", "reservations", "", json=body)
+    assert reservation["state"] == "requested"
+    approved = school.ok("POST", "reservations", f"/{reservation['id']}/approve", json={})
+    assert approved["state"] == "approved"
+    device = approved["device_id"]
+
+    def drafted() -> Any:
+        found = guardian.ok("GET", "contracts", "", params={"limit": 50})["items"]
+        return next((c for c in found if c["reservation_id"] == reservation["id"]), None)
+
+    contract = until(drafted, "the contract to be drafted")
+    for signer, action in ((guardian, "sign"), (school, "countersign")):
+        sha = signer.ok("GET", "contracts", f"/{contract['id']}/documents")[-1]["sha256"]
+        signer.ok("POST", "contracts", f"/{contract['id']}/{action}",
+                  json={"document_sha256": sha, "consent_version": "2026.1"})  # fmt: skip
+
+    def status() -> str:
+        return str(school.ok("GET", "inventory", f"/devices/{device}")["status"])
+
+    until(lambda: status() == "on_loan", "the device to be on loan")
+    until(lambda: guardian.ok("GET", "reservations", f"/{reservation['id']}")["state"]
+          == "fulfilled", "the reservation to be fulfilled")  # fmt: skip
+    school.ok("POST", "contracts", f"/{contract['id']}/return", data={"condition": "good"})
+    until(lambda: status() in ("available", "reserved"), "the device to be back")
+
+
+def claims_of(headers: dict[str, str]) -> dict[str, Any]:
+    """The claims of the bearer token in the headers (display only)."""
+    payload = headers["Authorization"].split()[1].split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
 def test_stack_starts_seeds_serves_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     base = free_port_base()
@@ -261,6 +376,7 @@ def test_stack_starts_seeds_serves_and_stops_cleanly(tmp_path: Path) -> None:
         assert claims["idp"] == "latvija" and claims["amr"] == ["eparaksts"], claims
         assert "municipality_admin" in claims["roles"] and claims["municipalities"] == [RIGA]
         assert list_devices(services, token).status_code == 200
+        journey(stack, services)
         stop_and_check_nothing_remains(stack)
 
     # A second run on the same data seeds nothing twice.
