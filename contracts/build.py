@@ -24,6 +24,10 @@ from inventory_service import consumers as inventory_consumers
 from inventory_service import events as inventory_events
 from reservations_service import consumers as reservations_consumers
 from reservations_service import events as reservations_events
+from statistics_service import consumers as statistics_consumers
+from statistics_service import events as statistics_events
+from tickets_service import consumers as tickets_consumers
+from tickets_service import events as tickets_events
 
 HERE = Path(__file__).parent
 SCHEMA_BASE = "https://datori.lv/contracts/events/"
@@ -31,20 +35,15 @@ SCHEMA_BASE = "https://datori.lv/contracts/events/"
 
 def producers() -> dict[str, tuple[str, str, dict[str, type[BaseModel]]]]:
     """Topic → (service, description, event type → payload model)."""
-    reads_device = inventory_consumers.DeviceRef
     return {
         "inventory.events": ("inventory", "Device life cycle", inventory_events.PAYLOADS),
         "reservations.events": ("reservations", "Reservations", reservations_events.PAYLOADS),
         "contracts.events": ("contracts", "Loan contracts", contracts_events.PAYLOADS),
-        "tickets.events": (
-            "tickets",
-            "Repair tickets (provisional)",
-            {
-                inventory_consumers.REPAIR_STARTED: reads_device,
-                inventory_consumers.REPAIR_COMPLETED: reads_device,
-                inventory_consumers.DEVICE_LOST: reads_device,
-                inventory_consumers.DEVICE_STOLEN: reads_device,
-            },
+        "tickets.events": ("tickets", "Repair tickets", tickets_events.PAYLOADS),
+        "statistics.events": (
+            "statistics",
+            "Daily institution snapshots (the VIIS feed's records)",
+            statistics_events.PAYLOADS,
         ),
     }
 
@@ -57,6 +56,8 @@ def consumers() -> dict[str, list[str]]:
         "inventory": sorted(inventory),
         "reservations": sorted(reservations),
         "contracts": sorted(contracts_consumers.HANDLED),
+        "tickets": sorted(tickets_consumers.build_handlers("tickets.events")),
+        "statistics": sorted(statistics_consumers.HANDLED),
     }
 
 

@@ -82,6 +82,7 @@ async def reservations(
         events_topic=t["reservations"],
         inventory_topic=t["inventory"],
         contracts_topic=t["contracts"],
+        tickets_topic=t["tickets"],
         consumer_group=f"reservations.{unique}",
     )
     async with running_app(reservations_service.main.create_app(settings)) as client:
@@ -112,6 +113,7 @@ async def contracts(
         events_topic=t["contracts"],
         reservations_topic=t["reservations"],
         inventory_topic=t["inventory"],
+        tickets_topic=t["tickets"],
         consumer_group=f"contracts.{unique}",
         gateway_url=gateway.url,
         gateway_client_id=gateway.client_id,

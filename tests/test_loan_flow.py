@@ -247,6 +247,7 @@ async def services_on_own_broker(
         **common, database_url=await make_database(reservations_service.main.MIGRATIONS),
         events_topic=f"reservations.events.{unique}", consumer_group=f"reservations.{unique}",
         inventory_topic=f"inventory.events.{unique}", contracts_topic=f"contracts.events.{unique}",
+        tickets_topic=f"tickets.events.{unique}",
     )  # fmt: skip
     async with (
         running_app(inventory_service.main.create_app(inventory_settings)) as inventory,

@@ -104,6 +104,15 @@ class Stack:
         """Service name to base URL, from the printed table."""
         return {m[1]: m[2] for line in self.lines if (m := ROW.match(line.strip()))}
 
+    def postgres_url(self, database: str) -> str:
+        """The URL of a database on the stack's PostgreSQL (as printed at start)."""
+        printed = re.search(r"PostgreSQL: (\S+)", self.output)
+        assert printed is not None, self.output
+        scheme, rest = printed[1].split("://", 1)
+        user_host, _, query = rest.partition("?")
+        base = user_host.rsplit("/", 1)[0]
+        return f"{scheme}://{base}/{database}" + (f"?{query}" if query else "")
+
     @property
     def console(self) -> str:
         """The dev console's base URL."""
@@ -349,8 +358,76 @@ def journey(stack: Stack, services: dict[str, str]) -> None:
     until(lambda: status() == "on_loan", "the device to be on loan")
     until(lambda: guardian.ok("GET", "reservations", f"/{reservation['id']}")["state"]
           == "fulfilled", "the reservation to be fulfilled")  # fmt: skip
+
+    # A broken screen: the guardian reports it, a technician repairs it.
+    technician = Api(services, http_login(stack.console, "latvija", "technician"))
+    report = {"device_id": device, "category": "screen",
+              "description": "Ekrāns mirgo un paliek melns"}  # fmt: skip
+    ticket = until(lambda: _created(guardian.call("POST", "tickets", "", json=report)),
+                   "the tickets service to know the loan")  # fmt: skip
+    technician.ok("POST", "tickets", f"/{ticket['id']}/transitions", json={"to": "in_progress"})
+    until(lambda: status() == "in_repair", "the device to be in repair")
+    technician.ok("POST", "tickets", f"/{ticket['id']}/transitions",
+                  json={"to": "resolved", "resolution": "Ekrāns nomainīts"})  # fmt: skip
+    until(lambda: status() == "on_loan", "the device to be back on loan")
+
     school.ok("POST", "contracts", f"/{contract['id']}/return", data={"condition": "good"})
     until(lambda: status() in ("available", "reserved"), "the device to be back")
+    statistics_show_the_journey(stack, services, riga)
+
+
+def _created(response: httpx.Response) -> Any:
+    """The body of a 201, else None (to poll until a read model catches up)."""
+    return response.json() if response.status_code == 201 else None
+
+
+def statistics_show_the_journey(stack: Stack, services: dict[str, str], riga: Api) -> None:
+    """The school's view counts the loan, the reservation and the ticket; the VIIS feed and a
+    municipal platform (client credentials) see them too."""
+
+    def figures() -> Any:
+        view = riga.ok("GET", "statistics", f"/institutions/{DEMO_SCHOOL}")["figures"]
+        done = (view["loans"]["by_state"].get("returned", 0) >= 1
+                and view["reservations"]["by_state"].get("fulfilled", 0) >= 1
+                and view["tickets"]["resolved"] >= 1)  # fmt: skip
+        return view if done else None
+
+    view = until(figures, "statistics to count the journey")
+    assert view["devices"]["total"] >= 1
+    platform = Api(services, stack.token("platform_admin"))
+    platform.ok("POST", "statistics", "/ops/snapshots")
+    viis = Api(services, client_token(stack, ["statistics:feed"], None))
+    feed = viis.ok("GET", "statistics", "/feeds/viis", params={"limit": 100})
+    mine = [i["record"] for i in feed["items"]
+            if i["record"]["institution_registration_number"] == DEMO_SCHOOL]  # fmt: skip
+    # Today's snapshot (the daily job took it when the stack started; one per day).
+    assert mine and set(mine[-1]["figures"]) >= {"devices", "loans", "tickets", "coverage"}, feed
+    municipal = Api(services, client_token(stack, ["inventory:read", "statistics:read"], RIGA))
+    assert municipal.ok("GET", "inventory", "/devices", params={"limit": 1})["items"]
+    assert municipal.ok("GET", "statistics", f"/municipalities/{RIGA}")["figures"]["devices"]
+
+
+def client_token(stack: Stack, scopes: list[str], municipality: str | None) -> str:
+    """A machine client made with the operator CLI on the stack's gateway database, and its
+    client-credentials token from the gateway."""
+    database = stack.postgres_url("gateway")
+    argv = ["client", "create", "--name", "journey", *(x for s in scopes for x in ("--scope", s))]
+    if municipality:
+        argv += ["--municipality", municipality]
+    made = subprocess.run(
+        [sys.executable, "-m", "gateway_service.admin_cli", *argv],
+        env={**os.environ, "GATEWAY_DATABASE_URL": database},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    client = json.loads(made.stdout)
+    answer = httpx.post(
+        f"http://127.0.0.1:{stack.port_base}/oauth/token",
+        data={"grant_type": "client_credentials", "scope": " ".join(scopes)},
+        auth=(client["client_id"], client["client_secret"]),
+        timeout=15,
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
 
 
 def claims_of(headers: dict[str, str]) -> dict[str, Any]:

@@ -38,6 +38,8 @@ import contracts_service.main
 import gateway_service.main
 import inventory_service.main
 import reservations_service.main
+import statistics_service.main
+import tickets_service.main
 from contracts_service.seal import settings_env as seal_env
 from gateway_service import admin_cli
 from gateway_service.config import GatewaySettings
@@ -99,7 +101,29 @@ SERVICES = [
         migrations=contracts_service.main.MIGRATIONS,
         port=8103,
         env_prefix="CONTRACTS_",
-        topics=("contracts.events", "reservations.events", "inventory.events"),
+        topics=("contracts.events", "reservations.events", "inventory.events", "tickets.events"),
+    ),
+    Service(
+        name="tickets",
+        module="tickets_service.main:create_app",
+        migrations=tickets_service.main.MIGRATIONS,
+        port=8104,
+        env_prefix="TICKETS_",
+        topics=("tickets.events", "inventory.events", "contracts.events"),
+    ),
+    Service(
+        name="statistics",
+        module="statistics_service.main:create_app",
+        migrations=statistics_service.main.MIGRATIONS,
+        port=8105,
+        env_prefix="STATISTICS_",
+        topics=(
+            "statistics.events",
+            "inventory.events",
+            "reservations.events",
+            "contracts.events",
+            "tickets.events",
+        ),
     ),
 ]
 
@@ -313,6 +337,7 @@ def service_env(
         f"{p}JWKS_URL": f"{urls['gateway']}/.well-known/jwks.json",
         f"{p}JWT_ISSUER": urls["gateway"],
         f"{p}ENVIRONMENT": "dev",
+        f"{p}VIIS_URL": urls["viis"],  # the gateway's and statistics' VIIS (a stand-in here)
     }
 
 

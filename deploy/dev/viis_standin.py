@@ -1,4 +1,4 @@
-"""A stand-in for VIIS serving our adapter contract (see `gateway_service.viis`) with demo people.
+"""A stand-in for VIIS serving our adapter contract (see `shared_kit.viis`) with demo people.
 
 For the tests and the local stack only; production code never imports it. Every person, code
 and number here is invented. Run it alone with
@@ -6,14 +6,19 @@ and number here is invented. Run it alone with
     uv run uvicorn --app-dir deploy/dev viis_standin:app --port 8190
 
 The API key is `VIIS_STANDIN_API_KEY` (default `dev-viis-key`), sent as `Authorization: Bearer`.
+`VIIS_STANDIN_DATASET=national` adds a national-scale school register for benchmarks: about 600
+invented schools in 43 municipalities with about 220,000 pupils, generated deterministically
+(`national_institutions()`), next to the two demo schools.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -26,8 +31,10 @@ PROBLEM_JSON = "application/problem+json"
 PERSON_NOT_FOUND = "urn:datori:viis:person-not-found"
 INSTITUTION_NOT_FOUND = "urn:datori:viis:institution-not-found"
 
+RIGA = "0010000"  # ATVK code of Rīga (real)
 DEMO_SCHOOL_1 = "3113900101"  # "Rīgas Demo 1. pamatskola" (grades 1-9); invented number
 DEMO_SCHOOL_2 = "3113900102"  # "Rīgas Demo 2. vidusskola" (grades 1-12); invented number
+DATASETS = ("demo", "national")
 
 _PERSONAL_CODE = re.compile(r"\d{6}-\d{5}")
 
@@ -112,6 +119,67 @@ PUPIL_COUNTS: dict[str, dict[int, int]] = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class School:
+    """An institution of the register: name, municipality and pupils per grade."""
+
+    registration_number: str
+    name: str
+    municipality_code: str
+    pupils: dict[int, int] = field(hash=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The contract's institution body."""
+        return {
+            "registration_number": self.registration_number,
+            "name": self.name,
+            "municipality_code": self.municipality_code,
+            "grades": sorted(self.pupils),
+        }
+
+
+DEMO_SCHOOLS = (
+    School(DEMO_SCHOOL_1, "Rīgas Demo 1. pamatskola", RIGA, PUPIL_COUNTS[DEMO_SCHOOL_1]),
+    School(DEMO_SCHOOL_2, "Rīgas Demo 2. vidusskola", RIGA, PUPIL_COUNTS[DEMO_SCHOOL_2]),
+)
+
+# The national data set: 43 municipalities (Rīga first; the other codes are invented), schools
+# of four kinds with plausible class sizes. Seeded, so every run yields the same register.
+NATIONAL_MUNICIPALITIES = 43
+NATIONAL_SCHOOLS = 600
+_SCHOOL_KINDS = (  # (name, grades, share of schools, mean pupils per grade)
+    ("sākumskola", range(1, 7), 0.15, 32),
+    ("pamatskola", range(1, 10), 0.45, 35),
+    ("vidusskola", range(1, 13), 0.30, 44),
+    ("ģimnāzija", range(7, 13), 0.10, 69),
+)
+
+
+@cache
+def national_institutions() -> tuple[School, ...]:
+    """About 600 invented schools in 43 municipalities, about 220,000 pupils; deterministic."""
+    rng = random.Random(2025)
+    municipalities = [RIGA] + [f"{(n * 37) % 89 + 1:02d}{n:03d}00" for n in range(1, 43)]
+    # Rīga has about a fifth of the schools; the rest are spread with some variation.
+    weights = [120.0] + [rng.uniform(5, 20) for _ in range(NATIONAL_MUNICIPALITIES - 1)]
+    schools: list[School] = list(DEMO_SCHOOLS)
+    for number in range(NATIONAL_SCHOOLS - len(DEMO_SCHOOLS)):
+        municipality = rng.choices(municipalities, weights)[0]
+        kind, grades, _, mean = rng.choices(_SCHOOL_KINDS, [k[2] for k in _SCHOOL_KINDS])[0]
+        pupils = {g: max(5, round(rng.gauss(mean, mean / 4))) for g in grades}
+        reg_no = f"4{number:05d}{rng.randrange(10_000):04d}"
+        schools.append(School(reg_no, f"Demo {number + 1}. {kind}", municipality, pupils))
+    return tuple(sorted(schools, key=lambda s: s.registration_number))
+
+
+def register(dataset: str = "demo") -> dict[str, School]:
+    """The schools a stand-in serves, by registration number."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
+    schools = national_institutions() if dataset == "national" else DEMO_SCHOOLS
+    return {s.registration_number: s for s in schools}
+
+
 class Lookup(BaseModel):
     """Body of a person lookup."""
 
@@ -133,9 +201,10 @@ def _people_by_code() -> dict[str, DemoPerson]:
     return {person.personal_code: person for person in DEMO_PEOPLE.values()}
 
 
-def create_app(api_key: str = DEFAULT_API_KEY) -> FastAPI:
-    """The stand-in app, accepting `Authorization: Bearer <api_key>`."""
+def create_app(api_key: str = DEFAULT_API_KEY, dataset: str = "demo") -> FastAPI:
+    """The stand-in app, accepting `Authorization: Bearer <api_key>`, serving `dataset`."""
     people = _people_by_code()
+    schools = register(dataset)
 
     def authenticated(authorization: Annotated[str | None, Header()] = None) -> None:
         expected = f"Bearer {api_key}".encode()
@@ -164,11 +233,23 @@ def create_app(api_key: str = DEFAULT_API_KEY) -> FastAPI:
     @app.get("/v1/institutions/{registration_number}/pupils", dependencies=guarded)
     async def pupils(registration_number: str) -> Any:
         """Pupil counts per grade of one institution."""
-        counts = PUPIL_COUNTS.get(registration_number)
-        if counts is None:
+        school = schools.get(registration_number)
+        if school is None:
             return problem(404, "Institution not found", INSTITUTION_NOT_FOUND)
-        grades = [{"grade": grade, "pupils": n} for grade, n in sorted(counts.items())]
+        grades = [{"grade": grade, "pupils": n} for grade, n in sorted(school.pupils.items())]
         return {"registration_number": registration_number, "grades": grades}
+
+    @app.get("/v1/institutions", dependencies=guarded)
+    async def institutions(municipality: str | None = None) -> Any:
+        """Every institution, with its municipality and grades (of one municipality if asked)."""
+        if municipality is not None and not re.fullmatch(r"\d{7}", municipality):
+            return problem(400, "Malformed municipality code")
+        listed = [
+            s.to_wire()
+            for s in schools.values()
+            if municipality is None or s.municipality_code == municipality
+        ]
+        return {"institutions": listed}
 
     return app
 
@@ -185,4 +266,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(400, "Malformed request")
 
 
-app = create_app(os.environ.get("VIIS_STANDIN_API_KEY", DEFAULT_API_KEY))
+app = create_app(
+    os.environ.get("VIIS_STANDIN_API_KEY", DEFAULT_API_KEY),
+    os.environ.get("VIIS_STANDIN_DATASET", "demo"),
+)

@@ -86,6 +86,7 @@ async def settings(
         events_topic=f"contracts.events.{unique}",
         reservations_topic=f"reservations.events.{unique}",
         inventory_topic=f"inventory.events.{unique}",
+        tickets_topic=f"tickets.events.{unique}",
         consumer_group=f"contracts.{unique}",
         run_background_workers=False,
         log_json=False,

@@ -71,6 +71,7 @@ async def settings(
         events_topic=f"reservations.events.{unique}",
         inventory_topic=f"inventory.events.{unique}",
         contracts_topic=f"contracts.events.{unique}",
+        tickets_topic=f"tickets.events.{unique}",
         consumer_group=f"reservations.{unique}",
         run_background_workers=False,
         log_json=False,

@@ -17,7 +17,7 @@ from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.events.relay import OutboxRelay
 from shared_kit.housekeeping import Housekeeper, Purge
-from shared_kit.migrations import head_revision
+from shared_kit.migrations import head_revision, known_revisions
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
 from shared_kit.problems import install_problem_handlers
@@ -88,6 +88,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     app.state.settings = settings
     app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
+    app.state.migrations_known = known_revisions(spec.migrations) if spec.migrations else None
     app.state.consumers = []
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)

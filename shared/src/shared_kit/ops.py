@@ -63,7 +63,10 @@ async def _database_check(request: Request) -> str:
         revision = await current_revision(state.engine)
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}"
-    if state.migrations_head and revision != state.migrations_head:
+    # A revision this image does not know is a newer one: during a rolling update the first
+    # new pod migrates while the old pods still serve (migrations are additive).
+    behind = revision is None or revision in (state.migrations_known or ())
+    if state.migrations_head and revision != state.migrations_head and behind:
         return f"migrations pending (at {revision}, head {state.migrations_head})"
     return "ok"
 

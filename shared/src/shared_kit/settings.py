@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +37,12 @@ class ServiceSettings(BaseSettings):
     kafka_request_timeout_ms: int = Field(10_000, ge=500)
     kafka_topic_partitions: int = Field(6, ge=1)
     kafka_topic_replication: int = Field(1, ge=1)
+    # Authentication to the broker (Strimzi KafkaUser: SCRAM-SHA-512 over TLS).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None  # the cluster CA (PEM file); system CAs when unset
 
     outbox_batch_size: int = Field(500, ge=1)
     outbox_poll_interval_s: float = Field(0.5, gt=0)

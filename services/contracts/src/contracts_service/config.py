@@ -32,6 +32,7 @@ class ContractsSettings(ServiceSettings):
     events_topic: str = "contracts.events"
     reservations_topic: str = "reservations.events"
     inventory_topic: str = "inventory.events"
+    tickets_topic: str = "tickets.events"
     consumer_group: str = "contracts"
 
     # The gateway's internal person endpoint, reached with a client-credentials token.

@@ -13,6 +13,8 @@ ignores the rest.
   A device not yet in the read model is waited for (retried until the inventory's event
   arrives through the separate inventory consumer).
 - `reservation.cancelled` / `expired` / `rejected` cancel a contract that is not active yet.
+- The tickets service's `device.lost_confirmed` / `device.stolen_confirmed` are recorded on
+  the contract the device is lent under (`lifecycle.record_device_loss`).
 - Inventory device events keep the device read model; only a newer `version` is applied.
   Fields the inventory's snapshot may not carry (manufacturer, model, accessories, purchase
   price) are read when present.
@@ -52,7 +54,10 @@ DEVICE_EVENTS = tuple(
     f"lv.datori.inventory.device.{name}.v1"
     for name in ("registered", "updated", "assigned", "status_changed")
 )
-HANDLED = (RESERVATION_APPROVED, *RESERVATION_RELEASED, *DEVICE_EVENTS)
+DEVICE_LOST = "lv.datori.tickets.device.lost_confirmed.v1"
+DEVICE_STOLEN = "lv.datori.tickets.device.stolen_confirmed.v1"
+DEVICE_LOSSES = {DEVICE_LOST: "lost", DEVICE_STOLEN: "stolen"}
+HANDLED = (RESERVATION_APPROVED, *RESERVATION_RELEASED, *DEVICE_EVENTS, *DEVICE_LOSSES)
 
 
 class ReservationIn(BaseModel):
@@ -97,6 +102,16 @@ class DeviceSnapshotIn(BaseModel):
     purchase_price: Decimal | None = None
     insured_until: dt.date | None = None
     status: str
+
+
+class DeviceLossIn(BaseModel):
+    """A loss or theft the tickets service confirmed."""
+
+    model_config = ConfigDict(extra="ignore")
+    device_id: uuid.UUID
+    ticket_id: uuid.UUID | None = None
+    contract_id: uuid.UUID | None = None
+    confirmed_at: dt.datetime | None = None
 
 
 class DeviceEventIn(BaseModel):
@@ -198,7 +213,21 @@ def build_handlers(
             }
         )
 
+    async def device_loss(session: AsyncSession, evt: CloudEvent) -> None:
+        payload = DeviceLossIn.model_validate(evt.data)
+        contract = await lifecycle.record_device_loss(
+            session,
+            device_id=payload.device_id,
+            contract_id=payload.contract_id,
+            kind=DEVICE_LOSSES[evt.type],
+            ticket_id=payload.ticket_id,
+            at=payload.confirmed_at or evt.time,
+        )
+        if contract is None:
+            logger.info("%s: device %s is lent under no contract", evt.type, payload.device_id)
+
     handlers: dict[str, Any] = {RESERVATION_APPROVED: approved}
+    handlers.update(dict.fromkeys(DEVICE_LOSSES, device_loss))
     handlers.update(dict.fromkeys(RESERVATION_RELEASED, released))
     handlers.update(dict.fromkeys(DEVICE_EVENTS, device))
     return handlers
@@ -211,7 +240,7 @@ def build_consumers(
     clock: Clock = system_clock,
     people: PeopleDirectory | None = None,
 ) -> list[ConsumerRunner]:
-    """Two consumer groups, one per topic, so that neither can hold the other up.
+    """Three consumer groups, one per topic, so that none can hold the others up.
 
     Drafting waits (retrying) for a device the read model does not know yet, and for the
     gateway when it is away; the inventory consumer meanwhile keeps the read model current.
@@ -226,6 +255,7 @@ def build_consumers(
             (RESERVATION_APPROVED, *RESERVATION_RELEASED),
         ),
         "inventory": (settings.inventory_topic, DEVICE_EVENTS),
+        "tickets": (settings.tickets_topic, tuple(DEVICE_LOSSES)),
     }
     return [
         ConsumerRunner(

@@ -5,13 +5,15 @@ reservation it fulfils, the device, the tenant, the learner and the borrower as 
 platform ids (never a personal code), the state and the current document's version and hash.
 `returned` carries the condition (a damaged return is what the tickets service opens a repair
 ticket from, with the notes and the ids of the photos it can fetch); `terminated` the reason.
+`device_loss` (`lost` / `stolen`) is set on every event after the tickets service confirmed the
+device lost or stolen during the loan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +53,7 @@ class ContractPayload(BaseModel):
     period_end: dt.datetime
     document_version: int
     document_sha256: str
+    device_loss: Literal["lost", "stolen"] | None = None
 
 
 class ContractDrafted(ContractPayload):
@@ -137,6 +140,7 @@ def contract_event(
         period_end=contract.period_end,
         document_version=document.number,
         document_sha256=document.sha256,
+        device_loss=contract.device_loss,
         **fields,
     )
     return CloudEvent(

@@ -185,9 +185,14 @@ class Contract(UUIDKey, Timestamps, Versioned, Base):
     terminated_at: Mapped[dt.datetime | None] = _at()
     overdue_since: Mapped[dt.datetime | None] = _at()
     end_reason: Mapped[str | None] = mapped_column(Text)
+    # The device was confirmed lost or stolen during the loan (the tickets service says so).
+    device_loss: Mapped[str | None] = mapped_column(String(10))
+    device_loss_at: Mapped[dt.datetime | None] = _at()
+    device_loss_ticket_id: Mapped[uuid.UUID | None] = mapped_column()
 
     __table_args__ = (
         CheckConstraint("period_end > period_start", name="period_order"),
+        CheckConstraint("device_loss IN ('lost', 'stolen')", name="device_loss_kind"),
         Index("ix_contract_institution_order", "institution_number", "created_at", "id"),
         Index("ix_contract_municipality_order", "municipality_code", "created_at", "id"),
         Index("ix_contract_borrower_order", "borrower_id", "created_at", "id"),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -84,6 +84,26 @@ class ContractRepository:
 
     def add(self, contract: Contract) -> None:
         self.session.add(contract)
+
+    async def lent_with(self, device_id: uuid.UUID) -> Contract | None:
+        """The contract the device is lent under now (active, or terminated and not back)."""
+        stmt = (
+            select(Contract)
+            .where(
+                Contract.device_id == device_id,
+                or_(
+                    Contract.state == ContractState.ACTIVE,
+                    and_(
+                        Contract.state == ContractState.TERMINATED,
+                        Contract.returned_at.is_(None),
+                    ),
+                ),
+            )
+            .order_by(Contract.activated_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        return await self.session.scalar(stmt)
 
     async def page(
         self, scope: Scope, f: ContractFilters, cursor: str | None, limit: int

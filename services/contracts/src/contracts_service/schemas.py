@@ -166,6 +166,11 @@ class ContractRead(BaseModel):
     terminated_at: dt.datetime | None
     overdue_since: dt.datetime | None
     end_reason: str | None
+    device_loss: str | None = Field(
+        None, description="lost or stolen: confirmed by the tickets service during the loan"
+    )
+    device_loss_at: dt.datetime | None = None
+    device_loss_ticket_id: uuid.UUID | None = None
     signatures: list[SignatureRead]
     version: int
     created_at: dt.datetime

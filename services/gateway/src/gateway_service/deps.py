@@ -13,10 +13,10 @@ from gateway_service import service
 from gateway_service.config import GatewaySettings
 from gateway_service.exceptions import RateLimited
 from gateway_service.models import ApiClient
-from gateway_service.viis import HttpViisDirectory, ViisDirectory
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import SessionDep
 from shared_kit.problems import TooManyRequests
+from shared_kit.viis import HttpViisDirectory, ViisDirectory
 
 
 def get_settings(request: Request) -> GatewaySettings:

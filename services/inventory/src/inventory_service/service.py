@@ -66,7 +66,9 @@ TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     S.RESERVED: frozenset({S.AVAILABLE, S.ON_LOAN, S.IN_REPAIR, S.LOST, S.STOLEN}),
     # A device back from a loan or a repair is `reserved` when a reservation already holds it.
     S.ON_LOAN: frozenset({S.AVAILABLE, S.RESERVED, S.IN_REPAIR, S.LOST, S.STOLEN}),
-    S.IN_REPAIR: frozenset({S.AVAILABLE, S.RESERVED, S.IN_STOCK, S.ON_LOAN, S.WRITTEN_OFF}),
+    S.IN_REPAIR: frozenset(
+        {S.AVAILABLE, S.RESERVED, S.IN_STOCK, S.ON_LOAN, S.LOST, S.STOLEN, S.WRITTEN_OFF}
+    ),
     S.LOST: frozenset({S.AVAILABLE, S.IN_STOCK, S.WRITTEN_OFF}),
     S.STOLEN: frozenset({S.AVAILABLE, S.IN_STOCK, S.WRITTEN_OFF}),
     S.WRITTEN_OFF: frozenset(),

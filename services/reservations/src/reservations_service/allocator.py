@@ -12,7 +12,10 @@ Each social criterion the programme names has a weight, and each source of evide
 
 So a low-income family confirmed by welfare data scores 40, the same family declaring it 20,
 and a declared single-parent family raising a disabled child 15 + 10 = 25. The score is an
-integer with these weights. Requests are served in the order
+integer with these weights. A **loaner** (a replacement while a learner's own device is
+in repair, lost or stolen, requested by the tickets service) scores `LOANER_SCORE` = 1000,
+above any combination of the criteria (at most 110): a child who had a computer and lost it
+through no choice of their own goes first. Requests are served in the order
 `score descending, requested_at ascending, id ascending` (the id only breaks exact ties).
 
 Assignment
@@ -64,6 +67,8 @@ WEIGHTS: dict[Criterion, int] = {
     Criterion.LARGE_FAMILY: 20,
     Criterion.DISABLED_CHILD: 20,
 }
+# Above every possible sum of the weights: loaners come first (see the module doc).
+LOANER_SCORE = 1000
 SOURCE_PERCENT: dict[Source, int] = {
     Source.WELFARE_DATA: 100,
     Source.VERIFIED_BY_SCHOOL: 100,

@@ -15,6 +15,7 @@ class ReservationsSettings(ServiceSettings):
     events_topic: str = "reservations.events"
     inventory_topic: str = "inventory.events"
     contracts_topic: str = "contracts.events"
+    tickets_topic: str = "tickets.events"
     consumer_group: str = "reservations"
     # Local time of the programme: the default period ends at the school year's end there.
     timezone: str = "Europe/Riga"

@@ -1,4 +1,4 @@
-"""Events reservations read: the inventory's devices and the contracts' loans.
+"""Events reservations read: the inventory's devices, the contracts' loans, and loaners.
 
 Each payload model is this service's own tolerant copy: it reads the fields it needs and
 ignores the rest. Every inventory device event carries the full device snapshot, so all four
@@ -7,7 +7,8 @@ name the reservation they fulfil (`reservation_id`); one without it, or naming a
 this service does not know, is ignored. `activated` fulfils the reservation; `returned`,
 `expired` and `terminated` (ended early) all end the loan. A contract's moment is its
 `activated_at` / `returned_at` / `expired_at` / `terminated_at` field when present, else the
-event's `time`.
+event's `time`. The tickets service's `loaner.requested` makes a top-priority reservation for
+the learner whose device is in repair, lost or stolen (see `service/loaners.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reservations_service.clock import Clock, system_clock
 from reservations_service.config import ReservationsSettings
-from reservations_service.service import lifecycle, readmodel
+from reservations_service.service import lifecycle, loaners, readmodel
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
@@ -35,6 +36,7 @@ CONTRACT_ACTIVATED = "lv.datori.contracts.contract.activated.v1"
 CONTRACT_RETURNED = "lv.datori.contracts.contract.returned.v1"
 CONTRACT_EXPIRED = "lv.datori.contracts.contract.expired.v1"
 CONTRACT_TERMINATED = "lv.datori.contracts.contract.terminated.v1"
+LOANER_REQUESTED = "lv.datori.tickets.loaner.requested.v1"
 
 
 class DeviceSnapshotIn(BaseModel):
@@ -59,6 +61,19 @@ class DeviceEventIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     device: DeviceSnapshotIn
+
+
+class LoanerRequestedIn(BaseModel):
+    """The tickets service asks for a replacement device for a learner."""
+
+    model_config = ConfigDict(extra="ignore")
+    ticket_id: uuid.UUID
+    institution_number: str
+    learner_id: str
+    borrower_id: str | None = None
+    requested_by: str
+    category: str | None = None
+    os: str | None = None
 
 
 class ContractEventIn(BaseModel):
@@ -93,8 +108,11 @@ class ContractTerminatedIn(ContractEventIn):
     terminated_at: dt.datetime | None = None
 
 
-def build_handlers(topic: str, clock: Clock = system_clock) -> dict[str, Handler]:
+def build_handlers(
+    topic: str, clock: Clock = system_clock, settings: ReservationsSettings | None = None
+) -> dict[str, Handler]:
     """Event type → handler, publishing reservation changes to `topic`."""
+    settings = settings or ReservationsSettings(events_topic=topic)
 
     async def device(session: AsyncSession, evt: CloudEvent) -> None:
         snap = DeviceEventIn.model_validate(evt.data).device
@@ -144,6 +162,11 @@ def build_handlers(topic: str, clock: Clock = system_clock) -> dict[str, Handler
             session, reservation_id=payload.reservation_id, at=at, now=clock(), topic=topic
         )
 
+    async def loaner(session: AsyncSession, evt: CloudEvent) -> None:
+        payload = LoanerRequestedIn.model_validate(evt.data)
+        request = loaners.LoanerRequest(**payload.model_dump())
+        await loaners.request_loaner(session, request, now=clock(), settings=settings)
+
     handlers: dict[str, Any] = dict.fromkeys(DEVICE_EVENTS, device)
     handlers.update(
         {
@@ -151,6 +174,7 @@ def build_handlers(topic: str, clock: Clock = system_clock) -> dict[str, Handler
             CONTRACT_RETURNED: returned,
             CONTRACT_EXPIRED: expired,
             CONTRACT_TERMINATED: terminated,
+            LOANER_REQUESTED: loaner,
         }
     )
     return handlers
@@ -166,8 +190,8 @@ def build_consumers(
     return [
         ConsumerRunner(
             name=settings.consumer_group,
-            topics=[settings.inventory_topic, settings.contracts_topic],
-            handlers=build_handlers(settings.events_topic, clock),
+            topics=[settings.inventory_topic, settings.contracts_topic, settings.tickets_topic],
+            handlers=build_handlers(settings.events_topic, clock, settings),
             session_factory=sessions,
             settings=settings,
         )

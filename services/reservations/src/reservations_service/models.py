@@ -177,6 +177,8 @@ class Reservation(UUIDKey, Timestamps, Versioned, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A loaner: the repair or loss ticket it replaces a device for (one reservation per ticket).
+    loaner_ticket_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
 
     __table_args__ = (
         # A loan that ends early may end at its start (an empty range), never before it.

@@ -172,6 +172,11 @@ class ReservationRepository:
             Reservation, reservation_id, with_for_update=for_update, populate_existing=for_update
         )
 
+    async def by_loaner_ticket(self, ticket_id: uuid.UUID) -> Reservation | None:
+        """The loaner reservation made for a ticket."""
+        stmt = select(Reservation).where(Reservation.loaner_ticket_id == ticket_id)
+        return await self.session.scalar(stmt)
+
     async def count_active(self, learner_id: str, now: dt.datetime) -> int:
         """Waiting or approved reservations, and fulfilled ones whose loan has not ended."""
         stmt = select(func.count()).where(

@@ -62,7 +62,9 @@ PRIORITY_DESCRIPTION = (
     "disabled_child 20; welfare_data and verified_by_school count fully, declared counts half. "
     "Waiting requests are served by score (highest first), then request time, then id. "
     "Guardians may only declare; school staff may also attest `verified_by_school`; "
-    "municipal administrators and municipal platforms may also pass `welfare_data`."
+    "municipal administrators and municipal platforms may also pass `welfare_data`. "
+    "Loaners (replacements the tickets service requests while a learner's own device is in "
+    "repair, lost or stolen) score 1000, above any combination of criteria."
 )
 
 
@@ -182,6 +184,11 @@ class ReservationRead(BaseModel):
     decided_at: dt.datetime | None
     waitlist_position: int | None = Field(
         None, description="Place in the institution's waitlist (single reads only)"
+    )
+    loaner_ticket_id: uuid.UUID | None = Field(
+        None,
+        description="A loaner: the tickets service's ticket whose device it replaces "
+        "(priority above every social criterion)",
     )
     version: int
 

@@ -1,4 +1,12 @@
-"""Consumer runner: apply each event once (inbox), commit offsets after the database."""
+"""Consumer runner: apply each event once (inbox), commit offsets after the database.
+
+By default each record is applied in its own transaction through its type's handler. A
+consumer that must ingest fast (a read model) may also pass a `batch_handler`: then all the
+records of one poll are applied in one transaction (one bulk inbox insert, one handler call
+with the events not seen before); if that batch fails for a reason other than the database
+being away, its records are applied one by one through the per-type handlers, so a poison
+event is dead-lettered alone and the others still apply.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +14,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError
-from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy import DateTime, Integer, String, Text, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +38,19 @@ from shared_kit.settings import ServiceSettings
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An event and where it was read: topic, partition and offset."""
+
+    topic: str
+    partition: int
+    offset: int
+    event: CloudEvent
+
+
+BatchHandler = Callable[[AsyncSession, list[Delivery]], Awaitable[None]]
 
 CONSUMED = Counter("events_consumed_total", "Events consumed", ["consumer", "outcome"])
 
@@ -87,6 +109,37 @@ async def apply_once(
     return True
 
 
+async def apply_batch_once(
+    session: AsyncSession, consumer: str, deliveries: Sequence[Delivery], handler: BatchHandler
+) -> int:
+    """Record a batch in the inbox and apply the events not seen before; returns how many."""
+    if not deliveries:
+        return 0
+    # One statement whatever the batch size: arrays unnested server-side, no per-row binds.
+    fresh = set(
+        await session.scalars(
+            text(
+                f"INSERT INTO {InboxMessage.__tablename__} (consumer, event_id, event_type) "
+                "SELECT CAST(:consumer AS varchar), i, t FROM unnest(CAST(:ids AS varchar[]), "
+                "CAST(:types AS varchar[])) AS u(i, t) ON CONFLICT DO NOTHING RETURNING event_id"
+            ),
+            {
+                "consumer": consumer,
+                "ids": [d.event.id for d in deliveries],
+                "types": [d.event.type for d in deliveries],
+            },
+        )
+    )
+    new: list[Delivery] = []
+    for delivery in deliveries:  # an id twice in one batch is applied once, the first time
+        if delivery.event.id in fresh:
+            fresh.discard(delivery.event.id)
+            new.append(delivery)
+    if new:
+        await handler(session, new)
+    return len(new)
+
+
 class ConsumerRunner:
     """Reads topics as one consumer group and applies events through their handlers."""
 
@@ -98,10 +151,14 @@ class ConsumerRunner:
         handlers: dict[str, Handler],
         session_factory: async_sessionmaker[AsyncSession],
         settings: ServiceSettings,
+        batch_handler: BatchHandler | None = None,
+        max_records: int = 500,
     ) -> None:
         self.name = name
         self._topics = topics
         self._handlers = handlers
+        self._batch_handler = batch_handler
+        self._max_records = max_records
         self._sessions = session_factory
         self._settings = settings
         self._stopping = asyncio.Event()
@@ -144,9 +201,15 @@ class ConsumerRunner:
             self._consumer = make_consumer(self._settings, self.name, *self._topics)
             await self._consumer.start()
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
             self._busy = True
             try:
+                if self._batch_handler is not None and batches:
+                    await self.handle_batch([r for records in batches.values() for r in records])
+                    await self._consumer.commit(
+                        {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                    )
+                    continue
                 for tp, records in batches.items():
                     for record in records:
                         await self.handle_record(record)
@@ -178,6 +241,79 @@ class ConsumerRunner:
             correlation_id.reset(token)
         CONSUMED.labels(self.name, outcome).inc()
         return outcome
+
+    async def handle_batch(self, records: Sequence[ConsumerRecord]) -> dict[str, int]:
+        """Apply records in one transaction through the batch handler; outcomes by name."""
+        assert self._batch_handler is not None, "handle_batch needs a batch_handler"
+        outcomes: dict[str, int] = {}
+        deliveries: list[tuple[ConsumerRecord, Delivery]] = []
+        for record in records:
+            try:
+                evt = CloudEvent.from_kafka(list(record.headers), record.value)
+            except InvalidEvent as exc:
+                outcome = await self._dead_letter(record, None, str(exc), attempts=1)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                continue
+            if evt.type not in self._handlers:
+                outcomes["ignored"] = outcomes.get("ignored", 0) + 1
+                continue
+            delivery = Delivery(record.topic, record.partition, record.offset, evt)
+            deliveries.append((record, delivery))
+        if deliveries:
+            batch = await self._apply_batch_with_retries(deliveries)
+            for name, count in batch.items():
+                outcomes[name] = outcomes.get(name, 0) + count
+        for name, count in outcomes.items():
+            if name != "dead_letter":  # `_dead_letter` counted those already
+                CONSUMED.labels(self.name, name).inc(count)
+        return outcomes
+
+    async def _apply_batch_with_retries(
+        self, deliveries: list[tuple[ConsumerRecord, Delivery]]
+    ) -> dict[str, int]:
+        assert self._batch_handler is not None
+        delay = 0.05
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    applied = await apply_batch_once(
+                        session, self.name, [d for _, d in deliveries], self._batch_handler
+                    )
+                return {"applied": applied, "duplicate": len(deliveries) - applied}
+            except _TRANSIENT as exc:
+                logger.warning("consumer %s: database unavailable (%s)", self.name, exc)
+                if self._stopping.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except Exception as exc:
+                # One bad event must not hold the others back: apply them one by one.
+                logger.warning(
+                    "consumer %s: batch of %d failed (%s); applying one by one",
+                    self.name,
+                    len(deliveries),
+                    exc,
+                )
+                return await self._apply_one_by_one(deliveries)
+
+    async def _apply_one_by_one(
+        self, deliveries: list[tuple[ConsumerRecord, Delivery]]
+    ) -> dict[str, int]:
+        assert self._batch_handler is not None
+        batch_handler = self._batch_handler
+        outcomes: dict[str, int] = {}
+        for record, delivery in deliveries:
+            # Through the batch handler with one delivery, so it still sees the offset.
+            async def one(session: AsyncSession, _: CloudEvent, d: Delivery = delivery) -> None:
+                await batch_handler(session, [d])
+
+            token = correlation_id.set(delivery.event.correlationid or delivery.event.id)
+            try:
+                outcome = await self._apply_with_retries(record, delivery.event, one)
+            finally:
+                correlation_id.reset(token)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
 
     async def _apply_with_retries(
         self, record: ConsumerRecord, evt: CloudEvent, handler: Handler

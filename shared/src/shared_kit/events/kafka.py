@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+
+def security(settings: ServiceSettings) -> dict[str, Any]:
+    """aiokafka's connection security options from the settings (none on PLAINTEXT)."""
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": password.get_secret_value() if password else None,
+        }
+    return options
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -24,6 +41,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         metadata_max_age_ms=5_000,
         linger_ms=5,
         max_request_size=5 * 1024 * 1024,
+        **security(settings),
     )
 
 
@@ -42,6 +60,7 @@ def make_consumer(settings: ServiceSettings, group_id: str, *topics: str) -> AIO
         metadata_max_age_ms=5_000,
         fetch_max_wait_ms=50,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, session_ms + 5_000),
+        **security(settings),
     )
 
 
@@ -50,6 +69,7 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         request_timeout_ms=settings.kafka_request_timeout_ms,
+        **security(settings),
     )
     await admin.start()
     try:
@@ -70,7 +90,9 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
 async def broker_reachable(settings: ServiceSettings) -> bool:
     """True when the broker answers a metadata request."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=2_000
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=2_000,
+        **security(settings),
     )
     try:
         await admin.start()

@@ -99,6 +99,9 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish one batch in one transaction; return how many rows went out."""
         producer = await self._ensure_producer()
+        # A started producer reached the broker: a shutdown drains even when every batch so
+        # far was empty (a pod whose first writes arrive as it is being stopped).
+        self.broker_ok = True
         async with self._sessions() as session, session.begin():
             locked = await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID)))
             if not locked:
@@ -124,7 +127,6 @@ class OutboxRelay:
                 .values(published_at=func.now())
                 .execution_options(synchronize_session=False)
             )
-        self.broker_ok = True
         return len(rows)
 
     async def _send_all(

@@ -5,6 +5,11 @@
 - The lender may terminate an active loan early, with a reason. The device must still come
   back, so a return can be recorded on a terminated contract too (once); it then stays
   `terminated` with `returned_at` set, and the `returned` event frees the device.
+- The tickets service's confirmation that a device was lost or stolen is recorded on the
+  contract it is lent under (active, or terminated and not back): `device_loss`, when, and
+  the ticket; the contract's later events carry `device_loss`. The loss does not end the
+  loan by itself (the lender decides: terminate, write off). Once recorded it stays; a loss
+  for a device lent under no contract is ignored.
 - Expiry and overdue run with the kit's housekeeping (hourly and at start-up) through
   `sweep(now=...)`, so tests move time by passing `now`: contracts not signed by both parties
   by `sign_by` (drafted, awaiting the borrower, or awaiting the lender) expire, so that the
@@ -186,6 +191,29 @@ async def record_return(
         photo_ids=photo_ids,
     )
     return record
+
+
+async def record_device_loss(
+    session: AsyncSession,
+    *,
+    device_id: uuid.UUID,
+    contract_id: uuid.UUID | None,
+    kind: str,
+    ticket_id: uuid.UUID | None,
+    at: dt.datetime,
+) -> Contract | None:
+    """Record a confirmed loss or theft on the device's loan; the contract, if there is one."""
+    repo = ContractRepository(session)
+    contract = await repo.get(contract_id, for_update=True) if contract_id else None
+    if contract is None or contract.device_id != device_id:
+        contract = await repo.lent_with(device_id)
+    if contract is None or contract.device_loss is not None:
+        return contract
+    contract.device_loss = kind
+    contract.device_loss_at = at
+    contract.device_loss_ticket_id = ticket_id
+    await session.flush()
+    return contract
 
 
 async def sweep(

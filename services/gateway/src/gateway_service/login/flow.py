@@ -45,8 +45,8 @@ from gateway_service.schemas import TokenResponse
 from gateway_service.service.common import audit, now
 from gateway_service.service.people import resolve_person
 from gateway_service.service.sessions import LoginClaims, start_session
-from gateway_service.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
 from shared_kit.auth import Role
+from shared_kit.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
 
 PROVIDER_LABELS = {"latvija": "Latvija.lv", "eklase": "E-klase", "mykoob": "Mykoob"}
 _CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -1,0 +1,63 @@
+"""Dependencies of the statistics API: settings, the clock, roles, device filters, VIIS."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from shared_kit.auth import Principal, require_roles
+from shared_kit.viis import ViisSchoolRegister
+from statistics_service.config import StatisticsSettings
+from statistics_service.repository.views import DeviceFilter
+from statistics_service.service import access
+from statistics_service.service.views import ViewCache
+
+ViisFactory = Callable[[], AbstractAsyncContextManager[ViisSchoolRegister]]
+DIMENSION = r"^[a-z0-9_]{1,40}$"
+
+
+def get_settings(request: Request) -> StatisticsSettings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_now(request: Request) -> dt.datetime:
+    """ "Now" from the app's clock (tests move it)."""
+    return request.app.state.clock()
+
+
+def get_viis(request: Request) -> ViisFactory:
+    """Opens a VIIS client (the app's factory; tests put the stand-in behind it)."""
+    return request.app.state.viis
+
+
+def get_view_cache(request: Request) -> ViewCache:
+    """The app's cache of computed views."""
+    return request.app.state.view_cache
+
+
+def device_filter(
+    status: Annotated[str | None, Query(pattern=DIMENSION, description="Device status")] = None,
+    os: Annotated[str | None, Query(pattern=DIMENSION, description="Operating system")] = None,
+    category: Annotated[str | None, Query(pattern=DIMENSION, description="Category")] = None,
+    funding_source: Annotated[
+        str | None, Query(pattern=DIMENSION, description="Funding programme")
+    ] = None,
+) -> DeviceFilter:
+    """Device dimensions the device figures are restricted to."""
+    given = {"status": status, "os": os, "category": category, "funding_source": funding_source}
+    return DeviceFilter({k: v for k, v in given.items() if v is not None})
+
+
+Settings = Annotated[StatisticsSettings, Depends(get_settings)]
+Now = Annotated[dt.datetime, Depends(get_now)]
+Viis = Annotated[ViisFactory, Depends(get_viis)]
+Devices = Annotated[DeviceFilter, Depends(device_filter)]
+Cache = Annotated[ViewCache, Depends(get_view_cache)]
+Reader = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.READ_SCOPE)]
+FeedReader = Annotated[Principal, require_roles(*access.FEED_ROLES, scope=access.FEED_SCOPE)]
+Operator = Annotated[Principal, require_roles(*access.OPERATOR_ROLES)]

@@ -1,0 +1,27 @@
+"""Business errors of statistics, each with its HTTP status and problem type."""
+
+from shared_kit.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
+
+
+class InstitutionNotFound(NotFound):
+    type, title = "institution-not-found", "Unknown institution"
+
+
+class MunicipalityNotFound(NotFound):
+    type, title = "municipality-not-found", "Unknown municipality"
+
+
+class TenantForbidden(Forbidden):
+    type, title = "tenant-forbidden", "Outside your tenancy"
+
+
+class InvalidDateRange(Unprocessable):
+    type, title = "invalid-date-range", "Invalid date range"
+
+
+class InvalidFeedCursor(Unprocessable):
+    type, title = "invalid-cursor", "Invalid cursor"
+
+
+class ViisUnreachable(ServiceUnavailable):
+    type, title = "viis-unavailable", "VIIS is unavailable"

@@ -1,0 +1,351 @@
+"""Statistics tables: the projection (per-aggregate state and counters), the reference data from
+VIIS (institutions, pupils), the daily snapshots behind the VIIS feed, and consumer positions.
+
+The projection is what `statistics-rebuild` recreates from the topics:
+- one *state* table per aggregate kind (device, reservation, contract, ticket) keeps, for each
+  aggregate, the order key of the last event applied (`version` when the producer sends one,
+  else the event's `time` and `id`) and exactly the attributes it contributed to the counters;
+- *counter* tables hold the aggregates the API reads (`n` and sums per key). Applying an event
+  subtracts the aggregate's old contribution and adds the new one, so counters stay exact under
+  duplicates and any delivery order; no request counts over the 250,000 devices.
+`institution_number` is `''` in counters for a device assigned to no institution.
+
+`institution_snapshot` is append-only: its `seq` (an identity, allocated under an advisory
+lock so that commit order equals `seq` order) is the VIIS feed's cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared_kit import tables as kit_tables
+from shared_kit.db import NAMING_CONVENTION
+
+Code = String(7)  # municipality ATVK code
+RegNo = String(20)  # institution registration number ('' in counters for "none")
+Label = String(40)  # status, OS, category, funding source, state
+EventId = String(200)
+
+
+class Base(DeclarativeBase):
+    """Statistics' own declarative base, with the kit's naming convention.
+
+    Like the reservations read model, some table names (`institution`) also exist in other
+    services; a base of its own keeps them apart when several services share one process.
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def migration_metadata() -> MetaData:
+    """This service's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
+    target = MetaData(naming_convention=NAMING_CONVENTION)
+    for name in kit_tables.__all__:
+        getattr(kit_tables, name).__table__.to_metadata(target)
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(target)
+    return target
+
+
+class OrderKey:
+    """The order key of the last event applied to an aggregate."""
+
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    event_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    event_id: Mapped[str] = mapped_column(EventId)
+
+
+# Per-aggregate state ----------------------------------------------------------------------
+
+
+class DeviceState(OrderKey, Base):
+    """A device as last applied (the inventory's snapshot, the fields statistics counts by)."""
+
+    __tablename__ = "device_state"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    status: Mapped[str] = mapped_column(Label)
+    os: Mapped[str] = mapped_column(Label)
+    category: Mapped[str] = mapped_column(Label)
+    funding_source: Mapped[str] = mapped_column(Label)
+    warranty_ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    levels_mask: Mapped[int] = mapped_column(Integer)
+
+
+class ReservationState(OrderKey, Base):
+    """A reservation as last applied."""
+
+    __tablename__ = "reservation_state"
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    state: Mapped[str] = mapped_column(Label)
+    priority_score: Mapped[int] = mapped_column(Integer)
+    criteria: Mapped[str] = mapped_column(String(400))  # comma-separated criterion names
+
+
+class ContractState(OrderKey, Base):
+    """A loan contract as last applied, with the social criteria it was counted under."""
+
+    __tablename__ = "contract_state"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    reservation_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    state: Mapped[str] = mapped_column(Label)
+    overdue: Mapped[bool] = mapped_column(Boolean)
+    criteria: Mapped[str] = mapped_column(String(400))  # as counted: comma-separated
+
+
+class TicketState(OrderKey, Base):
+    """A ticket as last applied."""
+
+    __tablename__ = "ticket_state"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    sla_breached: Mapped[bool] = mapped_column(Boolean)
+    resolve_seconds: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Counters ---------------------------------------------------------------------------------
+
+
+class Where:
+    """Municipality and institution: the first two key columns of every counter (so a
+    municipality's or an institution's rows are one range of the primary key)."""
+
+    municipality_code: Mapped[str] = mapped_column(Code, primary_key=True, sort_order=-2)
+    institution_number: Mapped[str] = mapped_column(RegNo, primary_key=True, sort_order=-1)
+
+
+class DeviceCount(Where, Base):
+    """Devices by status, OS, category and funding source."""
+
+    __tablename__ = "device_count"
+
+    status: Mapped[str] = mapped_column(Label, primary_key=True)
+    os: Mapped[str] = mapped_column(Label, primary_key=True)
+    category: Mapped[str] = mapped_column(Label, primary_key=True)
+    funding_source: Mapped[str] = mapped_column(Label, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DeviceWarrantyCount(Where, Base):
+    """Devices with a known warranty end, by that date (the rest have an unknown warranty)."""
+
+    __tablename__ = "device_warranty_count"
+
+    status: Mapped[str] = mapped_column(Label, primary_key=True)
+    os: Mapped[str] = mapped_column(Label, primary_key=True)
+    category: Mapped[str] = mapped_column(Label, primary_key=True)
+    funding_source: Mapped[str] = mapped_column(Label, primary_key=True)
+    warranty_ends_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DeviceBandCount(Where, Base):
+    """Devices in service for pupils (no accessories) by the grades they are meant for."""
+
+    __tablename__ = "device_band_count"
+
+    levels_mask: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class ReservationCount(Where, Base):
+    """Reservations by state; `prioritised` when a social criterion gave them priority."""
+
+    __tablename__ = "reservation_count"
+
+    state: Mapped[str] = mapped_column(Label, primary_key=True)
+    prioritised: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class LoanCount(Where, Base):
+    """Loan contracts by state (`overdue`: active and past its period)."""
+
+    __tablename__ = "loan_count"
+
+    state: Mapped[str] = mapped_column(Label, primary_key=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class LoanCriterionCount(Where, Base):
+    """Active loans by the social criterion of their reservation (`any` = any criterion)."""
+
+    __tablename__ = "loan_criterion_count"
+
+    criterion: Mapped[str] = mapped_column(Label, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class TicketCount(Where, Base):
+    """Tickets open or resolved, SLA breached or not; resolution times summed for the mean."""
+
+    __tablename__ = "ticket_count"
+
+    is_open: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    sla_breached: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    timed: Mapped[int] = mapped_column(Integer)  # resolved tickets with a known duration
+    resolve_seconds: Mapped[int] = mapped_column(BigInteger)
+
+
+STATE_TABLES: tuple[Table, ...] = tuple(
+    m.__table__  # type: ignore[misc]
+    for m in (DeviceState, ReservationState, ContractState, TicketState)
+)
+COUNTER_TABLES: tuple[Table, ...] = tuple(
+    m.__table__  # type: ignore[misc]
+    for m in (
+        DeviceCount,
+        DeviceWarrantyCount,
+        DeviceBandCount,
+        ReservationCount,
+        LoanCount,
+        LoanCriterionCount,
+        TicketCount,
+    )
+)
+# What `statistics-rebuild` recreates from the topics.
+PROJECTION_TABLES = STATE_TABLES + COUNTER_TABLES
+
+
+# Consumer positions ------------------------------------------------------------------------
+
+
+class ProjectionPosition(Base):
+    """The highest offset per partition whose events the projection tables reflect.
+
+    The live consumer advances it in the transaction that applies a batch and skips records at
+    or below it; the rebuild sets it to the offsets it replayed to when it swaps tables in.
+    """
+
+    __tablename__ = "projection_position"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ProjectionEpoch(Base):
+    """One row whose `version` grows with every change the views show (a batch of events that
+    changed counters, a pupil refresh, a rebuild's swap): a view computed at epoch E is
+    exactly the view while the epoch is still E, so it may be served again."""
+
+    __tablename__ = "projection_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+# Reference data from VIIS ------------------------------------------------------------------
+
+
+class Institution(Base):
+    """An institution: from VIIS (name, grades) or first seen in an event (municipality only)."""
+
+    __tablename__ = "institution"
+
+    registration_number: Mapped[str] = mapped_column(RegNo, primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(Code, index=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    # Bit g set when VIIS lists pupils in grade g; 0 until VIIS has been asked.
+    grades_mask: Mapped[int] = mapped_column(Integer, default=0)
+    in_viis: Mapped[bool] = mapped_column(Boolean, default=False)
+    pupils_refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PupilCount(Base):
+    """Pupils of an institution in one grade, as VIIS last said."""
+
+    __tablename__ = "pupil_count"
+
+    institution_number: Mapped[str] = mapped_column(RegNo, primary_key=True)
+    grade: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pupils: Mapped[int] = mapped_column(Integer)
+
+
+# Daily snapshots (the VIIS feed) -----------------------------------------------------------
+
+
+class InstitutionSnapshot(Base):
+    """One institution's figures on one day; append-only, `seq` is the feed's order."""
+
+    __tablename__ = "institution_snapshot"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    snapshot_date: Mapped[dt.date] = mapped_column(Date)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    devices_total: Mapped[int] = mapped_column(Integer)
+    devices_in_service: Mapped[int] = mapped_column(Integer)
+    active_loans: Mapped[int] = mapped_column(Integer)
+    overdue_loans: Mapped[int] = mapped_column(Integer)
+    reservations_waiting: Mapped[int] = mapped_column(Integer)
+    waitlisted: Mapped[int] = mapped_column(Integer)
+    tickets_open: Mapped[int] = mapped_column(Integer)
+    sla_breaches: Mapped[int] = mapped_column(Integer)
+    pupils: Mapped[int] = mapped_column(Integer)
+    record: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("snapshot_date", "institution_number"),
+        Index("ix_institution_snapshot_municipality_date", "municipality_code", "snapshot_date"),
+    )
+
+
+class SnapshotBand(Base):
+    """Coverage of one grade band in one institution snapshot (summable across institutions)."""
+
+    __tablename__ = "snapshot_band"
+
+    snapshot_seq: Mapped[int] = mapped_column(
+        ForeignKey("institution_snapshot.seq", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[str] = mapped_column(String(20), primary_key=True)
+    snapshot_date: Mapped[dt.date] = mapped_column(Date)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    pupils: Mapped[int] = mapped_column(Integer)
+    devices: Mapped[int] = mapped_column(Integer)
+    devices_needed: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_snapshot_band_date_municipality", "snapshot_date", "municipality_code"),
+    )

@@ -1,0 +1,357 @@
+"""`statistics-rebuild`: replay every topic from the beginning into fresh tables, then swap.
+
+    statistics-rebuild [--batch-size 20000]        # settings from STATISTICS_* as the service
+
+1. Shadow copies of the projection tables are created empty (`<table>__shadow`, `LIKE … INCLUDING
+   ALL`), next to the live ones, which keep serving.
+2. A consumer of its own (no group, nothing committed) reads each consumed topic's partitions
+   from the beginning to the end offsets seen at the start and folds the facts in memory to
+   the latest per aggregate (`service.projection.latest`, the live consumer's rule); then the
+   folded facts go through the live projection code (`service.projection.apply_facts`) into
+   the shadow tables in large batches, each aggregate written once.
+3. In one transaction, holding the projection's writer lock (so the live consumer waits):
+   where the live consumer has applied further than the replay reached (its positions in
+   `projection_position`), the replay catches up to there; then each live table is dropped,
+   its shadow renamed into its place and the shadow's indexes renamed to the live names; the
+   positions become the offsets the replay reached.
+4. The live consumer goes on from its group's committed offsets. Every record at or below a
+   partition's position is skipped (the new tables already reflect it), so nothing is counted
+   twice; and since the replay caught up to everything the live consumer had applied, nothing
+   it applied is missing. The inbox is kept: it only ever names events now reflected.
+
+Topics must keep their events (infinite retention, or compaction by key: every event carries
+its whole aggregate, so the last one per key suffices) for a rebuild to see everything. The
+rebuild refuses to replace the live tables when a consumed topic does not exist or a partition
+no longer starts at offset 0 (retention deleted its beginning), unless told to
+(`--allow-incomplete`): an incomplete replay would silently drop what was counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared_kit.db import create_engine, create_session_factory
+from shared_kit.events import CloudEvent, InvalidEvent
+from statistics_service.config import StatisticsSettings
+from statistics_service.consumers import HANDLED, to_fact
+from statistics_service.facts import (
+    AnyFact,
+    ContractFact,
+    DeviceFact,
+    ReservationFact,
+    TicketFact,
+)
+from statistics_service.models import PROJECTION_TABLES
+from statistics_service.repository.positions import PositionRepository
+from statistics_service.repository.projection import (
+    SHADOW_SUFFIX,
+    ProjectionRepository,
+    ProjectionTables,
+    bump_epoch,
+)
+from statistics_service.service.projection import apply_facts, latest
+
+logger = logging.getLogger(__name__)
+IDLE_TIMEOUT_S = 30.0
+_INDEX_NAME = re.compile(r" INDEX (\S+) ON ")
+
+
+class IncompleteHistory(RuntimeError):
+    """The topics no longer hold every event the live tables reflect."""
+
+
+@dataclass
+class RebuildReport:
+    """What a rebuild did."""
+
+    events_read: int = 0
+    facts: int = 0
+    skipped: int = 0  # unreadable or of a type statistics does not count
+    caught_up: int = 0  # events applied during the swap (the live consumer was ahead)
+    seconds: float = 0.0
+    positions: dict[str, int] = field(default_factory=dict)  # "topic/partition" → offset
+
+    @property
+    def events_per_second(self) -> float:
+        """Replay throughput."""
+        return self.events_read / self.seconds if self.seconds else 0.0
+
+
+Apply = Callable[[list[AnyFact]], Coroutine[Any, Any, None]]
+Folded = dict[type[Any], dict[uuid.UUID, Any]]
+
+
+async def rebuild(
+    settings: StatisticsSettings,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    batch_size: int | None = None,
+    allow_incomplete: bool = False,
+) -> RebuildReport:
+    """Replay the consumed topics into shadow tables and swap them in; see the module doc."""
+    started = time.monotonic()
+    size = batch_size or settings.rebuild_batch_size
+    engine = None
+    if sessions is None:
+        engine = create_engine(settings.database_url, pool_size=2)
+        sessions = create_session_factory(engine)
+    report = RebuildReport()
+    consumer = _consumer(settings)
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, settings.consumed_topics)
+        reached = {tp: -1 for tp in partitions}
+        if partitions:
+            consumer.assign(partitions)
+        if not allow_incomplete:
+            await _check_complete(consumer, partitions, settings.consumed_topics)
+        async with sessions() as session, session.begin():
+            await create_shadow_tables(session)
+        if partitions:
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            until = {tp: ends[tp] - 1 for tp in partitions}
+            folded = await _read(consumer, until, reached, report, size, to_high_watermark=True)
+            shadow = ProjectionTables.shadow()
+
+            async def apply(facts: list[AnyFact]) -> None:
+                async with sessions() as s, s.begin():
+                    await apply_facts(s, facts, shadow, lock=False)
+
+            await _apply_folded(folded, apply, size)
+        async with sessions() as session, session.begin():
+            await _swap(
+                session, consumer, reached, report, batch_size or settings.rebuild_batch_size
+            )
+    finally:
+        await consumer.stop()
+        if engine is not None:
+            await engine.dispose()
+    report.positions = {f"{tp.topic}/{tp.partition}": o for tp, o in sorted(reached.items())}
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _consumer(settings: StatisticsSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        metadata_max_age_ms=5_000,
+    )
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics that exist."""
+    existing = await consumer.topics()
+    partitions = []
+    for topic in topics:
+        if topic in existing:
+            ids = consumer.partitions_for_topic(topic) or set()
+            partitions += [TopicPartition(topic, p) for p in sorted(ids)]
+    return partitions
+
+
+async def _check_complete(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], topics: list[str]
+) -> None:
+    missing = sorted(set(topics) - {tp.topic for tp in partitions})
+    if missing:
+        raise IncompleteHistory(f"topics not found: {', '.join(missing)}")
+    starts = await consumer.beginning_offsets(partitions) if partitions else {}
+    truncated = sorted(f"{tp.topic}/{tp.partition}@{o}" for tp, o in starts.items() if o > 0)
+    if truncated:
+        raise IncompleteHistory(f"partitions no longer start at offset 0: {', '.join(truncated)}")
+
+
+async def _read(
+    consumer: AIOKafkaConsumer,
+    until: dict[TopicPartition, int],
+    reached: dict[TopicPartition, int],
+    report: RebuildReport,
+    batch_size: int,
+    *,
+    to_high_watermark: bool = False,
+) -> Folded:
+    """Read each partition up to `until` (inclusive); the latest fact of every aggregate.
+
+    With `to_high_watermark`, a partition's target is raised to the high watermark its first
+    fetch response names: some brokers (Tansu) answer a list-offsets request with the start of
+    the last record batch rather than the end of the log.
+    """
+    folded: Folded = latest([])
+    until = dict(until)
+    widened: set[TopicPartition] = set()
+    pending = {tp for tp, last in until.items() if last > reached[tp]}
+    idle_since = time.monotonic()
+    while pending:
+        batches = await consumer.getmany(*pending, timeout_ms=500, max_records=batch_size)
+        if not batches and time.monotonic() - idle_since > IDLE_TIMEOUT_S:
+            raise TimeoutError(f"no records from {sorted(map(str, pending))} while replaying")
+        facts: list[AnyFact] = []
+        for tp, records in batches.items():
+            idle_since = time.monotonic()
+            if to_high_watermark and tp not in widened:
+                widened.add(tp)
+                until[tp] = max(until[tp], (consumer.highwater(tp) or 0) - 1)
+            for record in records:
+                if record.offset > until[tp]:
+                    break
+                report.events_read += 1
+                fact = _fact(record.headers, record.value)
+                if fact is None:
+                    report.skipped += 1
+                else:
+                    facts.append(fact)
+                reached[tp] = record.offset
+            if reached[tp] >= until[tp]:
+                pending.discard(tp)
+        report.facts += len(facts)
+        latest(facts, into=folded)
+    return folded
+
+
+async def _apply_folded(folded: Folded, apply: Apply, batch_size: int) -> None:
+    """Apply the folded facts, reservations before the contracts that count their criteria."""
+    for kind in (ReservationFact, ContractFact, DeviceFact, TicketFact):
+        facts = list(folded[kind].values())
+        for start in range(0, len(facts), batch_size):
+            await apply(facts[start : start + batch_size])
+
+
+def _fact(
+    headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None
+) -> AnyFact | None:
+    """The fact of a record; None for what the live consumer would ignore or dead-letter."""
+    try:
+        evt = CloudEvent.from_kafka(list(headers), value)
+        return to_fact(evt) if evt.type in HANDLED else None
+    except (InvalidEvent, ValidationError):
+        return None
+
+
+async def _swap(
+    session: AsyncSession,
+    consumer: AIOKafkaConsumer,
+    reached: dict[TopicPartition, int],
+    report: RebuildReport,
+    batch_size: int,
+) -> None:
+    """Catch up with the live consumer, swap the tables in, store the positions."""
+    await ProjectionRepository(session).lock()  # the live consumer waits from here on
+    positions = PositionRepository(session)
+    live = await positions.all()
+    ahead = {
+        tp: live[(tp.topic, tp.partition)]
+        for tp in reached
+        if live.get((tp.topic, tp.partition), -1) > reached[tp]
+    }
+    if ahead:
+        for tp in ahead:
+            consumer.seek(tp, reached[tp] + 1)
+        shadow = ProjectionTables.shadow()
+
+        async def apply(facts: list[AnyFact]) -> None:
+            await apply_facts(session, facts, shadow, lock=False)
+
+        before = report.events_read
+        await _apply_folded(
+            await _read(consumer, ahead, reached, report, batch_size), apply, batch_size
+        )
+        report.caught_up = report.events_read - before
+    await swap_tables(session)
+    await bump_epoch(session)
+    await positions.clear()
+    await positions.set(
+        {(tp.topic, tp.partition): o for tp, o in reached.items() if o >= 0}, only_up=False
+    )
+
+
+async def create_shadow_tables(session: AsyncSession) -> None:
+    """Empty `<table>__shadow` copies of the projection tables (replacing leftovers)."""
+    for table in PROJECTION_TABLES:
+        shadow = table.name + SHADOW_SUFFIX
+        await session.execute(text(f"DROP TABLE IF EXISTS {shadow}"))
+        await session.execute(text(f"CREATE TABLE {shadow} (LIKE {table.name} INCLUDING ALL)"))
+
+
+async def swap_tables(session: AsyncSession) -> None:
+    """Replace each projection table by its shadow, keeping the live index names."""
+    for table in PROJECTION_TABLES:
+        live, shadow = table.name, table.name + SHADOW_SUFFIX
+        live_names = {_shape(d, live): n for n, d in await _indexes(session, live)}
+        shadow_indexes = await _indexes(session, shadow)
+        await session.execute(text(f"DROP TABLE {live}"))
+        await session.execute(text(f"ALTER TABLE {shadow} RENAME TO {live}"))
+        for name, definition in shadow_indexes:
+            target = live_names.get(_shape(definition, shadow))
+            if target is not None and target != name:
+                # Renaming a constraint's index renames the constraint too (the primary key).
+                await session.execute(text(f'ALTER INDEX "{name}" RENAME TO "{target}"'))
+
+
+async def _indexes(session: AsyncSession, table: str) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        text(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = CAST(:t AS regclass)"
+        ),
+        {"t": table},
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def _shape(definition: str, table: str) -> str:
+    """An index definition without its name, with the table named `T` (to match copies)."""
+    unnamed = _INDEX_NAME.sub(" INDEX ON ", definition)
+    return re.sub(rf"\b{re.escape(table)}\b", "T", unnamed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: prints the report as JSON."""
+    parser = argparse.ArgumentParser(prog="statistics-rebuild", description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-size", type=int, default=None, help="facts per transaction")
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="swap in even if a topic is missing or no longer starts at offset 0",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        report = asyncio.run(
+            rebuild(
+                StatisticsSettings(),
+                batch_size=args.batch_size,
+                allow_incomplete=args.allow_incomplete,
+            )
+        )
+    except IncompleteHistory as exc:
+        print(f"statistics-rebuild: not rebuilt, the live tables are unchanged: {exc}")
+        return 2
+    print(json.dumps({**asdict(report), "events_per_second": round(report.events_per_second)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""All SQL of statistics lives here: one module per area."""

@@ -1,0 +1,231 @@
+"""SQL of the projection: per-aggregate state rows and counter deltas, in bulk.
+
+Writes go through `INSERT … SELECT FROM unnest(arrays) ON CONFLICT …`: one statement per table
+and batch, whatever the batch size, which is what makes ingestion and the rebuild fast. The
+tables are passed in (`ProjectionTables`), so the rebuild writes the same way into its shadow
+copies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import MetaData, Table, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from statistics_service.facts import (
+    AnyFact,
+    ContractFact,
+    DeviceFact,
+    ReservationFact,
+    TicketFact,
+)
+from statistics_service.models import PROJECTION_TABLES, Institution, ProjectionEpoch
+
+# One writer at a time applies events (replicas and the rebuild's swap take turns): applying
+# reads an aggregate's stored contribution and replaces it, which must not interleave.
+PROJECTION_LOCK = 0x57A7_0001
+
+# Counter table → (key columns, value columns).
+COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "device_count": (
+        ("municipality_code", "institution_number", "status", "os", "category", "funding_source"),
+        ("n",),
+    ),
+    "device_warranty_count": (
+        (
+            "municipality_code",
+            "institution_number",
+            "status",
+            "os",
+            "category",
+            "funding_source",
+            "warranty_ends_on",
+        ),
+        ("n",),
+    ),
+    "device_band_count": (("municipality_code", "institution_number", "levels_mask"), ("n",)),
+    "reservation_count": (
+        ("municipality_code", "institution_number", "state", "prioritised"),
+        ("n",),
+    ),
+    "loan_count": (("municipality_code", "institution_number", "state", "overdue"), ("n",)),
+    "loan_criterion_count": (("municipality_code", "institution_number", "criterion"), ("n",)),
+    "ticket_count": (
+        ("municipality_code", "institution_number", "is_open", "sla_breached"),
+        ("n", "timed", "resolve_seconds"),
+    ),
+}
+
+# Aggregate kind → (state table, id column, fact class).
+KINDS: dict[type[Any], tuple[str, str]] = {
+    DeviceFact: ("device_state", "device_id"),
+    ReservationFact: ("reservation_state", "reservation_id"),
+    ContractFact: ("contract_state", "contract_id"),
+    TicketFact: ("ticket_state", "ticket_id"),
+}
+
+SHADOW_SUFFIX = "__shadow"
+
+
+@dataclass(frozen=True)
+class ProjectionTables:
+    """The tables one projection writes: the live ones, or the rebuild's shadow copies."""
+
+    by_name: dict[str, Table]  # live name → table written
+
+    @classmethod
+    def live(cls) -> ProjectionTables:
+        """The tables the API reads."""
+        return cls({t.name: t for t in PROJECTION_TABLES})
+
+    @classmethod
+    def shadow(cls) -> ProjectionTables:
+        """Copies named `<table>__shadow` (created by the rebuild, swapped in at its end)."""
+        metadata = MetaData()
+        return cls(
+            {
+                t.name: t.to_metadata(metadata, name=t.name + SHADOW_SUFFIX)
+                for t in PROJECTION_TABLES
+            }
+        )
+
+    def __getitem__(self, name: str) -> Table:
+        return self.by_name[name]
+
+
+LIVE = ProjectionTables.live()
+_PG = postgresql.dialect()
+
+
+@functools.cache
+def _array_type(table: Table, column: str) -> str:
+    return f"{table.c[column].type.compile(dialect=_PG)}[]"
+
+
+def _encode(value: Any) -> Any:
+    # Tuples of criterion names are stored comma-separated (an array column cannot be
+    # unnested row by row).
+    return ",".join(value) if isinstance(value, tuple) else value
+
+
+def _decode(fact_type: type[Any], row: dict[str, Any]) -> AnyFact:
+    if "criteria" in row:
+        row["criteria"] = tuple(c for c in (row["criteria"] or "").split(",") if c)
+    return fact_type(**row)  # type: ignore[no-any-return]
+
+
+class ProjectionRepository:
+    """Reads and writes the projection tables of one `ProjectionTables`."""
+
+    def __init__(self, session: AsyncSession, tables: ProjectionTables = LIVE) -> None:
+        self.session, self.tables = session, tables
+
+    async def lock(self) -> None:
+        """Wait for the projection's writer lock (released at the end of the transaction)."""
+        await self.session.execute(text(f"SELECT pg_advisory_xact_lock({PROJECTION_LOCK})"))
+
+    async def load(self, fact_type: type[Any], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """Stored facts of these aggregates, by id."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        name, id_column = KINDS[fact_type]
+        table = self.tables[name]
+        stmt = select(table).where(
+            text(f"{id_column} = ANY(CAST(:ids AS uuid[]))").bindparams(ids=wanted)
+        )
+        rows = (await self.session.execute(stmt)).mappings().all()
+        return {row[id_column]: _decode(fact_type, dict(row)) for row in rows}
+
+    async def contracts_of(self, reservation_ids: Iterable[uuid.UUID]) -> list[ContractFact]:
+        """Stored contracts of these reservations."""
+        wanted = list(reservation_ids)
+        if not wanted:
+            return []
+        table = self.tables["contract_state"]
+        stmt = select(table).where(
+            text("reservation_id = ANY(CAST(:ids AS uuid[]))").bindparams(ids=wanted)
+        )
+        rows = (await self.session.execute(stmt)).mappings().all()
+        return [_decode(ContractFact, dict(row)) for row in rows]  # type: ignore[misc]
+
+    async def save(self, facts: Sequence[AnyFact]) -> None:
+        """Insert or replace the state rows of these facts (all of one kind)."""
+        if not facts:
+            return
+        name, id_column = KINDS[type(facts[0])]
+        columns = [f.name for f in dataclasses.fields(facts[0])]
+        values = {c: [_encode(getattr(f, c)) for f in facts] for c in columns}
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != id_column)
+        await self._unnest_insert(name, columns, values, f"({id_column}) DO UPDATE SET {updates}")
+
+    async def add_to_counters(self, name: str, rows: dict[tuple[Any, ...], list[int]]) -> None:
+        """Add value deltas to a counter's rows (creating rows that do not exist yet)."""
+        keys, value_columns = COUNTERS[name]
+        changed = [(k, v) for k, v in rows.items() if any(v)]
+        if not changed:
+            return
+        columns = [*keys, *value_columns]
+        values: dict[str, list[Any]] = {c: [] for c in columns}
+        for key, deltas in changed:
+            for column, value in zip(columns, (*key, *deltas), strict=True):
+                values[column].append(value)
+        table = self.tables[name].name
+        updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in value_columns)
+        await self._unnest_insert(
+            name, columns, values, f"({', '.join(keys)}) DO UPDATE SET {updates}"
+        )
+
+    async def bump_epoch(self) -> None:
+        """Mark that what the views show has changed (see `ProjectionEpoch`)."""
+        await bump_epoch(self.session)
+
+    async def remember_institutions(self, seen: dict[str, str]) -> None:
+        """Institutions (registration number → municipality) met in events, if new."""
+        if not seen:
+            return
+        numbers, municipalities = list(seen), list(seen.values())
+        await self.session.execute(
+            text(
+                f"INSERT INTO {Institution.__tablename__} "
+                "(registration_number, municipality_code, grades_mask, in_viis) "
+                "SELECT n, m, 0, false FROM unnest("
+                "CAST(:numbers AS varchar[]), CAST(:municipalities AS varchar[])) AS u(n, m) "
+                "ON CONFLICT (registration_number) DO NOTHING"
+            ),
+            {"numbers": numbers, "municipalities": municipalities},
+        )
+
+    async def _unnest_insert(
+        self, name: str, columns: list[str], values: dict[str, list[Any]], conflict: str
+    ) -> None:
+        table = self.tables[name]
+        arrays = ", ".join(f"CAST(:{c} AS {_array_type(table, c)})" for c in columns)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"SELECT * FROM unnest({arrays}) ON CONFLICT {conflict}"
+        )
+        await self.session.execute(text(sql), values)
+
+
+async def bump_epoch(session: AsyncSession) -> None:
+    """Advance the projection epoch (creating its row the first time)."""
+    stmt = postgresql.insert(ProjectionEpoch).values(id=1, version=1)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ProjectionEpoch.id],
+            set_={"version": ProjectionEpoch.version + 1},
+        )
+    )
+
+
+async def epoch(session: AsyncSession) -> int:
+    """The projection epoch now (0 before anything was applied)."""
+    return int(await session.scalar(select(ProjectionEpoch.version)) or 0)

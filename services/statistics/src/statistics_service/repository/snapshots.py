@@ -1,0 +1,150 @@
+"""SQL of the daily snapshots: the append-only feed table, its series and its export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, func, insert, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from statistics_service.models import Institution, InstitutionSnapshot, SnapshotBand
+from statistics_service.repository.views import Scope
+
+# Snapshot writers take turns: `seq` values are then allocated in commit order, so a reader
+# that has seen `seq` n will never later find a committed record below n (no skipped records).
+FEED_LOCK = 0x57A7_0002
+
+SERIES_COLUMNS = (
+    "devices_total",
+    "devices_in_service",
+    "active_loans",
+    "overdue_loans",
+    "reservations_waiting",
+    "waitlisted",
+    "tickets_open",
+    "sla_breaches",
+    "pupils",
+)
+
+
+def _scoped(stmt: Any, model: Any, scope: Scope, municipalities: frozenset[str] | None) -> Any:
+    if scope.municipality_code is not None:
+        stmt = stmt.where(model.municipality_code == scope.municipality_code)
+    if scope.institution_number is not None:
+        stmt = stmt.where(model.institution_number == scope.institution_number)
+    if municipalities is not None:
+        stmt = stmt.where(model.municipality_code.in_(municipalities))
+    return stmt
+
+
+class SnapshotRepository:
+    """Writes and reads `institution_snapshot` and `snapshot_band`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock(self) -> None:
+        """Wait for the snapshot writer lock (released at the end of the transaction)."""
+        await self.session.execute(text(f"SELECT pg_advisory_xact_lock({FEED_LOCK})"))
+
+    async def institutions_without_snapshot(self, day: dt.date) -> Sequence[Any]:
+        """Institutions (number, municipality, name) that have no snapshot of `day` yet."""
+        taken = exists().where(
+            and_(
+                InstitutionSnapshot.institution_number == Institution.registration_number,
+                InstitutionSnapshot.snapshot_date == day,
+            )
+        )
+        stmt = (
+            select(Institution.registration_number, Institution.municipality_code, Institution.name)
+            .where(~taken)
+            .order_by(Institution.registration_number)
+        )
+        return (await self.session.execute(stmt)).all()
+
+    async def allocate_sequences(self, count: int) -> list[int]:
+        """`count` new feed positions, ascending (call under `lock`)."""
+        rows = await self.session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('institution_snapshot', 'seq')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return sorted(rows)
+
+    async def insert(self, snapshots: list[dict[str, Any]], bands: list[dict[str, Any]]) -> None:
+        """Append snapshot rows and their band rows."""
+        for start in range(0, len(snapshots), 1000):
+            await self.session.execute(insert(InstitutionSnapshot), snapshots[start : start + 1000])
+        for start in range(0, len(bands), 2000):
+            await self.session.execute(insert(SnapshotBand), bands[start : start + 2000])
+
+    async def feed(
+        self, after: int, limit: int, municipalities: frozenset[str] | None
+    ) -> Sequence[Row[Any]]:
+        """Up to `limit` + 1 records after `after`, in feed order."""
+        stmt = select(InstitutionSnapshot.seq, InstitutionSnapshot.record).where(
+            InstitutionSnapshot.seq > after
+        )
+        stmt = _scoped(stmt, InstitutionSnapshot, Scope(), municipalities)
+        stmt = stmt.order_by(InstitutionSnapshot.seq).limit(limit + 1)
+        return (await self.session.execute(stmt)).all()
+
+    async def series(
+        self, scope: Scope, date_from: dt.date, date_to: dt.date
+    ) -> Sequence[Row[Any]]:
+        """Per day: institutions and the sums of the snapshot columns."""
+        s = InstitutionSnapshot
+        sums = [func.sum(getattr(s, c)).label(c) for c in SERIES_COLUMNS]
+        stmt = select(s.snapshot_date, func.count().label("institutions"), *sums).where(
+            s.snapshot_date.between(date_from, date_to)
+        )
+        stmt = _scoped(stmt, s, scope, None).group_by(s.snapshot_date).order_by(s.snapshot_date)
+        return (await self.session.execute(stmt)).all()
+
+    async def series_bands(
+        self, scope: Scope, date_from: dt.date, date_to: dt.date
+    ) -> Sequence[Row[Any]]:
+        """Per day and band: pupils, devices and devices needed, summed."""
+        b = SnapshotBand
+        stmt = select(
+            b.snapshot_date,
+            b.band,
+            func.sum(b.pupils).label("pupils"),
+            func.sum(b.devices).label("devices"),
+            func.sum(b.devices_needed).label("devices_needed"),
+        ).where(b.snapshot_date.between(date_from, date_to))
+        stmt = _scoped(stmt, b, scope, None).group_by(b.snapshot_date, b.band)
+        return (await self.session.execute(stmt)).all()
+
+    async def latest_date(self) -> dt.date | None:
+        """The newest snapshot day."""
+        return await self.session.scalar(select(func.max(InstitutionSnapshot.snapshot_date)))
+
+    async def records(
+        self,
+        scope: Scope,
+        municipalities: frozenset[str] | None,
+        date_from: dt.date,
+        date_to: dt.date,
+        chunk: int = 2000,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Snapshot records in (date, institution) order, a chunk at a time (for the export)."""
+        s = InstitutionSnapshot
+        last: tuple[dt.date, str] | None = None
+        while True:
+            stmt = select(s.snapshot_date, s.institution_number, s.record).where(
+                s.snapshot_date.between(date_from, date_to)
+            )
+            stmt = _scoped(stmt, s, scope, municipalities)
+            if last is not None:
+                stmt = stmt.where(tuple_(s.snapshot_date, s.institution_number) > tuple_(*last))
+            stmt = stmt.order_by(s.snapshot_date, s.institution_number).limit(chunk)
+            rows = (await self.session.execute(stmt)).all()
+            if not rows:
+                return
+            yield [r.record for r in rows]
+            last = (rows[-1].snapshot_date, rows[-1].institution_number)

@@ -1,0 +1,293 @@
+"""HTTP endpoints of statistics under `/api/v1/statistics`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from shared_kit.deps import SessionDep
+from shared_kit.problems import problem_responses
+from shared_kit.viis import ViisError
+from statistics_service.deps import (
+    Cache,
+    Devices,
+    FeedReader,
+    Now,
+    Operator,
+    Reader,
+    Settings,
+    Viis,
+)
+from statistics_service.exceptions import ViisUnreachable
+from statistics_service.repository.views import Scope
+from statistics_service.schemas import (
+    FEED_SCHEMA_VERSION,
+    FeedPage,
+    FeedSchema,
+    OperationResult,
+    StatisticsView,
+    TimeSeries,
+)
+from statistics_service.service import feed, history, pupils, snapshots, views
+
+PREFIX = "/api/v1/statistics"
+router = APIRouter(prefix=PREFIX, responses=problem_responses(400, 401, 403, 422, 503))
+READ = problem_responses(404)
+
+Atvk = Annotated[str, Path(pattern=r"^\d{7}$", description="Municipality (ATVK code)")]
+RegNo = Annotated[str, Path(pattern=r"^\d{4,20}$", description="Institution registration number")]
+DateFrom = Annotated[
+    dt.date | None, Query(alias="from", description="First day (default: 30 days back)")
+]
+DateTo = Annotated[dt.date | None, Query(alias="to", description="Last day (default: today)")]
+
+
+# Views ------------------------------------------------------------------------------------
+
+
+@router.get("/national", response_model=StatisticsView, tags=["views"])
+async def national_view(
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    devices: Devices,
+    cache: Cache,
+) -> Response:
+    """The whole country now, with a summary per municipality (ministry analysts)."""
+    view = await views.national(
+        session, principal=principal, settings=settings, now=now, devices=devices, cache=cache
+    )
+    return _json(view)
+
+
+@router.get("/municipalities/{code}", response_model=StatisticsView, tags=["views"], responses=READ)
+async def municipality_view(
+    code: Atvk,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    devices: Devices,
+    cache: Cache,
+) -> Response:
+    """One municipality now, with a summary per institution."""
+    view = await views.municipality(
+        session,
+        principal=principal,
+        code=code,
+        settings=settings,
+        now=now,
+        devices=devices,
+        cache=cache,
+    )
+    return _json(view)
+
+
+@router.get(
+    "/institutions/{registration_number}",
+    response_model=StatisticsView,
+    tags=["views"],
+    responses=READ,
+)
+async def institution_view(
+    registration_number: RegNo,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    devices: Devices,
+    cache: Cache,
+) -> Response:
+    """One institution now."""
+    view = await views.institution(
+        session,
+        principal=principal,
+        registration_number=registration_number,
+        settings=settings,
+        now=now,
+        devices=devices,
+        cache=cache,
+    )
+    return _json(view)
+
+
+def _json(view: StatisticsView) -> Response:
+    # Serialised straight by pydantic: the views are the hot path (see `page_response`).
+    return Response(view.model_dump_json(), media_type="application/json")
+
+
+# History -----------------------------------------------------------------------------------
+
+
+@router.get("/national/timeseries", response_model=TimeSeries, tags=["history"])
+async def national_series(
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> TimeSeries:
+    """Daily snapshots of the whole country."""
+    scope = await views.checked_scope(session, principal=principal)
+    return await _series(session, "national", scope, settings, now, date_from, date_to)
+
+
+@router.get(
+    "/municipalities/{code}/timeseries", response_model=TimeSeries, tags=["history"], responses=READ
+)
+async def municipality_series(
+    code: Atvk,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> TimeSeries:
+    """Daily snapshots of one municipality."""
+    scope = await views.checked_scope(session, principal=principal, municipality_code=code)
+    return await _series(session, "municipality", scope, settings, now, date_from, date_to)
+
+
+@router.get(
+    "/institutions/{registration_number}/timeseries",
+    response_model=TimeSeries,
+    tags=["history"],
+    responses=READ,
+)
+async def institution_series(
+    registration_number: RegNo,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> TimeSeries:
+    """Daily snapshots of one institution."""
+    scope = await views.checked_scope(
+        session, principal=principal, institution_number=registration_number
+    )
+    return await _series(session, "institution", scope, settings, now, date_from, date_to)
+
+
+async def _series(
+    session: SessionDep,
+    level: str,
+    scope: Scope,
+    settings: Settings,
+    now: Now,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> TimeSeries:
+    today = views.local_date(now, settings)
+    start, end = history.date_range(date_from, date_to, today, history.MAX_SERIES_DAYS)
+    return await history.time_series(
+        session, level=level, scope=scope, date_from=start, date_to=end, settings=settings
+    )
+
+
+@router.get(
+    "/export.csv",
+    tags=["history"],
+    responses={200: {"content": {"text/csv": {}}, "description": "Snapshot rows"}, **READ},
+    response_class=StreamingResponse,
+)
+async def export_csv(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: Now,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
+    institution: Annotated[str | None, Query(pattern=r"^\d{4,20}$")] = None,
+) -> StreamingResponse:
+    """The daily institution snapshots of a range as CSV (suppressed counts are empty)."""
+    scope = await views.checked_scope(
+        session, principal=principal, municipality_code=municipality, institution_number=institution
+    )
+    today = views.local_date(now, settings)
+    start, end = history.date_range(date_from, date_to, today, history.MAX_EXPORT_DAYS)
+    body = history.export_csv(
+        request.app.state.sessions,
+        scope=scope,
+        municipalities=None,
+        date_from=start,
+        date_to=end,
+        settings=settings,
+    )
+    filename = f"statistics-{start.isoformat()}-{end.isoformat()}.csv"
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# The VIIS feed -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/feeds/viis",
+    response_model=FeedPage,
+    tags=["feed"],
+    responses={304: {"description": "The page has not changed (If-None-Match)"}},
+)
+async def viis_feed(
+    session: SessionDep,
+    principal: FeedReader,
+    after: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{1,100}$", description="Cursor from `next` (exclusive)"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 100,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Daily institution snapshots after a cursor, oldest first (scope `statistics:feed`)."""
+    body, etag = await feed.page(session, principal=principal, after=after, limit=limit)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/feeds/viis/schema", response_model=FeedSchema, tags=["feed"])
+async def viis_feed_schema(principal: FeedReader) -> FeedSchema:
+    """The JSON Schema of a feed record and its version (also the snapshot event's payload)."""
+    return FeedSchema.model_validate(
+        {"version": FEED_SCHEMA_VERSION, "schema": feed.record_schema()}
+    )
+
+
+# Operations --------------------------------------------------------------------------------
+
+
+@router.post("/ops/snapshots", response_model=OperationResult, tags=["operations"])
+async def take_snapshots(
+    session: SessionDep, principal: Operator, settings: Settings, now: Now
+) -> OperationResult:
+    """Take today's missing institution snapshots now (the daily job does this by itself)."""
+    written = await snapshots.take_daily_snapshots(session, settings=settings, now=now)
+    return OperationResult(result={"snapshots": written})
+
+
+@router.post("/ops/pupils/refresh", response_model=OperationResult, tags=["operations"])
+async def refresh_pupils(
+    session: SessionDep, principal: Operator, settings: Settings, now: Now, viis: Viis
+) -> OperationResult:
+    """Refresh institutions and pupil counts from VIIS now (a job does this every few hours)."""
+    try:
+        async with viis() as directory:
+            result = await pupils.refresh_pupils(
+                session, viis=directory, now=now, concurrency=settings.viis_concurrency
+            )
+    except ViisError as exc:
+        raise ViisUnreachable(f"Pupil counts could not be read: {exc}") from exc
+    return OperationResult(result=result)

@@ -1,0 +1,203 @@
+"""Response bodies of the statistics API, and the VIIS feed record (its JSON Schema is published
+at `GET /api/v1/statistics/feeds/viis/schema` and is the payload of the snapshot event)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+FEED_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
+
+Atvk = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
+RegNumber = Annotated[str, StringConstraints(pattern=r"^\d{4,20}$")]
+DimensionValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CountOrSuppressed(_Out):
+    """A count that may identify people when small: 1-4 are published as null, suppressed."""
+
+    count: int | None = Field(description="The count; null when suppressed")
+    suppressed: bool = Field(description="True when the count is between 1 and 4")
+
+
+class DeviceFigures(_Out):
+    """Devices by dimension; `in_service` excludes lost, stolen and written-off devices."""
+
+    total: int
+    in_service: int
+    by_status: dict[str, int]
+    by_os: dict[str, int]
+    by_category: dict[str, int]
+    by_funding_source: dict[str, int]
+    by_warranty_state: dict[str, int] = Field(
+        description="`in_warranty` (ends today or later), `expired`, `unknown` (no end date)"
+    )
+
+
+class LoanFigures(_Out):
+    """Loan contracts: active and overdue loans, by state, active loans by social criterion."""
+
+    active: int
+    overdue: int
+    by_state: dict[str, int]
+    by_social_criterion: dict[str, CountOrSuppressed] = Field(
+        description="Active loans whose reservation claimed the criterion (`any`: any "
+        "criterion gave priority). Counts 1-4 are suppressed; 0 is shown as 0."
+    )
+
+
+class ReservationFigures(_Out):
+    """Reservations: waiting (requested or waitlisted), the waitlist, by state."""
+
+    waiting: int
+    waitlisted: int
+    by_state: dict[str, int]
+
+
+class TicketFigures(_Out):
+    """Problem tickets: open, resolved, SLA breaches, mean time to resolve."""
+
+    open: int
+    resolved: int
+    sla_breaches: int
+    mean_hours_to_resolve: float | None
+
+
+class PupilFigures(_Out):
+    """Pupils per grade, from VIIS."""
+
+    total: int
+    by_grade: dict[str, int]
+
+
+class BandCoverage(_Out):
+    """Coverage of one grade band against its target (pupils per device)."""
+
+    band: str
+    first_grade: int
+    last_grade: int
+    pupils: int
+    devices: int = Field(description="Devices in service available to the band's grades")
+    pupils_per_device: float | None
+    target_pupils_per_device: Decimal | None
+    devices_needed: int | None = Field(
+        description="Sum over institutions of max(0, ceil(pupils / target) - devices): the "
+        "devices still needed for every institution to meet the target"
+    )
+    target_met: bool | None
+
+
+class Figures(_Out):
+    """Everything statistics knows about one area."""
+
+    devices: DeviceFigures
+    loans: LoanFigures
+    reservations: ReservationFigures
+    tickets: TicketFigures
+    pupils: PupilFigures
+    coverage: list[BandCoverage]
+
+
+class AreaSummary(_Out):
+    """A municipality or institution inside a view, with its headline figures."""
+
+    code: str
+    name: str | None
+    devices_total: int
+    devices_in_service: int
+    active_loans: int
+    pupils: int
+    coverage: list[BandCoverage]
+
+
+class StatisticsView(_Out):
+    """A national, municipality or institution view of the live read model."""
+
+    level: Literal["national", "municipality", "institution"]
+    code: str | None
+    name: str | None
+    municipality_code: str | None
+    as_of: dt.datetime
+    filters: dict[str, str]
+    figures: Figures
+    children: list[AreaSummary] = Field(
+        description="Municipalities of the national view, institutions of a municipality"
+    )
+
+
+class SeriesPoint(_Out):
+    """One day of a time series (summed over the institutions snapshotted that day)."""
+
+    date: dt.date
+    institutions: int
+    devices_total: int
+    devices_in_service: int
+    active_loans: int
+    overdue_loans: int
+    reservations_waiting: int
+    waitlisted: int
+    tickets_open: int
+    sla_breaches: int
+    pupils: int
+    coverage: list[BandCoverage]
+
+
+class TimeSeries(_Out):
+    """Daily snapshots of an area between two dates."""
+
+    level: Literal["national", "municipality", "institution"]
+    code: str | None
+    date_from: dt.date
+    date_to: dt.date
+    points: list[SeriesPoint]
+
+
+class InstitutionSnapshotRecord(_Out):
+    """One institution's figures on one day: a record of the VIIS feed (no personal data)."""
+
+    schema_version: Literal["1.0.0"] = FEED_SCHEMA_VERSION
+    sequence: int = Field(description="Position in the feed (increases, never reused)")
+    snapshot_date: dt.date = Field(description="The Rīga day the figures describe (its start)")
+    taken_at: dt.datetime
+    municipality_code: str
+    institution_registration_number: str
+    institution_name: str | None
+    figures: Figures
+
+
+class FeedItem(_Out):
+    """A feed record and the cursor that resumes the feed after it."""
+
+    cursor: str
+    record: InstitutionSnapshotRecord
+
+
+class FeedPage(_Out):
+    """A page of the VIIS feed; poll again with `after=next` for newer records."""
+
+    schema_version: str = FEED_SCHEMA_VERSION
+    items: list[FeedItem]
+    next: str = Field(description="Cursor to pass as `after`; the same one when nothing is new")
+    has_more: bool
+
+
+class FeedSchema(_Out):
+    """The JSON Schema of a feed record, with its version."""
+
+    version: str
+    schema_: dict[str, Any] = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class OperationResult(_Out):
+    """What an operator-triggered job did."""
+
+    result: dict[str, int]

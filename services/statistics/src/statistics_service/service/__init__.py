@@ -1,0 +1,1 @@
+"""Business rules of statistics: the projection, figures, coverage, snapshots and the feed."""

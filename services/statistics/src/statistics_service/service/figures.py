@@ -1,0 +1,241 @@
+"""Raw sums per area, merged upwards and turned into the published figures.
+
+The views and the daily snapshots both read grouped sums (`ViewRepository`) into one `Raw` per
+municipality or institution; a total is the merge of its parts, so a national view is the sum
+of its municipalities and nothing is counted twice. Publishing applies the two rules that do
+not add up: small-cell suppression and the ratios.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from statistics_service.config import GradeBand
+from statistics_service.repository.views import (
+    DeviceFilter,
+    Group,
+    Scope,
+    ViewRepository,
+)
+from statistics_service.schemas import (
+    BandCoverage,
+    CountOrSuppressed,
+    DeviceFigures,
+    Figures,
+    LoanFigures,
+    PupilFigures,
+    ReservationFigures,
+    TicketFigures,
+)
+from statistics_service.service.projection import ANY_CRITERION, OUT_OF_SERVICE
+
+# The programme's criteria (reservations' allocator), always listed, and `any`.
+SOCIAL_CRITERIA = (ANY_CRITERION, "low_income", "single_parent", "large_family", "disabled_child")
+WAITING_STATES = ("requested", "waitlisted")
+ACTIVE_LOAN = "active"
+
+
+@dataclass
+class Raw:
+    """Additive sums of one area."""
+
+    devices: dict[str, Counter[str]] = field(
+        default_factory=lambda: {
+            d: Counter() for d in ("status", "os", "category", "funding_source")
+        }
+    )
+    warranty: Counter[str] = field(default_factory=Counter)
+    loans: Counter[tuple[str, bool]] = field(default_factory=Counter)
+    criteria: Counter[str] = field(default_factory=Counter)
+    reservations: Counter[str] = field(default_factory=Counter)
+    tickets: Counter[str] = field(default_factory=Counter)
+    pupils: Counter[int] = field(default_factory=Counter)
+    bands: dict[str, list[int | None]] = field(default_factory=dict)  # pupils, devices, needed
+
+    def merge(self, other: Raw) -> Raw:
+        """Add another area's sums to this one."""
+        for dimension, counts in other.devices.items():
+            self.devices[dimension].update(counts)
+        for mine, theirs in (
+            (self.warranty, other.warranty),
+            (self.loans, other.loans),
+            (self.criteria, other.criteria),
+            (self.reservations, other.reservations),
+            (self.tickets, other.tickets),
+            (self.pupils, other.pupils),
+        ):
+            mine.update(theirs)  # type: ignore[arg-type]
+        for band, (pupils, devices, needed) in other.bands.items():
+            held = self.bands.setdefault(band, [0, 0, None])
+            held[0] = (held[0] or 0) + (pupils or 0)
+            held[1] = (held[1] or 0) + (devices or 0)
+            if needed is not None:
+                held[2] = (held[2] or 0) + needed
+        return self
+
+    @property
+    def devices_total(self) -> int:
+        """All devices."""
+        return sum(self.devices["status"].values())
+
+    @property
+    def devices_in_service(self) -> int:
+        """Devices not lost, stolen or written off."""
+        return sum(n for s, n in self.devices["status"].items() if s not in OUT_OF_SERVICE)
+
+    @property
+    def active_loans(self) -> int:
+        """Active loan contracts."""
+        return sum(n for (state, _), n in self.loans.items() if state == ACTIVE_LOAN)
+
+
+def merged(parts: Iterable[Raw]) -> Raw:
+    """The sum of several areas."""
+    total = Raw()
+    for part in parts:
+        total.merge(part)
+    return total
+
+
+async def read_raw(
+    repo: ViewRepository,
+    *,
+    group: Group,
+    scope: Scope,
+    devices: DeviceFilter,
+    bands: list[GradeBand],
+    today: dt.date,
+) -> dict[str, Raw]:
+    """Sums per municipality or institution in scope."""
+    raws: dict[str, Raw] = {}
+
+    def raw(key: str) -> Raw:
+        found = raws.get(key)
+        if found is None:
+            found = raws[key] = Raw()
+        return found
+
+    # Rows are unpacked as tuples: attribute access on thousands of rows adds up.
+    for g, dimension, value, n in await repo.devices(group, scope, devices):
+        raw(g).devices[dimension][value] += int(n)
+    for g, in_warranty, expired in await repo.warranty(group, scope, devices, today):
+        raw(g).warranty.update({"in_warranty": int(in_warranty), "expired": int(expired)})
+    for g, state, overdue, n in await repo.loans(group, scope):
+        raw(g).loans[(state, overdue)] += int(n)
+    for g, criterion, n in await repo.loan_criteria(group, scope):
+        raw(g).criteria[criterion] += int(n)
+    for g, state, _, n in await repo.reservations(group, scope):
+        raw(g).reservations[state] += int(n)
+    for row in await repo.tickets(group, scope):
+        _add_tickets(raw(row.g), row)
+    for g, grade, pupils in await repo.pupils(group, scope):
+        raw(g).pupils[int(grade)] += int(pupils)
+    for g, band, pupils, available, needed in await repo.coverage(group, scope, bands):
+        raw(g).bands[band] = [pupils, available, needed]
+    return raws
+
+
+def _add_tickets(raw: Raw, row: Any) -> None:
+    n = int(row.n)
+    raw.tickets["open" if row.is_open else "resolved"] += n
+    if row.sla_breached:
+        raw.tickets["sla_breaches"] += n
+    raw.tickets["timed"] += int(row.timed)
+    raw.tickets["resolve_seconds"] += int(row.resolve_seconds)
+
+
+def suppressed(count: int, threshold: int) -> CountOrSuppressed:
+    """A count as published: 1 to threshold-1 become null and `suppressed`; 0 stays 0."""
+    if 0 < count < threshold:
+        return CountOrSuppressed(count=None, suppressed=True)
+    return CountOrSuppressed(count=count, suppressed=False)
+
+
+def publish(raw: Raw, bands: list[GradeBand], threshold: int) -> Figures:
+    """The figures of an area as the API and the feed publish them."""
+    total = raw.devices_total
+    known = raw.warranty["in_warranty"] + raw.warranty["expired"]
+    loans_by_state: Counter[str] = Counter()
+    for (state, _), n in raw.loans.items():
+        loans_by_state[state] += n
+    criteria = sorted({*SOCIAL_CRITERIA, *raw.criteria})
+    timed = raw.tickets["timed"]
+    return Figures(
+        devices=DeviceFigures(
+            total=total,
+            in_service=raw.devices_in_service,
+            by_status=_sorted(raw.devices["status"]),
+            by_os=_sorted(raw.devices["os"]),
+            by_category=_sorted(raw.devices["category"]),
+            by_funding_source=_sorted(raw.devices["funding_source"]),
+            by_warranty_state={
+                "in_warranty": raw.warranty["in_warranty"],
+                "expired": raw.warranty["expired"],
+                "unknown": total - known,
+            },
+        ),
+        loans=LoanFigures(
+            active=raw.active_loans,
+            overdue=sum(n for (s, overdue), n in raw.loans.items() if overdue and s == "active"),
+            by_state=_sorted(loans_by_state),
+            by_social_criterion={c: suppressed(raw.criteria[c], threshold) for c in criteria},
+        ),
+        reservations=ReservationFigures(
+            waiting=sum(raw.reservations[s] for s in WAITING_STATES),
+            waitlisted=raw.reservations["waitlisted"],
+            by_state=_sorted(raw.reservations),
+        ),
+        tickets=TicketFigures(
+            open=raw.tickets["open"],
+            resolved=raw.tickets["resolved"],
+            sla_breaches=raw.tickets["sla_breaches"],
+            mean_hours_to_resolve=(
+                round(raw.tickets["resolve_seconds"] / timed / 3600, 2) if timed else None
+            ),
+        ),
+        pupils=PupilFigures(
+            total=sum(raw.pupils.values()),
+            by_grade={str(g): n for g, n in sorted(raw.pupils.items()) if n},
+        ),
+        coverage=coverage(raw, bands),
+    )
+
+
+def coverage(raw: Raw, bands: list[GradeBand]) -> list[BandCoverage]:
+    """Coverage per band of an area."""
+    out = []
+    for band in bands:
+        pupils, devices, needed = raw.bands.get(band.name, [0, 0, None])
+        pupils, devices = pupils or 0, devices or 0
+        target = band.pupils_per_device
+        if target is not None and needed is None:
+            needed = 0  # no institution in the area: nothing is missing
+        out.append(
+            BandCoverage(
+                band=band.name,
+                first_grade=band.first_grade,
+                last_grade=band.last_grade,
+                pupils=pupils,
+                devices=devices,
+                pupils_per_device=round(pupils / devices, 2) if devices else None,
+                target_pupils_per_device=target,
+                devices_needed=needed if target is not None else None,
+                target_met=(needed == 0) if target is not None else None,
+            )
+        )
+    return out
+
+
+def devices_needed(pupils: int, devices: int, target: Decimal) -> int:
+    """Devices one institution still needs: max(0, ceil(pupils / target) - devices)."""
+    return max(0, math.ceil(Decimal(pupils) / target) - devices)
+
+
+def _sorted(counts: Counter[str]) -> dict[str, int]:
+    return {k: n for k, n in sorted(counts.items()) if n}

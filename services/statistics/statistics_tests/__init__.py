@@ -1,0 +1,1 @@
+"""Statistics tests, importable as `statistics_tests` (`statistics.tests` shadows the stdlib)."""

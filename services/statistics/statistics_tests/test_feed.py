@@ -1,0 +1,344 @@
+"""Daily snapshots and the VIIS feed: stable cursors across pages and new snapshots, ETags, the
+published schema, the snapshot events, small-cell suppression, time series and the export."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from statistics_service.config import StatisticsSettings
+from statistics_service.events import INSTITUTION_SNAPSHOT
+from statistics_service.service.feed import decode_cursor, encode_cursor
+from statistics_service.service.figures import suppressed
+from statistics_service.service.snapshots import take_daily_snapshots
+
+from .conftest import (
+    API,
+    CONTRACTS,
+    RIGA,
+    SCHOOL_1,
+    SCHOOL_2,
+    VALMIERA_SCHOOL,
+    MovableClock,
+    Producers,
+    Tokens,
+    bearer,
+    sql,
+)
+from .test_views import apply, refresh_pupils
+
+Sessions = async_sessionmaker[AsyncSession]
+FEED = f"{API}/feeds/viis"
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, tokens: Tokens, sessions: Sessions) -> Producers:
+    """Pupils from VIIS; devices at both demo schools and a Valmiera school; loans with social
+    criteria: 3 low-income loans at school 1, 5 at school 2."""
+    await refresh_pupils(client, tokens)
+    p = Producers()
+    events = [p.device() for _ in range(20)]
+    events += [p.device(institution=SCHOOL_2) for _ in range(30)]
+    events += [p.device(municipality_code="0940200", institution=VALMIERA_SCHOOL)]
+    for school, loans in ((SCHOOL_1, 3), (SCHOOL_2, 5)):
+        for _ in range(loans):
+            reservation, contract = str(uuid.uuid4()), str(uuid.uuid4())
+            events.append(
+                p.reservation(
+                    reservation,
+                    "approved",
+                    institution=school,
+                    priority=40,
+                    criteria=["low_income"],
+                )
+            )
+            events.append(p.contract(contract, "activated", reservation, institution=school))
+    await apply(sessions, events)
+    return p
+
+
+async def snapshot(client: httpx.AsyncClient, tokens: Tokens) -> int:
+    """Take today's snapshots through the operator endpoint."""
+    r = await client.post(f"{API}/ops/snapshots", headers=bearer(tokens.platform))
+    assert r.status_code == 200, r.text
+    return int(r.json()["result"]["snapshots"])
+
+
+async def page(
+    client: httpx.AsyncClient, token: str, after: str | None = None, limit: int = 100
+) -> httpx.Response:
+    """One feed page."""
+    params: dict[str, Any] = {"limit": limit}
+    if after is not None:
+        params["after"] = after
+    return await client.get(FEED, params=params, headers=bearer(token))
+
+
+class TestSnapshots:
+    async def test_one_snapshot_per_institution_per_day(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, clock: MovableClock
+    ) -> None:
+        assert await snapshot(client, tokens) == 3
+        assert await snapshot(client, tokens) == 0  # the same Rīga day
+        clock.advance(hours=15)  # 00:00 in Rīga: a new day
+        assert await snapshot(client, tokens) == 3
+
+    async def test_each_snapshot_is_also_an_event(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, engine: AsyncEngine
+    ) -> None:
+        await snapshot(client, tokens)
+        rows = await sql(
+            engine,
+            "SELECT key, payload FROM outbox_message WHERE event_type = :t ORDER BY seq",
+            t=INSTITUTION_SNAPSHOT,
+        )
+        assert [r.key for r in rows] == sorted([SCHOOL_1, SCHOOL_2, VALMIERA_SCHOOL])
+        schema = json.loads((CONTRACTS / "events" / f"{INSTITUTION_SNAPSHOT}.json").read_text())
+        feed = (await page(client, tokens.viis)).json()
+        for row, item in zip(rows, feed["items"], strict=True):
+            data = json.loads(row.payload)
+            Draft202012Validator(schema).validate(data)
+            assert data == item["record"]
+
+    async def test_concurrent_writers_commit_in_feed_order(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        world: Producers,
+        sessions: Sessions,
+        settings: StatisticsSettings,
+        clock: MovableClock,
+    ) -> None:
+        first = sessions()
+        await first.begin()
+        await take_daily_snapshots(first, settings=settings, now=clock())  # not committed yet
+
+        async def second() -> int:
+            async with sessions() as session, session.begin():
+                return await take_daily_snapshots(
+                    session, settings=settings, now=clock.now.replace(day=2)
+                )
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it waits for the first writer's lock
+        assert (await page(client, tokens.viis)).json()["items"] == []
+        await first.commit()
+        await first.close()
+        assert await waiting == 3
+        items = (await page(client, tokens.viis)).json()["items"]
+        dates = [i["record"]["snapshot_date"] for i in items]
+        assert dates == ["2026-09-01"] * 3 + ["2026-09-02"] * 3
+
+
+class TestCursors:
+    async def test_no_record_skipped_or_repeated_across_pages_and_new_snapshots(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, clock: MovableClock
+    ) -> None:
+        seen: list[int] = []
+        cursor = None
+        for day in range(4):
+            await snapshot(client, tokens)
+            r = await page(client, tokens.viis, cursor, limit=2)  # one page, then a new day
+            body = r.json()
+            seen += [i["record"]["sequence"] for i in body["items"]]
+            cursor = body["next"]
+            clock.advance(days=1)
+            if day == 3:
+                break
+        while True:
+            body = (await page(client, tokens.viis, cursor, limit=2)).json()
+            seen += [i["record"]["sequence"] for i in body["items"]]
+            if not body["has_more"]:
+                cursor = body["next"]
+                break
+            cursor = body["next"]
+        everything = [
+            i["record"]["sequence"]
+            for i in (await page(client, tokens.viis, limit=1000)).json()["items"]
+        ]
+        assert len(everything) == 12
+        assert seen == everything == sorted(set(everything))
+        quiet = (await page(client, tokens.viis, cursor)).json()
+        assert quiet == {"schema_version": "1.0.0", "items": [], "next": cursor, "has_more": False}
+
+    async def test_item_cursors_resume_after_that_item(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
+    ) -> None:
+        await snapshot(client, tokens)
+        items = (await page(client, tokens.viis)).json()["items"]
+        resumed = (await page(client, tokens.viis, items[0]["cursor"])).json()["items"]
+        assert resumed == items[1:]
+
+    async def test_etag_and_not_modified(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, clock: MovableClock
+    ) -> None:
+        await snapshot(client, tokens)
+        first = await page(client, tokens.viis)
+        etag = first.headers["etag"]
+        again = await client.get(
+            FEED, params={"limit": 100}, headers={**bearer(tokens.viis), "If-None-Match": etag}
+        )
+        assert again.status_code == 304 and again.headers["etag"] == etag
+        clock.advance(days=1)
+        await snapshot(client, tokens)
+        changed = await client.get(
+            FEED, params={"limit": 100}, headers={**bearer(tokens.viis), "If-None-Match": etag}
+        )
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"after": "not-a-cursor"},
+            {"after": encode_cursor(1)[:-2] + "!!"},
+            {"after": "dmlpczE6LTE"},  # "viis1:-1"
+            {"limit": 1001},
+            {"limit": 0},
+        ],
+    )
+    async def test_bad_cursor_or_limit(
+        self, client: httpx.AsyncClient, tokens: Tokens, params: dict[str, Any]
+    ) -> None:
+        r = await client.get(FEED, params=params, headers=bearer(tokens.viis))
+        assert r.status_code == 422, r.text
+
+    def test_cursor_round_trip(self) -> None:
+        assert decode_cursor(encode_cursor(12345)) == 12345
+        assert decode_cursor(None) == 0
+
+
+class TestFeedAccess:
+    async def test_who_reads_the_feed(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
+    ) -> None:
+        await snapshot(client, tokens)
+        for who, status in [
+            ("viis", 200),
+            ("analyst", 200),
+            ("riga_client", 200),
+            ("riga", 403),
+            ("unscoped_client", 403),
+            ("guardian", 403),
+        ]:
+            r = await page(client, getattr(tokens, who))
+            assert r.status_code == status, (who, r.text)
+        riga = (await page(client, tokens.riga_client)).json()["items"]
+        assert {i["record"]["municipality_code"] for i in riga} == {RIGA}
+
+    async def test_the_published_schema_describes_the_records(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
+    ) -> None:
+        await snapshot(client, tokens)
+        r = await client.get(f"{FEED}/schema", headers=bearer(tokens.viis))
+        assert r.status_code == 200
+        body = r.json()
+        assert body["version"] == "1.0.0" == body["schema"]["version"]
+        Draft202012Validator.check_schema(body["schema"])
+        for item in (await page(client, tokens.viis)).json()["items"]:
+            Draft202012Validator(body["schema"]).validate(item["record"])
+
+
+class TestSuppression:
+    @pytest.mark.parametrize(("count", "shown"), [(0, 0), (1, None), (4, None), (5, 5), (120, 120)])
+    def test_rule(self, count: int, shown: int | None) -> None:
+        cell = suppressed(count, 5)
+        assert (cell.count, cell.suppressed) == (shown, shown is None)
+
+    async def test_small_cells_in_the_feed_views_and_export(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
+    ) -> None:
+        await snapshot(client, tokens)
+        records = {
+            i["record"]["institution_registration_number"]: i["record"]
+            for i in (await page(client, tokens.viis)).json()["items"]
+        }
+        school_1 = records[SCHOOL_1]["figures"]["loans"]["by_social_criterion"]
+        school_2 = records[SCHOOL_2]["figures"]["loans"]["by_social_criterion"]
+        assert school_1["low_income"] == {"count": None, "suppressed": True}  # 3 loans
+        assert school_2["low_income"] == {"count": 5, "suppressed": False}
+        assert school_1["single_parent"] == {"count": 0, "suppressed": False}
+        assert "3" not in json.dumps(school_1)  # nowhere a hint of the small count
+        view = (
+            await client.get(f"{API}/municipalities/{RIGA}", headers=bearer(tokens.analyst))
+        ).json()
+        assert view["figures"]["loans"]["by_social_criterion"]["low_income"]["count"] == 8
+        export = await client.get(f"{API}/export.csv", headers=bearer(tokens.analyst))
+        rows = {
+            r["institution_registration_number"]: r
+            for r in csv.DictReader(io.StringIO(export.text))
+        }
+        assert rows[SCHOOL_1]["active_loans_low_income"] == ""
+        assert rows[SCHOOL_2]["active_loans_low_income"] == "5"
+
+
+class TestHistory:
+    async def test_time_series_of_daily_snapshots(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        world: Producers,
+        clock: MovableClock,
+        sessions: Sessions,
+    ) -> None:
+        await snapshot(client, tokens)
+        clock.advance(days=1)
+        await apply(sessions, [world.device() for _ in range(7)])
+        await snapshot(client, tokens)
+        r = await client.get(
+            f"{API}/national/timeseries",
+            params={"from": "2026-09-01", "to": "2026-09-03"},
+            headers=bearer(tokens.analyst),
+        )
+        assert r.status_code == 200, r.text
+        points = r.json()["points"]
+        assert [p["date"] for p in points] == ["2026-09-01", "2026-09-02"]
+        assert [p["devices_total"] for p in points] == [51, 58]
+        assert [p["institutions"] for p in points] == [3, 3]
+        first_band = next(b for b in points[1]["coverage"] if b["band"] == "1-3")
+        assert first_band["devices"] == 27 + 30 and first_band["pupils"] == 181 + 253
+        school = await client.get(
+            f"{API}/institutions/{SCHOOL_1}/timeseries", headers=bearer(tokens.school_1)
+        )
+        assert [p["devices_total"] for p in school.json()["points"]] == [20, 27]
+        riga = await client.get(
+            f"{API}/municipalities/{RIGA}/timeseries", headers=bearer(tokens.riga)
+        )
+        assert [p["institutions"] for p in riga.json()["points"]] == [2, 2]
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"from": "2026-09-05", "to": "2026-09-01"}, {"from": "2020-01-01", "to": "2026-09-01"}],
+    )
+    async def test_bad_ranges(
+        self, client: httpx.AsyncClient, tokens: Tokens, params: dict[str, str]
+    ) -> None:
+        r = await client.get(
+            f"{API}/national/timeseries", params=params, headers=bearer(tokens.analyst)
+        )
+        assert r.status_code == 422
+
+    async def test_csv_export(
+        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
+    ) -> None:
+        await snapshot(client, tokens)
+        r = await client.get(
+            f"{API}/export.csv", params={"municipality": RIGA}, headers=bearer(tokens.riga)
+        )
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(r.text)))
+        assert [row["institution_registration_number"] for row in rows] == [SCHOOL_1, SCHOOL_2]
+        assert rows[0]["devices_total"] == "20" and rows[0]["devices_needed_1-3"] == "41"
+        assert rows[0]["institution_name"] == "Rīgas Demo 1. pamatskola"
+        national = await client.get(f"{API}/export.csv", headers=bearer(tokens.riga))
+        assert national.status_code == 403

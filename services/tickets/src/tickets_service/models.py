@@ -1,0 +1,388 @@
+"""Tickets tables: the read models (devices, loans), SLA policies, and the tickets themselves
+with their comments, photos, transitions and insurance claims.
+
+The read models are this service's own copies of what the inventory (`device`) and the
+contracts service (`loan`) publish; the API never writes them. Category, OS and status are
+plain strings there, so a new value upstream does not break this consumer.
+
+A ticket keeps its SLA clocks in columns (see `service/sla.py` for the arithmetic):
+`response_due_at` (fixed at opening) and `resolution_due_at`, which moves later by every
+pause and is NULL while the clock stands still (waiting for the reporter, resolved, closed).
+The SLA job reads both through partial indexes that hold only unflagged, running clocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Interval,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared_kit import tables as kit_tables
+from shared_kit.db import NAMING_CONVENTION, Timestamps, UUIDKey, Versioned
+
+
+class Base(DeclarativeBase):
+    """Tickets' own declarative base, with the kit's naming convention.
+
+    The read model reuses the inventory's table name (`device`); on the kit's shared metadata
+    the services could not be imported into one process (the test suite, `contracts/build.py`).
+    Each service has its own database, so nothing else changes.
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def migration_metadata() -> MetaData:
+    """This service's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
+    target = MetaData(naming_convention=NAMING_CONVENTION)
+    for name in kit_tables.__all__:
+        getattr(kit_tables, name).__table__.to_metadata(target)
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(target)
+    return target
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+def _at() -> Mapped[dt.datetime | None]:
+    return mapped_column(DateTime(timezone=True))
+
+
+class Category(StrEnum):
+    """What the problem is."""
+
+    DOES_NOT_START = "does_not_start"
+    SCREEN = "screen"
+    KEYBOARD = "keyboard"
+    BATTERY_CHARGER = "battery_charger"
+    SOFTWARE = "software"
+    DAMAGE = "damage"
+    LOST = "lost"
+    STOLEN = "stolen"
+    ACCESSORY_MISSING = "accessory_missing"
+    OTHER = "other"
+
+
+# Categories that send the device to the workshop (the `repair` flag's default).
+REPAIR_CATEGORIES = frozenset(
+    {Category.DOES_NOT_START, Category.SCREEN, Category.KEYBOARD, Category.DAMAGE}
+)
+# Faults a manufacturer's warranty covers (not damage, loss, theft, software or accessories).
+WARRANTY_CATEGORIES = frozenset(
+    {
+        Category.DOES_NOT_START,
+        Category.SCREEN,
+        Category.KEYBOARD,
+        Category.BATTERY_CHARGER,
+        Category.OTHER,
+    }
+)
+LOSS_CATEGORIES = frozenset({Category.LOST, Category.STOLEN})
+# Insurance covers damage and theft.
+INSURANCE_CATEGORIES = frozenset({Category.DAMAGE, Category.STOLEN})
+
+
+class Severity(StrEnum):
+    """How urgent; the SLA targets follow it."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class TicketState(StrEnum):
+    """Where a ticket is in its life (see `service/tickets.py` for the transitions)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_PARTS = "waiting_for_parts"
+    WAITING_FOR_REPORTER = "waiting_for_reporter"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+DONE_STATES = (TicketState.RESOLVED, TicketState.CLOSED)
+OPEN_STATES = tuple(s for s in TicketState if s not in DONE_STATES)
+
+
+class ContactPreference(StrEnum):
+    """How the reporter wants to hear back (the contact details live with the gateway)."""
+
+    APP = "app"
+    EMAIL = "email"
+    PHONE = "phone"
+    SCHOOL = "school"
+
+
+class ReporterKind(StrEnum):
+    """In which capacity the ticket was reported."""
+
+    GUARDIAN = "guardian"
+    LEARNER = "learner"
+    SCHOOL_STAFF = "school_staff"
+    SUPPORT = "support"  # technicians, municipal and platform administrators, machine clients
+    INSTITUTION = "institution"  # opened automatically for an institution (a damaged return)
+
+
+class TicketSource(StrEnum):
+    """Where the ticket came from."""
+
+    API = "api"
+    CONTRACT_RETURN = "contract_return"
+
+
+class Visibility(StrEnum):
+    """Who sees a comment: everyone who sees the ticket, or support staff only."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class ClaimStatus(StrEnum):
+    """Where an insurance claim is."""
+
+    FILED = "filed"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+    WITHDRAWN = "withdrawn"
+
+
+class Device(Base):
+    """The inventory's device as this service needs it (applied only when its version is newer)."""
+
+    __tablename__ = "device"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    inventory_version: Mapped[int] = mapped_column(Integer)
+    asset_tag: Mapped[str] = mapped_column(String(60))
+    municipality_code: Mapped[str] = mapped_column(String(7))
+    institution_number: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    os: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(40))
+    warranty_ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    insured_until: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (Index("ix_device_asset_tag", "asset_tag"),)
+
+
+class Loan(Base):
+    """A loan contract as the contracts service announced it: who has which device."""
+
+    __tablename__ = "loan"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    device_id: Mapped[uuid.UUID] = mapped_column()
+    municipality_code: Mapped[str] = mapped_column(String(7))
+    institution_number: Mapped[str] = mapped_column(String(20))
+    borrower_id: Mapped[str] = mapped_column(String(100))  # the guardian's platform person id
+    learner_id: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean)
+    activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = _at()
+
+    __table_args__ = (Index("ix_loan_device_active", "device_id", postgresql_where=text("active")),)
+
+
+class SlaPolicy(Timestamps, Versioned, Base):
+    """A municipality's SLA targets for one severity; missing rows use the defaults."""
+
+    __tablename__ = "sla_policy"
+
+    municipality_code: Mapped[str] = mapped_column(String(7), primary_key=True)
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"), primary_key=True)
+    response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        CheckConstraint("response_minutes >= 1", name="response_positive"),
+        CheckConstraint("resolution_minutes >= response_minutes", name="resolution_after_response"),
+    )
+
+
+class Ticket(UUIDKey, Timestamps, Versioned, Base):
+    """A problem report for one device, and the work on it."""
+
+    __tablename__ = "ticket"
+
+    number: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    device_id: Mapped[uuid.UUID] = mapped_column()
+    asset_tag: Mapped[str | None] = mapped_column(String(60))
+    # Routing: the device's owner municipality (its support queue) and institution.
+    municipality_code: Mapped[str] = mapped_column(String(7))
+    institution_number: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[Category] = mapped_column(_enum(Category, "ticket_category"))
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"))
+    state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
+    description: Mapped[str] = mapped_column(Text)
+    contact_preference: Mapped[ContactPreference] = mapped_column(
+        _enum(ContactPreference, "contact_preference")
+    )
+    police_report_number: Mapped[str | None] = mapped_column(String(60))
+    source: Mapped[TicketSource] = mapped_column(_enum(TicketSource, "ticket_source"))
+    reporter_id: Mapped[str] = mapped_column(String(200))
+    reporter_kind: Mapped[ReporterKind] = mapped_column(_enum(ReporterKind, "reporter_kind"))
+    # The loan the device was on when reported (if any): whose child is without a computer.
+    contract_id: Mapped[uuid.UUID | None] = mapped_column()
+    learner_id: Mapped[str | None] = mapped_column(String(100))
+    borrower_id: Mapped[str | None] = mapped_column(String(100))
+    repair: Mapped[bool] = mapped_column(Boolean)
+    warranty_claim: Mapped[bool] = mapped_column(Boolean)
+    return_photo_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    assignee_id: Mapped[str | None] = mapped_column(String(200))
+    assigned_at: Mapped[dt.datetime | None] = _at()
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # SLA: targets fixed at opening (or on a severity change), clocks as instants.
+    response_target_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_target_minutes: Mapped[int] = mapped_column(Integer)
+    first_response_at: Mapped[dt.datetime | None] = _at()
+    response_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    response_breached_at: Mapped[dt.datetime | None] = _at()
+    paused_total: Mapped[dt.timedelta] = mapped_column(
+        Interval, server_default=text("'0 seconds'::interval"), default=dt.timedelta(0)
+    )
+    paused_since: Mapped[dt.datetime | None] = _at()
+    resolution_due_at: Mapped[dt.datetime | None] = _at()
+    resolution_breached_at: Mapped[dt.datetime | None] = _at()
+    resolved_at: Mapped[dt.datetime | None] = _at()
+    resolution: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None] = _at()
+    # Effects on the device, each published once per occasion.
+    repair_started_at: Mapped[dt.datetime | None] = _at()
+    repair_completed_at: Mapped[dt.datetime | None] = _at()
+    loss_confirmed_at: Mapped[dt.datetime | None] = _at()
+    loaner_requested_at: Mapped[dt.datetime | None] = _at()
+    loaner_requested_by: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_ticket_order", "opened_at", "id"),
+        Index("ix_ticket_municipality_order", "municipality_code", "opened_at", "id"),
+        Index(
+            "ix_ticket_open_queue",
+            "municipality_code",
+            "opened_at",
+            "id",
+            postgresql_where=text("state NOT IN ('resolved', 'closed')"),
+        ),
+        Index("ix_ticket_institution_order", "institution_number", "opened_at", "id"),
+        Index("ix_ticket_reporter_order", "reporter_id", "opened_at", "id"),
+        Index("ix_ticket_device", "device_id"),
+        Index(
+            "ix_ticket_response_due",
+            "response_due_at",
+            postgresql_where=text("first_response_at IS NULL AND response_breached_at IS NULL"),
+        ),
+        Index(
+            "ix_ticket_resolution_due",
+            "resolution_due_at",
+            postgresql_where=text(
+                "resolution_due_at IS NOT NULL AND resolution_breached_at IS NULL"
+            ),
+        ),
+        # One automatic ticket per returned contract: a redelivered event finds it.
+        Index(
+            "uq_ticket_contract_return",
+            "contract_id",
+            unique=True,
+            postgresql_where=text("source = 'contract_return'"),
+        ),
+    )
+
+
+class Comment(UUIDKey, Base):
+    """A public or internal comment on a ticket."""
+
+    __tablename__ = "ticket_comment"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"))
+    author_id: Mapped[str] = mapped_column(String(200))
+    author_is_staff: Mapped[bool] = mapped_column(Boolean)
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "comment_visibility"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_ticket_comment_order", "ticket_id", "created_at", "id"),)
+
+
+class Transition(UUIDKey, Base):
+    """Who moved a ticket from which state to which, when (the audit trail)."""
+
+    __tablename__ = "ticket_transition"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"), index=True)
+    from_state: Mapped[TicketState | None] = mapped_column(_enum(TicketState, "ticket_state"))
+    to_state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Photo(UUIDKey, Base):
+    """A photo of the problem (JPEG or PNG, checked by its magic bytes)."""
+
+    __tablename__ = "ticket_photo"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"))
+    position: Mapped[int] = mapped_column(Integer)  # upload order
+    filename: Mapped[str | None] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("ticket_id", "position"),)
+
+
+class InsuranceClaim(UUIDKey, Timestamps, Versioned, Base):
+    """A claim with the device's insurer for damage or theft, and how it ended."""
+
+    __tablename__ = "insurance_claim"
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"), index=True)
+    insurer: Mapped[str] = mapped_column(String(200))
+    claim_number: Mapped[str] = mapped_column(String(100))
+    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus, "claim_status"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    payout_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    filed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = _at()
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("insurer", "claim_number"),)

@@ -1,0 +1,32 @@
+"""What every tickets router shares: the prefix, problem responses, and ticket rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared_kit.concurrency import etag
+from shared_kit.problems import problem_responses
+from tickets_service.models import Ticket
+from tickets_service.repository import DeviceRepository
+from tickets_service.schemas import TicketRead
+from tickets_service.service.tickets import device_info, local_today
+
+PREFIX = "/api/v1/tickets"
+COMMON = problem_responses(400, 401, 403, 422, 503)
+READ = problem_responses(404)
+WRITE = problem_responses(404, 409, 412)
+
+
+async def ticket_read(
+    session: AsyncSession, ticket: Ticket, now: dt.datetime, timezone: str
+) -> TicketRead:
+    """A ticket with its device's current info."""
+    device = await DeviceRepository(session).get(ticket.device_id)
+    return TicketRead.of(ticket, device_info(device, local_today(now, timezone)))
+
+
+def headers(ticket: Ticket) -> dict[str, str]:
+    """The ticket's ETag."""
+    return {"ETag": etag(ticket.version)}

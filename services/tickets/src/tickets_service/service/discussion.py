@@ -1,0 +1,178 @@
+"""Comments and photos of a ticket.
+
+- Public comments are seen by everyone who sees the ticket; internal ones only by support
+  and the school's administrators (`access.sees_internal`); anyone else asking for or
+  writing an internal comment gets 403 `internal-comments-forbidden`.
+- Support's first public comment is a response: it stops the response clock.
+- The reporter's public comment on a ticket waiting for them answers it: the ticket goes back
+  to work (`in_progress` while a repair is under way, else `acknowledged`).
+- Photos: JPEG or PNG by their magic bytes (a declared type, if any, must agree), at most
+  `photo_max_bytes` each (413) and `photo_max_count` per ticket (422); anything else is 415.
+  Anyone who sees the ticket may add photos until it is closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared_kit.auth import Principal
+from tickets_service.config import TicketsSettings
+from tickets_service.exceptions import (
+    InvalidPhoto,
+    PayloadTooLarge,
+    PhotoNotFound,
+    TicketClosed,
+    TooManyPhotos,
+)
+from tickets_service.models import Comment, Photo, Ticket, TicketState, Visibility
+from tickets_service.repository import CommentRepository, PhotoRepository
+from tickets_service.schemas import CommentCreate
+from tickets_service.service import access, effects, sla
+from tickets_service.service.workflow import lock, move, publish_breach
+
+JPEG, PNG = "image/jpeg", "image/png"
+MAGIC = {JPEG: (b"\xff\xd8\xff",), PNG: (b"\x89PNG\r\n\x1a\n",)}
+NEUTRAL_TYPES = ("", "application/octet-stream")
+
+
+@dataclass(frozen=True)
+class PhotoIn:
+    """An uploaded photo as received (content cut at one byte past the limit)."""
+
+    filename: str | None
+    declared_type: str | None
+    content: bytes
+
+
+async def comments(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    ticket: Ticket,
+    visibility: Visibility | None,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[Comment]:
+    """The comments the principal may see, oldest first."""
+    internal_ok = access.sees_internal(principal, ticket)
+    if visibility is Visibility.INTERNAL:
+        access.ensure_sees_internal(principal, ticket)
+    if visibility is not None:
+        wanted = [visibility]
+    else:
+        wanted = [Visibility.PUBLIC, Visibility.INTERNAL] if internal_ok else [Visibility.PUBLIC]
+    return await CommentRepository(session).page(ticket.id, wanted, cursor, limit)
+
+
+async def add_comment(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    ticket: Ticket,
+    data: CommentCreate,
+    now: dt.datetime,
+    topic: str,
+) -> Comment:
+    """Comment on a ticket; see the module doc for what a comment also does."""
+    if data.visibility is Visibility.INTERNAL:
+        access.ensure_sees_internal(principal, ticket)
+    ticket = await lock(session, ticket)
+    if ticket.state is TicketState.CLOSED:
+        raise TicketClosed("The ticket is closed; reopen it to comment")
+    support = access.is_support(principal, ticket)
+    actor = access.actor_of(principal)
+    comment = Comment(
+        id=uuid.uuid4(),
+        ticket_id=ticket.id,
+        author_id=actor,
+        author_is_staff=support or access.school_staff(principal, ticket.institution_number),
+        visibility=data.visibility,
+        body=data.body,
+        created_at=now,
+    )
+    CommentRepository(session).add(comment)
+    public = data.visibility is Visibility.PUBLIC
+    if public and support and sla.respond(ticket, now):
+        publish_breach(session, ticket, sla.ClockName.RESPONSE, now, topic)
+    if (
+        public
+        and ticket.state is TicketState.WAITING_FOR_REPORTER
+        and access.is_reporter(principal, ticket)
+    ):
+        back = TicketState.IN_PROGRESS if effects.repairing(ticket) else TicketState.ACKNOWLEDGED
+        await move(session, ticket, back, actor=actor, support=False, now=now, topic=topic)
+    await session.flush()
+    return comment
+
+
+def photo_type(photo: PhotoIn, max_bytes: int) -> str:
+    """The photo's media type by its magic bytes; 413 when too large, 415 when not an image."""
+    if len(photo.content) > max_bytes:
+        raise PayloadTooLarge(f"A photo may have at most {max_bytes} bytes", max_bytes=max_bytes)
+    declared = (photo.declared_type or "").split(";")[0].strip().lower()
+    for media_type, prefixes in MAGIC.items():
+        if photo.content.startswith(prefixes) and declared in (media_type, *NEUTRAL_TYPES):
+            return media_type
+    raise InvalidPhoto(f"{photo.filename or 'A photo'} is not a JPEG or PNG image")
+
+
+async def add_photos(
+    *,
+    session: AsyncSession,
+    settings: TicketsSettings,
+    principal: Principal,
+    ticket: Ticket,
+    photos: list[PhotoIn],
+    now: dt.datetime,
+) -> list[Photo]:
+    """Store photos of the problem, after checking count, size and type of every one."""
+    ticket = await lock(session, ticket)  # positions are handed out one upload at a time
+    if ticket.state is TicketState.CLOSED:
+        raise TicketClosed("The ticket is closed; reopen it to add photos")
+    repo = PhotoRepository(session)
+    existing = await repo.count(ticket.id)
+    if existing + len(photos) > settings.photo_max_count:
+        raise TooManyPhotos(
+            f"A ticket may have at most {settings.photo_max_count} photos ({existing} stored)",
+            max_count=settings.photo_max_count,
+        )
+    types = [photo_type(p, settings.photo_max_bytes) for p in photos]
+    rows = [
+        Photo(
+            id=uuid.uuid4(),
+            ticket_id=ticket.id,
+            position=existing + i,
+            filename=(photo.filename or "")[:300] or None,
+            media_type=media_type,
+            size=len(photo.content),
+            sha256=hashlib.sha256(photo.content).hexdigest(),
+            content=photo.content,
+            uploaded_by=access.actor_of(principal),
+            created_at=now,
+        )
+        for i, (photo, media_type) in enumerate(zip(photos, types, strict=True))
+    ]
+    for row in rows:
+        repo.add(row)
+    await session.flush()
+    return rows
+
+
+async def photo_listing(session: AsyncSession, ticket: Ticket) -> Sequence[Any]:
+    """Metadata of the ticket's photos, in upload order."""
+    return await PhotoRepository(session).listing(ticket.id)
+
+
+async def photo(session: AsyncSession, ticket: Ticket, photo_id: uuid.UUID) -> Photo:
+    """One photo of the ticket (404 when it has no such photo)."""
+    found = await PhotoRepository(session).get(ticket.id, photo_id)
+    if found is None:
+        raise PhotoNotFound(f"No photo {photo_id} for ticket {ticket.number}")
+    return found

@@ -1,0 +1,268 @@
+"""Ticket use cases: report, read, the automatic ticket of a damaged return, the queue.
+
+A report is validated in full before anything is written: the device is known (by id, or by
+an asset tag that names exactly one device the caller is related to) and the caller has a
+relation to it (`access`). The ticket is routed to the device's owner municipality, notes the
+loan the device is on (whose child is without a computer), and marks a warranty claim for a
+hardware fault while the device's warranty runs (its last day counted in local time). Working
+a ticket (the state machine and what moves it) is `workflow`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared_kit.auth import Principal
+from tickets_service import events
+from tickets_service.config import TicketsSettings
+from tickets_service.exceptions import (
+    AmbiguousAssetTag,
+    DeviceNotFound,
+    TicketNotFound,
+)
+from tickets_service.models import (
+    LOSS_CATEGORIES,
+    REPAIR_CATEGORIES,
+    WARRANTY_CATEGORIES,
+    Category,
+    ContactPreference,
+    Device,
+    Loan,
+    ReporterKind,
+    Severity,
+    Ticket,
+    TicketSource,
+    TicketState,
+    Transition,
+)
+from tickets_service.repository import (
+    DeviceRepository,
+    LoanRepository,
+    QueueCounts,
+    TicketFilters,
+    TicketRepository,
+)
+from tickets_service.schemas import DeviceInfo, TicketCreate
+from tickets_service.service import access, effects, policies, sla
+
+
+def local_today(now: dt.datetime, timezone: str) -> dt.date:
+    """Today's date where the programme runs."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def device_info(device: Device | None, today: dt.date) -> DeviceInfo | None:
+    """The device's status with its warranty and insurance as of today."""
+    if device is None:
+        return None
+    warranty, insured = device.warranty_ends_on, device.insured_until
+    return DeviceInfo(
+        status=device.status,
+        category=device.category,
+        os=device.os,
+        warranty_ends_on=warranty,
+        under_warranty=warranty is not None and warranty >= today,
+        insured_until=insured,
+        insured=insured is not None and insured >= today,
+    )
+
+
+# Reading ------------------------------------------------------------------------------------
+
+
+async def get_ticket(
+    *, session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> Ticket:
+    """A ticket the principal may see (404 when missing, 403 outside their tenancy)."""
+    ticket = await TicketRepository(session).get(ticket_id)
+    if ticket is None:
+        raise TicketNotFound(f"No ticket with id {ticket_id}")
+    access.ensure_may_see(principal, ticket)
+    return ticket
+
+
+async def list_tickets(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    filters: TicketFilters,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[Ticket]:
+    """Tickets inside the principal's scope that match the filters, oldest first."""
+    scope = access.scope_for(principal)
+    return await TicketRepository(session).page(filters, scope, cursor, limit)
+
+
+async def devices_of(
+    session: AsyncSession, tickets: Sequence[Ticket], today: dt.date
+) -> dict[uuid.UUID, DeviceInfo | None]:
+    """Device info for each ticket's device (one query)."""
+    devices = await DeviceRepository(session).many(t.device_id for t in tickets)
+    return {t.id: device_info(devices.get(t.device_id), today) for t in tickets}
+
+
+# Reporting ----------------------------------------------------------------------------------
+
+
+async def _reported_device(
+    session: AsyncSession, principal: Principal, data: TicketCreate
+) -> tuple[Device, Loan | None, ReporterKind]:
+    devices, loans = DeviceRepository(session), LoanRepository(session)
+    if data.device_id is not None:
+        device = await devices.get(data.device_id)
+        if device is None:
+            raise DeviceNotFound(f"No device {data.device_id} is known to tickets")
+        loan = await loans.active_for(device.id)
+        return device, loan, access.ensure_relation(principal, device, loan)
+    assert data.asset_tag is not None
+    candidates = await devices.by_asset_tag(data.asset_tag)
+    if not candidates:
+        raise DeviceNotFound(f"No device with asset tag {data.asset_tag} is known to tickets")
+    related = []
+    for device in candidates:
+        loan = await loans.active_for(device.id)
+        kind = access.relation(principal, device, loan)
+        if kind is not None:
+            related.append((device, loan, kind))
+    if not related:
+        access.ensure_relation(principal, candidates[0], None)  # raises 403
+    if len(related) > 1:
+        raise AmbiguousAssetTag(
+            f"Asset tag {data.asset_tag} names {len(related)} devices you may report for; "
+            "give device_id instead",
+            device_ids=[str(d.id) for d, _, _ in related],
+        )
+    return related[0]
+
+
+async def create_ticket(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    data: TicketCreate,
+    now: dt.datetime,
+    settings: TicketsSettings,
+) -> Ticket:
+    """Validate and record a problem report."""
+    device, loan, kind = await _reported_device(session, principal, data)
+    repair = data.repair if data.repair is not None else data.category in REPAIR_CATEGORIES
+    under_warranty = device.warranty_ends_on is not None and device.warranty_ends_on >= (
+        local_today(now, settings.timezone)
+    )
+    ticket = Ticket(
+        id=uuid.uuid4(),
+        device_id=device.id,
+        asset_tag=device.asset_tag,
+        municipality_code=device.municipality_code,
+        institution_number=device.institution_number or (loan.institution_number if loan else None),
+        category=data.category,
+        severity=data.severity,
+        state=TicketState.NEW,
+        description=data.description,
+        contact_preference=data.contact_preference,
+        police_report_number=data.police_report_number,
+        source=TicketSource.API,
+        reporter_id=access.actor_of(principal),
+        reporter_kind=kind,
+        contract_id=loan.contract_id if loan else None,
+        learner_id=loan.learner_id if loan else None,
+        borrower_id=loan.borrower_id if loan else None,
+        repair=repair and data.category not in LOSS_CATEGORIES,
+        warranty_claim=under_warranty and data.category in WARRANTY_CATEGORIES,
+        return_photo_ids=[],
+    )
+    await _open(session, ticket, now, settings.events_topic)
+    return ticket
+
+
+async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: str) -> None:
+    targets = await policies.targets(session, ticket.municipality_code, ticket.severity)
+    sla.start(ticket, now, targets)
+    repo = TicketRepository(session)
+    repo.add(ticket)
+    await session.flush()  # the number comes from the database
+    repo.add_transition(
+        Transition(
+            ticket_id=ticket.id,
+            from_state=None,
+            to_state=TicketState.NEW,
+            actor=ticket.reporter_id,
+            at=now,
+        )
+    )
+    events.publish(session, topic, events.OPENED, ticket)
+
+
+async def open_from_return(
+    session: AsyncSession,
+    *,
+    contract_id: uuid.UUID,
+    contract_number: str,
+    device_id: uuid.UUID,
+    municipality_code: str,
+    institution_number: str,
+    learner_id: str,
+    borrower_id: str,
+    condition: str,
+    notes: str | None,
+    photo_ids: list[uuid.UUID],
+    now: dt.datetime,
+    topic: str,
+) -> Ticket | None:
+    """A damaged (or incomplete) return opens a ticket for the institution, once per contract.
+
+    A damaged device's repair starts with the ticket (`repair.started`; the inventory has
+    already moved it to `in_repair` at the return, so that changes nothing there)."""
+    if condition not in ("damaged", "accessories_missing"):
+        return None
+    repo = TicketRepository(session)
+    if await repo.from_return(contract_id) is not None:
+        return None
+    damaged = condition == "damaged"
+    device = await DeviceRepository(session).get(device_id)
+    what = "damaged" if damaged else "with accessories missing"
+    ticket = Ticket(
+        id=uuid.uuid4(),
+        device_id=device_id,
+        asset_tag=device.asset_tag if device else None,
+        municipality_code=device.municipality_code if device else municipality_code,
+        institution_number=institution_number,
+        category=Category.DAMAGE if damaged else Category.ACCESSORY_MISSING,
+        severity=Severity.HIGH if damaged else Severity.NORMAL,
+        state=TicketState.NEW,
+        description=f"Returned {what} (contract {contract_number})."
+        + (f"\n\nNotes at the return: {notes}" if notes else ""),
+        contact_preference=ContactPreference.SCHOOL,
+        source=TicketSource.CONTRACT_RETURN,
+        reporter_id=f"institution:{institution_number}",
+        reporter_kind=ReporterKind.INSTITUTION,
+        contract_id=contract_id,
+        learner_id=learner_id,
+        borrower_id=borrower_id,
+        repair=damaged,
+        warranty_claim=False,  # damage is not a manufacturer's fault
+        return_photo_ids=[str(p) for p in photo_ids],
+    )
+    await _open(session, ticket, now, topic)
+    if damaged:
+        # The inventory took the damaged device out of service at its return; the repair is
+        # under way from now, so resolving the ticket (by any path) brings the device back.
+        effects.start_repair(session, ticket, now, topic)
+    return ticket
+
+
+# The queue ----------------------------------------------------------------------------------
+
+
+async def queue(
+    *, session: AsyncSession, principal: Principal, municipality_code: str
+) -> QueueCounts:
+    """Counts of a municipality's support queue."""
+    access.ensure_sees_queue(principal, municipality_code)
+    return await TicketRepository(session).queue(municipality_code)
