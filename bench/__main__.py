@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from bench import contracts, imports, relay, reservations, search, tickets, tokens
+from bench import contracts, imports, relay, reservations, search, statistics, tickets, tokens
 from bench.dataset import seed
 from bench.infra import Infra, infrastructure, inventory_server
 from bench.report import Row, document, save, table
@@ -71,6 +71,12 @@ async def ticket_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
     return await tickets.benchmark(infra)
 
 
+async def statistics_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Statistics ingestion and views at national scale."""
+    print("Statistics …", flush=True)
+    return await statistics.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -80,6 +86,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "reservations": reservation_benchmarks,
     "contracts": contract_benchmarks,
     "tickets": ticket_benchmarks,
+    "statistics": statistics_benchmarks,
 }
 
 

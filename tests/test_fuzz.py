@@ -32,6 +32,8 @@ import contracts_service.main
 import gateway_service.main
 import inventory_service.main
 import reservations_service.main
+import statistics_service.main
+import tickets_service.main
 from shared_kit.testing.infra import free_port
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 
@@ -49,6 +51,7 @@ class Target:
     app: str
     migrations: Path
     prefix: str
+    options: tuple[str, ...] = ("--factory",)
 
 
 TARGETS = {
@@ -62,8 +65,17 @@ TARGETS = {
                contracts_service.main.MIGRATIONS, "CONTRACTS_"),
         Target("gateway", "gateway_service.main:create_app",
                gateway_service.main.MIGRATIONS, "GATEWAY_"),
+        Target("tickets", "tickets_service.main:create_app",
+               tickets_service.main.MIGRATIONS, "TICKETS_"),
+        Target("statistics", "statistics_service.main:create_app",
+               statistics_service.main.MIGRATIONS, "STATISTICS_"),
     )
 }  # fmt: skip
+
+
+DEV = Path(__file__).resolve().parents[1] / "deploy" / "dev"
+# The VIIS stand-in (a system we cannot reach): statistics refreshes pupil counts from it.
+VIIS_STANDIN = Target("viis", "viis_standin:app", Path(), "VIIS_", ("--app-dir", str(DEV)))
 
 
 def env_for(target: Target, database_url: str, kafka: str, jwks: JWKSServer) -> dict[str, str]:
@@ -86,7 +98,7 @@ def env_for(target: Target, database_url: str, kafka: str, jwks: JWKSServer) -> 
 def serving(target: Target, env: dict[str, str], log: Path) -> Iterator[str]:
     """The service under uvicorn on a free port, until the block ends; its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", target.app, "--factory",
+    command = [sys.executable, "-m", "uvicorn", target.app, *target.options,
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -115,11 +127,13 @@ async def servers(
     """Every fuzzed service, each on a fresh migrated database."""
     logs = tmp_path_factory.mktemp("fuzz-logs")
     with contextlib.ExitStack() as stack:
+        viis = stack.enter_context(serving(VIIS_STANDIN, dict(os.environ), logs / "viis.log"))
         urls = {}
         for name, target in TARGETS.items():
             name_of_db = await database_factory.create(target.migrations)
             database_url = database_factory.server.url(name_of_db)
             env = env_for(target, database_url, kafka_bootstrap, jwks_server)
+            env[f"{target.prefix}VIIS_URL"] = viis  # statistics reads pupils from VIIS
             urls[name] = stack.enter_context(serving(target, env, logs / f"{name}.log"))
         yield urls
 

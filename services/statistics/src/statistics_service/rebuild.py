@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent, InvalidEvent
+from shared_kit.events.kafka import security
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import HANDLED, to_fact
 from statistics_service.facts import (
@@ -158,6 +159,7 @@ def _consumer(settings: StatisticsSettings) -> AIOKafkaConsumer:
         max_partition_fetch_bytes=16 * 1024 * 1024,
         request_timeout_ms=settings.kafka_request_timeout_ms,
         metadata_max_age_ms=5_000,
+        **security(settings),
     )
 
 
