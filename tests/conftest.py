@@ -14,6 +14,7 @@ from pydantic import SecretStr
 import contracts_service.main
 import inventory_service.main
 import reservations_service.main
+import tickets_service.main
 from contracts_service.config import ContractsSettings
 from inventory_service.config import InventorySettings
 from reservations_service.config import ReservationsSettings
@@ -21,6 +22,7 @@ from shared_kit.testing.client import running_app
 from shared_kit.testing.gateway import Gateway, running_gateway
 from shared_kit.testing.infra import Postgres
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from tickets_service.config import TicketsSettings
 
 
 def topics(unique: str) -> dict[str, str]:
@@ -120,4 +122,26 @@ async def contracts(
         gateway_client_secret=SecretStr(gateway.client_secret),
     )
     async with running_app(contracts_service.main.create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def tickets(
+    make_database: Callable[..., Any],
+    jwks_server: JWKSServer,
+    token_issuer: TokenIssuer,
+    kafka_bootstrap: str,
+    unique: str,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The tickets service with relay, consumers and SLA job running."""
+    t = topics(unique)
+    settings = TicketsSettings(
+        **common(jwks_server, token_issuer, kafka_bootstrap),
+        database_url=await make_database(tickets_service.main.MIGRATIONS),
+        events_topic=t["tickets"],
+        inventory_topic=t["inventory"],
+        contracts_topic=t["contracts"],
+        consumer_group=f"tickets.{unique}",
+    )
+    async with running_app(tickets_service.main.create_app(settings)) as client:
         yield client

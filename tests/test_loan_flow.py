@@ -2,7 +2,8 @@
 and consumers (and the broker stopping mid-journey): the inventory's device events fill the reservations read model; an approval
 reserves the device in the inventory and drafts a contract (the borrower's name and personal
 code from the real gateway); both signatures activate it, which puts the device on loan and
-fulfils the reservation; the return brings the device back.
+fulfils the reservation; a repair ticket takes the device in and brings it back on loan; the
+return brings the device back.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ RESERVATIONS = "/api/v1/reservations"
 RIGA = "0010000"
 SCHOOL = "3113900101"  # the VIIS stand-in's demo school of the demo guardian's children
 CONTRACTS = "/api/v1/contracts"
+TICKETS = "/api/v1/tickets"
 CHILD = "learner-0001"
 
 
@@ -162,6 +164,7 @@ async def test_a_loan_from_reservation_to_return(
     inventory: httpx.AsyncClient,
     reservations: httpx.AsyncClient,
     contracts: httpx.AsyncClient,
+    tickets: httpx.AsyncClient,
     gateway: Gateway,
     token_issuer: TokenIssuer,
 ) -> None:
@@ -206,6 +209,22 @@ async def test_a_loan_from_reservation_to_return(
     await eventually(lambda: status_is(inventory, admin, device, "on_loan"))
     path = f"{RESERVATIONS}/{reservation['id']}"
     await eventually(lambda: state_is(reservations, path, guardian, "fulfilled"))
+
+    # A repair ticket takes the device in and brings it back on loan (tickets ↔ inventory).
+    technician = token_issuer.mint(roles=["technician"], municipalities=[RIGA])
+    report = {"device_id": device, "category": "screen", "description": "Ekrāns mirgo"}
+
+    async def reported() -> Any:
+        r = await tickets.post(TICKETS, json=report, headers=bearer(guardian))
+        return r.json() if r.status_code == 201 else None  # once tickets knows the loan
+
+    ticket = await eventually(reported)
+    assert ticket["repair"] is True
+    for to, status in (("in_progress", "in_repair"), ("resolved", "on_loan")):
+        r = await tickets.post(f"{TICKETS}/{ticket['id']}/transitions", json={"to": to},
+                               headers=bearer(technician))  # fmt: skip
+        assert r.status_code == 200, r.text
+        await eventually(lambda s=status: status_is(inventory, admin, device, s))  # type: ignore[misc]
 
     r = await contracts.post(
         f"{CONTRACTS}/{contract['id']}/return",
