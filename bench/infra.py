@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.report import RESULTS
 from inventory_service.main import MIGRATIONS
 from shared_kit.migrations import upgrade
 from shared_kit.testing.infra import (
@@ -162,6 +164,38 @@ async def inventory_server(
         yield server
     finally:
         stop_process(process)
+
+
+def service_env(infra: Infra, prefix: str, database_url: str) -> dict[str, str]:
+    """Environment of a service process without background workers, trusting the bench JWKS."""
+    values = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "JWKS_URL": infra.jwks.jwks_url,
+        "JWT_AUDIENCE": infra.issuer.audience,
+        "ENVIRONMENT": "dev",
+        "LOG_LEVEL": "WARNING",
+        "RUN_BACKGROUND_WORKERS": "false",
+    }
+    return {**os.environ, **{f"{prefix}{k}": v for k, v in values.items()}}
+
+
+@contextlib.asynccontextmanager
+async def service_server(
+    infra: Infra, name: str, prefix: str, database_url: str
+) -> AsyncIterator[Server]:
+    """`uvicorn <name>_service.main:create_app` (2 workers), once /readyz answers 200."""
+    port = free_port()
+    log_path = infra.workdir / f"{name}-{port}.log"
+    app = f"{name}_service.main:create_app"
+    process = spawn_uvicorn(app, service_env(infra, prefix, database_url), port, log_path)
+    try:
+        server = Server(f"http://127.0.0.1:{port}", process.pid)
+        await wait_ready(server.url, process, log_path, name=name)
+        yield server
+    finally:
+        stop_process(process)
+        shutil.copy(log_path, RESULTS / f"{name}-server.log")  # for a look afterwards
 
 
 async def wait_ready(

@@ -14,14 +14,10 @@ one statement per row in one pipeline) gives the floor the API's throughput is s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
-import os
-import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,15 +26,11 @@ from sqlalchemy.engine import make_url
 
 from bench.infra import (
     Infra,
-    Server,
     cpu_seconds,
-    free_port,
-    spawn_uvicorn,
-    stop_process,
-    wait_ready,
+    service_server,
 )
 from bench.rawhttp import Connection, pool, prepare_post
-from bench.report import RESULTS, Row
+from bench.report import Row
 from reservations_service.config import ReservationsSettings
 from reservations_service.main import MIGRATIONS
 from reservations_service.service import readmodel
@@ -73,35 +65,6 @@ class Outcome:
 
     latency_s: float
     status: int
-
-
-def server_env(infra: Infra, database_url: str) -> dict[str, str]:
-    """Environment of a reservations server process without background workers."""
-    values = {
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
-        "JWKS_URL": infra.jwks.jwks_url,
-        "JWT_AUDIENCE": infra.issuer.audience,
-        "ENVIRONMENT": "dev",
-        "LOG_LEVEL": "WARNING",
-        "RUN_BACKGROUND_WORKERS": "false",
-    }
-    return {**os.environ, **{f"RESERVATIONS_{k}": v for k, v in values.items()}}
-
-
-@contextlib.asynccontextmanager
-async def reservations_server(infra: Infra, database_url: str) -> AsyncIterator[Server]:
-    """A real uvicorn process serving reservations, once /readyz answers 200."""
-    port = free_port()
-    log_path = infra.workdir / f"reservations-{port}.log"
-    process = spawn_uvicorn(APP, server_env(infra, database_url), port, log_path)
-    try:
-        server = Server(f"http://127.0.0.1:{port}", process.pid)
-        await wait_ready(server.url, process, log_path, name="reservations")
-        yield server
-    finally:
-        stop_process(process)
-        shutil.copy(log_path, RESULTS / "reservations-server.log")  # for a look afterwards
 
 
 async def seed_devices(database_url: str) -> None:
@@ -155,7 +118,7 @@ async def attempt(idle: asyncio.Queue[Connection], request: bytes, started: floa
 
 async def contention(infra: Infra, database_url: str) -> tuple[list[Outcome], float, float | None]:
     """All attempts at once; the outcomes, the wall time and the server's CPU seconds."""
-    async with reservations_server(infra, database_url) as server:
+    async with service_server(infra, "reservations", "RESERVATIONS_", database_url) as server:
         requests = attempts(infra, server.url)
         async with pool(server.url, CONNECTIONS) as idle:
             cpu_before = cpu_seconds(server.pid)

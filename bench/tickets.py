@@ -11,22 +11,15 @@ Beside them, the same 1,000 rows inserted by raw SQL give the baseline ratio.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import time
-from collections.abc import AsyncIterator
 
 import asyncpg
 
 from bench.infra import (
     Infra,
-    Server,
     cpu_seconds,
-    free_port,
-    spawn_uvicorn,
-    stop_process,
-    wait_ready,
+    service_server,
 )
 from bench.rawhttp import Connection, pool, prepare, prepare_post
 from bench.report import Row
@@ -50,34 +43,6 @@ COLUMNS = """
        AND NOT attisdropped AND attgenerated = '' AND attidentity = '' AND attname <> 'id'
      ORDER BY attnum
 """
-
-
-def server_env(infra: Infra, database_url: str) -> dict[str, str]:
-    """A tickets server process without background workers, trusting the bench JWKS."""
-    values = {
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
-        "JWKS_URL": infra.jwks.jwks_url,
-        "JWT_AUDIENCE": infra.issuer.audience,
-        "ENVIRONMENT": "dev",
-        "LOG_LEVEL": "WARNING",
-        "RUN_BACKGROUND_WORKERS": "false",
-    }
-    return {**os.environ, **{f"TICKETS_{k}": v for k, v in values.items()}}
-
-
-@contextlib.asynccontextmanager
-async def tickets_server(infra: Infra, database_url: str) -> AsyncIterator[Server]:
-    """A real uvicorn process serving tickets, once /readyz answers 200."""
-    port = free_port()
-    log_path = infra.workdir / f"tickets-{port}.log"
-    process = spawn_uvicorn(APP, server_env(infra, database_url), port, log_path)
-    try:
-        server = Server(f"http://127.0.0.1:{port}", process.pid)
-        await wait_ready(server.url, process, log_path, name="tickets")
-        yield server
-    finally:
-        stop_process(process)
 
 
 def technician(infra: Infra) -> dict[str, str]:
@@ -193,7 +158,7 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         await seed(url, tickets=TICKETS, devices=DEVICES, tenancies=[Tenancy(RIGA, SCHOOL)])
         seeded_s = time.perf_counter() - started
         await infra.settle(url)
-        async with tickets_server(infra, url) as server:
+        async with service_server(infra, "tickets", "TICKETS_", url) as server:
             cpu_before = cpu_seconds(server.pid)
             created, span = await creations(infra, server.url)
             cpu_after = cpu_seconds(server.pid)

@@ -50,12 +50,7 @@ class Base(DeclarativeBase):
 
 def migration_metadata() -> MetaData:
     """This service's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
-    target = MetaData(naming_convention=NAMING_CONVENTION)
-    for name in kit_tables.__all__:
-        getattr(kit_tables, name).__table__.to_metadata(target)
-    for table in Base.metadata.sorted_tables:
-        table.to_metadata(target)
-    return target
+    return kit_tables.with_kit_tables(Base.metadata)
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:
