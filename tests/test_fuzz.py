@@ -74,8 +74,10 @@ TARGETS = {
 
 
 DEV = Path(__file__).resolve().parents[1] / "deploy" / "dev"
-# The VIIS stand-in (a system we cannot reach): statistics refreshes pupil counts from it.
+# Stand-ins for systems we cannot reach. Statistics refreshes pupil counts from VIIS.
 VIIS_STANDIN = Target("viis", "viis_standin:app", Path(), "VIIS_", ("--app-dir", str(DEV)))
+# The Latvija.lv IdP stand-in: the gateway's SAML endpoints read its metadata.
+LATVIJA_STANDIN = Target("latvija", "latvija_standin:app", Path(), "", ("--app-dir", str(DEV)))
 
 
 def env_for(target: Target, database_url: str, kafka: str, jwks: JWKSServer) -> dict[str, str]:
@@ -128,12 +130,14 @@ async def servers(
     logs = tmp_path_factory.mktemp("fuzz-logs")
     with contextlib.ExitStack() as stack:
         viis = stack.enter_context(serving(VIIS_STANDIN, dict(os.environ), logs / "viis.log"))
+        latvija = stack.enter_context(serving(LATVIJA_STANDIN, dict(os.environ), logs / "l.log"))
         urls = {}
         for name, target in TARGETS.items():
             name_of_db = await database_factory.create(target.migrations)
             database_url = database_factory.server.url(name_of_db)
             env = env_for(target, database_url, kafka_bootstrap, jwks_server)
             env[f"{target.prefix}VIIS_URL"] = viis  # statistics reads pupils from VIIS
+            env[f"{target.prefix}LATVIJA_IDP_METADATA_URL"] = f"{latvija}/metadata"  # gateway
             urls[name] = stack.enter_context(serving(target, env, logs / f"{name}.log"))
         yield urls
 
