@@ -10,19 +10,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-HEADER = ("Benchmark", "Figure", "Unit", "Target", "Result")
-FIGURE = 1  # the right-aligned column
+HEADER = (
+    "Benchmark",
+    "Figure",
+    "Unit",
+    "Baseline (same run, same unit)",
+    "Ratio",
+    "Target",
+    "Result",
+)
+RIGHT = (1, 4)  # the right-aligned columns
 
 
 @dataclass(frozen=True)
 class Row:
-    """One measured figure; `ok` is None for figures without a target."""
+    """One measured figure; `ok` is None for figures without a target.
+
+    `baseline` is the same quantity measured in the same run without our code in the way (raw
+    SQL, a raw producer, a bare HTTP round trip …), named by `baseline_name`, in the same
+    `unit`; the table shows figure / baseline as the ratio.
+    """
 
     name: str
     figure: float
     unit: str
     target: str = ""
     ok: bool | None = None
+    baseline: float | None = None
+    baseline_name: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """figure / baseline (None without a baseline, or a zero one)."""
+        if self.baseline is None or self.baseline == 0:
+            return None
+        return self.figure / self.baseline
 
 
 def verdict(ok: bool | None) -> str:
@@ -44,23 +66,39 @@ def format_figure(value: float) -> str:
 def table(rows: Sequence[Row]) -> str:
     """A Markdown table whose columns line up in a terminal too."""
     cells = [HEADER] + [
-        (r.name, format_figure(r.figure), r.unit, r.target or "—", verdict(r.ok)) for r in rows
+        (
+            r.name,
+            format_figure(r.figure),
+            r.unit,
+            baseline_cell(r),
+            "—" if r.ratio is None else f"{r.ratio:.2f}×",
+            r.target or "—",
+            verdict(r.ok),
+        )
+        for r in rows
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
     lines = [_line(cells[0], widths), _rule(widths), *(_line(c, widths) for c in cells[1:])]
     return "\n".join(lines)
 
 
+def baseline_cell(row: Row) -> str:
+    """The baseline's figure and what it is."""
+    if row.baseline is None:
+        return "—"
+    return f"{format_figure(row.baseline)} ({row.baseline_name})"
+
+
 def _line(cols: Sequence[str], widths: Sequence[int]) -> str:
     padded = [
-        c.rjust(w) if i == FIGURE else c.ljust(w)
+        c.rjust(w) if i in RIGHT else c.ljust(w)
         for i, (c, w) in enumerate(zip(cols, widths, strict=True))
     ]
     return "| " + " | ".join(padded) + " |"
 
 
 def _rule(widths: Sequence[int]) -> str:
-    dashes = ["-" * (w + 1) + ":" if i == FIGURE else "-" * (w + 2) for i, w in enumerate(widths)]
+    dashes = ["-" * (w + 1) + ":" if i in RIGHT else "-" * (w + 2) for i, w in enumerate(widths)]
     return "|" + "|".join(dashes) + "|"
 
 
