@@ -17,7 +17,17 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from bench import contracts, imports, relay, reservations, search, statistics, tickets, tokens
+from bench import (
+    contracts,
+    imports,
+    journey,
+    relay,
+    reservations,
+    search,
+    statistics,
+    tickets,
+    tokens,
+)
 from bench.dataset import seed
 from bench.infra import Infra, infrastructure, inventory_server
 from bench.report import Row, document, save, table
@@ -34,11 +44,11 @@ async def http_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
             await seed(client, infra.issuer)
             print("CSV imports …", flush=True)
-            rows = await imports.benchmark(client, infra.issuer)
+            rows, notes = await imports.benchmark(client, infra.issuer, url)
         await infra.settle(url)
         print("GET /devices under load …", flush=True)
-        search_rows, notes = await search.benchmark(server, infra.issuer)
-    return rows + search_rows, [ANALYZE_NOTE, *notes]
+        search_rows, search_notes = await search.benchmark(server, infra.issuer, url)
+    return rows + search_rows, [*notes, ANALYZE_NOTE, *search_notes]
 
 
 async def relay_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
@@ -77,6 +87,12 @@ async def statistics_benchmarks(infra: Infra) -> tuple[list[Row], list[str]]:
     return await statistics.benchmark(infra)
 
 
+async def journey_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """A loan across the services, reservation to device on loan, end to end."""
+    print("Journey latency …", flush=True)
+    return await journey.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -87,6 +103,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "contracts": contract_benchmarks,
     "tickets": ticket_benchmarks,
     "statistics": statistics_benchmarks,
+    "journey": journey_benchmark,
 }
 
 

@@ -128,6 +128,14 @@ async def post(
         raise RuntimeError(f"POST {path} → {response.status_code}: {response.text}")
 
 
+BATCH_SERIALS = 1_000_000  # delivery n's serial numbers start at n * this
+
+
+def serial_range(batch: int) -> tuple[str, str]:
+    """The serial numbers of delivery `batch`: from the first (inclusive) to the last (not)."""
+    return f"SN{batch * BATCH_SERIALS:09d}", f"SN{(batch + 1) * BATCH_SERIALS:09d}"
+
+
 def delivery_place(batch: int) -> Place:
     """Deliveries go round the municipalities."""
     return PLACES[batch % len(PLACES)]
@@ -146,7 +154,7 @@ def delivery_csv(batch: int, rows: int) -> bytes:
 
 def delivery_row(batch: int, i: int, place: Place) -> list[str]:
     """One device of a delivery."""
-    n = batch * 1_000_000 + i
+    n = batch * BATCH_SERIALS + i
     delivered = dt.date(2021, 1, 4) + dt.timedelta(days=(n * 7) % 1500)
     return [
         f"SN{n:09d}",

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.report import RESULTS
 from inventory_service.main import MIGRATIONS
 from shared_kit.migrations import upgrade
+from shared_kit.testing.gateway import Gateway, running_gateway
 from shared_kit.testing.infra import (
     Postgres,
     broker_from_env_or_tansu,
@@ -182,13 +183,16 @@ def service_env(infra: Infra, prefix: str, database_url: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def service_server(
-    infra: Infra, name: str, prefix: str, database_url: str
+    infra: Infra, name: str, prefix: str, database_url: str, env: dict[str, str] | None = None
 ) -> AsyncIterator[Server]:
-    """`uvicorn <name>_service.main:create_app` (2 workers), once /readyz answers 200."""
+    """`uvicorn <name>_service.main:create_app` (2 workers), once /readyz answers 200; `env`
+    adds to or overrides its environment."""
     port = free_port()
     log_path = infra.workdir / f"{name}-{port}.log"
     app = f"{name}_service.main:create_app"
-    process = spawn_uvicorn(app, service_env(infra, prefix, database_url), port, log_path)
+    process = spawn_uvicorn(
+        app, {**service_env(infra, prefix, database_url), **(env or {})}, port, log_path
+    )
     try:
         server = Server(f"http://127.0.0.1:{port}", process.pid)
         await wait_ready(server.url, process, log_path, name=name)
@@ -196,6 +200,19 @@ async def service_server(
     finally:
         stop_process(process)
         shutil.copy(log_path, RESULTS / f"{name}-server.log")  # for a look afterwards
+
+
+@contextlib.asynccontextmanager
+async def gateway_server(infra: Infra) -> AsyncIterator[Gateway]:
+    """The real gateway with its VIIS and Mykoob stand-ins, on its own database, as the tests
+    start it (`running_gateway`), with a `people:personal-code` client for contracts."""
+    stack = contextlib.ExitStack()
+    # running_gateway is synchronous and runs an event loop of its own for its database.
+    gateway = await asyncio.to_thread(stack.enter_context, running_gateway(infra.postgres))
+    try:
+        yield gateway
+    finally:
+        await asyncio.to_thread(stack.close)
 
 
 async def wait_ready(

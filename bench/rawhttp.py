@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlencode, urlsplit
 
 
@@ -90,3 +90,21 @@ async def pool(base_url: str, size: int) -> AsyncIterator[asyncio.Queue[Connecti
     finally:
         for connection in opened:
             connection.close()
+
+
+def http_sender(
+    idle: asyncio.Queue[Connection], timeout_s: float
+) -> Callable[[bytes], Awaitable[bool]]:
+    """Send one prepared request on a free connection (waiting for one counts in the
+    latency); True when it answered 200."""
+
+    async def send(request: bytes) -> bool:
+        connection = await idle.get()
+        try:
+            return await asyncio.wait_for(connection.get(request), timeout_s) == 200
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
+            return False
+        finally:
+            idle.put_nowait(connection)
+
+    return send

@@ -166,10 +166,10 @@ async def delete_topics(settings: InventorySettings, topics: list[str]) -> None:
 
 
 async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
-    """Relay events/s (target ≥ 5,000/s), raw producer events/s, and their ratio."""
+    """Relay events/s (target ≥ 5,000/s) beside a raw producer's for the same records."""
     async with infra.fresh_database("bench_relay") as url:
         relay_s, raw_s, size = await measure(url, infra.bootstrap)
-    relay_rate, raw_rate = EVENTS / relay_s, EVENTS / raw_s
+    relay_rate = EVENTS / relay_s
     rows = [
         Row(
             f"Outbox relay, {EVENTS:,} events",
@@ -177,9 +177,9 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
             "events/s",
             f"≥ {TARGET_PER_S:,}",
             relay_rate >= TARGET_PER_S,
+            baseline=EVENTS / raw_s,
+            baseline_name="raw aiokafka producer, the same records",
         ),
-        Row(f"Raw aiokafka producer, {EVENTS:,} events", raw_rate, "events/s"),
-        Row("Relay / raw producer", relay_rate / raw_rate, "ratio"),
     ]
     notes = [f"relay: {relay_s:.2f} s, raw producer: {raw_s:.2f} s, event data {size} B"]
     return rows, notes

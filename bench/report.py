@@ -63,6 +63,12 @@ def format_figure(value: float) -> str:
     return f"{value:.2f}"
 
 
+def format_ratio(ratio: float) -> str:
+    """Three significant digits (a ratio of 0.005 must not print as 0.01), no exponent."""
+    digits = f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"
+    return f"{digits}\N{MULTIPLICATION SIGN}"
+
+
 def table(rows: Sequence[Row]) -> str:
     """A Markdown table whose columns line up in a terminal too."""
     cells = [HEADER] + [
@@ -71,7 +77,7 @@ def table(rows: Sequence[Row]) -> str:
             format_figure(r.figure),
             r.unit,
             baseline_cell(r),
-            "—" if r.ratio is None else f"{r.ratio:.2f}×",
+            "—" if r.ratio is None else format_ratio(r.ratio),
             r.target or "—",
             verdict(r.ok),
         )

@@ -1,11 +1,20 @@
-"""Benchmark 2: `GET /devices` with filters at a fixed request rate (open loop)."""
+"""Benchmark 2: `GET /devices` with filters at a fixed request rate (open loop).
+
+Beside it, at the same rate: the SQL statement the endpoint's own code sends for each request
+of the mix (captured once in this process by calling the endpoint function with the caller's
+principal), replayed over asyncpg — the same query without HTTP, authentication, the ORM or
+JSON.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import datetime as dt
 import itertools
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +22,17 @@ import httpx
 
 from bench.dataset import API, PLACES, TOKEN_TTL_S, bearer, municipality_admin
 from bench.infra import Server, cpu_seconds
-from bench.rawhttp import Connection, pool, prepare
+from bench.rawhttp import http_sender, pool, prepare
+from bench.rawsql import Call, Send, captured, sql_pool, sql_sender
 from bench.report import Row
+from inventory_service import router as inventory_router
+from inventory_service.models import Category, DeviceStatus, OperatingSystem
+from shared_kit.auth import Principal
 from shared_kit.testing.tokens import TokenIssuer
 
 RATE = 200  # requests per second: the target's rate
 KNEE_RATE = 100  # a lighter rate too, to show where the tail starts to grow
+RATES = (KNEE_RATE, RATE)
 DURATION_S = 10.0
 WARMUP_S = 2.0
 CONNECTIONS = 50  # keep-alive connections of the raw load client
@@ -26,8 +40,10 @@ TIMEOUT_S = 5.0
 TARGET_P99_MS = 50.0
 CURSOR_PAGES = 10
 
+RAW = "raw SQL: the endpoint's statement over asyncpg, same rate"
+
 Params = dict[str, Any]
-Request = tuple[str, bytes]  # label, the prepared GET request
+Request = tuple[str, Any]  # label, what a sender sends (a prepared GET, SQL statements)
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,9 @@ class Sample:
     label: str
     latency_s: float
     ok: bool
+
+
+Mix = list[tuple[Kind, list[Params]]]
 
 
 def kinds(issuer: TokenIssuer) -> list[Kind]:
@@ -110,38 +129,73 @@ async def variants(client: httpx.AsyncClient, kind: Kind) -> list[Params]:
     return [{**kind.params, "cursor": c} for c in await cursors(client, kind)]
 
 
-async def build_mix(
-    client: httpx.AsyncClient, issuer: TokenIssuer
-) -> list[tuple[Kind, list[Params]]]:
+async def build_mix(client: httpx.AsyncClient, issuer: TokenIssuer) -> Mix:
     """Every kind with its parameter variants."""
     return [(k, await variants(client, k)) for k in kinds(issuer)]
 
 
-def requests(base_url: str, mix: list[tuple[Kind, list[Params]]]) -> Iterator[Request]:
-    """Endless round-robin over the kinds, each cycling through its own prepared variants."""
+def rounds(payloads: list[tuple[str, list[Any]]]) -> Iterator[Request]:
+    """Endless round-robin over the kinds, each cycling through its own payloads."""
+    cycles = [(label, itertools.cycle(each)) for label, each in payloads]
+    for label, cycle in itertools.cycle(cycles):
+        yield label, next(cycle)
+
+
+def http_requests(base_url: str, mix: Mix) -> Iterator[Request]:
+    """The mix as prepared GET requests."""
     path = f"{API}/devices"
-    rounds = [
-        (k.label, itertools.cycle([prepare(base_url, path, p, bearer(k.token)) for p in v]))
-        for k, v in mix
-    ]
-    for label, prepared in itertools.cycle(rounds):
-        yield label, next(prepared)
+    return rounds(
+        [(k.label, [prepare(base_url, path, p, bearer(k.token)) for p in v]) for k, v in mix]
+    )
 
 
-async def timed_get(idle: asyncio.Queue[Connection], request: Request, due: float) -> Sample:
-    """Send one search; latency counts from when it was due, not when it went out."""
-    label, raw = request
-    connection = await idle.get()  # waiting for a free connection counts in the latency
-    try:
-        ok = await asyncio.wait_for(connection.get(raw), TIMEOUT_S) == 200
-    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):
-        ok = False
-    idle.put_nowait(connection)
+async def sql_requests(database_url: str, mix: Mix) -> Iterator[Request]:
+    """The mix as the SQL statements the endpoint sends for each of its requests."""
+    found = iter(await captured(database_url, [endpoint_call(k, p) for k, v in mix for p in v]))
+    return rounds([(k.label, [next(found) for _ in v]) for k, v in mix])
+
+
+def endpoint_call(kind: Kind, params: Params) -> Call:
+    """The endpoint function called with a session, as FastAPI calls it for this request."""
+    principal, arguments = principal_of(kind.token), typed(params)
+    return lambda session: inventory_router.search_devices(
+        session=session, principal=principal, **arguments
+    )
+
+
+def principal_of(token: str) -> Principal:
+    """The principal the service makes of one of our tokens (no need to check our signature)."""
+    payload = token.split(".")[1]
+    return Principal.from_claims(json.loads(base64.urlsafe_b64decode(payload + "==")))
+
+
+def statuses(value: str | list[str]) -> list[DeviceStatus]:
+    """One status or several, as the endpoint takes them."""
+    return [DeviceStatus(s) for s in ([value] if isinstance(value, str) else value)]
+
+
+CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    "status": statuses,
+    "os": OperatingSystem,
+    "category": Category,
+    "warranty_before": dt.date.fromisoformat,
+}
+
+
+def typed(params: Params) -> dict[str, Any]:
+    """Query parameters converted as FastAPI converts them for the endpoint function."""
+    return {k: CONVERSIONS.get(k, lambda v: v)(v) for k, v in params.items()}
+
+
+async def timed(send: Send, request: Request, due: float) -> Sample:
+    """Send one request; latency counts from when it was due, not when it went out."""
+    label, payload = request
+    ok = await send(payload)
     return Sample(label, time.perf_counter() - due, ok)
 
 
 async def open_loop(
-    idle: asyncio.Queue[Connection], source: Iterator[Request], rate: float, seconds: float
+    send: Send, source: Iterator[Request], rate: float, seconds: float
 ) -> list[Sample]:
     """Start one request every 1/rate seconds whether or not earlier ones have answered."""
     start = time.perf_counter() + 0.01
@@ -151,7 +205,7 @@ async def open_loop(
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(timed_get(idle, next(source), due)))
+        tasks.append(asyncio.create_task(timed(send, next(source), due)))
     return list(await asyncio.gather(*tasks))
 
 
@@ -162,27 +216,56 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank]
 
 
-def rows_for(
-    samples: list[Sample], span_s: float, server_cpu_s: float | None, rate: int
-) -> list[Row]:
-    """Latency percentiles, errors, the rate achieved and the server's CPU per request."""
-    ms = [s.latency_s * 1000 for s in samples]
-    errors = sum(not s.ok for s in samples)
-    p99 = percentile(ms, 99)
+def milliseconds(samples: list[Sample]) -> list[float]:
+    """The latencies in ms."""
+    return [s.latency_s * 1000 for s in samples]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured HTTP run: its samples, how long it took, and the CPU spent meanwhile."""
+
+    samples: list[Sample]
+    span_s: float
+    server_cpu_s: float | None
+    own_cpu_s: float  # this process's: the load generator
+
+
+async def run(send: Send, source: Iterator[Request], rate: int, pid: int) -> Run:
+    """DURATION_S of requests at `rate`, with the server's and our own CPU time."""
+    cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
+    samples = await open_loop(send, source, rate, DURATION_S)
+    span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
+    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Run(samples, span, server_cpu, time.process_time() - own_before)
+
+
+def rows_for(rate: int, http: Run, raw: list[Sample]) -> list[Row]:
+    """p50 and p99 beside raw SQL's, and errors."""
+    ms, raw_ms = milliseconds(http.samples), milliseconds(raw)
+    p99, errors = percentile(ms, 99), sum(not s.ok for s in http.samples)
     name = f"GET /devices @ {rate}/s, 100k devices"
     target = f"< {TARGET_P99_MS:.0f} ms" if rate == RATE else ""
-    rows = [
-        Row(f"{name}: p50", percentile(ms, 50), "ms"),
-        Row(f"{name}: p95", percentile(ms, 95), "ms"),
-        Row(f"{name}: p99", p99, "ms", target, p99 < TARGET_P99_MS if target else None),
-        Row(f"{name}: errors of {len(samples):,}", errors, "", "0", errors == 0),
-        Row(f"{name}: answered", len(samples) / span_s, "req/s"),
-    ]
-    if server_cpu_s is not None:
-        rows.append(
-            Row(f"{name}: server CPU per request", server_cpu_s / len(samples) * 1000, "ms")
-        )
-    return rows
+    return [
+        Row(f"{name}: p50", percentile(ms, 50), "ms",
+            baseline=percentile(raw_ms, 50), baseline_name=RAW),
+        Row(f"{name}: p99", p99, "ms", target, p99 < TARGET_P99_MS if target else None,
+            baseline=percentile(raw_ms, 99), baseline_name=RAW),
+        Row(f"{name}: errors of {len(ms):,}", errors, "", "0", errors == 0),
+    ]  # fmt: skip
+
+
+def notes_for(rate: int, http: Run, raw: list[Sample]) -> list[str]:
+    """p95, the rate achieved, CPU per request, raw SQL errors; per kind at the target rate."""
+    count = len(http.samples)
+    cpu = "n/a" if http.server_cpu_s is None else f"{http.server_cpu_s / count * 1000:.2f} ms"
+    note = (
+        f"GET /devices @ {rate}/s: p95 {percentile(milliseconds(http.samples), 95):.1f} ms "
+        f"(raw SQL {percentile(milliseconds(raw), 95):.1f} ms); answered {count / http.span_s:.0f}"
+        f" req/s; server CPU per request {cpu}; load generator (this process) CPU per request "
+        f"{http.own_cpu_s / count * 1000:.2f} ms; raw SQL errors {sum(not s.ok for s in raw)}"
+    )
+    return [note, *by_kind(http.samples)] if rate == RATE else [note]
 
 
 def by_kind(samples: list[Sample]) -> list[str]:
@@ -196,30 +279,30 @@ def by_kind(samples: list[Sample]) -> list[str]:
     return [f"GET /devices {k}: p50 {p50:.1f} ms, p99 {p99:.1f} ms" for p99, p50, k in stats]
 
 
-async def measure(
-    idle: asyncio.Queue[Connection], source: Iterator[Request], pid: int, rate: int
+async def benchmark(
+    server: Server, issuer: TokenIssuer, database_url: str
 ) -> tuple[list[Row], list[str]]:
-    """One measured run: samples, how long they took, and the CPU spent meanwhile."""
-    cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
-    samples = await open_loop(idle, source, rate, DURATION_S)
-    span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    own_ms = (time.process_time() - own_before) / len(samples) * 1000
-    note = f"@ {rate}/s: load generator (this process) CPU per request: {own_ms:.2f} ms"
-    notes = [note, *by_kind(samples)] if rate == RATE else [note]
-    return rows_for(samples, span, server_cpu, rate), notes
-
-
-async def benchmark(server: Server, issuer: TokenIssuer) -> tuple[list[Row], list[str]]:
-    """Warm up, then measure at the target rate; rows plus per-kind notes."""
+    """Warm up, then each rate over HTTP, then the same as raw SQL; rows plus notes."""
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT_S) as client:
         mix = await build_mix(client, issuer)
-    source = requests(server.url, mix)
+    http_source = http_requests(server.url, mix)
+    sql_source = await sql_requests(database_url, mix)
     async with pool(server.url, CONNECTIONS) as idle:
-        await open_loop(idle, source, RATE, WARMUP_S)
-        rows: list[Row] = []
-        notes: list[str] = []
-        for rate in (KNEE_RATE, RATE):
-            more_rows, more_notes = await measure(idle, source, server.pid, rate)
-            rows, notes = rows + more_rows, notes + more_notes
-        return rows, notes
+        http = http_sender(idle, TIMEOUT_S)
+        await open_loop(http, http_source, RATE, WARMUP_S)
+        runs = {rate: await run(http, http_source, rate, server.pid) for rate in RATES}
+    # After the HTTP runs, not between them: idle keep-alive connections would time out.
+    async with sql_pool(database_url, CONNECTIONS) as connections:
+        sql = sql_sender(connections, TIMEOUT_S)
+        await open_loop(sql, sql_source, RATE, WARMUP_S)
+        raws = {rate: await open_loop(sql, sql_source, rate, DURATION_S) for rate in RATES}
+    notes = [
+        "GET /devices baseline: the endpoint's SQL for each request of the mix, captured in "
+        f"this process, replayed over {CONNECTIONS} asyncpg connections open loop at the same "
+        "rates after the HTTP runs"
+    ]
+    rows: list[Row] = []
+    for rate in RATES:
+        rows += rows_for(rate, runs[rate], raws[rate])
+        notes += notes_for(rate, runs[rate], raws[rate])
+    return rows, notes

@@ -1,15 +1,15 @@
 """Benchmark 4: gateway tokens — client-credentials issuance, and what verifying them adds.
 
 Issuance runs against a real gateway (uvicorn, 2 workers) on its own PostgreSQL database at
-production settings (salted SHA-256 of 256-bit client secrets); the in-process figures after
-it (one secret check, ES256 signing alone, the gateway's own `issue_access_token`) show where
-the time goes.
+production settings (salted SHA-256 of 256-bit client secrets), beside ES256 signing alone
+(joserfc, one core, in this process); the in-process figures in the notes (one secret check,
+the gateway's own `issue_access_token`) show where the time goes.
 
 Verification is measured in the inventory service with its JWKS pointing at that gateway:
 one cheap authenticated GET, asked with one reused token (the verifier's cache answers after
 the first request in each worker) and with a new token per request (a full ES256
-verification each), against the unauthenticated `/healthz` at the same rate; then
-`JWKSVerifier.verify` alone, in this process.
+verification each), beside the unauthenticated `/healthz` at the same rate; then
+`JWKSVerifier.verify` alone, in this process, beside joserfc's `jwt.decode` of the same tokens.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import Fernet
 from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlalchemy import func, select
 
 from bench.dataset import API, bearer, platform_admin
@@ -43,8 +44,9 @@ from bench.infra import (
     stop_process,
     wait_ready,
 )
-from bench.rawhttp import Connection, pool, prepare
+from bench.rawhttp import Connection, http_sender, pool, prepare
 from bench.report import Row
+from bench.search import TIMEOUT_S as GET_TIMEOUT_S
 from bench.search import Request, Sample, open_loop, percentile
 from gateway_service import crypto, service
 from gateway_service.config import GatewaySettings
@@ -78,6 +80,7 @@ COLD_VERIFICATIONS = 2_000
 CACHED_VERIFICATIONS = 20_000
 CACHED_TOKENS = 100  # the cached verifications cycle through this many tokens
 
+SIGNING = "ES256 signing alone in process, joserfc, 1 core"
 HEALTHZ = "GET /healthz (no token)"
 CACHED = "GET /municipalities, one token (cached)"
 FRESH = "GET /municipalities, new token each"
@@ -261,9 +264,10 @@ async def audited_tokens(database_url: str) -> int:
 
 
 async def issuance(
-    gateway: Gateway, client_id: str, secret: str
+    gateway: Gateway, client_id: str, secret: str, signing_per_s: float
 ) -> tuple[list[Row], list[str], int]:
-    """Client-credentials tokens per second at CONCURRENCY; rows, notes, tokens issued."""
+    """Client-credentials tokens per second at CONCURRENCY beside ES256 signing alone; rows,
+    notes, tokens issued."""
     raw = token_request(gateway.server.url, client_id, secret)
     async with pool(gateway.server.url, CONCURRENCY) as idle:
         warmup = await closed_loop(idle, raw, ISSUE_WARMUP_S)
@@ -277,18 +281,16 @@ async def issuance(
     count, total = len(ms), len(ms) + issued.errors
     name = f"Token issuance, client credentials, {CONCURRENCY} concurrent"
     rows = [
-        Row(name, count / span, "tokens/s"),
-        Row(f"{name}: p50", percentile(ms, 50), "ms"),
-        Row(f"{name}: p99", percentile(ms, 99), "ms"),
+        Row(name, count / span, "tokens/s", baseline=signing_per_s, baseline_name=SIGNING),
         Row(f"{name}: errors of {total:,}", issued.errors, "", "0", issued.errors == 0),
     ]
-    if gateway_cpu is not None:
-        rows.append(Row(f"{name}: gateway CPU per token", gateway_cpu / count * 1000, "ms"))
+    cpu = "n/a" if gateway_cpu is None else f"{gateway_cpu / count * 1000:.2f} ms"
     notes = [
-        f"token issuance: {count:,} tokens in {span:.1f} s over {CONCURRENCY} keep-alive "
-        f"connections to {WORKERS} gateway workers, after a {ISSUE_WARMUP_S:.0f} s warm-up; "
-        "client secrets checked as in production (salted SHA-256); the token endpoint's rate "
-        "limit (token_rate_per_s "
+        f"token issuance: p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
+        f"gateway CPU per token {cpu}; {count:,} tokens in {span:.1f} s over {CONCURRENCY} "
+        f"keep-alive connections to {WORKERS} gateway workers, after a {ISSUE_WARMUP_S:.0f} s "
+        "warm-up; client secrets checked as in production (salted SHA-256); the token "
+        "endpoint's rate limit (token_rate_per_s "
         f"{GatewaySettings.model_fields['token_rate_per_s'].default:g}, burst "
         f"{GatewaySettings.model_fields['token_rate_burst'].default} per caller address) "
         f"raised to {RATE_LIMIT:,} for the benchmark, which calls from one address",
@@ -412,13 +414,14 @@ async def alternate(server: Server, source: dict[str, Iterator[Request]]) -> dic
     """Warm each kind up, then ROUNDS blocks of each in turn at RATE."""
     kinds = {label: Kind() for label in source}
     async with pool(server.url, CONNECTIONS) as idle:
+        send = http_sender(idle, GET_TIMEOUT_S)
         for label in kinds:
-            await open_loop(idle, source[label], RATE, KIND_WARMUP_S)
+            await open_loop(send, source[label], RATE, KIND_WARMUP_S)
         for _ in range(ROUNDS):
             for label, kind in kinds.items():
                 before, machine_before = run_time_s(server.pid), machine_cpu_s()
                 started = time.perf_counter()
-                kind.samples += await open_loop(idle, source[label], RATE, BLOCK_S)
+                kind.samples += await open_loop(send, source[label], RATE, BLOCK_S)
                 kind.span_s += time.perf_counter() - started
                 kind.cpu_s = add(kind.cpu_s, delta(before, run_time_s(server.pid)))
                 kind.machine_s = add(kind.machine_s, delta(machine_before, machine_cpu_s()))
@@ -426,32 +429,49 @@ async def alternate(server: Server, source: dict[str, Iterator[Request]]) -> dic
 
 
 def latency_rows(kinds: dict[str, Kind]) -> list[Row]:
-    """p50/p99 of each kind, the differences between them, and errors."""
-    ms = {k: [s.latency_s * 1000 for s in v.samples] for k, v in kinds.items()}
-    p = {k: (percentile(v, 50), percentile(v, 99)) for k, v in ms.items()}
+    """p50/p99 of the authenticated kinds beside /healthz's, and errors."""
+    p = percentiles(kinds)
     rows = []
-    for label in KINDS:
-        rows += [
-            Row(f"{label} @ {RATE}/s: p50", p[label][0], "ms"),
-            Row(f"{label} @ {RATE}/s: p99", p[label][1], "ms"),
-        ]
-        cpu_s = kinds[label].cpu_s
-        if cpu_s is not None:
-            per_request = cpu_s / len(kinds[label].samples) * 1000
-            rows.append(Row(f"{label}: inventory CPU per request", per_request, "ms"))
-    for name, more, less in (
-        ("one token (cached) vs /healthz", CACHED, HEALTHZ),
-        ("new token each vs /healthz", FRESH, HEALTHZ),
-        ("new token each vs one token (cached)", FRESH, CACHED),
-    ):
-        rows += [
-            Row(f"Added by {name}: p50", p[more][0] - p[less][0], "ms"),
-            Row(f"Added by {name}: p99", p[more][1] - p[less][1], "ms"),
-        ]
+    for label in (CACHED, FRESH):
+        for i, name in enumerate(("p50", "p99")):
+            rows.append(
+                Row(f"{label} @ {RATE}/s: {name}", p[label][i], "ms",
+                    baseline=p[HEALTHZ][i], baseline_name="GET /healthz, no token, same rate")
+            )  # fmt: skip
     total = sum(len(k.samples) for k in kinds.values())
     errors = sum(not s.ok for k in kinds.values() for s in k.samples)
     rows.append(Row(f"Verification GETs: errors of {total:,}", errors, "", "0", errors == 0))
     return rows
+
+
+def percentiles(kinds: dict[str, Kind]) -> dict[str, tuple[float, float]]:
+    """p50 and p99 in ms of each kind."""
+    ms = {k: [s.latency_s * 1000 for s in v.samples] for k, v in kinds.items()}
+    return {k: (percentile(v, 50), percentile(v, 99)) for k, v in ms.items()}
+
+
+def cpu_note(kinds: dict[str, Kind]) -> str:
+    """The inventory's CPU per request of each kind."""
+    parts = [
+        f"{label} {cpu_s / len(kind.samples) * 1000:.2f} ms"
+        for label, kind in kinds.items()
+        if (cpu_s := kind.cpu_s) is not None
+    ]
+    return "inventory CPU per request: " + ("; ".join(parts) or "n/a")
+
+
+def differences_note(kinds: dict[str, Kind]) -> str:
+    """What each kind adds to another (differences of percentiles)."""
+    p = percentiles(kinds)
+    parts = [
+        f"{name} p50 {p[more][0] - p[less][0]:+.2f} ms, p99 {p[more][1] - p[less][1]:+.2f} ms"
+        for name, more, less in (
+            ("one token (cached) vs /healthz", CACHED, HEALTHZ),
+            ("new token each vs /healthz", FRESH, HEALTHZ),
+            ("new token each vs one token (cached)", FRESH, CACHED),
+        )
+    ]
+    return "added by " + "; ".join(parts)
 
 
 def latency_notes(kinds: dict[str, Kind]) -> list[str]:
@@ -467,8 +487,10 @@ def latency_notes(kinds: dict[str, Kind]) -> list[str]:
         f"{KIND_WARMUP_S} s each of warm-up; GET /municipalities (the cheapest authenticated "
         "endpoint, empty table) runs one SQL query that /healthz does not, so “vs /healthz” "
         "is the endpoint's own work plus authentication, and “new token each vs one token” is "
-        "the ES256 verification itself; “Added by” rows are differences of percentiles, not "
-        "percentiles of differences",
+        "the ES256 verification itself; the “added by” figures are differences of percentiles, "
+        "not percentiles of differences",
+        differences_note(kinds),
+        cpu_note(kinds),
         "new tokens: signed in this process by the gateway's `issue_access_token` with its "
         "active key and a client-credentials token's claims, since each token from "
         "/oauth/token costs an HTTP round trip and an audit row; inventory CPU per request is "
@@ -480,38 +502,79 @@ def latency_notes(kinds: dict[str, Kind]) -> list[str]:
 # JWKSVerifier.verify in process ------------------------------------------------------------
 
 
-async def verify_timings(
-    jwks_url: str, issuer: str, tokens: list[str]
-) -> tuple[list[float], list[float]]:
-    """Microseconds of each `verify`: of new tokens (full check), then of cached ones."""
+@dataclass
+class Verified:
+    """Microseconds of each verification in this process."""
+
+    cold: list[float] = field(default_factory=list)  # JWKSVerifier.verify of new tokens
+    raw: list[float] = field(default_factory=list)  # joserfc's jwt.decode of the same tokens
+    cached: list[float] = field(default_factory=list)  # JWKSVerifier.verify of verified ones
+
+
+def since_us(started_ns: int) -> float:
+    """Microseconds since `started_ns` (perf_counter_ns)."""
+    return (time.perf_counter_ns() - started_ns) / 1000
+
+
+async def verify_timings(jwks_url: str, issuer: str, tokens: list[str]) -> Verified:
+    """Each new token through `verify` and through a bare `jwt.decode`, then cached ones."""
+    timings = Verified()
     async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
         verifier = JWKSVerifier(jwks_url, audience=AUDIENCE, issuer=issuer, client=client)
         await verifier.verify(tokens[0])  # fetches the JWKS
-        cold, cached = [], []
+        keys = KeySet.import_key_set((await client.get(jwks_url)).json())
         for token in tokens[1:]:
             started = time.perf_counter_ns()
             await verifier.verify(token)
-            cold.append((time.perf_counter_ns() - started) / 1000)
+            timings.cold.append(since_us(started))
+            started = time.perf_counter_ns()
+            jwt.decode(token, keys, algorithms=[service.ALG])
+            timings.raw.append(since_us(started))
         again = itertools.cycle(tokens[1 : 1 + CACHED_TOKENS])
         for token in itertools.islice(again, CACHED_VERIFICATIONS):
             started = time.perf_counter_ns()
             await verifier.verify(token)
-            cached.append((time.perf_counter_ns() - started) / 1000)
-    return cold, cached
+            timings.cached.append(since_us(started))
+    return timings
 
 
-def verify_rows(cold: list[float], cached: list[float]) -> list[Row]:
-    """Median and p99 of both."""
-    name = "JWKSVerifier.verify in process"
+def verify_rows(timings: Verified) -> list[Row]:
+    """Median and p99 of new tokens beside the bare decode's."""
+    name = "JWKSVerifier.verify in process, new token"
+    raw = f"joserfc jwt.decode, {service.ALG}, of the same tokens"
+    cold, bare = timings.cold, timings.raw
     return [
-        Row(f"{name}, new token: median", statistics.median(cold), "µs"),
-        Row(f"{name}, new token: p99", percentile(cold, 99), "µs"),
-        Row(f"{name}, cached token: median", statistics.median(cached), "µs"),
-        Row(f"{name}, cached token: p99", percentile(cached, 99), "µs"),
-    ]
+        Row(f"{name}: median", statistics.median(cold), "µs",
+            baseline=statistics.median(bare), baseline_name=raw),
+        Row(f"{name}: p99", percentile(cold, 99), "µs",
+            baseline=percentile(bare, 99), baseline_name=raw),
+    ]  # fmt: skip
+
+
+def verify_note(timings: Verified) -> str:
+    """How the in-process verifications ran, and the cached ones' figures."""
+    cached = timings.cached
+    return (
+        f"JWKSVerifier.verify: {len(timings.cold):,} distinct tokens, each then decoded by "
+        f"joserfc alone (signature and JSON, no claim checks, no cache); then {len(cached):,} "
+        f"verifications cycling through {CACHED_TOKENS} already verified ones: median "
+        f"{statistics.median(cached):.2f} µs, p99 {percentile(cached, 99):.2f} µs"
+    )
 
 
 # All of it ----------------------------------------------------------------------------------
+
+
+def in_process_note(signing_per_s: float, mint_ms: float) -> str:
+    """Where an issued token's time goes, one core."""
+    return (
+        f"in process, one core: a client secret check {secret_check_ms():.3f} ms "
+        f"(`crypto.verify_secret`, the fastest of {SECRET_CHECKS}); ES256 signing alone "
+        f"{1000 / signing_per_s:.3f} ms (joserfc's `jwt.encode` of a client token's claims, the "
+        f"fastest of {SIGNATURE_BATCHES} batches of {SIGNATURES}); `issue_access_token` "
+        f"{mint_ms:.2f} ms (mean of the tokens minted for the verification runs; adds the "
+        "gateway's query for its active key to the signing)"
+    )
 
 
 async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
@@ -520,26 +583,14 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         infra.fresh_database("bench_gateway", GATEWAY_MIGRATIONS) as gateway_url,
         gateway_server(infra, gateway_url) as gateway,
     ):
+        settings = gateway.settings
         client_id, secret, token = await register_client(gateway.server.url, infra)
-        rows, notes, issued = await issuance(gateway, client_id, secret)
+        signing_per_s = signing_rate(settings)
+        rows, notes, issued = await issuance(gateway, client_id, secret, signing_per_s)
         audited, issued = await audited_tokens(gateway_url), issued + 1  # + register_client's
         notes.append(f"audit rows of client-credentials tokens: {audited:,} for {issued:,} issued")
-
-        settings = gateway.settings
-        rate = signing_rate(settings)
         fresh, mint_ms = await mint(settings, client_id, requests_needed() + COLD_VERIFICATIONS)
-        rows += [
-            Row("Token issuance: check of a client secret", secret_check_ms(), "ms"),
-            Row("Token issuance: ES256 signing alone (joserfc), 1 core", rate, "tokens/s"),
-            Row("Token issuance: issue_access_token in process", mint_ms, "ms"),
-        ]
-        notes.append(
-            "in process, one core: the secret check is `crypto.verify_secret` (the fastest of "
-            f"{SECRET_CHECKS}); signing alone is joserfc's ES256 `jwt.encode` of a client token's "
-            f"claims (the fastest of {SIGNATURE_BATCHES} batches of {SIGNATURES}); "
-            "`issue_access_token` (mean of the tokens minted for the verification runs) adds "
-            "the gateway's query for its active key to the signing"
-        )
+        notes.append(in_process_note(signing_per_s, mint_ms))
 
         print("Token verification in the inventory …", flush=True)
         verify_env = {
@@ -557,10 +608,7 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         notes += latency_notes(kinds)
 
         jwks_url = f"{gateway.server.url}/.well-known/jwks.json"
-        cold, cached = await verify_timings(jwks_url, settings.issuer, [token, *micro_tokens])
-        rows += verify_rows(cold, cached)
-        notes.append(
-            f"JWKSVerifier.verify: {len(cold):,} distinct tokens, then {len(cached):,} "
-            f"verifications cycling through {CACHED_TOKENS} already verified ones"
-        )
+        timings = await verify_timings(jwks_url, settings.issuer, [token, *micro_tokens])
+        rows += verify_rows(timings)
+        notes.append(verify_note(timings))
     return rows, notes

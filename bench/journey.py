@@ -1,0 +1,451 @@
+"""Benchmark 9: journey latency — a loan from reservation to device on loan, across services.
+
+Inventory, reservations, contracts and tickets run as real uvicorn processes (2 workers each)
+on fresh databases, with their outbox relays and consumers on the real broker and their
+default settings, beside the real gateway (the borrower's name and personal code for the
+contract). Devices are seeded through the inventory's API; then JOURNEYS loans run, CONCURRENT
+at a time, through the public HTTP APIs only:
+
+reserve (guardian; the default policy approves at once) → wait until the contract is drafted
+(reservation.approved: reservations → contracts) → the guardian reads and signs → the school
+reads and countersigns (the PDF is sealed) → wait until the inventory shows the device on loan
+and the reservation is fulfilled (contract.activated: contracts → inventory, reservations).
+
+Each journey's wall time splits into our HTTP calls and the waits for events, polled every
+POLL_S. Beside them, in the same run: the same HTTP round trips to GET /healthz (the HTTP floor)
+and a raw aiokafka produce → consume of one event (the floor of one event hop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import contracts_service.main
+import inventory_service.main
+import reservations_service.main
+import tickets_service.main
+from bench.dataset import bearer, platform_admin, seed
+from bench.infra import Infra, Server, gateway_server, service_server
+from bench.relay import delete_topics
+from bench.report import Row
+from bench.reservations import percentile
+from inventory_service.config import InventorySettings
+from shared_kit.events.kafka import ensure_topics, make_consumer, make_producer
+from shared_kit.testing.gateway import Gateway
+from shared_kit.testing.tokens import TokenIssuer
+
+JOURNEYS = 30
+CONCURRENT = 5
+WARMUP = 2  # journeys before the measured ones: consumer groups settle, caches fill
+DEVICES = JOURNEYS + WARMUP + 8
+POLL_S = 0.02
+WAIT_TIMEOUT_S = 60.0
+HOPS = 2  # reservation.approved → contracts; contract.activated → inventory, reservations
+HOP_SAMPLES = 50
+RIGA = "0010000"
+SCHOOL = "3113900001"  # a Rīga school of bench.dataset
+ITEM = "CB-11-GR1-3"
+MIGRATIONS: dict[str, Path] = {
+    "inventory": inventory_service.main.MIGRATIONS,
+    "reservations": reservations_service.main.MIGRATIONS,
+    "contracts": contracts_service.main.MIGRATIONS,
+    "tickets": tickets_service.main.MIGRATIONS,
+}
+# Where each journey's HTTP calls go, in order: the floor makes as many /healthz round trips.
+CALLS = ("reservations", "contracts", "contracts", "contracts", "contracts")
+LENDER = {
+    "kind": "institution", "code": SCHOOL, "municipality_code": RIGA,
+    "name": "Rīgas valstspilsēta, 1. pamatskola", "registration_number": SCHOOL,
+    "address": "Skolas iela 1, Rīga, LV-1010", "representative": "direktors",
+}  # fmt: skip
+
+
+@dataclass
+class Stack:
+    """The running services' clients, the tokens that act on them, and the 5xx seen."""
+
+    clients: dict[str, httpx.AsyncClient]
+    issuer: TokenIssuer
+    guardian_id: str
+    admin: dict[str, str]
+    school: dict[str, str]
+    server_errors: int = 0
+
+    async def count(self, response: httpx.Response) -> None:
+        """httpx response hook: tally the 5xx answers."""
+        if response.status_code >= 500:
+            self.server_errors += 1
+
+
+@dataclass
+class Journey:
+    """One journey: seconds per step (`wait…` steps are event waits) and in all."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+    total_s: float = 0.0
+
+    @property
+    def http_s(self) -> float:
+        """Seconds in our HTTP calls."""
+        return sum(s for name, s in self.steps.items() if not name.startswith("wait"))
+
+    @property
+    def wait_s(self) -> float:
+        """Seconds waiting for events to propagate (polling included)."""
+        return sum(s for name, s in self.steps.items() if name.startswith("wait"))
+
+
+def wiring(name: str, suffix: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A service's environment: this run's topics and groups, relay and consumers running."""
+    prefix = f"{name.upper()}_"
+    env = {f"{prefix}{other.upper()}_TOPIC": f"{other}.events.{suffix}" for other in MIGRATIONS}
+    env |= {
+        f"{prefix}EVENTS_TOPIC": f"{name}.events.{suffix}",
+        f"{prefix}CONSUMER_GROUP": f"{name}.{suffix}",
+        f"{prefix}RUN_BACKGROUND_WORKERS": "true",
+    }
+    return env | (extra or {})
+
+
+def gateway_client(gateway: Gateway) -> dict[str, str]:
+    """How contracts reaches the gateway's person endpoint."""
+    return {
+        "CONTRACTS_GATEWAY_URL": gateway.url,
+        "CONTRACTS_GATEWAY_CLIENT_ID": gateway.client_id,
+        "CONTRACTS_GATEWAY_CLIENT_SECRET": gateway.client_secret,
+    }
+
+
+async def start_services(
+    stack: contextlib.AsyncExitStack, infra: Infra, gateway: Gateway
+) -> dict[str, Server]:
+    """Each service on a fresh database, all on this run's topics."""
+    suffix = f"journey-{uuid.uuid4().hex[:8]}"
+    servers = {}
+    for name, migrations in MIGRATIONS.items():
+        url = await stack.enter_async_context(
+            infra.fresh_database(f"bench_journey_{name}", migrations)
+        )
+        env = wiring(name, suffix, gateway_client(gateway) if name == "contracts" else None)
+        servers[name] = await stack.enter_async_context(
+            service_server(infra, name, f"{name.upper()}_", url, env)
+        )
+    return servers
+
+
+def expect(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON body of a response that must have this status."""
+    if response.status_code != status:
+        request = response.request
+        raise RuntimeError(
+            f"{request.method} {request.url.path} → {response.status_code}: {response.text[:300]}"
+        )
+    return response.json()
+
+
+async def seed_devices(stack: Stack) -> None:
+    """DEVICES available Chromebooks at the school, as the platform administrator adds them."""
+    client = stack.clients["inventory"]
+    for i in range(DEVICES):
+        body = {
+            "serial_number": f"SN-J{i:05d}", "asset_tag": f"RIX-J{i:05d}",
+            "catalogue_item_code": ITEM, "municipality_code": RIGA,
+            "institution_registration_number": SCHOOL, "funding_source": "recovery_fund",
+            "status": "available",
+        }  # fmt: skip
+        device = expect(await client.post("/api/v1/inventory/devices", json=body,
+                                          headers=stack.admin), 201)  # fmt: skip
+        if device["status"] != "available":
+            path = f"/api/v1/inventory/devices/{device['id']}/transitions"
+            expect(await client.post(path, json={"to": "available"}, headers=stack.admin))
+
+
+async def all_free(stack: Stack) -> bool:
+    """Whether the reservations service sees every seeded device free at the school."""
+    params = {"institution_number": SCHOOL, "category": "chromebook"}
+    r = await stack.clients["reservations"].get(
+        "/api/v1/reservations/availability", params=params, headers=stack.admin
+    )
+    return r.status_code == 200 and r.json()["free"] == DEVICES
+
+
+async def until(check: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """Poll `check` every POLL_S until it returns something true; its result."""
+    deadline = time.monotonic() + WAIT_TIMEOUT_S
+    while not (result := await check()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not seen within {WAIT_TIMEOUT_S:.0f} s")
+        await asyncio.sleep(POLL_S)
+    return result
+
+
+async def timed(journey: Journey, step: str, awaitable: Awaitable[Any]) -> Any:
+    """Await one step, adding its seconds to the journey under `step`."""
+    started = time.perf_counter()
+    try:
+        return await awaitable
+    finally:
+        journey.steps[step] = journey.steps.get(step, 0.0) + time.perf_counter() - started
+
+
+def guardian(stack: Stack, learner: str) -> dict[str, str]:
+    """The guardian's token for one child: a recent, strong Latvija.lv login (may sign)."""
+    token = stack.issuer.mint(
+        stack.guardian_id, roles=["guardian"], learners=[learner],
+        idp="latvija", amr=["eparaksts"], auth_time=int(time.time()),
+    )  # fmt: skip
+    return bearer(token)
+
+
+async def drafted(stack: Stack, headers: dict[str, str], reservation_id: str) -> Any:
+    """The contract drafted for the reservation, once there is one."""
+    r = await stack.clients["contracts"].get(
+        "/api/v1/contracts", params={"reservation_id": reservation_id}, headers=headers
+    )
+    items = expect(r)["items"]
+    return items[0] if items else None
+
+
+async def on_loan(stack: Stack, device_id: str) -> bool:
+    """Whether the inventory shows the device on loan."""
+    r = await stack.clients["inventory"].get(
+        f"/api/v1/inventory/devices/{device_id}", headers=stack.admin
+    )
+    return bool(expect(r)["status"] == "on_loan")
+
+
+async def fulfilled(stack: Stack, headers: dict[str, str], reservation_id: str) -> bool:
+    """Whether the reservation is fulfilled."""
+    r = await stack.clients["reservations"].get(
+        f"/api/v1/reservations/{reservation_id}", headers=headers
+    )
+    return bool(expect(r)["state"] == "fulfilled")
+
+
+async def sign(
+    stack: Stack, journey: Journey, contract_id: str, headers: dict[str, str], action: str
+) -> Any:
+    """Read the contract's documents, then sign (or countersign) the current version."""
+    contracts, path = stack.clients["contracts"], f"/api/v1/contracts/{contract_id}"
+    docs = await timed(journey, f"{action}: read", contracts.get(f"{path}/documents",
+                                                                 headers=headers))  # fmt: skip
+    body = {"document_sha256": expect(docs)[-1]["sha256"], "consent_version": "2026.1"}
+    request = contracts.post(f"{path}/{action}", json=body, headers=headers)
+    return expect(await timed(journey, action, request))
+
+
+async def loan(stack: Stack) -> Journey:
+    """One journey through the public APIs, timed step by step."""
+    learner = str(uuid.uuid4())
+    mine, journey = guardian(stack, learner), Journey()
+    body = {"learner_id": learner, "institution_number": SCHOOL,
+            "criteria": {"category": "chromebook"}}  # fmt: skip
+    started = time.perf_counter()
+    request = stack.clients["reservations"].post("/api/v1/reservations", json=body, headers=mine)
+    reservation = expect(await timed(journey, "reserve", request), 201)
+    if reservation["state"] != "approved":
+        raise RuntimeError(f"reservation {reservation['state']}, not approved")
+    rid, device = reservation["id"], reservation["device_id"]
+    contract = await timed(journey, "wait: drafted", until(partial(drafted, stack, mine, rid),
+                                                           "the contract"))  # fmt: skip
+    await sign(stack, journey, contract["id"], mine, "sign")
+    active = await sign(stack, journey, contract["id"], stack.school, "countersign")
+    if active["state"] != "active":
+        raise RuntimeError(f"contract {active['state']} after countersigning, not active")
+    both = asyncio.gather(
+        until(partial(on_loan, stack, device), "on loan"),
+        until(partial(fulfilled, stack, mine, rid), "fulfilled"),
+    )
+    await timed(journey, "wait: on loan and fulfilled", both)
+    journey.total_s = time.perf_counter() - started
+    return journey
+
+
+async def loans(stack: Stack) -> tuple[list[Journey], list[str]]:
+    """WARMUP journeys one by one, then JOURNEYS, CONCURRENT at a time; the failures."""
+    for _ in range(WARMUP):
+        await loan(stack)
+    gate = asyncio.Semaphore(CONCURRENT)
+
+    async def one() -> Journey | str:
+        async with gate:
+            try:
+                return await loan(stack)
+            except (RuntimeError, TimeoutError, httpx.HTTPError) as exc:
+                return f"{type(exc).__name__}: {exc}"
+
+    outcomes = await asyncio.gather(*(one() for _ in range(JOURNEYS)))
+    done = [o for o in outcomes if isinstance(o, Journey)]
+    return done, [o for o in outcomes if isinstance(o, str)]
+
+
+async def http_floor_ms(stack: Stack, samples: int = JOURNEYS) -> list[float]:
+    """Milliseconds of as many GET /healthz round trips as a journey makes calls, in order."""
+    floors = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        for name in CALLS:
+            expect(await stack.clients[name].get("/healthz"))
+        floors.append((time.perf_counter() - started) * 1000)
+    return floors
+
+
+async def hop_ms(bootstrap: str) -> list[float]:
+    """Milliseconds from send to receipt of one event, raw aiokafka on a fresh topic, with
+    the services' client settings (producer linger 5 ms, consumer fetch wait 50 ms)."""
+    settings = InventorySettings(kafka_bootstrap_servers=bootstrap)
+    topic = f"bench.journey.hop.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(settings, [topic])
+    producer = make_producer(settings)
+    consumer = make_consumer(settings, f"{topic}.group", topic)
+    await producer.start()
+    await consumer.start()
+    try:
+        await one_hop(producer, consumer, topic)  # joins the group, reads from the start
+        return [await one_hop(producer, consumer, topic) for _ in range(HOP_SAMPLES)]
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await delete_topics(settings, [topic])
+
+
+async def one_hop(producer: Any, consumer: Any, topic: str) -> float:
+    """Send one event and read it back; milliseconds."""
+    started = time.perf_counter()
+    await (await producer.send(topic, b'{"bench": "hop"}', key=uuid.uuid4().bytes))
+    await asyncio.wait_for(consumer.getone(), WAIT_TIMEOUT_S)
+    return (time.perf_counter() - started) * 1000
+
+
+async def dead_letters(stack: Stack) -> int:
+    """Events the consumers of all services could not apply."""
+    total = 0
+    for name, client in stack.clients.items():
+        r = await client.get(f"/api/v1/{name}/ops/dead-letters", headers=stack.admin)
+        total += len(expect(r)["items"])
+    return total
+
+
+@contextlib.asynccontextmanager
+async def running_stack(infra: Infra) -> AsyncIterator[Stack]:
+    """The gateway and the four services, a client for each, the demo guardian logged in."""
+    async with contextlib.AsyncExitStack() as exits:
+        gateway = await exits.enter_async_context(gateway_server(infra))
+        servers = await start_services(exits, infra, gateway)
+        person = await gateway.login("guardian")  # the gateway now knows her personal code
+        school = infra.issuer.mint(roles=["institution_admin"], institutions=[SCHOOL],
+                                   ttl_s=3 * 3600)  # fmt: skip
+        admin = bearer(platform_admin(infra.issuer))
+        stack = Stack({}, infra.issuer, person["sub"], admin, bearer(school))
+        for name, server in servers.items():
+            stack.clients[name] = await exits.enter_async_context(httpx.AsyncClient(
+                base_url=server.url, timeout=30, event_hooks={"response": [stack.count]}
+            ))  # fmt: skip
+        yield stack
+
+
+async def prepare(stack: Stack) -> None:
+    """Reference data, devices and the school as lender; wait until reservations sees them."""
+    await seed(stack.clients["inventory"], stack.issuer)
+    await seed_devices(stack)
+    lenders = stack.clients["contracts"]
+    expect(await lenders.post("/api/v1/contracts/lenders", json=LENDER, headers=stack.admin), 201)
+    await until(partial(all_free, stack), "the devices in reservations")
+
+
+def p50(values: list[float]) -> float:
+    """The median (nearest rank)."""
+    return percentile(values, 50)
+
+
+def step_medians(journeys: list[Journey]) -> str:
+    """Median milliseconds of each step, in journey order."""
+    names = list(journeys[0].steps) if journeys else []
+    return ", ".join(f"{n} {p50([j.steps[n] * 1000 for j in journeys]):.0f}" for n in names)
+
+
+def rows_for(
+    journeys: list[Journey], floor_ms: float, hop: float, errors: int, letters: int
+) -> list[Row]:
+    """Total, HTTP and waiting times against their floors (p50 ms of GET /healthz round
+    trips, and of one raw broker hop); completions and errors."""
+    total = [j.total_s * 1000 for j in journeys]
+    http = [j.http_s * 1000 for j in journeys]
+    wait = [j.wait_s * 1000 for j in journeys]
+    drafted = [j.steps["wait: drafted"] * 1000 for j in journeys]
+    loaned = [j.steps["wait: on loan and fulfilled"] * 1000 for j in journeys]
+    name = f"Journey ({JOURNEYS}, {CONCURRENT} at a time)"
+    calls, hops = f"{len(CALLS)} GET /healthz", f"{HOPS} raw broker hops"
+    both = f"{calls} + {hops}"
+    done = len(journeys)
+    return [
+        Row(f"{name}: total p50", p50(total), "ms", baseline=floor_ms + HOPS * hop,
+            baseline_name=both),
+        Row(f"{name}: total p99", percentile(total, 99), "ms"),
+        Row(f"{name}: our {len(CALLS)} HTTP calls p50", p50(http), "ms", baseline=floor_ms,
+            baseline_name=calls),
+        Row(f"{name}: waiting for events p50", p50(wait), "ms", baseline=HOPS * hop,
+            baseline_name=hops),
+        Row(f"{name}: approved → drafted p50", p50(drafted), "ms", baseline=hop,
+            baseline_name="1 raw broker hop"),
+        Row(f"{name}: activated → on loan + fulfilled p50", p50(loaned), "ms",
+            baseline=hop, baseline_name="1 raw broker hop"),
+        Row(f"{name}: completed", done, "", f"{JOURNEYS}", done == JOURNEYS),
+        Row(f"{name}: server errors (5xx)", errors, "", "0", errors == 0),
+        Row(f"{name}: events dead-lettered", letters, "", "0", letters == 0),
+    ]  # fmt: skip
+
+
+def notes_for(
+    journeys: list[Journey], floor_ms: float, hop: float, failures: list[str]
+) -> list[str]:
+    """How the journeys ran, what the settings were, and what failed."""
+    total = [j.total_s * 1000 for j in journeys]
+    defaults = InventorySettings()
+    notes = [
+        f"journey: inventory, reservations, contracts and tickets as uvicorn processes (2 "
+        "workers each) with relays and consumers, on fresh databases and this run's topics, "
+        "plus the real gateway (1 worker) and its VIIS and Mykoob stand-ins; "
+        f"{WARMUP} warm-up journeys, then {JOURNEYS} at {CONCURRENT} at a time, each for a "
+        "new learner of the demo guardian at one school; the default policy approves at once "
+        "(no approval call); calls: reserve, read + sign, read + countersign",
+        "journey: drafting (in 'waiting') looks the borrower and the learner up at the gateway "
+        "(the bench's learners are unknown there: 404, no name) and renders the PDF; "
+        "countersigning renders and seals it (dev settings: a demo CA made at start-up)",
+        f"journey: events are polled every {POLL_S * 1000:.0f} ms (the resolution of the wait "
+        "figures; each poll is a GET, counted as waiting); service defaults: outbox relay poll "
+        f"{defaults.outbox_poll_interval_s} s, but a commit wakes the relay of its own worker "
+        "at once (one relay publishes at a time, by advisory lock: a wake-up that finds the "
+        "other worker's relay holding it waits for the poll), producer linger 5 ms, consumer "
+        f"fetch wait 50 ms; p99 of {len(total)} journeys is their maximum",
+        f"journey step medians (ms): {step_medians(journeys)}",
+        f"journey floors (p50): {len(CALLS)} GET /healthz {floor_ms:.1f} ms; raw aiokafka "
+        f"produce → consume of one event {hop:.1f} ms ({HOP_SAMPLES} sends, one at a "
+        f"time, services' client settings); {HOPS} sequential hops on the critical path",
+    ]
+    if failures:
+        notes.append(f"journey failures ({len(failures)}): {'; '.join(failures[:3])}")
+    return notes
+
+
+async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Start the stack, run the journeys, measure the floors beside them."""
+    async with running_stack(infra) as stack:
+        await prepare(stack)
+        journeys, failures = await loans(stack)
+        floor_ms, hop = p50(await http_floor_ms(stack)), p50(await hop_ms(infra.bootstrap))
+        letters = await dead_letters(stack)
+    if not journeys:
+        raise RuntimeError(f"no journey completed: {'; '.join(failures[:3])}")
+    rows = rows_for(journeys, floor_ms, hop, stack.server_errors, letters)
+    return rows, notes_for(journeys, floor_ms, hop, failures)
