@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -28,6 +29,17 @@ async def count(settings: InventorySettings, table: Any) -> int:
         await engine.dispose()
 
 
+async def payloads(settings: InventorySettings) -> list[Any]:
+    """Payloads of the outbox's events, in order."""
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.scalars(select(OutboxMessage.payload).order_by(OutboxMessage.seq))
+            return [json.loads(p) for p in rows]
+    finally:
+        await engine.dispose()
+
+
 class TestRegister:
     async def test_registers_with_derived_warranty_history_and_event(
         self,
@@ -43,6 +55,8 @@ class TestRegister:
         history = await client.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
         assert [h["action"] for h in history.json()["items"]] == ["registered"]
         assert await count(settings, OutboxMessage) == 1
+        [payload] = await payloads(settings)
+        assert payload["device"]["school_levels"] == ["grades 1-3"]  # the catalogue item's
 
     async def test_serial_is_normalised_and_unique(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]

@@ -4,6 +4,7 @@ service, expiry with a moved clock, loans ending, staff approval, availability."
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -150,6 +151,14 @@ class TestWaitlist:
         ]
         assert (await state_of(client, tokens, plain["id"]))["state"] == "waitlisted"
         assert (await state_of(client, tokens, tablet_fan["id"]))["waitlist_position"] == 1
+        # Events name the claimed criteria (for statistics), never the evidence's source.
+        payloads = await sql(
+            engine, "SELECT payload FROM outbox_message WHERE key = :key", key=declared["id"]
+        )
+        for row in payloads:
+            data = json.loads(row.payload)
+            assert data["social_criteria"] == ["single_parent"]
+            assert "declared" not in row.payload.decode()
         cancelled = await sql(
             engine, "SELECT payload FROM outbox_message WHERE event_type LIKE '%cancelled%'"
         )

@@ -39,6 +39,7 @@ class DeviceSnapshot(BaseModel):
     model: str
     category: str
     os: str
+    school_levels: list[str]  # the catalogue item's (e.g. "grades 1-3"); empty = any level
     screen_inches: Decimal | None
     touch: bool
     accessories: list[str]
@@ -108,6 +109,7 @@ def snapshot(device: Device) -> DeviceSnapshot:
         catalogue_item_code=item.code,
         manufacturer=item.manufacturer,
         model=item.model,
+        school_levels=list(item.school_levels or []),
         accessories=list(device.accessories or []),
         purchase_price=device.purchase_price,
         category=item.category.value,

@@ -5,7 +5,9 @@ Every event carries the whole reservation as consumers need it, keyed by the res
 `requested_by` is who asked: the platform person id of a guardian or staff member, or a
 machine client's id (the contracts service drafts the loan contract for that person).
 `approved` and `offered` always name the device; `cancelled` and `expired` name the device the
-reservation held (if any) so that the inventory can release it.
+reservation held (if any) so that the inventory can release it. `social_criteria` names the
+criteria the family claimed (names only, never the evidence), for statistics' suppressed counts
+of loans by criterion.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ReservationPayload(BaseModel):
     state: str
     reason: str | None
     priority_score: int
+    social_criteria: list[str]
     requested_at: dt.datetime
     pickup_deadline: dt.datetime | None
 
@@ -119,6 +122,7 @@ def reservation_event(type_: str, reservation: Reservation) -> CloudEvent:
         state=reservation.state.value,
         reason=reservation.reason,
         priority_score=reservation.priority_score,
+        social_criteria=sorted({str(c["criterion"]) for c in reservation.social_criteria or []}),
         requested_at=reservation.requested_at,
         pickup_deadline=reservation.pickup_deadline,
     )
