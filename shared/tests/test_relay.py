@@ -6,12 +6,12 @@ import asyncio
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent, add_events
 from shared_kit.events.outbox import OutboxMessage
-from shared_kit.events.relay import OutboxRelay
+from shared_kit.events.relay import RELAY_LOCK_ID, OutboxRelay
 from shared_kit.settings import ServiceSettings
 from shared_kit.testing.kafka import events_of, eventually, read_topic
 
@@ -64,3 +64,42 @@ async def test_two_replicas_publish_everything_once_in_key_order(
         per_key[event.subject].append(event.data["n"])
     assert all(ns == list(range(60)) for ns in per_key.values())
     assert uuid.UUID(events[0].id)
+
+
+async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
+    kit_database: str, kafka_bootstrap: str, unique: str
+) -> None:
+    # The other replica (here: a plain connection holding the relay's lock) may have looked
+    # before this process committed; the event must not wait for the 60 s poll.
+    topic = f"kit.relay.{unique}"
+    settings = ServiceSettings(
+        database_url=kit_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        outbox_poll_interval_s=60,
+    )
+    engine = create_engine(kit_database)
+    sessions = create_session_factory(engine)
+    relay = OutboxRelay(sessions, settings, [topic])
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _true(relay.broker_ok), timeout_s=20)
+        await asyncio.sleep(0.3)  # its first (empty) batch is done: it idles
+        async with engine.connect() as other:
+            await other.execute(text(f"SELECT pg_advisory_lock({RELAY_LOCK_ID})"))
+            await other.commit()
+            async with sessions() as session, session.begin():
+                event = CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 1})
+                await add_events(session, topic, [event])
+            await asyncio.sleep(0.3)  # the relay is woken and finds the lock taken
+            await other.execute(text(f"SELECT pg_advisory_unlock({RELAY_LOCK_ID})"))
+            await other.commit()
+        events = await read_topic(kafka_bootstrap, topic, at_least=1, timeout_s=10)
+        assert [e.data for e in events_of(events)] == [{"n": 1}]
+    finally:
+        await relay.stop()
+        await task
+        await engine.dispose()
+
+
+async def _true(value: bool) -> bool:
+    return value

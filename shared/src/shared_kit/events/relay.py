@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # One advisory lock id for "the relay": only one replica publishes at a time, which keeps
 # per-key order across replicas; SKIP LOCKED keeps a second replica from blocking on rows.
 RELAY_LOCK_ID = 0x0D47_0B0C
+# How soon a relay woken by a commit tries again when another replica holds the lock.
+LOCK_RETRY_S = 0.05
 
 PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["topic"])
 PENDING = Gauge("outbox_pending", "Outbox events not yet published (last seen)")
@@ -59,6 +61,8 @@ class OutboxRelay:
         self._producer: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
         self._wakeup = subscribe_wakeup()
+        self._lock_busy = False  # the last batch found another replica holding the lock
+        self._woken = False  # rows committed in this process may wait for us
         self.broker_ok = False
 
     async def run(self) -> None:
@@ -104,8 +108,10 @@ class OutboxRelay:
         self.broker_ok = True
         async with self._sessions() as session, session.begin():
             locked = await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID)))
+            self._lock_busy = not locked
             if not locked:
                 return 0
+            self._woken = False
             rows = (
                 await session.execute(
                     select(*BATCH_COLUMNS)
@@ -170,8 +176,14 @@ class OutboxRelay:
     async def _idle(self) -> None:
         if self._stopping.is_set():
             return
+        if self._lock_busy and self._woken:
+            # This process committed rows, but another replica's relay held the lock and may
+            # have looked before the commit: try again soon, not after a whole poll interval.
+            await self._sleep(LOCK_RETRY_S)
+            return
         self._wakeup.clear()
         await self._sleep(self._settings.outbox_poll_interval_s, wake=self._wakeup)
+        self._woken = self._wakeup.is_set()
 
     async def _sleep(self, seconds: float, wake: asyncio.Event | None = None) -> None:
         waiter = wake or self._stopping
