@@ -209,6 +209,7 @@ def device_event(device_id: uuid.UUID, version: int = 1, **overrides: Any) -> Cl
         "catalogue_item_code": "CB-11-GR1-3",
         "category": "chromebook",
         "os": "chromeos",
+        "school_levels": ["grades 1-3"],
         "screen_inches": "11.6",
         "touch": True,
         "funding_source": "recovery_fund",

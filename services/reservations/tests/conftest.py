@@ -176,6 +176,7 @@ def snapshot_event(
         "model": "ThinkPad E14",
         "category": category,
         "os": os,
+        "school_levels": [],
         "screen_inches": screen,
         "touch": touch,
         "accessories": ["charger"],

@@ -221,7 +221,8 @@ class Producers:
 
     def device(self, device_id: str | None = None, **fields: Any) -> CloudEvent:
         """A device event: the first makes a device (available laptop at school 1), later ones
-        change fields of it (`institution`, `levels` renamed) and bump its version."""
+        change fields of it (`institution`, `levels` renamed) and bump its version. `levels=None`
+        leaves `school_levels` out, as events from before the inventory sent it did."""
         device_id = device_id or str(uuid.uuid4())
         renamed = {
             {"institution": "institution_registration_number", "levels": "school_levels"}.get(
@@ -243,6 +244,7 @@ class Producers:
                 "model": "ThinkPad E14",
                 "category": "laptop",
                 "os": "windows",
+                "school_levels": [],
                 "screen_inches": "14.0",
                 "touch": False,
                 "accessories": ["charger"],
@@ -259,6 +261,8 @@ class Producers:
             snapshot = {**snapshot, "version": snapshot["version"] + 1}
             kind = "updated"
         snapshot.update(renamed)
+        if snapshot.get("school_levels", []) is None:
+            del snapshot["school_levels"]
         self.devices[device_id] = snapshot
         return self.device_event(kind, snapshot)
 
@@ -275,7 +279,7 @@ class Producers:
             time=self._tick(),
             municipality=snapshot["municipality_code"],
         )
-        return evt if "school_levels" in snapshot else checked(evt)
+        return checked(evt) if "school_levels" in snapshot else evt
 
     def reservation(
         self,
@@ -302,13 +306,14 @@ class Producers:
             "state": state,
             "reason": None,
             "priority_score": priority,
+            "social_criteria": [],
             "requested_at": "2026-09-01T06:00:00Z",
             "pickup_deadline": None,
         }
         if state in ("approved", "offered", "fulfilled"):
             data["device_id"] = str(uuid.uuid4())
-        if criteria is not None:  # a field the reservations service may add later
-            data["social_criteria"] = [{"criterion": c, "source": "declared"} for c in criteria]
+        if criteria is not None:
+            data["social_criteria"] = criteria
         evt = CloudEvent(
             type=f"lv.datori.reservations.reservation.{kind}.v1",
             source="/datori/reservations",
@@ -317,7 +322,7 @@ class Producers:
             time=self._tick(),
             municipality=municipality,
         )
-        return evt if criteria is not None else checked(evt)
+        return checked(evt)
 
     def contract(
         self,

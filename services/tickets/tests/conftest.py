@@ -186,6 +186,7 @@ def snapshot(
         "model": "ThinkPad E14",
         "category": category,
         "os": os,
+        "school_levels": [],
         "screen_inches": "14.0",
         "touch": False,
         "accessories": ["charger"],

@@ -1,8 +1,9 @@
 """Events statistics reads: every service's, into the read model (see `service.projection`).
 
 Each payload model is this service's own tolerant copy: it reads the fields it needs, ignores
-the rest, and reads optional fields a producer may add later (`school_levels` on a device,
-`social_criteria` and `version` on a reservation, `version` on a contract). Every event of
+the rest, and reads as optional the fields older events lack (`school_levels` on a device and
+`social_criteria` on a reservation, sent since their producers' first release after 2026-11-25)
+or a producer may add later (`version` on a reservation or a contract). Every event of
 these topics describes its whole aggregate as it is now, so each becomes one *fact*: the
 aggregate's id, its order key and the attributes statistics counts by.
 
@@ -109,7 +110,7 @@ class DeviceSnapshotIn(_Tolerant):
     category: str = "unknown"
     funding_source: str = "unknown"
     warranty_ends_on: dt.date | None = None
-    school_levels: list[str] | None = None  # the catalogue item's, once the inventory sends it
+    school_levels: list[str] | None = None  # the catalogue item's (absent from older events)
 
 
 class DeviceEventIn(_Tolerant):

@@ -65,6 +65,7 @@ def device_snapshot(rng: random.Random, device_id: str, school: School) -> dict[
         "model": code,
         "category": category,
         "os": os,
+        "school_levels": levels or [],
         "screen_inches": "14.0",
         "touch": False,
         "accessories": ["charger"],
@@ -76,8 +77,6 @@ def device_snapshot(rng: random.Random, device_id: str, school: School) -> dict[
         "condition": "new",
         "status": "available",
     }
-    if levels is not None:
-        snapshot["school_levels"] = levels
     return snapshot
 
 
@@ -113,7 +112,7 @@ def _loan_events(rng: random.Random, school: School, clock: _Clock) -> list[Clou
         "priority_score": 40 if criteria else 0,
         "requested_at": "2025-09-01T06:00:00Z",
         "pickup_deadline": None,
-        "social_criteria": [{"criterion": c, "source": "welfare_data"} for c in criteria],
+        "social_criteria": criteria,
     }
     out = []
     for state in ("requested", rng.choice(["waitlisted", "approved", "approved", "approved"])):

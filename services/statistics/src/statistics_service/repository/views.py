@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from statistics_service.config import GradeBand
 
 Group = Literal["municipality_code", "institution_number"]
+# Grouping by nothing: one row for the whole scope, under the area key ''.
+SCOPE_TOTAL = "''"
 DEVICE_DIMENSIONS = ("status", "os", "category", "funding_source")
 OUT_OF_SERVICE_SQL = "('lost', 'stolen', 'written_off')"
 
@@ -62,13 +64,20 @@ class ViewRepository:
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
         return list((await self.session.execute(text(sql), params)).all())
 
-    async def devices(self, group: Group, scope: Scope, devices: DeviceFilter) -> list[Any]:
-        """(group, dimension, value, n) for each device dimension."""
+    async def devices(
+        self,
+        group: Group,
+        scope: Scope,
+        devices: DeviceFilter,
+        per_area: tuple[str, ...] = DEVICE_DIMENSIONS,
+    ) -> list[Any]:
+        """(group, dimension, value, n) for each device dimension; dimensions not `per_area`
+        are summed over the whole scope (group NULL)."""
         where, params = scope.where()
         filt, fparams = devices.where()
         picks = " ".join(f"WHEN GROUPING({d}) = 0 THEN '{d}'" for d in DEVICE_DIMENSIONS)
         values = ", ".join(DEVICE_DIMENSIONS)
-        sets = ", ".join(f"(g, {d})" for d in DEVICE_DIMENSIONS)
+        sets = ", ".join(f"(g, {d})" if d in per_area else f"({d})" for d in DEVICE_DIMENSIONS)
         source = f"(SELECT {group} AS g, * FROM device_count WHERE {where} AND {filt}) AS c"
         if group == "municipality_code":
             # Many institutions per group: collapsing them first leaves the grouping sets far
@@ -84,49 +93,49 @@ class ViewRepository:
         return await self._rows(sql, params | fparams)
 
     async def warranty(
-        self, group: Group, scope: Scope, devices: DeviceFilter, today: dt.date
+        self, group: Group | None, scope: Scope, devices: DeviceFilter, today: dt.date
     ) -> list[Any]:
         """(group, in_warranty, expired) among devices with a known warranty end."""
         where, params = scope.where()
         filt, fparams = devices.where()
         sql = (
-            f"SELECT {group} AS g, "
+            f"SELECT {group or SCOPE_TOTAL} AS g, "
             "COALESCE(SUM(n) FILTER (WHERE warranty_ends_on >= :today), 0) AS in_warranty, "
             "COALESCE(SUM(n) FILTER (WHERE warranty_ends_on < :today), 0) AS expired "
             f"FROM device_warranty_count WHERE {where} AND {filt} GROUP BY 1"
         )
         return await self._rows(sql, params | fparams | {"today": today})
 
-    async def loans(self, group: Group, scope: Scope) -> list[Any]:
+    async def loans(self, group: Group | None, scope: Scope) -> list[Any]:
         """(group, state, overdue, n)."""
         return await self._grouped("loan_count", group, scope, ("state", "overdue"))
 
-    async def loan_criteria(self, group: Group, scope: Scope) -> list[Any]:
+    async def loan_criteria(self, group: Group | None, scope: Scope) -> list[Any]:
         """(group, criterion, n) of active loans."""
         return await self._grouped("loan_criterion_count", group, scope, ("criterion",))
 
-    async def reservations(self, group: Group, scope: Scope) -> list[Any]:
+    async def reservations(self, group: Group | None, scope: Scope) -> list[Any]:
         """(group, state, prioritised, n)."""
         return await self._grouped("reservation_count", group, scope, ("state", "prioritised"))
 
-    async def tickets(self, group: Group, scope: Scope) -> list[Any]:
+    async def tickets(self, group: Group | None, scope: Scope) -> list[Any]:
         """(group, is_open, sla_breached, n, timed, resolve_seconds)."""
         where, params = scope.where()
         sql = (
-            f"SELECT {group} AS g, is_open, sla_breached, SUM(n) AS n, SUM(timed) AS timed, "
-            f"SUM(resolve_seconds) AS resolve_seconds FROM ticket_count WHERE {where} "
-            "GROUP BY 1, 2, 3 HAVING SUM(n) <> 0"
+            f"SELECT {group or SCOPE_TOTAL} AS g, is_open, sla_breached, SUM(n) AS n, "
+            "SUM(timed) AS timed, SUM(resolve_seconds) AS resolve_seconds "
+            f"FROM ticket_count WHERE {where} GROUP BY 1, 2, 3 HAVING SUM(n) <> 0"
         )
         return await self._rows(sql, params)
 
     async def _grouped(
-        self, table: str, group: Group, scope: Scope, columns: tuple[str, ...]
+        self, table: str, group: Group | None, scope: Scope, columns: tuple[str, ...]
     ) -> list[Any]:
         where, params = scope.where()
         cols = ", ".join(columns)
         positions = ", ".join(str(i + 2) for i in range(len(columns)))
         sql = (
-            f"SELECT {group} AS g, {cols}, SUM(n) AS n FROM {table} WHERE {where} "
+            f"SELECT {group or SCOPE_TOTAL} AS g, {cols}, SUM(n) AS n FROM {table} WHERE {where} "
             f"GROUP BY 1, {positions} HAVING SUM(n) <> 0"
         )
         return await self._rows(sql, params)

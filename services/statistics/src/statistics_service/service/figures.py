@@ -18,6 +18,7 @@ from typing import Any
 
 from statistics_service.config import GradeBand
 from statistics_service.repository.views import (
+    DEVICE_DIMENSIONS,
     DeviceFilter,
     Group,
     Scope,
@@ -111,9 +112,15 @@ async def read_raw(
     devices: DeviceFilter,
     bands: list[GradeBand],
     today: dt.date,
+    summaries_only: bool = False,
 ) -> dict[str, Raw]:
-    """Sums per municipality or institution in scope."""
+    """Sums per municipality or institution in scope. With `summaries_only`, an area gets only
+    what its summary shows (device status, loans, pupils, coverage) and everything else is
+    summed over the scope under the key '' (where devices of no institution count too): the
+    merge of all areas is the same total from far fewer rows."""
     raws: dict[str, Raw] = {}
+    detail = None if summaries_only else group
+    per_area = ("status",) if summaries_only else DEVICE_DIMENSIONS
 
     def raw(key: str) -> Raw:
         found = raws.get(key)
@@ -122,17 +129,17 @@ async def read_raw(
         return found
 
     # Rows are unpacked as tuples: attribute access on thousands of rows adds up.
-    for g, dimension, value, n in await repo.devices(group, scope, devices):
-        raw(g).devices[dimension][value] += int(n)
-    for g, in_warranty, expired in await repo.warranty(group, scope, devices, today):
+    for g, dimension, value, n in await repo.devices(group, scope, devices, per_area):
+        raw(g or "").devices[dimension][value] += int(n)
+    for g, in_warranty, expired in await repo.warranty(detail, scope, devices, today):
         raw(g).warranty.update({"in_warranty": int(in_warranty), "expired": int(expired)})
     for g, state, overdue, n in await repo.loans(group, scope):
         raw(g).loans[(state, overdue)] += int(n)
-    for g, criterion, n in await repo.loan_criteria(group, scope):
+    for g, criterion, n in await repo.loan_criteria(detail, scope):
         raw(g).criteria[criterion] += int(n)
-    for g, state, _, n in await repo.reservations(group, scope):
+    for g, state, _, n in await repo.reservations(detail, scope):
         raw(g).reservations[state] += int(n)
-    for row in await repo.tickets(group, scope):
+    for row in await repo.tickets(detail, scope):
         _add_tickets(raw(row.g), row)
     for g, grade, pupils in await repo.pupils(group, scope):
         raw(g).pupils[int(grade)] += int(pupils)

@@ -190,6 +190,7 @@ async def _compute(
         devices=devices,
         bands=bands,
         today=local_date(now, settings),
+        summaries_only=children,
     )
     total = merged(raws.values())
     return StatisticsView(
