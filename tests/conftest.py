@@ -25,6 +25,12 @@ from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 from tickets_service.config import TicketsSettings
 
 
+@pytest.fixture
+def databases() -> dict[str, str]:
+    """Database URL of each service this test started, by service name (for checks in SQL)."""
+    return {}
+
+
 def topics(unique: str) -> dict[str, str]:
     """This test's topics, one per producing service."""
     names = ("inventory", "reservations", "contracts", "tickets")
@@ -52,6 +58,7 @@ async def inventory(
     token_issuer: TokenIssuer,
     kafka_bootstrap: str,
     unique: str,
+    databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The inventory with relay and consumers running."""
     t = topics(unique)
@@ -64,6 +71,7 @@ async def inventory(
         tickets_topic=t["tickets"],
         consumer_group=f"inventory.{unique}",
     )
+    databases["inventory"] = settings.database_url
     async with running_app(inventory_service.main.create_app(settings)) as client:
         yield client
 
@@ -75,6 +83,7 @@ async def reservations(
     token_issuer: TokenIssuer,
     kafka_bootstrap: str,
     unique: str,
+    databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The reservations service with relay and consumers running."""
     t = topics(unique)
@@ -87,6 +96,7 @@ async def reservations(
         tickets_topic=t["tickets"],
         consumer_group=f"reservations.{unique}",
     )
+    databases["reservations"] = settings.database_url
     async with running_app(reservations_service.main.create_app(settings)) as client:
         yield client
 
@@ -106,6 +116,7 @@ async def contracts(
     kafka_bootstrap: str,
     unique: str,
     gateway: Gateway,
+    databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The contracts service with relay and consumers, looking people up at the gateway."""
     t = topics(unique)
@@ -121,6 +132,7 @@ async def contracts(
         gateway_client_id=gateway.client_id,
         gateway_client_secret=SecretStr(gateway.client_secret),
     )
+    databases["contracts"] = settings.database_url
     async with running_app(contracts_service.main.create_app(settings)) as client:
         yield client
 
@@ -132,6 +144,7 @@ async def tickets(
     token_issuer: TokenIssuer,
     kafka_bootstrap: str,
     unique: str,
+    databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The tickets service with relay, consumers and SLA job running."""
     t = topics(unique)
@@ -143,5 +156,6 @@ async def tickets(
         contracts_topic=t["contracts"],
         consumer_group=f"tickets.{unique}",
     )
+    databases["tickets"] = settings.database_url
     async with running_app(tickets_service.main.create_app(settings)) as client:
         yield client

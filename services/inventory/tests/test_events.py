@@ -142,6 +142,8 @@ CANCELLED = "lv.datori.reservations.reservation.cancelled.v1"
 EXPIRED = "lv.datori.reservations.reservation.expired.v1"
 ACTIVATED = "lv.datori.contracts.contract.activated.v1"
 RETURNED = "lv.datori.contracts.contract.returned.v1"
+REPAIR_STARTED = "lv.datori.tickets.repair.started.v1"
+REPAIR_COMPLETED = "lv.datori.tickets.repair.completed.v1"
 R1, R2, R3 = (str(uuid.uuid4()) for _ in range(3))
 
 
@@ -281,6 +283,29 @@ class TestConsumers:
             event("lv.datori.tickets.repair.completed.v1", device["id"]),
         )
         await eventually(lambda: _has_status(live, tokens, device["id"], "on_loan"))
+
+    async def test_a_return_during_the_repair_ends_the_loan_for_good(
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        # Repaired, handed back to the family and returned to the school at once: the return
+        # (contracts topic) may be applied before the repair's completion (tickets topic).
+        (device,) = await register(live, tokens, 1)
+        await move(live, tokens, device["id"], "available")
+        bootstrap, contracts = settings.kafka_bootstrap_servers, settings.contracts_topic
+        r = str(uuid.uuid4())
+        steps: list[tuple[str, CloudEvent, str]] = [
+            (contracts, event(ACTIVATED, device["id"], reservation_id=r), "on_loan"),
+            (settings.tickets_topic, event(REPAIR_STARTED, device["id"]), "in_repair"),
+            (contracts, event(RETURNED, device["id"], reservation_id=r), "in_repair"),
+            (settings.tickets_topic, event(REPAIR_COMPLETED, device["id"]), "available"),
+        ]
+        for where, evt, status in steps:
+            await publish(bootstrap, where, evt)
+            await eventually(lambda s=status: _has_status(live, tokens, device["id"], s))  # type: ignore[misc]
 
     async def test_poison_events_are_dead_lettered_and_do_not_block(
         self,

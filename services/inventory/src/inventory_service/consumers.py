@@ -165,6 +165,10 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         if device is None:
             return
         was_on_loan = device.status is DeviceStatus.ON_LOAN
+        if device.status_before_repair is DeviceStatus.ON_LOAN:
+            # Returned during a repair (or the repair's completion, on another topic, is still
+            # on its way): the loan is over, so the repair must end where a return leaves it.
+            device.status_before_repair = None
         to = await _free_status(session, device)
         only = (DeviceStatus.ON_LOAN,)
         await _move_device(session, device, evt, to, topic, only_from=only, condition=condition)
