@@ -4,7 +4,8 @@ Every service under `services/` must have a Dockerfile and a Kustomize base; eve
 renders, every object validates against the Kubernetes (or vendored Strimzi) schemas; each
 service has its Deployment (hardened, probed, migrated first), Service, autoscaler, budget and
 network policy; every topic a service's settings name has a KafkaTopic and an ACL; the prod
-configuration is one the services' settings accept in production; and no manifest holds a
+configuration is one the services' settings accept in production, and in it every service
+authenticates to Kafka as its KafkaUser (SCRAM-SHA-512 over TLS); and no manifest holds a
 secret value.
 """
 
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
 import sys
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
 
@@ -219,6 +221,104 @@ class TestEveryService:
         assert str(getattr(settings, "environment", "")) == "prod"
 
 
+def app_environment(overlay: str, service: str) -> dict[str, str]:
+    """The app container's environment: its ConfigMap, then its env (secrets faked)."""
+    app = deployment(overlay, service)["spec"]["template"]["spec"]["containers"][0]
+    (ref,) = app["envFrom"]
+    env = dict(objects(overlay, "ConfigMap")[ref["configMapRef"]["name"]]["data"])
+    for entry in app.get("env", []):
+        env[entry["name"]] = entry["value"] if "value" in entry else fake_secret(entry["name"])
+    return env
+
+
+def app_settings(overlay: str, service: str, monkeypatch: pytest.MonkeyPatch) -> ServiceSettings:
+    """The service's settings as its app container in the overlay would read them."""
+    p = prefix(service)
+    for name in [n for n in os.environ if n.startswith(p)]:
+        monkeypatch.delenv(name)
+    for name, value in app_environment(overlay, service).items():
+        monkeypatch.setenv(name, value)
+    return settings_class(service)()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+class TestKafkaAuthentication:
+    """In prod each service logs in to Kafka as its KafkaUser over TLS; dev stays plain."""
+
+    def test_prod_uses_sasl_ssl_as_its_kafka_user(
+        self, service: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        settings = app_settings("prod", service, monkeypatch)
+        assert settings.kafka_security_protocol == "SASL_SSL"
+        assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
+        assert settings.kafka_enable_idempotence is True
+        user = objects("prod", "KafkaUser").get(settings.kafka_sasl_username or "")
+        assert user is not None, f"no KafkaUser {settings.kafka_sasl_username!r} in prod"
+        assert user["metadata"]["name"] == service
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        cluster = user["metadata"]["labels"]["strimzi.io/cluster"]
+        host, _, port = settings.kafka_bootstrap_servers.partition(":")
+        assert host.split(".")[0] == f"{cluster}-kafka-bootstrap"
+        assert port == "9093", "the TLS listener"
+
+    def test_prod_password_comes_from_the_kafka_users_secret(self, service: str) -> None:
+        app = deployment("prod", service)["spec"]["template"]["spec"]["containers"][0]
+        (entry,) = [e for e in app["env"] if e["name"] == f"{prefix(service)}KAFKA_SASL_PASSWORD"]
+        assert "value" not in entry
+        ref = entry["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": service, "key": "password"}
+        assert ref["name"] in objects("prod", "KafkaUser")
+
+    def test_prod_ca_file_is_the_mounted_cluster_ca(
+        self, service: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cafile = PurePosixPath(app_settings("prod", service, monkeypatch).kafka_ssl_cafile or "")
+        pod = deployment("prod", service)["spec"]["template"]["spec"]
+        mounts = [m for m in pod["containers"][0]["volumeMounts"]
+                  if cafile.is_relative_to(m["mountPath"])]  # fmt: skip
+        assert len(mounts) == 1, f"{cafile} is not on one volume mount: {mounts}"
+        (mount,) = mounts
+        assert mount["readOnly"] is True
+        (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        cluster = objects("prod", "KafkaUser")[service]["metadata"]["labels"]["strimzi.io/cluster"]
+        assert volume["secret"]["secretName"] == f"{cluster}-cluster-ca-cert"
+        relative = str(cafile.relative_to(mount["mountPath"]))
+        assert {"key": "ca.crt", "path": relative} in volume["secret"]["items"]
+
+    def test_dev_stays_unauthenticated(self, service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings = app_settings("dev", service, monkeypatch)
+        assert settings.kafka_security_protocol == "PLAINTEXT"
+        assert settings.kafka_sasl_username is None
+        assert settings.kafka_sasl_password is None
+        assert settings.kafka_ssl_cafile is None
+        pod = deployment("dev", service)["spec"]["template"]["spec"]
+        secrets = {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        assert not [s for s in secrets if s.endswith("-cluster-ca-cert")]
+
+
+class TestKafkaEgress:
+    """The broker port the services may reach is the one they use."""
+
+    @staticmethod
+    def broker_ports(overlay: str) -> set[int]:
+        """The ports the egress policy opens towards the namespace kafka."""
+        egress = objects(overlay, "NetworkPolicy")["datori-egress"]["spec"]["egress"]
+        return {
+            port["port"]
+            for rule in egress
+            for peer in rule["to"]
+            if peer.get("namespaceSelector", {}).get("matchLabels", {})
+            == {"kubernetes.io/metadata.name": "kafka"}
+            for port in rule["ports"]
+        }
+
+    def test_prod_reaches_only_the_tls_listener(self) -> None:
+        assert self.broker_ports("prod") == {9093}
+
+    def test_dev_reaches_the_plain_listener(self) -> None:
+        assert 9092 in self.broker_ports("dev")
+
+
 def fake_secret(name: str) -> str:
     """A well-formed stand-in for a secret the Deployment reads from its Secret."""
     if name.endswith("DATABASE_URL"):
@@ -253,7 +353,9 @@ class TestNoSecretValues:
                     if SECRET_NAME.search(entry["name"]):
                         ref = entry.get("valueFrom", {}).get("secretKeyRef", {})
                         assert "value" not in entry, f"{name}: {entry['name']} has a value"
-                        assert ref.get("name") == f"{name}-secrets", entry
+                        # The broker password is the one Strimzi made for the KafkaUser.
+                        kafka = entry["name"] == f"{prefix(name)}KAFKA_SASL_PASSWORD"
+                        assert ref.get("name") == (name if kafka else f"{name}-secrets"), entry
 
     def test_every_secret_key_is_documented(self) -> None:
         readme = (REPO / "README.md").read_text()
