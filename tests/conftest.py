@@ -25,6 +25,17 @@ from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 from tickets_service.config import TicketsSettings
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The load drill's latency table, also when its worker's output was captured (xdist)."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "load_drill_report" and report.when == "call":
+                terminalreporter.write_sep("-", "load drill")
+                terminalreporter.write_line(str(value))
+
+
 @pytest.fixture
 def databases() -> dict[str, str]:
     """Database URL of each service this test started, by service name (for checks in SQL)."""

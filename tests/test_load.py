@@ -30,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -66,6 +68,8 @@ from load_drill.checks import (
 from shared_kit.testing.gateway import Gateway
 from shared_kit.testing.tokens import TokenIssuer
 
+# Reproduce a run with LOAD_DRILL_SEED=<the seed it printed>.
+REPORT_PROPERTY = "load_drill_report"
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 
 
@@ -144,8 +148,9 @@ async def test_load_drill(
     gateway: Gateway,
     token_issuer: TokenIssuer,
     databases: dict[str, str],
+    record_property: Callable[[str, object], None],
 ) -> None:
-    seed_value = random.randrange(2**32)
+    seed_value = int(os.environ.get("LOAD_DRILL_SEED") or random.randrange(2**32))
     d = Drill(inventory, reservations, contracts, tickets, Recorder(), random.Random(seed_value))
     await seed(d, token_issuer.mint(roles=["platform_admin"]))
     families = await make_families(gateway, token_issuer)
@@ -162,7 +167,9 @@ async def test_load_drill(
     book = await settle(databases)
     started_loans = "select count(*) from contract where activated_at is not null"
     loans = (await rows(databases["contracts"], started_loans))[0][0]
-    print(f"\nload drill, seed {seed_value}:\n{summary(d.recorder.calls, elapsed, book, loans)}")
+    report = f"load drill, seed {seed_value}:\n{summary(d.recorder.calls, elapsed, book, loans)}"
+    record_property(REPORT_PROPERTY, report)  # printed at the end of the run (conftest.py)
+    print(report)
 
     assert not d.recorder.faults, "\n".join(d.recorder.faults[:20])
     assert not book.dead, "\n".join(book.dead)
