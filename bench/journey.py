@@ -426,7 +426,7 @@ def notes_for(
         "figures; each poll is a GET, counted as waiting); service defaults: outbox relay poll "
         f"{defaults.outbox_poll_interval_s} s, but a commit wakes the relay of its own worker "
         "at once (one relay publishes at a time, by advisory lock: a wake-up that finds the "
-        "other worker's relay holding it waits for the poll), producer linger 5 ms, consumer "
+        "other worker's relay holding it retries every 50 ms), producer linger 5 ms, consumer "
         f"fetch wait 50 ms; p99 of {len(total)} journeys is their maximum",
         f"journey step medians (ms): {step_medians(journeys)}",
         f"journey floors (p50): {len(CALLS)} GET /healthz {floor_ms:.1f} ms; raw aiokafka "

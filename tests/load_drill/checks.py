@@ -210,5 +210,8 @@ def summary(calls: list[Call], seconds: float, book: Ledger, loans: int) -> str:
     lines.append(latency_line("all", calls))
     lines.append(f"{len(calls) / seconds:.0f} requests/s over {seconds:.1f} s; {loans} loans")
     for name, published in book.published.items():
-        lines.append(f"{name}: {published} events published, {book.applied[name]} applied")
+        lines.append(
+            f"{name}: published {published} events; applied {book.applied[name]} of the "
+            "other services' (every one it handles)"
+        )
     return "\n".join(lines)
