@@ -300,12 +300,18 @@ class TestConsumers:
         steps: list[tuple[str, CloudEvent, str]] = [
             (contracts, event(ACTIVATED, device["id"], reservation_id=r), "on_loan"),
             (settings.tickets_topic, event(REPAIR_STARTED, device["id"]), "in_repair"),
-            (contracts, event(RETURNED, device["id"], reservation_id=r), "in_repair"),
+            (contracts, event(RETURNED, device["id"], reservation_id=r, condition="damaged"),
+             "in_repair"),
             (settings.tickets_topic, event(REPAIR_COMPLETED, device["id"]), "available"),
-        ]
+        ]  # fmt: skip
         for where, evt, status in steps:
             await publish(bootstrap, where, evt)
             await eventually(lambda s=status: _has_status(live, tokens, device["id"], s))  # type: ignore[misc]
+        # The condition the school recorded at the return is kept, with its own history entry.
+        r2 = await live.get(f"{DEVICES}/{device['id']}", headers=bearer(tokens.riga))
+        assert r2.json()["condition"] == "damaged"
+        history = await live.get(f"{DEVICES}/{device['id']}/history", headers=bearer(tokens.riga))
+        assert {"condition": ["new", "damaged"]} in [h["changes"] for h in history.json()["items"]]
 
     async def test_poison_events_are_dead_lettered_and_do_not_block(
         self,

@@ -165,13 +165,20 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         if device is None:
             return
         was_on_loan = device.status is DeviceStatus.ON_LOAN
-        if device.status_before_repair is DeviceStatus.ON_LOAN:
+        in_repair_from_loan = device.status_before_repair is DeviceStatus.ON_LOAN
+        if in_repair_from_loan:
             # Returned during a repair (or the repair's completion, on another topic, is still
             # on its way): the loan is over, so the repair must end where a return leaves it.
             device.status_before_repair = None
         to = await _free_status(session, device)
         only = (DeviceStatus.ON_LOAN,)
         await _move_device(session, device, evt, to, topic, only_from=only, condition=condition)
+        if condition is not None and in_repair_from_loan:
+            # The condition the school recorded still counts, on an entry and event of its own.
+            await service.record_condition(
+                session=session, device=device, condition=condition, reason=evt.type,
+                actor=_actor(evt), topic=topic,
+            )  # fmt: skip
         if condition is Condition.DAMAGED and was_on_loan:
             # Back, but not lendable until repaired; the repair ends where the return left it.
             await _move_device(session, device, evt, DeviceStatus.IN_REPAIR, topic)

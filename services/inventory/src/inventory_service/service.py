@@ -541,6 +541,25 @@ async def apply_transition(
     return device
 
 
+async def record_condition(
+    *,
+    session: AsyncSession,
+    device: Device,
+    condition: Condition,
+    reason: str | None,
+    actor: str,
+    topic: str,
+) -> None:
+    """Record a condition reported without a status change (one history entry, one event)."""
+    if condition is device.condition:
+        return
+    changes = {"condition": [device.condition.value, condition.value]}
+    device.condition = condition
+    await session.flush()
+    record(session, device, actor, "updated", changes, reason)
+    events.publish(session, topic, events.DEVICE_UPDATED, device, changed_fields=["condition"])
+
+
 async def get_device(
     *, session: AsyncSession, principal: Principal, device_id: uuid.UUID, for_update: bool = False
 ) -> Device:
