@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -120,6 +121,21 @@ class TestCreate:
         assert first.status_code == again.status_code == 201
         assert again.headers["Idempotent-Replayed"] == "true"
         assert again.json()["id"] == first.json()["id"]
+        assert len(await sql(engine, "SELECT id FROM reservation")) == 1
+
+    async def test_a_retry_sent_while_the_first_is_running_replays_it(
+        self, client: httpx.AsyncClient, tokens: Tokens, laptop: str, engine: AsyncEngine
+    ) -> None:
+        # The client gave up waiting and resent at once: the second must wait for the first and
+        # replay its answer, not run again (it would meet the learner's active-reservation limit).
+        headers = {**bearer(tokens.guardian), "Idempotency-Key": "k-2"}
+        body = {"learner_id": CHILD, "institution_number": SCHOOL_A}
+        answers = await asyncio.gather(
+            *(client.post(API, json=body, headers=headers) for _ in range(3))
+        )
+        assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 2
         assert len(await sql(engine, "SELECT id FROM reservation")) == 1
 
 

@@ -1,4 +1,9 @@
-"""`Idempotency-Key` on POSTs: the same key and body replay the stored response."""
+"""`Idempotency-Key` on POSTs: the same key and body replay the stored response.
+
+A retry sent while the first request is still running (a client that gave up waiting) waits
+for it: `replay()` takes a transaction lock on (caller, key) before looking, so the second
+finds the first's stored response once it commits, or runs itself if the first failed.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, String, func, select
+from sqlalchemy import DateTime, Integer, String, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,6 +77,10 @@ class Idempotency:
             return None
         url = self._request.url
         self._hash = request_fingerprint(self._request.method, f"{url.path}?{url.query}", payload)
+        await self._session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+            {"lock": f"idempotency {self._owner} {self.key}"},
+        )
         record = await self._session.scalar(
             select(IdempotencyRecord).where(
                 IdempotencyRecord.owner == self._owner, IdempotencyRecord.key == self.key
