@@ -38,7 +38,7 @@ from bench.dataset import bearer, platform_admin, seed
 from bench.infra import Infra, Server, gateway_server, service_server
 from bench.relay import delete_topics
 from bench.report import Row
-from bench.reservations import percentile
+from bench.search import percentile
 from inventory_service.config import InventorySettings
 from shared_kit.events.kafka import ensure_topics, make_consumer, make_producer
 from shared_kit.testing.gateway import Gateway

@@ -18,6 +18,7 @@ from shared_kit.events.envelope import CloudEvent
 from shared_kit.events.kafka import ensure_topics, make_producer
 from shared_kit.events.outbox import OutboxMessage, add_events, kafka_headers
 from shared_kit.events.relay import OutboxRelay
+from shared_kit.settings import ServiceSettings
 
 EVENTS = 50_000
 PER_TRANSACTION = 10_000
@@ -155,7 +156,7 @@ async def measure(url: str, bootstrap: str) -> tuple[float, float, int]:
     return relay_s, raw_s, len(messages[0][1])
 
 
-async def delete_topics(settings: InventorySettings, topics: list[str]) -> None:
+async def delete_topics(settings: ServiceSettings, topics: list[str]) -> None:
     """Remove the benchmark's topics (they matter on a real Kafka)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()

@@ -21,6 +21,7 @@ import time
 import uuid
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -32,7 +33,7 @@ from bench.infra import Infra
 from bench.rawsql import Statement, captured, sql_pool, sql_sender
 from bench.relay import delete_topics
 from bench.report import Row
-from bench.reservations import percentile
+from bench.search import percentile
 from shared_kit.auth import Principal
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.viis import HttpViisDirectory
@@ -209,13 +210,13 @@ async def sql_times(url: str, statements: list[Statement]) -> list[float]:
 async def rebuild_rows(infra: Infra, schools: list[tuple[str, str]]) -> tuple[list[Row], list[str]]:
     """statistics-rebuild of REBUILD_EVENTS events, beside a raw consumer reading them."""
     unique = uuid.uuid4().hex[:8]
-    topics = {f"{s}_topic": f"{s}.events.bench-{unique}" for s in SOURCES}
+    topics: dict[str, Any] = {f"{s}_topic": f"{s}.events.bench-{unique}" for s in SOURCES}
     async with infra.fresh_database("bench_statistics_rebuild", MIGRATIONS) as url:
         settings = StatisticsSettings(
             database_url=url,
             environment="test",
             kafka_bootstrap_servers=infra.bootstrap,
-            **topics,  # type: ignore[arg-type]
+            **topics,
         )
         print(f"  publishing {REBUILD_EVENTS:,} events …", flush=True)
         started = time.perf_counter()
@@ -227,7 +228,7 @@ async def rebuild_rows(infra: Infra, schools: list[tuple[str, str]]) -> tuple[li
             raw_s = await raw_read_seconds(settings, sent)
             report = await rebuild(settings)
         finally:
-            await delete_topics(settings, settings.consumed_topics)  # type: ignore[arg-type]
+            await delete_topics(settings, settings.consumed_topics)
     return [rebuild_row(report, raw_s)], [rebuild_note(report, sent, publish_s)]
 
 
