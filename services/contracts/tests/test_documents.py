@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -19,10 +22,17 @@ from contracts_service.verify import check_seals
 
 from .conftest import CONTRACTS, GUARDIAN_CODE, Tokens, World, bearer
 
+RIGA = ZoneInfo("Europe/Riga")
+
 
 def text_of(pdf: bytes) -> str:
     """All text of a PDF, parsed back with pypdf."""
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def words_of(pdf: bytes) -> str:
+    """The PDF's text with every run of whitespace (line breaks too) as one space."""
+    return " ".join(text_of(pdf).split())
 
 
 def pyhanko_validates(pdf: bytes, roots: list[Any]) -> bool:
@@ -62,9 +72,9 @@ class TestRendering:
             "Acer Chromebook Spin 311",
             "lādētājs, soma",
             "329,00 EUR / EUR 329.00",
-            "01.09.2026. – 30.06.2027.",
+            "01.09.2026. – 31.05.2027. (ieskaitot)",
             "Ierīce ir apdrošināta līdz 31.08.2027.",
-            "Veidne / Template: 2026.1",
+            "Veidne / Template: 2026.2",
         ):
             assert expected in text, expected
         assert "PROJEKTS" not in text
@@ -100,6 +110,81 @@ class TestRendering:
         assert "Parakstu lapa / Signature page" in text
         assert "Autentifikācija / Authentication: latvija / smartid" in text
         assert text.count("Parakstītā versija / Version signed: 1") == 2
+
+
+def riga(year: int, month: int, day: int, hour: int = 0) -> dt.datetime:
+    """A moment in Riga local time, as UTC (the way the database hands it back)."""
+    return dt.datetime(year, month, day, hour, tzinfo=RIGA).astimezone(dt.UTC)
+
+
+class TestPeriodWording:
+    """The period ends exclusively; the agreement prints its last day, or the exact moment."""
+
+    def words(self, start: dt.datetime, end: dt.datetime) -> str:
+        data = bench.sample_contract(4).model_copy(
+            update={"kind": "draft", "signatures": [], "period_start": start, "period_end": end}
+        )
+        return words_of(render_pdf(data))
+
+    @pytest.mark.parametrize(
+        ("end", "last_lv", "last_en"),
+        [
+            # The school year's end: 1 June 00:00 in summer time is 31 May 21:00 UTC.
+            (riga(2027, 6, 1), "31.05.2027.", "2027-05-31"),
+            # Summer time starts on Sunday 28 March 2027 at 03:00: midnight after it is UTC+3 ...
+            (riga(2027, 3, 29), "28.03.2027.", "2027-03-28"),
+            # ... and midnight that Sunday, before the change, still UTC+2.
+            (riga(2027, 3, 28), "27.03.2027.", "2027-03-27"),
+            # Summer time ends on Sunday 25 October 2026 at 04:00: midnight after it is UTC+2.
+            (riga(2026, 10, 26), "25.10.2026.", "2026-10-25"),
+        ],
+    )
+    def test_an_end_at_local_midnight_prints_the_day_before_as_the_last(
+        self, end: dt.datetime, last_lv: str, last_en: str
+    ) -> None:
+        end_day = end.astimezone(RIGA).strftime("%d.%m.%Y.")
+        words = self.words(riga(2026, 9, 1), end)
+        assert f"01.09.2026. – {last_lv} (ieskaitot)" in words  # the device table
+        assert f"no 01.09.2026. līdz {last_lv} (ieskaitot)." in words
+        assert f"from 2026-09-01 to {last_en} (inclusive)." in words
+        assert end_day not in words
+
+    @pytest.mark.parametrize(
+        ("end", "moment_lv", "moment_en"),
+        [
+            (riga(2027, 6, 1, 12), "01.06.2027. plkst. 12:00 (EEST)", "2027-06-01 12:00 (EEST)"),
+            # Midnight UTC is 03:00 in Riga: not a whole day.
+            (
+                dt.datetime(2027, 6, 1, tzinfo=dt.UTC),
+                "01.06.2027. plkst. 03:00 (EEST)",
+                "2027-06-01 03:00 (EEST)",
+            ),
+            # 03:30 happens twice on 25 October 2026; the zone says which one.
+            (
+                dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),
+                "25.10.2026. plkst. 03:30 (EEST)",
+                "2026-10-25 03:30 (EEST)",
+            ),
+            (
+                dt.datetime(2026, 10, 25, 1, 30, 15, tzinfo=dt.UTC),
+                "25.10.2026. plkst. 03:30:15 (EET)",
+                "2026-10-25 03:30:15 (EET)",
+            ),
+        ],
+    )
+    def test_an_end_during_a_day_prints_the_date_and_time(
+        self, end: dt.datetime, moment_lv: str, moment_en: str
+    ) -> None:
+        words = self.words(riga(2026, 3, 1), end)
+        assert f"01.03.2026. – {moment_lv}" in words
+        assert f"no 01.03.2026. līdz {moment_lv}." in words
+        assert f"from 2026-03-01 to {moment_en}." in words
+        assert "ieskaitot). Ierīce jāatdod" not in words
+
+    def test_insurance_end_is_inclusive_in_both_languages(self) -> None:
+        words = self.words(riga(2026, 9, 1), riga(2027, 6, 1))
+        assert "Ierīce ir apdrošināta līdz 31.08.2027. (ieskaitot)." in words
+        assert "The Device is insured until 2027-08-31 (inclusive)." in words
 
 
 class TestSeal:

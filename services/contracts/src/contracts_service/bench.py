@@ -22,6 +22,7 @@ from contracts_service.document.model import (
     LenderData,
     SignatureLine,
 )
+from contracts_service.document.template import TEMPLATE_VERSION
 from contracts_service.seal import DocumentSealer, build_sealer, generate_demo_material
 from contracts_service.service.signing import SEAL_REASON, render_and_seal_data
 
@@ -42,7 +43,7 @@ def sample_contract(n: int = 0) -> ContractData:
         number=f"DL-2026-{n:08X}",
         version=2,
         kind="sealed",
-        template_version="2026.1",
+        template_version=TEMPLATE_VERSION,
         issued_at=signed,
         lender=LenderData(
             kind="institution",
@@ -72,7 +73,8 @@ def sample_contract(n: int = 0) -> ContractData:
             insured_until=dt.date(2027, 8, 31),
         ),
         period_start=dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
-        period_end=dt.datetime(2027, 6, 30, tzinfo=dt.UTC),
+        # The school year's end: 1 June 00:00 in Riga, so the loan's last day is 31 May.
+        period_end=dt.datetime(2027, 5, 31, 21, tzinfo=dt.UTC),
         signatures=[
             SignatureLine(
                 party="borrower",

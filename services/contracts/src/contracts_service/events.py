@@ -15,10 +15,11 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.models import Contract, ContractDocument, ReturnCondition
+from contracts_service.schemas import PERIOD_END
 from shared_kit.events import CloudEvent, add_event
 from shared_kit.observability import correlation_id
 
@@ -50,7 +51,7 @@ class ContractPayload(BaseModel):
     borrower_id: uuid.UUID
     state: str
     period_start: dt.datetime
-    period_end: dt.datetime
+    period_end: dt.datetime = Field(description=PERIOD_END)
     document_version: int
     document_sha256: str
     device_loss: Literal["lost", "stolen"] | None = None

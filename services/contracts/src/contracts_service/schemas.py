@@ -19,6 +19,11 @@ from contracts_service.models import (
 )
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
+PERIOD_END = (
+    "The loan's end, exclusive: the device is due back before this moment. At midnight in Riga "
+    "the last day of the loan is the day before (the agreement prints that day, inclusive); "
+    "any other end is printed with its time."
+)
 
 
 class ReadModel(BaseModel):
@@ -152,7 +157,7 @@ class ContractRead(BaseModel):
     lender_complete: bool
     device: dict[str, Any]
     period_start: dt.datetime
-    period_end: dt.datetime
+    period_end: dt.datetime = Field(description=PERIOD_END)
     template_version: str
     current_document: int
     sign_by: dt.datetime

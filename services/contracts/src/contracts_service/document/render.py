@@ -3,7 +3,9 @@
 
 The creation date is the document's own `issued_at` and fpdf2 derives the file id from the
 content, so the same data always gives the same bytes and so the same SHA-256. Dates print in
-Riga time; amounts with a decimal comma in Latvian and a point in English.
+Riga time; amounts with a decimal comma in Latvian and a point in English. A period ends
+exclusively: an end at Riga midnight prints as the day before, inclusive; any other end as its
+date and time.
 """
 
 from __future__ import annotations
@@ -48,6 +50,34 @@ def date_en(moment: dt.datetime | dt.date) -> str:
 def time_lv(moment: dt.datetime) -> str:
     """A moment in Riga time, to the second."""
     return moment.astimezone(RIGA).strftime("%d.%m.%Y. %H:%M:%S (%Z)")
+
+
+def clock_time(local: dt.datetime) -> str:
+    """12:00 (EEST), with seconds when there are any; the zone tells the two 03:30s apart."""
+    return local.strftime("%H:%M:%S (%Z)" if local.second else "%H:%M (%Z)")
+
+
+def last_day(end: dt.datetime) -> dt.date | None:
+    """The last whole day of a period ending (exclusively) at `end`: the day before an end at
+    Riga midnight; None when the end falls during a day."""
+    local = end.astimezone(RIGA)
+    return local.date() - dt.timedelta(days=1) if local.time() == dt.time(0) else None
+
+
+def period_end_lv(end: dt.datetime) -> str:
+    """The end as the agreement prints it: 31.05.2027. (ieskaitot), or 01.06.2027. plkst. 12:00."""
+    day = last_day(end)
+    if day is not None:
+        return f"{date_lv(day)} (ieskaitot)"
+    return f"{date_lv(end)} plkst. {clock_time(end.astimezone(RIGA))}"
+
+
+def period_end_en(end: dt.datetime) -> str:
+    """The end in English: 2027-05-31 (inclusive), or 2027-06-01 12:00 (EEST)."""
+    day = last_day(end)
+    if day is not None:
+        return f"{date_en(day)} (inclusive)"
+    return f"{date_en(end)} {clock_time(end.astimezone(RIGA))}"
 
 
 def personal_code(code: str) -> str:
@@ -183,7 +213,7 @@ class Renderer:
             ("Vērtība atbildībai / Value for liability", f"{value[0]} / {value[1]}"),
             (
                 "Termiņš / Period",
-                f"{date_lv(self.data.period_start)} – {date_lv(self.data.period_end)}",
+                f"{date_lv(self.data.period_start)} – {period_end_lv(self.data.period_end)}",
             ),
         ]
         self._line("Ierīce / Device", bold=True)
@@ -209,9 +239,9 @@ class Renderer:
         fields = {
             "learner": d.learner,
             "start_lv": date_lv(d.period_start),
-            "end_lv": date_lv(d.period_end),
+            "end_lv": period_end_lv(d.period_end),
             "start_en": date_en(d.period_start),
-            "end_en": date_en(d.period_end),
+            "end_en": period_end_en(d.period_end),
             "insurance_lv": insurance[0],
             "insurance_en": insurance[1],
             "value_lv": money_lv(value) if value is not None else t.VALUE_UNKNOWN[0],

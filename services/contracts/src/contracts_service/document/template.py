@@ -4,14 +4,16 @@
 Templates are versioned: a contract records the `TEMPLATE_VERSION` it was drafted with, and a
 changed wording gets a new version here (old contracts keep their stored PDFs). The Latvian
 text prevails; the English rendering is for information. Clauses are format strings over
-`Fields` (already formatted text), so the template holds wording only, no logic.
+`Fields` (already formatted text), so the template holds wording only, no logic. 2026.2: the
+period's end is printed as its last day (an exclusive end at Riga midnight is the day before)
+or as its date and time, and the English text says "inclusive" where the Latvian does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-TEMPLATE_VERSION = "2026.1"
+TEMPLATE_VERSION = "2026.2"
 CONSENT_VERSION = "2026.1"
 
 TITLE = ("PATAPINĀJUMA LĪGUMS", "LOAN AGREEMENT (COMMODATUM)")
@@ -50,11 +52,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         ("Termiņš", "Period"),
         (
-            "Ierīce tiek nodota lietošanā no {start_lv} līdz {end_lv} (ieskaitot). Ierīce "
-            "jāatdod ne vēlāk kā termiņa pēdējā dienā vai agrāk, ja izglītojamais beidz mācības "
-            "izglītības iestādē.",
+            "Ierīce tiek nodota lietošanā no {start_lv} līdz {end_lv}. Ierīce jāatdod ne "
+            "vēlāk kā līdz termiņa beigām vai agrāk, ja izglītojamais beidz mācības izglītības "
+            "iestādē.",
             "The Device is lent from {start_en} to {end_en}. It must be returned no later than "
-            "the last day of the period, or earlier if the learner leaves the institution.",
+            "the end of the period, or earlier if the learner leaves the institution.",
         ),
     ),
     Clause(
@@ -144,8 +146,8 @@ CONSENT_TEMPLATE = (
 INSURED = (
     "Ierīce ir apdrošināta līdz {until_lv} (ieskaitot). Apdrošināšana nesedz ar ļaunu nolūku "
     "vai rupjas neuzmanības dēļ nodarītus bojājumus.",
-    "The Device is insured until {until_en}. The insurance does not cover damage caused by intent "
-    "or gross negligence.",
+    "The Device is insured until {until_en} (inclusive). The insurance does not cover damage "
+    "caused by intent or gross negligence.",
 )
 NOT_INSURED = (
     "Ierīce nav apdrošināta. Patapinātājs to var apdrošināt savā vārdā; patapinājuma ņēmējam "
