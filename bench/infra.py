@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.report import RESULTS
+from bench.report import keep_log
 from inventory_service.main import MIGRATIONS
 from shared_kit.migrations import upgrade
 from shared_kit.testing.gateway import Gateway, running_gateway
@@ -183,10 +182,16 @@ def service_env(infra: Infra, prefix: str, database_url: str) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def service_server(
-    infra: Infra, name: str, prefix: str, database_url: str, env: dict[str, str] | None = None
+    infra: Infra,
+    name: str,
+    prefix: str,
+    database_url: str,
+    env: dict[str, str] | None = None,
+    *,
+    benchmark: str,
 ) -> AsyncIterator[Server]:
     """`uvicorn <name>_service.main:create_app` (2 workers), once /readyz answers 200; `env`
-    adds to or overrides its environment."""
+    adds to or overrides its environment. Its log is kept in bench/results/ per `benchmark`."""
     port = free_port()
     log_path = infra.workdir / f"{name}-{port}.log"
     app = f"{name}_service.main:create_app"
@@ -199,7 +204,7 @@ async def service_server(
         yield server
     finally:
         stop_process(process)
-        shutil.copy(log_path, RESULTS / f"{name}-server.log")  # for a look afterwards
+        keep_log(log_path, benchmark, name)
 
 
 @contextlib.asynccontextmanager

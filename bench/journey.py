@@ -138,7 +138,7 @@ async def start_services(
         )
         env = wiring(name, suffix, gateway_client(gateway) if name == "contracts" else None)
         servers[name] = await stack.enter_async_context(
-            service_server(infra, name, f"{name.upper()}_", url, env)
+            service_server(infra, name, f"{name.upper()}_", url, env, benchmark="journey")
         )
     return servers
 

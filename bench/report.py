@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +121,22 @@ def document(rows: Sequence[Row], elapsed_s: float, notes: Sequence[str] = ()) -
     return "\n\n".join(parts) + "\n"
 
 
-def save(text: str, name: str = "latest.md") -> Path:
+def results_dir(root: Path = RESULTS) -> Path:
+    """The results folder, created when missing (git ignores it: a fresh clone has none)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def save(text: str, name: str = "latest.md", root: Path = RESULTS) -> Path:
     """Write a results file under bench/results/."""
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / name
+    path = results_dir(root) / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def keep_log(log_path: Path, benchmark: str, service: str, root: Path = RESULTS) -> Path:
+    """Copy a service's server log under bench/results/ for a look afterwards: named after the
+    service in its own benchmark (`tickets-server.log`), else after both
+    (`journey-tickets-server.log`), so no benchmark overwrites another's."""
+    name = service if benchmark == service else f"{benchmark}-{service}"
+    return Path(shutil.copy(log_path, results_dir(root) / f"{name}-server.log"))

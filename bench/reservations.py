@@ -119,7 +119,9 @@ async def attempt(idle: asyncio.Queue[Connection], request: bytes, started: floa
 
 async def contention(infra: Infra, database_url: str) -> tuple[list[Outcome], float, float | None]:
     """All attempts at once; the outcomes, the wall time and the server's CPU seconds."""
-    async with service_server(infra, "reservations", "RESERVATIONS_", database_url) as server:
+    async with service_server(
+        infra, "reservations", "RESERVATIONS_", database_url, benchmark="reservations"
+    ) as server:
         requests = attempts(infra, server.url)
         async with pool(server.url, CONNECTIONS) as idle:
             cpu_before = cpu_seconds(server.pid)

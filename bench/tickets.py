@@ -197,7 +197,7 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         await seed(url, tickets=TICKETS, devices=DEVICES, tenancies=[Tenancy(RIGA, SCHOOL)])
         seeded_s = time.perf_counter() - started
         await infra.settle(url)
-        async with service_server(infra, "tickets", "TICKETS_", url) as server:
+        async with service_server(infra, "tickets", "TICKETS_", url, benchmark="tickets") as server:
             cpu_before = cpu_seconds(server.pid)
             created, span = await creations(infra, server.url)
             cpu_after = cpu_seconds(server.pid)

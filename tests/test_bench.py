@@ -1,0 +1,73 @@
+"""The benchmarks' results folder: a fresh clone has none (git ignores it), and every
+benchmark's server logs are kept under names of their own."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def report() -> ModuleType:
+    """`bench.report` as `python -m bench` finds it: from the repository root (not installed)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        return importlib.import_module("bench.report")
+    finally:
+        sys.path.remove(str(ROOT))
+
+
+def server_log(directory: Path, name: str, text: str) -> Path:
+    """A server's log in the run's scratch directory (the bench names them by port)."""
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+class TestResultsFolder:
+    def test_a_server_log_is_kept_when_the_folder_does_not_exist_yet(
+        self, report: ModuleType, tmp_path: Path
+    ) -> None:
+        results = tmp_path / "bench" / "results"
+        log = server_log(tmp_path, "reservations-40123.log", "reservations started")
+        kept = report.keep_log(log, "reservations", "reservations", results)
+        assert kept == results / "reservations-server.log"
+        assert kept.read_text() == "reservations started"
+
+    def test_the_report_is_written_when_the_folder_does_not_exist_yet(
+        self, report: ModuleType, tmp_path: Path
+    ) -> None:
+        results = tmp_path / "bench" / "results"
+        path = report.save(report.document([], 1.5), "latest.md", results)
+        assert path == results / "latest.md"
+        assert path.read_text().startswith("# Benchmarks")
+
+
+class TestServerLogNames:
+    def test_the_journey_does_not_overwrite_the_services_own_benchmark_logs(
+        self, report: ModuleType, tmp_path: Path
+    ) -> None:
+        results = tmp_path / "results"
+        # A full run: each service's own benchmark, then the journey through both.
+        runs = [
+            ("reservations", "reservations"),
+            ("tickets", "tickets"),
+            ("journey", "reservations"),
+            ("journey", "tickets"),
+        ]
+        for port, (benchmark, service) in enumerate(runs, start=40000):
+            log = server_log(tmp_path, f"{service}-{port}.log", f"{service} in {benchmark}")
+            report.keep_log(log, benchmark, service, results)
+        kept = {p.name: p.read_text() for p in results.iterdir()}
+        assert kept == {
+            "reservations-server.log": "reservations in reservations",
+            "tickets-server.log": "tickets in tickets",
+            "journey-reservations-server.log": "reservations in journey",
+            "journey-tickets-server.log": "tickets in journey",
+        }
