@@ -225,3 +225,8 @@ class TestStoredDocuments:
         )
         assert "329,00 EUR" in text and GUARDIAN_CODE in text
         assert GUARDIAN_CODE not in r.headers.get("content-disposition", "")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["content-disposition"] == (
+            f'attachment; filename="{contract["number"]}-v1.pdf"; '
+            f"filename*=UTF-8''{contract['number']}-v1.pdf"
+        )

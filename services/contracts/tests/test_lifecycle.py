@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import uuid
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from jsonschema import Draft202012Validator
+from PIL import Image
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +21,7 @@ from contracts_service.models import ContractDocument
 from contracts_service.service import lifecycle
 from shared_kit.db import session_scope
 from shared_kit.events.outbox import OutboxMessage
+from shared_kit.testing import images
 
 from .conftest import (
     CONTRACTS,
@@ -31,8 +35,8 @@ from .conftest import (
 from .test_signing import problem
 
 EVENTS = Path(__file__).parents[3] / "contracts" / "events"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PNG = images.png()
+JPEG = images.jpeg()
 
 
 async def outbox(app: FastAPI) -> list[OutboxMessage]:
@@ -102,8 +106,11 @@ class TestReturn:
             f"{CONTRACTS}/{active['id']}/return/photos/{photo['id']}",
             headers=bearer(tokens.school_a),
         )
-        assert got.status_code == 200 and got.content == PNG
+        assert got.status_code == 200 and Image.open(io.BytesIO(got.content)).format == "PNG"
         assert got.headers["content-type"] == "image/png"
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["content-disposition"].startswith('inline; filename="screen.png"')
+        assert photo["sha256"] == hashlib.sha256(got.content).hexdigest()
         read = await client.get(f"{CONTRACTS}/{active['id']}/return", headers=bearer(tokens.riga))
         assert read.json()["photos"] == record["photos"]
         problem(
@@ -147,11 +154,45 @@ class TestReturn:
         problem(
             await give_back(client, active, tokens.school_a, files=many), 422, "too-many-photos"
         )
+        for name, content, status, type_ in (
+            ("x.jpg", images.polyglot(), 415, "invalid-photo"),
+            ("x.heic", images.heic(), 415, "invalid-photo"),
+            ("x.jpg", images.truncated(images.noisy("JPEG")), 422, "unreadable-photo"),
+            ("x.png", images.png_bomb(), 422, "photo-dimensions-too-large"),
+        ):
+            files = [("photos", ("ok.png", PNG, "image/png")), ("photos", (name, content, ""))]
+            r = await give_back(client, active, tokens.school_a, files=files)
+            problem(r, status, type_)
         problem(await give_back(client, active, tokens.school_a, "broken"), 422, "validation")
         problem(await give_back(client, active, tokens.guardian()), 403, "not-the-lender")
         assert (await world.get(active["id"]))["state"] == "active"
         r = await give_back(client, active, tokens.riga_platform, "accessories_missing")
         assert r.status_code == 201, r.text
+
+    async def test_photos_are_stored_without_metadata(
+        self, world: World, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        active = await world.active()
+        files = [
+            ("photos", ("mājās.jpg", images.revealing_jpeg((16, 8), 6), "image/jpeg")),
+            ("photos", ("page.html", images.jpeg_then_html(), "image/jpeg")),
+        ]
+        r = await give_back(client, active, tokens.school_a, "damaged", files=files)
+        assert r.status_code == 201, r.text
+        stored = r.json()["photos"]
+        assert [p["filename"] for p in stored] == ["mājās.jpg", "page.jpg"]
+        url = f"{CONTRACTS}/{active['id']}/return/photos"
+        for meta in stored:
+            got = await client.get(f"{url}/{meta['id']}", headers=bearer(tokens.school_a))
+            assert got.headers["x-content-type-options"] == "nosniff"
+            assert meta["size"] == len(got.content) and b"<html" not in got.content
+            image = Image.open(io.BytesIO(got.content))
+            assert not image.getexif() and "icc_profile" not in image.info
+        upright = await client.get(f"{url}/{stored[0]['id']}", headers=bearer(tokens.school_a))
+        assert Image.open(io.BytesIO(upright.content)).size == (8, 16)
+        assert upright.headers["content-disposition"] == (
+            "inline; filename=\"majas.jpg\"; filename*=UTF-8''m%C4%81j%C4%81s.jpg"
+        )
 
 
 class TestTermination:

@@ -273,6 +273,8 @@ class TestSuppression:
         ).json()
         assert view["figures"]["loans"]["by_social_criterion"]["low_income"]["count"] == 8
         export = await client.get(f"{API}/export.csv", headers=bearer(tokens.analyst))
+        assert export.headers["x-content-type-options"] == "nosniff"
+        assert export.headers["content-disposition"].startswith('attachment; filename="statistics-')
         rows = {
             r["institution_registration_number"]: r
             for r in csv.DictReader(io.StringIO(export.text))

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared_kit.db import create_engine, session_scope
 from shared_kit.events import CloudEvent
 from shared_kit.events.outbox import OutboxMessage
+from shared_kit.testing import images
 from shared_kit.testing.client import running_app
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 from tickets_service import consumers
@@ -37,8 +38,8 @@ CHILD = "learner-0001"
 OTHER_CHILD = "learner-0009"
 TECHNICIAN = "tech-0001"
 START = dt.datetime(2026, 10, 5, 7, 0, tzinfo=dt.UTC)  # a Monday morning in Riga
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PNG = images.png()
+JPEG = images.jpeg()
 
 
 class TestClock:

@@ -3,9 +3,14 @@ input (unknown devices, ambiguous tags, photos that are too big, too many or not
 
 from __future__ import annotations
 
+import hashlib
+import io
 import uuid
 
 import httpx
+from PIL import Image
+
+from shared_kit.testing import images
 
 from .conftest import (
     API,
@@ -237,7 +242,7 @@ class TestPhotos:
         r = await world.client.get(url, headers=bearer(world.tokens.technician))
         assert [p["position"] for p in r.json()] == [0, 1, 2]
         r = await world.client.get(f"{url}/{first}", headers=guardian)
-        assert r.status_code == 200 and r.content == PNG
+        assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).format == "PNG"
         assert r.headers["content-type"] == "image/png"
         r = await world.client.get(f"{url}/{first}", headers=bearer(world.tokens.other_guardian))
         problem(r, 403, "tenant-forbidden")
@@ -245,6 +250,69 @@ class TestPhotos:
             await world.client.get(f"{url}/{uuid.uuid4()}", headers=guardian),
             404,
             "photo-not-found",
+        )
+
+
+class TestPhotoContent:
+    """A photo is accepted only when it decodes, and is stored re-encoded without metadata."""
+
+    async def test_what_does_not_decode_is_refused_and_nothing_is_stored(
+        self, world: World
+    ) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device)
+        url = f"{API}/{ticket['id']}/photos"
+        guardian = bearer(world.tokens.guardian)
+
+        async def upload(*files: tuple[str, bytes, str]) -> httpx.Response:
+            return await world.client.post(
+                url, files=[("photos", f) for f in files], headers=guardian
+            )
+
+        problem(await upload(("a.jpg", images.polyglot(), "image/jpeg")), 415, "invalid-photo")
+        body = problem(await upload(("a.heic", images.heic(), "image/heic")), 415, "invalid-photo")
+        assert "JPEG, PNG or WebP" in body["detail"]
+        cut = images.truncated(images.noisy("JPEG"))
+        problem(await upload(("cut.jpg", cut, "image/jpeg")), 422, "unreadable-photo")
+        bomb = ("bomb.png", images.png_bomb(), "image/png")
+        problem(await upload(bomb), 422, "photo-dimensions-too-large")
+        both = (("ok.png", PNG, "image/png"), ("x.jpg", images.polyglot(), "image/jpeg"))
+        problem(await upload(*both), 415, "invalid-photo")
+        assert (await world.client.get(url, headers=guardian)).json() == []
+        r = await upload(("ok.webp", images.webp(), "image/webp"))
+        assert r.status_code == 201, r.text
+        assert r.json()[0]["media_type"] == "image/webp"
+
+    async def test_stored_photo_has_no_metadata_and_is_served_as_stored(self, world: World) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device)
+        url = f"{API}/{ticket['id']}/photos"
+        guardian = bearer(world.tokens.guardian)
+        files = [
+            ("photos", ("../home.html", images.revealing_jpeg((16, 8), 6), "image/jpeg")),
+            ("photos", ("ekrāns.jpg", images.jpeg_then_html(), "")),
+        ]
+        r = await world.client.post(url, files=files, headers=guardian)
+        assert r.status_code == 201, r.text
+        listed = r.json()
+        assert [p["filename"] for p in listed] == ["home.jpg", "ekrāns.jpg"]
+        for meta in listed:
+            got = await world.client.get(f"{url}/{meta['id']}", headers=guardian)
+            assert got.headers["content-type"] == "image/jpeg"
+            assert got.headers["x-content-type-options"] == "nosniff"
+            assert got.headers["content-disposition"].startswith("inline; filename=")
+            assert meta["sha256"] == hashlib.sha256(got.content).hexdigest()
+            assert meta["size"] == len(got.content)
+            assert b"<html" not in got.content
+            image = Image.open(io.BytesIO(got.content))
+            assert not image.getexif() and not (
+                {"exif", "xmp", "comment", "icc_profile"} & set(image.info)
+            )
+        rotated = await world.client.get(f"{url}/{listed[0]['id']}", headers=guardian)
+        assert Image.open(io.BytesIO(rotated.content)).size == (8, 16)  # orientation applied
+        named = await world.client.get(f"{url}/{listed[1]['id']}", headers=guardian)
+        assert named.headers["content-disposition"] == (
+            "inline; filename=\"ekrans.jpg\"; filename*=UTF-8''ekr%C4%81ns.jpg"
         )
 
 

@@ -62,6 +62,14 @@ class PreconditionFailed(ProblemError):
     status, type, title = 412, "precondition-failed", "Precondition failed"
 
 
+class PayloadTooLarge(ProblemError):
+    status, type, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, type, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Unprocessable(ProblemError):
     status, type, title = 422, "unprocessable", "Unprocessable content"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared_kit.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable
+from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class ContractNotFound(NotFound):
@@ -67,18 +67,6 @@ class ConsentOutdated(Conflict):
 
 class UnknownDocument(Unprocessable):
     type, title = "unknown-document", "No such version of this contract"
-
-
-class InvalidPhoto(ProblemError):
-    status, type, title = 415, "invalid-photo", "Photos must be JPEG or PNG"
-
-
-class PayloadTooLarge(ProblemError):
-    status, type, title = 413, "payload-too-large", "Payload too large"
-
-
-class TooManyPhotos(Unprocessable):
-    type, title = "too-many-photos", "Too many photos"
 
 
 class InvalidPdf(Unprocessable):

@@ -252,7 +252,7 @@ class ContractReturn(UUIDKey, Base):
 
 
 class ReturnPhoto(UUIDKey, Base):
-    """A photo taken at a return (JPEG or PNG, checked by its magic bytes)."""
+    """A photo taken at a return, as the kit's `uploads` stored it (re-encoded, no metadata)."""
 
     __tablename__ = "return_photo"
 

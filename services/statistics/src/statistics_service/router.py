@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from shared_kit.deps import SessionDep
+from shared_kit.downloads import download_headers
 from shared_kit.problems import problem_responses
 from shared_kit.viis import ViisError
 from statistics_service.deps import (
@@ -227,7 +228,7 @@ async def export_csv(
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=download_headers(filename),
     )
 
 

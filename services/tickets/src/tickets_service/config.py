@@ -19,7 +19,7 @@ class TicketsSettings(ServiceSettings):
     # Local time of the programme: "under warranty" compares the warranty's last day with
     # today's date there.
     timezone: str = "Europe/Riga"
-    # Photos of a problem: JPEG or PNG (by their magic bytes), stored in the database.
+    # Photos of a problem: JPEG, PNG or WebP (decoded and re-encoded), stored in the database.
     photo_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     photo_max_count: int = Field(5, ge=0)
     # How many tickets one SLA run flags (the rest wait for the next run).

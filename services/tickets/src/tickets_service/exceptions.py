@@ -1,6 +1,6 @@
 """Business errors of tickets, each with its HTTP status and problem type."""
 
-from shared_kit.problems import Conflict, Forbidden, NotFound, ProblemError, Unprocessable
+from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
 
 
 class TicketNotFound(NotFound):
@@ -61,15 +61,3 @@ class DuplicateClaim(Conflict):
 
 class NoLearner(Unprocessable):
     type, title = "no-learner", "No learner is known for this device"
-
-
-class InvalidPhoto(ProblemError):
-    status, type, title = 415, "invalid-photo", "Photos must be JPEG or PNG"
-
-
-class PayloadTooLarge(ProblemError):
-    status, type, title = 413, "payload-too-large", "Payload too large"
-
-
-class TooManyPhotos(Unprocessable):
-    type, title = "too-many-photos", "Too many photos"

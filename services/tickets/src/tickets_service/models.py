@@ -348,7 +348,7 @@ class Transition(UUIDKey, Base):
 
 
 class Photo(UUIDKey, Base):
-    """A photo of the problem (JPEG or PNG, checked by its magic bytes)."""
+    """A photo of the problem, as the kit's `uploads` stored it (re-encoded, no metadata)."""
 
     __tablename__ = "ticket_photo"
 

@@ -37,9 +37,11 @@ from contracts_service.schemas import (
     TerminateRequest,
 )
 from contracts_service.service import access, lifecycle, signing
+from shared_kit import uploads
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, check_if_match, etag
 from shared_kit.deps import SessionDep
+from shared_kit.downloads import file_response
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
@@ -57,12 +59,8 @@ async def _read(session: AsyncSession, contract: Contract) -> ContractRead:
 
 def _pdf(data: bytes, filename: str, sha256: str) -> Response:
     # The PDF carries the borrower's personal code: never cached on the way.
-    headers = {
-        **NO_STORE,
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "ETag": f'"{sha256}"',
-    }
-    return Response(data, media_type="application/pdf", headers=headers)
+    headers = {**NO_STORE, "ETag": f'"{sha256}"'}
+    return file_response(data, media_type="application/pdf", filename=filename, headers=headers)
 
 
 @router.get("", response_model=Page[ContractRead])
@@ -248,7 +246,7 @@ async def terminate_contract(
     status_code=201,
     response_model=ReturnRead,
     tags=["returns"],
-    responses=problem_responses(404, 409, 412, 413, 415),
+    responses=problem_responses(404, 409, 412, 413, 415, 422),
 )
 async def record_return(
     contract: LockedContract,
@@ -259,16 +257,16 @@ async def record_return(
     idem: IdempotencyDep,
     condition: Annotated[ReturnCondition, Form()],
     notes: Annotated[str | None, Form(max_length=4000)] = None,
-    photos: Annotated[list[UploadFile] | None, File(description="JPEG or PNG")] = None,
+    photos: Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP")] = None,
     if_match: IfMatch = None,
 ):
     """The institution records the device's return: condition, notes, optional photos.
 
-    A `damaged` return's event is what the tickets service opens a repair ticket from."""
-    received = [
-        lifecycle.PhotoIn(p.filename, p.content_type, await p.read(settings.photo_max_bytes + 1))
-        for p in photos or []
-    ]
+    Photos are JPEG, PNG or WebP that decode as such (else 415 `invalid-photo`, or 422
+    `unreadable-photo` / `photo-dimensions-too-large`), stored re-encoded, upright and without
+    metadata. A `damaged` return's event is what the tickets service opens a repair ticket
+    from."""
+    received = await uploads.receive(photos or [], settings.photo_max_bytes)
     fingerprint = {
         "condition": condition,
         "notes": notes,
@@ -317,17 +315,22 @@ async def get_return(contract: ValidContract, session: SessionDep, principal: Cu
 @router.get(
     "/{contract_id}/return/photos/{photo_id}",
     tags=["returns"],
-    responses={**READ, 200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+    responses={**READ, 200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
     response_class=Response,
 )
 async def download_photo(
     photo_id: uuid.UUID, contract: ValidContract, session: SessionDep, principal: CurrentPrincipal
 ):
-    """One photo of the return."""
+    """One photo of the return, as stored (inline, `nosniff`)."""
     access.check_manager(principal, contract)
     repo = ReturnRepository(session)
     record = await repo.of(contract.id)
     photo = await repo.photo(record.id, photo_id) if record is not None else None
     if photo is None:
         raise PhotoNotFound(f"No photo {photo_id} for contract {contract.number}")
-    return Response(photo.content, media_type=photo.media_type, headers=NO_STORE)
+    return uploads.photo_response(
+        content=photo.content,
+        media_type=photo.media_type,
+        filename=photo.filename,
+        headers=NO_STORE,
+    )

@@ -8,13 +8,13 @@ from fastapi import APIRouter, File, UploadFile
 
 from contracts_service.deps import Settings, TrustRoots
 from contracts_service.document.template import CONSENT_TEMPLATE, CONSENT_VERSION
-from contracts_service.exceptions import InvalidPdf, PayloadTooLarge
+from contracts_service.exceptions import InvalidPdf
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import ConsentRead, SealRead, VerificationRead, VerifiedSigner
 from contracts_service.service import verification
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import SessionDep
-from shared_kit.problems import problem_responses
+from shared_kit.problems import PayloadTooLarge, problem_responses
 
 router = APIRouter(prefix=PREFIX, tags=["verification"], responses=COMMON)
 

@@ -20,20 +20,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service import events
 from contracts_service.config import ContractsSettings
-from contracts_service.exceptions import (
-    IllegalState,
-    InvalidPhoto,
-    PayloadTooLarge,
-    TooManyPhotos,
-)
+from contracts_service.exceptions import IllegalState
 from contracts_service.models import (
     UNSIGNED,
     Contract,
@@ -45,20 +38,10 @@ from contracts_service.models import (
 )
 from contracts_service.repository import ContractRepository, DocumentRepository, ReturnRepository
 from contracts_service.service import access
+from shared_kit import uploads
 from shared_kit.auth import Principal
 
 S = ContractState
-JPEG, PNG = "image/jpeg", "image/png"
-MAGIC = {JPEG: (b"\xff\xd8\xff",), PNG: (b"\x89PNG\r\n\x1a\n",)}
-
-
-@dataclass(frozen=True)
-class PhotoIn:
-    """An uploaded photo as received."""
-
-    filename: str | None
-    declared_type: str | None
-    content: bytes
 
 
 async def _current(session: AsyncSession, contract: Contract) -> ContractDocument:
@@ -110,21 +93,6 @@ async def terminate(
     return contract
 
 
-def photo_type(photo: PhotoIn, max_bytes: int) -> str:
-    """The photo's media type by its magic bytes; 413 when too large, 415 when not an image."""
-    if len(photo.content) > max_bytes:
-        raise PayloadTooLarge(f"A photo may have at most {max_bytes} bytes", max_bytes=max_bytes)
-    declared = (photo.declared_type or "").split(";")[0].strip().lower()
-    for media_type, prefixes in MAGIC.items():
-        if photo.content.startswith(prefixes) and declared in (
-            media_type,
-            "",
-            "application/octet-stream",
-        ):
-            return media_type
-    raise InvalidPhoto(f"{photo.filename or 'A photo'} is not a JPEG or PNG image")
-
-
 async def record_return(
     *,
     session: AsyncSession,
@@ -133,10 +101,11 @@ async def record_return(
     contract: Contract,
     condition: ReturnCondition,
     notes: str | None,
-    photos: list[PhotoIn],
+    photos: list[uploads.Upload],
     now: dt.datetime,
 ) -> ContractReturn:
-    """The device came back: record its condition, notes and photos."""
+    """The device came back: record its condition, notes and photos (the kit's `uploads`
+    checks each and stores it re-encoded without metadata)."""
     access.check_manager(principal, contract)
     returnable = contract.state is S.ACTIVE or (
         contract.state is S.TERMINATED and contract.returned_at is None
@@ -147,8 +116,8 @@ async def record_return(
             f"{contract.state.value}"
         )
     if len(photos) > settings.photo_max_count:
-        raise TooManyPhotos(f"At most {settings.photo_max_count} photos per return")
-    types = [photo_type(p, settings.photo_max_bytes) for p in photos]
+        raise uploads.TooManyPhotos(f"At most {settings.photo_max_count} photos per return")
+    cleaned = await uploads.clean_all(photos, max_bytes=settings.photo_max_bytes)
     repo = ReturnRepository(session)
     record = ContractReturn(
         id=uuid.uuid4(),
@@ -160,15 +129,15 @@ async def record_return(
     )
     repo.add(record)
     photo_ids = []
-    for position, (photo, media_type) in enumerate(zip(photos, types, strict=True)):
+    for position, photo in enumerate(cleaned):
         row = ReturnPhoto(
             id=uuid.uuid4(),
             return_id=record.id,
             position=position,
-            filename=(photo.filename or "")[:300] or None,
-            media_type=media_type,
-            size=len(photo.content),
-            sha256=hashlib.sha256(photo.content).hexdigest(),
+            filename=photo.filename,
+            media_type=photo.media_type,
+            size=photo.size,
+            sha256=photo.sha256,
             content=photo.content,
             created_at=now,
         )

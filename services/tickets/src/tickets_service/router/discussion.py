@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
+from shared_kit import uploads
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
 from shared_kit.idempotency import IdempotencyDep
@@ -104,10 +105,13 @@ async def add_comment(
     status_code=201,
     response_model=list[PhotoRead],
     tags=["photos"],
-    responses=problem_responses(404, 409, 413, 415),
-    description="Add photos of the problem (multipart, field `photos`, one or more): JPEG or "
-    "PNG by content, each at most `TICKETS_PHOTO_MAX_BYTES` (413), at most "
-    "`TICKETS_PHOTO_MAX_COUNT` per ticket (422); anything else is 415 `invalid-photo`.",
+    responses=problem_responses(404, 409, 413, 415, 422),
+    description="Add photos of the problem (multipart, field `photos`, one or more): JPEG, "
+    "PNG or WebP that decode as such, each at most `TICKETS_PHOTO_MAX_BYTES` (413), at most "
+    "`TICKETS_PHOTO_MAX_COUNT` per ticket (422 `too-many-photos`); anything else is 415 "
+    "`invalid-photo`, a truncated image 422 `unreadable-photo`, one of too many pixels 422 "
+    "`photo-dimensions-too-large`. Each is stored re-encoded, upright and without metadata "
+    "(EXIF with GPS, XMP, ICC profile, comments); its size and sha256 are the stored bytes'.",
 )
 async def add_photos(
     ticket: ValidTicket,
@@ -116,13 +120,10 @@ async def add_photos(
     idem: IdempotencyDep,
     settings: Settings,
     now: Now,
-    photos: Annotated[list[UploadFile], File(description="JPEG or PNG")],
+    photos: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP")],
 ):
     """Add photos."""
-    received = [
-        discussion.PhotoIn(p.filename, p.content_type, await p.read(settings.photo_max_bytes + 1))
-        for p in photos
-    ]
+    received = await uploads.receive(photos, settings.photo_max_bytes)
     if replay := await idem.replay([hashlib.sha256(p.content).hexdigest() for p in received]):
         return replay
     rows = await discussion.add_photos(
@@ -145,12 +146,18 @@ async def list_photos(ticket: ValidTicket, session: SessionDep):
 @router.get(
     "/{ticket_id}/photos/{photo_id}",
     tags=["photos"],
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **READ},
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}, **READ},
+    response_class=Response,
 )
 async def download_photo(photo_id: uuid.UUID, ticket: ValidTicket, session: SessionDep):
-    """One photo."""
+    """One photo, as stored (inline, `nosniff`)."""
     photo = await discussion.photo(session, ticket, photo_id)
-    return Response(photo.content, media_type=photo.media_type, headers=NO_STORE)
+    return uploads.photo_response(
+        content=photo.content,
+        media_type=photo.media_type,
+        filename=photo.filename,
+        headers=NO_STORE,
+    )
 
 
 # Insurance claims ---------------------------------------------------------------------------

@@ -6,49 +6,29 @@
 - Support's first public comment is a response: it stops the response clock.
 - The reporter's public comment on a ticket waiting for them answers it: the ticket goes back
   to work (`in_progress` while a repair is under way, else `acknowledged`).
-- Photos: JPEG or PNG by their magic bytes (a declared type, if any, must agree), at most
-  `photo_max_bytes` each (413) and `photo_max_count` per ticket (422); anything else is 415.
+- Photos: at most `photo_max_bytes` each and `photo_max_count` per ticket (422), checked and
+  stored by the kit's `uploads` (decoded JPEG, PNG or WebP, re-encoded without metadata).
   Anyone who sees the ticket may add photos until it is closed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared_kit import uploads
 from shared_kit.auth import Principal
 from tickets_service.config import TicketsSettings
-from tickets_service.exceptions import (
-    InvalidPhoto,
-    PayloadTooLarge,
-    PhotoNotFound,
-    TicketClosed,
-    TooManyPhotos,
-)
+from tickets_service.exceptions import PhotoNotFound, TicketClosed
 from tickets_service.models import Comment, Photo, Ticket, TicketState, Visibility
 from tickets_service.repository import CommentRepository, PhotoRepository
 from tickets_service.schemas import CommentCreate
 from tickets_service.service import access, effects, sla
 from tickets_service.service.workflow import lock, move, publish_breach
-
-JPEG, PNG = "image/jpeg", "image/png"
-MAGIC = {JPEG: (b"\xff\xd8\xff",), PNG: (b"\x89PNG\r\n\x1a\n",)}
-NEUTRAL_TYPES = ("", "application/octet-stream")
-
-
-@dataclass(frozen=True)
-class PhotoIn:
-    """An uploaded photo as received (content cut at one byte past the limit)."""
-
-    filename: str | None
-    declared_type: str | None
-    content: bytes
 
 
 async def comments(
@@ -112,52 +92,41 @@ async def add_comment(
     return comment
 
 
-def photo_type(photo: PhotoIn, max_bytes: int) -> str:
-    """The photo's media type by its magic bytes; 413 when too large, 415 when not an image."""
-    if len(photo.content) > max_bytes:
-        raise PayloadTooLarge(f"A photo may have at most {max_bytes} bytes", max_bytes=max_bytes)
-    declared = (photo.declared_type or "").split(";")[0].strip().lower()
-    for media_type, prefixes in MAGIC.items():
-        if photo.content.startswith(prefixes) and declared in (media_type, *NEUTRAL_TYPES):
-            return media_type
-    raise InvalidPhoto(f"{photo.filename or 'A photo'} is not a JPEG or PNG image")
-
-
 async def add_photos(
     *,
     session: AsyncSession,
     settings: TicketsSettings,
     principal: Principal,
     ticket: Ticket,
-    photos: list[PhotoIn],
+    photos: list[uploads.Upload],
     now: dt.datetime,
 ) -> list[Photo]:
-    """Store photos of the problem, after checking count, size and type of every one."""
+    """Store photos of the problem, after checking the count and every photo."""
     ticket = await lock(session, ticket)  # positions are handed out one upload at a time
     if ticket.state is TicketState.CLOSED:
         raise TicketClosed("The ticket is closed; reopen it to add photos")
     repo = PhotoRepository(session)
     existing = await repo.count(ticket.id)
     if existing + len(photos) > settings.photo_max_count:
-        raise TooManyPhotos(
+        raise uploads.TooManyPhotos(
             f"A ticket may have at most {settings.photo_max_count} photos ({existing} stored)",
             max_count=settings.photo_max_count,
         )
-    types = [photo_type(p, settings.photo_max_bytes) for p in photos]
+    cleaned = await uploads.clean_all(photos, max_bytes=settings.photo_max_bytes)
     rows = [
         Photo(
             id=uuid.uuid4(),
             ticket_id=ticket.id,
             position=existing + i,
-            filename=(photo.filename or "")[:300] or None,
-            media_type=media_type,
-            size=len(photo.content),
-            sha256=hashlib.sha256(photo.content).hexdigest(),
+            filename=photo.filename,
+            media_type=photo.media_type,
+            size=photo.size,
+            sha256=photo.sha256,
             content=photo.content,
             uploaded_by=access.actor_of(principal),
             created_at=now,
         )
-        for i, (photo, media_type) in enumerate(zip(photos, types, strict=True))
+        for i, photo in enumerate(cleaned)
     ]
     for row in rows:
         repo.add(row)
