@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 
 from shared_kit.auth import JWKSVerifier
 from shared_kit.db import create_engine, create_session_factory
@@ -21,6 +22,7 @@ from shared_kit.migrations import head_revision, known_revisions
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
 from shared_kit.problems import install_problem_handlers
+from shared_kit.security_headers import SecurityHeadersMiddleware
 from shared_kit.settings import Environment, ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,14 @@ class ServiceSpec:
     housekeeping: list[Purge] = field(default_factory=list)
     version: str = "0.1.0"
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with the security headers outermost, so that they are on every response."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's ServerErrorMiddleware, which answers an unexpected error itself.
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -79,7 +89,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             await _stop_workers(app, tasks)
             await engine.dispose()
 
-    app = FastAPI(
+    app = ServiceApp(
         title=spec.title,
         description=spec.description,
         version=spec.version,
