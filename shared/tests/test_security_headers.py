@@ -111,6 +111,7 @@ class TestOtherResponses:
             ("GET", "/nowhere", 404),
             ("DELETE", "/page", 405),
             ("GET", "/bug", 500),
+            ("GET", "/docs/swagger/swagger-ui.css", 200),
         ],
     )
     async def test_get_nosniff_and_a_restrictive_policy(
