@@ -11,9 +11,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 
 from shared_kit.auth import JWKSVerifier
 from shared_kit.db import create_engine, create_session_factory
+from shared_kit.docs import install_docs
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.events.relay import OutboxRelay
 from shared_kit.housekeeping import Housekeeper, Purge
@@ -21,6 +23,7 @@ from shared_kit.migrations import head_revision, known_revisions
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
 from shared_kit.problems import install_problem_handlers
+from shared_kit.security_headers import SecurityHeadersMiddleware
 from shared_kit.settings import Environment, ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,14 @@ class ServiceSpec:
     housekeeping: list[Purge] = field(default_factory=list)
     version: str = "0.1.0"
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with the security headers outermost, so that they are on every response."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's ServerErrorMiddleware, which answers an unexpected error itself.
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -79,18 +90,24 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             await _stop_workers(app, tasks)
             await engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI from our own files (install_docs); no ReDoc (its bundle needs inline styles),
+    # and no OAuth2 redirect page (no API documents an OAuth2 flow for Swagger UI to run).
+    app = ServiceApp(
         title=spec.title,
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
     app.state.migrations_known = known_revisions(spec.migrations) if spec.migrations else None
     app.state.consumers = []
     install_problem_handlers(app)
+    install_docs(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
     app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
