@@ -9,14 +9,16 @@ waits for the school's administrator. For `LOAD_S` seconds, asyncio tasks play
   drafted contract, and once the device is with them sometimes report a screen problem;
 - each school's administrator: approves or rejects requests (Jūrmala), countersigns signed
   contracts, records the return of a loan whose device has no open ticket now and then;
-- a technician: starts and resolves repairs; municipal administrators: list and search
-  devices, read availability, the waitlist and the support queue.
+- a technician: looks at new tickets, takes the device in (or finds no fault) and resolves
+  the repairs; municipal administrators: list and search devices, read availability, the
+  waitlist and the support queue.
 
 Every POST carries an `Idempotency-Key`; some are sent again with it, as by a client whose
 answer was lost, and must replay the first answer. Once the time is up and every outbox is
 published and every consumer has applied every event it reads, the drill asserts: no 5xx;
 4xx only where a race makes them expected, all problem+json; no double booking; inventory,
-contracts and tickets agree with the live reservations; no event lost, unknown,
+contracts and tickets agree with the live reservations, and exactly the devices taken in
+for a repair not yet completed are in repair; no event lost, unknown,
 dead-lettered or applied twice (every device's history is one unbroken chain). It prints p50
 and p99 per kind of request and the request rate. Loopback only; bounded in time.
 

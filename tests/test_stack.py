@@ -359,13 +359,14 @@ def journey(stack: Stack, services: dict[str, str]) -> None:
     until(lambda: guardian.ok("GET", "reservations", f"/{reservation['id']}")["state"]
           == "fulfilled", "the reservation to be fulfilled")  # fmt: skip
 
-    # A broken screen: the guardian reports it, a technician repairs it.
+    # A broken screen: the guardian reports it, a technician takes the device in and repairs it.
     technician = Api(services, http_login(stack.console, "latvija", "technician"))
     report = {"device_id": device, "category": "screen",
               "description": "Ekrāns mirgo un paliek melns"}  # fmt: skip
     ticket = until(lambda: _created(guardian.call("POST", "tickets", "", json=report)),
                    "the tickets service to know the loan")  # fmt: skip
-    technician.ok("POST", "tickets", f"/{ticket['id']}/transitions", json={"to": "in_progress"})
+    assert status() == "on_loan"  # reporting a problem leaves the device with the child
+    technician.ok("POST", "tickets", f"/{ticket['id']}/transitions", json={"to": "in_repair"})
     until(lambda: status() == "in_repair", "the device to be in repair")
     technician.ok("POST", "tickets", f"/{ticket['id']}/transitions",
                   json={"to": "resolved", "resolution": "Ekrāns nomainīts"})  # fmt: skip

@@ -25,6 +25,7 @@ REPORT_P = 0.5  # a family with the device reports a problem (per look, once per
 REJECT_P = 0.15  # Jūrmala's administrator turns a request down
 RETURN_P = 0.25  # an administrator records one return (per round)
 RESEND_P = 0.15  # a successful POST is sent again with its key (the answer was "lost")
+NO_FAULT_P = 0.3  # the technician looks at a ticket and finds nothing to repair
 
 INVENTORY = "/api/v1/inventory"
 RESERVATIONS = "/api/v1/reservations"
@@ -335,14 +336,15 @@ async def return_one(d: Drill, site: Site, token: str) -> None:
 
 
 async def technician_round(d: Drill, token: str) -> None:
-    """Start the repair of new tickets and resolve those in progress."""
+    """Look at new tickets, take the device in (or find no fault), resolve the repairs."""
     page = await d.get(d.tickets, "ticket: list", TICKETS, token, open=True, limit=50)
-    moves = {"new": "in_progress", "in_progress": "resolved"}
+    moves = {"new": "in_progress", "in_progress": "in_repair", "in_repair": "resolved"}
     for ticket in page["items"] if page else []:
         if ticket["state"] in moves:
             url = f"{TICKETS}/{ticket['id']}/transitions"
             match = {"If-Match": f'"{ticket["version"]}"'}
-            body = {"to": moves[ticket["state"]]}
+            no_fault = ticket["state"] == "in_progress" and d.rng.random() < NO_FAULT_P
+            body = {"to": "resolved" if no_fault else moves[ticket["state"]]}
             kind = "ticket: transition"
             await d.post(d.tickets, kind, url, token, json=body, headers=match, allowed=RACES)
 

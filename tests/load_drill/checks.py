@@ -112,6 +112,7 @@ class EndState:
     holds: set[tuple[str, str]]  # inventory: (device, reservation) holds not released
     active: set[str]  # contracts: reservations with an active contract
     loans: set[str]  # tickets: devices on an active loan
+    repairing: set[str]  # tickets: devices taken in, their repair not completed
 
 
 LIVE = (
@@ -121,6 +122,10 @@ LIVE = (
 HOLDS = "select device_id::text, reservation_id::text from device_hold where released_at is null"
 ACTIVE = "select reservation_id::text as id from contract where state = 'active'"
 LOANS = "select device_id::text as id from loan where active"
+REPAIRING = (
+    "select device_id::text as id from ticket "
+    "where repair_started_at is not null and repair_completed_at is null"
+)
 
 
 async def end_state(databases: dict[str, str]) -> EndState:
@@ -135,6 +140,7 @@ async def end_state(databases: dict[str, str]) -> EndState:
         holds={(r.device_id, r.reservation_id) for r in await rows(inventory, HOLDS)},
         active={r.id for r in await rows(databases["contracts"], ACTIVE)},
         loans={r.id for r in await rows(databases["tickets"], LOANS)},
+        repairing={r.id for r in await rows(databases["tickets"], REPAIRING)},
     )
 
 
@@ -157,6 +163,9 @@ def disagreements(s: EndState) -> list[str]:
         found.append(f"active contracts ≠ loans: {set(s.lent) ^ s.active}")
     if set(s.lent.values()) != s.loans:
         found.append(f"tickets' loans ≠ loans: {set(s.lent.values()) ^ s.loans}")
+    in_repair = {device for device, status in s.status.items() if status == "in_repair"}
+    if in_repair != s.repairing:  # reported or looked at is not taken in
+        found.append(f"in repair ≠ tickets' repairs under way: {in_repair ^ s.repairing}")
     return found
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kit.events import CloudEvent
 from statistics_service.consumers import criteria_of, levels_mask, to_fact
+from statistics_service.facts import TicketFact
 from statistics_service.service.projection import apply_facts
 
 from .conftest import (
@@ -195,6 +196,11 @@ class TestParsing:
             type="lv.datori.tickets.repair.started.v1",
         )
         assert to_fact(evt) is None
+
+    @pytest.mark.parametrize("state", ["in_progress", "in_repair", "waiting_for_parts"])
+    def test_a_ticket_worked_on_or_with_its_device_in_repair_is_open(self, state: str) -> None:
+        fact = to_fact(Producers().ticket(str(uuid.uuid4()), "reopened", state=state))
+        assert isinstance(fact, TicketFact) and fact.is_open
 
     async def test_a_breach_stays_whatever_the_order(
         self, sessions: Sessions, engine: AsyncEngine

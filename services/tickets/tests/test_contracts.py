@@ -28,12 +28,13 @@ async def test_emitted_events_match_their_schemas(world: World) -> None:
     device, contract = await world.lent()
     repair = await world.report(world.tokens.guardian, device, category="screen")  # opened
     await world.move(repair, "acknowledged")  # acknowledged
-    await world.move(repair, "in_progress")  # repair.started
+    await world.move(repair, "in_progress")  # no event: the device stays with the learner
+    await world.move(repair, "in_repair")  # repair.started
     r = await world.client.post(f"{API}/{repair['id']}/loaner", headers=bearer(world.tokens.riga))
     assert r.status_code == 202  # loaner.requested
     await world.move(repair, "resolved")  # repair.completed, resolved
     await world.move(repair, "closed")  # closed
-    await world.move(repair, "in_progress")  # reopened, repair.started
+    await world.move(repair, "in_repair")  # reopened, repair.started
     world.clock.advance(days=30)
     await world.run_sla_job()  # sla_breached (resolution)
     for category in ("lost", "stolen"):

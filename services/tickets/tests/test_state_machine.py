@@ -16,8 +16,8 @@ S = TicketState
 class TestTable:
     def test_every_state_has_an_entry_and_done_states_only_close_or_reopen(self) -> None:
         assert set(TRANSITIONS) == set(TicketState)
-        assert TRANSITIONS[S.RESOLVED] == {S.CLOSED, S.ACKNOWLEDGED, S.IN_PROGRESS}
-        assert TRANSITIONS[S.CLOSED] == {S.ACKNOWLEDGED, S.IN_PROGRESS}
+        assert TRANSITIONS[S.RESOLVED] == {S.CLOSED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.IN_REPAIR}
+        assert TRANSITIONS[S.CLOSED] == {S.ACKNOWLEDGED, S.IN_PROGRESS, S.IN_REPAIR}
         for state, targets in TRANSITIONS.items():
             assert state not in targets  # no self-loops
             assert S.NEW not in targets  # nothing goes back to new
@@ -31,7 +31,7 @@ class TestTable:
                         seen.add(nxt)
                         frontier.append(nxt)
             assert S.CLOSED in seen or start is S.CLOSED
-            assert S.IN_PROGRESS in seen
+            assert S.IN_PROGRESS in seen and S.IN_REPAIR in seen
 
     def test_reporter_moves_are_legal_moves(self) -> None:
         for before, after in REPORTER_MOVES:
@@ -47,16 +47,19 @@ class TestRepairLifecycle:
 
         acked = await world.move(ticket, "acknowledged")
         assert acked["first_response_at"] is not None
-        await world.move(ticket, "in_progress", note="to the workshop")
+        await world.move(ticket, "in_progress", note="looking into it")
+        assert await world.types(device) == []  # working on it is not taking it in
+        taken = await world.move(ticket, "in_repair", note="to the workshop")
+        assert taken["repair_started_at"] is not None
         await world.move(ticket, "waiting_for_parts")
-        await world.move(ticket, "in_progress")  # the repair is still the same one
+        await world.move(ticket, "in_repair")  # the repair is still the same one
         resolved = await world.move(ticket, "resolved", resolution="motherboard replaced")
         assert resolved["resolution"] == "motherboard replaced"
         assert resolved["repair_completed_at"] is not None
 
         reopened = await world.move(ticket, "acknowledged", world.tokens.guardian)
         assert reopened["state"] == "acknowledged" and reopened["resolved_at"] is None
-        await world.move(ticket, "in_progress")  # a second repair
+        await world.move(ticket, "in_repair")  # a second repair
         await world.move(ticket, "resolved")
         closed = await world.move(ticket, "closed", world.tokens.guardian)
         assert closed["closed_at"] is not None
@@ -76,28 +79,94 @@ class TestRepairLifecycle:
             "repair.completed",
         ]
 
-    async def test_software_problem_needs_no_workshop_unless_support_says_so(
+    @pytest.mark.parametrize(
+        "path",
+        [
+            ["resolved"],  # a duplicate, answered at once
+            ["acknowledged", "resolved"],
+            ["in_progress", "resolved"],  # looked at: no fault found
+            ["acknowledged", "in_progress", "waiting_for_reporter", "resolved", "closed"],
+            ["in_progress", "waiting_for_parts", "in_progress", "resolved"],
+        ],
+    )
+    async def test_a_ticket_resolved_before_the_device_was_taken_in_never_touches_it(
+        self, world: World, path: list[str]
+    ) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device, category="screen")
+        assert ticket["repair"] is True  # a screen will likely need the workshop, but not yet
+        assert await world.types(device) == []
+        for state in path:
+            note = {"resolution": "no fault found"} if state == "resolved" else {}
+            moved = await world.move(ticket, state, **note)
+        assert moved["repair_started_at"] is None and moved["repair_completed_at"] is None
+        assert await world.types(device) == []
+
+    async def test_the_device_goes_in_straight_from_new(self, world: World) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device, category="keyboard")
+        taken = await world.move(ticket, "in_repair")
+        assert taken["state"] == "in_repair" and taken["first_response_at"] is not None
+        assert await world.types(device) == ["repair.started"]
+        await world.move(ticket, "resolved", resolution="keyboard replaced")
+        assert await world.types(device) == ["repair.started", "repair.completed"]
+
+    async def test_software_problem_needs_no_workshop_until_the_device_is_taken_in(
         self, world: World
     ) -> None:
         device, _ = await world.lent()
         ticket = await world.report(world.tokens.guardian, device, category="software")
         assert ticket["repair"] is False
         await world.move(ticket, "in_progress")
-        assert await world.types(device) == []
         await world.move(ticket, "waiting_for_parts")
-        moved = await world.move(ticket, "in_progress", repair=True, severity="high")
-        assert moved["repair"] is True and moved["severity"] == "high"
+        flagged = await world.move(ticket, "in_progress", repair=True, severity="high")
+        assert flagged["repair"] is True and flagged["severity"] == "high"
+        assert await world.types(device) == []  # flagged, but still with the learner
+        await world.move(ticket, "resolved")
+        other = await world.report(world.tokens.guardian, device, category="software")
+        taken = await world.move(other, "in_repair")  # taking it in is a repair
+        assert taken["repair"] is True
         assert await world.types(device) == ["repair.started"]
+
+    async def test_a_reporters_answer_during_a_repair_goes_back_to_the_repair(
+        self, world: World
+    ) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device)
+        await world.move(ticket, "in_repair")
+        await world.move(ticket, "waiting_for_reporter", note="Was it dropped?")
+        r = await world.client.post(
+            f"{API}/{ticket['id']}/comments",
+            json={"body": "No"},
+            headers=bearer(world.tokens.guardian),
+        )
+        assert r.status_code == 201, r.text
+        assert (await world.get(ticket["id"]))["state"] == "in_repair"
+        assert await world.types(device) == ["repair.started"]  # the same repair
 
     async def test_a_lost_device_never_goes_to_the_workshop(self, world: World) -> None:
         device, _ = await world.lent()
         ticket = await world.report(world.tokens.guardian, device, category="lost")
+        for body in ({"to": "in_progress", "repair": True}, {"to": "in_repair"}):
+            r = await world.client.post(
+                f"{API}/{ticket['id']}/transitions",
+                json=body,
+                headers=bearer(world.tokens.technician),
+            )
+            problem(r, 409, "not-applicable")
+        assert (await world.get(ticket["id"]))["state"] == "new"
+        assert await world.types(device) == []
+
+    async def test_taking_the_device_in_without_a_repair_is_422(self, world: World) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device)
         r = await world.client.post(
             f"{API}/{ticket['id']}/transitions",
-            json={"to": "in_progress", "repair": True},
+            json={"to": "in_repair", "repair": False},
             headers=bearer(world.tokens.technician),
         )
-        problem(r, 409, "not-applicable")
+        problem(r, 422, "validation")
+        assert await world.types(device) == []
 
 
 class TestIllegalMoves:

@@ -143,6 +143,7 @@ class TestListAndQueue:
             "new": 3,
             "acknowledged": 0,
             "in_progress": 0,
+            "in_repair": 0,
             "waiting_for_parts": 0,
             "waiting_for_reporter": 0,
             "resolved": 1,

@@ -6,7 +6,9 @@ carry no free text (descriptions and comments may hold personal details).
 
 Device effects are keyed by the **device id**, so that one device's effects stay in order
 across tickets:
-- `repair.started`: the device went to the workshop (the inventory marks it `in_repair`);
+- `repair.started`: the technician took the device in (the ticket entered `in_repair`, or a
+  damaged return opened it; the inventory marks the device `in_repair`). Reporting a problem
+  or working on it (`in_progress`) publishes no effect;
 - `repair.completed`: it is back (the inventory returns it to where it was: on loan, or
   available / reserved);
 - `device.lost_confirmed` / `device.stolen_confirmed`: staff confirmed the loss (the inventory
@@ -113,7 +115,7 @@ class DeviceEffect(BaseModel):
 
 
 class RepairStarted(DeviceEffect):
-    """The device went in for repair."""
+    """The technician took the device in for repair (not sent when a problem is reported)."""
 
     started_at: dt.datetime
     warranty_claim: bool

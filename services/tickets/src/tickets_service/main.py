@@ -24,10 +24,11 @@ Problem reports for the devices of the computer libraries: a broken or lost lapt
 without a computer, so a ticket drives the repair, the warranty or insurance claim, and a
 loaner. Guardians, learners and school staff report problems for devices they are related to;
 tickets go to the owner municipality's support queue, where technicians work them through
-`new → acknowledged → in_progress → waiting_for_parts / waiting_for_reporter → resolved →
-closed` (and reopen) under SLA targets per municipality and severity (the resolution clock
-pauses while waiting for the reporter; breaches are flagged once and published). A repair
-moves the device to `in_repair` in the inventory and back; a confirmed loss or theft marks it
+`new → acknowledged → in_progress → in_repair → waiting_for_parts / waiting_for_reporter →
+resolved → closed` (and reopen) under SLA targets per municipality and severity (the
+resolution clock pauses while waiting for the reporter; breaches are flagged once and
+published). Taking the device in (`in_repair`, not the report) moves it to `in_repair` in the
+inventory, resolving brings it back; a confirmed loss or theft marks it
 there and on the loan contract; a damaged return opens a ticket by itself; a loaner request
 asks the reservations service for a top-priority replacement.
 """

@@ -114,11 +114,16 @@ class Severity(StrEnum):
 
 
 class TicketState(StrEnum):
-    """Where a ticket is in its life (see `service/tickets.py` for the transitions)."""
+    """Where a ticket is in its life (see `service/workflow.py` for the transitions).
+
+    `in_progress`: someone works on the problem (the device stays where it is);
+    `in_repair`: the technician took the device in, so the inventory marks it `in_repair`.
+    """
 
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
     IN_PROGRESS = "in_progress"
+    IN_REPAIR = "in_repair"
     WAITING_FOR_PARTS = "waiting_for_parts"
     WAITING_FOR_REPORTER = "waiting_for_reporter"
     RESOLVED = "resolved"

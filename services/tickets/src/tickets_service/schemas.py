@@ -66,8 +66,9 @@ class TicketCreate(Strict):
     )
     repair: bool | None = Field(
         None,
-        description="Whether the device must go to the workshop; default by category "
-        "(does not start, screen, keyboard, damage)",
+        description="Whether the device will need the workshop; default by category "
+        "(does not start, screen, keyboard, damage). Reporting changes nothing on the device: "
+        "it goes to the workshop when support moves the ticket to `in_repair`",
     )
 
     @model_validator(mode="after")
@@ -88,11 +89,19 @@ class TransitionBody(Strict):
     note: Note | None = Field(None, description="Kept in the ticket's history")
     resolution: Note | None = Field(None, description="What was done (when resolving)")
     repair: bool | None = Field(
-        None, description="Support staff: whether this work sends the device to the workshop"
+        None,
+        description="Support staff: whether the device needs the workshop (it goes there when "
+        "the ticket moves to `in_repair`, which sets this)",
     )
     severity: Severity | None = Field(
         None, description="Support staff: re-triage (the SLA targets follow)"
     )
+
+    @model_validator(mode="after")
+    def _taking_in_is_a_repair(self) -> TransitionBody:
+        if self.to is TicketState.IN_REPAIR and self.repair is False:
+            raise ValueError("moving to in_repair takes the device in: repair cannot be false")
+        return self
 
 
 class AssignBody(Strict):

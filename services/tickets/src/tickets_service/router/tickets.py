@@ -32,13 +32,16 @@ from tickets_service.service.tickets import local_today
 router = APIRouter(prefix=PREFIX, tags=["tickets"], responses=COMMON)
 
 TRANSITIONS_DESCRIPTION = (
-    "States: new → acknowledged → in_progress → waiting_for_parts / waiting_for_reporter → "
-    "resolved → closed; resolved or closed → acknowledged / in_progress reopens. Support "
+    "States: new → acknowledged → in_progress → in_repair → waiting_for_parts / "
+    "waiting_for_reporter → resolved → closed; resolved or closed → acknowledged / in_progress "
+    "/ in_repair reopens. Support "
     "(technicians and municipality administrators of the device's municipality) may make any "
     "of these moves, and may re-triage (`severity`) or flag a repair (`repair`) on the way; "
-    "their first move out of `new` is the response that stops the response clock. Entering "
-    "`in_progress` with the repair flag sends the device to the workshop (`repair.started`); "
-    "resolving brings it back (`repair.completed`). `waiting_for_reporter` pauses the "
+    "their first move out of `new` is the response that stops the response clock. Reporting "
+    "and `in_progress` leave the device where it is; `in_repair` (the technician took the "
+    "device in; sets the repair flag, 409 `not-applicable` for a lost or stolen device) sends "
+    "it to the workshop (`repair.started`), and resolving brings it back "
+    "(`repair.completed`). `waiting_for_reporter` pauses the "
     "resolution clock. The reporter may answer (waiting_for_reporter → acknowledged), close a "
     "resolved ticket, or reopen it (resolved → acknowledged). 409 `illegal-transition` for a "
     "move the state machine does not allow; 403 `action-forbidden` for a move that is not "

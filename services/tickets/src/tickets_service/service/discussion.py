@@ -5,7 +5,7 @@
   writing an internal comment gets 403 `internal-comments-forbidden`.
 - Support's first public comment is a response: it stops the response clock.
 - The reporter's public comment on a ticket waiting for them answers it: the ticket goes back
-  to work (`in_progress` while a repair is under way, else `acknowledged`).
+  to work (`in_repair` while a repair is under way, else `acknowledged`).
 - Photos: at most `photo_max_bytes` each and `photo_max_count` per ticket (422), checked and
   stored by the kit's `uploads` (decoded JPEG, PNG or WebP, re-encoded without metadata).
   Anyone who sees the ticket may add photos until it is closed.
@@ -86,7 +86,7 @@ async def add_comment(
         and ticket.state is TicketState.WAITING_FOR_REPORTER
         and access.is_reporter(principal, ticket)
     ):
-        back = TicketState.IN_PROGRESS if effects.repairing(ticket) else TicketState.ACKNOWLEDGED
+        back = TicketState.IN_REPAIR if effects.repairing(ticket) else TicketState.ACKNOWLEDGED
         await move(session, ticket, back, actor=actor, support=False, now=now, topic=topic)
     await session.flush()
     return comment

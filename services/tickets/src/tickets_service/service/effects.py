@@ -1,12 +1,14 @@
 """What a ticket does to its device, and the loaner for the learner.
 
-- **Repair**: a ticket with the `repair` flag (default for does-not-start, screen, keyboard
-  and damage; support may set it when moving to `in_progress`) publishes `repair.started`
-  when it enters `in_progress` and no repair of it is under way; the inventory marks the
-  device `in_repair`. Resolving it publishes `repair.completed`; the inventory puts the
-  device back where it was (on loan, or available / reserved). A reopened ticket's next
-  `in_progress` starts a new repair. A ticket opened from a damaged return starts its repair
-  at once (the inventory took the device out of service at the return already).
+- **Repair**: reporting a problem changes nothing on the device, nor does working on it
+  (`in_progress`): the device may have no fault at all. When the technician takes the device
+  in, the ticket enters `in_repair` (which sets its `repair` flag) and, unless a repair of it
+  is under way, publishes `repair.started`; the inventory marks the device `in_repair`.
+  Resolving it publishes `repair.completed`; the inventory puts the device back where it was
+  (on loan, or available / reserved). A ticket resolved without a repair publishes neither.
+  A reopened ticket's next `in_repair` starts a new repair. A ticket opened from a damaged
+  return starts its repair at once (the inventory took the device out of service at the
+  return already).
 - **Loss**: for a lost or stolen ticket, support or the school's administrators confirm the
   loss once (`device.lost_confirmed` / `device.stolen_confirmed`, with the loan's contract
   and, for a theft, the police report number); the inventory marks the device, the contracts

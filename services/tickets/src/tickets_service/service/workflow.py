@@ -1,12 +1,16 @@
 """Working a ticket: the state machine, assignment, loss confirmation and loaners.
 
-States: `new` → `acknowledged` → `in_progress` → `waiting_for_parts` / `waiting_for_reporter`
-→ `resolved` → `closed`, and reopen (`resolved` or `closed` → `acknowledged` or
-`in_progress`). Support may also answer straight from `new` (ask the reporter, start work,
-resolve a duplicate). Anything else is a 409 `illegal-transition`. A reporter may make three
-moves of their own: answer a question (`waiting_for_reporter` → `acknowledged`), close a
-resolved ticket, and reopen a resolved one (→ `acknowledged`). A reporter's public comment
-on a ticket waiting for them answers it too (see `discussion`).
+States: `new` → `acknowledged` → `in_progress` (someone works on the problem) → `in_repair`
+(the technician took the device in) → `waiting_for_parts` / `waiting_for_reporter` →
+`resolved` → `closed`, and reopen (`resolved` or `closed` → `acknowledged`, `in_progress` or
+`in_repair`). Support may also answer straight from `new` (ask the reporter, start work, take
+the device in, resolve a duplicate). Anything else is a 409 `illegal-transition`. A reporter
+may make three moves of their own: answer a question (`waiting_for_reporter` →
+`acknowledged`), close a resolved ticket, and reopen a resolved one (→ `acknowledged`). A
+reporter's public comment on a ticket waiting for them answers it too (see `discussion`).
+
+Only `in_repair` sends the device to the workshop: a ticket resolved without it (no fault
+found, a duplicate, solved over the phone) never changes the device's status.
 
 Every move goes through `move`, under the ticket's row lock: it stops, pauses, resumes or
 restarts the SLA clocks (`sla`), starts or completes a repair (`effects`), records the
@@ -41,15 +45,20 @@ from tickets_service.service import access, effects, policies, sla
 
 S = TicketState
 TRANSITIONS: dict[TicketState, frozenset[TicketState]] = {
-    S.NEW: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING_FOR_REPORTER, S.RESOLVED}),
-    S.ACKNOWLEDGED: frozenset(
-        {S.IN_PROGRESS, S.WAITING_FOR_PARTS, S.WAITING_FOR_REPORTER, S.RESOLVED}
+    S.NEW: frozenset(
+        {S.ACKNOWLEDGED, S.IN_PROGRESS, S.IN_REPAIR, S.WAITING_FOR_REPORTER, S.RESOLVED}
     ),
-    S.IN_PROGRESS: frozenset({S.WAITING_FOR_PARTS, S.WAITING_FOR_REPORTER, S.RESOLVED}),
-    S.WAITING_FOR_PARTS: frozenset({S.IN_PROGRESS, S.RESOLVED}),
-    S.WAITING_FOR_REPORTER: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.RESOLVED}),
-    S.RESOLVED: frozenset({S.CLOSED, S.ACKNOWLEDGED, S.IN_PROGRESS}),
-    S.CLOSED: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS}),
+    S.ACKNOWLEDGED: frozenset(
+        {S.IN_PROGRESS, S.IN_REPAIR, S.WAITING_FOR_PARTS, S.WAITING_FOR_REPORTER, S.RESOLVED}
+    ),
+    S.IN_PROGRESS: frozenset(
+        {S.IN_REPAIR, S.WAITING_FOR_PARTS, S.WAITING_FOR_REPORTER, S.RESOLVED}
+    ),
+    S.IN_REPAIR: frozenset({S.WAITING_FOR_PARTS, S.WAITING_FOR_REPORTER, S.RESOLVED}),
+    S.WAITING_FOR_PARTS: frozenset({S.IN_PROGRESS, S.IN_REPAIR, S.RESOLVED}),
+    S.WAITING_FOR_REPORTER: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.IN_REPAIR, S.RESOLVED}),
+    S.RESOLVED: frozenset({S.CLOSED, S.ACKNOWLEDGED, S.IN_PROGRESS, S.IN_REPAIR}),
+    S.CLOSED: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.IN_REPAIR}),
 }
 REPORTER_MOVES = frozenset(
     {
@@ -108,7 +117,7 @@ async def move(
         ticket.resolution = None
     if to is S.WAITING_FOR_REPORTER:
         sla.pause(ticket, now)
-    elif to is S.IN_PROGRESS:
+    elif to is S.IN_REPAIR:
         effects.start_repair(session, ticket, now, topic)
     elif to is S.RESOLVED:
         if sla.stop(ticket, now):
@@ -191,10 +200,11 @@ async def transition(
         sla.retarget(
             ticket, await policies.targets(session, ticket.municipality_code, body.severity)
         )
-    if body.repair is not None:
-        if body.repair and ticket.category in LOSS_CATEGORIES:
+    repair = True if body.to is S.IN_REPAIR else body.repair  # taking it in is a repair
+    if repair is not None:
+        if repair and ticket.category in LOSS_CATEGORIES:
             raise NotApplicable("A lost or stolen device cannot go in for repair")
-        ticket.repair = body.repair
+        ticket.repair = repair
     await move(
         session,
         ticket,
