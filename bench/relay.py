@@ -77,12 +77,12 @@ def settings_for(url: str, bootstrap: str, topic: str) -> InventorySettings:
     )
 
 
-async def fill_outbox(sessions: async_sessionmaker[AsyncSession], topic: str) -> None:
+async def fill_outbox(sessions: async_sessionmaker[AsyncSession]) -> None:
     """Write the events into the outbox, a few large transactions."""
     for start in range(0, EVENTS, PER_TRANSACTION):
         evts = [event(i) for i in range(start, start + PER_TRANSACTION)]
         async with sessions() as session, session.begin():
-            await add_events(session, topic, evts)
+            await add_events(session, evts)
 
 
 async def drained(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -145,8 +145,8 @@ async def measure(url: str, bootstrap: str) -> tuple[float, float, int]:
     await ensure_topics(settings, topics)
     engine = create_engine(url, pool_size=4)
     try:
-        sessions = create_session_factory(engine)
-        await fill_outbox(sessions, settings.events_topic)
+        sessions = create_session_factory(engine, outbox_topic=settings.events_topic)
+        await fill_outbox(sessions)
         messages = await stored_messages(sessions)
         relay_s = await relay_seconds(sessions, settings)
         raw_s = await raw_seconds(settings, topics[1], messages)

@@ -28,12 +28,11 @@ async def test_two_replicas_publish_everything_once_in_key_order(
         kafka_topic_partitions=3,
     )
     engine = create_engine(kit_database)
-    sessions = create_session_factory(engine)
+    sessions = create_session_factory(engine, outbox_topic=topic)
     keys = [f"agg-{i}" for i in range(10)]
     async with sessions() as session, session.begin():
         await add_events(
             session,
-            topic,
             [
                 CloudEvent(type="t.v1", source="/kit", subject=key, data={"n": n})
                 for n in range(60)
@@ -78,7 +77,7 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
         outbox_poll_interval_s=60,
     )
     engine = create_engine(kit_database)
-    sessions = create_session_factory(engine)
+    sessions = create_session_factory(engine, outbox_topic=topic)
     relay = OutboxRelay(sessions, settings, [topic])
     task = asyncio.create_task(relay.run())
     try:
@@ -89,7 +88,7 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
             await other.commit()
             async with sessions() as session, session.begin():
                 event = CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 1})
-                await add_events(session, topic, [event])
+                await add_events(session, [event])
             await asyncio.sleep(0.3)  # the relay is woken and finds the lock taken
             await other.execute(text(f"SELECT pg_advisory_unlock({RELAY_LOCK_ID})"))
             await other.commit()

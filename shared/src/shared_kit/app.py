@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 
 from shared_kit.auth import JWKSVerifier
+from shared_kit.clock import Clock, system_clock
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.docs import install_docs
 from shared_kit.events.consumer import ConsumerRunner
@@ -42,10 +43,10 @@ class ServiceSpec:
     description: str
     settings: ServiceSettings
     routers: list[APIRouter]
-    publishes: list[str]
     migrations: Path | None = None
     consumers: ConsumerFactory | None = None
     housekeeping: list[Purge] = field(default_factory=list)
+    clock: Clock = system_clock
     version: str = "0.1.0"
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
 
@@ -71,7 +72,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             pool_size=settings.db_pool_size,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
-        sessions = create_session_factory(engine)
+        sessions = create_session_factory(engine, outbox_topic=settings.events_topic)
         app.state.engine, app.state.sessions = engine, sessions
         app.state.verifier = JWKSVerifier(
             settings.jwks_url,
@@ -80,7 +81,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             leeway_s=settings.jwt_leeway_s,
             min_refresh_interval_s=settings.jwks_min_refresh_s,
         )
-        app.state.relay = OutboxRelay(sessions, settings, spec.publishes)
+        app.state.relay = OutboxRelay(sessions, settings, [settings.events_topic])
         app.state.housekeeper = Housekeeper(sessions, settings, spec.housekeeping)
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
@@ -103,6 +104,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
+    app.state.clock = spec.clock
     app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
     app.state.migrations_known = known_revisions(spec.migrations) if spec.migrations else None
     app.state.consumers = []

@@ -74,9 +74,19 @@ def create_engine(
     )
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Session factory; objects stay usable after commit for building responses."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+OUTBOX_TOPIC = "outbox_topic"
+
+
+def create_session_factory(
+    engine: AsyncEngine, *, outbox_topic: str | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Session factory; objects stay usable after commit for building responses.
+
+    `outbox_topic` is the service's own topic: every event its sessions add to the outbox goes
+    there, so no caller passes a topic around.
+    """
+    info = {OUTBOX_TOPIC: outbox_topic} if outbox_topic else {}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

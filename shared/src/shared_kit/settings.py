@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     db_statement_timeout_ms: int = Field(15_000, ge=100)
 
     kafka_bootstrap_servers: str = DEV_BOOTSTRAP
+    # The topic this service publishes to; each service sets its default (`<service>.events`).
+    events_topic: str = "service.events"
     # Tansu (the embedded broker) rejects idempotent producers; real Kafka should enable it.
     kafka_enable_idempotence: bool = False
     kafka_request_timeout_ms: int = Field(10_000, ge=500)

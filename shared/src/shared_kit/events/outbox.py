@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared_kit.db import Base
+from shared_kit.db import OUTBOX_TOPIC, Base
 from shared_kit.events.envelope import CloudEvent
 
 
@@ -53,12 +53,20 @@ _PENDING = "outbox_pending"
 _wakeups: set[asyncio.Event] = set()
 
 
-def add_event(session: AsyncSession, topic: str, evt: CloudEvent) -> None:
+def outbox_topic(session: AsyncSession) -> str:
+    """The topic this session's events go to (set on the session factory)."""
+    topic = session.info.get(OUTBOX_TOPIC)
+    if not topic:
+        raise RuntimeError("this session's factory has no outbox topic (create_session_factory)")
+    return str(topic)
+
+
+def add_event(session: AsyncSession, evt: CloudEvent) -> None:
     """Queue an event in the caller's transaction; it is published only if that commits."""
     session.add(
         OutboxMessage(
             event_id=uuid.UUID(evt.id),
-            topic=topic,
+            topic=outbox_topic(session),
             key=evt.subject,
             event_type=evt.type,
             headers=[[k, v.decode()] for k, v in evt.kafka_headers()],
@@ -68,8 +76,9 @@ def add_event(session: AsyncSession, topic: str, evt: CloudEvent) -> None:
     session.info[_PENDING] = True
 
 
-async def add_events(session: AsyncSession, topic: str, evts: list[CloudEvent]) -> None:
+async def add_events(session: AsyncSession, evts: list[CloudEvent]) -> None:
     """Queue many events at once (bulk imports); same transaction rules as `add_event`."""
+    topic = outbox_topic(session)
     rows = [
         {
             "event_id": uuid.UUID(e.id),

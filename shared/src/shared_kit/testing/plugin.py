@@ -11,12 +11,14 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared_kit.migrations import upgrade
+from shared_kit.settings import ServiceSettings
 from shared_kit.testing.infra import (
     Postgres,
     Tansu,
@@ -145,3 +147,44 @@ async def make_database(
 def unique() -> str:
     """A short unique suffix for topic and group names."""
     return uuid.uuid4().hex[:10]
+
+
+S = TypeVar("S", bound=ServiceSettings)
+SettingsFactory = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+def service_settings(
+    make_database: Callable[[Path | None], Awaitable[str]],
+    jwks_server: JWKSServer,
+    kafka_bootstrap: str,
+    unique: str,
+) -> SettingsFactory:
+    """`await service_settings(Settings, migrations, **overrides)`: a service's test settings.
+
+    A fresh migrated database, the test JWKS, this session's broker, every `*_topic` and the
+    consumer group suffixed with this test's `unique`, no background workers, short timeouts.
+    """
+
+    async def build(cls: type[S], migrations: Path | None, **overrides: Any) -> S:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "database_url": await make_database(migrations),
+            "jwks_url": jwks_server.jwks_url,
+            "jwks_min_refresh_s": 0,
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "run_background_workers": False,
+            "log_json": False,
+            "outbox_poll_interval_s": 0.05,
+            "consumer_session_timeout_ms": 3000,
+            "consumer_max_attempts": 2,
+            "kafka_topic_partitions": 3,
+        }
+        for name, field in cls.model_fields.items():
+            if name.endswith("_topic") and isinstance(field.default, str):
+                values[name] = f"{field.default}.{unique}"
+        if "consumer_group" in cls.model_fields:
+            values["consumer_group"] = f"{cls.model_fields['consumer_group'].default}.{unique}"
+        return cls(**{**values, **overrides})
+
+    return build

@@ -144,3 +144,16 @@ def _mint_from_query(issuer: TokenIssuer, query: dict[str, list[str]]) -> dict[s
         ttl_s=int(query.get("ttl", ["3600"])[0]),
     )
     return {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+
+
+class AudienceTokens:
+    """Tokens for one service's audience; a service's test kit subclasses it to name its callers."""
+
+    def __init__(self, issuer: TokenIssuer, audience: str | None = None) -> None:
+        self.issuer = issuer
+        self.audience = audience or issuer.audience
+
+    def mint(self, subject: str | None = None, **claims: Any) -> str:
+        """A token for this audience."""
+        claims.setdefault("audience", self.audience)
+        return self.issuer.mint(subject, **claims)
