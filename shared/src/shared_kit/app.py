@@ -45,6 +45,9 @@ class ServiceSpec:
     housekeeping: list[Purge] = field(default_factory=list)
     version: str = "0.1.0"
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
+    # False for a service that neither publishes nor consumes (the portal): no outbox relay,
+    # no dead-letter API, no kit tables to purge, and readiness does not ask for a broker.
+    broker: bool = True
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -69,8 +72,10 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             leeway_s=settings.jwt_leeway_s,
             min_refresh_interval_s=settings.jwks_min_refresh_s,
         )
-        app.state.relay = OutboxRelay(sessions, settings, spec.publishes)
-        app.state.housekeeper = Housekeeper(sessions, settings, spec.housekeeping)
+        app.state.relay = OutboxRelay(sessions, settings, spec.publishes) if spec.broker else None
+        app.state.housekeeper = Housekeeper(
+            sessions, settings, spec.housekeeping, kit_tables=spec.broker
+        )
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
         try:
@@ -90,20 +95,21 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
     app.state.migrations_known = known_revisions(spec.migrations) if spec.migrations else None
     app.state.consumers = []
+    app.state.uses_broker = spec.broker
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
-    app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
+    if spec.broker:
+        app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
     for router in spec.routers:
         app.include_router(router)
     return app
 
 
 def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
-    tasks = [
-        asyncio.create_task(app.state.relay.run(), name="outbox-relay"),
-        asyncio.create_task(app.state.housekeeper.run(), name="housekeeping"),
-    ]
+    tasks = [asyncio.create_task(app.state.housekeeper.run(), name="housekeeping")]
+    if app.state.relay is not None:
+        tasks.append(asyncio.create_task(app.state.relay.run(), name="outbox-relay"))
     for runner in app.state.consumers:
         tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{runner.name}"))
     return tasks
@@ -116,7 +122,8 @@ async def _stop_workers(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
     # only after their database commit, so nothing is lost either way.
     for runner in app.state.consumers:
         await runner.stop()
-    await app.state.relay.stop()
+    if app.state.relay is not None:
+        await app.state.relay.stop()
     await app.state.housekeeper.stop()
     if tasks:
         _, pending = await asyncio.wait(tasks, timeout=app.state.settings.shutdown_grace_s)
