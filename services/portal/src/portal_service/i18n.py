@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -52,7 +52,8 @@ def translations(lang: Lang) -> Translations:
 
 def format_when(value: dt.datetime, lang: Lang) -> str:
     """A moment as people in Latvia read it (Riga time), e.g. `2026. gada 6. decembris 10:15`."""
-    return format_datetime(value.astimezone(RIGA), "d. MMMM y, HH:mm", locale=lang)
+    riga = value.astimezone(RIGA)
+    return f"{format_date(riga, 'long', locale=lang)} {format_time(riga, 'HH:mm', locale=lang)}"
 
 
 def format_day(value: dt.date, lang: Lang) -> str:
@@ -61,7 +62,8 @@ def format_day(value: dt.date, lang: Lang) -> str:
 
 
 def update_catalogues(root: Path) -> None:
-    """Extract messages into the `.pot` and merge them into each language's `.po`."""
+    """Extract messages into the `.pot` and merge them into each language's `.po`; English
+    (the source language) gets its messages as they are, Latvian needs a translator."""
     from babel.messages.frontend import main as pybabel
 
     pot = TRANSLATIONS / f"{DOMAIN}.pot"
@@ -72,8 +74,21 @@ def update_catalogues(root: Path) -> None:
     pybabel()
     for lang in LANGS:
         sys.argv = [*base, "update", "-i", str(pot), "-d", str(TRANSLATIONS), "-l", lang]
-        sys.argv += ["--no-fuzzy-matching", "--ignore-obsolete"]
+        sys.argv += ["--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"]
         pybabel()
+    _fill_source_language(TRANSLATIONS / "en" / "LC_MESSAGES" / f"{DOMAIN}.po")
+
+
+def _fill_source_language(po: Path) -> None:
+    from babel.messages.pofile import write_po
+
+    with po.open("rb") as source:
+        catalog = read_po(source, locale="en")
+    for message in catalog:
+        if message.id and not message.string:
+            message.string = message.id
+    with po.open("wb") as target:
+        write_po(target, catalog, width=100, include_lineno=False)
 
 
 if __name__ == "__main__":
