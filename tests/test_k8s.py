@@ -33,6 +33,11 @@ K8S = REPO / "k8s"
 SERVICES = sorted(p.name for p in (REPO / "services").iterdir() if (p / "pyproject.toml").exists())
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 GATEWAY_PATHS = ["/.well-known", "/oauth", "/login", "/logout", "/api/v1/gateway"]
+# Services that neither publish nor consume events (ServiceSpec.broker=False): no topic, no
+# KafkaUser, no broker settings.
+BROKERLESS = {"portal"}
+# Where the Ingress routes a service's public paths (the portal: a host of its own, at /).
+PUBLIC_PATHS = {"gateway": GATEWAY_PATHS, "portal": ["/"]}
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PEPPER|_PEM|_KEY|TOKEN|DATABASE_URL)$")
 SECRET_VALUE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|://[^/\s:@]+:[^/\s@]+@")
 
@@ -186,10 +191,13 @@ class TestEveryService:
             for rule in ingress["spec"]["rules"]
             for p in rule["http"]["paths"]
         }
-        paths = GATEWAY_PATHS if service == "gateway" else [f"/api/v1/{service}"]
+        paths = PUBLIC_PATHS.get(service, [f"/api/v1/{service}"])
         assert {p: routes.get(p) for p in paths} == dict.fromkeys(paths, service)
 
     def test_its_topics_exist_with_acls(self, overlay: str, service: str) -> None:
+        if service in BROKERLESS:
+            assert service not in objects(overlay, "KafkaUser")
+            return
         published, consumed = topics_of(service)
         topics = {t["spec"]["topicName"] for t in objects(overlay, "KafkaTopic").values()}
         assert {published, *consumed} <= topics
@@ -248,6 +256,8 @@ class TestKafkaAuthentication:
     def test_prod_uses_sasl_ssl_as_its_kafka_user(
         self, service: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        if service in BROKERLESS:
+            pytest.skip(f"{service} uses no broker")
         settings = app_settings("prod", service, monkeypatch)
         assert settings.kafka_security_protocol == "SASL_SSL"
         assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
@@ -262,6 +272,8 @@ class TestKafkaAuthentication:
         assert port == "9093", "the TLS listener"
 
     def test_prod_password_comes_from_the_kafka_users_secret(self, service: str) -> None:
+        if service in BROKERLESS:
+            pytest.skip(f"{service} uses no broker")
         app = deployment("prod", service)["spec"]["template"]["spec"]["containers"][0]
         (entry,) = [e for e in app["env"] if e["name"] == f"{prefix(service)}KAFKA_SASL_PASSWORD"]
         assert "value" not in entry
@@ -272,6 +284,8 @@ class TestKafkaAuthentication:
     def test_prod_ca_file_is_the_mounted_cluster_ca(
         self, service: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        if service in BROKERLESS:
+            pytest.skip(f"{service} uses no broker")
         cafile = PurePosixPath(app_settings("prod", service, monkeypatch).kafka_ssl_cafile or "")
         pod = deployment("prod", service)["spec"]["template"]["spec"]
         mounts = [m for m in pod["containers"][0]["volumeMounts"]
@@ -323,7 +337,7 @@ def fake_secret(name: str) -> str:
     """A well-formed stand-in for a secret the Deployment reads from its Secret."""
     if name.endswith("DATABASE_URL"):
         return "postgresql+asyncpg://svc@db.internal:5432/svc"
-    if name.endswith(("ENCRYPTION_KEY", "PERSONAL_CODE_KEY")):
+    if name.endswith(("ENCRYPTION_KEY", "PERSONAL_CODE_KEY", "SESSION_KEY")):
         return Fernet.generate_key().decode()
     if name.endswith("PERSONAL_CODE"):
         return "010190-10001"
@@ -405,8 +419,9 @@ class TestCompose:
                 "service_completed_successfully"
             )
             env, p = app["environment"], prefix(service)
-            assert env[f"{p}KAFKA_ENABLE_IDEMPOTENCE"] == "true"
-            assert env[f"{p}KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+            if service not in BROKERLESS:
+                assert env[f"{p}KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+                assert env[f"{p}KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
             fields = settings_class(service).model_fields
             assert [k for k in env if k.removeprefix(p).lower() not in fields] == []
 

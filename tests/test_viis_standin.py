@@ -165,6 +165,24 @@ async def test_platform_granted_people_have_no_viis_roles(directory: Any, key: s
     assert (person.learner, person.guardian_of, person.staff) == (None, (), ())
 
 
+async def test_person_by_viis_id_names_a_guardians_child(directory: Any) -> None:
+    assert isinstance(directory, viis.ViisPersonRegister)
+    child = await directory.person_by_viis_id(PEOPLE["child_grade5"].viis_id)
+    assert (child.given_name, child.family_name) == ("Jānis", "Bērziņš")
+    assert child.learner == viis.LearnerEnrolment(
+        institution_reg_no="3113900102", grade=5, class_name="5.b"
+    )
+
+
+async def test_unknown_viis_id_is_none(directory: Any) -> None:
+    assert await directory.person_by_viis_id("VIIS-NOBODY") is None
+
+
+async def test_malformed_viis_id_is_refused_before_any_request(directory: Any) -> None:
+    with pytest.raises(ValueError):
+        await directory.person_by_viis_id("../institutions")
+
+
 async def test_unknown_code_is_none(directory: Any) -> None:
     assert await directory.person_by_personal_code("010101-10003") is None
 

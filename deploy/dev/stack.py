@@ -33,10 +33,12 @@ from demo import RIGA, SeedError, seed_grants, seed_inventory, seed_lenders
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from viis_standin import DEMO_PEOPLE
 
 import contracts_service.main
 import gateway_service.main
 import inventory_service.main
+import portal_service.main
 import reservations_service.main
 import statistics_service.main
 import tickets_service.main
@@ -124,6 +126,13 @@ SERVICES = [
             "contracts.events",
             "tickets.events",
         ),
+    ),
+    Service(  # the people's pages; it publishes and consumes nothing
+        name="portal",
+        module="portal_service.main:create_app",
+        migrations=portal_service.main.MIGRATIONS,
+        port=8110,
+        env_prefix="PORTAL_",
     ),
 ]
 
@@ -302,11 +311,12 @@ def urls_of(port_base: int) -> dict[str, str]:
 
 
 def gateway_env(urls: dict[str, str]) -> dict[str, str]:
-    """The gateway's view of the world: its public URL, the console, and the stand-ins."""
+    """The gateway's view of the world: its public URL, the console and the portal (the apps a
+    login returns to), and the stand-ins."""
     eklase, mykoob = urls["eklase"], urls["mykoob"]
     return {
         "GATEWAY_ISSUER": urls["gateway"],
-        "GATEWAY_RETURN_TO_ALLOWED": urls["console"],
+        "GATEWAY_RETURN_TO_ALLOWED": f"{urls['console']} {urls['portal']}",
         "GATEWAY_VIIS_URL": urls["viis"],
         "GATEWAY_EKLASE_AUTHORIZE_URL": f"{eklase}/authorize",
         "GATEWAY_EKLASE_TOKEN_URL": f"{eklase}/token",
@@ -454,10 +464,40 @@ async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
 # Output -------------------------------------------------------------------------------------
 
 
+# Who to log in as in the portal for each role (the VIIS stand-in's demo people; the gateway
+# grants the last three their roles when the stack seeds).
+PORTAL_DEMO_ROLES = [
+    ("parent (guardian of two)", "guardian"),
+    ("pupil", "learner"),
+    ("school administrator", "school_admin"),
+    ("teacher", "teacher"),
+    ("municipality administrator", "municipality_admin"),
+    ("technician", "technician"),
+    ("ministry analyst", "ministry_analyst"),
+]
+
+
+def print_portal(url: str) -> None:
+    """The portal first: where it is and which demo person to pick for each role."""
+    width = max(len(role) for role, _ in PORTAL_DEMO_ROLES)
+    lines = [
+        f"\nThe portal: {url}",
+        "Log in with Latvija.lv (or E-klase, Mykoob: stand-ins) as the demo person of a role:",
+    ]
+    for role, key in PORTAL_DEMO_ROLES:
+        person = DEMO_PEOPLE[key]
+        lines.append(f"  {role.ljust(width)}  {person.given_name} {person.family_name} ({key})")
+    print("\n".join(lines), flush=True)
+
+
 def print_table(urls: dict[str, str], notes: list[str]) -> None:
-    """Print the services, where their docs are, and how to log in or get a token."""
+    """Print the portal, the services, where their docs are, and how to get a token."""
+    print_portal(urls["portal"])
     rows = [("service", "URL", "docs")]
-    rows += [(s.name, urls[s.name], f"{urls[s.name]}/docs") for s in SERVICES]
+    rows += [
+        (s.name, urls[s.name], "(pages)" if s.name == "portal" else f"{urls[s.name]}/docs")
+        for s in SERVICES
+    ]
     rows += [(h.name, urls[h.name], "(dev only)") for h in HELPERS]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -524,6 +564,16 @@ async def start_broker(resources: contextlib.ExitStack, stop: asyncio.Event) -> 
     check_stop(stop)
     await create_topics(bootstrap)
     return bootstrap
+
+
+def portal_env(urls: dict[str, str]) -> dict[str, str]:
+    """The portal's own URL and the gateway's; a Latvija.lv logout passes the IdP's origin."""
+    return {
+        "PORTAL_PUBLIC_URL": urls["portal"],
+        "PORTAL_GATEWAY_URL": urls["gateway"],
+        "PORTAL_GATEWAY_PUBLIC_URL": urls["gateway"],
+        "PORTAL_LOGOUT_ORIGINS": urls["latvija"],
+    }
 
 
 async def contracts_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, str]:
@@ -597,7 +647,7 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
         return
     bootstrap = await start_broker(resources, stop)
     urls = urls_of(args.port_base)
-    extra = {"contracts": await contracts_env(postgres, urls)}
+    extra = {"contracts": await contracts_env(postgres, urls), "portal": portal_env(urls)}
     started = start_all(postgres, bootstrap, args.port_base, extra, resources)
     await asyncio.gather(*(wait_ready(r, urls[r.name] + path, stop) for r, path in started))
     say("all services ready")

@@ -201,9 +201,14 @@ def _people_by_code() -> dict[str, DemoPerson]:
     return {person.personal_code: person for person in DEMO_PEOPLE.values()}
 
 
+def _people_by_viis_id() -> dict[str, DemoPerson]:
+    return {person.viis_id: person for person in DEMO_PEOPLE.values()}
+
+
 def create_app(api_key: str = DEFAULT_API_KEY, dataset: str = "demo") -> FastAPI:
     """The stand-in app, accepting `Authorization: Bearer <api_key>`, serving `dataset`."""
     people = _people_by_code()
+    by_viis_id = _people_by_viis_id()
     schools = register(dataset)
 
     def authenticated(authorization: Annotated[str | None, Header()] = None) -> None:
@@ -229,6 +234,14 @@ def create_app(api_key: str = DEFAULT_API_KEY, dataset: str = "demo") -> FastAPI
         if person is None:
             return problem(404, "Person not found", PERSON_NOT_FOUND)
         return person.to_wire()
+
+    @app.get("/v1/persons/{viis_id}", dependencies=guarded, response_model=None)
+    async def person(viis_id: str) -> dict[str, Any] | JSONResponse:
+        """The person with this VIIS id."""
+        found = by_viis_id.get(viis_id)
+        if found is None:
+            return problem(404, "Person not found", PERSON_NOT_FOUND)
+        return found.to_wire()
 
     @app.get("/v1/institutions/{registration_number}/pupils", dependencies=guarded)
     async def pupils(registration_number: str) -> Any:

@@ -22,7 +22,6 @@ def build_app() -> FastAPI:
     return create_service_app(
         ServiceSpec(
             name="things", title="Things", description="", settings=settings, routers=[],
-            publishes=[],
         )
     )  # fmt: skip
 

@@ -59,9 +59,8 @@ def build_app() -> FastAPI:
     """A kit-built app with a few routes of each kind."""
     settings = ServiceSettings(environment="test", run_background_workers=False)
     spec = ServiceSpec(
-        name="things", title="Things", description="", settings=settings, routers=[router],
-        publishes=[],
-    )  # fmt: skip
+        name="things", title="Things", description="", settings=settings, routers=[router]
+    )
     return create_service_app(spec)
 
 
@@ -93,7 +92,15 @@ class TestHtmlPages:
         assert csp["frame-ancestors"] == "'none'"
         assert csp["base-uri"] == "'none'"
         assert csp["form-action"] == "'self'"
-        assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'"
+        assert csp["style-src"] == "'self'"
+        assert csp["script-src"].startswith("'self' 'nonce-")
+
+    async def test_each_page_gets_its_own_nonce(self, client: httpx.AsyncClient) -> None:
+        first, second = (
+            directives((await client.get("/page")).headers["content-security-policy"])
+            for _ in range(2)
+        )
+        assert first["script-src"] != second["script-src"]
 
     async def test_one_header_of_each_name(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/loose-page")

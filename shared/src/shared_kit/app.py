@@ -24,7 +24,7 @@ from shared_kit.migrations import head_revision, known_revisions
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
 from shared_kit.problems import install_problem_handlers
-from shared_kit.security_headers import SecurityHeadersMiddleware
+from shared_kit.security_headers import PagePolicy, SecurityHeadersMiddleware
 from shared_kit.settings import Environment, ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -49,17 +49,24 @@ class ServiceSpec:
     clock: Clock = system_clock
     version: str = "0.1.0"
     openapi_tags: list[dict[str, str]] = field(default_factory=list)
+    # False for a service that neither publishes nor consumes (the portal): no outbox relay,
+    # no dead-letter API, no kit tables to purge, and readiness does not ask for a broker.
+    broker: bool = True
+    # What the service's HTML pages may do beyond the kit's strict default (security_headers).
+    page_policy: PagePolicy = field(default_factory=PagePolicy)
 
 
 class ServiceApp(FastAPI):
     """FastAPI with the security headers outermost, so that they are on every response."""
 
+    page_policy = PagePolicy()
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's ServerErrorMiddleware, which answers an unexpected error itself.
-        return SecurityHeadersMiddleware(super().build_middleware_stack())
+        return SecurityHeadersMiddleware(super().build_middleware_stack(), self.page_policy)
 
 
-def create_service_app(spec: ServiceSpec) -> FastAPI:
+def create_service_app(spec: ServiceSpec) -> ServiceApp:
     """Build the FastAPI app of a service."""
     settings = spec.settings
 
@@ -81,8 +88,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             leeway_s=settings.jwt_leeway_s,
             min_refresh_interval_s=settings.jwks_min_refresh_s,
         )
-        app.state.relay = OutboxRelay(sessions, settings, [settings.events_topic])
-        app.state.housekeeper = Housekeeper(sessions, settings, spec.housekeeping)
+        relay = OutboxRelay(sessions, settings, [settings.events_topic]) if spec.broker else None
+        app.state.relay = relay
+        app.state.housekeeper = Housekeeper(
+            sessions, settings, spec.housekeeping, kit_tables=spec.broker
+        )
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
         try:
@@ -103,26 +113,28 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
+    app.page_policy = spec.page_policy
     app.state.settings = settings
     app.state.clock = spec.clock
     app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
     app.state.migrations_known = known_revisions(spec.migrations) if spec.migrations else None
     app.state.consumers = []
+    app.state.uses_broker = spec.broker
     install_problem_handlers(app)
     install_docs(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
-    app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
+    if spec.broker:
+        app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
     for router in spec.routers:
         app.include_router(router)
     return app
 
 
 def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
-    tasks = [
-        asyncio.create_task(app.state.relay.run(), name="outbox-relay"),
-        asyncio.create_task(app.state.housekeeper.run(), name="housekeeping"),
-    ]
+    tasks = [asyncio.create_task(app.state.housekeeper.run(), name="housekeeping")]
+    if app.state.relay is not None:
+        tasks.append(asyncio.create_task(app.state.relay.run(), name="outbox-relay"))
     for runner in app.state.consumers:
         tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{runner.name}"))
     return tasks
@@ -135,7 +147,8 @@ async def _stop_workers(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
     # only after their database commit, so nothing is lost either way.
     for runner in app.state.consumers:
         await runner.stop()
-    await app.state.relay.stop()
+    if app.state.relay is not None:
+        await app.state.relay.stop()
     await app.state.housekeeper.stop()
     if tasks:
         _, pending = await asyncio.wait(tasks, timeout=app.state.settings.shutdown_grace_s)

@@ -28,9 +28,11 @@ async def purge_once(
     settings: ServiceSettings,
     now: datetime,
     extra: Sequence[Purge] = (),
+    *,
+    kit_tables: bool = True,
 ) -> dict[str, int]:
     """Delete kit rows past retention (published outbox, inbox, idempotency), then run the
-    service's own purges, all in one transaction."""
+    service's own purges, all in one transaction (`kit_tables=False`: only the latter)."""
     cutoffs = {
         "outbox": (OutboxMessage.published_at, settings.outbox_retention_hours),
         "inbox": (InboxMessage.received_at, settings.inbox_retention_hours),
@@ -38,7 +40,7 @@ async def purge_once(
     }
     deleted: dict[str, int] = {}
     async with sessions() as session, session.begin():
-        for name, (column, hours) in cutoffs.items():
+        for name, (column, hours) in cutoffs.items() if kit_tables else ():
             result = await session.execute(
                 delete(column.class_).where(column < now - timedelta(hours=hours))
             )
@@ -56,8 +58,11 @@ class Housekeeper:
         sessions: async_sessionmaker[AsyncSession],
         settings: ServiceSettings,
         extra: Sequence[Purge] = (),
+        *,
+        kit_tables: bool = True,
     ) -> None:
         self._sessions, self._settings, self._extra = sessions, settings, extra
+        self._kit_tables = kit_tables
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -65,7 +70,9 @@ class Housekeeper:
         while not self._stopping.is_set():
             try:
                 now = datetime.now(UTC)
-                deleted = await purge_once(self._sessions, self._settings, now, self._extra)
+                deleted = await purge_once(
+                    self._sessions, self._settings, now, self._extra, kit_tables=self._kit_tables
+                )
                 logger.info("housekeeping", extra={"deleted": deleted})
             except (DBAPIError, OSError) as exc:
                 logger.warning("housekeeping postponed: %s", type(exc).__name__)

@@ -40,10 +40,9 @@ async def healthz() -> Health:
 @ops_router.get("/readyz", response_model=Health, responses={503: {"description": "Not ready"}})
 async def readyz(request: Request) -> Health:
     """Readiness: database reachable and migrated, broker reachable."""
-    checks = {
-        "database": await _database_check(request),
-        "broker": await _broker_check(request),
-    }
+    checks = {"database": await _database_check(request)}
+    if getattr(request.app.state, "uses_broker", True):
+        checks["broker"] = await _broker_check(request)
     if any(v != "ok" for v in checks.values()):
         raise ServiceUnavailable("The service is not ready", checks=checks)
     return Health(status="ok", checks=checks)

@@ -14,6 +14,8 @@ tests and the local stack. Contract, version 1 (every request carries
 - `POST /v1/persons/lookup` with `{"personal_code": "DDMMYY-NNNNN"}`
   → 200 a person (`ViisPerson`'s fields), or 404 with problem type `PERSON_NOT_FOUND`.
   The personal code travels in the body, never in the URL, so no access log records it.
+- `GET /v1/persons/{viis_id}` → 200 the person with this (opaque) VIIS id, or 404 with problem
+  type `PERSON_NOT_FOUND`: how a guardian's children (known by VIIS id) are named.
 - `GET /v1/institutions/{registration_number}/pupils`
   → 200 `{"registration_number": "…", "grades": [{"grade": 1, "pupils": 54}, …]}`,
   or 404 with problem type `INSTITUTION_NOT_FOUND`.
@@ -49,6 +51,7 @@ DEFAULT_TIMEOUT_S = 5.0
 
 _PERSONAL_CODE = re.compile(r"(\d{6})-?(\d{5})")
 _REGISTRATION_NUMBER = re.compile(r"\d{10}")
+_VIIS_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _ATVK = re.compile(r"\d{7}")
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -160,6 +163,19 @@ class ViisDirectory(Protocol):
 
 
 @runtime_checkable
+class ViisPersonRegister(Protocol):
+    """What the gateway asks VIIS about a person it knows by VIIS id (a guardian's child)."""
+
+    async def person_by_viis_id(self, viis_id: str) -> ViisPerson | None:
+        """The person with this VIIS id, or None when VIIS does not know them."""
+        ...
+
+    async def institutions(self, municipality_code: str | None = None) -> list[ViisInstitution]:
+        """Every institution VIIS lists (of one municipality when a code is given)."""
+        ...
+
+
+@runtime_checkable
 class ViisSchoolRegister(Protocol):
     """What the statistics service asks VIIS: the institutions and their pupils per grade."""
 
@@ -228,6 +244,16 @@ class HttpViisDirectory:
         """The person with this personal code, or None when VIIS does not know them."""
         body = {"personal_code": normalise_personal_code(code)}
         response = await self._send("POST", "/v1/persons/lookup", body)
+        if response.status_code == 404:
+            _expect_problem(response, PERSON_NOT_FOUND)
+            return None
+        return _parse(ViisPerson, response)
+
+    async def person_by_viis_id(self, viis_id: str) -> ViisPerson | None:
+        """The person with this VIIS id, or None when VIIS does not know them."""
+        if _VIIS_ID.fullmatch(viis_id) is None:
+            raise ValueError("not a VIIS id")
+        response = await self._send("GET", f"/v1/persons/{viis_id}")
         if response.status_code == 404:
             _expect_problem(response, PERSON_NOT_FOUND)
             return None

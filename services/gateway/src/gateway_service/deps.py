@@ -16,7 +16,7 @@ from gateway_service.models import ApiClient
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import SessionDep
 from shared_kit.problems import TooManyRequests
-from shared_kit.viis import HttpViisDirectory, ViisDirectory
+from shared_kit.viis import HttpViisDirectory, ViisDirectory, ViisPersonRegister
 
 
 def get_settings(request: Request) -> GatewaySettings:
@@ -41,6 +41,7 @@ async def viis_directory(settings: Settings) -> AsyncIterator[ViisDirectory]:
 
 
 Viis = Annotated[ViisDirectory, Depends(viis_directory)]
+ViisPeople = Annotated[ViisPersonRegister, Depends(viis_directory)]
 
 
 class TokenBucket:

@@ -40,6 +40,10 @@ class AdminForbidden(Forbidden):
     type, title = "admin-forbidden", "Outside your administration"
 
 
+class NotAPerson(Forbidden):
+    type, title = "not-a-person", "Only a person's own token is accepted here"
+
+
 class InvalidGrantTarget(Unprocessable):
     type, title = "invalid-grant-target", "Role needs a different target"
 

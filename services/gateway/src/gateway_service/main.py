@@ -52,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 {"name": "keys", "description": "Signing keys and their rotation"},
                 {"name": "clients", "description": "Machine clients (client credentials)"},
                 {"name": "grants", "description": "Roles VIIS does not know"},
+                {"name": "people", "description": "A person's own name and children"},
                 {"name": "audit", "description": "Who did what, when"},
                 {"name": "internal", "description": "Lookups for trusted services"},
                 {"name": "operations", "description": "Health, readiness, dead letters"},

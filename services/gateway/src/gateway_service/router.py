@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway_service import deps, service
-from gateway_service.deps import ClientAddress, LockedClient, Settings, ValidClient
+from gateway_service.deps import ClientAddress, LockedClient, Settings, ValidClient, ViisPeople
 from gateway_service.exceptions import (
     InvalidClient,
     InvalidRequest,
@@ -32,6 +32,7 @@ from gateway_service.schemas import (
     GrantCreate,
     GrantRead,
     JWKSet,
+    MeRead,
     OAuthErrorBody,
     PersonIdentity,
     SigningKeyRead,
@@ -403,6 +404,16 @@ async def list_audit(
     rows = await AuditRepository(session).page(action, actor, cursor, limit)
     items, nxt = page_of(rows, limit, lambda a: (a.seq,))
     return Page(items=[AuditRead.model_validate(a) for a in items], next_cursor=nxt)
+
+
+@router.get("/me", response_model=MeRead, tags=["people"], responses=problem_responses(404, 503))
+async def who_am_i(
+    session: SessionDep, principal: CurrentPrincipal, viis: ViisPeople, response: Response
+) -> Any:
+    """The caller themself: name, roles and, for a guardian, each child's name, school and
+    grade from VIIS (never a personal code). Only a person's own token; nobody else's data."""
+    response.headers.update(NO_STORE)
+    return await service.who_am_i(session=session, principal=principal, viis=viis)
 
 
 @router.get(

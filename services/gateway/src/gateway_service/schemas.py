@@ -101,6 +101,34 @@ class GrantRead(ReadModel):
     revoked_at: dt.datetime | None
 
 
+class SchoolRead(BaseModel):
+    """A school as VIIS names it (the name is missing when VIIS no longer lists it)."""
+
+    registration_number: str
+    name: str | None
+
+
+class ChildRead(BaseModel):
+    """A guardian's child: their person id (as in the token's `learners`), name and class."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+    school: SchoolRead
+    grade: int
+    class_name: str
+
+
+class MeRead(BaseModel):
+    """The caller themself: name, roles and (for a guardian) children; never a personal code."""
+
+    id: uuid.UUID
+    given_name: str | None
+    family_name: str | None
+    roles: list[str]
+    children: list[ChildRead]
+
+
 class PersonIdentity(BaseModel):
     """What a trusted service may learn of a person (internal endpoint only)."""
 

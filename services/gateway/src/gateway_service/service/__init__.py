@@ -17,6 +17,7 @@ from gateway_service.service.common import (
     audit,
     now,
 )
+from gateway_service.service.me import who_am_i
 from gateway_service.service.people import (
     create_grant,
     grant_scope,
@@ -74,4 +75,5 @@ __all__ = [
     "rotate_client_secret",
     "rotate_keys",
     "start_session",
+    "who_am_i",
 ]

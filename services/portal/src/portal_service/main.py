@@ -1,0 +1,67 @@
+"""Portal app factory: `uvicorn portal_service.main:create_app --factory`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from portal_service import service
+from portal_service.config import PortalSettings
+from portal_service.router import ROUTERS
+from portal_service.web.errors import install_page_errors
+from portal_service.web.security import page_policy
+from portal_service.web.templates import warm_up
+from shared_kit.app import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+STATIC = Path(__file__).parent / "static"
+
+DESCRIPTION = """
+The people's side of the platform: server-rendered pages (GOV.UK Frontend, Latvian first,
+English offered) for families, schools, technicians, municipalities and the ministry. It logs
+people in through the gateway (authorization code + PKCE), keeps their tokens in server-side
+web sessions, and calls the services' APIs with the person's own token. It publishes and
+consumes no events and holds no business rule.
+"""
+
+
+def create_app(settings: PortalSettings | None = None) -> FastAPI:
+    """Build the portal."""
+    settings = settings or PortalSettings()
+    warm_up()
+    app = create_service_app(
+        ServiceSpec(
+            name="portal",
+            title="Portal",
+            description=DESCRIPTION,
+            settings=settings,
+            routers=ROUTERS,
+            migrations=MIGRATIONS,
+            housekeeping=[service.session_purge(settings)],
+            broker=False,
+            page_policy=page_policy(settings),
+        )
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_page_errors(app)
+    _with_http_client(app, settings)
+    return app
+
+
+def _with_http_client(app: FastAPI, settings: PortalSettings) -> None:
+    """One HTTP client for the gateway (and later the services) for the app's lifetime."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timeout = httpx.Timeout(settings.gateway_timeout_s)
+        async with httpx.AsyncClient(timeout=timeout) as http, inner(app):
+            app.state.http = http
+            yield
+
+    app.router.lifespan_context = lifespan
