@@ -17,8 +17,10 @@ from contracts_service.models import (
     ReturnCondition,
     Signature,
 )
+from shared_kit.fields import ATVK_PATTERN
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
+LENDER_CODE_PATTERN = r"^[0-9]{7,10}$"  # an ATVK code or a VIIS registration number
 
 
 class ReadModel(BaseModel):
@@ -53,8 +55,10 @@ class LenderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: LenderKind
-    code: str = Field(pattern=r"^\d{7,10}$", description="ATVK code or VIIS registration number")
-    municipality_code: str = Field(pattern=r"^\d{7}$")
+    code: str = Field(
+        pattern=LENDER_CODE_PATTERN, description="ATVK code or VIIS registration number"
+    )
+    municipality_code: str = Field(pattern=ATVK_PATTERN)
     name: str = Field(min_length=2, max_length=300)
     registration_number: str = Field(
         pattern=r"^[0-9A-Z]{5,30}$", description="Register of Enterprises / taxpayer number"
