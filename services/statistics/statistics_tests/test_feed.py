@@ -15,6 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared_kit.testing.cursors import assert_invalid_cursor, raw_cursor
 from statistics_service.config import StatisticsSettings
 from statistics_service.events import INSTITUTION_SNAPSHOT
 from statistics_service.service.feed import decode_cursor, encode_cursor
@@ -211,6 +212,16 @@ class TestCursors:
     ) -> None:
         r = await client.get(FEED, params=params, headers=bearer(tokens.viis))
         assert r.status_code == 422, r.text
+
+    async def test_a_forged_cursor_is_a_problem_naming_after(
+        self, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        positions = ["١٢", "\uff11\uff12", "+5", " 5", "5_0", "5.0", "99999999999999999999", ""]
+        forged = [raw_cursor(f"viis1:{p}") for p in positions]
+        forged += [raw_cursor(b"viis1:\xff"), encode_cursor(12) + "A", encode_cursor(1)[:-1] + "R"]
+        for cursor in forged:
+            r = await client.get(FEED, params={"after": cursor}, headers=bearer(tokens.viis))
+            assert_invalid_cursor(r, "after", case=cursor)
 
     def test_cursor_round_trip(self) -> None:
         assert decode_cursor(encode_cursor(12345)) == 12345

@@ -179,6 +179,9 @@ class TestParsing:
             (["5", "grades 10-12"], [5, 10, 11, 12]),
             (["preschool"], []),
             (["0-14"], list(range(1, 13))),
+            # Arabic-Indic, fullwidth and Devanagari digits name no grade
+            (["grades \u0661-\u0663", "\uff11-\uff13", "\u096b"], []),
+            (["grades 1-\u0663"], [1]),
         ],
     )
     def test_school_levels(self, levels: list[str] | None, grades: list[int]) -> None:

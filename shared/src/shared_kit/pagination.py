@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import enum
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -12,10 +14,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Response
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, SmallInteger, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared_kit.problems import ProblemError
+from shared_kit.problems import ProblemError, field_error
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -23,6 +25,11 @@ MAX_LIMIT = 200
 
 class InvalidCursor(ProblemError):
     status, type, title = 422, "invalid-cursor", "Invalid cursor"
+
+    def __init__(self, detail: str | None = None, *, parameter: str = "cursor") -> None:
+        detail = detail or "The cursor is not one this endpoint issued"
+        error = field_error(("query", parameter), detail, "invalid_cursor")
+        super().__init__(detail, errors=[error])
 
 
 class Page(BaseModel, Generic[T]):
@@ -38,14 +45,63 @@ CursorParam = Annotated[
 ]
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size")]
 
-_PARSERS: dict[type, Callable[[Any], Any]] = {
-    uuid.UUID: uuid.UUID,
-    dt.datetime: dt.datetime.fromisoformat,
-    dt.date: dt.date.fromisoformat,
-    Decimal: Decimal,
-    int: int,
-    str: str,
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?(E[+-]?[0-9]{1,4})?")
+_INTEGER_BITS = {SmallInteger: 16, BigInteger: 64, Integer: 32}
+
+
+def _integer(value: str, column: ColumnElement[Any]) -> int:
+    """An integer that fits the column's PostgreSQL type."""
+    if _INTEGER.fullmatch(value) is None:
+        raise ValueError("not an integer")
+    bits = next((b for t, b in _INTEGER_BITS.items() if isinstance(column.type, t)), 64)
+    number = int(value)
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        raise ValueError("out of the column's range")
+    return number
+
+
+def _decimal(value: str, column: ColumnElement[Any]) -> Decimal:
+    """A finite decimal number in plain or exponent notation."""
+    if _DECIMAL.fullmatch(value) is None:
+        raise ValueError("not a decimal number")
+    return Decimal(value)
+
+
+def _datetime(value: str, column: ColumnElement[Any]) -> dt.datetime:
+    """A timestamp with an offset exactly when the column has a time zone."""
+    moment = dt.datetime.fromisoformat(value)
+    if (moment.tzinfo is not None) != bool(getattr(column.type, "timezone", False)):
+        raise ValueError("time zone does not match the column")
+    # The driver converts to UTC; a moment that cannot be expressed in UTC fails here instead.
+    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
+
+
+_PARSERS: dict[type, Callable[[str, ColumnElement[Any]], Any]] = {
+    uuid.UUID: lambda v, _: uuid.UUID(v),
+    dt.datetime: _datetime,
+    dt.date: lambda v, _: dt.date.fromisoformat(v),
+    Decimal: _decimal,
+    int: _integer,
 }
+
+
+def _typed(value: Any, column: ColumnElement[Any]) -> Any:
+    """One cursor slot (always a string, as `encode_cursor` writes it) typed like its column."""
+    if not isinstance(value, str):
+        raise TypeError("a cursor slot is a string")
+    value.encode("utf-8")  # a lone surrogate (JSON allows "\\ud800") raises UnicodeEncodeError
+    if "\x00" in value:
+        raise ValueError("PostgreSQL text cannot hold NUL")
+    kind = column.type.python_type
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value)
+    parser = _PARSERS.get(kind)
+    if parser is None:
+        return value
+    if not value.isascii():
+        raise ValueError("non-ASCII characters in a typed cursor slot")
+    return parser(value, column)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -54,19 +110,24 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def cursor_bytes(cursor: str) -> bytes:
+    """The bytes of an unpadded URL-safe base64 cursor; ValueError unless it is canonical."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    if base64.urlsafe_b64encode(raw).decode().rstrip("=") != cursor:
+        raise ValueError("not canonical unpadded URL-safe base64")
+    return raw
+
+
 def decode_cursor(cursor: str, columns: Sequence[ColumnElement[Any]]) -> list[Any]:
     """Sort-key values from a cursor, typed like the columns; InvalidCursor when garbled."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
+        values = json.loads(cursor_bytes(cursor))
         if not isinstance(values, list) or len(values) != len(columns):
             raise ValueError("wrong arity")
-        return [
-            None if v is None else _PARSERS.get(c.type.python_type, str)(v)
-            for v, c in zip(values, columns, strict=True)
-        ]
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise InvalidCursor("The cursor is not one this endpoint issued") from exc
+        return [_typed(v, c) for v, c in zip(values, columns, strict=True)]
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        # ArithmeticError: decimal.InvalidOperation, OverflowError; RecursionError: deep JSON.
+        raise InvalidCursor() from exc
 
 
 def paginate(

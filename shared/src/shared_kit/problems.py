@@ -112,6 +112,17 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def field_error(loc: tuple[Any, ...], detail: str, code: str) -> dict[str, str]:
+    """One `errors[]` member: where the bad value is (`("query", "cursor")`, …) and why."""
+    return {
+        "pointer": _pointer(loc),
+        "in": str(loc[0]) if loc else "body",
+        "field": ".".join(str(p) for p in loc[1:]),
+        "detail": detail,
+        "code": code,
+    }
+
+
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
@@ -124,13 +135,9 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {
-            "pointer": _pointer(tuple(err.get("loc", ()))),
-            "in": str(err.get("loc", ("body",))[0]),
-            "field": ".".join(str(p) for p in err.get("loc", ())[1:]),
-            "detail": err.get("msg", "invalid"),
-            "code": err.get("type", "invalid"),
-        }
+        field_error(
+            tuple(err.get("loc", ())), err.get("msg", "invalid"), err.get("type", "invalid")
+        )
         for err in exc.errors()
     ]
     names = ", ".join(e["field"] or e["in"] for e in errors)

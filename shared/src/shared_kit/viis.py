@@ -41,6 +41,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared_kit.fields import ATVK_PATTERN, PERSONAL_CODE
 from shared_kit.observability import CORRELATION_HEADER, correlation_id
 
 logger = logging.getLogger(__name__)
@@ -49,10 +50,8 @@ PERSON_NOT_FOUND = "urn:datori:viis:person-not-found"
 INSTITUTION_NOT_FOUND = "urn:datori:viis:institution-not-found"
 DEFAULT_TIMEOUT_S = 5.0
 
-_PERSONAL_CODE = re.compile(r"(\d{6})-?(\d{5})")
-_REGISTRATION_NUMBER = re.compile(r"\d{10}")
+_REGISTRATION_NUMBER = re.compile(r"[0-9]{10}")
 _VIIS_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-_ATVK = re.compile(r"\d{7}")
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
@@ -190,7 +189,7 @@ class ViisSchoolRegister(Protocol):
 
 def normalise_personal_code(code: str) -> str:
     """`DDMMYY-NNNNN` from 11 digits with or without the hyphen; ValueError otherwise."""
-    match = _PERSONAL_CODE.fullmatch(code.strip())
+    match = PERSONAL_CODE.fullmatch(code.strip())
     if match is None:
         raise ValueError("not a personal code: expected 11 digits as DDMMYY-NNNNN")
     return f"{match[1]}-{match[2]}"
@@ -272,7 +271,7 @@ class HttpViisDirectory:
         """Every institution VIIS lists (of one municipality when a code is given)."""
         path = "/v1/institutions"
         if municipality_code is not None:
-            if _ATVK.fullmatch(municipality_code) is None:
+            if re.fullmatch(ATVK_PATTERN, municipality_code) is None:
                 raise ValueError("not a municipality (ATVK) code: expected 7 digits")
             path += f"?municipality={municipality_code}"
         response = await self._send("GET", path)

@@ -17,6 +17,7 @@ from contracts_service.models import (
     ReturnCondition,
     Signature,
 )
+from shared_kit.fields import ATVK_PATTERN
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
 PERIOD_END = (
@@ -24,6 +25,8 @@ PERIOD_END = (
     "the last day of the loan is the day before (the agreement prints that day, inclusive); "
     "any other end is printed with its time."
 )
+
+LENDER_CODE_PATTERN = r"^[0-9]{7,10}$"  # an ATVK code or a VIIS registration number
 
 
 class ReadModel(BaseModel):
@@ -58,8 +61,10 @@ class LenderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: LenderKind
-    code: str = Field(pattern=r"^\d{7,10}$", description="ATVK code or VIIS registration number")
-    municipality_code: str = Field(pattern=r"^\d{7}$")
+    code: str = Field(
+        pattern=LENDER_CODE_PATTERN, description="ATVK code or VIIS registration number"
+    )
+    municipality_code: str = Field(pattern=ATVK_PATTERN)
     name: str = Field(min_length=2, max_length=300)
     registration_number: str = Field(
         pattern=r"^[0-9A-Z]{5,30}$", description="Register of Enterprises / taxpayer number"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 import uuid
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from joserfc.jwk import ECKey
 
-PERSONAL_CODE = re.compile(r"^\d{11}$")
+from shared_kit.fields import PERSONAL_CODE
 
 
 class KeyEncryption:
@@ -91,10 +90,10 @@ def sha256_hex(value: str) -> str:
 
 def normalise_personal_code(code: str) -> str:
     """`DDMMYY-NNNNN` or `32NNNN-NNNNN` as 11 digits; ValueError when it is not one."""
-    digits = code.strip().replace("-", "")
-    if not PERSONAL_CODE.match(digits):
+    match = PERSONAL_CODE.fullmatch(code.strip())
+    if match is None:
         raise ValueError("a personal code has 11 digits (optionally DDMMYY-NNNNN)")
-    return digits
+    return match[1] + match[2]
 
 
 def personal_code_hmac(code: str, pepper: str) -> str:

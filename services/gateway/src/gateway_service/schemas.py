@@ -9,10 +9,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway_service.models import GrantedRole, KeyState
+from shared_kit.fields import AtvkCode, RegNumber
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
-RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$")]
 
 

@@ -32,7 +32,7 @@ from inventory_service.repository import (
     ImportRepository,
     InstitutionRepository,
 )
-from inventory_service.schemas import Code, DeviceFields, ImportReport, ImportRow, Serial
+from inventory_service.schemas import Code, DeviceFields, ImportReport, ImportRow, RegNumber, Serial
 from shared_kit.auth import Principal
 from shared_kit.events import add_events
 from shared_kit.observability import correlation_id
@@ -86,7 +86,7 @@ class ImportRowData(DeviceFields):
     serial_number: Serial
     asset_tag: Code
     catalogue_item_code: Code
-    institution_registration_number: str | None = None
+    institution_registration_number: RegNumber | None = None
     status: DeviceStatus = DeviceStatus.IN_STOCK
 
 

@@ -51,6 +51,7 @@ from inventory_service.schemas import (
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
+from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
@@ -172,7 +173,7 @@ async def list_institutions(
     principal: Reader,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
-    municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
+    municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
 ):
     """Institutions you may see, ordered by registration number."""
     scope = service.scope_for(principal)
@@ -302,7 +303,7 @@ async def import_devices(
     settings: Settings,
     idem: IdempotencyDep,
     file: Annotated[UploadFile, File(description="CSV of the delivery (UTF-8)")],
-    municipality: Annotated[str, Form(pattern=r"^\d{7}$")],
+    municipality: Annotated[str, Form(pattern=ATVK_PATTERN)],
     mode: Annotated[Literal["all_or_nothing", "valid_rows"], Form()] = "all_or_nothing",
     dry_run: Annotated[bool, Form()] = False,
 ):
@@ -365,7 +366,7 @@ async def search_devices(
     principal: Reader,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
-    municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
+    municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
     institution: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[list[DeviceStatus], Query()] = [],  # noqa: B006 - FastAPI query list
     os: OperatingSystem | None = None,

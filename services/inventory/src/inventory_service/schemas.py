@@ -16,6 +16,7 @@ from inventory_service.models import (
     FundingSource,
     OperatingSystem,
 )
+from shared_kit.fields import AsciiDecimal, AtvkCode, RegNumber
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[
@@ -38,8 +39,6 @@ Serial = Annotated[
         pattern=r"^[A-Za-z0-9._/-]+$",
     ),
 ]
-AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
-RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
 
 
 class Strict(BaseModel):
@@ -112,7 +111,7 @@ class CatalogueItemCreate(Strict):
     model: Text
     category: Category
     os: OperatingSystem
-    screen_inches: Decimal | None = Field(None, ge=5, le=40, decimal_places=1)
+    screen_inches: AsciiDecimal | None = Field(None, ge=5, le=40, decimal_places=1)
     touch: bool = False
     specs: dict[str, str | int | float | bool] = Field(
         default_factory=dict, examples=[{"cpu": "Intel N100", "ram_gb": 8, "storage_gb": 128}]
@@ -160,7 +159,7 @@ class DeviceFields(Strict):
     funding_source: FundingSource
     order_reference: Text | None = None
     delivery_date: dt.date | None = None
-    purchase_price: Decimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
+    purchase_price: AsciiDecimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
     extra_warranty_months: int = Field(0, ge=0, le=120)
     insurer: Text | None = None
     insurance_policy: Text | None = None
@@ -195,7 +194,7 @@ class DeviceUpdate(Strict):
     funding_source: FundingSource | None = None
     order_reference: Text | None = None
     delivery_date: dt.date | None = None
-    purchase_price: Decimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
+    purchase_price: AsciiDecimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
     extra_warranty_months: int | None = Field(None, ge=0, le=120)
     insurer: Text | None = None
     insurance_policy: Text | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -39,6 +38,7 @@ from reservations_service.service import reservations as service
 from reservations_service.service.policies import effective_policy, put_policy
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
+from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN, AsciiDecimal
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
@@ -48,8 +48,8 @@ router = APIRouter(prefix=PREFIX, responses=problem_responses(400, 401, 403, 422
 READ = problem_responses(404)
 WRITE = problem_responses(404, 409, 412)
 
-AtvkPath = Annotated[str, Path(pattern=r"^\d{7}$")]
-RegNumberPath = Annotated[str, Path(pattern=r"^\d{4,20}$")]
+AtvkPath = Annotated[str, Path(pattern=ATVK_PATTERN)]
+RegNumberPath = Annotated[str, Path(pattern=REG_NUMBER_PATTERN)]
 
 
 def _read(reservation: Reservation, position: int | None = None) -> ReservationRead:
@@ -69,9 +69,9 @@ def criteria_query(
     os: str | None = None,
     touch: bool | None = None,
     catalogue_item_code: str | None = None,
-    screen_inches: Decimal | None = None,
-    min_screen_inches: Decimal | None = None,
-    max_screen_inches: Decimal | None = None,
+    screen_inches: AsciiDecimal | None = None,
+    min_screen_inches: AsciiDecimal | None = None,
+    max_screen_inches: AsciiDecimal | None = None,
 ) -> DeviceCriteria:
     """Device criteria from query parameters, validated like the request body's."""
     try:
@@ -155,7 +155,7 @@ async def list_reservations(
     state: Annotated[list[ReservationState] | None, Query()] = None,
     institution_number: Annotated[RegNumber | None, Query()] = None,
     learner_id: Annotated[str | None, Query(max_length=100)] = None,
-    municipality_code: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
+    municipality_code: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
 ):
     """Reservations you may see (guardians: their children's), oldest request first."""
     filters = ReservationFilters(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -20,9 +19,8 @@ from pydantic import (
 
 from reservations_service.allocator import Criterion, Source
 from reservations_service.models import Beneficiary, ReservationState
+from shared_kit.fields import AsciiDecimal, RegNumber
 
-AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
-RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
 OpaqueId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[!-~]+$"),
@@ -43,7 +41,7 @@ ItemCode = Annotated[
         pattern=r"^[A-Za-z0-9._/-]+$",
     ),
 ]
-Inches = Annotated[Decimal, Field(ge=5, le=40, decimal_places=1)]
+Inches = Annotated[AsciiDecimal, Field(ge=5, le=40, decimal_places=1)]
 
 
 def _plausible_year(value: dt.datetime) -> dt.datetime:
@@ -233,7 +231,7 @@ class PolicyWrite(Strict):
     pickup_days: int = Field(7, ge=1, le=90)
     school_year_end: str = Field(
         "06-01",
-        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
         description="MM-DD: the default period ends at local midnight starting this day",
     )
 

@@ -87,7 +87,7 @@ HANDLED = (*DEVICE_TYPES, *RESERVATION_TYPES, *CONTRACT_TYPES, *TICKET_TYPES)
 CLOSED_TICKET_STATES = frozenset(
     {"resolved", "closed", "done", "completed", "cancelled", "rejected"}
 )
-_GRADES = re.compile(r"(\d{1,2})\.?(?:\s*[-\u2013]\s*(\d{1,2}))?")  # "1-3", "1.\u20133."
+_GRADES = re.compile(r"([0-9]{1,2})\.?(?:\s*[-\u2013]\s*([0-9]{1,2}))?")  # "1-3", "1.\u20133."
 _CRITERION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 

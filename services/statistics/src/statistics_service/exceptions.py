@@ -19,9 +19,5 @@ class InvalidDateRange(Unprocessable):
     type, title = "invalid-date-range", "Invalid date range"
 
 
-class InvalidFeedCursor(Unprocessable):
-    type, title = "invalid-cursor", "Invalid cursor"
-
-
 class ViisUnreachable(ServiceUnavailable):
     type, title = "viis-unavailable", "VIIS is unavailable"

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from shared_kit.deps import SessionDep
 from shared_kit.downloads import download_headers
+from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.problems import problem_responses
 from shared_kit.viis import ViisError
 from statistics_service.deps import (
@@ -38,8 +39,10 @@ PREFIX = "/api/v1/statistics"
 router = APIRouter(prefix=PREFIX, responses=problem_responses(400, 401, 403, 422, 503))
 READ = problem_responses(404)
 
-Atvk = Annotated[str, Path(pattern=r"^\d{7}$", description="Municipality (ATVK code)")]
-RegNo = Annotated[str, Path(pattern=r"^\d{4,20}$", description="Institution registration number")]
+Atvk = Annotated[str, Path(pattern=ATVK_PATTERN, description="Municipality (ATVK code)")]
+RegNo = Annotated[
+    str, Path(pattern=REG_NUMBER_PATTERN, description="Institution registration number")
+]
 DateFrom = Annotated[
     dt.date | None, Query(alias="from", description="First day (default: 30 days back)")
 ]
@@ -207,8 +210,8 @@ async def export_csv(
     now: Now,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-    municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
-    institution: Annotated[str | None, Query(pattern=r"^\d{4,20}$")] = None,
+    municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
+    institution: Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)] = None,
 ) -> StreamingResponse:
     """The daily institution snapshots of a range as CSV (suppressed counts are empty)."""
     scope = await views.checked_scope(

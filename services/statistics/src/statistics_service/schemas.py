@@ -9,10 +9,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared_kit.fields import REG_NUMBER_PATTERN, AtvkCode
+
 FEED_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
 
-Atvk = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
-RegNumber = Annotated[str, StringConstraints(pattern=r"^\d{4,20}$")]
+Atvk = AtvkCode
+RegNumber = Annotated[str, StringConstraints(pattern=REG_NUMBER_PATTERN)]
 DimensionValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 
 

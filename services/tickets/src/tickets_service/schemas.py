@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared_kit.fields import AsciiDecimal
 from tickets_service.models import (
     Category,
     ClaimStatus,
@@ -20,8 +21,6 @@ from tickets_service.models import (
     Visibility,
 )
 
-AtvkCode = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
-RegNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4,20}$")]
 OpaqueId = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[!-~]+$"),
@@ -136,7 +135,7 @@ class ClaimUpdate(Strict):
 
     status: ClaimStatus
     outcome: Note | None = None
-    payout_amount: Decimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
+    payout_amount: AsciiDecimal | None = Field(None, ge=0, le=100_000, decimal_places=2)
 
 
 class DeviceInfo(BaseModel):

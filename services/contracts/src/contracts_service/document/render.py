@@ -21,6 +21,7 @@ from fpdf import FPDF
 
 from contracts_service.document import template as t
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
+from shared_kit.fields import PERSONAL_CODE
 
 RIGA = ZoneInfo("Europe/Riga")
 FONT = "DejaVu"
@@ -82,8 +83,8 @@ def period_end_en(end: dt.datetime) -> str:
 
 def personal_code(code: str) -> str:
     """A personal code as printed, DDMMYY-NNNNN (the gateway hands out the 11 digits)."""
-    digits = code.replace("-", "").strip()
-    return f"{digits[:6]}-{digits[6:]}" if len(digits) == 11 and digits.isdigit() else code
+    match = PERSONAL_CODE.fullmatch(code.strip())
+    return f"{match[1]}-{match[2]}" if match else code
 
 
 def money_lv(value: Decimal) -> str:

@@ -29,6 +29,7 @@ from contracts_service.repository import (
 )
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import (
+    LENDER_CODE_PATTERN,
     ContractRead,
     DocumentRead,
     PhotoRead,
@@ -42,6 +43,7 @@ from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, check_if_match, etag
 from shared_kit.deps import SessionDep
 from shared_kit.downloads import file_response
+from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
@@ -70,8 +72,8 @@ async def list_contracts(
     cursor: CursorParam = None,
     limit: LimitParam = 50,
     state: Annotated[list[ContractState] | None, Query()] = None,
-    municipality: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
-    institution: Annotated[str | None, Query(pattern=r"^\d{7,10}$")] = None,
+    municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
+    institution: Annotated[str | None, Query(pattern=LENDER_CODE_PATTERN)] = None,
     device_id: uuid.UUID | None = None,
     reservation_id: uuid.UUID | None = None,
     overdue: bool | None = None,

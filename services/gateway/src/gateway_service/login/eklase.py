@@ -15,6 +15,7 @@ from gateway_service.login.base import (
     get_ok,
     now,
 )
+from shared_kit.fields import ascii_digits
 
 PERSONAL_CODE_ITEM = "2"  # AdditionalData/DataItem[@id=2] carries the personal code
 MAX_PROFILE_BYTES = 64_000
@@ -25,8 +26,9 @@ def form_encoded_token(response: httpx.Response) -> httpx.Response:
     if "json" in response.headers.get("content-type", ""):
         return response
     token: dict[str, str | int] = dict(parse_qsl(response.text))
-    if str(token.get("expires_in", "")).isdigit():
-        token["expires_in"] = int(token["expires_in"])
+    expires_in = str(token.pop("expires_in", ""))
+    if ascii_digits(expires_in):  # an unreadable lifetime is left out, not guessed
+        token["expires_in"] = int(expires_in)
     return httpx.Response(response.status_code, json=token, request=response.request)
 
 

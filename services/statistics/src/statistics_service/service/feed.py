@@ -12,14 +12,14 @@ with it answers 304 while the page is unchanged.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
+import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
-from statistics_service.exceptions import InvalidFeedCursor
+from shared_kit.pagination import InvalidCursor, cursor_bytes
 from statistics_service.repository.snapshots import SnapshotRepository
 from statistics_service.schemas import (
     FEED_SCHEMA_VERSION,
@@ -31,6 +31,7 @@ from statistics_service.service import access
 
 MAX_LIMIT = 1000
 _PREFIX = "viis1:"
+_POSITION = re.compile(r"viis1:([0-9]{1,18})")  # ASCII digits only, within bigint
 SCHEMA_ID = "https://datori.lv/statistics/feeds/viis/record.schema.json"
 
 
@@ -41,19 +42,16 @@ def encode_cursor(position: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int:
-    """The feed position of a cursor (0 = from the beginning); InvalidFeedCursor if garbled."""
+    """The feed position of a cursor (0 = from the beginning); InvalidCursor if garbled."""
     if cursor is None:
         return 0
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith(_PREFIX):
-            raise ValueError("wrong prefix")
-        position = int(raw.removeprefix(_PREFIX))
-        if position < 0:
-            raise ValueError("negative")
-        return position
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidFeedCursor("The cursor is not one this feed issued") from exc
+        match = _POSITION.fullmatch(cursor_bytes(cursor).decode())
+    except ValueError as exc:
+        raise InvalidCursor("The cursor is not one this feed issued", parameter="after") from exc
+    if match is None:
+        raise InvalidCursor("The cursor is not one this feed issued", parameter="after")
+    return int(match[1])
 
 
 async def page(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
+from shared_kit.fields import ATVK_PATTERN
 from shared_kit.problems import problem_responses
 from tickets_service.deps import Now, PolicyAdmin, Reader
 from tickets_service.models import Severity
@@ -17,7 +18,7 @@ from tickets_service.service import policies
 from tickets_service.service import tickets as service
 
 router = APIRouter(prefix=PREFIX, responses=COMMON)
-AtvkPath = Annotated[str, Path(pattern=r"^\d{7}$")]
+AtvkPath = Annotated[str, Path(pattern=ATVK_PATTERN)]
 
 
 @router.get("/queues/{municipality_code}/summary", response_model=QueueSummary, tags=["queues"])

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
+from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
@@ -90,8 +91,8 @@ async def list_tickets(
     severity: Annotated[list[Severity] | None, Query()] = None,
     category: Annotated[list[Category] | None, Query()] = None,
     breached: Annotated[bool | None, Query(description="With (or without) an SLA breach")] = None,
-    municipality_code: Annotated[str | None, Query(pattern=r"^\d{7}$")] = None,
-    institution_number: Annotated[str | None, Query(pattern=r"^\d{4,20}$")] = None,
+    municipality_code: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
+    institution_number: Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)] = None,
     device_id: uuid.UUID | None = None,
     assignee_id: Annotated[str | None, Query(max_length=200)] = None,
     unassigned: bool = False,
