@@ -9,7 +9,7 @@ import pytest
 
 from inventory_service.cli import run_import
 from inventory_service.config import InventorySettings
-from inventory_service.models import Device, DeviceHistory
+from inventory_service.models import Device, DeviceHistory, DeviceImport
 from shared_kit.events.outbox import OutboxMessage
 
 from .conftest import RIGA, SCHOOL_A, VALMIERA_SCHOOL, Tokens, bearer
@@ -226,6 +226,50 @@ class TestBadFiles:
         assert r.status_code == 403
         r = await upload(client, tokens.school_a, csv_of(good_rows(1)))
         assert r.status_code == 403
+
+
+class TestLargeFiles:
+    """Files up to the 50,000-row limit import: no statement binds a parameter per row
+    (PostgreSQL's protocol, and asyncpg, allow at most 32,767)."""
+
+    async def test_50000_rows_import_with_history_and_events(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        r = await upload(client, tokens.riga, csv_of(good_rows(50_000)))
+        assert r.status_code == 200, r.text[:500]
+        assert (r.json()["created_rows"], r.json()["failed_rows"]) == (50_000, 0)
+        for table in (Device, DeviceHistory, OutboxMessage):
+            assert await count(settings, table) == 50_000
+
+    async def test_32768_rows_with_as_many_references_are_all_checked(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        # Every row names its own catalogue item and school: four lookups of 32,768 values.
+        rows = [
+            f"SN-{i:05},RIX-{i:05},ITEM-{i:05},{4_000_000_000 + i},react_eu,,,"
+            for i in range(32_768)
+        ]
+        r = await upload(client, tokens.riga, csv_of(rows), dry_run=True)
+        assert r.status_code == 422, r.text[:500]
+        report = r.json()["report"]
+        assert report["failed_rows"] == 32_768
+        fields = {e["field"] for e in report["rows"][-1]["errors"]}
+        assert fields == {"catalogue_item_code", "institution_registration_number"}
+        await assert_nothing_written(settings)
+
+
+async def assert_nothing_written(settings: InventorySettings) -> None:
+    """No device, history entry, event or import record."""
+    for table in (Device, DeviceHistory, OutboxMessage, DeviceImport):
+        assert await count(settings, table) == 0
 
 
 class TestCli:
