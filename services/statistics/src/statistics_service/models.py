@@ -1,5 +1,5 @@
 """Statistics tables: the projection (per-aggregate state and counters), the reference data from
-VIIS (institutions, pupils), the daily snapshots behind the VIIS feed, and consumer positions.
+VIIS (institutions, pupils), and the daily snapshots behind the VIIS feed.
 
 The projection is what `statistics-rebuild` recreates from the topics:
 - one *state* table per aggregate kind (device, reservation, contract, ticket) keeps, for each
@@ -233,26 +233,6 @@ COUNTER_TABLES: tuple[Table, ...] = tuple(
 )
 # What `statistics-rebuild` recreates from the topics.
 PROJECTION_TABLES = STATE_TABLES + COUNTER_TABLES
-
-
-# Consumer positions ------------------------------------------------------------------------
-
-
-class ProjectionPosition(Base):
-    """The highest offset per partition whose events the projection tables reflect.
-
-    The live consumer advances it in the transaction that applies a batch and skips records at
-    or below it; the rebuild sets it to the offsets it replayed to when it swaps tables in.
-    """
-
-    __tablename__ = "projection_position"
-
-    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
-    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
-    offset: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
 
 
 class ProjectionEpoch(Base):
