@@ -10,8 +10,10 @@ The projection is what `statistics-rebuild` recreates from the topics:
   duplicates and any delivery order; no request counts over the 250,000 devices.
 `institution_number` is `''` in counters for a device assigned to no institution.
 
-`institution_snapshot` is append-only: its `seq` (an identity, allocated under an advisory
-lock so that commit order equals `seq` order) is the VIIS feed's cursor.
+`institution_snapshot` holds the VIIS feed: its `seq` (an identity, allocated under an advisory
+lock so that commit order equals `seq` order) is the feed's cursor. A day's record is
+provisional while the day lasts (replaced by a new row when the figures change), then final
+and never changed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -277,7 +281,8 @@ class PupilCount(Base):
 
 
 class InstitutionSnapshot(Base):
-    """One institution's figures on one day; append-only, `seq` is the feed's order."""
+    """One institution's figures on one day; `seq` is the feed's order. A provisional row (the
+    day is not over) is replaced by a new row; a final row is never changed."""
 
     __tablename__ = "institution_snapshot"
 
@@ -294,6 +299,7 @@ class InstitutionSnapshot(Base):
     tickets_open: Mapped[int] = mapped_column(Integer)
     sla_breaches: Mapped[int] = mapped_column(Integer)
     pupils: Mapped[int] = mapped_column(Integer)
+    provisional: Mapped[bool] = mapped_column(Boolean, server_default=false())
     record: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -302,6 +308,12 @@ class InstitutionSnapshot(Base):
     __table_args__ = (
         UniqueConstraint("snapshot_date", "institution_number"),
         Index("ix_institution_snapshot_municipality_date", "municipality_code", "snapshot_date"),
+        # Only the days not closed yet: the snapshot job looks for them on every run.
+        Index(
+            "ix_institution_snapshot_provisional",
+            "snapshot_date",
+            postgresql_where=text("provisional"),
+        ),
     )
 
 

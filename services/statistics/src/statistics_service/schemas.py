@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-FEED_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
+FEED_SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
 
 Atvk = Annotated[str, StringConstraints(pattern=r"^\d{7}$")]
 RegNumber = Annotated[str, StringConstraints(pattern=r"^\d{4,20}$")]
@@ -136,6 +136,7 @@ class SeriesPoint(_Out):
     """One day of a time series (summed over the institutions snapshotted that day)."""
 
     date: dt.date
+    provisional: bool = Field(description="The day is not over: its figures may still change")
     institutions: int
     devices_total: int
     devices_in_service: int
@@ -162,10 +163,15 @@ class TimeSeries(_Out):
 class InstitutionSnapshotRecord(_Out):
     """One institution's figures on one day: a record of the VIIS feed (no personal data)."""
 
-    schema_version: Literal["1.0.0"] = FEED_SCHEMA_VERSION
+    schema_version: Literal["1.1.0"] = FEED_SCHEMA_VERSION
     sequence: int = Field(description="Position in the feed (increases, never reused)")
-    snapshot_date: dt.date = Field(description="The Rīga day the figures describe (its start)")
-    taken_at: dt.datetime
+    snapshot_date: dt.date = Field(description="The Rīga day the figures describe")
+    provisional: bool = Field(
+        description="True while the day lasts: the figures so far, replaced by a newer record "
+        "of the same day and institution (a greater `sequence`) when they change. False once "
+        "the day has closed: the day's final record, never replaced"
+    )
+    taken_at: dt.datetime = Field(description="When the figures were read")
     municipality_code: str
     institution_registration_number: str
     institution_name: str | None
