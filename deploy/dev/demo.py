@@ -2,13 +2,16 @@
 
 Reference records and 200 devices go in through the inventory API; role grants for the demo
 people VIIS does not know as staff (municipality admin, technician, ministry analyst) go in
-through the gateway's operator functions. Everything is safe to repeat.
+through the gateway's operator functions; once statistics counts the devices, today's VIIS
+feed snapshots are refreshed. Everything is safe to repeat.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,6 +192,40 @@ async def seed_inventory(inventory_url: str, token: str) -> str:
         f"demo data: {sum(created)} of {len(records)} reference records created; devices "
         f"{report['created_rows']} created, {report['unchanged_rows']} unchanged"
     )
+
+
+STATISTICS_API = "/api/v1/statistics"
+DEMO_DEVICES = sum(d.count for d in DELIVERIES)
+
+
+async def seed_statistics(statistics_url: str, token: str, timeout_s: float = 60.0) -> str:
+    """Wait until statistics counts the demo devices (their events travel through the broker),
+    then refresh today's provisional snapshots, so the VIIS feed's first reader sees them."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=statistics_url, headers=headers, timeout=30) as client:
+        counted = await _devices_counted(client, DEMO_DEVICES, timeout_s)
+        response = await client.post(f"{STATISTICS_API}/ops/snapshots")
+        if response.status_code != 200:
+            raise SeedError(f"statistics snapshots failed: {response.status_code} {response.text}")
+    written = response.json()["result"]["snapshots"]
+    return f"statistics: {counted} devices counted; today's snapshots: {written} records written"
+
+
+async def _devices_counted(client: httpx.AsyncClient, at_least: int, timeout_s: float) -> int:
+    """The national device count, once it reaches `at_least`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = await client.get(f"{STATISTICS_API}/national")
+        if response.status_code != 200:
+            raise SeedError(f"statistics view failed: {response.status_code} {response.text}")
+        counted = int(response.json()["figures"]["devices"]["total"])
+        if counted >= at_least:
+            return counted
+        if time.monotonic() > deadline:
+            raise SeedError(
+                f"statistics counted {counted} of the {at_least} demo devices in {timeout_s:.0f} s"
+            )
+        await asyncio.sleep(0.5)
 
 
 # The lenders named in loan contracts: the municipality and its schools (invented details).

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from demo import RIGA, SeedError, seed_grants, seed_inventory, seed_lenders
+from demo import RIGA, SeedError, seed_grants, seed_inventory, seed_lenders, seed_statistics
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -444,7 +444,8 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 
 
 async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
-    """Demo grants in the gateway, then the demo municipality through the inventory API."""
+    """Demo grants in the gateway, the demo municipality through the inventory API, and today's
+    statistics snapshots once statistics counts it (before the stack says it is ready)."""
     settings = GatewaySettings(database_url=postgres.url("gateway"), issuer=urls["gateway"])
     say(await seed_grants(settings))
     async with httpx.AsyncClient(timeout=10) as client:
@@ -457,6 +458,7 @@ async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
     try:
         say(await seed_inventory(urls["inventory"], token))
         say(await seed_lenders(urls["contracts"], token))
+        say(await seed_statistics(urls["statistics"], token))
     except SeedError as exc:
         raise StackError(str(exc)) from None
 

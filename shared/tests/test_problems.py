@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy import literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_kit.db import create_engine
 from shared_kit.problems import Conflict, install_problem_handlers
+from shared_kit.testing.infra import free_port
 
 
 class _Driver(Exception):
@@ -126,3 +131,82 @@ async def test_405_names_every_allowed_method() -> None:
 async def test_text_the_database_cannot_store_is_422(client: httpx.AsyncClient) -> None:
     r = await client.get("/nul")
     assert r.status_code == 422 and "NUL" in r.json()["detail"]
+
+
+def database_app(engine: AsyncEngine) -> FastAPI:
+    """Endpoints that meet real PostgreSQL and asyncpg errors of each kind."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    async def run(sql: str, **params: object) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text(sql), params)
+
+    @app.get("/too-many-parameters")
+    async def too_many_parameters() -> None:
+        # A bug of ours (one bind parameter per value, more than a statement may have).
+        async with engine.connect() as conn:
+            await conn.execute(select(literal(1)).where(literal(1).in_(list(range(40_000)))))
+
+    @app.get("/out-of-range")
+    async def out_of_range() -> None:
+        await run("SELECT CAST(:n AS integer)", n=3_000_000_000)
+
+    @app.get("/statement-timeout")
+    async def statement_timeout() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("SET LOCAL statement_timeout = '10ms'"))
+            await conn.execute(text("SELECT pg_sleep(5)"))
+
+    @app.get("/connection-killed")
+    async def connection_killed() -> None:
+        async with engine.connect() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+            await run("SELECT pg_terminate_backend(:pid)", pid=pid)
+            await conn.execute(text("SELECT 1"))
+
+    @app.get("/nobody-listening")
+    async def nobody_listening() -> None:
+        nowhere = create_engine(f"postgresql+asyncpg://u:p@127.0.0.1:{free_port()}/db")
+        try:
+            async with nowhere.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await nowhere.dispose()
+
+    return app
+
+
+class TestDatabaseErrors:
+    """Only a database that cannot be reached is a 503 "not reachable"; our own bugs are
+    500s and bad values 422s, whatever class the driver gives them."""
+
+    @pytest.fixture
+    async def db_client(
+        self, make_database: Callable[[Path | None], Awaitable[str]]
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        engine = create_engine(await make_database(None))
+        transport = httpx.ASGITransport(app=database_app(engine), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+        await engine.dispose()
+
+    @pytest.mark.parametrize(
+        ("path", "status", "type_"),
+        [
+            ("/too-many-parameters", 500, "internal"),
+            ("/out-of-range", 422, "unprocessable"),
+            ("/statement-timeout", 503, "service-busy"),
+            ("/connection-killed", 503, "service-unavailable"),
+            ("/nobody-listening", 503, "service-unavailable"),
+        ],
+    )
+    async def test_each_kind_of_database_error_has_its_answer(
+        self, db_client: httpx.AsyncClient, path: str, status: int, type_: str
+    ) -> None:
+        r = await db_client.get(path)
+        assert r.status_code == status, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"].endswith("/" + type_)
+        assert ("not reachable" in r.text) == (type_ == "service-unavailable")
+        assert ("retry-after" in r.headers) == (status == 503)

@@ -102,3 +102,41 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_batch_past_the_parameter_limit_is_marked_published(
+    kit_database: str, kafka_bootstrap: str, unique: str
+) -> None:
+    # The batch size is an operator's setting. Marking a batch of more rows than a statement
+    # may have parameters (32,767) failed after the sending, so the relay sent it again.
+    topic = f"kit.relay.{unique}"
+    settings = ServiceSettings(
+        database_url=kit_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        outbox_batch_size=40_000,
+        outbox_poll_interval_s=0.02,
+    )
+    engine = create_engine(kit_database)
+    sessions = create_session_factory(engine)
+    async with sessions() as session, session.begin():
+        events = [
+            CloudEvent(type="t.v1", source="/kit", subject=f"k{i % 10}", data={})
+            for i in range(33_000)
+        ]
+        await add_events(session, topic, events)
+    relay = OutboxRelay(sessions, settings, [topic])
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def drained() -> bool:
+            async with sessions() as session:
+                left = await session.scalar(
+                    select(func.count()).where(OutboxMessage.published_at.is_(None))
+                )
+            return left == 0
+
+        await eventually(drained, timeout_s=60)
+    finally:
+        await relay.stop()
+        await task
+        await engine.dispose()

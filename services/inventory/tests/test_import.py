@@ -9,7 +9,7 @@ import pytest
 
 from inventory_service.cli import run_import
 from inventory_service.config import InventorySettings
-from inventory_service.models import Device, DeviceHistory
+from inventory_service.models import Device, DeviceHistory, DeviceImport
 from shared_kit.events.outbox import OutboxMessage
 
 from .conftest import RIGA, SCHOOL_A, VALMIERA_SCHOOL, Tokens, bearer
@@ -226,6 +226,191 @@ class TestBadFiles:
         assert r.status_code == 403
         r = await upload(client, tokens.school_a, csv_of(good_rows(1)))
         assert r.status_code == 403
+
+
+class TestLargeFiles:
+    """Files up to the 50,000-row limit import: no statement binds a parameter per row
+    (PostgreSQL's protocol, and asyncpg, allow at most 32,767)."""
+
+    async def test_50000_rows_import_with_history_and_events(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        r = await upload(client, tokens.riga, csv_of(good_rows(50_000)))
+        assert r.status_code == 200, r.text[:500]
+        assert (r.json()["created_rows"], r.json()["failed_rows"]) == (50_000, 0)
+        for table in (Device, DeviceHistory, OutboxMessage):
+            assert await count(settings, table) == 50_000
+
+    async def test_32768_rows_with_as_many_references_are_all_checked(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        # Every row names its own catalogue item and school: four lookups of 32,768 values.
+        rows = [
+            f"SN-{i:05},RIX-{i:05},ITEM-{i:05},{4_000_000_000 + i},react_eu,,,"
+            for i in range(32_768)
+        ]
+        r = await upload(client, tokens.riga, csv_of(rows), dry_run=True)
+        assert r.status_code == 422, r.text[:500]
+        report = r.json()["report"]
+        assert report["failed_rows"] == 32_768
+        fields = {e["field"] for e in report["rows"][-1]["errors"]}
+        assert fields == {"catalogue_item_code", "institution_registration_number"}
+        await assert_nothing_written(settings)
+
+
+LONG = 140_000  # over the csv module's 131,072-character cell limit
+BAD_ROW = f"SN-BAD,RIX-BAD,CB-11-GR1-3,{SCHOOL_A},react_eu,2022-05-20,299.00,"
+
+
+class TestMalformedFiles:
+    """A file that cannot be read as CSV is a 422 naming the line (and cell), whatever the
+    mode, and nothing is written."""
+
+    @pytest.mark.parametrize(
+        ("content", "line", "column", "needle"),
+        [
+            (csv_of([*good_rows(2), BAD_ROW + "x" * LONG]), 4, "accessories", "131,072"),
+            (csv_of([*good_rows(2), BAD_ROW + '"charger;bag', *good_rows(9000, start=2)]),
+             4, "accessories", "not closed"),
+            (csv_of([*good_rows(2), BAD_ROW + '"charger;bag']), 4, "accessories", "not closed"),
+            (csv_of(['"SN-1"X' + BAD_ROW[6:]]), 2, "serial_number", "closing quote"),
+            (csv_of([*good_rows(1), BAD_ROW + "bag\x00"]), 3, None, "NUL"),
+            (csv_of([*good_rows(2)]) + b"SN-\xff,RIX-9\n", 4, None, "not UTF-8"),
+        ],
+        ids=["long-cell", "open-quote-large-file", "open-quote", "after-quote", "nul", "utf8"],
+    )  # fmt: skip
+    @pytest.mark.parametrize("dry_run", [True, False])
+    async def test_the_line_at_fault_is_named(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+        content: bytes,
+        line: int,
+        column: str | None,
+        needle: str,
+        dry_run: bool,
+    ) -> None:
+        for mode in ("all_or_nothing", "valid_rows"):
+            r = await upload(client, tokens.riga, content, mode=mode, dry_run=dry_run)
+            assert r.status_code == 422, r.text
+            assert r.headers["content-type"] == "application/problem+json"
+            body = r.json()
+            assert body["type"].endswith("/invalid-import")
+            assert (body["line"], body.get("column")) == (line, column)
+            assert needle in body["detail"] and f"Line {line}" in body["detail"]
+        await assert_nothing_written(settings)
+
+    @pytest.mark.parametrize(
+        ("content", "needle", "extra"),
+        [
+            (b"", "empty", {}),
+            (b"\r\n\n", "empty", {}),
+            ("\ufeffserial_number".encode("utf-16"), "UTF-16", {}),
+            (HEADER.replace(",", ";").encode() + b"SN-1;RIX-1\n", "commas, not semicolons",
+             {"separator": ";"}),
+            (HEADER.replace("asset_tag", "asset_tag,asset_tag").encode() + b"a,b\n", "repeated",
+             {"duplicate_columns": ["asset_tag"]}),
+        ],
+        ids=["empty", "blank-lines", "utf16", "semicolons", "duplicate-header"],
+    )  # fmt: skip
+    async def test_file_level_problems_are_named(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+        content: bytes,
+        needle: str,
+        extra: dict[str, Any],
+    ) -> None:
+        r = await upload(client, tokens.riga, content)
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert needle in body["detail"]
+        assert extra.items() <= body.items()
+        await assert_nothing_written(settings)
+
+    async def test_a_header_with_thousands_of_columns_is_named_briefly(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        header = HEADER.strip() + "".join(f",extra{i}" for i in range(10_000))
+        r = await upload(client, tokens.riga, (header + "\n" + good_rows(1)[0] + "\n").encode())
+        assert r.status_code == 422
+        body = r.json()
+        assert "unknown extra0" in body["detail"] and "9,995 more" in body["detail"]
+        assert len(body["unknown_columns"]) == 20
+
+    async def test_more_rows_than_the_limit_is_422(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        content = csv_of(good_rows(settings.import_max_rows + 1))
+        r = await upload(client, tokens.riga, content, dry_run=True)
+        assert r.status_code == 422
+        assert r.json()["max_rows"] == 50_000 and "more than 50,000 rows" in r.json()["detail"]
+
+    async def test_a_line_with_more_cells_than_the_header_is_named(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+    ) -> None:
+        long_line = BAD_ROW + ",x" * 50_000
+        r = await upload(client, tokens.riga, csv_of([*good_rows(2), long_line]))
+        assert r.status_code == 422
+        [bad] = [row for row in r.json()["report"]["rows"] if row["errors"]]
+        assert bad["line"] == 4 and "more cells" in bad["errors"][0]["detail"]
+        await assert_nothing_written(settings)
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            b"\xef\xbb\xbf" + csv_of(good_rows(3)),
+            csv_of(good_rows(3)).replace(b"\n", b"\r\n"),
+            csv_of(good_rows(3)).replace(b"\n", b"\r"),
+        ],
+        ids=["utf8-bom", "crlf", "cr"],
+    )
+    async def test_byte_order_mark_and_any_line_ending_import(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        seeded: dict[str, Any],
+        settings: InventorySettings,
+        content: bytes,
+    ) -> None:
+        r = await upload(client, tokens.riga, content)
+        assert r.status_code == 200, r.text
+        assert [row["line"] for row in r.json()["rows"]] == [2, 3, 4]
+        assert await count(settings, Device) == 3
+
+    async def test_rows_are_numbered_by_the_line_they_start_on(
+        self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
+    ) -> None:
+        quoted = '"first line\nsecond line"'
+        rows = [f"SN-M1,RIX-M1,CB-11-GR1-3,,react_eu,2022-05-20,10,{quoted}", "", BAD_ROW[:-1]]
+        r = await upload(client, tokens.riga, csv_of(rows), mode="valid_rows", dry_run=True)
+        assert [row["line"] for row in r.json()["rows"]] == [2, 5]
+
+
+async def assert_nothing_written(settings: InventorySettings) -> None:
+    """No device, history entry, event or import record."""
+    for table in (Device, DeviceHistory, OutboxMessage, DeviceImport):
+        assert await count(settings, table) == 0
 
 
 class TestCli:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reservations_service.config import ReservationsSettings
@@ -33,6 +34,15 @@ from .conftest import (
 )
 from .test_reservations import problem
 
+# n more devices like the available one in the read model (a bulk delivery, one statement).
+COPIES = """
+    INSERT INTO device (id, inventory_version, municipality_code, institution_number,
+                        catalogue_item_code, category, os, screen_inches, touch, status)
+    SELECT gen_random_uuid(), 1, municipality_code, institution_number, catalogue_item_code,
+           category, os, screen_inches, touch, status
+    FROM (SELECT * FROM device WHERE status = 'available' LIMIT 1) AS available,
+         generate_series(1, :n)
+"""
 LOW_INCOME = [{"criterion": "low_income", "source": "welfare_data"}]
 DECLARED_SINGLE = [{"criterion": "single_parent", "source": "declared"}]
 
@@ -513,6 +523,28 @@ class TestAvailability:
             headers=bearer(tokens.guardian),
         )
         problem(r, 404, "institution-not-found")
+
+    async def test_a_school_with_more_devices_than_a_statement_has_parameters(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        inventory: Inventory,
+        schools: dict[str, str],
+        engine: AsyncEngine,
+    ) -> None:
+        # A 50,000-row delivery may go to one school; the bookings of all its devices are
+        # looked up at once (asyncpg allows 32,767 parameters per statement).
+        await inventory.add()
+        async with engine.begin() as conn:
+            await conn.execute(text(COPIES), {"n": 32_768})
+        await reserve(client, tokens.guardian)
+        r = await client.get(
+            f"{API}/availability",
+            params={"institution_number": SCHOOL_A},
+            headers=bearer(tokens.analyst),
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["matching"], r.json()["free"]) == (32_769, 32_768)
 
     async def test_bad_criteria_are_validation_errors(
         self, client: httpx.AsyncClient, tokens: Tokens, schools: dict[str, str]

@@ -1,21 +1,24 @@
-"""The live consumer through the real broker: batches, duplicates, a poison event, positions."""
+"""The live consumer through the real broker: batches, duplicates, a poison event, offsets that
+start again from 0 (a re-created topic, a restarted broker)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kit.events import CloudEvent
+from shared_kit.testing.infra import Tansu
 from shared_kit.testing.kafka import eventually
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import build_consumers
 from statistics_service.synthetic import publish_history
 
-from .conftest import random_history, recompute, sql, stored_counters
+from .conftest import Counters, random_history, recompute, sql, stored_counters
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -59,36 +62,52 @@ async def test_consumer_builds_the_read_model(
         await eventually(caught_up, timeout_s=40)
     letters = await sql(engine, "SELECT event_id, error FROM dead_letter")
     assert [r.event_id for r in letters] == [poison.id]
-    positions = await sql(engine, 'SELECT topic, partition, "offset" FROM projection_position')
-    assert {r.topic for r in positions} == {
-        settings.inventory_topic,
-        settings.reservations_topic,
-        settings.contracts_topic,
-        settings.tickets_topic,
-    }
 
 
-async def test_records_at_or_below_the_position_are_skipped(
+async def test_new_events_at_offsets_seen_before_are_applied(
     sessions: Sessions, engine: AsyncEngine, settings: StatisticsSettings
 ) -> None:
     [runner] = build_consumers(sessions, settings)
     events = random_history(12)[:30]
 
     def record(offset: int, evt: CloudEvent) -> ConsumerRecord[bytes, bytes]:
-        # One partition of one topic: the consumer goes by type, the position by offset.
+        # One partition of one topic: the consumer goes by type and event id.
         return ConsumerRecord(
             settings.inventory_topic, 0, offset, 0, 0, evt.subject.encode(), evt.kafka_value(),
             None, 0, 0, evt.kafka_headers(),
         )  # fmt: skip
 
-    first = [record(i, e) for i, e in enumerate(events[:10])]
-    await runner.handle_batch(first)
-    before = await stored_counters(engine)
-    # The same offsets again, as new events (a rebuild already reflects them): skipped.
-    again = [record(i, e) for i, e in enumerate(events[10:20])]
+    await runner.handle_batch([record(i, e) for i, e in enumerate(events[:15])])
+    # The topic re-created: offsets from 0 again, new events and one sent again by a relay.
+    again = [record(i, e) for i, e in enumerate([events[14], *events[15:]])]
     outcome = await runner.handle_batch(again)
-    assert outcome == {"applied": 10, "duplicate": 0}  # new to the inbox, not to the tables
-    assert await stored_counters(engine) == before
-    later = [record(10 + i, e) for i, e in enumerate(events[20:])]
-    await runner.handle_batch(later)
-    assert await stored_counters(engine) == recompute(events[:10] + events[20:])
+    assert outcome == {"applied": 15, "duplicate": 1}
+    assert await stored_counters(engine) == recompute(events)
+
+
+async def test_events_after_a_broker_restart_are_counted_once(
+    sessions: Sessions, engine: AsyncEngine, settings: StatisticsSettings, own_broker: Tansu
+) -> None:
+    # The embedded broker keeps topics in memory: after a restart (as after a topic's
+    # re-creation) offsets start again from 0, under the same topic names.
+    own = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap})
+    events = random_history(14, scale=2)
+    first, later = events[:80], events[80:]
+    await publish_all(own, first)
+
+    async def counted(expected: Counters) -> bool:
+        return await stored_counters(engine) == expected
+
+    restarted = Tansu(port=own_broker.port)
+    try:
+        async with live_consumer(sessions, own):
+            await eventually(partial(counted, recompute(first)), timeout_s=40)
+            own_broker.stop()
+            restarted.start()
+            # A relay that did not hear its acks sends the tail of `first` again.
+            await publish_all(own, first[-10:] + later)
+            await eventually(partial(counted, recompute(events)), timeout_s=60)
+    finally:
+        restarted.stop()
+    inbox = await sql(engine, "SELECT count(*) AS n FROM inbox_message")
+    assert inbox[0].n == len(events)  # each event applied once

@@ -85,13 +85,13 @@ async def page(
 
 
 class TestSnapshots:
-    async def test_one_snapshot_per_institution_per_day(
+    async def test_one_record_per_institution_per_day_until_something_changes(
         self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, clock: MovableClock
     ) -> None:
         assert await snapshot(client, tokens) == 3
-        assert await snapshot(client, tokens) == 0  # the same Rīga day
+        assert await snapshot(client, tokens) == 0  # the same Rīga day, nothing changed
         clock.advance(hours=15)  # 00:00 in Rīga: a new day
-        assert await snapshot(client, tokens) == 3
+        assert await snapshot(client, tokens) == 3 + 3  # yesterday's final, today's provisional
 
     async def test_each_snapshot_is_also_an_event(
         self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, engine: AsyncEngine
@@ -135,42 +135,132 @@ class TestSnapshots:
         assert (await page(client, tokens.viis)).json()["items"] == []
         await first.commit()
         await first.close()
-        assert await waiting == 3
+        assert await waiting == 3 + 3  # the first day made final, the second day's provisional
         items = (await page(client, tokens.viis)).json()["items"]
         dates = [i["record"]["snapshot_date"] for i in items]
         assert dates == ["2026-09-01"] * 3 + ["2026-09-02"] * 3
 
 
+def by_school(body: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """A feed page's records by (day, institution)."""
+    return {
+        (r["snapshot_date"], r["institution_registration_number"]): r
+        for r in (i["record"] for i in body["items"])
+    }
+
+
+async def etag_answer(client: httpx.AsyncClient, tokens: Tokens, etag: str) -> int:
+    """The status of a feed read from the beginning with `If-None-Match: etag`."""
+    headers = {**bearer(tokens.viis), "If-None-Match": etag}
+    return (await client.get(FEED, params={"limit": 100}, headers=headers)).status_code
+
+
+class TestTodaysSnapshotIsProvisional:
+    async def test_a_device_added_after_the_first_read_shows_up_with_a_new_etag(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        world: Producers,
+        clock: MovableClock,
+        sessions: Sessions,
+    ) -> None:
+        await snapshot(client, tokens)
+        first = await page(client, tokens.viis)
+        today = by_school(first.json())[("2026-09-01", SCHOOL_1)]
+        assert today["provisional"] and today["figures"]["devices"]["total"] == 20
+
+        clock.advance(hours=1)
+        await apply(sessions, [world.device()])
+        assert await snapshot(client, tokens) == 1  # only school 1 changed
+        assert await etag_answer(client, tokens, first.headers["etag"]) == 200
+        news = (await page(client, tokens.viis, first.json()["next"])).json()["items"]
+        [replaced] = [i["record"] for i in news]  # after the cursor: the new version only
+        assert replaced["institution_registration_number"] == SCHOOL_1
+        assert replaced["provisional"] and replaced["snapshot_date"] == "2026-09-01"
+        assert replaced["figures"]["devices"]["total"] == 21
+        assert replaced["sequence"] > today["sequence"]
+        everything = (await page(client, tokens.viis)).json()
+        assert by_school(everything)[("2026-09-01", SCHOOL_1)] == replaced
+        assert len(everything["items"]) == 3  # the old version left the feed
+
+        second = await page(client, tokens.viis)
+        assert await snapshot(client, tokens) == 0  # nothing new: the same page, the same ETag
+        assert await etag_answer(client, tokens, second.headers["etag"]) == 304
+
+    async def test_after_the_day_closes_its_snapshot_is_final_and_immutable(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        world: Producers,
+        clock: MovableClock,
+        sessions: Sessions,
+    ) -> None:
+        await snapshot(client, tokens)
+        clock.advance(hours=14, minutes=55)  # 23:55 in Rīga
+        await apply(sessions, [world.device()])
+        await snapshot(client, tokens)
+        clock.advance(minutes=10)  # 00:05: 1 September has closed
+        await apply(sessions, [world.device()])
+        assert await snapshot(client, tokens) == 3 + 3
+        closed = by_school((await page(client, tokens.viis)).json())
+        finals = {k: r for k, r in closed.items() if k[0] == "2026-09-01"}
+        assert len(finals) == 3 and not any(r["provisional"] for r in finals.values())
+        # The day's last figures: the device added at 23:55 counts, the one at 00:05 not.
+        assert finals[("2026-09-01", SCHOOL_1)]["figures"]["devices"]["total"] == 21
+        assert closed[("2026-09-02", SCHOOL_1)]["figures"]["devices"]["total"] == 22
+
+        for _ in range(3):  # later changes and days leave the final records alone
+            await apply(sessions, [world.device(), world.device(institution=SCHOOL_2)])
+            clock.advance(hours=9)
+            await snapshot(client, tokens)
+        later = by_school((await page(client, tokens.viis, limit=1000)).json())
+        assert {k: r for k, r in later.items() if k[0] == "2026-09-01"} == finals
+        assert later[("2026-09-02", SCHOOL_1)]["provisional"] is False
+        assert later[("2026-09-03", SCHOOL_1)]["provisional"] is True
+
+
 class TestCursors:
     async def test_no_record_skipped_or_repeated_across_pages_and_new_snapshots(
-        self, client: httpx.AsyncClient, tokens: Tokens, world: Producers, clock: MovableClock
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        world: Producers,
+        clock: MovableClock,
+        sessions: Sessions,
     ) -> None:
-        seen: list[int] = []
+        seen: list[dict[str, Any]] = []
         cursor = None
         for day in range(4):
             await snapshot(client, tokens)
-            r = await page(client, tokens.viis, cursor, limit=2)  # one page, then a new day
+            r = await page(client, tokens.viis, cursor, limit=2)  # one page, then a change
             body = r.json()
-            seen += [i["record"]["sequence"] for i in body["items"]]
+            seen += [i["record"] for i in body["items"]]
             cursor = body["next"]
+            await apply(sessions, [world.device()])  # school 1's provisional record changes
+            await snapshot(client, tokens)
             clock.advance(days=1)
             if day == 3:
                 break
         while True:
             body = (await page(client, tokens.viis, cursor, limit=2)).json()
-            seen += [i["record"]["sequence"] for i in body["items"]]
+            seen += [i["record"] for i in body["items"]]
             if not body["has_more"]:
                 cursor = body["next"]
                 break
             cursor = body["next"]
         everything = [
-            i["record"]["sequence"]
-            for i in (await page(client, tokens.viis, limit=1000)).json()["items"]
+            i["record"] for i in (await page(client, tokens.viis, limit=1000)).json()["items"]
         ]
-        assert len(everything) == 12
-        assert seen == everything == sorted(set(everything))
+        # Three closed days' final records and today's provisional ones.
+        assert [r["provisional"] for r in everything] == [False] * 9 + [True] * 3
+        sequences = [r["sequence"] for r in seen]
+        assert sequences == sorted(set(sequences))  # nothing twice, in feed order
+        assert [r for r in seen if r in everything] == everything  # nothing missed
+        # What the client saw besides: provisional versions, each replaced by a later one.
+        replaced = [r for r in seen if r not in everything]
+        assert replaced and all(r["provisional"] for r in replaced)
         quiet = (await page(client, tokens.viis, cursor)).json()
-        assert quiet == {"schema_version": "1.0.0", "items": [], "next": cursor, "has_more": False}
+        assert quiet == {"schema_version": "1.1.0", "items": [], "next": cursor, "has_more": False}
 
     async def test_item_cursors_resume_after_that_item(
         self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
@@ -253,7 +343,7 @@ class TestFeedAccess:
         r = await client.get(f"{FEED}/schema", headers=bearer(tokens.viis))
         assert r.status_code == 200
         body = r.json()
-        assert body["version"] == "1.0.0" == body["schema"]["version"]
+        assert body["version"] == "1.1.0" == body["schema"]["version"]
         Draft202012Validator.check_schema(body["schema"])
         for item in (await page(client, tokens.viis)).json()["items"]:
             Draft202012Validator(body["schema"]).validate(item["record"])
@@ -315,6 +405,7 @@ class TestHistory:
         assert r.status_code == 200, r.text
         points = r.json()["points"]
         assert [p["date"] for p in points] == ["2026-09-01", "2026-09-02"]
+        assert [p["provisional"] for p in points] == [False, True]
         assert [p["devices_total"] for p in points] == [51, 58]
         assert [p["institutions"] for p in points] == [3, 3]
         first_band = next(b for b in points[1]["coverage"] if b["band"] == "1-3")
@@ -352,6 +443,7 @@ class TestHistory:
         rows = list(csv.DictReader(io.StringIO(r.text)))
         assert [row["institution_registration_number"] for row in rows] == [SCHOOL_1, SCHOOL_2]
         assert rows[0]["devices_total"] == "20" and rows[0]["devices_needed_1-3"] == "41"
+        assert rows[0]["provisional"] == "true"  # today's
         assert rows[0]["institution_name"] == "Rīgas Demo 1. pamatskola"
         national = await client.get(f"{API}/export.csv", headers=bearer(tokens.riga))
         assert national.status_code == 403

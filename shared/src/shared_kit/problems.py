@@ -13,7 +13,6 @@ from sqlalchemy.exc import (
     DataError,
     DBAPIError,
     IntegrityError,
-    InterfaceError,
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -226,6 +225,20 @@ async def _on_db_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_db_busy(request: Request, exc: Exception) -> JSONResponse:
+    sqlstate = _sqlstate(exc)
+    logger.warning("database busy", extra={"sqlstate": sqlstate})
+    return problem_response(
+        503,
+        "service-busy",
+        "Service busy",
+        "The database could not finish the request in time or lost it to a concurrent one; "
+        "retry shortly",
+        request.url.path,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _on_data(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         422,
@@ -237,15 +250,33 @@ async def _on_data(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# SQLSTATEs of a database that cannot be reached: connection exceptions, a server shutting
+# down or not accepting connections yet, too many connections.
+_UNREACHABLE = ("08", "57P01", "57P02", "57P03", "53300")
+# A transaction that lost to a concurrent one, waited too long for a lock or for its
+# statement, or met a server short of resources: the same request may well succeed soon.
+_BUSY = ("40001", "40P01", "55P03", "57014", "53")
+
+
+def _sqlstate(exc: Exception) -> str:
+    return str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+
+
 async def _on_dbapi(request: Request, exc: Exception) -> JSONResponse:
-    # Drivers do not always raise the precise class; the SQLSTATE class says what happened.
-    sqlstate = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+    # The SQLSTATE says what happened, not the exception class: asyncpg reports both a lost
+    # connection and a statement with too many parameters (our bug) as an InterfaceError.
+    # SQLAlchemy marks the error `connection_invalidated` when the connection is gone.
+    sqlstate = _sqlstate(exc)
+    if getattr(exc, "connection_invalidated", False) or sqlstate.startswith(_UNREACHABLE):
+        return await _on_db_unavailable(request, exc)
     if sqlstate.startswith("22"):
         return await _on_data(request, exc)
     if sqlstate.startswith("23"):
         return await _on_integrity(request, exc)
-    if sqlstate.startswith(("08", "57", "53")) or sqlstate in ("40001", "40P01"):
-        return await _on_db_unavailable(request, exc)
+    if sqlstate.startswith(_BUSY):
+        return await _on_db_busy(request, exc)
+    if isinstance(exc, OperationalError) and not sqlstate:
+        return await _on_db_unavailable(request, exc)  # PEP 249: the database's operation
     return await _on_unexpected(request, exc)
 
 
@@ -264,8 +295,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StaleDataError, _on_stale)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(PoolTimeout, _on_pool_exhausted)
-    app.add_exception_handler(OperationalError, _on_db_unavailable)
-    app.add_exception_handler(InterfaceError, _on_db_unavailable)
     app.add_exception_handler(OSError, _on_db_unavailable)
     app.add_exception_handler(TimeoutError, _on_db_unavailable)
     app.add_exception_handler(DataError, _on_data)

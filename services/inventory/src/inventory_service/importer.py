@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,7 +12,7 @@ from fastapi import UploadFile
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory_service import events, service
+from inventory_service import csvfile, events, service
 from inventory_service.config import InventorySettings
 from inventory_service.exceptions import ImportRejected, InvalidImport
 from inventory_service.models import (
@@ -63,6 +61,7 @@ CSV_HELP = (
     "`valid_rows` imports the valid rows and reports the rest. Rows whose serial number is "
     "already registered with the same asset tag are reported `unchanged`."
 )
+LISTED = 20  # unknown columns named in a rejection; a header may have thousands
 CSV_TYPES = {
     "text/csv",
     "application/csv",
@@ -117,37 +116,69 @@ async def read_upload(file: UploadFile, max_bytes: int) -> bytes:
 
 
 def parse_csv(content: bytes, max_rows: int) -> list[ParsedRow]:
-    """Decode and split the CSV; header problems reject the whole file."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidImport("The file is not UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-    if missing or unknown:
-        raise InvalidImport(
-            "The CSV header is wrong",
-            missing_columns=missing,
-            unknown_columns=unknown,
-            expected=list(REQUIRED + OPTIONAL),
-        )
-    reader.fieldnames = header
-    rows = [ParsedRow(line=i + 2, raw=r) for i, r in enumerate(reader)]
+    """Decode and split the CSV; an unreadable file or a wrong header rejects the whole file."""
+    records = csvfile.read_records(content)
+    first = next(records, None)
+    if first is None:
+        raise InvalidImport("The file is empty")
+    header = [h.strip() for h in first.cells]
+    check_header(header)
+    rows: list[ParsedRow] = []
+    for record in records:
+        if len(rows) == max_rows:
+            raise InvalidImport(
+                f"The CSV has more than {max_rows:,} rows; split it into files of at most "
+                f"{max_rows:,} rows",
+                max_rows=max_rows,
+            )
+        rows.append(_parsed(record, header))
     if not rows:
         raise InvalidImport("The CSV has no data rows")
-    if len(rows) > max_rows:
-        raise InvalidImport(f"The CSV has {len(rows)} rows; the limit is {max_rows}")
     return rows
+
+
+def check_header(header: list[str]) -> None:
+    """Every required column, each column once, and no unknown one."""
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    duplicate = [c for c, n in Counter(header).items() if n > 1 and c in REQUIRED + OPTIONAL]
+    if not (missing or unknown or duplicate):
+        return
+    hint = csvfile.separator_hint(header)
+    detail = "; ".join(
+        f"{what} {_names(columns)}"
+        for what, columns in (("missing", missing), ("unknown", unknown), ("repeated", duplicate))
+        if columns
+    )
+    if hint:
+        detail = f"columns must be separated by commas, not {hint['separator_name']}"
+    raise InvalidImport(
+        f"The CSV header is wrong: {detail}",
+        missing_columns=missing,
+        unknown_columns=unknown[:LISTED],
+        duplicate_columns=duplicate,
+        expected=list(REQUIRED + OPTIONAL),
+        **hint,
+    )
+
+
+def _names(columns: list[str]) -> str:
+    shown = ", ".join(c or "(empty)" for c in columns[:5])
+    return shown + (f" and {len(columns) - 5:,} more" if len(columns) > 5 else "")
+
+
+def _parsed(record: csvfile.Record, header: list[str]) -> ParsedRow:
+    row = ParsedRow(line=record.line, raw=dict(zip(header, record.cells, strict=False)))
+    if len(record.cells) > len(header):
+        row.fail("-", "the row has more cells than the header")
+    return row
 
 
 def validate_row(row: ParsedRow) -> None:
     """Field-level validation of one row."""
-    values: dict[str, Any] = {k: v.strip() for k, v in row.raw.items() if k and v and v.strip()}
-    if row.raw.get(None):  # type: ignore[call-overload]
-        row.fail("-", "the row has more cells than the header")
+    if row.errors:
         return
+    values: dict[str, Any] = {k: v.strip() for k, v in row.raw.items() if k and v and v.strip()}
     if "accessories" in values:
         values["accessories"] = [a.strip() for a in values["accessories"].split(";") if a.strip()]
     try:

@@ -26,6 +26,7 @@ from inventory_service.models import (
     Municipality,
     OperatingSystem,
 )
+from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
 
 DEVICE_SORTS = {
@@ -130,7 +131,7 @@ class InstitutionRepository:
 
     async def by_numbers(self, numbers: Iterable[str]) -> dict[str, Institution]:
         rows = await self.session.scalars(
-            select(Institution).where(Institution.registration_number.in_(list(numbers)))
+            select(Institution).where(any_of(Institution.registration_number, numbers))
         )
         return {i.registration_number: i for i in rows}
 
@@ -162,7 +163,7 @@ class CatalogueRepository:
 
     async def by_codes(self, codes: Iterable[str]) -> dict[str, CatalogueItem]:
         rows = await self.session.scalars(
-            select(CatalogueItem).where(CatalogueItem.code.in_(list(codes)))
+            select(CatalogueItem).where(any_of(CatalogueItem.code, codes))
         )
         return {c.code: c for c in rows}
 
@@ -242,7 +243,7 @@ class DeviceRepository:
         """Serial → (municipality id, asset tag) for serials already registered."""
         rows = await self.session.execute(
             select(Device.serial_number, Device.municipality_id, Device.asset_tag).where(
-                Device.serial_number.in_(serials)
+                any_of(Device.serial_number, serials)
             )
         )
         return {
@@ -253,7 +254,7 @@ class DeviceRepository:
     async def existing_tags(self, municipality_id: uuid.UUID, tags: Sequence[str]) -> set[str]:
         rows = await self.session.scalars(
             select(Device.asset_tag).where(
-                Device.municipality_id == municipality_id, Device.asset_tag.in_(tags)
+                Device.municipality_id == municipality_id, any_of(Device.asset_tag, tags)
             )
         )
         return set(rows)

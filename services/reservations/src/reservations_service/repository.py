@@ -21,6 +21,7 @@ from reservations_service.models import (
     Reservation,
     ReservationState,
 )
+from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
 
 # Advisory lock name spaces (two-key form, so they never meet the kit's one-key locks).
@@ -199,7 +200,7 @@ class ReservationRepository:
         stmt = select(
             Reservation.device_id, Reservation.period_start, Reservation.period_end
         ).where(
-            Reservation.device_id.in_(ids),
+            any_of(Reservation.device_id, ids),
             Reservation.state.in_(ALLOCATING),
             Reservation.period_end > now,
         )

@@ -75,8 +75,8 @@ class StatisticsSettings(ServiceSettings):
     viis_concurrency: int = Field(8, ge=1, le=64)
     # Pupil counts change with enrolment, not by the minute: refreshed a few times a day.
     pupils_refresh_interval_s: float = Field(6 * 3600.0, ge=60)
-    # Snapshots and the pupil refresh ride on housekeeping: every five minutes they check
-    # whether today's snapshot is still missing or the pupil counts are stale.
+    # Snapshots and the pupil refresh ride on housekeeping: every five minutes today's
+    # provisional snapshots are refreshed (closed days made final) and stale pupil counts too.
     housekeeping_interval_s: float = Field(300.0, ge=1)
 
     @model_validator(mode="after")

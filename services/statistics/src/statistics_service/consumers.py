@@ -41,8 +41,6 @@ from statistics_service.facts import (
     ReservationFact,
     TicketFact,
 )
-from statistics_service.repository.positions import PositionRepository
-from statistics_service.repository.projection import ProjectionRepository
 from statistics_service.service import projection
 
 DEVICE_TYPES = tuple(
@@ -291,12 +289,14 @@ def build_handlers() -> dict[str, Handler]:
 
 
 async def apply_deliveries(session: AsyncSession, deliveries: list[Delivery]) -> None:
-    """Batch handler: apply what the projection does not reflect yet, advance the positions."""
-    await ProjectionRepository(session).lock()  # positions and tables are read under it
-    fresh = await PositionRepository(session).unseen(deliveries)
-    facts = [f for d in fresh if (f := to_fact(d.event)) is not None]
+    """Batch handler: the events new to the inbox, applied in one projection pass.
+
+    Deduplication is by event id (the kit's inbox) and by each aggregate's order key (the
+    projection keeps the latest fact), never by offset: offsets start again from 0 when a
+    topic is re-created or the broker loses its topics, and the events then are new ones.
+    """
+    facts = [f for d in deliveries if (f := to_fact(d.event)) is not None]
     await projection.apply_facts(session, facts)
-    await PositionRepository(session).advance(fresh)
 
 
 def build_consumers(

@@ -66,7 +66,7 @@ def pupils_job(settings: StatisticsSettings, clock: Clock, viis: ViisFactory) ->
 
 
 def snapshot_job(settings: StatisticsSettings, clock: Clock) -> Purge:
-    """Housekeeping step: write today's missing institution snapshots."""
+    """Housekeeping step: refresh today's provisional snapshots, make closed days final."""
 
     async def snapshot(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
         return {

@@ -1,5 +1,5 @@
 """Statistics tables: the projection (per-aggregate state and counters), the reference data from
-VIIS (institutions, pupils), the daily snapshots behind the VIIS feed, and consumer positions.
+VIIS (institutions, pupils), and the daily snapshots behind the VIIS feed.
 
 The projection is what `statistics-rebuild` recreates from the topics:
 - one *state* table per aggregate kind (device, reservation, contract, ticket) keeps, for each
@@ -10,8 +10,10 @@ The projection is what `statistics-rebuild` recreates from the topics:
   duplicates and any delivery order; no request counts over the 250,000 devices.
 `institution_number` is `''` in counters for a device assigned to no institution.
 
-`institution_snapshot` is append-only: its `seq` (an identity, allocated under an advisory
-lock so that commit order equals `seq` order) is the VIIS feed's cursor.
+`institution_snapshot` holds the VIIS feed: its `seq` (an identity, allocated under an advisory
+lock so that commit order equals `seq` order) is the feed's cursor. A day's record is
+provisional while the day lasts (replaced by a new row when the figures change), then final
+and never changed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -235,26 +239,6 @@ COUNTER_TABLES: tuple[Table, ...] = tuple(
 PROJECTION_TABLES = STATE_TABLES + COUNTER_TABLES
 
 
-# Consumer positions ------------------------------------------------------------------------
-
-
-class ProjectionPosition(Base):
-    """The highest offset per partition whose events the projection tables reflect.
-
-    The live consumer advances it in the transaction that applies a batch and skips records at
-    or below it; the rebuild sets it to the offsets it replayed to when it swaps tables in.
-    """
-
-    __tablename__ = "projection_position"
-
-    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
-    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
-    offset: Mapped[int] = mapped_column(BigInteger)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
-
-
 class ProjectionEpoch(Base):
     """One row whose `version` grows with every change the views show (a batch of events that
     changed counters, a pupil refresh, a rebuild's swap): a view computed at epoch E is
@@ -297,7 +281,8 @@ class PupilCount(Base):
 
 
 class InstitutionSnapshot(Base):
-    """One institution's figures on one day; append-only, `seq` is the feed's order."""
+    """One institution's figures on one day; `seq` is the feed's order. A provisional row (the
+    day is not over) is replaced by a new row; a final row is never changed."""
 
     __tablename__ = "institution_snapshot"
 
@@ -314,6 +299,7 @@ class InstitutionSnapshot(Base):
     tickets_open: Mapped[int] = mapped_column(Integer)
     sla_breaches: Mapped[int] = mapped_column(Integer)
     pupils: Mapped[int] = mapped_column(Integer)
+    provisional: Mapped[bool] = mapped_column(Boolean, server_default=false())
     record: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -322,6 +308,12 @@ class InstitutionSnapshot(Base):
     __table_args__ = (
         UniqueConstraint("snapshot_date", "institution_number"),
         Index("ix_institution_snapshot_municipality_date", "municipality_code", "snapshot_date"),
+        # Only the days not closed yet: the snapshot job looks for them on every run.
+        Index(
+            "ix_institution_snapshot_provisional",
+            "snapshot_date",
+            postgresql_where=text("provisional"),
+        ),
     )
 
 

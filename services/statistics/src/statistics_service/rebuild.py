@@ -10,14 +10,14 @@
    folded facts go through the live projection code (`service.projection.apply_facts`) into
    the shadow tables in large batches, each aggregate written once.
 3. In one transaction, holding the projection's writer lock (so the live consumer waits):
-   where the live consumer has applied further than the replay reached (its positions in
-   `projection_position`), the replay catches up to there; then each live table is dropped,
-   its shadow renamed into its place and the shadow's indexes renamed to the live names; the
-   positions become the offsets the replay reached.
-4. The live consumer goes on from its group's committed offsets. Every record at or below a
-   partition's position is skipped (the new tables already reflect it), so nothing is counted
-   twice; and since the replay caught up to everything the live consumer had applied, nothing
-   it applied is missing. The inbox is kept: it only ever names events now reflected.
+   the replay reads on to the topics' ends, which holds everything the live consumer applied
+   before it had to wait; then each live table is dropped, its shadow renamed into its place
+   and the shadow's indexes renamed to the live names.
+4. The live consumer goes on from its group's committed offsets. What it reads again that the
+   new tables already reflect changes nothing: the projection keeps each aggregate's latest
+   fact by its order key, so an event already reflected is a no-op (the inbox, which is kept,
+   only ever names events now reflected). Nothing is deduplicated by offset, so a topic that
+   is re-created (offsets from 0 again) is read like any other.
 
 Topics must keep their events (infinite retention, or compaction by key: every event carries
 its whole aggregate, so the last one per key suffices) for a rebuild to see everything. The
@@ -58,7 +58,6 @@ from statistics_service.facts import (
     TicketFact,
 )
 from statistics_service.models import PROJECTION_TABLES
-from statistics_service.repository.positions import PositionRepository
 from statistics_service.repository.projection import (
     SHADOW_SUFFIX,
     ProjectionRepository,
@@ -259,15 +258,9 @@ async def _swap(
     report: RebuildReport,
     batch_size: int,
 ) -> None:
-    """Catch up with the live consumer, swap the tables in, store the positions."""
+    """Catch up to the topics' ends under the writer lock, then swap the tables in."""
     await ProjectionRepository(session).lock()  # the live consumer waits from here on
-    positions = PositionRepository(session)
-    live = await positions.all()
-    ahead = {
-        tp: live[(tp.topic, tp.partition)]
-        for tp in reached
-        if live.get((tp.topic, tp.partition), -1) > reached[tp]
-    }
+    ahead = await _ends_beyond(consumer, reached)
     if ahead:
         for tp in ahead:
             consumer.seek(tp, reached[tp] + 1)
@@ -277,16 +270,25 @@ async def _swap(
             await apply_facts(session, facts, shadow, lock=False)
 
         before = report.events_read
-        await _apply_folded(
-            await _read(consumer, ahead, reached, report, batch_size), apply, batch_size
-        )
+        folded = await _read(consumer, ahead, reached, report, batch_size, to_high_watermark=True)
+        await _apply_folded(folded, apply, batch_size)
         report.caught_up = report.events_read - before
     await swap_tables(session)
     await bump_epoch(session)
-    await positions.clear()
-    await positions.set(
-        {(tp.topic, tp.partition): o for tp, o in reached.items() if o >= 0}, only_up=False
-    )
+
+
+async def _ends_beyond(
+    consumer: AIOKafkaConsumer, reached: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """The partitions written to since the replay read them, with their last offsets.
+
+    Tansu answers with the start of the last record batch (+1), which is past `reached`
+    whenever a batch was appended after it; `_read` then widens to the high watermark.
+    """
+    if not reached:
+        return {}
+    ends = await consumer.end_offsets(list(reached))
+    return {tp: ends[tp] - 1 for tp in reached if ends[tp] - 1 > reached[tp]}
 
 
 async def create_shadow_tables(session: AsyncSession) -> None:

@@ -254,7 +254,10 @@ async def viis_feed(
     limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = 100,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Daily institution snapshots after a cursor, oldest first (scope `statistics:feed`)."""
+    """Daily institution snapshots after a cursor, oldest first (scope `statistics:feed`).
+
+    Today's are provisional: a changed one comes again, after the cursor, with a greater
+    `sequence`; a closed day's final record (`provisional: false`) never changes."""
     body, etag = await feed.page(session, principal=principal, after=after, limit=limit)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
@@ -277,7 +280,8 @@ async def viis_feed_schema(principal: FeedReader) -> FeedSchema:
 async def take_snapshots(
     session: SessionDep, principal: Operator, settings: Settings, now: Now
 ) -> OperationResult:
-    """Take today's missing institution snapshots now (the daily job does this by itself)."""
+    """Refresh today's provisional snapshots and make closed days final, now (a job does this
+    every few minutes by itself)."""
     written = await snapshots.take_daily_snapshots(session, settings=settings, now=now)
     return OperationResult(result={"snapshots": written})
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared_kit.fields import REG_NUMBER_PATTERN, AtvkCode
 
-FEED_SCHEMA_VERSION: Literal["1.0.0"] = "1.0.0"
+FEED_SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
 
 Atvk = AtvkCode
 RegNumber = Annotated[str, StringConstraints(pattern=REG_NUMBER_PATTERN)]
@@ -138,6 +138,7 @@ class SeriesPoint(_Out):
     """One day of a time series (summed over the institutions snapshotted that day)."""
 
     date: dt.date
+    provisional: bool = Field(description="The day is not over: its figures may still change")
     institutions: int
     devices_total: int
     devices_in_service: int
@@ -164,10 +165,15 @@ class TimeSeries(_Out):
 class InstitutionSnapshotRecord(_Out):
     """One institution's figures on one day: a record of the VIIS feed (no personal data)."""
 
-    schema_version: Literal["1.0.0"] = FEED_SCHEMA_VERSION
+    schema_version: Literal["1.1.0"] = FEED_SCHEMA_VERSION
     sequence: int = Field(description="Position in the feed (increases, never reused)")
-    snapshot_date: dt.date = Field(description="The Rīga day the figures describe (its start)")
-    taken_at: dt.datetime
+    snapshot_date: dt.date = Field(description="The Rīga day the figures describe")
+    provisional: bool = Field(
+        description="True while the day lasts: the figures so far, replaced by a newer record "
+        "of the same day and institution (a greater `sequence`) when they change. False once "
+        "the day has closed: the day's final record, never replaced"
+    )
+    taken_at: dt.datetime = Field(description="When the figures were read")
     municipality_code: str
     institution_registration_number: str
     institution_name: str | None

@@ -15,6 +15,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_kit.db import any_of
 from shared_kit.events.kafka import ensure_topics, make_producer
 from shared_kit.events.outbox import (
     OutboxMessage,
@@ -129,7 +130,7 @@ class OutboxRelay:
             # need not evaluate the WHERE clause against each of them in Python.
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.seq.in_([r.seq for r in rows]))
+                .where(any_of(OutboxMessage.seq, [r.seq for r in rows]))
                 .values(published_at=func.now())
                 .execution_options(synchronize_session=False)
             )

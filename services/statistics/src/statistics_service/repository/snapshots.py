@@ -1,4 +1,4 @@
-"""SQL of the daily snapshots: the append-only feed table, its series and its export."""
+"""SQL of the daily snapshots: the feed table, its series and its export."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, insert, select, text, tuple_
+from sqlalchemy import Row, delete, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from statistics_service.models import Institution, InstitutionSnapshot, SnapshotBand
@@ -49,20 +49,35 @@ class SnapshotRepository:
         """Wait for the snapshot writer lock (released at the end of the transaction)."""
         await self.session.execute(text(f"SELECT pg_advisory_xact_lock({FEED_LOCK})"))
 
-    async def institutions_without_snapshot(self, day: dt.date) -> Sequence[Any]:
-        """Institutions (number, municipality, name) that have no snapshot of `day` yet."""
-        taken = exists().where(
-            and_(
-                InstitutionSnapshot.institution_number == Institution.registration_number,
-                InstitutionSnapshot.snapshot_date == day,
-            )
-        )
-        stmt = (
-            select(Institution.registration_number, Institution.municipality_code, Institution.name)
-            .where(~taken)
-            .order_by(Institution.registration_number)
-        )
+    async def institutions(self) -> Sequence[Any]:
+        """Every institution (number, municipality, name), by number."""
+        stmt = select(
+            Institution.registration_number, Institution.municipality_code, Institution.name
+        ).order_by(Institution.registration_number)
         return (await self.session.execute(stmt)).all()
+
+    async def provisional_before(self, day: dt.date) -> Sequence[Row[Any]]:
+        """The provisional records (`seq`, `record`) of days before `day`, in feed order."""
+        s = InstitutionSnapshot
+        stmt = select(s.seq, s.record).where(s.provisional, s.snapshot_date < day)
+        return (await self.session.execute(stmt.order_by(s.seq))).all()
+
+    async def of_day(self, day: dt.date) -> dict[str, Row[Any]]:
+        """The records (`seq`, `provisional`, `record`) of `day`, by institution."""
+        s = InstitutionSnapshot
+        stmt = select(s.institution_number, s.seq, s.provisional, s.record).where(
+            s.snapshot_date == day
+        )
+        return {r.institution_number: r for r in await self.session.execute(stmt)}
+
+    async def delete(self, seqs: list[int]) -> None:
+        """Remove replaced provisional records (their band rows go with them)."""
+        if seqs:
+            await self.session.execute(
+                delete(InstitutionSnapshot).where(
+                    InstitutionSnapshot.seq.in_(seqs), InstitutionSnapshot.provisional
+                )
+            )
 
     async def allocate_sequences(self, count: int) -> list[int]:
         """`count` new feed positions, ascending (call under `lock`)."""
@@ -99,9 +114,12 @@ class SnapshotRepository:
         """Per day: institutions and the sums of the snapshot columns."""
         s = InstitutionSnapshot
         sums = [func.sum(getattr(s, c)).label(c) for c in SERIES_COLUMNS]
-        stmt = select(s.snapshot_date, func.count().label("institutions"), *sums).where(
-            s.snapshot_date.between(date_from, date_to)
-        )
+        stmt = select(
+            s.snapshot_date,
+            func.count().label("institutions"),
+            func.bool_or(s.provisional).label("provisional"),
+            *sums,
+        ).where(s.snapshot_date.between(date_from, date_to))
         stmt = _scoped(stmt, s, scope, None).group_by(s.snapshot_date).order_by(s.snapshot_date)
         return (await self.session.execute(stmt)).all()
 

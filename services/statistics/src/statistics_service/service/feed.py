@@ -1,9 +1,12 @@
-"""The VIIS feed: append-only, cursor-paged daily institution snapshots.
+"""The VIIS feed: cursor-paged daily institution snapshots.
 
 A cursor is an opaque encoding of a record's feed position (`seq`). `after` is exclusive: a
 page holds the records whose position is greater, in increasing order, so a client that keeps
 passing `next` never sees a record twice and never misses one, also while new snapshots are
 being appended (positions are allocated in commit order, see `SnapshotRepository.lock`).
+Today's records are provisional: a newer version of one is appended with a greater position
+(and the old one leaves the feed), so the client meets it after its cursor; a closed day's
+final record never changes (see `service.snapshots`).
 `next` is the position of the page's last record, or `after` itself when nothing is new, so
 the client polls with the same cursor. A page's `ETag` is a hash of its body: `If-None-Match`
 with it answers 304 while the page is unchanged.

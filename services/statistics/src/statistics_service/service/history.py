@@ -1,7 +1,8 @@
 """The history behind the daily snapshots: time series and the CSV export.
 
-Both read only `institution_snapshot` / `snapshot_band`, so they show what was published on
-each day (and what VIIS received), never a recomputation. The export has the same small-cell
+Both read only `institution_snapshot` / `snapshot_band`, so they show what was published for
+each day (and what VIIS received), never a recomputation: a closed day's final records, and
+today's provisional ones (marked `provisional`). The export has the same small-cell
 suppression as the feed: a suppressed count is an empty cell.
 """
 
@@ -58,6 +59,7 @@ async def time_series(
     points = [
         SeriesPoint(
             date=row.snapshot_date,
+            provisional=row.provisional,
             institutions=row.institutions,
             **{c: int(getattr(row, c) or 0) for c in SERIES_COLUMNS},
             coverage=coverage(bands.get(row.snapshot_date, Raw()), settings.coverage_bands),
@@ -76,7 +78,8 @@ async def time_series(
 def csv_header(settings: StatisticsSettings, criteria: tuple[str, ...]) -> list[str]:
     """Columns of the export."""
     columns = ["snapshot_date", "municipality_code", "institution_registration_number"]
-    columns += ["institution_name", "sequence", *SERIES_COLUMNS, "devices_with_warranty"]
+    columns += ["institution_name", "sequence", "provisional"]
+    columns += [*SERIES_COLUMNS, "devices_with_warranty"]
     for band in settings.coverage_bands:
         columns += [f"pupils_{band.name}", f"devices_{band.name}", f"devices_needed_{band.name}"]
     columns += [f"active_loans_{c}" for c in criteria]
@@ -95,6 +98,7 @@ def csv_row(
         record["institution_registration_number"],
         record.get("institution_name") or "",
         record["sequence"],
+        "true" if record["provisional"] else "false",
         devices["total"],
         devices["in_service"],
         loans["active"],

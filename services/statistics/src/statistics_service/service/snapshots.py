@@ -1,11 +1,13 @@
-"""Daily snapshots: one record per institution per Rīga day, appended to the feed and published.
+"""Daily snapshots: one record per institution per Rīga day, in the VIIS feed and published.
 
-The job runs with housekeeping (every few minutes) and writes the snapshots of today that are
-still missing, so the first run after local midnight takes the day's snapshot: `snapshot_date`
-D describes the read model at the start of day D. A new institution (first seen in an event or
-in VIIS later that day) gets its snapshot of D on the next run. Each record goes to the
-append-only `institution_snapshot` table (its `seq` is the feed position) and, in the same
-transaction, to the outbox as a `statistics.institution_snapshot` event.
+While a day lasts its records are *provisional*: each run of the job (housekeeping, every few
+minutes, or `POST /ops/snapshots`) replaces today's record of every institution whose figures
+changed. Replacing appends a new record (a new `sequence`, the feed's cursor) and deletes the
+old one, so a client that follows the cursor sees each version once and in order, and keeps
+the latest per day and institution. Once the day has closed (midnight in Rīga) the next run
+appends each of its provisional records again as *final* (`provisional: false`): the day's last
+figures the job read, never replaced or deleted. Each record goes to `institution_snapshot`
+and, in the same transaction, to the outbox as a `statistics.institution_snapshot` event.
 """
 
 from __future__ import annotations
@@ -27,13 +29,29 @@ from statistics_service.service.views import local_date
 async def take_daily_snapshots(
     session: AsyncSession, *, settings: StatisticsSettings, now: dt.datetime
 ) -> int:
-    """Write today's missing institution snapshots; returns how many were written."""
+    """Make past days' records final and refresh today's; returns how many were written."""
     day = local_date(now, settings)
     repo = SnapshotRepository(session)
     await repo.lock()
-    missing = await repo.institutions_without_snapshot(day)
-    if not missing:
-        return 0
+    closing = await repo.provisional_before(day)
+    finals = [_final(r.record) for r in closing]
+    stored = await repo.of_day(day)
+    changed = [
+        r
+        for r in await _today(session, settings, day, now)
+        if _replaces(stored.get(r.institution_registration_number), r)
+    ]
+    replaced = [
+        stored[n].seq for r in changed if (n := r.institution_registration_number) in stored
+    ]
+    await repo.delete([r.seq for r in closing] + replaced)
+    return await _append(session, settings, [*finals, *changed])
+
+
+async def _today(
+    session: AsyncSession, settings: StatisticsSettings, day: dt.date, now: dt.datetime
+) -> list[InstitutionSnapshotRecord]:
+    """Every institution's figures now, as today's provisional records (sequence not set)."""
     raws = await read_raw(
         ViewRepository(session),
         group="institution_number",
@@ -42,11 +60,11 @@ async def take_daily_snapshots(
         bands=settings.coverage_bands,
         today=day,
     )
-    sequences = await repo.allocate_sequences(len(missing))
-    records = [
+    return [
         InstitutionSnapshotRecord(
-            sequence=seq,
+            sequence=0,
             snapshot_date=day,
+            provisional=True,
             taken_at=now,
             municipality_code=inst.municipality_code,
             institution_registration_number=inst.registration_number,
@@ -57,11 +75,38 @@ async def take_daily_snapshots(
                 settings.suppression_threshold,
             ),
         )
-        for seq, inst in zip(sequences, missing, strict=True)
+        for inst in await SnapshotRepository(session).institutions()
     ]
-    await repo.insert([_row(r) for r in records], [b for r in records for b in _bands(r)])
-    await events.publish_snapshots(session, settings.events_topic, records)
-    return len(records)
+
+
+def _replaces(stored: Any, record: InstitutionSnapshotRecord) -> bool:
+    """Whether `record` is news against today's stored one: there is none yet, or it is
+    provisional and says something else (a final record is never replaced)."""
+    if stored is None:
+        return True
+    news = record.model_dump(mode="json", exclude={"sequence", "taken_at"})
+    return bool(stored.provisional) and {k: stored.record.get(k) for k in news} != news
+
+
+def _final(record: dict[str, Any]) -> InstitutionSnapshotRecord:
+    """A closed day's last provisional record, as its final one (sequence not set)."""
+    return InstitutionSnapshotRecord.model_validate({**record, "provisional": False})
+
+
+async def _append(
+    session: AsyncSession, settings: StatisticsSettings, records: list[InstitutionSnapshotRecord]
+) -> int:
+    """Give the records their feed positions, store them and queue their events."""
+    if not records:
+        return 0
+    repo = SnapshotRepository(session)
+    sequences = await repo.allocate_sequences(len(records))
+    numbered = [
+        r.model_copy(update={"sequence": seq}) for seq, r in zip(sequences, records, strict=True)
+    ]
+    await repo.insert([_row(r) for r in numbered], [b for r in numbered for b in _bands(r)])
+    await events.publish_snapshots(session, settings.events_topic, numbered)
+    return len(numbered)
 
 
 def _row(record: InstitutionSnapshotRecord) -> dict[str, Any]:
@@ -80,6 +125,7 @@ def _row(record: InstitutionSnapshotRecord) -> dict[str, Any]:
         "tickets_open": f.tickets.open,
         "sla_breaches": f.tickets.sla_breaches,
         "pupils": f.pupils.total,
+        "provisional": record.provisional,
         "record": record.model_dump(mode="json"),
     }
 
