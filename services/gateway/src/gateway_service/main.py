@@ -36,7 +36,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             description=DESCRIPTION,
             settings=settings,
             routers=[oauth_router, login_router, router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[
