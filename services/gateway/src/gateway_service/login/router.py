@@ -2,14 +2,14 @@
 logout, and Latvija.lv's single logout service.
 
 These are pages a browser navigates to: every problem, raised or returned, is the gateway's
-error page for a browser that asks for HTML, else problem+json.
+error page (in the person's language) for a browser that asks for HTML, else problem+json.
 Parameters that fail validation are a 400 problem of the login or logout, like other bad input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -22,7 +22,7 @@ from gateway_service.deps import LoginRate, Settings, Viis
 from gateway_service.exceptions import InvalidLoginRequest, InvalidLogoutRequest
 from gateway_service.login import flow, latvija, pages
 from gateway_service.login import logout as logouts
-from gateway_service.login.pages import Lang
+from gateway_service.login.pages import Kind, Lang
 from gateway_service.service.common import audit
 from shared_kit.deps import ClientAddress, SessionDep
 from shared_kit.problems import (
@@ -34,7 +34,6 @@ from shared_kit.problems import (
 )
 
 NO_STORE = {"Cache-Control": "no-store"}
-Kind = Literal["login", "logout"]
 
 
 def requested_lang(request: Request) -> Lang:
@@ -46,7 +45,7 @@ def problem_answer(request: Request, exc: ProblemError, kind: Kind, lang: Lang) 
     """The error page for a browser that asks for HTML, else problem+json."""
     headers = {**NO_STORE, **exc.headers}
     if "text/html" in request.headers.get("accept", ""):
-        html = pages.error_page(lang, exc.status, exc.title, exc.detail, kind)
+        html = pages.error_page(lang, exc.status, exc.type, kind)
         return HTMLResponse(html, status_code=exc.status, headers=headers)
     return problem_response(
         exc.status, exc.type, exc.title, exc.detail, request.url.path, headers, **exc.extra
@@ -130,7 +129,7 @@ async def choose_provider(
 ) -> HTMLResponse:
     """The provider-choice page (Latvian or English); the app's parameters pass through."""
     passed = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    query = urlencode(passed)
+    query = urlencode([*passed, ("lang", lang)])
     links = {
         flow.PROVIDER_LABELS.get(name, name): f"/login/{name}?{query}"
         for name in flow.providers(settings)
@@ -154,6 +153,7 @@ async def start_login(
     code_challenge: Challenge,
     client_state: ClientState = None,
     code_challenge_method: ChallengeMethod = "S256",
+    lang: Annotated[Lang, Query(description="Language of the gateway's pages")] = "lv",
 ) -> RedirectResponse:
     """Send the person to the identity provider (an unknown `return_to` is a 400 problem)."""
     url = await flow.start_login(
@@ -164,6 +164,7 @@ async def start_login(
         client_state=client_state,
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
+        lang=lang,
     )
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
@@ -331,6 +332,7 @@ async def _finish(
     params: dict[str, str],
 ) -> Response:
     """Complete the login through the shared flow; a problem is returned, not raised."""
+    lang = await flow.login_lang(session, params.get("state")) or requested_lang(request)
     try:
         url = await flow.complete_login(
             session=session,
@@ -350,5 +352,5 @@ async def _finish(
             idp=provider[:40],
             problem=exc.type,
         )
-        return problem_answer(request, exc, "login", requested_lang(request))
+        return problem_answer(request, exc, "login", lang)
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
