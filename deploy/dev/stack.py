@@ -197,6 +197,11 @@ def redact(url: str) -> str:
     return parsed.render_as_string(hide_password=bool(parsed.password))
 
 
+def admin_hint(postgres: Postgres) -> str:
+    """How to point the operator CLI at this stack's gateway database (not the server's)."""
+    return f"gateway-admin: export GATEWAY_DATABASE_URL='{redact(postgres.url('gateway'))}'"
+
+
 def timed(what: str, step: Callable[..., None], *args: Any) -> None:
     """Run a shutdown step and say how long it took."""
     started = time.monotonic()
@@ -513,6 +518,7 @@ async def start_database(resources: contextlib.ExitStack, stop: asyncio.Event) -
     say(f"PostgreSQL: {redact(postgres.admin_url)}")
     check_stop(stop)
     await prepare_databases(postgres, stop)
+    say(admin_hint(postgres))
     return postgres
 
 
@@ -608,6 +614,7 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
         await seed(postgres, urls)
     notes = [
         f"PostgreSQL {redact(postgres.admin_url)}   Kafka {bootstrap}",
+        admin_hint(postgres),
         f"Logs in {data_dir() / 'logs'}",
     ]
     print_table(urls, notes)
