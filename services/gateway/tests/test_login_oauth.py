@@ -287,6 +287,20 @@ class TestMykoobLogin:
         assert child["sub"] in claims["learners"]
         assert child["roles"] == ["learner"]
 
+    async def test_a_childs_own_login_names_its_school(self, client: httpx.AsyncClient) -> None:
+        # What the README tells guardians meanwhile: their token's `learners` follow VIIS's
+        # order, and each child's own token (same id as its `sub`) names the child's school.
+        guardian = await claims_of(client, await login(client, "mykoob", "guardian"))
+        children = [
+            await claims_of(client, await login(client, "eklase", name))
+            for name in ("child_grade2", "child_grade5")
+        ]
+        assert guardian["learners"] == [child["sub"] for child in children]
+        assert guardian.get("institutions", []) == []  # the guardian's own token names none
+        assert [child["institutions"] for child in children] == [[SCHOOL_1], [SCHOOL_2]]
+        viis_order = [school for _, school in PEOPLE["guardian"].guardian_of]
+        assert viis_order == [SCHOOL_1, SCHOOL_2]
+
     async def test_school_admin_logs_in(self, client: httpx.AsyncClient) -> None:
         claims = await claims_of(client, await login(client, "mykoob", "school_admin"))
         assert claims["roles"] == ["institution_admin"]
