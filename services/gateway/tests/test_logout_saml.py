@@ -8,6 +8,7 @@ LogoutResponse back at the IdP, which checks it.
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -18,7 +19,11 @@ from fastapi import FastAPI
 from saml2.s_utils import decode_base64_and_inflate, deflate_and_base64_encode
 from sqlalchemy import delete, select
 
+from gateway_service.config import GatewaySettings
+from gateway_service.main import create_app
 from gateway_service.models import AuditEvent, LogoutAttempt
+from shared_kit.testing.client import running_app
+from shared_kit.testing.infra import free_port
 
 from .test_login_oauth import APP, assert_no_personal_code, login, redeem, standins
 from .test_login_saml import SamlIdP, at_idp, post_to_acs, saml_idp, settings
@@ -164,8 +169,8 @@ class TestSpInitiatedLogout:
             "weak-algorithm": {"SigAlg": "http://www.w3.org/2000/09/xmldsig#rsa-sha1"},
         }
         r = await client.get(changed(back, **edits[how]))
-        assert r.status_code == 502, r.text
-        assert r.json()["type"].endswith("/identity-provider-failed")
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/invalid-logout-request")
         # The genuine response still finishes the logout: nothing was used up.
         assert (await client.get(at_our_slo(back))).status_code == 302
 
@@ -176,7 +181,7 @@ class TestSpInitiatedLogout:
         r = await client.get(
             changed(back, Signature=None, lang="en"), headers={"Accept": "text/html"}
         )
-        assert r.status_code == 502 and r.headers["content-type"].startswith("text/html")
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
         assert 'role="alert"' in r.text and "The logout did not finish" in r.text
 
     async def test_unknown_return_to_is_refused_and_nothing_revoked(
@@ -235,7 +240,7 @@ class TestIdpInitiatedLogout:
             "unsigned": {"Signature": None, "SigAlg": None},
         }
         r = await client.get(changed(request, **edits[how]))
-        assert r.status_code == 502 and r.json()["type"].endswith("/identity-provider-failed")
+        assert r.status_code == 400 and r.json()["type"].endswith("/invalid-logout-request")
         assert (await refresh(client, tokens)).status_code == 200
 
 
@@ -268,6 +273,60 @@ class TestOtherLogouts:
         assert r.status_code == 400 and r.json()["type"].endswith("/invalid-logout-request")
 
 
+SIGNED = {"SigAlg": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "Signature": "c2ln"}
+GARBAGE = {
+    "not base64": "%%% not base64 %%%",
+    "not deflated": base64.b64encode(b"<x/>").decode(),
+    "not XML": deflate_and_base64_encode("this is not XML").decode(),
+    "another root": deflate_and_base64_encode("<greeting>labdien</greeting>").decode(),
+}
+
+
+class TestBadInputFromTheBrowser:
+    """Whatever a browser brings to the SLO is a 400 (a page for a browser), never a 502."""
+
+    @pytest.mark.parametrize("message", ["SAMLResponse", "SAMLRequest"])
+    @pytest.mark.parametrize("value", GARBAGE.values(), ids=list(GARBAGE))
+    @pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "garbage-signature"])
+    async def test_garbage_is_a_400(
+        self, client: httpx.AsyncClient, message: str, value: str, signed: bool
+    ) -> None:
+        params = {message: value, "RelayState": "x", **(SIGNED if signed else {})}
+        r = await client.get(SLO_PATH, params=params)
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/invalid-logout-request")
+
+    @pytest.mark.parametrize("lang", ["lv", "en"])
+    async def test_a_browser_gets_the_error_page(
+        self, client: httpx.AsyncClient, lang: str
+    ) -> None:
+        params = {"SAMLResponse": "garbage", "lang": lang}
+        r = await client.get(SLO_PATH, params=params, headers={"Accept": "text/html"})
+        assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+        assert f'<html lang="{lang}">' in r.text and 'role="alert"' in r.text
+
+    @pytest.mark.parametrize("name", ["RelayState", "SigAlg", "Signature"])
+    async def test_an_oversized_parameter_is_a_400(
+        self, client: httpx.AsyncClient, name: str
+    ) -> None:
+        params = {"SAMLResponse": "x", name: "x" * 2001}
+        r = await client.get(SLO_PATH, params=params)
+        assert r.status_code == 400, r.text
+        assert r.json()["type"].endswith("/invalid-logout-request")
+        page = await client.get(SLO_PATH, params=params, headers={"Accept": "text/html"})
+        assert page.status_code == 400 and "Izrakstīšanās netika pabeigta" in page.text
+
+    async def test_unreadable_metadata_is_a_502(
+        self, client: httpx.AsyncClient, settings: GatewaySettings
+    ) -> None:
+        unreachable = f"http://127.0.0.1:{free_port()}/metadata"
+        broken = settings.model_copy(update={"latvija_idp_metadata_url": unreachable})
+        async with running_app(create_app(broken)) as other:
+            r = await other.get(SLO_PATH, params={"SAMLResponse": "garbage"})
+        assert r.status_code == 502, r.text
+        assert r.json()["type"].endswith("/identity-provider-failed")
+
+
 class TestNoPersonalCode:
     async def test_not_in_logs_audit_or_redirects(
         self,
@@ -283,7 +342,7 @@ class TestNoPersonalCode:
         request = await TestIdpInitiatedLogout()._initiate(saml_idp, "learner")
         answer = await client.get(at_our_slo(request))
         refused = await client.get(changed(back, Signature=None))
-        assert refused.status_code == 502
+        assert refused.status_code == 400
         texts = [back, request, done.headers["location"], answer.headers["location"]]
         texts += [refused.text, *(record.getMessage() for record in caplog.records)]
         texts += [f"{row.actor} {row.target} {row.details}" for row in await audit_rows(app)]

@@ -131,15 +131,25 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """The `errors` member of a validation problem: pointer, place, field, message, code."""
+    return [
         field_error(
             tuple(err.get("loc", ())), err.get("msg", "invalid"), err.get("type", "invalid")
         )
         for err in exc.errors()
     ]
-    names = ", ".join(e["field"] or e["in"] for e in errors)
+
+
+def invalid_fields(errors: list[dict[str, str]]) -> str:
+    """The names of the fields in validation errors, for a problem's detail."""
+    return ", ".join(e["field"] or e["in"] for e in errors)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc)
+    names = invalid_fields(errors)
     return problem_response(
         422,
         "validation",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Environment(StrEnum):
@@ -64,10 +64,19 @@ class ServiceSettings(BaseSettings):
     # An unknown `kid` refetches the JWKS at most this often (rotation vs. abuse).
     jwks_min_refresh_s: float = Field(10.0, ge=0)
 
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed: the caller is the
+    # right-most address in it that is not one of them. None: the socket peer is the caller.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+
     shutdown_grace_s: float = Field(10.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
     run_background_workers: bool = True
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return value.replace(",", " ").split() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> ServiceSettings:

@@ -17,7 +17,7 @@ from contracts_service.repository import ContractRepository
 from contracts_service.seal import DocumentSealer
 from contracts_service.service import access
 from shared_kit.auth import CurrentPrincipal
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ClientAddress, SessionDep
 
 
 def get_settings(request: Request) -> ContractsSettings:
@@ -45,17 +45,11 @@ def get_trust_roots(request: Request) -> list[asn1_x509.Certificate]:
     return request.app.state.trust_roots
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address (uvicorn's `--proxy-headers` makes it the real one behind a proxy)."""
-    return request.client.host if request.client else None
-
-
 Settings = Annotated[ContractsSettings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 Cipher = Annotated[PersonalCodeCipher, Depends(get_cipher)]
 Sealer = Annotated[DocumentSealer, Depends(get_sealer)]
 TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
-ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
 async def _contract(contract_id: uuid.UUID, session: SessionDep, *, for_update: bool) -> Contract:

@@ -1,4 +1,4 @@
-"""Dependencies of the gateway API: settings, caller address, rate limit, path objects."""
+"""Dependencies of the gateway API: settings, VIIS, rate limits, path objects."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.exceptions import RateLimited
 from gateway_service.models import ApiClient
 from shared_kit.auth import CurrentPrincipal
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ClientAddress, SessionDep
 from shared_kit.problems import TooManyRequests
 from shared_kit.viis import HttpViisDirectory, ViisDirectory, ViisPersonRegister
 
@@ -24,13 +24,7 @@ def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address (uvicorn's `--proxy-headers` makes it the real one behind a proxy)."""
-    return request.client.host if request.client else None
-
-
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
-ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
 async def viis_directory(settings: Settings) -> AsyncIterator[ViisDirectory]:

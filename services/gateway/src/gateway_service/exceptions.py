@@ -76,7 +76,19 @@ class LoginCancelled(ProblemError):
     type, title = "login-cancelled", "The login was cancelled at the identity provider"
 
 
+class LoginRefused(ProblemError):
+    type, title = "login-refused", "The identity provider did not log you in"
+
+
+class InvalidLoginResponse(ProblemError):
+    """What the browser brought back from the provider is not an answer we can accept."""
+
+    type, title = "invalid-login-response", "The identity provider's answer cannot be accepted"
+
+
 class IdentityProviderFailed(ProblemError):
+    """Only for what we could not get from, or understand of, the provider server to server."""
+
     status, type, title = 502, "identity-provider-failed", "The identity provider failed"
 
 

@@ -10,7 +10,7 @@ from gateway_service import service
 from gateway_service.config import GatewaySettings
 from gateway_service.consumers import build_consumers
 from gateway_service.deps import TokenBucket
-from gateway_service.login.router import login_router
+from gateway_service.login.router import login_router, logout_router
 from gateway_service.router import oauth_router, router
 from gateway_service.service.common import audit_purge
 from shared_kit.app import ServiceSpec, create_service_app
@@ -35,7 +35,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             title="Auth gateway",
             description=DESCRIPTION,
             settings=settings,
-            routers=[oauth_router, login_router, router],
+            routers=[oauth_router, login_router, logout_router, router],
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[

@@ -226,6 +226,8 @@ class LoginAttempt(UUIDKey, Base):
     return_to: Mapped[str] = mapped_column(Text)
     client_state: Mapped[str | None] = mapped_column(String(500))
     client_code_challenge: Mapped[str] = mapped_column(String(128))
+    # The language of the gateway's pages the person chose (`lv`, `en`), for the callback's.
+    lang: Mapped[str] = mapped_column(String(2), server_default="lv")
     created_at: Mapped[dt.datetime] = _tz(server_default=func.now())
     expires_at: Mapped[dt.datetime] = _tz(index=True)
     used_at: Mapped[dt.datetime | None] = _tz()

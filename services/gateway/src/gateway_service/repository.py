@@ -290,6 +290,12 @@ class LoginRepository:
             select(LoginAttempt).where(LoginAttempt.state_sha256 == state_sha256).with_for_update()
         )
 
+    async def attempt_lang(self, state_sha256: str) -> str | None:
+        """The page language of the attempt with this state, if there is one."""
+        return await self.session.scalar(
+            select(LoginAttempt.lang).where(LoginAttempt.state_sha256 == state_sha256)
+        )
+
     async def code_for_update(self, code_sha256: str) -> AuthorizationCode | None:
         """The authorization code, locked so that it is redeemed at most once."""
         return await self.session.scalar(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway_service import deps, service
-from gateway_service.deps import ClientAddress, LockedClient, Settings, ValidClient, ViisPeople
+from gateway_service.deps import LockedClient, Settings, ValidClient, ViisPeople
 from gateway_service.exceptions import (
     InvalidClient,
     InvalidRequest,
@@ -39,7 +39,7 @@ from gateway_service.schemas import (
     TokenResponse,
 )
 from shared_kit.auth import CurrentPrincipal, Role, require_roles
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ClientAddress, SessionDep
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
 from shared_kit.problems import problem_responses

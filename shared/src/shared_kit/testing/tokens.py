@@ -49,7 +49,8 @@ class TokenIssuer:
         learners: list[str] | tuple[str, ...] = (),
         scope: str | None = None,
         client_id: str | None = None,
-        ttl_s: int = 600,
+        # Session-wide test tokens must outlive a slow run of the whole suite.
+        ttl_s: int = 6 * 3600,
         audience: str | None = None,
         **extra: Any,
     ) -> str:

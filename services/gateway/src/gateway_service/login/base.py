@@ -9,9 +9,16 @@ from typing import Protocol
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client.errors import OAuthError as ProviderError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from gateway_service.exceptions import IdentityProviderFailed, InvalidLoginState, LoginCancelled
+from gateway_service.exceptions import (
+    IdentityProviderFailed,
+    InvalidLoginResponse,
+    InvalidLoginState,
+    LoginCancelled,
+    LoginRefused,
+)
 
 TIMEOUT_S = 10.0
 
@@ -60,14 +67,17 @@ class OAuthEndpoints:
 
 
 def check_callback(params: Mapping[str, str], state: str) -> str:
-    """The authorization code of an RFC 6749 §4.1.2 callback; its errors as problems."""
+    """The authorization code of an RFC 6749 §4.1.2 callback; its errors as 400 problems.
+
+    The callback is what a browser brings, so an `error` in it is not the gateway failing.
+    """
     if params.get("state") != state:
         raise InvalidLoginState("The callback's state does not match this login")
     error = params.get("error")
     if error == "access_denied":
         raise LoginCancelled("You cancelled the login at the identity provider (access_denied)")
     if error:
-        raise IdentityProviderFailed(f"The identity provider refused the login ({error[:60]})")
+        raise LoginRefused(f"The identity provider refused the login ({error[:60]})")
     code = params.get("code")
     if not code:
         raise InvalidLoginState("The callback carries neither a code nor an error")
@@ -107,16 +117,29 @@ class OAuthProvider:
     ) -> IdentityAssertion:
         """Redeem the code and read the profile; provider failures become a 502 problem."""
         code = check_callback(params, state)
-        extra = {"code_verifier": code_verifier} if self.uses_pkce and code_verifier else {}
         try:
             async with self._client() as client:
                 self.prepare(client)
-                await client.fetch_token(self.endpoints.token_url, code=code, **extra)
+                await self._redeem(client, code, code_verifier)
                 return await self.identity(client)
         except (AuthlibBaseError, httpx.HTTPError, KeyError, ValueError) as exc:
             # The message names only the kind of failure: provider bodies may hold personal data.
             raise IdentityProviderFailed(
                 f"{self.name} failed during the login ({type(exc).__name__})"
+            ) from None
+
+    async def _redeem(
+        self, client: AsyncOAuth2Client, code: str, code_verifier: str | None
+    ) -> None:
+        """Exchange the code; the provider refusing it (invalid_grant) means a bad code: 400."""
+        extra = {"code_verifier": code_verifier} if self.uses_pkce and code_verifier else {}
+        try:
+            await client.fetch_token(self.endpoints.token_url, code=code, **extra)
+        except ProviderError as exc:
+            if exc.error != "invalid_grant":
+                raise
+            raise InvalidLoginResponse(
+                f"{self.name} does not know the code of this callback (invalid_grant)"
             ) from None
 
     def prepare(self, client: AsyncOAuth2Client) -> None:

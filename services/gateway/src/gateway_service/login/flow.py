@@ -39,6 +39,7 @@ from gateway_service.login.base import IdentityAssertion, IdentityProvider, OAut
 from gateway_service.login.eklase import EklaseProvider
 from gateway_service.login.latvija import LatvijaProvider, SamlEndpoints, dev_sp_key_pair
 from gateway_service.login.mykoob import MykoobProvider
+from gateway_service.login.pages import Lang
 from gateway_service.models import AuthorizationCode, LoginAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
@@ -131,6 +132,7 @@ async def start_login(
     client_state: str | None,
     code_challenge: str,
     code_challenge_method: str,
+    lang: Lang = "lv",
 ) -> str:
     """Remember a new login attempt; returns the provider URL to send the person to."""
     check_return_to(return_to, settings)
@@ -148,11 +150,22 @@ async def start_login(
             return_to=return_to,
             client_state=client_state,
             client_code_challenge=code_challenge,
+            lang=lang,
             expires_at=now() + dt.timedelta(seconds=settings.login_attempt_ttl_s),
         )
     )
     # In a thread: building the SAML request may first fetch the IdP's metadata over HTTP.
     return await asyncio.to_thread(provider.authorization_url, state, nonce, verifier)
+
+
+async def login_lang(session: AsyncSession, state: str | None) -> Lang | None:
+    """The page language chosen when the login of this `state` started (None: unknown)."""
+    if not state:
+        return None
+    lang = await LoginRepository(session).attempt_lang(crypto.sha256_hex(state))
+    if lang is None:
+        return None
+    return "en" if lang == "en" else "lv"
 
 
 async def take_attempt(session: AsyncSession, provider: str, state: str | None) -> LoginAttempt:

@@ -34,9 +34,15 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, ident
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
+from saml2.response import StatusError
 from saml2.xmldsig import SIG_RSA_SHA256
 
-from gateway_service.exceptions import IdentityProviderFailed, InvalidLoginState
+from gateway_service.exceptions import (
+    IdentityProviderFailed,
+    InvalidLoginResponse,
+    InvalidLoginState,
+    LoginRefused,
+)
 from gateway_service.login.base import TIMEOUT_S, IdentityAssertion, now
 
 NAME = "latvija"
@@ -273,14 +279,14 @@ class LatvijaProvider:
     async def complete(
         self, params: Mapping[str, str], *, state: str, code_verifier: str | None
     ) -> IdentityAssertion:
-        """Validate the SAMLResponse posted to the ACS; failures become a 502 problem."""
+        """Validate the SAMLResponse the browser posted to the ACS (a bad one is a 400 problem)."""
         raw = params.get("SAMLResponse") or ""
         if not raw or len(raw) > MAX_RESPONSE_CHARS:
             raise InvalidLoginState("The ACS was called without a SAMLResponse")
         return await asyncio.to_thread(self._validate, raw, state)
 
     def _validate(self, raw: str, state: str) -> IdentityAssertion:
-        client = saml_client(self.endpoints)
+        client = saml_client(self.endpoints)  # 502 only if the IdP's metadata cannot be read
         try:
             response = client.parse_authn_request_response(
                 raw, BINDING_HTTP_POST, outstanding={request_id(state): "/"}
@@ -293,8 +299,11 @@ class LatvijaProvider:
                 subject.text or "", attributes_of(assertion), authn_instant(assertion)
             )
             return with_session(identity, subject, assertion)
+        except StatusError as exc:  # the IdP answered, but did not authenticate the person
+            raise LoginRefused(f"Latvija.lv did not log you in ({type(exc).__name__})") from None
         except Exception as exc:  # pysaml2 raises many kinds; none may become a 500
+            # A browser posted it, so whatever is wrong is bad input (400), not the IdP failing.
             # The message names only the kind of failure: assertions hold personal data.
-            raise IdentityProviderFailed(
-                f"Latvija.lv sent an assertion we cannot accept ({type(exc).__name__})"
+            raise InvalidLoginResponse(
+                f"Latvija.lv's answer cannot be accepted ({type(exc).__name__})"
             ) from None

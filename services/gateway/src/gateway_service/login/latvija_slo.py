@@ -18,7 +18,7 @@ from saml2.client import Saml2Client
 from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512
 
-from gateway_service.exceptions import IdentityProviderFailed
+from gateway_service.exceptions import IdentityProviderFailed, InvalidLogoutRequest
 from gateway_service.login.base import now
 from gateway_service.login.latvija import MAX_RESPONSE_CHARS, SamlEndpoints, saml_client
 
@@ -104,24 +104,33 @@ def logout_request_url(
     return _redirect_location(info)
 
 
-def logout_response_of(endpoints: SamlEndpoints, params: Mapping[str, str]) -> str:
-    """The InResponseTo of the IdP's signed, successful LogoutResponse (502 problem if bad)."""
+def _client_and_idp(endpoints: SamlEndpoints) -> tuple[Saml2Client, str]:
+    """The SP client and the IdP's entity id (502 problem: the metadata is the IdP's side)."""
     client = saml_client(endpoints)
     try:
-        return _in_response_to(client, endpoints, params)
+        return client, idp_entity_id(client)
+    except ValueError:
+        raise IdentityProviderFailed("Latvija.lv's metadata names no single IdP") from None
+
+
+def logout_response_of(endpoints: SamlEndpoints, params: Mapping[str, str]) -> str:
+    """The InResponseTo of the IdP's signed, successful LogoutResponse (400 problem if bad)."""
+    client, idp = _client_and_idp(endpoints)
+    try:
+        return _in_response_to(client, idp, endpoints, params)
     except Exception as exc:  # pysaml2 raises many kinds; none may become a 500
-        raise IdentityProviderFailed(
-            f"Latvija.lv sent a logout response we cannot accept ({type(exc).__name__})"
+        # A browser brought it, so whatever is wrong is bad input (400), not the IdP failing.
+        raise InvalidLogoutRequest(
+            f"Latvija.lv's logout response cannot be accepted ({type(exc).__name__})"
         ) from None
 
 
 def _in_response_to(
-    client: Saml2Client, endpoints: SamlEndpoints, params: Mapping[str, str]
+    client: Saml2Client, idp: str, endpoints: SamlEndpoints, params: Mapping[str, str]
 ) -> str:
     raw = params["SAMLResponse"]
     if len(raw) > MAX_RESPONSE_CHARS:
         raise ValueError("response too large")
-    idp = idp_entity_id(client)
     check_redirect_signature(client, idp, params, "SAMLResponse")
     response = client.parse_logout_request_response(raw, BINDING_HTTP_REDIRECT)
     if response is None or not response.in_response_to:
@@ -134,23 +143,22 @@ def _in_response_to(
 
 
 def idp_logout_of(endpoints: SamlEndpoints, params: Mapping[str, str]) -> IdpLogout:
-    """The IdP's signed LogoutRequest, verified (502 problem if bad)."""
-    client = saml_client(endpoints)
+    """The IdP's signed LogoutRequest, verified (400 problem if bad)."""
+    client, idp = _client_and_idp(endpoints)
     try:
-        return _idp_logout(client, endpoints, params)
+        return _idp_logout(client, idp, endpoints, params)
     except Exception as exc:  # pysaml2 raises many kinds; none may become a 500
-        raise IdentityProviderFailed(
-            f"Latvija.lv sent a logout request we cannot accept ({type(exc).__name__})"
+        raise InvalidLogoutRequest(
+            f"Latvija.lv's logout request cannot be accepted ({type(exc).__name__})"
         ) from None
 
 
 def _idp_logout(
-    client: Saml2Client, endpoints: SamlEndpoints, params: Mapping[str, str]
+    client: Saml2Client, idp: str, endpoints: SamlEndpoints, params: Mapping[str, str]
 ) -> IdpLogout:
     raw = params["SAMLRequest"]
     if len(raw) > MAX_RESPONSE_CHARS:
         raise ValueError("request too large")
-    idp = idp_entity_id(client)
     check_redirect_signature(client, idp, params, "SAMLRequest")
     message = client.parse_logout_request(raw, BINDING_HTTP_REDIRECT).message
     _check_sender(

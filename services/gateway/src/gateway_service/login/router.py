@@ -1,27 +1,98 @@
 """HTTP endpoints of the login: provider choice, redirect to a provider, the provider's callback;
-logout, and Latvija.lv's single logout service."""
+logout, and Latvija.lv's single logout service.
+
+These are pages a browser navigates to: every problem, raised or returned, is the gateway's
+error page (in the person's language) for a browser that asks for HTML, else problem+json.
+Parameters that fail validation are a 400 problem of the login or logout, like other bad input.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
-from gateway_service.deps import ClientAddress, LoginRate, Settings, Viis
-from gateway_service.exceptions import InvalidLogoutRequest
+from gateway_service.deps import LoginRate, Settings, Viis
+from gateway_service.exceptions import InvalidLoginRequest, InvalidLogoutRequest
 from gateway_service.login import flow, latvija, pages
 from gateway_service.login import logout as logouts
-from gateway_service.login.pages import Lang
+from gateway_service.login.pages import Kind, Lang
 from gateway_service.service.common import audit
-from shared_kit.deps import SessionDep
-from shared_kit.problems import ProblemError, problem_response, problem_responses
+from shared_kit.deps import ClientAddress, SessionDep
+from shared_kit.problems import (
+    ProblemError,
+    invalid_fields,
+    problem_response,
+    problem_responses,
+    validation_errors,
+)
 
 NO_STORE = {"Cache-Control": "no-store"}
 
-login_router = APIRouter(tags=["login"], responses=problem_responses(400, 404))
+
+def requested_lang(request: Request) -> Lang:
+    """The page language the request asks for (`lang=en`), else Latvian."""
+    return "en" if request.query_params.get("lang") == "en" else "lv"
+
+
+def problem_answer(request: Request, exc: ProblemError, kind: Kind, lang: Lang) -> Response:
+    """The error page for a browser that asks for HTML, else problem+json."""
+    headers = {**NO_STORE, **exc.headers}
+    if "text/html" in request.headers.get("accept", ""):
+        html = pages.error_page(lang, exc.status, exc.type, kind)
+        return HTMLResponse(html, status_code=exc.status, headers=headers)
+    return problem_response(
+        exc.status, exc.type, exc.title, exc.detail, request.url.path, headers, **exc.extra
+    )
+
+
+class LoginPageRoute(APIRoute):
+    """A route of the login: its raised problems (validation included) become error pages."""
+
+    kind: Kind = "login"
+    invalid: type[ProblemError] = InvalidLoginRequest
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The route's handler, answering its problems with `problem_answer`."""
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                problem = self.bad_parameters(exc)
+            except ProblemError as exc:
+                problem = exc
+            return problem_answer(request, problem, self.kind, requested_lang(request))
+
+        return handle
+
+    def bad_parameters(self, exc: RequestValidationError) -> ProblemError:
+        """A 400 problem naming the parameters that failed validation."""
+        errors = validation_errors(exc)
+        detail = f"Invalid or missing parameters: {invalid_fields(errors)}"
+        return self.invalid(detail, errors=errors)
+
+
+class LogoutPageRoute(LoginPageRoute):
+    """A route of the logout."""
+
+    kind = "logout"
+    invalid = InvalidLogoutRequest
+
+
+login_router = APIRouter(
+    tags=["login"], responses=problem_responses(400, 404), route_class=LoginPageRoute
+)
+logout_router = APIRouter(
+    tags=["login"], responses=problem_responses(400), route_class=LogoutPageRoute
+)
 
 ReturnTo = Annotated[str, Query(max_length=2000, description="Where to send the code back")]
 ClientState = Annotated[str | None, Query(alias="state", max_length=500)]
@@ -58,7 +129,7 @@ async def choose_provider(
 ) -> HTMLResponse:
     """The provider-choice page (Latvian or English); the app's parameters pass through."""
     passed = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    query = urlencode(passed)
+    query = urlencode([*passed, ("lang", lang)])
     links = {
         flow.PROVIDER_LABELS.get(name, name): f"/login/{name}?{query}"
         for name in flow.providers(settings)
@@ -82,6 +153,7 @@ async def start_login(
     code_challenge: Challenge,
     client_state: ClientState = None,
     code_challenge_method: ChallengeMethod = "S256",
+    lang: Annotated[Lang, Query(description="Language of the gateway's pages")] = "lv",
 ) -> RedirectResponse:
     """Send the person to the identity provider (an unknown `return_to` is a 400 problem)."""
     url = await flow.start_login(
@@ -92,6 +164,7 @@ async def start_login(
         client_state=client_state,
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
+        lang=lang,
     )
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
@@ -145,7 +218,7 @@ async def latvija_acs(
     return await _finish(request, session, settings, viis, address, latvija.NAME, params)
 
 
-@login_router.post(
+@logout_router.post(
     "/logout",
     status_code=303,
     dependencies=[LoginRate],
@@ -186,7 +259,7 @@ async def _logout_form(request: Request, as_json: bool) -> LogoutForm:
         ) from None
 
 
-@login_router.get(
+@logout_router.get(
     "/login/latvija/slo",
     status_code=302,
     response_class=RedirectResponse,
@@ -246,7 +319,7 @@ def _logout_failed(
         client_address=address,
         problem=exc.type,
     )
-    return _problem(request, exc, "logout")
+    return problem_answer(request, exc, "logout", requested_lang(request))
 
 
 async def _finish(
@@ -259,6 +332,7 @@ async def _finish(
     params: dict[str, str],
 ) -> Response:
     """Complete the login through the shared flow; a problem is returned, not raised."""
+    lang = await flow.login_lang(session, params.get("state")) or requested_lang(request)
     try:
         url = await flow.complete_login(
             session=session,
@@ -278,16 +352,5 @@ async def _finish(
             idp=provider[:40],
             problem=exc.type,
         )
-        return _problem(request, exc)
+        return problem_answer(request, exc, "login", lang)
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
-
-
-def _problem(
-    request: Request, exc: ProblemError, kind: Literal["login", "logout"] = "login"
-) -> Response:
-    """problem+json, or an HTML page for a browser that asks for one."""
-    if "text/html" in request.headers.get("accept", ""):
-        lang: Lang = "en" if request.query_params.get("lang") == "en" else "lv"
-        html = pages.error_page(lang, exc.status, exc.title, exc.detail, kind)
-        return HTMLResponse(html, status_code=exc.status, headers=NO_STORE)
-    return problem_response(exc.status, exc.type, exc.title, exc.detail, headers=NO_STORE)
