@@ -21,9 +21,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reservations_service.clock import Clock, system_clock
 from reservations_service.config import ReservationsSettings
 from reservations_service.service import lifecycle, loaners, readmodel
+from shared_kit.clock import Clock, system_clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
