@@ -91,9 +91,11 @@ async def engine(settings: ReservationsSettings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on this test's database."""
-    return create_session_factory(engine)
+def sessions(
+    engine: AsyncEngine, settings: ReservationsSettings
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on this test's database, writing events to this test's topic."""
+    return create_session_factory(engine, outbox_topic=settings.events_topic)
 
 
 @pytest.fixture
@@ -233,9 +235,7 @@ class Inventory:
             status=snap["status"],
         )
         async with self.sessions() as session, session.begin():
-            await readmodel.apply_snapshot(
-                session, snapshot, now=self.clock(), topic=self.settings.events_topic
-            )
+            await readmodel.apply_snapshot(session, snapshot, now=self.clock())
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ async def run_expiry(
 ) -> dict[str, int]:
     """One run of the expiry job at the clock's time."""
     async with sessions() as session, session.begin():
-        return await lifecycle.expire_overdue(session, now=clock(), topic=settings.events_topic)
+        return await lifecycle.expire_overdue(session, now=clock())
 
 
 class TestWaitlist:
@@ -329,7 +329,6 @@ class TestLoans:
         laptop = await inventory.add()
         holder = await reserve(client, tokens.guardian)
         waiting = await reserve(client, tokens.school_a, learner="l-next")
-        topic = settings.events_topic
         async with sessions() as session, session.begin():
             await lifecycle.contract_activated(
                 session,
@@ -337,7 +336,6 @@ class TestLoans:
                 device_id=uuid.UUID(laptop),
                 at=clock.now,
                 now=clock(),
-                topic=topic,
             )
         fulfilled = await state_of(client, tokens, holder["id"])
         assert fulfilled["state"] == "fulfilled" and fulfilled["pickup_deadline"] is None
@@ -356,7 +354,6 @@ class TestLoans:
                 reservation_id=uuid.UUID(holder["id"]),
                 at=returned_at,
                 now=clock(),
-                topic=topic,
             )
         ended = await state_of(client, tokens, holder["id"])
         assert dt.datetime.fromisoformat(ended["end"]) == returned_at
@@ -387,7 +384,6 @@ class TestLoans:
                 device_id=uuid.UUID(laptop),
                 at=clock.now,
                 now=clock(),
-                topic=settings.events_topic,
             )
         assert (await state_of(client, tokens, late["id"]))["state"] == "fulfilled"
 

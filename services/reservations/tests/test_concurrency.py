@@ -229,7 +229,6 @@ class TestAllocationProperties:
                 reason=None,
                 if_match=None,
                 now=clock(),
-                topic=settings.events_topic,
             )
 
 

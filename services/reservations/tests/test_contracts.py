@@ -59,7 +59,6 @@ async def test_emitted_events_match_their_schemas(
             device_id=uuid.UUID(device),
             at=clock.now,
             now=clock(),
-            topic=settings.events_topic,
         )  # fulfilled
     rows = await sql(engine, "SELECT event_type, headers, payload FROM outbox_message ORDER BY seq")
     assert {row.event_type for row in rows} == set(PAYLOADS)  # every type exercised

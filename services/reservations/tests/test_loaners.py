@@ -58,7 +58,7 @@ class Tickets:
         clock: MovableClock,
     ) -> None:
         self.sessions = sessions
-        self.handler = build_handlers(settings.events_topic, clock, settings)[LOANER_REQUESTED]
+        self.handler = build_handlers(settings, clock)[LOANER_REQUESTED]
 
     async def request(self, evt: CloudEvent) -> None:
         async with self.sessions() as session, session.begin():

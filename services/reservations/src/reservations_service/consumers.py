@@ -37,6 +37,14 @@ CONTRACT_RETURNED = "lv.datori.contracts.contract.returned.v1"
 CONTRACT_EXPIRED = "lv.datori.contracts.contract.expired.v1"
 CONTRACT_TERMINATED = "lv.datori.contracts.contract.terminated.v1"
 LOANER_REQUESTED = "lv.datori.tickets.loaner.requested.v1"
+HANDLED = (
+    *DEVICE_EVENTS,
+    CONTRACT_ACTIVATED,
+    CONTRACT_RETURNED,
+    CONTRACT_EXPIRED,
+    CONTRACT_TERMINATED,
+    LOANER_REQUESTED,
+)
 
 
 class DeviceSnapshotIn(BaseModel):
@@ -109,10 +117,9 @@ class ContractTerminatedIn(ContractEventIn):
 
 
 def build_handlers(
-    topic: str, clock: Clock = system_clock, settings: ReservationsSettings | None = None
+    settings: ReservationsSettings, clock: Clock = system_clock
 ) -> dict[str, Handler]:
-    """Event type → handler, publishing reservation changes to `topic`."""
-    settings = settings or ReservationsSettings(events_topic=topic)
+    """Event type → handler."""
 
     async def device(session: AsyncSession, evt: CloudEvent) -> None:
         snap = DeviceEventIn.model_validate(evt.data).device
@@ -128,7 +135,7 @@ def build_handlers(
             touch=snap.touch,
             status=snap.status,
         )
-        await readmodel.apply_snapshot(session, snapshot, now=clock(), topic=topic)
+        await readmodel.apply_snapshot(session, snapshot, now=clock())
 
     async def activated(session: AsyncSession, evt: CloudEvent) -> None:
         payload = ContractActivatedIn.model_validate(evt.data)
@@ -140,7 +147,6 @@ def build_handlers(
             device_id=payload.device_id,
             at=payload.activated_at or evt.time,
             now=clock(),
-            topic=topic,
         )
 
     async def returned(session: AsyncSession, evt: CloudEvent) -> None:
@@ -159,7 +165,7 @@ def build_handlers(
         if payload.reservation_id is None:
             return
         await lifecycle.loan_ended(
-            session, reservation_id=payload.reservation_id, at=at, now=clock(), topic=topic
+            session, reservation_id=payload.reservation_id, at=at, now=clock()
         )
 
     async def loaner(session: AsyncSession, evt: CloudEvent) -> None:
@@ -191,7 +197,7 @@ def build_consumers(
         ConsumerRunner(
             name=settings.consumer_group,
             topics=[settings.inventory_topic, settings.contracts_topic, settings.tickets_topic],
-            handlers=build_handlers(settings.events_topic, clock, settings),
+            handlers=build_handlers(settings, clock),
             session_factory=sessions,
             settings=settings,
         )

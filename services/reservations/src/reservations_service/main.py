@@ -35,7 +35,7 @@ def expiry_job(settings: ReservationsSettings, clock: Clock) -> Purge:
 
     async def expire(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
         return await lifecycle.expire_overdue(
-            session, now=clock(), topic=settings.events_topic, limit=settings.expiry_batch_size
+            session, now=clock(), limit=settings.expiry_batch_size
         )
 
     return expire

@@ -190,7 +190,6 @@ async def approve_reservation(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
     now: NowDep,
     body: ApproveBody | None = None,
     if_match: IfMatch = None,
@@ -207,7 +206,6 @@ async def approve_reservation(
         body=body,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     return idem.respond(200, _read(reservation), _headers(reservation))
 
@@ -224,7 +222,6 @@ async def reject_reservation(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
     now: NowDep,
     if_match: IfMatch = None,
 ):
@@ -238,7 +235,6 @@ async def reject_reservation(
         reason=body.reason,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     return idem.respond(200, _read(reservation), _headers(reservation))
 
@@ -254,7 +250,6 @@ async def cancel_reservation(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
     now: NowDep,
     body: CancelBody | None = None,
     if_match: IfMatch = None,
@@ -270,7 +265,6 @@ async def cancel_reservation(
         reason=body.reason,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     return idem.respond(200, _read(reservation), _headers(reservation))
 

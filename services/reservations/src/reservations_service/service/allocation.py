@@ -143,7 +143,6 @@ async def rebalance(
     *,
     institution: str,
     now: dt.datetime,
-    topic: str,
     candidate: Reservation | None = None,
     requeued: frozenset[uuid.UUID] = frozenset(),
 ) -> Outcome:
@@ -183,14 +182,14 @@ async def rebalance(
         if not allocated:
             continue
         if was_waitlisted and reservation is not candidate and reservation.id not in requeued:
-            events.publish(session, topic, events.OFFERED, reservation)
-        events.publish(session, topic, events.APPROVED, reservation)
+            events.publish(session, events.OFFERED, reservation)
+        events.publish(session, events.APPROVED, reservation)
         outcome.allocated.append(reservation)
     return outcome
 
 
 async def allocate_newcomer(
-    session: AsyncSession, reservation: Reservation, *, now: dt.datetime, topic: str
+    session: AsyncSession, reservation: Reservation, *, now: dt.datetime
 ) -> bool:
     """A new request under auto-approval: the best free device it accepts, if there is one.
 
@@ -218,7 +217,7 @@ async def allocate_newcomer(
         pickup_days=policy.pickup_days,
     )
     if allocated:
-        events.publish(session, topic, events.APPROVED, reservation)
+        events.publish(session, events.APPROVED, reservation)
     return allocated
 
 
@@ -228,7 +227,6 @@ async def allocate_named(
     *,
     device_id: uuid.UUID,
     now: dt.datetime,
-    topic: str,
 ) -> None:
     """Staff approval naming a device: it must be lendable here, match, and be free."""
     device = await DeviceRepository(session).get(device_id)
@@ -260,7 +258,7 @@ async def allocate_named(
         pickup_days=policy.pickup_days,
     ):
         raise DeviceTaken(f"Device {device_id} was just allocated for an overlapping period")
-    events.publish(session, topic, events.APPROVED, reservation)
+    events.publish(session, events.APPROVED, reservation)
 
 
 async def requeue(
@@ -268,7 +266,6 @@ async def requeue(
     reservations: Sequence[Reservation],
     *,
     now: dt.datetime,
-    topic: str,
     reason: str,
 ) -> None:
     """Approved reservations lose their device: another free one, or back to the waitlist.
@@ -285,13 +282,11 @@ async def requeue(
     ids = frozenset(r.id for r in reservations)
     allocated: set[uuid.UUID] = set()
     for institution in sorted({r.institution_number for r in reservations}):
-        outcome = await rebalance(
-            session, institution=institution, now=now, topic=topic, requeued=ids
-        )
+        outcome = await rebalance(session, institution=institution, now=now, requeued=ids)
         allocated |= {r.id for r in outcome.allocated}
     for reservation in reservations:
         if reservation.id not in allocated:
-            events.publish(session, topic, events.WAITLISTED, reservation)
+            events.publish(session, events.WAITLISTED, reservation)
 
 
 async def lock_for(session: AsyncSession, reservation_id: uuid.UUID) -> Reservation | None:

@@ -39,7 +39,7 @@ PERIOD_ENDED = "period_ended"
 
 
 async def expire_overdue(
-    session: AsyncSession, *, now: dt.datetime, topic: str, limit: int = 500
+    session: AsyncSession, *, now: dt.datetime, limit: int = 500
 ) -> dict[str, int]:
     """Expire what is overdue, then offer freed devices; returns counts for the log."""
     repo = ReservationRepository(session)
@@ -50,17 +50,17 @@ async def expire_overdue(
     expired = 0
     for reservation_id, _ in overdue:
         reservation = await repo.get(reservation_id, for_update=True)
-        if reservation is not None and _expire(session, reservation, now, topic):
+        if reservation is not None and _expire(session, reservation, now):
             expired += 1
     await session.flush()
     offered = 0
     for number in sorted(institutions):
-        outcome = await rebalance(session, institution=number, now=now, topic=topic)
+        outcome = await rebalance(session, institution=number, now=now)
         offered += len(outcome.allocated)
     return {"reservations_expired": expired, "reservations_offered": offered}
 
 
-def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime, topic: str) -> bool:
+def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime) -> bool:
     deadline = reservation.pickup_deadline
     if reservation.state is S.APPROVED and deadline is not None and deadline <= now:
         reason = NOT_PICKED_UP
@@ -71,7 +71,7 @@ def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime, t
     reservation.state = S.EXPIRED
     reservation.reason = reason
     reservation.decided_at = now
-    events.publish(session, topic, events.EXPIRED, reservation)
+    events.publish(session, events.EXPIRED, reservation)
     return True
 
 
@@ -82,7 +82,6 @@ async def contract_activated(
     device_id: uuid.UUID | None,
     at: dt.datetime,
     now: dt.datetime,
-    topic: str,
 ) -> None:
     """The family has the device: the reservation is fulfilled."""
     reservation = await lock_for(session, reservation_id)
@@ -101,9 +100,9 @@ async def contract_activated(
         # Honour a contract signed for a reservation we had let go (a race with expiry).
         reservation.period_start = max(reservation.period_start, min(at, reservation.period_end))
     await _hold(session, reservation, device)
-    events.publish(session, topic, events.FULFILLED, reservation)
+    events.publish(session, events.FULFILLED, reservation)
     if previous is not None and previous != device:  # another device was handed out
-        await rebalance(session, institution=reservation.institution_number, now=now, topic=topic)
+        await rebalance(session, institution=reservation.institution_number, now=now)
 
 
 async def _hold(session: AsyncSession, reservation: Reservation, device: uuid.UUID) -> None:
@@ -127,7 +126,6 @@ async def loan_ended(
     reservation_id: uuid.UUID,
     at: dt.datetime,
     now: dt.datetime,
-    topic: str,
 ) -> None:
     """The loan is over: the allocation ends at `at`, the device goes to the next in line."""
     reservation = await lock_for(session, reservation_id)
@@ -143,5 +141,5 @@ async def loan_ended(
     reservation.period_end = end
     await session.flush()
     if missed_start:
-        events.publish(session, topic, events.FULFILLED, reservation)
-    await rebalance(session, institution=reservation.institution_number, now=now, topic=topic)
+        events.publish(session, events.FULFILLED, reservation)
+    await rebalance(session, institution=reservation.institution_number, now=now)

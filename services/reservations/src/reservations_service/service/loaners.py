@@ -83,13 +83,10 @@ async def request_loaner(
     )
     repo.add(reservation)
     await session.flush()
-    topic = settings.events_topic
-    events.publish(session, topic, events.REQUESTED, reservation)
+    events.publish(session, events.REQUESTED, reservation)
     await Locks(session).institution(institution.registration_number)
-    if policy.auto_approve and not await allocate_newcomer(
-        session, reservation, now=now, topic=topic
-    ):
+    if policy.auto_approve and not await allocate_newcomer(session, reservation, now=now):
         reservation.state = ReservationState.WAITLISTED
         await session.flush()
-        events.publish(session, topic, events.WAITLISTED, reservation)
+        events.publish(session, events.WAITLISTED, reservation)
     return reservation

@@ -48,9 +48,7 @@ class Snapshot:
     status: str
 
 
-async def apply_snapshot(
-    session: AsyncSession, snapshot: Snapshot, *, now: dt.datetime, topic: str
-) -> bool:
+async def apply_snapshot(session: AsyncSession, snapshot: Snapshot, *, now: dt.datetime) -> bool:
     """Apply a device snapshot if it is newer; returns whether it was applied."""
     devices = DeviceRepository(session)
     current = await devices.get(snapshot.device_id)
@@ -72,9 +70,9 @@ async def apply_snapshot(
         leaving = [r for r in held if out_of_service or r.institution_number != after]
         if leaving:
             reason = f"device {snapshot.status}" if out_of_service else "device moved"
-            await requeue(session, leaving, now=now, topic=topic, reason=reason)
+            await requeue(session, leaving, now=now, reason=reason)
     if after is not None and snapshot.status in LENDABLE_STATUSES:
-        await rebalance(session, institution=after, now=now, topic=topic)
+        await rebalance(session, institution=after, now=now)
     return True
 
 
