@@ -7,7 +7,8 @@ allocations or a waitlist is rebalanced, which also offers devices whose earlier
 have ended by now. Institution locks are taken up front in sorted order, so the job never
 waits in a cycle with a request or a consumer.
 
-Loans (events from the contracts service, keyed by `reservation_id`):
+Loans (events from the contracts service, keyed by `reservation_id`; a contract that names no
+reservation, or one this service does not know, is ignored):
 - `contract.activated` → `fulfilled`. A contract for a reservation that had meanwhile expired
   or been cancelled is honoured if its device is still free (the device is with the family);
   otherwise the event is refused (dead-lettered for people to resolve);
@@ -78,12 +79,14 @@ def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime) -
 async def contract_activated(
     session: AsyncSession,
     *,
-    reservation_id: uuid.UUID,
+    reservation_id: uuid.UUID | None,
     device_id: uuid.UUID | None,
     at: dt.datetime,
     now: dt.datetime,
 ) -> None:
     """The family has the device: the reservation is fulfilled."""
+    if reservation_id is None:
+        return  # a contract made without a reservation is none of ours
     reservation = await lock_for(session, reservation_id)
     if reservation is None:
         logger.info("contract for unknown reservation %s ignored", reservation_id)
@@ -123,11 +126,13 @@ async def _hold(session: AsyncSession, reservation: Reservation, device: uuid.UU
 async def loan_ended(
     session: AsyncSession,
     *,
-    reservation_id: uuid.UUID,
+    reservation_id: uuid.UUID | None,
     at: dt.datetime,
     now: dt.datetime,
 ) -> None:
     """The loan is over: the allocation ends at `at`, the device goes to the next in line."""
+    if reservation_id is None:
+        return  # a contract made without a reservation is none of ours
     reservation = await lock_for(session, reservation_id)
     if reservation is None or reservation.state not in ALLOCATING:
         logger.info("end of loan for reservation %s ignored", reservation_id)
