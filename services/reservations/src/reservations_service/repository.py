@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from reservations_service.models import (
 )
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
+from shared_kit.tenancy import Scope
 
 # Advisory lock name spaces (two-key form, so they never meet the kit's one-key locks).
 LOCK_INSTITUTION = 0x5E51
@@ -41,15 +42,6 @@ ACTIVE_STATES = (
 
 
 @dataclass
-class Scope:
-    """Which reservations a caller may see; None means everything, else any of the sets."""
-
-    municipality_codes: frozenset[str] | None = None
-    institution_numbers: frozenset[str] = frozenset()
-    learner_ids: frozenset[str] = frozenset()
-
-
-@dataclass
 class ReservationFilters:
     """List filters."""
 
@@ -57,19 +49,6 @@ class ReservationFilters:
     institution_number: str | None = None
     learner_id: str | None = None
     municipality_code: str | None = None
-
-
-def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
-    if scope.municipality_codes is None:
-        return None
-    parts = []
-    if scope.municipality_codes:
-        parts.append(Reservation.municipality_code.in_(scope.municipality_codes))
-    if scope.institution_numbers:
-        parts.append(Reservation.institution_number.in_(scope.institution_numbers))
-    if scope.learner_ids:
-        parts.append(Reservation.learner_id.in_(scope.learner_ids))
-    return or_(*parts) if parts else false()
 
 
 def waitlist_key() -> list[ColumnElement[Any]]:
@@ -238,7 +217,11 @@ class ReservationRepository:
         self, filters: ReservationFilters, scope: Scope, cursor: str | None, limit: int
     ) -> Sequence[Reservation]:
         stmt = select(Reservation)
-        condition = _scope_condition(scope)
+        condition = scope.condition(
+            municipality=Reservation.municipality_code,
+            institution=Reservation.institution_number,
+            person=Reservation.learner_id,
+        )
         if condition is not None:
             stmt = stmt.where(condition)
         if filters.states:
