@@ -20,6 +20,7 @@ from pydantic import (
 from reservations_service.allocator import Criterion, Source
 from reservations_service.models import Beneficiary, ReservationState
 from shared_kit.fields import AsciiDecimal, RegNumber
+from shared_kit.schemas import ReadModel, Strict
 
 OpaqueId = Annotated[
     str,
@@ -64,12 +65,6 @@ PRIORITY_DESCRIPTION = (
     "Loaners (replacements the tickets service requests while a learner's own device is in "
     "repair, lost or stolen) score 1000, above any combination of criteria."
 )
-
-
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class SocialCriterion(Strict):
@@ -157,10 +152,8 @@ class CancelBody(Strict):
     reason: Reason | None = None
 
 
-class ReservationRead(BaseModel):
+class ReservationRead(ReadModel):
     """A reservation."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     state: ReservationState
