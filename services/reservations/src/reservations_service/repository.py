@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +23,7 @@ from reservations_service.models import (
 )
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
+from shared_kit.readmodel import upsert_if_newer
 from shared_kit.tenancy import Scope
 
 # Advisory lock name spaces (two-key form, so they never meet the kit's one-key locks).
@@ -98,16 +99,38 @@ class InstitutionRepository:
         )
 
 
+class Placement(NamedTuple):
+    """A device's inventory version and institution as the read model holds them."""
+
+    version: int
+    institution_number: str | None
+
+
 class DeviceRepository:
-    """Devices of the read model."""
+    """Devices of the read model.
+
+    Rows are written by an upsert, never through the ORM, so reads refresh the objects a
+    session already holds (`populate_existing`): a device changed earlier in the same
+    transaction is seen as it is now.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
-        return await self.session.get(
-            Device, device_id, with_for_update=for_update, populate_existing=for_update
+    async def get(self, device_id: uuid.UUID) -> Device | None:
+        return await self.session.get(Device, device_id, populate_existing=True)
+
+    async def placement(self, device_id: uuid.UUID) -> Placement | None:
+        """The stored version and institution of a device, if it is known."""
+        stmt = select(Device.inventory_version, Device.institution_number).where(
+            Device.id == device_id
         )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return Placement(*row) if row is not None else None
+
+    async def apply(self, values: dict[str, Any]) -> bool:
+        """Insert or update a device unless the stored one is as new; True if applied."""
+        return await upsert_if_newer(self.session, Device, values, version="inventory_version")
 
     async def lendable_at(self, institution_number: str) -> Sequence[Device]:
         stmt = (
@@ -117,6 +140,7 @@ class DeviceRepository:
                 Device.status.in_(LENDABLE_STATUSES),
             )
             .order_by(Device.id)
+            .execution_options(populate_existing=True)
         )
         return (await self.session.scalars(stmt)).all()
 
