@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from reservations_service.allocator import free_device_for
 from reservations_service.config import ReservationsSettings
 from reservations_service.models import Reservation, ReservationState
 from reservations_service.repository import DeviceRepository, ReservationRepository
 from reservations_service.schemas import ReservationCreate
 from reservations_service.service import reservations as service
-from reservations_service.service.allocation import device_view, request_view
+from reservations_service.service.allocation import bookings, device_view, request_view
+from reservations_service.service.allocation_rules import free_device_for
 from shared_kit.auth import Principal
 
 from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, MovableClock, Tokens, bearer, reserve, sql
@@ -38,12 +38,11 @@ async def no_one_waits_for_a_free_device(
     """(reservation, device) pairs where a waitlisted request could have the device now."""
     async with sessions() as session:
         devices = [device_view(d) for d in await DeviceRepository(session).lendable_at(SCHOOL_A)]
-        repo = ReservationRepository(session)
-        bookings = await repo.bookings([d.id for d in devices], now)
-        waiting = await repo.waitlisted(SCHOOL_A, now)
+        booked = await bookings(session, [d.id for d in devices], now)
+        waiting = await ReservationRepository(session).waitlisted(SCHOOL_A, now)
         misses = []
         for reservation in waiting:
-            device = free_device_for(request_view(reservation), devices, bookings, now)
+            device = free_device_for(request_view(reservation), devices, booked, now)
             if device is not None:
                 misses.append((str(reservation.id), str(device.id)))
         return misses

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reservations_service.allocator import LOANER_SCORE, WEIGHTS
 from reservations_service.config import ReservationsSettings
 from reservations_service.consumers import LOANER_REQUESTED, build_handlers
 from reservations_service.exceptions import InstitutionNotFound
+from reservations_service.service.allocation_rules import LOANER_SCORE, WEIGHTS
 from shared_kit.events import CloudEvent
 
 from .conftest import API, CHILD, RIGA, SCHOOL_A, Inventory, MovableClock, Tokens, bearer, reserve

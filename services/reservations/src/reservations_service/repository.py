@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reservations_service.allocator import Booking
 from reservations_service.models import (
     ALLOCATING,
     Device,
@@ -195,8 +194,10 @@ class ReservationRepository:
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def bookings(self, device_ids: Iterable[uuid.UUID], now: dt.datetime) -> list[Booking]:
-        """Allocations of these devices that have not ended yet."""
+    async def booked_periods(
+        self, device_ids: Iterable[uuid.UUID], now: dt.datetime
+    ) -> list[tuple[uuid.UUID, dt.datetime, dt.datetime]]:
+        """(device, start, end) of the allocations of these devices that have not ended yet."""
         ids = list(device_ids)
         if not ids:
             return []
@@ -208,7 +209,7 @@ class ReservationRepository:
             Reservation.period_end > now,
         )
         rows = (await self.session.execute(stmt)).all()
-        return [Booking(d, s, e) for d, s, e in rows if d is not None]
+        return [(d, s, e) for d, s, e in rows if d is not None]
 
     async def waitlisted(self, institution_number: str, now: dt.datetime) -> Sequence[Reservation]:
         """Waitlisted requests of an institution whose period has not ended, best first."""

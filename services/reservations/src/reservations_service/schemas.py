@@ -17,8 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from reservations_service.allocator import Criterion, Source
 from reservations_service.models import Beneficiary, ReservationState
+from reservations_service.service.allocation_rules import Criterion, Source
 from shared_kit.fields import AsciiDecimal, RegNumber
 from shared_kit.schemas import ReadModel, Strict
 

@@ -17,13 +17,13 @@
 
 from __future__ import annotations
 
-from reservations_service.allocator import Source
 from reservations_service.exceptions import (
     BeneficiaryForbidden,
     CriterionSourceForbidden,
     NotYourLearner,
 )
 from reservations_service.models import Beneficiary, Reservation
+from reservations_service.service.allocation_rules import Source
 from shared_kit.auth import Principal, Role
 from shared_kit.tenancy import Scope, TenantForbidden
 

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reservations_service import events
-from reservations_service.allocator import Criteria, is_free, priority_score
 from reservations_service.config import ReservationsSettings
 from reservations_service.exceptions import (
     ActiveLimitReached,
@@ -54,10 +53,12 @@ from reservations_service.service import access
 from reservations_service.service.allocation import (
     allocate_named,
     allocate_newcomer,
+    bookings,
     device_view,
     lock_for,
     rebalance,
 )
+from reservations_service.service.allocation_rules import Criteria, is_free, priority_score
 from reservations_service.service.policies import effective_policy, school_year_end_after
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
@@ -167,9 +168,9 @@ async def availability(
         for d in await DeviceRepository(session).lendable_at(number)
         if wanted.matches(device_view(d))
     ]
-    bookings = await ReservationRepository(session).bookings([d.id for d in devices], now)
+    booked = await bookings(session, [d.id for d in devices], now)
     begin = max(start, now)
-    free = sum(1 for d in devices if begin < end and is_free(d.id, begin, end, bookings))
+    free = sum(1 for d in devices if begin < end and is_free(d.id, begin, end, booked))
     return start, end, len(devices), free
 
 
