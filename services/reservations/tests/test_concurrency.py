@@ -28,8 +28,10 @@ from reservations_service.service import reservations as service
 from reservations_service.service.allocation import bookings, device_view, request_view
 from reservations_service.service.allocation_rules import free_device_for
 from shared_kit.auth import Principal
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 
-from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, MovableClock, Tokens, bearer, reserve, sql
+from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, Tokens, reserve, sql
 
 
 async def no_one_waits_for_a_free_device(
@@ -55,7 +57,7 @@ class TestConcurrentAllocation:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
@@ -161,7 +163,7 @@ class TestAllocationProperties:
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
         inventory: Inventory,
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         async with engine.begin() as conn:
             await conn.execute(
@@ -185,7 +187,7 @@ class TestAllocationProperties:
     async def _request(
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
-        clock: MovableClock,
+        clock: TestClock,
         n: int,
         category: str | None,
         claims: list[tuple[str, str]],
@@ -213,7 +215,7 @@ class TestAllocationProperties:
     async def _cancel(
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
-        clock: MovableClock,
+        clock: TestClock,
         reservation_id: uuid.UUID,
     ) -> None:
         async with sessions() as session, session.begin():
@@ -288,7 +290,7 @@ class TestExclusionConstraint:
         schools: dict[str, str],
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         from reservations_service.service.allocation import try_allocate
 
