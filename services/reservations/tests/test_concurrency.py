@@ -24,6 +24,7 @@ from reservations_service.config import ReservationsSettings
 from reservations_service.models import Reservation, ReservationState
 from reservations_service.repository import DeviceRepository, ReservationRepository
 from reservations_service.schemas import ReservationCreate
+from reservations_service.service import readmodel
 from reservations_service.service import reservations as service
 from reservations_service.service.allocation import bookings, device_view, request_view
 from reservations_service.service.allocation_rules import free_device_for
@@ -31,7 +32,7 @@ from shared_kit.auth import Principal
 from shared_kit.testing.clock import TestClock
 from shared_kit.testing.http import bearer
 
-from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, Tokens, reserve, sql
+from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, Tokens, as_snapshot, reserve, sql
 
 
 async def no_one_waits_for_a_free_device(
@@ -308,3 +309,44 @@ class TestExclusionConstraint:
             assert (
                 reservation.state is ReservationState.WAITLISTED and reservation.device_id is None
             )
+
+
+LOCK_WAITS = """
+    SELECT count(*) AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+
+
+class TestReadModelReplicas:
+    async def test_an_older_snapshot_applied_while_a_newer_one_commits_changes_nothing(
+        self,
+        inventory: Inventory,
+        schools: dict[str, str],
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: TestClock,
+    ) -> None:
+        device = await inventory.add()
+        snap = inventory.devices[device]
+        newer = as_snapshot({**snap, "version": 3, "status": "in_repair"})
+        older = as_snapshot({**snap, "version": 2, "status": "lost"})
+
+        async def apply_older() -> bool:
+            async with sessions() as session, session.begin():
+                return await readmodel.apply_snapshot(session, older, now=clock())
+
+        async with sessions() as first, first.begin():
+            assert await readmodel.apply_snapshot(first, newer, now=clock()) is True
+            # The other replica still reads version 1, then waits for the school's lock.
+            second = asyncio.create_task(apply_older())
+            for _ in range(100):
+                if (await sql(engine, LOCK_WAITS))[0].n:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the second replica never waited for the lock")
+        assert await second is False
+        [row] = await sql(
+            engine, "SELECT inventory_version, status FROM device WHERE id = :id", id=device
+        )
+        assert (row.inventory_version, row.status) == (3, "in_repair")
