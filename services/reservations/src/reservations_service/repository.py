@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
@@ -20,6 +19,7 @@ from reservations_service.models import (
     Reservation,
     ReservationState,
 )
+from reservations_service.schemas import ReservationFilters
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
 from shared_kit.readmodel import upsert_if_newer
@@ -39,16 +39,6 @@ ACTIVE_STATES = (
     ReservationState.WAITLISTED,
     ReservationState.APPROVED,
 )
-
-
-@dataclass
-class ReservationFilters:
-    """List filters."""
-
-    states: list[ReservationState] = field(default_factory=list)
-    institution_number: str | None = None
-    learner_id: str | None = None
-    municipality_code: str | None = None
 
 
 def waitlist_key() -> list[ColumnElement[Any]]:

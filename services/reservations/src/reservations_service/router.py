@@ -17,7 +17,6 @@ from reservations_service.deps import (
     Writer,
 )
 from reservations_service.models import Reservation, ReservationState
-from reservations_service.repository import ReservationFilters
 from reservations_service.schemas import (
     PRIORITY_DESCRIPTION,
     ApproveBody,
@@ -30,6 +29,7 @@ from reservations_service.schemas import (
     RegNumber,
     RejectBody,
     ReservationCreate,
+    ReservationFilters,
     ReservationRead,
     WaitlistEntry,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import (
@@ -196,6 +197,16 @@ class ReservationRead(ReadModel):
             "start": data.period_start,
             "end": data.period_end,
         }
+
+
+@dataclass
+class ReservationFilters:
+    """The filters of the reservation list (query parameters)."""
+
+    states: list[ReservationState] = field(default_factory=list)
+    institution_number: str | None = None
+    learner_id: str | None = None
+    municipality_code: str | None = None
 
 
 class WaitlistEntry(BaseModel):

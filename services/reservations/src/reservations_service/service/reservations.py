@@ -45,10 +45,14 @@ from reservations_service.repository import (
     DeviceRepository,
     InstitutionRepository,
     Locks,
-    ReservationFilters,
     ReservationRepository,
 )
-from reservations_service.schemas import ApproveBody, DeviceCriteria, ReservationCreate
+from reservations_service.schemas import (
+    ApproveBody,
+    DeviceCriteria,
+    ReservationCreate,
+    ReservationFilters,
+)
 from reservations_service.service import access
 from reservations_service.service.allocation import (
     allocate_named,
