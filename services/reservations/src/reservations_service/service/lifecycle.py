@@ -1,11 +1,11 @@
 """What happens to reservations without a request: expiry, loans starting and ending.
 
-Expiry runs with the kit's housekeeping (hourly, and once at start-up): approved reservations
-past their pickup deadline expire (`not_picked_up`) and requests still waiting when their
-whole period has passed expire (`period_ended`); then every institution with expired
-allocations or a waitlist is rebalanced, which also offers devices whose earlier bookings
-have ended by now. Institution locks are taken up front in sorted order, so the job never
-waits in a cycle with a request or a consumer.
+Expiry runs with the kit's housekeeping (every `housekeeping_interval_s`, a minute by default,
+and once at start-up): approved reservations past their pickup deadline expire
+(`not_picked_up`) and requests still waiting when their whole period has passed expire
+(`period_ended`); then every institution with expired allocations or a waitlist is rebalanced,
+which also offers devices whose earlier bookings have ended by now. Institution locks are taken
+up front in sorted order, so the job never waits in a cycle with a request or a consumer.
 
 Loans (events from the contracts service, keyed by `reservation_id`; a contract that names no
 reservation, or one this service does not know, is ignored):
