@@ -71,8 +71,7 @@ class Outcome:
 async def seed_devices(database_url: str) -> None:
     """50 available Chromebooks at the school, through the read model's own code."""
     engine = create_engine(database_url, pool_size=1)
-    sessions = create_session_factory(engine)
-    topic = ReservationsSettings().events_topic
+    sessions = create_session_factory(engine, outbox_topic=ReservationsSettings().events_topic)
     try:
         async with sessions() as session, session.begin():
             for _ in range(DEVICES):
@@ -83,7 +82,7 @@ async def seed_devices(database_url: str) -> None:
                     touch=True, status="available",
                 )  # fmt: skip
                 now = dt.datetime.now(dt.UTC)
-                await readmodel.apply_snapshot(session, snapshot, now=now, topic=topic)
+                await readmodel.apply_snapshot(session, snapshot, now=now)
     finally:
         await engine.dispose()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,10 @@ from reservations_service.main import MIGRATIONS, create_app
 from reservations_service.service import readmodel
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.testing.client import running_app
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
+from shared_kit.testing.plugin import SettingsFactory
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 
 API = "/api/v1/reservations"
 RIGA = "0010000"
@@ -34,52 +37,18 @@ OTHER_CHILD = "person-child-9"
 START = dt.datetime(2026, 9, 1, 6, 0, tzinfo=dt.UTC)
 
 
-class MovableClock:
-    """A clock tests move; each reading advances it by a millisecond, so request order is
-    the order of the calls (as with a real clock)."""
-
-    def __init__(self, start: dt.datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(milliseconds=1)
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        """Move forward by a timedelta's keyword arguments."""
-        self.now += dt.timedelta(**delta)
-        return self.now
+@pytest.fixture
+def clock() -> TestClock:
+    """This test's clock, from 1 September 2026; each reading advances it by a millisecond, so
+    request order is the order of the calls (as with a real clock)."""
+    return TestClock(START, tick=dt.timedelta(milliseconds=1))
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    """This test's clock, starting on 1 September 2026."""
-    return MovableClock()
-
-
-@pytest.fixture
-async def settings(
-    make_database: Callable[..., Any], jwks_server: JWKSServer, kafka_bootstrap: str, unique: str
-) -> ReservationsSettings:
+async def settings(service_settings: SettingsFactory) -> ReservationsSettings:
     """Settings bound to this test's database, topics and the test JWKS."""
-    return ReservationsSettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwks_min_refresh_s=0,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"reservations.events.{unique}",
-        inventory_topic=f"inventory.events.{unique}",
-        contracts_topic=f"contracts.events.{unique}",
-        tickets_topic=f"tickets.events.{unique}",
-        consumer_group=f"reservations.{unique}",
-        run_background_workers=False,
-        log_json=False,
-        outbox_poll_interval_s=0.05,
-        consumer_session_timeout_ms=3000,
-        consumer_max_attempts=2,
-        kafka_topic_partitions=3,
-    )
+    settings: ReservationsSettings = await service_settings(ReservationsSettings, MIGRATIONS)
+    return settings
 
 
 @pytest.fixture
@@ -91,25 +60,27 @@ async def engine(settings: ReservationsSettings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on this test's database."""
-    return create_session_factory(engine)
+def sessions(
+    engine: AsyncEngine, settings: ReservationsSettings
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on this test's database, writing events to this test's topic."""
+    return create_session_factory(engine, outbox_topic=settings.events_topic)
 
 
 @pytest.fixture
 async def client(
-    settings: ReservationsSettings, clock: MovableClock
+    settings: ReservationsSettings, clock: TestClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Client of a running reservations app (no background workers)."""
     async with running_app(create_app(settings, clock)) as c:
         yield c
 
 
-class Tokens:
+class Tokens(AudienceTokens):
     """Ready-made tokens (audience `reservations`) for the usual callers."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
+        super().__init__(issuer, "reservations")
         self.platform = self.mint(roles=["platform_admin"])
         self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
         self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
@@ -134,20 +105,11 @@ class Tokens:
             scope="reservations:read",
         )
 
-    def mint(self, subject: str | None = None, **claims: Any) -> str:
-        """A token for the reservations audience."""
-        return self.issuer.mint(subject, audience="reservations", **claims)
-
 
 @pytest.fixture(scope="session")
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for admins, school staff, guardians, analysts and machine clients."""
     return Tokens(token_issuer)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def snapshot_event(
@@ -193,13 +155,8 @@ def snapshot_event(
 class Inventory:
     """Feeds device snapshots into the read model as the consumer would (same code path)."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: ReservationsSettings,
-        clock: MovableClock,
-    ) -> None:
-        self.sessions, self.settings, self.clock = sessions, settings, clock
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: TestClock) -> None:
+        self.sessions, self.clock = sessions, clock
         self.devices: dict[str, dict[str, Any]] = {}
 
     async def add(self, **fields: Any) -> str:
@@ -220,30 +177,30 @@ class Inventory:
         await self._apply(current)
 
     async def _apply(self, snap: dict[str, Any]) -> None:
-        snapshot = readmodel.Snapshot(
-            device_id=uuid.UUID(snap["device_id"]),
-            version=snap["version"],
-            municipality_code=snap["municipality_code"],
-            institution_number=snap["institution_registration_number"],
-            catalogue_item_code=snap["catalogue_item_code"],
-            category=snap["category"],
-            os=snap["os"],
-            screen_inches=Decimal(snap["screen_inches"]) if snap["screen_inches"] else None,
-            touch=snap["touch"],
-            status=snap["status"],
-        )
         async with self.sessions() as session, session.begin():
-            await readmodel.apply_snapshot(
-                session, snapshot, now=self.clock(), topic=self.settings.events_topic
-            )
+            await readmodel.apply_snapshot(session, as_snapshot(snap), now=self.clock())
+
+
+def as_snapshot(snap: dict[str, Any]) -> readmodel.Snapshot:
+    """The read model's snapshot of a device in the inventory's event shape."""
+    return readmodel.Snapshot(
+        device_id=uuid.UUID(snap["device_id"]),
+        version=snap["version"],
+        municipality_code=snap["municipality_code"],
+        institution_number=snap["institution_registration_number"],
+        catalogue_item_code=snap["catalogue_item_code"],
+        category=snap["category"],
+        os=snap["os"],
+        screen_inches=Decimal(snap["screen_inches"]) if snap["screen_inches"] else None,
+        touch=snap["touch"],
+        status=snap["status"],
+    )
 
 
 @pytest.fixture
-def inventory(
-    sessions: async_sessionmaker[AsyncSession], settings: ReservationsSettings, clock: MovableClock
-) -> Inventory:
+def inventory(sessions: async_sessionmaker[AsyncSession], clock: TestClock) -> Inventory:
     """The inventory stand-in of this test."""
-    return Inventory(sessions, settings, clock)
+    return Inventory(sessions, clock)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from reservations_service.config import ReservationsSettings
 from reservations_service.main import expiry_job
 from reservations_service.service import lifecycle
 from shared_kit.housekeeping import purge_once
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer, problem
 
 from .conftest import (
     API,
@@ -26,13 +28,10 @@ from .conftest import (
     SCHOOL_A,
     SCHOOL_B,
     Inventory,
-    MovableClock,
     Tokens,
-    bearer,
     reserve,
     sql,
 )
-from .test_reservations import problem
 
 # n more devices like the available one in the read model (a bulk delivery, one statement).
 COPIES = """
@@ -67,11 +66,11 @@ async def event_types(engine: AsyncEngine, reservation_id: str) -> list[str]:
 
 
 async def run_expiry(
-    sessions: async_sessionmaker[AsyncSession], settings: ReservationsSettings, clock: MovableClock
+    sessions: async_sessionmaker[AsyncSession], settings: ReservationsSettings, clock: TestClock
 ) -> dict[str, int]:
     """One run of the expiry job at the clock's time."""
     async with sessions() as session, session.begin():
-        return await lifecycle.expire_overdue(session, now=clock(), topic=settings.events_topic)
+        return await lifecycle.expire_overdue(session, now=clock())
 
 
 class TestWaitlist:
@@ -212,7 +211,7 @@ class TestDeviceLeavingService:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         laptop = await inventory.add()
         approved = await reserve(client, tokens.guardian)
@@ -251,7 +250,7 @@ class TestExpiry:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
         engine: AsyncEngine,
@@ -283,7 +282,7 @@ class TestExpiry:
         client: httpx.AsyncClient,
         tokens: Tokens,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
     ) -> None:
@@ -301,7 +300,7 @@ class TestExpiry:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
     ) -> None:
@@ -321,7 +320,7 @@ class TestLoans:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
         engine: AsyncEngine,
@@ -329,7 +328,6 @@ class TestLoans:
         laptop = await inventory.add()
         holder = await reserve(client, tokens.guardian)
         waiting = await reserve(client, tokens.school_a, learner="l-next")
-        topic = settings.events_topic
         async with sessions() as session, session.begin():
             await lifecycle.contract_activated(
                 session,
@@ -337,7 +335,6 @@ class TestLoans:
                 device_id=uuid.UUID(laptop),
                 at=clock.now,
                 now=clock(),
-                topic=topic,
             )
         fulfilled = await state_of(client, tokens, holder["id"])
         assert fulfilled["state"] == "fulfilled" and fulfilled["pickup_deadline"] is None
@@ -356,7 +353,6 @@ class TestLoans:
                 reservation_id=uuid.UUID(holder["id"]),
                 at=returned_at,
                 now=clock(),
-                topic=topic,
             )
         ended = await state_of(client, tokens, holder["id"])
         assert dt.datetime.fromisoformat(ended["end"]) == returned_at
@@ -372,7 +368,7 @@ class TestLoans:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
     ) -> None:
@@ -387,7 +383,6 @@ class TestLoans:
                 device_id=uuid.UUID(laptop),
                 at=clock.now,
                 now=clock(),
-                topic=settings.events_topic,
             )
         assert (await state_of(client, tokens, late["id"]))["state"] == "fulfilled"
 
@@ -472,7 +467,7 @@ class TestAvailability:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         await inventory.add(category="laptop", screen="14.0")
         await inventory.add(category="laptop", screen="15.6")

@@ -20,16 +20,19 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from reservations_service.allocator import free_device_for
 from reservations_service.config import ReservationsSettings
 from reservations_service.models import Reservation, ReservationState
 from reservations_service.repository import DeviceRepository, ReservationRepository
 from reservations_service.schemas import ReservationCreate
+from reservations_service.service import readmodel
 from reservations_service.service import reservations as service
-from reservations_service.service.allocation import device_view, request_view
+from reservations_service.service.allocation import bookings, device_view, request_view
+from reservations_service.service.allocation_rules import free_device_for
 from shared_kit.auth import Principal
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 
-from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, MovableClock, Tokens, bearer, reserve, sql
+from .conftest import API, OVERLAPS, SCHOOL_A, Inventory, Tokens, as_snapshot, reserve, sql
 
 
 async def no_one_waits_for_a_free_device(
@@ -38,12 +41,11 @@ async def no_one_waits_for_a_free_device(
     """(reservation, device) pairs where a waitlisted request could have the device now."""
     async with sessions() as session:
         devices = [device_view(d) for d in await DeviceRepository(session).lendable_at(SCHOOL_A)]
-        repo = ReservationRepository(session)
-        bookings = await repo.bookings([d.id for d in devices], now)
-        waiting = await repo.waitlisted(SCHOOL_A, now)
+        booked = await bookings(session, [d.id for d in devices], now)
+        waiting = await ReservationRepository(session).waitlisted(SCHOOL_A, now)
         misses = []
         for reservation in waiting:
-            device = free_device_for(request_view(reservation), devices, bookings, now)
+            device = free_device_for(request_view(reservation), devices, booked, now)
             if device is not None:
                 misses.append((str(reservation.id), str(device.id)))
         return misses
@@ -56,7 +58,7 @@ class TestConcurrentAllocation:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
     ) -> None:
@@ -162,7 +164,7 @@ class TestAllocationProperties:
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
         inventory: Inventory,
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         async with engine.begin() as conn:
             await conn.execute(
@@ -186,7 +188,7 @@ class TestAllocationProperties:
     async def _request(
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
-        clock: MovableClock,
+        clock: TestClock,
         n: int,
         category: str | None,
         claims: list[tuple[str, str]],
@@ -214,7 +216,7 @@ class TestAllocationProperties:
     async def _cancel(
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
-        clock: MovableClock,
+        clock: TestClock,
         reservation_id: uuid.UUID,
     ) -> None:
         async with sessions() as session, session.begin():
@@ -229,7 +231,6 @@ class TestAllocationProperties:
                 reason=None,
                 if_match=None,
                 now=clock(),
-                topic=settings.events_topic,
             )
 
 
@@ -290,7 +291,7 @@ class TestExclusionConstraint:
         schools: dict[str, str],
         engine: AsyncEngine,
         sessions: async_sessionmaker[AsyncSession],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         from reservations_service.service.allocation import try_allocate
 
@@ -308,3 +309,44 @@ class TestExclusionConstraint:
             assert (
                 reservation.state is ReservationState.WAITLISTED and reservation.device_id is None
             )
+
+
+LOCK_WAITS = """
+    SELECT count(*) AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+
+
+class TestReadModelReplicas:
+    async def test_an_older_snapshot_applied_while_a_newer_one_commits_changes_nothing(
+        self,
+        inventory: Inventory,
+        schools: dict[str, str],
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: TestClock,
+    ) -> None:
+        device = await inventory.add()
+        snap = inventory.devices[device]
+        newer = as_snapshot({**snap, "version": 3, "status": "in_repair"})
+        older = as_snapshot({**snap, "version": 2, "status": "lost"})
+
+        async def apply_older() -> bool:
+            async with sessions() as session, session.begin():
+                return await readmodel.apply_snapshot(session, older, now=clock())
+
+        async with sessions() as first, first.begin():
+            assert await readmodel.apply_snapshot(first, newer, now=clock()) is True
+            # The other replica still reads version 1, then waits for the school's lock.
+            second = asyncio.create_task(apply_older())
+            for _ in range(100):
+                if (await sql(engine, LOCK_WAITS))[0].n:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the second replica never waited for the lock")
+        assert await second is False
+        [row] = await sql(
+            engine, "SELECT inventory_version, status FROM device WHERE id = :id", id=device
+        )
+        assert (row.inventory_version, row.status) == (3, "in_repair")

@@ -19,19 +19,11 @@ from reservations_service.config import ReservationsSettings
 from reservations_service.main import create_app
 from shared_kit.events import CloudEvent
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 from shared_kit.testing.kafka import events_of, eventually, publish, read_topic
 
-from .conftest import (
-    API,
-    CHILD,
-    RIGA,
-    SCHOOL_A,
-    MovableClock,
-    Tokens,
-    bearer,
-    reserve,
-    snapshot_event,
-)
+from .conftest import API, CHILD, RIGA, SCHOOL_A, Tokens, reserve, snapshot_event
 
 CONTRACTS = Path(__file__).parents[3] / "contracts"
 
@@ -100,7 +92,7 @@ def contract_event(
 
 @pytest.fixture
 async def live(
-    settings: ReservationsSettings, clock: MovableClock
+    settings: ReservationsSettings, clock: TestClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Reservations with their consumer, outbox relay and housekeeping running."""
     live_settings = settings.model_copy(update={"run_background_workers": True})
@@ -203,7 +195,7 @@ class TestContractEvents:
         live: httpx.AsyncClient,
         tokens: Tokens,
         settings: ReservationsSettings,
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         bootstrap = settings.kafka_bootstrap_servers
         inventory, contracts = settings.inventory_topic, settings.contracts_topic

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from reservations_service.config import ReservationsSettings
 from reservations_service.events import PAYLOADS
 from reservations_service.service import lifecycle
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 
-from .conftest import API, Inventory, MovableClock, Tokens, bearer, reserve, sql
+from .conftest import API, Inventory, Tokens, reserve, sql
 from .test_allocation import run_expiry
 
 CONTRACTS = Path(__file__).parents[3] / "contracts"
@@ -34,7 +36,7 @@ async def test_emitted_events_match_their_schemas(
     tokens: Tokens,
     inventory: Inventory,
     schools: dict[str, str],
-    clock: MovableClock,
+    clock: TestClock,
     sessions: async_sessionmaker[AsyncSession],
     settings: ReservationsSettings,
     engine: AsyncEngine,
@@ -59,7 +61,6 @@ async def test_emitted_events_match_their_schemas(
             device_id=uuid.UUID(device),
             at=clock.now,
             now=clock(),
-            topic=settings.events_topic,
         )  # fulfilled
     rows = await sql(engine, "SELECT event_type, headers, payload FROM outbox_message ORDER BY seq")
     assert {row.event_type for row in rows} == set(PAYLOADS)  # every type exercised

@@ -10,13 +10,15 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reservations_service.allocator import LOANER_SCORE, WEIGHTS
 from reservations_service.config import ReservationsSettings
 from reservations_service.consumers import LOANER_REQUESTED, build_handlers
 from reservations_service.exceptions import InstitutionNotFound
+from reservations_service.service.allocation_rules import LOANER_SCORE, WEIGHTS
 from shared_kit.events import CloudEvent
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 
-from .conftest import API, CHILD, RIGA, SCHOOL_A, Inventory, MovableClock, Tokens, bearer, reserve
+from .conftest import API, CHILD, RIGA, SCHOOL_A, Inventory, Tokens, reserve
 from .test_consumers import checked
 
 GUARDIAN = str(uuid.uuid4())
@@ -55,10 +57,10 @@ class Tickets:
         self,
         sessions: async_sessionmaker[AsyncSession],
         settings: ReservationsSettings,
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         self.sessions = sessions
-        self.handler = build_handlers(settings.events_topic, clock, settings)[LOANER_REQUESTED]
+        self.handler = build_handlers(settings, clock)[LOANER_REQUESTED]
 
     async def request(self, evt: CloudEvent) -> None:
         async with self.sessions() as session, session.begin():
@@ -67,7 +69,7 @@ class Tickets:
 
 @pytest.fixture
 def tickets(
-    sessions: async_sessionmaker[AsyncSession], settings: ReservationsSettings, clock: MovableClock
+    sessions: async_sessionmaker[AsyncSession], settings: ReservationsSettings, clock: TestClock
 ) -> Tickets:
     """The tickets service stand-in of this test."""
     return Tickets(sessions, settings, clock)

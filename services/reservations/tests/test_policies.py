@@ -6,18 +6,10 @@ import datetime as dt
 
 import httpx
 
-from .conftest import (
-    API,
-    RIGA,
-    SCHOOL_A,
-    VALMIERA,
-    Inventory,
-    MovableClock,
-    Tokens,
-    bearer,
-    reserve,
-)
-from .test_reservations import problem
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer, problem
+
+from .conftest import API, RIGA, SCHOOL_A, VALMIERA, Inventory, Tokens, reserve
 
 POLICY = f"{API}/policies/{RIGA}"
 
@@ -73,7 +65,7 @@ class TestPolicies:
         tokens: Tokens,
         inventory: Inventory,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         r = await client.put(
             POLICY,

@@ -11,6 +11,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer, problem
+
 from .conftest import (
     API,
     CHILD,
@@ -21,23 +24,10 @@ from .conftest import (
     SIBLING,
     VALMIERA_SCHOOL,
     Inventory,
-    MovableClock,
     Tokens,
-    bearer,
     reserve,
     sql,
 )
-
-PROBLEM = "https://datori.lv/problems/"
-
-
-def problem(r: httpx.Response, status: int, type_: str) -> dict[str, Any]:
-    """Assert an RFC 9457 problem of this status and type."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = dict(r.json())
-    assert body["type"] == PROBLEM + type_, body
-    return body
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ async def laptop(inventory: Inventory, schools: dict[str, str]) -> str:
 
 class TestCreate:
     async def test_guardian_reserves_for_own_child_and_gets_a_device(
-        self, client: httpx.AsyncClient, tokens: Tokens, laptop: str, clock: MovableClock
+        self, client: httpx.AsyncClient, tokens: Tokens, laptop: str, clock: TestClock
     ) -> None:
         r = await client.post(
             API,
@@ -145,7 +135,7 @@ class TestBadInput:
         client: httpx.AsyncClient,
         tokens: Tokens,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         start = clock.now + dt.timedelta(days=2)
         r = await client.post(
@@ -165,7 +155,7 @@ class TestBadInput:
         client: httpx.AsyncClient,
         tokens: Tokens,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         r = await client.post(
             API,
@@ -183,7 +173,7 @@ class TestBadInput:
         client: httpx.AsyncClient,
         tokens: Tokens,
         schools: dict[str, str],
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         r = await client.post(
             API,

@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reservations_service.clock import Clock, system_clock
 from reservations_service.config import ReservationsSettings
 from reservations_service.service import lifecycle, loaners, readmodel
+from shared_kit.clock import Clock, system_clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
@@ -55,6 +54,21 @@ class DeviceSnapshotIn(BaseModel):
     touch: bool = False
     status: str
 
+    def snapshot(self) -> readmodel.Snapshot:
+        """The read model's snapshot of this device."""
+        return readmodel.Snapshot(
+            device_id=self.device_id,
+            version=self.version,
+            municipality_code=self.municipality_code,
+            institution_number=self.institution_registration_number,
+            catalogue_item_code=self.catalogue_item_code,
+            category=self.category,
+            os=self.os,
+            screen_inches=self.screen_inches,
+            touch=self.touch,
+            status=self.status,
+        )
+
 
 class DeviceEventIn(BaseModel):
     """Any inventory device event."""
@@ -77,107 +91,81 @@ class LoanerRequestedIn(BaseModel):
 
 
 class ContractEventIn(BaseModel):
-    """Any contract event: the reservation it belongs to and its device."""
+    """Any contract event: the reservation it belongs to, its device and its moment."""
 
     model_config = ConfigDict(extra="ignore")
     reservation_id: uuid.UUID | None = None
     device_id: uuid.UUID | None = None
+    at: dt.datetime | None = None
 
 
 class ContractActivatedIn(ContractEventIn):
     """A loan contract became active: the device is with the family."""
 
-    activated_at: dt.datetime | None = None
+    at: dt.datetime | None = Field(None, validation_alias="activated_at")
 
 
 class ContractReturnedIn(ContractEventIn):
     """A loan ended with the device back."""
 
-    returned_at: dt.datetime | None = None
+    at: dt.datetime | None = Field(None, validation_alias="returned_at")
 
 
 class ContractExpiredIn(ContractEventIn):
     """A loan contract's term ended."""
 
-    expired_at: dt.datetime | None = None
+    at: dt.datetime | None = Field(None, validation_alias="expired_at")
 
 
 class ContractTerminatedIn(ContractEventIn):
     """A loan contract was ended early."""
 
-    terminated_at: dt.datetime | None = None
+    at: dt.datetime | None = Field(None, validation_alias="terminated_at")
+
+
+LOAN_ENDINGS: dict[str, type[ContractEventIn]] = {
+    CONTRACT_RETURNED: ContractReturnedIn,
+    CONTRACT_EXPIRED: ContractExpiredIn,
+    CONTRACT_TERMINATED: ContractTerminatedIn,
+}
+HANDLED = (*DEVICE_EVENTS, CONTRACT_ACTIVATED, *LOAN_ENDINGS, LOANER_REQUESTED)
 
 
 def build_handlers(
-    topic: str, clock: Clock = system_clock, settings: ReservationsSettings | None = None
+    settings: ReservationsSettings, clock: Clock = system_clock
 ) -> dict[str, Handler]:
-    """Event type → handler, publishing reservation changes to `topic`."""
-    settings = settings or ReservationsSettings(events_topic=topic)
+    """Event type → handler; each reads its payload and makes one service call."""
 
     async def device(session: AsyncSession, evt: CloudEvent) -> None:
-        snap = DeviceEventIn.model_validate(evt.data).device
-        snapshot = readmodel.Snapshot(
-            device_id=snap.device_id,
-            version=snap.version,
-            municipality_code=snap.municipality_code,
-            institution_number=snap.institution_registration_number,
-            catalogue_item_code=snap.catalogue_item_code,
-            category=snap.category,
-            os=snap.os,
-            screen_inches=snap.screen_inches,
-            touch=snap.touch,
-            status=snap.status,
-        )
-        await readmodel.apply_snapshot(session, snapshot, now=clock(), topic=topic)
+        snapshot = DeviceEventIn.model_validate(evt.data).device.snapshot()
+        await readmodel.apply_snapshot(session, snapshot, now=clock())
 
     async def activated(session: AsyncSession, evt: CloudEvent) -> None:
         payload = ContractActivatedIn.model_validate(evt.data)
-        if payload.reservation_id is None:
-            return
         await lifecycle.contract_activated(
             session,
             reservation_id=payload.reservation_id,
             device_id=payload.device_id,
-            at=payload.activated_at or evt.time,
+            at=payload.at or evt.time,
             now=clock(),
-            topic=topic,
         )
 
-    async def returned(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = ContractReturnedIn.model_validate(evt.data)
-        await _ended(session, payload, payload.returned_at or evt.time)
-
-    async def expired(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = ContractExpiredIn.model_validate(evt.data)
-        await _ended(session, payload, payload.expired_at or evt.time)
-
-    async def terminated(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = ContractTerminatedIn.model_validate(evt.data)
-        await _ended(session, payload, payload.terminated_at or evt.time)
-
-    async def _ended(session: AsyncSession, payload: ContractEventIn, at: dt.datetime) -> None:
-        if payload.reservation_id is None:
-            return
+    async def ended(session: AsyncSession, evt: CloudEvent) -> None:
+        payload = LOAN_ENDINGS[evt.type].model_validate(evt.data)
         await lifecycle.loan_ended(
-            session, reservation_id=payload.reservation_id, at=at, now=clock(), topic=topic
+            session, reservation_id=payload.reservation_id, at=payload.at or evt.time, now=clock()
         )
 
     async def loaner(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = LoanerRequestedIn.model_validate(evt.data)
-        request = loaners.LoanerRequest(**payload.model_dump())
+        request = loaners.LoanerRequest(**LoanerRequestedIn.model_validate(evt.data).model_dump())
         await loaners.request_loaner(session, request, now=clock(), settings=settings)
 
-    handlers: dict[str, Any] = dict.fromkeys(DEVICE_EVENTS, device)
-    handlers.update(
-        {
-            CONTRACT_ACTIVATED: activated,
-            CONTRACT_RETURNED: returned,
-            CONTRACT_EXPIRED: expired,
-            CONTRACT_TERMINATED: terminated,
-            LOANER_REQUESTED: loaner,
-        }
-    )
-    return handlers
+    return {
+        **dict.fromkeys(DEVICE_EVENTS, device),
+        CONTRACT_ACTIVATED: activated,
+        **dict.fromkeys(LOAN_ENDINGS, ended),
+        LOANER_REQUESTED: loaner,
+    }
 
 
 def build_consumers(
@@ -185,13 +173,13 @@ def build_consumers(
     settings: ServiceSettings,
     clock: Clock = system_clock,
 ) -> list[ConsumerRunner]:
-    """The service's one consumer group over the inventory and contracts topics."""
+    """The service's one consumer group over the inventory, contracts and tickets topics."""
     assert isinstance(settings, ReservationsSettings)
     return [
         ConsumerRunner(
             name=settings.consumer_group,
             topics=[settings.inventory_topic, settings.contracts_topic, settings.tickets_topic],
-            handlers=build_handlers(settings.events_topic, clock, settings),
+            handlers=build_handlers(settings, clock),
             session_factory=sessions,
             settings=settings,
         )

@@ -136,6 +136,6 @@ def reservation_event(type_: str, reservation: Reservation) -> CloudEvent:
     )
 
 
-def publish(session: AsyncSession, topic: str, type_: str, reservation: Reservation) -> None:
+def publish(session: AsyncSession, type_: str, reservation: Reservation) -> None:
     """Queue a reservation event in the outbox of the caller's transaction."""
-    add_event(session, topic, reservation_event(type_, reservation))
+    add_event(session, reservation_event(type_, reservation))

@@ -15,10 +15,6 @@ class DeviceNotFound(NotFound):
     type, title = "device-not-found", "Unknown device"
 
 
-class TenantForbidden(Forbidden):
-    type, title = "tenant-forbidden", "Outside your tenancy"
-
-
 class NotYourLearner(Forbidden):
     type, title = "not-your-learner", "Not your child"
 

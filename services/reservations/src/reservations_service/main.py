@@ -9,12 +9,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reservations_service.clock import Clock, system_clock
 from reservations_service.config import ReservationsSettings
 from reservations_service.consumers import build_consumers
 from reservations_service.router import router
 from reservations_service.service import lifecycle
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -35,27 +35,28 @@ def expiry_job(settings: ReservationsSettings, clock: Clock) -> Purge:
 
     async def expire(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
         return await lifecycle.expire_overdue(
-            session, now=clock(), topic=settings.events_topic, limit=settings.expiry_batch_size
+            session, now=clock(), limit=settings.expiry_batch_size
         )
 
     return expire
 
 
-def create_app(settings: ReservationsSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: ReservationsSettings | None = None, clock: Clock = system_clock
+) -> FastAPI:
     """Build the reservations service; `clock` replaces the system clock (tests move time)."""
     settings = settings or ReservationsSettings()
-    clock = clock or system_clock
-    app = create_service_app(
+    return create_service_app(
         ServiceSpec(
             name="reservations",
             title="Reservations service",
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock),
             housekeeping=[expiry_job(settings, clock)],
+            clock=clock,
             openapi_tags=[
                 {"name": "reservations", "description": "Requests, decisions, cancellations"},
                 {"name": "waitlists", "description": "Waitlists and availability"},
@@ -64,5 +65,3 @@ def create_app(settings: ReservationsSettings | None = None, clock: Clock | None
             ],
         )
     )
-    app.state.clock = clock
-    return app

@@ -5,14 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reservations_service.allocator import Booking
 from reservations_service.models import (
     ALLOCATING,
     Device,
@@ -21,8 +19,11 @@ from reservations_service.models import (
     Reservation,
     ReservationState,
 )
+from reservations_service.schemas import ReservationFilters
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
+from shared_kit.readmodel import upsert_if_newer
+from shared_kit.tenancy import Scope
 
 # Advisory lock name spaces (two-key form, so they never meet the kit's one-key locks).
 LOCK_INSTITUTION = 0x5E51
@@ -38,38 +39,6 @@ ACTIVE_STATES = (
     ReservationState.WAITLISTED,
     ReservationState.APPROVED,
 )
-
-
-@dataclass
-class Scope:
-    """Which reservations a caller may see; None means everything, else any of the sets."""
-
-    municipality_codes: frozenset[str] | None = None
-    institution_numbers: frozenset[str] = frozenset()
-    learner_ids: frozenset[str] = frozenset()
-
-
-@dataclass
-class ReservationFilters:
-    """List filters."""
-
-    states: list[ReservationState] = field(default_factory=list)
-    institution_number: str | None = None
-    learner_id: str | None = None
-    municipality_code: str | None = None
-
-
-def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
-    if scope.municipality_codes is None:
-        return None
-    parts = []
-    if scope.municipality_codes:
-        parts.append(Reservation.municipality_code.in_(scope.municipality_codes))
-    if scope.institution_numbers:
-        parts.append(Reservation.institution_number.in_(scope.institution_numbers))
-    if scope.learner_ids:
-        parts.append(Reservation.learner_id.in_(scope.learner_ids))
-    return or_(*parts) if parts else false()
 
 
 def waitlist_key() -> list[ColumnElement[Any]]:
@@ -119,16 +88,38 @@ class InstitutionRepository:
         )
 
 
+class Placement(NamedTuple):
+    """A device's inventory version and institution as the read model holds them."""
+
+    version: int
+    institution_number: str | None
+
+
 class DeviceRepository:
-    """Devices of the read model."""
+    """Devices of the read model.
+
+    Rows are written by an upsert, never through the ORM, so reads refresh the objects a
+    session already holds (`populate_existing`): a device changed earlier in the same
+    transaction is seen as it is now.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
-        return await self.session.get(
-            Device, device_id, with_for_update=for_update, populate_existing=for_update
+    async def get(self, device_id: uuid.UUID) -> Device | None:
+        return await self.session.get(Device, device_id, populate_existing=True)
+
+    async def placement(self, device_id: uuid.UUID) -> Placement | None:
+        """The stored version and institution of a device, if it is known."""
+        stmt = select(Device.inventory_version, Device.institution_number).where(
+            Device.id == device_id
         )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return Placement(*row) if row is not None else None
+
+    async def apply(self, values: dict[str, Any]) -> bool:
+        """Insert or update a device unless the stored one is as new; True if applied."""
+        return await upsert_if_newer(self.session, Device, values, version="inventory_version")
 
     async def lendable_at(self, institution_number: str) -> Sequence[Device]:
         stmt = (
@@ -138,6 +129,7 @@ class DeviceRepository:
                 Device.status.in_(LENDABLE_STATUSES),
             )
             .order_by(Device.id)
+            .execution_options(populate_existing=True)
         )
         return (await self.session.scalars(stmt)).all()
 
@@ -192,8 +184,10 @@ class ReservationRepository:
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def bookings(self, device_ids: Iterable[uuid.UUID], now: dt.datetime) -> list[Booking]:
-        """Allocations of these devices that have not ended yet."""
+    async def booked_periods(
+        self, device_ids: Iterable[uuid.UUID], now: dt.datetime
+    ) -> list[tuple[uuid.UUID, dt.datetime, dt.datetime]]:
+        """(device, start, end) of the allocations of these devices that have not ended yet."""
         ids = list(device_ids)
         if not ids:
             return []
@@ -205,7 +199,7 @@ class ReservationRepository:
             Reservation.period_end > now,
         )
         rows = (await self.session.execute(stmt)).all()
-        return [Booking(d, s, e) for d, s, e in rows if d is not None]
+        return [(d, s, e) for d, s, e in rows if d is not None]
 
     async def waitlisted(self, institution_number: str, now: dt.datetime) -> Sequence[Reservation]:
         """Waitlisted requests of an institution whose period has not ended, best first."""
@@ -238,7 +232,11 @@ class ReservationRepository:
         self, filters: ReservationFilters, scope: Scope, cursor: str | None, limit: int
     ) -> Sequence[Reservation]:
         stmt = select(Reservation)
-        condition = _scope_condition(scope)
+        condition = scope.condition(
+            municipality=Reservation.municipality_code,
+            institution=Reservation.institution_number,
+            person=Reservation.learner_id,
+        )
         if condition is not None:
             stmt = stmt.where(condition)
         if filters.states:

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from reservations_service.deps import (
     AggregateReader,
-    Now,
     PolicyAdmin,
     Reader,
     Settings,
@@ -18,7 +17,6 @@ from reservations_service.deps import (
     Writer,
 )
 from reservations_service.models import Reservation, ReservationState
-from reservations_service.repository import ReservationFilters
 from reservations_service.schemas import (
     PRIORITY_DESCRIPTION,
     ApproveBody,
@@ -31,13 +29,14 @@ from reservations_service.schemas import (
     RegNumber,
     RejectBody,
     ReservationCreate,
+    ReservationFilters,
     ReservationRead,
     WaitlistEntry,
 )
 from reservations_service.service import reservations as service
 from reservations_service.service.policies import effective_policy, put_policy
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN, AsciiDecimal
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
@@ -94,7 +93,7 @@ async def get_availability(
     session: SessionDep,
     _: AggregateReader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     institution_number: Annotated[RegNumber, Query()],
     criteria: Annotated[DeviceCriteria, Depends(criteria_query)],
     start: Annotated[Instant | None, Query(description="Default: now")] = None,
@@ -134,7 +133,7 @@ async def create_reservation(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
 ):
     """Request a reservation."""
     if replay := await idem.replay(body):
@@ -191,8 +190,7 @@ async def approve_reservation(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
-    now: Now,
+    now: NowDep,
     body: ApproveBody | None = None,
     if_match: IfMatch = None,
 ):
@@ -208,7 +206,6 @@ async def approve_reservation(
         body=body,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     return idem.respond(200, _read(reservation), _headers(reservation))
 
@@ -225,8 +222,7 @@ async def reject_reservation(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
-    now: Now,
+    now: NowDep,
     if_match: IfMatch = None,
 ):
     """Reject a request that holds no device, with a reason."""
@@ -239,7 +235,6 @@ async def reject_reservation(
         reason=body.reason,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     return idem.respond(200, _read(reservation), _headers(reservation))
 
@@ -255,8 +250,7 @@ async def cancel_reservation(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
-    now: Now,
+    now: NowDep,
     body: CancelBody | None = None,
     if_match: IfMatch = None,
 ):
@@ -271,7 +265,6 @@ async def cancel_reservation(
         reason=body.reason,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     return idem.respond(200, _read(reservation), _headers(reservation))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,9 +18,10 @@ from pydantic import (
     model_validator,
 )
 
-from reservations_service.allocator import Criterion, Source
 from reservations_service.models import Beneficiary, ReservationState
+from reservations_service.service.allocation_rules import Criterion, Source
 from shared_kit.fields import AsciiDecimal, RegNumber
+from shared_kit.schemas import ReadModel, Strict
 
 OpaqueId = Annotated[
     str,
@@ -64,12 +66,6 @@ PRIORITY_DESCRIPTION = (
     "Loaners (replacements the tickets service requests while a learner's own device is in "
     "repair, lost or stolen) score 1000, above any combination of criteria."
 )
-
-
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class SocialCriterion(Strict):
@@ -157,10 +153,8 @@ class CancelBody(Strict):
     reason: Reason | None = None
 
 
-class ReservationRead(BaseModel):
+class ReservationRead(ReadModel):
     """A reservation."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     state: ReservationState
@@ -203,6 +197,16 @@ class ReservationRead(BaseModel):
             "start": data.period_start,
             "end": data.period_end,
         }
+
+
+@dataclass
+class ReservationFilters:
+    """The filters of the reservation list (query parameters)."""
+
+    states: list[ReservationState] = field(default_factory=list)
+    institution_number: str | None = None
+    learner_id: str | None = None
+    municipality_code: str | None = None
 
 
 class WaitlistEntry(BaseModel):

@@ -3,8 +3,9 @@
 - `access`: who may do what (tenancy from the token);
 - `policies`: municipal policies and the default period;
 - `reservations`: the API's use cases and the state machine;
-- `allocation`: handing out devices under the institution lock (uses `allocator`, the pure
-  core, whose module doc documents the priority score);
+- `allocation_rules`: the pure core of allocation (no database): the priority score, which
+  device matches a request, and the greedy assignment with its invariants;
+- `allocation`: applying those rules against the database, under the institution lock;
 - `lifecycle`: expiry and loans (contract events);
 - `readmodel`: the inventory's devices and institutions.
 """

@@ -17,16 +17,15 @@
 
 from __future__ import annotations
 
-from reservations_service.allocator import Source
 from reservations_service.exceptions import (
     BeneficiaryForbidden,
     CriterionSourceForbidden,
     NotYourLearner,
-    TenantForbidden,
 )
 from reservations_service.models import Beneficiary, Reservation
-from reservations_service.repository import Scope
+from reservations_service.service.allocation_rules import Source
 from shared_kit.auth import Principal, Role
+from shared_kit.tenancy import Scope, TenantForbidden
 
 READ_SCOPE = "reservations:read"
 WRITE_SCOPE = "reservations:write"
@@ -165,16 +164,16 @@ def ensure_manages_policy(principal: Principal, municipality: str) -> None:
 
 
 def scope_for(principal: Principal) -> Scope:
-    """Which reservations a list may show."""
+    """Which reservations a list may show (a guardian's learners are its person ids)."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return Scope()
+        return Scope.all()
     municipalities: set[str] = set()
     if principal.has(Role.MUNICIPALITY_ADMIN):
         municipalities |= principal.municipalities
     if principal.has(Role.SERVICE) and principal.has_scope(READ_SCOPE):
         municipalities |= principal.municipalities
-    return Scope(
-        municipality_codes=frozenset(municipalities),
-        institution_numbers=principal.institutions if principal.has(*STAFF_ROLES) else frozenset(),
-        learner_ids=principal.learners if principal.has(Role.GUARDIAN) else frozenset(),
+    return Scope.of(
+        municipalities=municipalities,
+        institutions=principal.institutions if principal.has(*STAFF_ROLES) else (),
+        persons=principal.learners if principal.has(Role.GUARDIAN) else (),
     )

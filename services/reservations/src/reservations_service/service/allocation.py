@@ -11,8 +11,8 @@ waiting.
 
 `rebalance` is the one place that hands out free devices: after every release (cancel,
 expiry, contract ended, device back in service) and for every new request when the policy
-auto-approves, it runs the pure allocator over the institution's waitlist and applies the
-result. Approvals get an `approved` event; waitlisted requests that get a device also get an
+auto-approves, it runs the pure `allocation_rules` over the institution's waitlist and applies
+the result. Approvals get an `approved` event; waitlisted requests that get a device also get an
 `offered` event before it. The pickup deadline is `pickup_days` after the later of now and
 the period start, but never after the period end.
 """
@@ -22,21 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reservations_service import events
-from reservations_service.allocator import (
-    Criteria,
-    DeviceView,
-    Request,
-    assign,
-    effective_start,
-    is_free,
-)
 from reservations_service.exceptions import (
     DeviceMismatch,
     DeviceNotAtInstitution,
@@ -51,6 +43,15 @@ from reservations_service.repository import (
     DeviceRepository,
     Locks,
     ReservationRepository,
+)
+from reservations_service.service.allocation_rules import (
+    Booking,
+    Criteria,
+    DeviceView,
+    Request,
+    assign,
+    effective_start,
+    is_free,
 )
 from reservations_service.service.policies import effective_policy
 
@@ -67,7 +68,7 @@ class Outcome:
 
 
 def device_view(device: Device) -> DeviceView:
-    """The allocator's view of a read-model device."""
+    """The rules' view of a read-model device."""
     return DeviceView(
         id=device.id,
         category=device.category,
@@ -93,7 +94,7 @@ def criteria_of(reservation: Reservation) -> Criteria:
 
 
 def request_view(reservation: Reservation) -> Request:
-    """The allocator's view of a waiting reservation."""
+    """The rules' view of a waiting reservation."""
     return Request(
         id=reservation.id,
         criteria=criteria_of(reservation),
@@ -102,6 +103,14 @@ def request_view(reservation: Reservation) -> Request:
         score=reservation.priority_score,
         requested_at=reservation.requested_at,
     )
+
+
+async def bookings(
+    session: AsyncSession, device_ids: Iterable[uuid.UUID], now: dt.datetime
+) -> list[Booking]:
+    """The allocations of these devices that have not ended yet."""
+    rows = await ReservationRepository(session).booked_periods(device_ids, now)
+    return [Booking(*row) for row in rows]
 
 
 def _is_exclusion_violation(exc: IntegrityError) -> bool:
@@ -143,7 +152,6 @@ async def rebalance(
     *,
     institution: str,
     now: dt.datetime,
-    topic: str,
     candidate: Reservation | None = None,
     requeued: frozenset[uuid.UUID] = frozenset(),
 ) -> Outcome:
@@ -161,9 +169,9 @@ async def rebalance(
         waiting.append(candidate)
     if not devices or not waiting:
         return outcome
-    bookings = await repo.bookings([d.id for d in devices], now)
+    booked = await bookings(session, [d.id for d in devices], now)
     plan = assign(
-        [request_view(r) for r in waiting], [device_view(d) for d in devices], bookings, now
+        [request_view(r) for r in waiting], [device_view(d) for d in devices], booked, now
     )
     if not plan:
         return outcome
@@ -183,14 +191,14 @@ async def rebalance(
         if not allocated:
             continue
         if was_waitlisted and reservation is not candidate and reservation.id not in requeued:
-            events.publish(session, topic, events.OFFERED, reservation)
-        events.publish(session, topic, events.APPROVED, reservation)
+            events.publish(session, events.OFFERED, reservation)
+        events.publish(session, events.APPROVED, reservation)
         outcome.allocated.append(reservation)
     return outcome
 
 
 async def allocate_newcomer(
-    session: AsyncSession, reservation: Reservation, *, now: dt.datetime, topic: str
+    session: AsyncSession, reservation: Reservation, *, now: dt.datetime
 ) -> bool:
     """A new request under auto-approval: the best free device it accepts, if there is one.
 
@@ -202,9 +210,9 @@ async def allocate_newcomer(
     devices = await DeviceRepository(session).lendable_at(reservation.institution_number)
     if not devices:
         return False
-    bookings = await ReservationRepository(session).bookings([d.id for d in devices], now)
+    booked = await bookings(session, [d.id for d in devices], now)
     views = [device_view(d) for d in devices]
-    plan = assign([request_view(reservation)], views, bookings, now)
+    plan = assign([request_view(reservation)], views, booked, now)
     if not plan:
         return False
     policy = await effective_policy(session, reservation.municipality_code)
@@ -218,7 +226,7 @@ async def allocate_newcomer(
         pickup_days=policy.pickup_days,
     )
     if allocated:
-        events.publish(session, topic, events.APPROVED, reservation)
+        events.publish(session, events.APPROVED, reservation)
     return allocated
 
 
@@ -228,7 +236,6 @@ async def allocate_named(
     *,
     device_id: uuid.UUID,
     now: dt.datetime,
-    topic: str,
 ) -> None:
     """Staff approval naming a device: it must be lendable here, match, and be free."""
     device = await DeviceRepository(session).get(device_id)
@@ -247,8 +254,8 @@ async def allocate_named(
     start = effective_start(request_view(reservation), now)
     if start >= reservation.period_end:
         raise IllegalTransition("The reservation's period has already ended")
-    bookings = await ReservationRepository(session).bookings([device_id], now)
-    if not is_free(device_id, start, reservation.period_end, bookings):
+    booked = await bookings(session, [device_id], now)
+    if not is_free(device_id, start, reservation.period_end, booked):
         raise DeviceTaken(f"Device {device_id} is allocated for an overlapping period")
     policy = await effective_policy(session, reservation.municipality_code)
     if not await try_allocate(
@@ -260,7 +267,7 @@ async def allocate_named(
         pickup_days=policy.pickup_days,
     ):
         raise DeviceTaken(f"Device {device_id} was just allocated for an overlapping period")
-    events.publish(session, topic, events.APPROVED, reservation)
+    events.publish(session, events.APPROVED, reservation)
 
 
 async def requeue(
@@ -268,7 +275,6 @@ async def requeue(
     reservations: Sequence[Reservation],
     *,
     now: dt.datetime,
-    topic: str,
     reason: str,
 ) -> None:
     """Approved reservations lose their device: another free one, or back to the waitlist.
@@ -285,13 +291,11 @@ async def requeue(
     ids = frozenset(r.id for r in reservations)
     allocated: set[uuid.UUID] = set()
     for institution in sorted({r.institution_number for r in reservations}):
-        outcome = await rebalance(
-            session, institution=institution, now=now, topic=topic, requeued=ids
-        )
+        outcome = await rebalance(session, institution=institution, now=now, requeued=ids)
         allocated |= {r.id for r in outcome.allocated}
     for reservation in reservations:
         if reservation.id not in allocated:
-            events.publish(session, topic, events.WAITLISTED, reservation)
+            events.publish(session, events.WAITLISTED, reservation)
 
 
 async def lock_for(session: AsyncSession, reservation_id: uuid.UUID) -> Reservation | None:

@@ -1,13 +1,14 @@
 """What happens to reservations without a request: expiry, loans starting and ending.
 
-Expiry runs with the kit's housekeeping (hourly, and once at start-up): approved reservations
-past their pickup deadline expire (`not_picked_up`) and requests still waiting when their
-whole period has passed expire (`period_ended`); then every institution with expired
-allocations or a waitlist is rebalanced, which also offers devices whose earlier bookings
-have ended by now. Institution locks are taken up front in sorted order, so the job never
-waits in a cycle with a request or a consumer.
+Expiry runs with the kit's housekeeping (every `housekeeping_interval_s`, a minute by default,
+and once at start-up): approved reservations past their pickup deadline expire
+(`not_picked_up`) and requests still waiting when their whole period has passed expire
+(`period_ended`); then every institution with expired allocations or a waitlist is rebalanced,
+which also offers devices whose earlier bookings have ended by now. Institution locks are taken
+up front in sorted order, so the job never waits in a cycle with a request or a consumer.
 
-Loans (events from the contracts service, keyed by `reservation_id`):
+Loans (events from the contracts service, keyed by `reservation_id`; a contract that names no
+reservation, or one this service does not know, is ignored):
 - `contract.activated` → `fulfilled`. A contract for a reservation that had meanwhile expired
   or been cancelled is honoured if its device is still free (the device is with the family);
   otherwise the event is refused (dead-lettered for people to resolve);
@@ -39,7 +40,7 @@ PERIOD_ENDED = "period_ended"
 
 
 async def expire_overdue(
-    session: AsyncSession, *, now: dt.datetime, topic: str, limit: int = 500
+    session: AsyncSession, *, now: dt.datetime, limit: int = 500
 ) -> dict[str, int]:
     """Expire what is overdue, then offer freed devices; returns counts for the log."""
     repo = ReservationRepository(session)
@@ -50,17 +51,17 @@ async def expire_overdue(
     expired = 0
     for reservation_id, _ in overdue:
         reservation = await repo.get(reservation_id, for_update=True)
-        if reservation is not None and _expire(session, reservation, now, topic):
+        if reservation is not None and _expire(session, reservation, now):
             expired += 1
     await session.flush()
     offered = 0
     for number in sorted(institutions):
-        outcome = await rebalance(session, institution=number, now=now, topic=topic)
+        outcome = await rebalance(session, institution=number, now=now)
         offered += len(outcome.allocated)
     return {"reservations_expired": expired, "reservations_offered": offered}
 
 
-def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime, topic: str) -> bool:
+def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime) -> bool:
     deadline = reservation.pickup_deadline
     if reservation.state is S.APPROVED and deadline is not None and deadline <= now:
         reason = NOT_PICKED_UP
@@ -71,20 +72,21 @@ def _expire(session: AsyncSession, reservation: Reservation, now: dt.datetime, t
     reservation.state = S.EXPIRED
     reservation.reason = reason
     reservation.decided_at = now
-    events.publish(session, topic, events.EXPIRED, reservation)
+    events.publish(session, events.EXPIRED, reservation)
     return True
 
 
 async def contract_activated(
     session: AsyncSession,
     *,
-    reservation_id: uuid.UUID,
+    reservation_id: uuid.UUID | None,
     device_id: uuid.UUID | None,
     at: dt.datetime,
     now: dt.datetime,
-    topic: str,
 ) -> None:
     """The family has the device: the reservation is fulfilled."""
+    if reservation_id is None:
+        return  # a contract made without a reservation is none of ours
     reservation = await lock_for(session, reservation_id)
     if reservation is None:
         logger.info("contract for unknown reservation %s ignored", reservation_id)
@@ -101,9 +103,9 @@ async def contract_activated(
         # Honour a contract signed for a reservation we had let go (a race with expiry).
         reservation.period_start = max(reservation.period_start, min(at, reservation.period_end))
     await _hold(session, reservation, device)
-    events.publish(session, topic, events.FULFILLED, reservation)
+    events.publish(session, events.FULFILLED, reservation)
     if previous is not None and previous != device:  # another device was handed out
-        await rebalance(session, institution=reservation.institution_number, now=now, topic=topic)
+        await rebalance(session, institution=reservation.institution_number, now=now)
 
 
 async def _hold(session: AsyncSession, reservation: Reservation, device: uuid.UUID) -> None:
@@ -124,12 +126,13 @@ async def _hold(session: AsyncSession, reservation: Reservation, device: uuid.UU
 async def loan_ended(
     session: AsyncSession,
     *,
-    reservation_id: uuid.UUID,
+    reservation_id: uuid.UUID | None,
     at: dt.datetime,
     now: dt.datetime,
-    topic: str,
 ) -> None:
     """The loan is over: the allocation ends at `at`, the device goes to the next in line."""
+    if reservation_id is None:
+        return  # a contract made without a reservation is none of ours
     reservation = await lock_for(session, reservation_id)
     if reservation is None or reservation.state not in ALLOCATING:
         logger.info("end of loan for reservation %s ignored", reservation_id)
@@ -143,5 +146,5 @@ async def loan_ended(
     reservation.period_end = end
     await session.flush()
     if missed_start:
-        events.publish(session, topic, events.FULFILLED, reservation)
-    await rebalance(session, institution=reservation.institution_number, now=now, topic=topic)
+        events.publish(session, events.FULFILLED, reservation)
+    await rebalance(session, institution=reservation.institution_number, now=now)

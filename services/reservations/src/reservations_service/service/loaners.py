@@ -2,7 +2,7 @@
 
 The tickets service asks for one (`loaner.requested`, once per ticket); this service makes a
 reservation for the learner at the institution, at `LOANER_SCORE` (above every social
-criterion, see `allocator`), for a device of the broken one's category and OS, from now to
+criterion, see `allocation_rules`), for a device of the broken one's category and OS, from now to
 the default end (the school year's end, within the policy's longest period). The borrower is
 the guardian of the broken device's loan (`borrower_id`), so the contracts service drafts the
 replacement's contract for them; without one, whoever asked. The learner's active-reservation
@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reservations_service import events
-from reservations_service.allocator import LOANER_SCORE
 from reservations_service.config import ReservationsSettings
 from reservations_service.exceptions import InstitutionNotFound
 from reservations_service.models import Beneficiary, Reservation, ReservationState
 from reservations_service.repository import InstitutionRepository, Locks, ReservationRepository
 from reservations_service.service.allocation import allocate_newcomer
+from reservations_service.service.allocation_rules import LOANER_SCORE
 from reservations_service.service.policies import effective_policy, school_year_end_after
 
 
@@ -83,13 +83,10 @@ async def request_loaner(
     )
     repo.add(reservation)
     await session.flush()
-    topic = settings.events_topic
-    events.publish(session, topic, events.REQUESTED, reservation)
+    events.publish(session, events.REQUESTED, reservation)
     await Locks(session).institution(institution.registration_number)
-    if policy.auto_approve and not await allocate_newcomer(
-        session, reservation, now=now, topic=topic
-    ):
+    if policy.auto_approve and not await allocate_newcomer(session, reservation, now=now):
         reservation.state = ReservationState.WAITLISTED
         await session.flush()
-        events.publish(session, topic, events.WAITLISTED, reservation)
+        events.publish(session, events.WAITLISTED, reservation)
     return reservation

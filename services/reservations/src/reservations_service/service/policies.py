@@ -20,6 +20,7 @@ from reservations_service.schemas import PolicyWrite
 from reservations_service.service.access import ensure_manages_policy
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.tenancy import actor_of
 
 DEFAULTS = PolicyWrite()
 
@@ -54,11 +55,11 @@ async def put_policy(
     policy = await repo.get(municipality_code, for_update=True)
     check_if_match(if_match, policy.version if policy else 0)
     if policy is None:
-        policy = Policy(municipality_code=municipality_code, updated_by=principal.subject)
+        policy = Policy(municipality_code=municipality_code, updated_by=actor_of(principal))
         repo.add(policy)
     for name, value in data.model_dump().items():
         setattr(policy, name, value)
-    policy.updated_by = principal.subject
+    policy.updated_by = actor_of(principal)
     await session.flush()
     return policy
 

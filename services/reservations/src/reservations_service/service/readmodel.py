@@ -1,7 +1,9 @@
 """The inventory read model: devices and institutions from the inventory's device snapshots.
 
-A snapshot is applied only when its `version` is newer than the stored one, so replayed and
-out-of-order events change nothing. After a change:
+A snapshot is applied only when its `version` is newer than the stored one (the kit's
+`upsert_if_newer`), so replayed and out-of-order events change nothing. The institutions the
+device leaves and joins are locked first, so allocation there waits for the change. After a
+change:
 - a device that left service (in repair, lost, stolen, written off) or left the institution
   takes its approved, not yet picked-up reservations with it: each gets another free
   matching device or goes back to the waitlist, keeping its original request time;
@@ -17,10 +19,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reservations_service.models import Device
 from reservations_service.repository import (
     LENDABLE_STATUSES,
     OUT_OF_SERVICE_STATUSES,
@@ -48,38 +50,36 @@ class Snapshot:
     status: str
 
 
-async def apply_snapshot(
-    session: AsyncSession, snapshot: Snapshot, *, now: dt.datetime, topic: str
-) -> bool:
+async def apply_snapshot(session: AsyncSession, snapshot: Snapshot, *, now: dt.datetime) -> bool:
     """Apply a device snapshot if it is newer; returns whether it was applied."""
     devices = DeviceRepository(session)
-    current = await devices.get(snapshot.device_id)
-    if current is not None and current.inventory_version >= snapshot.version:
+    stored = await devices.placement(snapshot.device_id)
+    if stored is not None and stored.version >= snapshot.version:
         return False
-    before = current.institution_number if current is not None else None
+    before = stored.institution_number if stored is not None else None
     after = snapshot.institution_number
     await Locks(session).institution(*(n for n in (before, after) if n))
-    current = await devices.get(snapshot.device_id, for_update=True)
-    if current is not None and current.inventory_version >= snapshot.version:
-        return False  # a concurrent replica applied a newer one meanwhile
+    # The upsert compares versions on the locked row: if a concurrent replica applied a newer
+    # snapshot meanwhile, this one changes nothing.
+    if not await devices.apply(_columns(snapshot)):
+        return False
     if after is not None:
         await InstitutionRepository(session).upsert(after, snapshot.municipality_code)
-    _store(session, current, snapshot)
-    await session.flush()
     out_of_service = snapshot.status in OUT_OF_SERVICE_STATUSES
     if before is not None and (out_of_service or after != before):
         held = await ReservationRepository(session).approved_on(snapshot.device_id)
         leaving = [r for r in held if out_of_service or r.institution_number != after]
         if leaving:
             reason = f"device {snapshot.status}" if out_of_service else "device moved"
-            await requeue(session, leaving, now=now, topic=topic, reason=reason)
+            await requeue(session, leaving, now=now, reason=reason)
     if after is not None and snapshot.status in LENDABLE_STATUSES:
-        await rebalance(session, institution=after, now=now, topic=topic)
+        await rebalance(session, institution=after, now=now)
     return True
 
 
-def _store(session: AsyncSession, current: Device | None, snapshot: Snapshot) -> None:
-    fields = {
+def _columns(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "id": snapshot.device_id,
         "inventory_version": snapshot.version,
         "municipality_code": snapshot.municipality_code,
         "institution_number": snapshot.institution_number,
@@ -90,8 +90,3 @@ def _store(session: AsyncSession, current: Device | None, snapshot: Snapshot) ->
         "touch": snapshot.touch,
         "status": snapshot.status,
     }
-    if current is None:
-        session.add(Device(id=snapshot.device_id, **fields))
-        return
-    for name, value in fields.items():
-        setattr(current, name, value)

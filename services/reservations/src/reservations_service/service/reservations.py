@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reservations_service import events
-from reservations_service.allocator import Criteria, is_free, priority_score
 from reservations_service.config import ReservationsSettings
 from reservations_service.exceptions import (
     ActiveLimitReached,
@@ -46,18 +45,24 @@ from reservations_service.repository import (
     DeviceRepository,
     InstitutionRepository,
     Locks,
-    ReservationFilters,
     ReservationRepository,
 )
-from reservations_service.schemas import ApproveBody, DeviceCriteria, ReservationCreate
+from reservations_service.schemas import (
+    ApproveBody,
+    DeviceCriteria,
+    ReservationCreate,
+    ReservationFilters,
+)
 from reservations_service.service import access
 from reservations_service.service.allocation import (
     allocate_named,
     allocate_newcomer,
+    bookings,
     device_view,
     lock_for,
     rebalance,
 )
+from reservations_service.service.allocation_rules import Criteria, is_free, priority_score
 from reservations_service.service.policies import effective_policy, school_year_end_after
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
@@ -167,9 +172,9 @@ async def availability(
         for d in await DeviceRepository(session).lendable_at(number)
         if wanted.matches(device_view(d))
     ]
-    bookings = await ReservationRepository(session).bookings([d.id for d in devices], now)
+    booked = await bookings(session, [d.id for d in devices], now)
     begin = max(start, now)
-    free = sum(1 for d in devices if begin < end and is_free(d.id, begin, end, bookings))
+    free = sum(1 for d in devices if begin < end and is_free(d.id, begin, end, booked))
     return start, end, len(devices), free
 
 
@@ -226,15 +231,12 @@ async def create_reservation(
     reservation = _new_reservation(principal, data, institution, start, end, now)
     ReservationRepository(session).add(reservation)
     await session.flush()
-    topic = settings.events_topic
-    events.publish(session, topic, events.REQUESTED, reservation)
+    events.publish(session, events.REQUESTED, reservation)
     # Only the decision needs the institution's lock; a `requested` row is no one's business
     # until then (rebalance looks at waitlisted ones).
     await locks.institution(institution.registration_number)
-    if policy.auto_approve and not await allocate_newcomer(
-        session, reservation, now=now, topic=topic
-    ):
-        await _waitlist(session, reservation, topic)
+    if policy.auto_approve and not await allocate_newcomer(session, reservation, now=now):
+        await _waitlist(session, reservation)
     return reservation
 
 
@@ -286,11 +288,11 @@ def _new_reservation(
     )
 
 
-async def _waitlist(session: AsyncSession, reservation: Reservation, topic: str) -> None:
+async def _waitlist(session: AsyncSession, reservation: Reservation) -> None:
     ensure_transition(reservation, S.WAITLISTED)
     reservation.state = S.WAITLISTED
     await session.flush()
-    events.publish(session, topic, events.WAITLISTED, reservation)
+    events.publish(session, events.WAITLISTED, reservation)
 
 
 # Deciding -----------------------------------------------------------------------------------
@@ -311,7 +313,6 @@ async def approve(
     body: ApproveBody,
     if_match: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> Reservation:
     """Staff approval: allocate the named device or the best free one (409 when none)."""
     access.ensure_may_decide(principal, reservation)
@@ -319,13 +320,12 @@ async def approve(
     check_if_match(if_match, reservation.version)
     ensure_transition(reservation, S.APPROVED)
     if body.device_id is not None:
-        await allocate_named(session, reservation, device_id=body.device_id, now=now, topic=topic)
+        await allocate_named(session, reservation, device_id=body.device_id, now=now)
         return reservation
     outcome = await rebalance(
         session,
         institution=reservation.institution_number,
         now=now,
-        topic=topic,
         candidate=reservation,
     )
     if reservation in outcome.allocated:
@@ -333,7 +333,7 @@ async def approve(
     if not body.waitlist_if_unavailable:
         raise NoDeviceFree("No device matching this request is free for its period")
     if reservation.state is S.REQUESTED:
-        await _waitlist(session, reservation, topic)
+        await _waitlist(session, reservation)
     return reservation
 
 
@@ -345,7 +345,6 @@ async def reject(
     reason: str,
     if_match: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> Reservation:
     """Staff rejection of a request that holds no device."""
     access.ensure_may_decide(principal, reservation)
@@ -356,7 +355,7 @@ async def reject(
     reservation.reason = reason
     reservation.decided_at = now
     await session.flush()
-    events.publish(session, topic, events.REJECTED, reservation)
+    events.publish(session, events.REJECTED, reservation)
     return reservation
 
 
@@ -368,7 +367,6 @@ async def cancel(
     reason: str | None,
     if_match: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> Reservation:
     """Cancel a request or an approval; a released device goes to the next in line."""
     access.ensure_may_cancel(principal, reservation)
@@ -386,7 +384,7 @@ async def cancel(
     reservation.reason = reason or "cancelled"
     reservation.decided_at = now
     await session.flush()
-    events.publish(session, topic, events.CANCELLED, reservation)
+    events.publish(session, events.CANCELLED, reservation)
     if held:
-        await rebalance(session, institution=reservation.institution_number, now=now, topic=topic)
+        await rebalance(session, institution=reservation.institution_number, now=now)
     return reservation

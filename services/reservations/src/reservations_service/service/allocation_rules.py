@@ -1,4 +1,4 @@
-"""The allocation core: pure functions, no database, so its invariants can be property-tested.
+"""The allocation rules: pure functions, no database, so their invariants can be property-tested.
 
 Priority score
 --------------
@@ -134,7 +134,7 @@ class Criteria:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """A waiting request as the allocator sees it."""
+    """A waiting request as the rules see it."""
 
     id: uuid.UUID
     criteria: Criteria

@@ -1,4 +1,4 @@
-"""The pure allocation core: the priority score, matching, and the allocator's invariants
+"""The allocation rules: the priority score, matching, and the assignment's invariants
 checked by hypothesis on random devices, bookings and requests."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reservations_service.allocator import (
+from reservations_service.service.allocation_rules import (
     Assignment,
     Booking,
     Criteria,
