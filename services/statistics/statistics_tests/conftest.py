@@ -115,9 +115,9 @@ async def engine(settings: StatisticsSettings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on this test's database."""
-    return create_session_factory(engine)
+def sessions(engine: AsyncEngine, settings: StatisticsSettings) -> async_sessionmaker[AsyncSession]:
+    """Sessions on this test's database, writing events to the service's topic."""
+    return create_session_factory(engine, outbox_topic=settings.events_topic)
 
 
 ViisFactory = Callable[[], AbstractAsyncContextManager[ViisSchoolRegister]]

@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
 from shared_kit.viis import HttpViisDirectory, ViisError, ViisSchoolRegister
-from statistics_service.clock import Clock, system_clock
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import build_consumers
 from statistics_service.deps import ViisFactory
@@ -94,8 +94,8 @@ def create_app(
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
+            clock=clock,
             consumers=build_consumers,
             # Pupils first, so the first snapshot of a day has fresh counts.
             housekeeping=[pupils_job(settings, clock, viis), snapshot_job(settings, clock)],
@@ -107,7 +107,6 @@ def create_app(
             ],
         )
     )
-    app.state.clock = clock
     app.state.viis = viis
     app.state.view_cache = ViewCache()
     return app

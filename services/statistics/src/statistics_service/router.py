@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.downloads import download_headers
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.problems import problem_responses
@@ -17,7 +17,6 @@ from statistics_service.deps import (
     Cache,
     Devices,
     FeedReader,
-    Now,
     Operator,
     Reader,
     Settings,
@@ -57,7 +56,7 @@ async def national_view(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     devices: Devices,
     cache: Cache,
 ) -> Response:
@@ -74,7 +73,7 @@ async def municipality_view(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     devices: Devices,
     cache: Cache,
 ) -> Response:
@@ -102,7 +101,7 @@ async def institution_view(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     devices: Devices,
     cache: Cache,
 ) -> Response:
@@ -132,7 +131,7 @@ async def national_series(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> TimeSeries:
@@ -149,7 +148,7 @@ async def municipality_series(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> TimeSeries:
@@ -169,7 +168,7 @@ async def institution_series(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> TimeSeries:
@@ -185,7 +184,7 @@ async def _series(
     level: str,
     scope: Scope,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: dt.date | None,
     date_to: dt.date | None,
 ) -> TimeSeries:
@@ -207,7 +206,7 @@ async def export_csv(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
     municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
@@ -278,7 +277,7 @@ async def viis_feed_schema(principal: FeedReader) -> FeedSchema:
 
 @router.post("/ops/snapshots", response_model=OperationResult, tags=["operations"])
 async def take_snapshots(
-    session: SessionDep, principal: Operator, settings: Settings, now: Now
+    session: SessionDep, principal: Operator, settings: Settings, now: NowDep
 ) -> OperationResult:
     """Refresh today's provisional snapshots and make closed days final, now (a job does this
     every few minutes by itself)."""
@@ -288,7 +287,7 @@ async def take_snapshots(
 
 @router.post("/ops/pupils/refresh", response_model=OperationResult, tags=["operations"])
 async def refresh_pupils(
-    session: SessionDep, principal: Operator, settings: Settings, now: Now, viis: Viis
+    session: SessionDep, principal: Operator, settings: Settings, now: NowDep, viis: Viis
 ) -> OperationResult:
     """Refresh institutions and pupil counts from VIIS now (a job does this every few hours)."""
     try:
