@@ -23,7 +23,7 @@ from statistics_service.deps import (
     Viis,
 )
 from statistics_service.exceptions import ViisUnreachable
-from statistics_service.repository.views import Scope
+from statistics_service.repository.views import Area
 from statistics_service.schemas import (
     FEED_SCHEMA_VERSION,
     FeedPage,
@@ -136,8 +136,8 @@ async def national_series(
     date_to: DateTo = None,
 ) -> TimeSeries:
     """Daily snapshots of the whole country."""
-    scope = await views.checked_scope(session, principal=principal)
-    return await _series(session, "national", scope, settings, now, date_from, date_to)
+    area = await views.checked_area(session, principal=principal)
+    return await _series(session, "national", area, settings, now, date_from, date_to)
 
 
 @router.get(
@@ -153,8 +153,8 @@ async def municipality_series(
     date_to: DateTo = None,
 ) -> TimeSeries:
     """Daily snapshots of one municipality."""
-    scope = await views.checked_scope(session, principal=principal, municipality_code=code)
-    return await _series(session, "municipality", scope, settings, now, date_from, date_to)
+    area = await views.checked_area(session, principal=principal, municipality_code=code)
+    return await _series(session, "municipality", area, settings, now, date_from, date_to)
 
 
 @router.get(
@@ -173,16 +173,16 @@ async def institution_series(
     date_to: DateTo = None,
 ) -> TimeSeries:
     """Daily snapshots of one institution."""
-    scope = await views.checked_scope(
+    area = await views.checked_area(
         session, principal=principal, institution_number=registration_number
     )
-    return await _series(session, "institution", scope, settings, now, date_from, date_to)
+    return await _series(session, "institution", area, settings, now, date_from, date_to)
 
 
 async def _series(
     session: SessionDep,
     level: str,
-    scope: Scope,
+    area: Area,
     settings: Settings,
     now: NowDep,
     date_from: dt.date | None,
@@ -191,7 +191,7 @@ async def _series(
     today = views.local_date(now, settings)
     start, end = history.date_range(date_from, date_to, today, history.MAX_SERIES_DAYS)
     return await history.time_series(
-        session, level=level, scope=scope, date_from=start, date_to=end, settings=settings
+        session, level=level, area=area, date_from=start, date_to=end, settings=settings
     )
 
 
@@ -213,15 +213,14 @@ async def export_csv(
     institution: Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)] = None,
 ) -> StreamingResponse:
     """The daily institution snapshots of a range as CSV (suppressed counts are empty)."""
-    scope = await views.checked_scope(
+    area = await views.checked_area(
         session, principal=principal, municipality_code=municipality, institution_number=institution
     )
     today = views.local_date(now, settings)
     start, end = history.date_range(date_from, date_to, today, history.MAX_EXPORT_DAYS)
     body = history.export_csv(
         request.app.state.sessions,
-        scope=scope,
-        municipalities=None,
+        area=area,
         date_from=start,
         date_to=end,
         settings=settings,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from statistics_service import events
 from statistics_service.config import StatisticsSettings
 from statistics_service.repository.snapshots import SnapshotRepository
-from statistics_service.repository.views import DeviceFilter, Scope, ViewRepository
+from statistics_service.repository.views import Area, DeviceFilter, ViewRepository
 from statistics_service.schemas import Figures, InstitutionSnapshotRecord
 from statistics_service.service.figures import Raw, publish, read_raw
 from statistics_service.service.views import local_date
@@ -55,7 +55,7 @@ async def _today(
     raws = await read_raw(
         ViewRepository(session),
         group="institution_number",
-        scope=Scope(),
+        area=Area(),
         devices=DeviceFilter(),
         bands=settings.coverage_bands,
         today=day,
