@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from shared_kit.auth import Principal, require_roles
-from shared_kit.viis import ViisSchoolRegister
 from statistics_service.config import StatisticsSettings
 from statistics_service.repository.views import DeviceFilter
 from statistics_service.service import access
+from statistics_service.service.pupils import ViisFactory
 from statistics_service.service.views import ViewCache
 
-ViisFactory = Callable[[], AbstractAsyncContextManager[ViisSchoolRegister]]
 DIMENSION = r"^[a-z0-9_]{1,40}$"
 
 

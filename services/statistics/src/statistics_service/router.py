@@ -12,7 +12,6 @@ from shared_kit.deps import NowDep, SessionDep
 from shared_kit.downloads import download_headers
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.problems import problem_responses
-from shared_kit.viis import ViisError
 from statistics_service.deps import (
     Cache,
     Devices,
@@ -22,8 +21,6 @@ from statistics_service.deps import (
     Settings,
     Viis,
 )
-from statistics_service.exceptions import ViisUnreachable
-from statistics_service.repository.views import Area
 from statistics_service.schemas import (
     FEED_SCHEMA_VERSION,
     FeedPage,
@@ -137,7 +134,9 @@ async def national_series(
 ) -> TimeSeries:
     """Daily snapshots of the whole country."""
     area = await views.checked_area(session, principal=principal)
-    return await _series(session, "national", area, settings, now, date_from, date_to)
+    return await history.series(
+        session, area=area, settings=settings, now=now, date_from=date_from, date_to=date_to
+    )
 
 
 @router.get(
@@ -154,7 +153,9 @@ async def municipality_series(
 ) -> TimeSeries:
     """Daily snapshots of one municipality."""
     area = await views.checked_area(session, principal=principal, municipality_code=code)
-    return await _series(session, "municipality", area, settings, now, date_from, date_to)
+    return await history.series(
+        session, area=area, settings=settings, now=now, date_from=date_from, date_to=date_to
+    )
 
 
 @router.get(
@@ -176,22 +177,8 @@ async def institution_series(
     area = await views.checked_area(
         session, principal=principal, institution_number=registration_number
     )
-    return await _series(session, "institution", area, settings, now, date_from, date_to)
-
-
-async def _series(
-    session: SessionDep,
-    level: str,
-    area: Area,
-    settings: Settings,
-    now: NowDep,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
-) -> TimeSeries:
-    today = views.local_date(now, settings)
-    start, end = history.date_range(date_from, date_to, today, history.MAX_SERIES_DAYS)
-    return await history.time_series(
-        session, level=level, area=area, date_from=start, date_to=end, settings=settings
+    return await history.series(
+        session, area=area, settings=settings, now=now, date_from=date_from, date_to=date_to
     )
 
 
@@ -216,16 +203,14 @@ async def export_csv(
     area = await views.checked_area(
         session, principal=principal, municipality_code=municipality, institution_number=institution
     )
-    today = views.local_date(now, settings)
-    start, end = history.date_range(date_from, date_to, today, history.MAX_EXPORT_DAYS)
-    body = history.export_csv(
+    filename, body = history.export(
         request.app.state.sessions,
         area=area,
-        date_from=start,
-        date_to=end,
         settings=settings,
+        now=now,
+        date_from=date_from,
+        date_to=date_to,
     )
-    filename = f"statistics-{start.isoformat()}-{end.isoformat()}.csv"
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",
@@ -289,11 +274,7 @@ async def refresh_pupils(
     session: SessionDep, principal: Operator, settings: Settings, now: NowDep, viis: Viis
 ) -> OperationResult:
     """Refresh institutions and pupil counts from VIIS now (a job does this every few hours)."""
-    try:
-        async with viis() as directory:
-            result = await pupils.refresh_pupils(
-                session, viis=directory, now=now, concurrency=settings.viis_concurrency
-            )
-    except ViisError as exc:
-        raise ViisUnreachable(f"Pupil counts could not be read: {exc}") from exc
+    result = await pupils.refresh_from_viis(
+        session, open_viis=viis, now=now, concurrency=settings.viis_concurrency
+    )
     return OperationResult(result=result)

@@ -22,6 +22,7 @@ from statistics_service.repository.snapshots import SERIES_COLUMNS, SnapshotRepo
 from statistics_service.repository.views import Area
 from statistics_service.schemas import SeriesPoint, TimeSeries
 from statistics_service.service.figures import SOCIAL_CRITERIA, Raw, coverage
+from statistics_service.service.views import local_date
 
 MAX_SERIES_DAYS = 3 * 366
 MAX_EXPORT_DAYS = 366
@@ -38,6 +39,28 @@ def date_range(
     if (end - start).days + 1 > max_days:
         raise InvalidDateRange(f"At most {max_days} days at once")
     return start, end
+
+
+async def series(
+    session: AsyncSession,
+    *,
+    area: Area,
+    settings: StatisticsSettings,
+    now: dt.datetime,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> TimeSeries:
+    """The time series of an area (see `views.checked_area`), the last 30 days by default."""
+    start, end = date_range(date_from, date_to, local_date(now, settings), MAX_SERIES_DAYS)
+    return await time_series(
+        session, level=_level(area), area=area, date_from=start, date_to=end, settings=settings
+    )
+
+
+def _level(area: Area) -> str:
+    if area.institution_number is not None:
+        return "institution"
+    return "national" if area.municipality_code is None else "municipality"
 
 
 async def time_series(
@@ -119,6 +142,21 @@ def csv_row(
         cell = loans["by_social_criterion"].get(c, {"count": 0})
         values.append("" if cell["count"] is None else cell["count"])
     return values
+
+
+def export(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    area: Area,
+    settings: StatisticsSettings,
+    now: dt.datetime,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> tuple[str, AsyncIterator[str]]:
+    """The file name and streamed CSV (`export_csv`) of an area, the last 30 days by default."""
+    start, end = date_range(date_from, date_to, local_date(now, settings), MAX_EXPORT_DAYS)
+    body = export_csv(sessions, area=area, date_from=start, date_to=end, settings=settings)
+    return f"statistics-{start.isoformat()}-{end.isoformat()}.csv", body
 
 
 async def export_csv(
