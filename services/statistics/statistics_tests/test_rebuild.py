@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,7 +140,7 @@ def test_the_command_line(settings: StatisticsSettings, engine: AsyncEngine) -> 
         "STATISTICS_CONTRACTS_TOPIC": settings.contracts_topic,
         "STATISTICS_TICKETS_TOPIC": settings.tickets_topic,
     }
-    command = [sys.executable, "-m", "statistics_service.rebuild"]
+    command = [str(Path(sys.executable).with_name("statistics-rebuild"))]  # the installed script
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "topics not found" in refused.stdout
     done = subprocess.run(
