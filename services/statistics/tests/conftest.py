@@ -55,7 +55,7 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-standin = _load("statistics_tests_viis_standin", REPO / "deploy" / "dev" / "viis_standin.py")
+standin = _load("statistics_viis_standin", REPO / "deploy" / "dev" / "viis_standin.py")
 
 
 class MovableClock:
