@@ -3,7 +3,7 @@ national scale (about 600 schools, 43 municipalities, 220,000 pupils, 250,000 de
 
 Pupils come from the VIIS stand-in's national dataset (in process, over ASGI). A deterministic
 national history of device, reservation, contract and ticket events
-(`statistics_service.synthetic.national_history`) goes through the statistics consumer's own
+(`bench.synthetic.national_history`) goes through the statistics consumer's own
 batch handler (inbox, projection, one transaction per 2,000 events) — the broker is left out,
 so this is the service's side of ingestion. The views are then computed by the service's view
 code, fresh each time (no cache), after the database has settled (VACUUM ANALYZE, CHECKPOINT).
@@ -34,6 +34,7 @@ from bench.rawsql import Statement, captured, sql_pool, sql_sender
 from bench.relay import delete_topics
 from bench.report import Row
 from bench.search import percentile
+from bench.synthetic import national_history, publish_history
 from shared_kit.auth import Principal
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.viis import HttpViisDirectory
@@ -43,7 +44,6 @@ from statistics_service.main import MIGRATIONS
 from statistics_service.rebuild import RebuildReport, rebuild
 from statistics_service.repository.views import DeviceFilter
 from statistics_service.service import pupils, views
-from statistics_service.synthetic import national_history, publish_history
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "dev"))
 import viis_standin

@@ -1,1 +1,1 @@
-"""Test package anchor: gives these tests the unique import name `contracts.tests`."""
+"""Test package anchor: gives these tests the unique import name `services.contracts.tests`."""

@@ -1,1 +1,1 @@
-"""Test package anchor: gives these tests the unique import name `gateway.tests`."""
+"""Test package anchor: gives these tests the unique import name `services.gateway.tests`."""

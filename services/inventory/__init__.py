@@ -1,1 +1,1 @@
-"""Test package anchor: gives these tests the unique import name `inventory.tests`."""
+"""Test package anchor: gives these tests the unique import name `services.inventory.tests`."""

@@ -1,1 +1,1 @@
-"""Test package anchor: gives these tests the unique import name `reservations.tests`."""
+"""Test package anchor: gives these tests the unique import name `services.reservations.tests`."""

@@ -1,1 +1,1 @@
-"""Test package anchor: gives these tests the unique import name `tickets.tests`."""
+"""Test package anchor: gives these tests the unique import name `services.tickets.tests`."""

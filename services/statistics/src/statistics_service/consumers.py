@@ -31,7 +31,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kit.events import CloudEvent
-from shared_kit.events.consumer import ConsumerRunner, Delivery, Handler
+from shared_kit.events.consumer import ConsumerRunner, Delivery
 from shared_kit.settings import ServiceSettings
 from statistics_service.config import StatisticsSettings
 from statistics_service.facts import (
@@ -277,15 +277,10 @@ def _ticket(evt: CloudEvent) -> TicketFact | None:
 # The consumer ------------------------------------------------------------------------------
 
 
-def build_handlers() -> dict[str, Handler]:
-    """Event type → handler for one event (dead-letter retries); the batch handler is the
-    usual path."""
-
-    async def one(session: AsyncSession, evt: CloudEvent) -> None:
-        fact = to_fact(evt)
-        await projection.apply_facts(session, [fact] if fact is not None else [])
-
-    return dict.fromkeys(HANDLED, one)
+async def apply_event(session: AsyncSession, evt: CloudEvent) -> None:
+    """Handler of one event (dead-letter retries); `apply_deliveries` is the usual path."""
+    fact = to_fact(evt)
+    await projection.apply_facts(session, [fact] if fact is not None else [])
 
 
 async def apply_deliveries(session: AsyncSession, deliveries: list[Delivery]) -> None:
@@ -308,7 +303,7 @@ def build_consumers(
         ConsumerRunner(
             name=settings.consumer_group,
             topics=settings.consumed_topics,
-            handlers=build_handlers(),
+            handlers=dict.fromkeys(HANDLED, apply_event),
             session_factory=sessions,
             settings=settings,
             batch_handler=apply_deliveries,

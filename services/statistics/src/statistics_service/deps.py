@@ -1,33 +1,24 @@
-"""Dependencies of the statistics API: settings, the clock, roles, device filters, VIIS."""
+"""Dependencies of the statistics API: settings, roles, device filters, VIIS."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from shared_kit.auth import Principal, require_roles
-from shared_kit.viis import ViisSchoolRegister
 from statistics_service.config import StatisticsSettings
 from statistics_service.repository.views import DeviceFilter
 from statistics_service.service import access
+from statistics_service.service.pupils import ViisFactory
 from statistics_service.service.views import ViewCache
 
-ViisFactory = Callable[[], AbstractAsyncContextManager[ViisSchoolRegister]]
 DIMENSION = r"^[a-z0-9_]{1,40}$"
 
 
 def get_settings(request: Request) -> StatisticsSettings:
     """The settings the app was built with."""
     return request.app.state.settings
-
-
-def get_now(request: Request) -> dt.datetime:
-    """ "Now" from the app's clock (tests move it)."""
-    return request.app.state.clock()
 
 
 def get_viis(request: Request) -> ViisFactory:
@@ -54,7 +45,6 @@ def device_filter(
 
 
 Settings = Annotated[StatisticsSettings, Depends(get_settings)]
-Now = Annotated[dt.datetime, Depends(get_now)]
 Viis = Annotated[ViisFactory, Depends(get_viis)]
 Devices = Annotated[DeviceFilter, Depends(device_filter)]
 Cache = Annotated[ViewCache, Depends(get_view_cache)]

@@ -37,7 +37,7 @@ def snapshot_event(record: InstitutionSnapshotRecord) -> CloudEvent:
 
 
 async def publish_snapshots(
-    session: AsyncSession, topic: str, records: list[InstitutionSnapshotRecord]
+    session: AsyncSession, records: list[InstitutionSnapshotRecord]
 ) -> None:
     """Queue the snapshot events in the outbox of the caller's transaction."""
-    await add_events(session, topic, [snapshot_event(r) for r in records])
+    await add_events(session, [snapshot_event(r) for r in records])

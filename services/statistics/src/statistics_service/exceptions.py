@@ -1,6 +1,6 @@
 """Business errors of statistics, each with its HTTP status and problem type."""
 
-from shared_kit.problems import Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from shared_kit.problems import NotFound, ServiceUnavailable, Unprocessable
 
 
 class InstitutionNotFound(NotFound):
@@ -9,10 +9,6 @@ class InstitutionNotFound(NotFound):
 
 class MunicipalityNotFound(NotFound):
     type, title = "municipality-not-found", "Unknown municipality"
-
-
-class TenantForbidden(Forbidden):
-    type, title = "tenant-forbidden", "Outside your tenancy"
 
 
 class InvalidDateRange(Unprocessable):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -11,18 +10,17 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
-from shared_kit.viis import HttpViisDirectory, ViisError, ViisSchoolRegister
-from statistics_service.clock import Clock, system_clock
+from shared_kit.viis import HttpViisDirectory, ViisSchoolRegister
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import build_consumers
-from statistics_service.deps import ViisFactory
 from statistics_service.router import router
 from statistics_service.service import pupils, snapshots
+from statistics_service.service.pupils import ViisFactory
 from statistics_service.service.views import ViewCache
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 How many devices, where, used how, against the programme's 2025 target (one device per three
@@ -48,19 +46,13 @@ def pupils_job(settings: StatisticsSettings, clock: Clock, viis: ViisFactory) ->
     """Housekeeping step: refresh pupil counts from VIIS when they are older than the interval."""
 
     async def refresh(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
-        now = clock()
-        if not await pupils.refresh_due(
-            session, now=now, interval_s=settings.pupils_refresh_interval_s
-        ):
-            return {}
-        try:
-            async with viis() as directory:
-                return await pupils.refresh_pupils(
-                    session, viis=directory, now=now, concurrency=settings.viis_concurrency
-                )
-        except ViisError as exc:
-            logger.warning("pupil refresh postponed: %s", exc)
-            return {"viis_refresh_failed": 1}
+        return await pupils.refresh_when_due(
+            session,
+            open_viis=viis,
+            now=clock(),
+            interval_s=settings.pupils_refresh_interval_s,
+            concurrency=settings.viis_concurrency,
+        )
 
     return refresh
 
@@ -94,8 +86,8 @@ def create_app(
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
+            clock=clock,
             consumers=build_consumers,
             # Pupils first, so the first snapshot of a day has fresh counts.
             housekeeping=[pupils_job(settings, clock, viis), snapshot_job(settings, clock)],
@@ -107,7 +99,6 @@ def create_app(
             ],
         )
     )
-    app.state.clock = clock
     app.state.viis = viis
     app.state.view_cache = ViewCache()
     return app

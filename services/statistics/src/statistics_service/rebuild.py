@@ -1,6 +1,6 @@
-"""`statistics-rebuild`: replay every topic from the beginning into fresh tables, then swap.
+"""The rebuild: replay every topic from the beginning into fresh tables, then swap.
 
-    statistics-rebuild [--batch-size 20000]        # settings from STATISTICS_* as the service
+Run as `statistics-rebuild` (`statistics_service.cli`). Steps:
 
 1. Shadow copies of the projection tables are created empty (`<table>__shadow`, `LIKE … INCLUDING
    ALL`), next to the live ones, which keep serving.
@@ -28,21 +28,15 @@ no longer starts at offset 0 (retention deleted its beginning), unless told to
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import logging
-import re
-import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kit.db import create_engine, create_session_factory
@@ -57,18 +51,11 @@ from statistics_service.facts import (
     ReservationFact,
     TicketFact,
 )
-from statistics_service.models import PROJECTION_TABLES
-from statistics_service.repository.projection import (
-    SHADOW_SUFFIX,
-    ProjectionRepository,
-    ProjectionTables,
-    bump_epoch,
-)
+from statistics_service.repository.projection import ProjectionRepository, ProjectionTables
 from statistics_service.service.projection import apply_facts, latest
 
 logger = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 30.0
-_INDEX_NAME = re.compile(r" INDEX (\S+) ON ")
 
 
 class IncompleteHistory(RuntimeError):
@@ -121,7 +108,7 @@ async def rebuild(
         if not allow_incomplete:
             await _check_complete(consumer, partitions, settings.consumed_topics)
         async with sessions() as session, session.begin():
-            await create_shadow_tables(session)
+            await ProjectionRepository(session).create_shadow_tables()
         if partitions:
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
@@ -259,7 +246,8 @@ async def _swap(
     batch_size: int,
 ) -> None:
     """Catch up to the topics' ends under the writer lock, then swap the tables in."""
-    await ProjectionRepository(session).lock()  # the live consumer waits from here on
+    repo = ProjectionRepository(session)
+    await repo.lock()  # the live consumer waits from here on
     ahead = await _ends_beyond(consumer, reached)
     if ahead:
         for tp in ahead:
@@ -273,8 +261,8 @@ async def _swap(
         folded = await _read(consumer, ahead, reached, report, batch_size, to_high_watermark=True)
         await _apply_folded(folded, apply, batch_size)
         report.caught_up = report.events_read - before
-    await swap_tables(session)
-    await bump_epoch(session)
+    await repo.swap_in_shadow_tables()
+    await repo.bump_epoch()
 
 
 async def _ends_beyond(
@@ -289,73 +277,3 @@ async def _ends_beyond(
         return {}
     ends = await consumer.end_offsets(list(reached))
     return {tp: ends[tp] - 1 for tp in reached if ends[tp] - 1 > reached[tp]}
-
-
-async def create_shadow_tables(session: AsyncSession) -> None:
-    """Empty `<table>__shadow` copies of the projection tables (replacing leftovers)."""
-    for table in PROJECTION_TABLES:
-        shadow = table.name + SHADOW_SUFFIX
-        await session.execute(text(f"DROP TABLE IF EXISTS {shadow}"))
-        await session.execute(text(f"CREATE TABLE {shadow} (LIKE {table.name} INCLUDING ALL)"))
-
-
-async def swap_tables(session: AsyncSession) -> None:
-    """Replace each projection table by its shadow, keeping the live index names."""
-    for table in PROJECTION_TABLES:
-        live, shadow = table.name, table.name + SHADOW_SUFFIX
-        live_names = {_shape(d, live): n for n, d in await _indexes(session, live)}
-        shadow_indexes = await _indexes(session, shadow)
-        await session.execute(text(f"DROP TABLE {live}"))
-        await session.execute(text(f"ALTER TABLE {shadow} RENAME TO {live}"))
-        for name, definition in shadow_indexes:
-            target = live_names.get(_shape(definition, shadow))
-            if target is not None and target != name:
-                # Renaming a constraint's index renames the constraint too (the primary key).
-                await session.execute(text(f'ALTER INDEX "{name}" RENAME TO "{target}"'))
-
-
-async def _indexes(session: AsyncSession, table: str) -> list[tuple[str, str]]:
-    rows = await session.execute(
-        text(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = CAST(:t AS regclass)"
-        ),
-        {"t": table},
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
-def _shape(definition: str, table: str) -> str:
-    """An index definition without its name, with the table named `T` (to match copies)."""
-    unnamed = _INDEX_NAME.sub(" INDEX ON ", definition)
-    return re.sub(rf"\b{re.escape(table)}\b", "T", unnamed)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: prints the report as JSON."""
-    parser = argparse.ArgumentParser(prog="statistics-rebuild", description=__doc__.split("\n")[0])
-    parser.add_argument("--batch-size", type=int, default=None, help="facts per transaction")
-    parser.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="swap in even if a topic is missing or no longer starts at offset 0",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        report = asyncio.run(
-            rebuild(
-                StatisticsSettings(),
-                batch_size=args.batch_size,
-                allow_incomplete=args.allow_incomplete,
-            )
-        )
-    except IncompleteHistory as exc:
-        print(f"statistics-rebuild: not rebuilt, the live tables are unchanged: {exc}")
-        return 2
-    print(json.dumps({**asdict(report), "events_per_second": round(report.events_per_second)}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,23 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.downloads import download_headers
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.problems import problem_responses
-from shared_kit.viis import ViisError
 from statistics_service.deps import (
     Cache,
     Devices,
     FeedReader,
-    Now,
     Operator,
     Reader,
     Settings,
     Viis,
 )
-from statistics_service.exceptions import ViisUnreachable
-from statistics_service.repository.views import Scope
 from statistics_service.schemas import (
     FEED_SCHEMA_VERSION,
     FeedPage,
@@ -57,7 +53,7 @@ async def national_view(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     devices: Devices,
     cache: Cache,
 ) -> Response:
@@ -74,7 +70,7 @@ async def municipality_view(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     devices: Devices,
     cache: Cache,
 ) -> Response:
@@ -102,7 +98,7 @@ async def institution_view(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     devices: Devices,
     cache: Cache,
 ) -> Response:
@@ -132,13 +128,15 @@ async def national_series(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> TimeSeries:
     """Daily snapshots of the whole country."""
-    scope = await views.checked_scope(session, principal=principal)
-    return await _series(session, "national", scope, settings, now, date_from, date_to)
+    area = await views.checked_area(session, principal=principal)
+    return await history.series(
+        session, area=area, settings=settings, now=now, date_from=date_from, date_to=date_to
+    )
 
 
 @router.get(
@@ -149,13 +147,15 @@ async def municipality_series(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> TimeSeries:
     """Daily snapshots of one municipality."""
-    scope = await views.checked_scope(session, principal=principal, municipality_code=code)
-    return await _series(session, "municipality", scope, settings, now, date_from, date_to)
+    area = await views.checked_area(session, principal=principal, municipality_code=code)
+    return await history.series(
+        session, area=area, settings=settings, now=now, date_from=date_from, date_to=date_to
+    )
 
 
 @router.get(
@@ -169,30 +169,16 @@ async def institution_series(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
 ) -> TimeSeries:
     """Daily snapshots of one institution."""
-    scope = await views.checked_scope(
+    area = await views.checked_area(
         session, principal=principal, institution_number=registration_number
     )
-    return await _series(session, "institution", scope, settings, now, date_from, date_to)
-
-
-async def _series(
-    session: SessionDep,
-    level: str,
-    scope: Scope,
-    settings: Settings,
-    now: Now,
-    date_from: dt.date | None,
-    date_to: dt.date | None,
-) -> TimeSeries:
-    today = views.local_date(now, settings)
-    start, end = history.date_range(date_from, date_to, today, history.MAX_SERIES_DAYS)
-    return await history.time_series(
-        session, level=level, scope=scope, date_from=start, date_to=end, settings=settings
+    return await history.series(
+        session, area=area, settings=settings, now=now, date_from=date_from, date_to=date_to
     )
 
 
@@ -207,27 +193,24 @@ async def export_csv(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     date_from: DateFrom = None,
     date_to: DateTo = None,
     municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
     institution: Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)] = None,
 ) -> StreamingResponse:
     """The daily institution snapshots of a range as CSV (suppressed counts are empty)."""
-    scope = await views.checked_scope(
+    area = await views.checked_area(
         session, principal=principal, municipality_code=municipality, institution_number=institution
     )
-    today = views.local_date(now, settings)
-    start, end = history.date_range(date_from, date_to, today, history.MAX_EXPORT_DAYS)
-    body = history.export_csv(
+    filename, body = history.export(
         request.app.state.sessions,
-        scope=scope,
-        municipalities=None,
-        date_from=start,
-        date_to=end,
+        area=area,
         settings=settings,
+        now=now,
+        date_from=date_from,
+        date_to=date_to,
     )
-    filename = f"statistics-{start.isoformat()}-{end.isoformat()}.csv"
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",
@@ -278,7 +261,7 @@ async def viis_feed_schema(principal: FeedReader) -> FeedSchema:
 
 @router.post("/ops/snapshots", response_model=OperationResult, tags=["operations"])
 async def take_snapshots(
-    session: SessionDep, principal: Operator, settings: Settings, now: Now
+    session: SessionDep, principal: Operator, settings: Settings, now: NowDep
 ) -> OperationResult:
     """Refresh today's provisional snapshots and make closed days final, now (a job does this
     every few minutes by itself)."""
@@ -288,14 +271,10 @@ async def take_snapshots(
 
 @router.post("/ops/pupils/refresh", response_model=OperationResult, tags=["operations"])
 async def refresh_pupils(
-    session: SessionDep, principal: Operator, settings: Settings, now: Now, viis: Viis
+    session: SessionDep, principal: Operator, settings: Settings, now: NowDep, viis: Viis
 ) -> OperationResult:
     """Refresh institutions and pupil counts from VIIS now (a job does this every few hours)."""
-    try:
-        async with viis() as directory:
-            result = await pupils.refresh_pupils(
-                session, viis=directory, now=now, concurrency=settings.viis_concurrency
-            )
-    except ViisError as exc:
-        raise ViisUnreachable(f"Pupil counts could not be read: {exc}") from exc
+    result = await pupils.refresh_from_viis(
+        session, open_viis=viis, now=now, concurrency=settings.viis_concurrency
+    )
     return OperationResult(result=result)

@@ -1,5 +1,8 @@
 """Response bodies of the statistics API, and the VIIS feed record (its JSON Schema is published
-at `GET /api/v1/statistics/feeds/viis/schema` and is the payload of the snapshot event)."""
+at `GET /api/v1/statistics/feeds/viis/schema` and is the payload of the snapshot event).
+
+All are `Strict`: the published schemas refuse unknown fields, and so does reading a stored
+record back."""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared_kit.fields import REG_NUMBER_PATTERN, AtvkCode
+from shared_kit.schemas import Strict
 
 FEED_SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
 
@@ -18,18 +22,14 @@ RegNumber = Annotated[str, StringConstraints(pattern=REG_NUMBER_PATTERN)]
 DimensionValue = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CountOrSuppressed(_Out):
+class CountOrSuppressed(Strict):
     """A count that may identify people when small: 1-4 are published as null, suppressed."""
 
     count: int | None = Field(description="The count; null when suppressed")
     suppressed: bool = Field(description="True when the count is between 1 and 4")
 
 
-class DeviceFigures(_Out):
+class DeviceFigures(Strict):
     """Devices by dimension; `in_service` excludes lost, stolen and written-off devices."""
 
     total: int
@@ -43,7 +43,7 @@ class DeviceFigures(_Out):
     )
 
 
-class LoanFigures(_Out):
+class LoanFigures(Strict):
     """Loan contracts: active and overdue loans, by state, active loans by social criterion."""
 
     active: int
@@ -55,7 +55,7 @@ class LoanFigures(_Out):
     )
 
 
-class ReservationFigures(_Out):
+class ReservationFigures(Strict):
     """Reservations: waiting (requested or waitlisted), the waitlist, by state."""
 
     waiting: int
@@ -63,7 +63,7 @@ class ReservationFigures(_Out):
     by_state: dict[str, int]
 
 
-class TicketFigures(_Out):
+class TicketFigures(Strict):
     """Problem tickets: open, resolved, SLA breaches, mean time to resolve."""
 
     open: int
@@ -72,14 +72,14 @@ class TicketFigures(_Out):
     mean_hours_to_resolve: float | None
 
 
-class PupilFigures(_Out):
+class PupilFigures(Strict):
     """Pupils per grade, from VIIS."""
 
     total: int
     by_grade: dict[str, int]
 
 
-class BandCoverage(_Out):
+class BandCoverage(Strict):
     """Coverage of one grade band against its target (pupils per device)."""
 
     band: str
@@ -96,7 +96,7 @@ class BandCoverage(_Out):
     target_met: bool | None
 
 
-class Figures(_Out):
+class Figures(Strict):
     """Everything statistics knows about one area."""
 
     devices: DeviceFigures
@@ -107,7 +107,7 @@ class Figures(_Out):
     coverage: list[BandCoverage]
 
 
-class AreaSummary(_Out):
+class AreaSummary(Strict):
     """A municipality or institution inside a view, with its headline figures."""
 
     code: str
@@ -119,7 +119,7 @@ class AreaSummary(_Out):
     coverage: list[BandCoverage]
 
 
-class StatisticsView(_Out):
+class StatisticsView(Strict):
     """A national, municipality or institution view of the live read model."""
 
     level: Literal["national", "municipality", "institution"]
@@ -134,7 +134,7 @@ class StatisticsView(_Out):
     )
 
 
-class SeriesPoint(_Out):
+class SeriesPoint(Strict):
     """One day of a time series (summed over the institutions snapshotted that day)."""
 
     date: dt.date
@@ -152,7 +152,7 @@ class SeriesPoint(_Out):
     coverage: list[BandCoverage]
 
 
-class TimeSeries(_Out):
+class TimeSeries(Strict):
     """Daily snapshots of an area between two dates."""
 
     level: Literal["national", "municipality", "institution"]
@@ -162,7 +162,7 @@ class TimeSeries(_Out):
     points: list[SeriesPoint]
 
 
-class InstitutionSnapshotRecord(_Out):
+class InstitutionSnapshotRecord(Strict):
     """One institution's figures on one day: a record of the VIIS feed (no personal data)."""
 
     schema_version: Literal["1.1.0"] = FEED_SCHEMA_VERSION
@@ -180,14 +180,14 @@ class InstitutionSnapshotRecord(_Out):
     figures: Figures
 
 
-class FeedItem(_Out):
+class FeedItem(Strict):
     """A feed record and the cursor that resumes the feed after it."""
 
     cursor: str
     record: InstitutionSnapshotRecord
 
 
-class FeedPage(_Out):
+class FeedPage(Strict):
     """A page of the VIIS feed; poll again with `after=next` for newer records."""
 
     schema_version: str = FEED_SCHEMA_VERSION
@@ -196,16 +196,16 @@ class FeedPage(_Out):
     has_more: bool
 
 
-class FeedSchema(_Out):
+class FeedSchema(Strict):
     """The JSON Schema of a feed record, with its version."""
 
     version: str
     schema_: dict[str, Any] = Field(alias="schema")
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True)
 
 
-class OperationResult(_Out):
+class OperationResult(Strict):
     """What an operator-triggered job did."""
 
     result: dict[str, int]

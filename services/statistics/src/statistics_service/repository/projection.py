@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ KINDS: dict[type[Any], tuple[str, str]] = {
 }
 
 SHADOW_SUFFIX = "__shadow"
+_INDEX_NAME = re.compile(r" INDEX (\S+) ON ")
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,39 @@ class ProjectionRepository:
         )
         await self.session.execute(text(sql), values)
 
+    async def create_shadow_tables(self) -> None:
+        """Empty `<table>__shadow` copies of the projection tables (replacing leftovers)."""
+        for table in PROJECTION_TABLES:
+            shadow = table.name + SHADOW_SUFFIX
+            await self.session.execute(text(f"DROP TABLE IF EXISTS {shadow}"))
+            await self.session.execute(
+                text(f"CREATE TABLE {shadow} (LIKE {table.name} INCLUDING ALL)")
+            )
+
+    async def swap_in_shadow_tables(self) -> None:
+        """Replace each projection table by its shadow, keeping the live index names."""
+        for table in PROJECTION_TABLES:
+            live, shadow = table.name, table.name + SHADOW_SUFFIX
+            live_names = {_shape(d, live): n for n, d in await self._indexes(live)}
+            shadow_indexes = await self._indexes(shadow)
+            await self.session.execute(text(f"DROP TABLE {live}"))
+            await self.session.execute(text(f"ALTER TABLE {shadow} RENAME TO {live}"))
+            for name, definition in shadow_indexes:
+                target = live_names.get(_shape(definition, shadow))
+                if target is not None and target != name:
+                    # Renaming a constraint's index renames the constraint (the primary key).
+                    await self.session.execute(text(f'ALTER INDEX "{name}" RENAME TO "{target}"'))
+
+    async def _indexes(self, table: str) -> list[tuple[str, str]]:
+        rows = await self.session.execute(
+            text(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = CAST(:t AS regclass)"
+            ),
+            {"t": table},
+        )
+        return [(r[0], r[1]) for r in rows]
+
 
 async def bump_epoch(session: AsyncSession) -> None:
     """Advance the projection epoch (creating its row the first time)."""
@@ -229,3 +264,9 @@ async def bump_epoch(session: AsyncSession) -> None:
 async def epoch(session: AsyncSession) -> int:
     """The projection epoch now (0 before anything was applied)."""
     return int(await session.scalar(select(ProjectionEpoch.version)) or 0)
+
+
+def _shape(definition: str, table: str) -> str:
+    """An index definition without its name, with the table named `T` (to match copies)."""
+    unnamed = _INDEX_NAME.sub(" INDEX ON ", definition)
+    return re.sub(rf"\b{re.escape(table)}\b", "T", unnamed)

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Row, delete, func, insert, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared_kit.tenancy import Scope
 from statistics_service.models import Institution, InstitutionSnapshot, SnapshotBand
-from statistics_service.repository.views import Scope
+from statistics_service.repository.views import Area
 
 # Snapshot writers take turns: `seq` values are then allocated in commit order, so a reader
 # that has seen `seq` n will never later find a committed record below n (no skipped records).
@@ -29,13 +30,11 @@ SERIES_COLUMNS = (
 )
 
 
-def _scoped(stmt: Any, model: Any, scope: Scope, municipalities: frozenset[str] | None) -> Any:
-    if scope.municipality_code is not None:
-        stmt = stmt.where(model.municipality_code == scope.municipality_code)
-    if scope.institution_number is not None:
-        stmt = stmt.where(model.institution_number == scope.institution_number)
-    if municipalities is not None:
-        stmt = stmt.where(model.municipality_code.in_(municipalities))
+def _within(stmt: Any, model: Any, area: Area) -> Any:
+    if area.municipality_code is not None:
+        stmt = stmt.where(model.municipality_code == area.municipality_code)
+    if area.institution_number is not None:
+        stmt = stmt.where(model.institution_number == area.institution_number)
     return stmt
 
 
@@ -97,20 +96,17 @@ class SnapshotRepository:
         for start in range(0, len(bands), 2000):
             await self.session.execute(insert(SnapshotBand), bands[start : start + 2000])
 
-    async def feed(
-        self, after: int, limit: int, municipalities: frozenset[str] | None
-    ) -> Sequence[Row[Any]]:
-        """Up to `limit` + 1 records after `after`, in feed order."""
-        stmt = select(InstitutionSnapshot.seq, InstitutionSnapshot.record).where(
-            InstitutionSnapshot.seq > after
-        )
-        stmt = _scoped(stmt, InstitutionSnapshot, Scope(), municipalities)
-        stmt = stmt.order_by(InstitutionSnapshot.seq).limit(limit + 1)
+    async def feed(self, after: int, limit: int, scope: Scope) -> Sequence[Row[Any]]:
+        """Up to `limit` + 1 records after `after` of the scope's municipalities, in feed order."""
+        s = InstitutionSnapshot
+        stmt = select(s.seq, s.record).where(s.seq > after)
+        visible = scope.condition(municipality=s.municipality_code)
+        if visible is not None:
+            stmt = stmt.where(visible)
+        stmt = stmt.order_by(s.seq).limit(limit + 1)
         return (await self.session.execute(stmt)).all()
 
-    async def series(
-        self, scope: Scope, date_from: dt.date, date_to: dt.date
-    ) -> Sequence[Row[Any]]:
+    async def series(self, area: Area, date_from: dt.date, date_to: dt.date) -> Sequence[Row[Any]]:
         """Per day: institutions and the sums of the snapshot columns."""
         s = InstitutionSnapshot
         sums = [func.sum(getattr(s, c)).label(c) for c in SERIES_COLUMNS]
@@ -120,11 +116,11 @@ class SnapshotRepository:
             func.bool_or(s.provisional).label("provisional"),
             *sums,
         ).where(s.snapshot_date.between(date_from, date_to))
-        stmt = _scoped(stmt, s, scope, None).group_by(s.snapshot_date).order_by(s.snapshot_date)
+        stmt = _within(stmt, s, area).group_by(s.snapshot_date).order_by(s.snapshot_date)
         return (await self.session.execute(stmt)).all()
 
     async def series_bands(
-        self, scope: Scope, date_from: dt.date, date_to: dt.date
+        self, area: Area, date_from: dt.date, date_to: dt.date
     ) -> Sequence[Row[Any]]:
         """Per day and band: pupils, devices and devices needed, summed."""
         b = SnapshotBand
@@ -135,7 +131,7 @@ class SnapshotRepository:
             func.sum(b.devices).label("devices"),
             func.sum(b.devices_needed).label("devices_needed"),
         ).where(b.snapshot_date.between(date_from, date_to))
-        stmt = _scoped(stmt, b, scope, None).group_by(b.snapshot_date, b.band)
+        stmt = _within(stmt, b, area).group_by(b.snapshot_date, b.band)
         return (await self.session.execute(stmt)).all()
 
     async def latest_date(self) -> dt.date | None:
@@ -144,8 +140,7 @@ class SnapshotRepository:
 
     async def records(
         self,
-        scope: Scope,
-        municipalities: frozenset[str] | None,
+        area: Area,
         date_from: dt.date,
         date_to: dt.date,
         chunk: int = 2000,
@@ -157,7 +152,7 @@ class SnapshotRepository:
             stmt = select(s.snapshot_date, s.institution_number, s.record).where(
                 s.snapshot_date.between(date_from, date_to)
             )
-            stmt = _scoped(stmt, s, scope, municipalities)
+            stmt = _within(stmt, s, area)
             if last is not None:
                 stmt = stmt.where(tuple_(s.snapshot_date, s.institution_number) > tuple_(*last))
             stmt = stmt.order_by(s.snapshot_date, s.institution_number).limit(chunk)

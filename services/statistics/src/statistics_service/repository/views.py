@@ -16,15 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from statistics_service.config import GradeBand
 
 Group = Literal["municipality_code", "institution_number"]
-# Grouping by nothing: one row for the whole scope, under the area key ''.
-SCOPE_TOTAL = "''"
+# Grouping by nothing: one row for the whole area, under the key ''.
+AREA_TOTAL = "''"
 DEVICE_DIMENSIONS = ("status", "os", "category", "funding_source")
 OUT_OF_SERVICE_SQL = "('lost', 'stolen', 'written_off')"
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Which counters a view sums: all, one municipality or one institution."""
+class Area:
+    """The area a view sums: the country, one municipality or one institution.
+
+    Not who may see it: that is the caller's tenancy `Scope` (`service.access`)."""
 
     municipality_code: str | None = None
     institution_number: str | None = None
@@ -34,11 +36,11 @@ class Scope:
         prefix = f"{alias}." if alias else ""
         clauses, params = ["true"], {}
         if self.municipality_code is not None:
-            clauses.append(f"{prefix}municipality_code = :scope_municipality")
-            params["scope_municipality"] = self.municipality_code
+            clauses.append(f"{prefix}municipality_code = :area_municipality")
+            params["area_municipality"] = self.municipality_code
         if self.institution_number is not None:
-            clauses.append(f"{prefix}institution_number = :scope_institution")
-            params["scope_institution"] = self.institution_number
+            clauses.append(f"{prefix}institution_number = :area_institution")
+            params["area_institution"] = self.institution_number
         return " AND ".join(clauses), params
 
 
@@ -67,13 +69,13 @@ class ViewRepository:
     async def devices(
         self,
         group: Group,
-        scope: Scope,
+        area: Area,
         devices: DeviceFilter,
         per_area: tuple[str, ...] = DEVICE_DIMENSIONS,
     ) -> list[Any]:
         """(group, dimension, value, n) for each device dimension; dimensions not `per_area`
-        are summed over the whole scope (group NULL)."""
-        where, params = scope.where()
+        are summed over the whole area (group NULL)."""
+        where, params = area.where()
         filt, fparams = devices.where()
         picks = " ".join(f"WHEN GROUPING({d}) = 0 THEN '{d}'" for d in DEVICE_DIMENSIONS)
         values = ", ".join(DEVICE_DIMENSIONS)
@@ -93,56 +95,56 @@ class ViewRepository:
         return await self._rows(sql, params | fparams)
 
     async def warranty(
-        self, group: Group | None, scope: Scope, devices: DeviceFilter, today: dt.date
+        self, group: Group | None, area: Area, devices: DeviceFilter, today: dt.date
     ) -> list[Any]:
         """(group, in_warranty, expired) among devices with a known warranty end."""
-        where, params = scope.where()
+        where, params = area.where()
         filt, fparams = devices.where()
         sql = (
-            f"SELECT {group or SCOPE_TOTAL} AS g, "
+            f"SELECT {group or AREA_TOTAL} AS g, "
             "COALESCE(SUM(n) FILTER (WHERE warranty_ends_on >= :today), 0) AS in_warranty, "
             "COALESCE(SUM(n) FILTER (WHERE warranty_ends_on < :today), 0) AS expired "
             f"FROM device_warranty_count WHERE {where} AND {filt} GROUP BY 1"
         )
         return await self._rows(sql, params | fparams | {"today": today})
 
-    async def loans(self, group: Group | None, scope: Scope) -> list[Any]:
+    async def loans(self, group: Group | None, area: Area) -> list[Any]:
         """(group, state, overdue, n)."""
-        return await self._grouped("loan_count", group, scope, ("state", "overdue"))
+        return await self._grouped("loan_count", group, area, ("state", "overdue"))
 
-    async def loan_criteria(self, group: Group | None, scope: Scope) -> list[Any]:
+    async def loan_criteria(self, group: Group | None, area: Area) -> list[Any]:
         """(group, criterion, n) of active loans."""
-        return await self._grouped("loan_criterion_count", group, scope, ("criterion",))
+        return await self._grouped("loan_criterion_count", group, area, ("criterion",))
 
-    async def reservations(self, group: Group | None, scope: Scope) -> list[Any]:
+    async def reservations(self, group: Group | None, area: Area) -> list[Any]:
         """(group, state, prioritised, n)."""
-        return await self._grouped("reservation_count", group, scope, ("state", "prioritised"))
+        return await self._grouped("reservation_count", group, area, ("state", "prioritised"))
 
-    async def tickets(self, group: Group | None, scope: Scope) -> list[Any]:
+    async def tickets(self, group: Group | None, area: Area) -> list[Any]:
         """(group, is_open, sla_breached, n, timed, resolve_seconds)."""
-        where, params = scope.where()
+        where, params = area.where()
         sql = (
-            f"SELECT {group or SCOPE_TOTAL} AS g, is_open, sla_breached, SUM(n) AS n, "
+            f"SELECT {group or AREA_TOTAL} AS g, is_open, sla_breached, SUM(n) AS n, "
             "SUM(timed) AS timed, SUM(resolve_seconds) AS resolve_seconds "
             f"FROM ticket_count WHERE {where} GROUP BY 1, 2, 3 HAVING SUM(n) <> 0"
         )
         return await self._rows(sql, params)
 
     async def _grouped(
-        self, table: str, group: Group | None, scope: Scope, columns: tuple[str, ...]
+        self, table: str, group: Group | None, area: Area, columns: tuple[str, ...]
     ) -> list[Any]:
-        where, params = scope.where()
+        where, params = area.where()
         cols = ", ".join(columns)
         positions = ", ".join(str(i + 2) for i in range(len(columns)))
         sql = (
-            f"SELECT {group or SCOPE_TOTAL} AS g, {cols}, SUM(n) AS n FROM {table} WHERE {where} "
+            f"SELECT {group or AREA_TOTAL} AS g, {cols}, SUM(n) AS n FROM {table} WHERE {where} "
             f"GROUP BY 1, {positions} HAVING SUM(n) <> 0"
         )
         return await self._rows(sql, params)
 
-    async def pupils(self, group: Group, scope: Scope) -> list[Any]:
-        """(group, grade, pupils) of the institutions in scope."""
-        where, params = scope.where("i")
+    async def pupils(self, group: Group, area: Area) -> list[Any]:
+        """(group, grade, pupils) of the institutions in the area."""
+        where, params = area.where("i")
         where = where.replace("i.institution_number", "i.registration_number")
         g = "i.municipality_code" if group == "municipality_code" else "i.registration_number"
         sql = (
@@ -153,7 +155,7 @@ class ViewRepository:
         return await self._rows(sql, params)
 
     async def coverage(
-        self, group: Group, scope: Scope, bands: list[GradeBand]
+        self, group: Group, area: Area, bands: list[GradeBand]
     ) -> list[tuple[str, str, int, int, int | None]]:
         """(group, band, pupils, devices, devices_needed) summed over institutions.
 
@@ -162,7 +164,7 @@ class ViewRepository:
         meant for all of them); devices needed = max(0, ceil(pupils / target) - devices).
         One pass per table with a column per band, no join per grade.
         """
-        where, params = scope.where("i")
+        where, params = area.where("i")
         where = where.replace("i.institution_number", "i.registration_number")
         g = "i.municipality_code" if group == "municipality_code" else "i.registration_number"
         pupils, devices, sums = [], [], []
@@ -220,9 +222,9 @@ class ViewRepository:
         )
         return rows[0] if rows else None
 
-    async def institution_names(self, scope: Scope) -> dict[str, str | None]:
-        """Names of the institutions in scope, by registration number."""
-        where, params = scope.where("i")
+    async def institution_names(self, area: Area) -> dict[str, str | None]:
+        """Names of the institutions in the area, by registration number."""
+        where, params = area.where("i")
         where = where.replace("i.institution_number", "i.registration_number")
         rows = await self._rows(
             f"SELECT registration_number, name FROM institution i WHERE {where}", params

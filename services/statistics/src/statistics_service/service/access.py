@@ -15,7 +15,7 @@ suppressed (see `figures.suppressed`).
 from __future__ import annotations
 
 from shared_kit.auth import Principal, Role
-from statistics_service.exceptions import TenantForbidden
+from shared_kit.tenancy import Scope, TenantForbidden
 
 READ_SCOPE = "statistics:read"
 FEED_SCOPE = "statistics:feed"
@@ -37,33 +37,31 @@ def sees_all(principal: Principal) -> bool:
     )
 
 
-def municipalities_of(principal: Principal) -> frozenset[str] | None:
-    """The municipalities the principal sees in full; None means all."""
+def scope_of(principal: Principal) -> Scope:
+    """What the principal sees: everything, whole municipalities, or single institutions."""
     if sees_all(principal):
-        return None
-    if principal.has(Role.MUNICIPALITY_ADMIN, Role.SERVICE):
-        return principal.municipalities
-    return frozenset()
+        return Scope.all()
+    return Scope.of(
+        municipalities=principal.municipalities
+        if principal.has(Role.MUNICIPALITY_ADMIN, Role.SERVICE)
+        else (),
+        institutions=principal.institutions if principal.has(Role.INSTITUTION_ADMIN) else (),
+    )
 
 
 def check_national(principal: Principal) -> None:
     """The national view and export: analysts, platform admins, national clients."""
-    if not sees_all(principal):
+    if not scope_of(principal).everything:
         raise TenantForbidden("The national view is for ministry analysts")
 
 
 def check_municipality(principal: Principal, municipality: str) -> None:
     """A municipality's view."""
-    allowed = municipalities_of(principal)
-    if allowed is not None and municipality not in allowed:
+    if not scope_of(principal).allows(municipality=municipality):
         raise TenantForbidden("That municipality is outside your tenancy")
 
 
 def check_institution(principal: Principal, institution: str, municipality: str) -> None:
     """An institution's view."""
-    allowed = municipalities_of(principal)
-    if allowed is None or municipality in allowed:
-        return
-    if principal.has(Role.INSTITUTION_ADMIN) and institution in principal.institutions:
-        return
-    raise TenantForbidden("That institution is outside your tenancy")
+    if not scope_of(principal).allows(municipality=municipality, institution=institution):
+        raise TenantForbidden("That institution is outside your tenancy")

@@ -62,8 +62,7 @@ async def page(
 ) -> tuple[bytes, str]:
     """A page of the feed as JSON bytes, and its strong ETag."""
     position = decode_cursor(after)
-    municipalities = access.municipalities_of(principal)
-    rows = await SnapshotRepository(session).feed(position, limit, municipalities)
+    rows = await SnapshotRepository(session).feed(position, limit, access.scope_of(principal))
     kept = rows[:limit]
     items = [
         FeedItem(

@@ -19,9 +19,9 @@ from typing import Any
 from statistics_service.config import GradeBand
 from statistics_service.repository.views import (
     DEVICE_DIMENSIONS,
+    Area,
     DeviceFilter,
     Group,
-    Scope,
     ViewRepository,
 )
 from statistics_service.schemas import (
@@ -108,15 +108,15 @@ async def read_raw(
     repo: ViewRepository,
     *,
     group: Group,
-    scope: Scope,
+    area: Area,
     devices: DeviceFilter,
     bands: list[GradeBand],
     today: dt.date,
     summaries_only: bool = False,
 ) -> dict[str, Raw]:
-    """Sums per municipality or institution in scope. With `summaries_only`, an area gets only
+    """Sums per municipality or institution in the area. With `summaries_only`, an area gets only
     what its summary shows (device status, loans, pupils, coverage) and everything else is
-    summed over the scope under the key '' (where devices of no institution count too): the
+    summed over the area under the key '' (where devices of no institution count too): the
     merge of all areas is the same total from far fewer rows."""
     raws: dict[str, Raw] = {}
     detail = None if summaries_only else group
@@ -129,21 +129,21 @@ async def read_raw(
         return found
 
     # Rows are unpacked as tuples: attribute access on thousands of rows adds up.
-    for g, dimension, value, n in await repo.devices(group, scope, devices, per_area):
+    for g, dimension, value, n in await repo.devices(group, area, devices, per_area):
         raw(g or "").devices[dimension][value] += int(n)
-    for g, in_warranty, expired in await repo.warranty(detail, scope, devices, today):
+    for g, in_warranty, expired in await repo.warranty(detail, area, devices, today):
         raw(g).warranty.update({"in_warranty": int(in_warranty), "expired": int(expired)})
-    for g, state, overdue, n in await repo.loans(group, scope):
+    for g, state, overdue, n in await repo.loans(group, area):
         raw(g).loans[(state, overdue)] += int(n)
-    for g, criterion, n in await repo.loan_criteria(detail, scope):
+    for g, criterion, n in await repo.loan_criteria(detail, area):
         raw(g).criteria[criterion] += int(n)
-    for g, state, _, n in await repo.reservations(detail, scope):
+    for g, state, _, n in await repo.reservations(detail, area):
         raw(g).reservations[state] += int(n)
-    for row in await repo.tickets(detail, scope):
+    for row in await repo.tickets(detail, area):
         _add_tickets(raw(row.g), row)
-    for g, grade, pupils in await repo.pupils(group, scope):
+    for g, grade, pupils in await repo.pupils(group, area):
         raw(g).pupils[int(grade)] += int(pupils)
-    for g, band, pupils, available, needed in await repo.coverage(group, scope, bands):
+    for g, band, pupils, available, needed in await repo.coverage(group, area, bands):
         raw(g).bands[band] = [pupils, available, needed]
     return raws
 

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from statistics_service.config import StatisticsSettings
 from statistics_service.exceptions import InvalidDateRange
 from statistics_service.repository.snapshots import SERIES_COLUMNS, SnapshotRepository
-from statistics_service.repository.views import Scope
+from statistics_service.repository.views import Area
 from statistics_service.schemas import SeriesPoint, TimeSeries
 from statistics_service.service.figures import SOCIAL_CRITERIA, Raw, coverage
+from statistics_service.service.views import local_date
 
 MAX_SERIES_DAYS = 3 * 366
 MAX_EXPORT_DAYS = 366
@@ -40,11 +41,33 @@ def date_range(
     return start, end
 
 
+async def series(
+    session: AsyncSession,
+    *,
+    area: Area,
+    settings: StatisticsSettings,
+    now: dt.datetime,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> TimeSeries:
+    """The time series of an area (see `views.checked_area`), the last 30 days by default."""
+    start, end = date_range(date_from, date_to, local_date(now, settings), MAX_SERIES_DAYS)
+    return await time_series(
+        session, level=_level(area), area=area, date_from=start, date_to=end, settings=settings
+    )
+
+
+def _level(area: Area) -> str:
+    if area.institution_number is not None:
+        return "institution"
+    return "national" if area.municipality_code is None else "municipality"
+
+
 async def time_series(
     session: AsyncSession,
     *,
     level: str,
-    scope: Scope,
+    area: Area,
     date_from: dt.date,
     date_to: dt.date,
     settings: StatisticsSettings,
@@ -52,7 +75,7 @@ async def time_series(
     """Daily sums of the snapshots of an area."""
     repo = SnapshotRepository(session)
     bands: dict[dt.date, Raw] = {}
-    for row in await repo.series_bands(scope, date_from, date_to):
+    for row in await repo.series_bands(area, date_from, date_to):
         needed = None if row.devices_needed is None else int(row.devices_needed)
         raw = bands.setdefault(row.snapshot_date, Raw())
         raw.bands[row.band] = [int(row.pupils), int(row.devices), needed]
@@ -64,11 +87,11 @@ async def time_series(
             **{c: int(getattr(row, c) or 0) for c in SERIES_COLUMNS},
             coverage=coverage(bands.get(row.snapshot_date, Raw()), settings.coverage_bands),
         )
-        for row in await repo.series(scope, date_from, date_to)
+        for row in await repo.series(area, date_from, date_to)
     ]
     return TimeSeries(
         level=level,  # type: ignore[arg-type]
-        code=scope.institution_number or scope.municipality_code,
+        code=area.institution_number or area.municipality_code,
         date_from=date_from,
         date_to=date_to,
         points=points,
@@ -121,11 +144,25 @@ def csv_row(
     return values
 
 
+def export(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    area: Area,
+    settings: StatisticsSettings,
+    now: dt.datetime,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+) -> tuple[str, AsyncIterator[str]]:
+    """The file name and streamed CSV (`export_csv`) of an area, the last 30 days by default."""
+    start, end = date_range(date_from, date_to, local_date(now, settings), MAX_EXPORT_DAYS)
+    body = export_csv(sessions, area=area, date_from=start, date_to=end, settings=settings)
+    return f"statistics-{start.isoformat()}-{end.isoformat()}.csv", body
+
+
 async def export_csv(
     sessions: async_sessionmaker[AsyncSession],
     *,
-    scope: Scope,
-    municipalities: frozenset[str] | None,
+    area: Area,
     date_from: dt.date,
     date_to: dt.date,
     settings: StatisticsSettings,
@@ -138,7 +175,7 @@ async def export_csv(
     yield _line(csv_header(settings, criteria))
     async with sessions() as session:
         repo = SnapshotRepository(session)
-        async for chunk in repo.records(scope, municipalities, date_from, date_to):
+        async for chunk in repo.records(area, date_from, date_to):
             yield "".join(_line(csv_row(r, settings, criteria)) for r in chunk)
 
 

@@ -12,19 +12,54 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared_kit.viis import GradeCount, UnknownInstitution, ViisSchoolRegister
+from shared_kit.viis import GradeCount, UnknownInstitution, ViisError, ViisSchoolRegister
+from statistics_service.exceptions import ViisUnreachable
 from statistics_service.repository.reference import ReferenceRepository
 
 logger = logging.getLogger(__name__)
+ViisFactory = Callable[[], AbstractAsyncContextManager[ViisSchoolRegister]]
 
 
 async def refresh_due(session: AsyncSession, *, now: dt.datetime, interval_s: float) -> bool:
     """Whether the stored pupil counts are older than the refresh interval."""
     last = await ReferenceRepository(session).last_refresh()
     return last is None or (now - last).total_seconds() >= interval_s
+
+
+async def refresh_when_due(
+    session: AsyncSession,
+    *,
+    open_viis: ViisFactory,
+    now: dt.datetime,
+    interval_s: float,
+    concurrency: int = 8,
+) -> dict[str, int]:
+    """The scheduled refresh: only when due, and postponed (not failed) while VIIS is away."""
+    if not await refresh_due(session, now=now, interval_s=interval_s):
+        return {}
+    try:
+        return await refresh_from_viis(
+            session, open_viis=open_viis, now=now, concurrency=concurrency
+        )
+    except ViisUnreachable as exc:
+        logger.warning("pupil refresh postponed: %s", exc)
+        return {"viis_refresh_failed": 1}
+
+
+async def refresh_from_viis(
+    session: AsyncSession, *, open_viis: ViisFactory, now: dt.datetime, concurrency: int = 8
+) -> dict[str, int]:
+    """Open a VIIS client and refresh (`refresh_pupils`); ViisUnreachable when VIIS fails."""
+    try:
+        async with open_viis() as viis:
+            return await refresh_pupils(session, viis=viis, now=now, concurrency=concurrency)
+    except ViisError as exc:
+        raise ViisUnreachable(f"Pupil counts could not be read: {exc}") from exc
 
 
 async def refresh_pupils(

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from statistics_service import events
 from statistics_service.config import StatisticsSettings
 from statistics_service.repository.snapshots import SnapshotRepository
-from statistics_service.repository.views import DeviceFilter, Scope, ViewRepository
+from statistics_service.repository.views import Area, DeviceFilter, ViewRepository
 from statistics_service.schemas import Figures, InstitutionSnapshotRecord
 from statistics_service.service.figures import Raw, publish, read_raw
 from statistics_service.service.views import local_date
@@ -45,7 +45,7 @@ async def take_daily_snapshots(
         stored[n].seq for r in changed if (n := r.institution_registration_number) in stored
     ]
     await repo.delete([r.seq for r in closing] + replaced)
-    return await _append(session, settings, [*finals, *changed])
+    return await _append(session, [*finals, *changed])
 
 
 async def _today(
@@ -55,7 +55,7 @@ async def _today(
     raws = await read_raw(
         ViewRepository(session),
         group="institution_number",
-        scope=Scope(),
+        area=Area(),
         devices=DeviceFilter(),
         bands=settings.coverage_bands,
         today=day,
@@ -93,9 +93,7 @@ def _final(record: dict[str, Any]) -> InstitutionSnapshotRecord:
     return InstitutionSnapshotRecord.model_validate({**record, "provisional": False})
 
 
-async def _append(
-    session: AsyncSession, settings: StatisticsSettings, records: list[InstitutionSnapshotRecord]
-) -> int:
+async def _append(session: AsyncSession, records: list[InstitutionSnapshotRecord]) -> int:
     """Give the records their feed positions, store them and queue their events."""
     if not records:
         return 0
@@ -105,7 +103,7 @@ async def _append(
         r.model_copy(update={"sequence": seq}) for seq, r in zip(sequences, records, strict=True)
     ]
     await repo.insert([_row(r) for r in numbered], [b for r in numbered for b in _bands(r)])
-    await events.publish_snapshots(session, settings.events_topic, numbered)
+    await events.publish_snapshots(session, numbered)
     return len(numbered)
 
 

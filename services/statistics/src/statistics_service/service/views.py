@@ -18,7 +18,7 @@ from shared_kit.auth import Principal
 from statistics_service.config import StatisticsSettings
 from statistics_service.exceptions import InstitutionNotFound, MunicipalityNotFound
 from statistics_service.repository.projection import epoch
-from statistics_service.repository.views import DeviceFilter, Group, Scope, ViewRepository
+from statistics_service.repository.views import Area, DeviceFilter, Group, ViewRepository
 from statistics_service.schemas import AreaSummary, StatisticsView
 from statistics_service.service import access
 from statistics_service.service.figures import Raw, coverage, merged, publish, read_raw
@@ -66,7 +66,7 @@ async def national(
     return await _view(
         session,
         level="national",
-        scope=Scope(),
+        area=Area(),
         group="municipality_code",
         settings=settings,
         now=now,
@@ -93,7 +93,7 @@ async def municipality(
     return await _view(
         session,
         level="municipality",
-        scope=Scope(municipality_code=code),
+        area=Area(municipality_code=code),
         group="institution_number",
         settings=settings,
         now=now,
@@ -120,7 +120,7 @@ async def institution(
     view = await _view(
         session,
         level="institution",
-        scope=Scope(institution_number=registration_number),
+        area=Area(institution_number=registration_number),
         group="institution_number",
         settings=settings,
         now=now,
@@ -141,7 +141,7 @@ async def _view(
     session: AsyncSession,
     *,
     level: str,
-    scope: Scope,
+    area: Area,
     group: Group,
     settings: StatisticsSettings,
     now: dt.datetime,
@@ -150,14 +150,14 @@ async def _view(
     children: bool = True,
 ) -> StatisticsView:
     today = local_date(now, settings)
-    key = (level, scope, tuple(sorted(devices.values.items())), today)
+    key = (level, area, tuple(sorted(devices.values.items())), today)
     at = await epoch(session)
     if cache is not None and (kept := cache.get(key, at)) is not None:
         return kept
     view = await _compute(
         session,
         level=level,
-        scope=scope,
+        area=area,
         group=group,
         settings=settings,
         now=now,
@@ -173,7 +173,7 @@ async def _compute(
     session: AsyncSession,
     *,
     level: str,
-    scope: Scope,
+    area: Area,
     group: Group,
     settings: StatisticsSettings,
     now: dt.datetime,
@@ -182,11 +182,11 @@ async def _compute(
 ) -> StatisticsView:
     bands = settings.coverage_bands
     repo = ViewRepository(session)
-    names = await repo.institution_names(scope) if children and level == "municipality" else {}
+    names = await repo.institution_names(area) if children and level == "municipality" else {}
     raws = await read_raw(
         repo,
         group=group,
-        scope=scope,
+        area=area,
         devices=devices,
         bands=bands,
         today=local_date(now, settings),
@@ -195,9 +195,9 @@ async def _compute(
     total = merged(raws.values())
     return StatisticsView(
         level=level,  # type: ignore[arg-type]
-        code=scope.institution_number or scope.municipality_code,
+        code=area.institution_number or area.municipality_code,
         name=None,
-        municipality_code=scope.municipality_code,
+        municipality_code=area.municipality_code,
         as_of=now,
         filters=dict(devices.values),
         figures=publish(total, bands, settings.suppression_threshold),
@@ -224,22 +224,22 @@ def _summaries(
     ]
 
 
-async def checked_scope(
+async def checked_area(
     session: AsyncSession,
     *,
     principal: Principal,
     municipality_code: str | None = None,
     institution_number: str | None = None,
-) -> Scope:
-    """The scope of a history request (series, export) after the tenancy check."""
+) -> Area:
+    """The area of a history request (series, export) after the tenancy check."""
     if institution_number is not None:
         known = await ViewRepository(session).institution(institution_number)
         if known is None:
             raise InstitutionNotFound(f"No statistics for institution {institution_number}")
         access.check_institution(principal, institution_number, known.municipality_code)
-        return Scope(institution_number=institution_number)
+        return Area(institution_number=institution_number)
     if municipality_code is not None:
         access.check_municipality(principal, municipality_code)
-        return Scope(municipality_code=municipality_code)
+        return Area(municipality_code=municipality_code)
     access.check_national(principal)
-    return Scope()
+    return Area()

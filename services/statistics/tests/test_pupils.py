@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kit.housekeeping import purge_once
+from shared_kit.testing.clock import TestClock
 from shared_kit.viis import HttpViisDirectory, ViisSchoolRegister
 from statistics_service.config import StatisticsSettings
 from statistics_service.main import pupils_job, snapshot_job
 from statistics_service.service.pupils import refresh_pupils
 
-from .conftest import RIGA, SCHOOL_1, VIIS_KEY, MovableClock, sql, standin, viis_factory
+from .conftest import RIGA, SCHOOL_1, VIIS_KEY, sql, standin, viis_factory
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -45,7 +46,7 @@ class TestClient:
 
 class TestRefresh:
     async def test_refresh_stores_institutions_and_pupils(
-        self, sessions: Sessions, engine: AsyncEngine, clock: MovableClock
+        self, sessions: Sessions, engine: AsyncEngine, clock: TestClock
     ) -> None:
         async with viis_factory("national")() as viis, sessions() as session, session.begin():
             result = await refresh_pupils(session, viis=viis, now=clock())
@@ -65,7 +66,7 @@ class TestRefresh:
         sessions: Sessions,
         engine: AsyncEngine,
         settings: StatisticsSettings,
-        clock: MovableClock,
+        clock: TestClock,
     ) -> None:
         job = pupils_job(settings, clock, viis_factory())
         steps = [job, snapshot_job(settings, clock)]

@@ -1,4 +1,4 @@
-"""Synthetic, deterministic event histories at national scale, for benchmarks and load tests.
+"""Synthetic, deterministic event histories at national scale, for the statistics benchmark.
 
 Never used by the running service. Events are built in the producers' shapes (the inventory's
 full device snapshot, reservations, contracts, tickets), keyed as the producers key them, so
@@ -21,8 +21,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from shared_kit.clock import Clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.kafka import ensure_topics
+from shared_kit.testing.clock import TestClock
 from statistics_service.config import StatisticsSettings
 
 START = dt.datetime(2025, 9, 1, 6, 0, tzinfo=dt.UTC)
@@ -39,15 +41,6 @@ School = tuple[str, str]  # (registration number, municipality ATVK code)
 
 def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def tick(self) -> dt.datetime:
-        self.now += dt.timedelta(milliseconds=7)
-        return self.now
 
 
 def device_snapshot(rng: random.Random, device_id: str, school: School) -> dict[str, Any]:
@@ -80,7 +73,7 @@ def device_snapshot(rng: random.Random, device_id: str, school: School) -> dict[
     return snapshot
 
 
-def _device_event(kind: str, snapshot: dict[str, Any], clock: _Clock) -> CloudEvent:
+def _device_event(kind: str, snapshot: dict[str, Any], clock: Clock) -> CloudEvent:
     data: dict[str, Any] = {"device": dict(snapshot)}
     if kind == "updated":
         data["changed_fields"] = ["status"]
@@ -89,12 +82,12 @@ def _device_event(kind: str, snapshot: dict[str, Any], clock: _Clock) -> CloudEv
         source="/datori/inventory",
         subject=snapshot["device_id"],
         data=data,
-        time=clock.tick(),
+        time=clock(),
         municipality=snapshot["municipality_code"],
     )
 
 
-def _loan_events(rng: random.Random, school: School, clock: _Clock) -> list[CloudEvent]:
+def _loan_events(rng: random.Random, school: School, clock: Clock) -> list[CloudEvent]:
     reservation_id, contract_id = _uuid(rng), _uuid(rng)
     criteria = rng.choice([[], [], [], ["low_income"], ["single_parent"], ["large_family"]])
     where = {"municipality_code": school[1], "institution_number": school[0]}
@@ -139,9 +132,9 @@ def _loan_events(rng: random.Random, school: School, clock: _Clock) -> list[Clou
     return out
 
 
-def _ticket_events(rng: random.Random, school: School, clock: _Clock) -> list[CloudEvent]:
+def _ticket_events(rng: random.Random, school: School, clock: Clock) -> list[CloudEvent]:
     ticket_id = _uuid(rng)
-    opened = clock.tick()
+    opened = clock()
     ticket = {
         "ticket_id": ticket_id,
         "number": rng.randrange(1, 10**6),
@@ -172,14 +165,14 @@ def _ticket_events(rng: random.Random, school: School, clock: _Clock) -> list[Cl
 
 
 def _event(
-    service: str, name: str, subject: str, school: School, clock: _Clock, data: dict[str, Any]
+    service: str, name: str, subject: str, school: School, clock: Clock, data: dict[str, Any]
 ) -> CloudEvent:
     return CloudEvent(
         type=f"lv.datori.{service}.{name}.v1",
         source=f"/datori/{service}",
         subject=subject,
         data=data,
-        time=clock.tick(),
+        time=clock(),
         municipality=school[1],
     )
 
@@ -194,7 +187,7 @@ def national_history(
     """`devices` registrations spread over the schools, then status changes, loans and tickets
     until `events` events in all (at least the registrations)."""
     rng = random.Random(seed)
-    clock = _Clock()
+    clock = TestClock(START, tick=dt.timedelta(milliseconds=7))  # each event 7 ms later
     snapshots: list[dict[str, Any]] = []
     for _ in range(devices):
         snapshot = device_snapshot(rng, _uuid(rng), rng.choice(schools))

@@ -26,13 +26,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent
 from shared_kit.testing.client import running_app
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.plugin import SettingsFactory
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 from shared_kit.viis import HttpViisDirectory, ViisSchoolRegister
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import to_fact
 from statistics_service.facts import ContractFact, DeviceFact, ReservationFact, TicketFact
 from statistics_service.main import MIGRATIONS, create_app
 from statistics_service.repository.projection import COUNTERS
+from statistics_service.service.pupils import ViisFactory
 
 API = "/api/v1/statistics"
 REPO = Path(__file__).resolve().parents[3]
@@ -55,55 +58,19 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-standin = _load("statistics_tests_viis_standin", REPO / "deploy" / "dev" / "viis_standin.py")
-
-
-class MovableClock:
-    """A clock tests move."""
-
-    def __init__(self, start: dt.datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        """Move forward by a timedelta's keyword arguments."""
-        self.now += dt.timedelta(**delta)
-        return self.now
+standin = _load("statistics_viis_standin", REPO / "deploy" / "dev" / "viis_standin.py")
 
 
 @pytest.fixture
-def clock() -> MovableClock:
+def clock() -> TestClock:
     """This test's clock, starting on 1 September 2026 at 09:00 in Rīga."""
-    return MovableClock()
+    return TestClock(START)
 
 
 @pytest.fixture
-async def settings(
-    make_database: Callable[..., Any], jwks_server: JWKSServer, kafka_bootstrap: str, unique: str
-) -> StatisticsSettings:
+async def settings(service_settings: SettingsFactory) -> StatisticsSettings:
     """Settings bound to this test's database, topics and the test JWKS."""
-    return StatisticsSettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwks_min_refresh_s=0,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"statistics.events.{unique}",
-        inventory_topic=f"inventory.events.{unique}",
-        reservations_topic=f"reservations.events.{unique}",
-        contracts_topic=f"contracts.events.{unique}",
-        tickets_topic=f"tickets.events.{unique}",
-        consumer_group=f"statistics.{unique}",
-        run_background_workers=False,
-        log_json=False,
-        outbox_poll_interval_s=0.05,
-        consumer_session_timeout_ms=3000,
-        consumer_max_attempts=2,
-        kafka_topic_partitions=3,
-        viis_api_key=VIIS_KEY,
-    )
+    return await service_settings(StatisticsSettings, MIGRATIONS, viis_api_key=VIIS_KEY)
 
 
 @pytest.fixture
@@ -115,12 +82,9 @@ async def engine(settings: StatisticsSettings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions on this test's database."""
-    return create_session_factory(engine)
-
-
-ViisFactory = Callable[[], AbstractAsyncContextManager[ViisSchoolRegister]]
+def sessions(engine: AsyncEngine, settings: StatisticsSettings) -> async_sessionmaker[AsyncSession]:
+    """Sessions on this test's database, writing events to the service's topic."""
+    return create_session_factory(engine, outbox_topic=settings.events_topic)
 
 
 def viis_factory(dataset: str = "demo") -> ViisFactory:
@@ -149,18 +113,18 @@ class _Owned:
 
 @pytest.fixture
 async def client(
-    settings: StatisticsSettings, clock: MovableClock
+    settings: StatisticsSettings, clock: TestClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Client of a running statistics app (no background workers), VIIS = the demo stand-in."""
     async with running_app(create_app(settings, clock, viis_factory())) as c:
         yield c
 
 
-class Tokens:
+class Tokens(AudienceTokens):
     """Ready-made tokens (audience `statistics`) for the usual callers."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
+        super().__init__(issuer, "statistics")
         self.platform = self.mint(roles=["platform_admin"])
         self.analyst = self.mint(roles=["ministry_analyst"])
         self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
@@ -181,20 +145,11 @@ class Tokens:
             "client-other", roles=["service"], client_id="other", scope="inventory:read"
         )
 
-    def mint(self, subject: str | None = None, **claims: Any) -> str:
-        """A token for the statistics audience."""
-        return self.issuer.mint(subject, audience="statistics", **claims)
-
 
 @pytest.fixture(scope="session")
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for analysts, admins, school staff and machine clients."""
     return Tokens(token_issuer)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 # Events as the producers publish them ------------------------------------------------------

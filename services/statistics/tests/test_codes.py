@@ -5,13 +5,14 @@ from __future__ import annotations
 import httpx
 
 from shared_kit.testing.digits import foreign_digits
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import API, RIGA, SCHOOL_1, Tokens, bearer
+from .conftest import API, RIGA, SCHOOL_1, Tokens
 
 
 def assert_refused(r: httpx.Response, pointer: str, case: str) -> None:
-    assert r.status_code == 422, (case, r.text)
-    assert pointer in [e["pointer"] for e in r.json()["errors"]], (case, r.text)
+    body = problem(r, 422, "validation")
+    assert pointer in [e["pointer"] for e in body["errors"]], (case, r.text)
 
 
 class TestOtherScriptsDigits:

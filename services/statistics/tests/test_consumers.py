@@ -12,11 +12,11 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kit.events import CloudEvent
+from shared_kit.events.kafka import ensure_topics
 from shared_kit.testing.infra import Tansu
-from shared_kit.testing.kafka import eventually
+from shared_kit.testing.kafka import eventually, publish
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import build_consumers
-from statistics_service.synthetic import publish_history
 
 from .conftest import Counters, random_history, recompute, sql, stored_counters
 
@@ -25,7 +25,13 @@ Sessions = async_sessionmaker[AsyncSession]
 
 async def publish_all(settings: StatisticsSettings, events: list[CloudEvent]) -> None:
     """Publish events to their producers' topics, keyed by aggregate, in this order."""
-    assert await publish_history(settings, events) == len(events)
+    await ensure_topics(settings, settings.consumed_topics)
+    by_topic: dict[str, list[CloudEvent]] = {}
+    for evt in events:
+        producer = evt.type.split(".")[2]  # lv.datori.<producer>.…
+        by_topic.setdefault(getattr(settings, f"{producer}_topic"), []).append(evt)
+    for topic, produced in by_topic.items():
+        await publish(settings.kafka_bootstrap_servers, topic, *produced)
 
 
 @contextlib.asynccontextmanager

@@ -6,16 +6,13 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import insert, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kit.db import create_engine
 from shared_kit.migrations import upgrade
+from shared_kit.testing.migrations import migration_diff
 from statistics_service.config import DEFAULT_BANDS
 from statistics_service.main import MIGRATIONS
 from statistics_service.models import InstitutionSnapshot, migration_metadata
@@ -24,14 +21,8 @@ from statistics_service.schemas import InstitutionSnapshotRecord
 from statistics_service.service.figures import Raw, publish
 
 
-def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, migration_metadata()))
-
-
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        assert await conn.run_sync(_diff) == []
+    assert await migration_diff(engine, migration_metadata()) == []
 
 
 async def test_records_from_before_provisional_snapshots(

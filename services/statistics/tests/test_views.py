@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_kit.testing.http import bearer, problem
 from statistics_service.consumers import to_fact
 from statistics_service.service import views
 from statistics_service.service.figures import devices_needed
@@ -24,7 +25,6 @@ from .conftest import (
     VALMIERA_SCHOOL,
     Producers,
     Tokens,
-    bearer,
     standin,
 )
 
@@ -168,7 +168,7 @@ class TestFigures:
         bad = await client.get(
             f"{API}/national", params={"os": "Windows!"}, headers=bearer(tokens.analyst)
         )
-        assert bad.status_code == 422
+        problem(bad, 422, "validation")
 
     async def test_loans_reservations_and_tickets(
         self, client: httpx.AsyncClient, tokens: Tokens, sessions: Sessions
@@ -241,25 +241,25 @@ class TestViewCache:
 
 class TestTenancy:
     @pytest.mark.parametrize(
-        ("who", "path", "status"),
+        ("who", "path", "status", "type_"),
         [
-            ("analyst", "/national", 200),
-            ("platform", "/national", 200),
-            ("riga", "/national", 403),
-            ("riga_client", "/national", 403),
-            ("viis", "/national", 403),  # the feed's scope only
-            ("unscoped_client", "/national", 403),
-            ("guardian", "/national", 403),
-            ("riga", f"/municipalities/{RIGA}", 200),
-            ("riga_client", f"/municipalities/{RIGA}", 200),
-            ("valmiera", f"/municipalities/{RIGA}", 403),
-            ("riga", f"/institutions/{SCHOOL_1}", 200),
-            ("valmiera", f"/institutions/{SCHOOL_1}", 403),
-            ("school_1", f"/institutions/{SCHOOL_1}", 200),
-            ("school_1", f"/institutions/{SCHOOL_2}", 403),
-            ("school_1", f"/municipalities/{RIGA}", 403),
-            ("analyst", "/municipalities/0999999", 404),
-            ("analyst", "/institutions/9999999999", 404),
+            ("analyst", "/national", 200, None),
+            ("platform", "/national", 200, None),
+            ("riga", "/national", 403, "tenant-forbidden"),
+            ("riga_client", "/national", 403, "tenant-forbidden"),
+            ("viis", "/national", 403, "forbidden"),  # the feed's scope only
+            ("unscoped_client", "/national", 403, "forbidden"),
+            ("guardian", "/national", 403, "forbidden"),
+            ("riga", f"/municipalities/{RIGA}", 200, None),
+            ("riga_client", f"/municipalities/{RIGA}", 200, None),
+            ("valmiera", f"/municipalities/{RIGA}", 403, "tenant-forbidden"),
+            ("riga", f"/institutions/{SCHOOL_1}", 200, None),
+            ("valmiera", f"/institutions/{SCHOOL_1}", 403, "tenant-forbidden"),
+            ("school_1", f"/institutions/{SCHOOL_1}", 200, None),
+            ("school_1", f"/institutions/{SCHOOL_2}", 403, "tenant-forbidden"),
+            ("school_1", f"/municipalities/{RIGA}", 403, "tenant-forbidden"),
+            ("analyst", "/municipalities/0999999", 404, "municipality-not-found"),
+            ("analyst", "/institutions/9999999999", 404, "institution-not-found"),
         ],
     )
     async def test_who_sees_what(
@@ -270,11 +270,13 @@ class TestTenancy:
         who: str,
         path: str,
         status: int,
+        type_: str | None,
     ) -> None:
         r = await client.get(f"{API}{path}", headers=bearer(getattr(tokens, who)))
-        assert r.status_code == status, r.text
-        if status >= 400:
-            assert r.headers["content-type"] == "application/problem+json"
+        if type_ is None:
+            assert r.status_code == status, r.text
+        else:
+            problem(r, status, type_)
 
     async def test_without_a_token(self, client: httpx.AsyncClient) -> None:
-        assert (await client.get(f"{API}/national")).status_code == 401
+        problem(await client.get(f"{API}/national"), 401, "unauthorized")

@@ -1,1 +1,0 @@
-"""Statistics tests, importable as `statistics_tests` (`statistics.tests` shadows the stdlib)."""
