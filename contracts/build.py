@@ -56,7 +56,7 @@ def consumers() -> dict[str, list[str]]:
         "inventory": sorted(inventory),
         "reservations": sorted(reservations),
         "contracts": sorted(contracts_consumers.HANDLED),
-        "tickets": sorted(tickets_consumers.build_handlers("tickets.events")),
+        "tickets": sorted(tickets_consumers.build_handlers()),
         "statistics": sorted(statistics_consumers.HANDLED),
     }
 

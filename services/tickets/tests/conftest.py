@@ -260,7 +260,7 @@ class World:
         self.app, self.client, self.tokens, self.clock = app, client, tokens, clock
         settings: TicketsSettings = app.state.settings
         self.settings = settings
-        self.handlers = consumers.build_handlers(settings.events_topic, clock)
+        self.handlers = consumers.build_handlers(clock)
 
     async def handle(self, evt: CloudEvent) -> None:
         """Apply an event through the service's handler, in its own transaction."""
@@ -339,9 +339,7 @@ class World:
         """One run of the SLA job at the clock's now."""
         counts: dict[str, int] = {}
         async for session in session_scope(self.app.state.sessions):
-            counts = await breaches.flag_breaches(
-                session, now=self.clock(), topic=self.settings.events_topic
-            )
+            counts = await breaches.flag_breaches(session, now=self.clock())
         return counts
 
     async def outbox(self) -> list[OutboxMessage]:

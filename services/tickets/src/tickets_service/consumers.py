@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_kit.clock import Clock, system_clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
-from tickets_service.clock import Clock, system_clock
 from tickets_service.config import TicketsSettings
 from tickets_service.service import readmodel, tickets
 
@@ -93,8 +93,8 @@ class ContractTerminatedIn(ContractIn):
     terminated_at: dt.datetime | None = None
 
 
-def build_handlers(topic: str, clock: Clock = system_clock) -> dict[str, Handler]:
-    """Event type → handler, publishing ticket events to `topic`."""
+def build_handlers(clock: Clock = system_clock) -> dict[str, Handler]:
+    """Event type → handler; `clock` is the service's (tests move it)."""
 
     async def device(session: AsyncSession, evt: CloudEvent) -> None:
         snap = DeviceEventIn.model_validate(evt.data).device
@@ -144,7 +144,6 @@ def build_handlers(topic: str, clock: Clock = system_clock) -> dict[str, Handler
             notes=payload.notes,
             photo_ids=payload.photo_ids,
             now=clock(),
-            topic=topic,
         )
 
     async def terminated(session: AsyncSession, evt: CloudEvent) -> None:
@@ -173,7 +172,7 @@ def build_consumers(
         ConsumerRunner(
             name=settings.consumer_group,
             topics=[settings.inventory_topic, settings.contracts_topic],
-            handlers=build_handlers(settings.events_topic, clock),
+            handlers=build_handlers(clock),
             session_factory=sessions,
             settings=settings,
         )

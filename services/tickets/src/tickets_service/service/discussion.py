@@ -58,7 +58,6 @@ async def add_comment(
     ticket: Ticket,
     data: CommentCreate,
     now: dt.datetime,
-    topic: str,
 ) -> Comment:
     """Comment on a ticket; see the module doc for what a comment also does."""
     if data.visibility is Visibility.INTERNAL:
@@ -80,14 +79,14 @@ async def add_comment(
     CommentRepository(session).add(comment)
     public = data.visibility is Visibility.PUBLIC
     if public and support and sla.respond(ticket, now):
-        publish_breach(session, ticket, sla.ClockName.RESPONSE, now, topic)
+        publish_breach(session, ticket, sla.ClockName.RESPONSE, now)
     if (
         public
         and ticket.state is TicketState.WAITING_FOR_REPORTER
         and access.is_reporter(principal, ticket)
     ):
         back = TicketState.IN_REPAIR if effects.repairing(ticket) else TicketState.ACKNOWLEDGED
-        await move(session, ticket, back, actor=actor, support=False, now=now, topic=topic)
+        await move(session, ticket, back, actor=actor, support=False, now=now)
     await session.flush()
     return comment
 

@@ -177,11 +177,11 @@ async def create_ticket(
         warranty_claim=under_warranty and data.category in WARRANTY_CATEGORIES,
         return_photo_ids=[],
     )
-    await _open(session, ticket, now, settings.events_topic)
+    await _open(session, ticket, now)
     return ticket
 
 
-async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: str) -> None:
+async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None:
     targets = await policies.targets(session, ticket.municipality_code, ticket.severity)
     sla.start(ticket, now, targets)
     repo = TicketRepository(session)
@@ -196,7 +196,7 @@ async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: 
             at=now,
         )
     )
-    events.publish(session, topic, events.OPENED, ticket)
+    events.publish(session, events.OPENED, ticket)
 
 
 async def open_from_return(
@@ -213,7 +213,6 @@ async def open_from_return(
     notes: str | None,
     photo_ids: list[uuid.UUID],
     now: dt.datetime,
-    topic: str,
 ) -> Ticket | None:
     """A damaged (or incomplete) return opens a ticket for the institution, once per contract.
 
@@ -249,11 +248,11 @@ async def open_from_return(
         warranty_claim=False,  # damage is not a manufacturer's fault
         return_photo_ids=[str(p) for p in photo_ids],
     )
-    await _open(session, ticket, now, topic)
+    await _open(session, ticket, now)
     if damaged:
         # The inventory took the damaged device out of service at its return; the repair is
         # under way from now, so resolving the ticket (by any path) brings the device back.
-        effects.start_repair(session, ticket, now, topic)
+        effects.start_repair(session, ticket, now)
     return ticket
 
 
