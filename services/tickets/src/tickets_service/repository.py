@@ -8,11 +8,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, text, update
+from sqlalchemy import ColumnElement, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.pagination import fetch_page
+from shared_kit.tenancy import Scope
 from tickets_service.models import (
     DONE_STATES,
     Category,
@@ -29,15 +30,6 @@ from tickets_service.models import (
     Transition,
     Visibility,
 )
-
-
-@dataclass
-class Scope:
-    """Which tickets a caller may see; None means everything, else any of the sets."""
-
-    municipality_codes: frozenset[str] | None = None
-    institution_numbers: frozenset[str] = frozenset()
-    reporter_id: str | None = None
 
 
 @dataclass
@@ -71,19 +63,6 @@ class QueueCounts:
 # Literal, as in the open-queue index's predicate: with bind parameters a generic prepared
 # plan could not prove that the partial index applies.
 OPEN = text("ticket.state NOT IN ('resolved', 'closed')")
-
-
-def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
-    if scope.municipality_codes is None:
-        return None
-    parts: list[ColumnElement[bool]] = []
-    if scope.municipality_codes:
-        parts.append(Ticket.municipality_code.in_(scope.municipality_codes))
-    if scope.institution_numbers:
-        parts.append(Ticket.institution_number.in_(scope.institution_numbers))
-    if scope.reporter_id is not None:
-        parts.append(Ticket.reporter_id == scope.reporter_id)
-    return or_(*parts) if parts else false()
 
 
 def _breached() -> ColumnElement[bool]:
@@ -198,7 +177,11 @@ class TicketRepository:
         self, filters: TicketFilters, scope: Scope, cursor: str | None, limit: int
     ) -> Sequence[Ticket]:
         stmt = select(Ticket)
-        condition = _scope_condition(scope)
+        condition = scope.condition(
+            municipality=Ticket.municipality_code,
+            institution=Ticket.institution_number,
+            person=Ticket.reporter_id,
+        )
         if condition is not None:
             stmt = stmt.where(condition)
         if filters.states:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit import uploads
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 from tickets_service.config import TicketsSettings
 from tickets_service.exceptions import PhotoNotFound, TicketClosed
 from tickets_service.models import Comment, Photo, Ticket, TicketState, Visibility
@@ -66,7 +67,7 @@ async def add_comment(
     if ticket.state is TicketState.CLOSED:
         raise TicketClosed("The ticket is closed; reopen it to comment")
     support = access.is_support(principal, ticket)
-    actor = access.actor_of(principal)
+    actor = actor_of(principal)
     comment = Comment(
         id=uuid.uuid4(),
         ticket_id=ticket.id,
@@ -122,7 +123,7 @@ async def add_photos(
             size=photo.size,
             sha256=photo.sha256,
             content=photo.content,
-            uploaded_by=access.actor_of(principal),
+            uploaded_by=actor_of(principal),
             created_at=now,
         )
         for i, photo in enumerate(cleaned)

@@ -26,6 +26,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.exceptions import AlreadyDone, NoLearner, NotApplicable, TicketClosed
 from tickets_service.models import (
@@ -127,7 +128,7 @@ async def request_loaner(
         raise NoLearner("The device is not on loan to a learner, so no loaner is needed")
     device = await DeviceRepository(session).get(ticket.device_id)
     ticket.loaner_requested_at = now
-    ticket.loaner_requested_by = access.actor_of(principal)
+    ticket.loaner_requested_by = actor_of(principal)
     payload = events.LoanerRequested(
         ticket_id=ticket.id,
         device_id=ticket.device_id,

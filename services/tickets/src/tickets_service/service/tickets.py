@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.config import TicketsSettings
 from tickets_service.exceptions import (
@@ -168,7 +169,7 @@ async def create_ticket(
         contact_preference=data.contact_preference,
         police_report_number=data.police_report_number,
         source=TicketSource.API,
-        reporter_id=access.actor_of(principal),
+        reporter_id=access.reporter_id(principal),
         reporter_kind=kind,
         contract_id=loan.contract_id if loan else None,
         learner_id=loan.learner_id if loan else None,
@@ -177,11 +178,11 @@ async def create_ticket(
         warranty_claim=under_warranty and data.category in WARRANTY_CATEGORIES,
         return_photo_ids=[],
     )
-    await _open(session, ticket, now)
+    await _open(session, ticket, now, actor_of(principal))
     return ticket
 
 
-async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None:
+async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, actor: str) -> None:
     targets = await policies.targets(session, ticket.municipality_code, ticket.severity)
     sla.start(ticket, now, targets)
     repo = TicketRepository(session)
@@ -192,7 +193,7 @@ async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None
             ticket_id=ticket.id,
             from_state=None,
             to_state=TicketState.NEW,
-            actor=ticket.reporter_id,
+            actor=actor,
             at=now,
         )
     )
@@ -248,7 +249,7 @@ async def open_from_return(
         warranty_claim=False,  # damage is not a manufacturer's fault
         return_photo_ids=[str(p) for p in photo_ids],
     )
-    await _open(session, ticket, now)
+    await _open(session, ticket, now, ticket.reporter_id)  # the institution
     if damaged:
         # The inventory took the damaged device out of service at its return; the repair is
         # under way from now, so resolving the ticket (by any path) brings the device back.

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.exceptions import (
     ActionForbidden,
@@ -205,7 +206,7 @@ async def transition(
         session,
         ticket,
         body.to,
-        actor=access.actor_of(principal),
+        actor=actor_of(principal),
         support=support,
         now=now,
         note=body.note,
@@ -269,7 +270,7 @@ async def confirm_loss(
         now=now,
     )
     if acknowledge:
-        actor = access.actor_of(principal)
+        actor = actor_of(principal)
         await move(session, ticket, S.ACKNOWLEDGED, actor=actor, support=True, now=now)
     await session.flush()
     return ticket
