@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.pagination import fetch_page
+from shared_kit.readmodel import upsert_if_newer
 from shared_kit.tenancy import Scope
 from tickets_service.models import (
     DONE_STATES,
@@ -89,17 +89,9 @@ class DeviceRepository:
         stmt = select(Device).where(Device.asset_tag == asset_tag).order_by(Device.id).limit(20)
         return (await self.session.scalars(stmt)).all()
 
-    async def upsert_if_newer(self, values: dict[str, Any]) -> None:
-        """Insert or replace a device, unless the stored snapshot is as new or newer."""
-        stmt = insert(Device).values(**values)
-        changes = {k: stmt.excluded[k] for k in values if k != "id"}
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Device.id],
-                set_={**changes, "updated_at": func.now()},
-                where=Device.inventory_version < stmt.excluded.inventory_version,
-            )
-        )
+    async def upsert_if_newer(self, values: dict[str, Any]) -> bool:
+        """Insert or replace a device, unless the stored snapshot is as new; True if applied."""
+        return await upsert_if_newer(self.session, Device, values, version="inventory_version")
 
 
 class LoanRepository:

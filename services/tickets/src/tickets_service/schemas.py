@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared_kit.fields import AsciiDecimal
+from shared_kit.schemas import ReadModel, Strict
 from tickets_service.models import (
     Category,
     ClaimStatus,
@@ -43,12 +44,6 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ClaimNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S.*$")
 ]
-
-
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class TicketCreate(Strict):
@@ -212,10 +207,8 @@ class TicketRead(BaseModel):
         return cls(**{**fields, "device": device, "sla": sla})
 
 
-class CommentRead(BaseModel):
+class CommentRead(ReadModel):
     """A comment."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     author_id: str
@@ -225,10 +218,8 @@ class CommentRead(BaseModel):
     created_at: dt.datetime
 
 
-class PhotoRead(BaseModel):
+class PhotoRead(ReadModel):
     """A photo's metadata (the content is at its own URL)."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     position: int
@@ -239,10 +230,8 @@ class PhotoRead(BaseModel):
     created_at: dt.datetime
 
 
-class ClaimRead(BaseModel):
+class ClaimRead(ReadModel):
     """An insurance claim."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     ticket_id: uuid.UUID
