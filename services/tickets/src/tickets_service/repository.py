@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, text, update
@@ -16,7 +16,6 @@ from shared_kit.readmodel import upsert_if_newer
 from shared_kit.tenancy import Scope
 from tickets_service.models import (
     DONE_STATES,
-    Category,
     Comment,
     Device,
     InsuranceClaim,
@@ -30,22 +29,7 @@ from tickets_service.models import (
     Transition,
     Visibility,
 )
-
-
-@dataclass
-class TicketFilters:
-    """List filters."""
-
-    states: list[TicketState] = field(default_factory=list)
-    severities: list[Severity] = field(default_factory=list)
-    categories: list[Category] = field(default_factory=list)
-    open: bool | None = None
-    breached: bool | None = None
-    municipality_code: str | None = None
-    institution_number: str | None = None
-    device_id: uuid.UUID | None = None
-    assignee_id: str | None = None
-    unassigned: bool = False
+from tickets_service.schemas import TicketFilters
 
 
 @dataclass

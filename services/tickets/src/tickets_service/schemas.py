@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -44,6 +45,22 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ClaimNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\S.*$")
 ]
+
+
+@dataclass
+class TicketFilters:
+    """The list's filters (query parameters)."""
+
+    states: list[TicketState] = field(default_factory=list)
+    severities: list[Severity] = field(default_factory=list)
+    categories: list[Category] = field(default_factory=list)
+    open: bool | None = None
+    breached: bool | None = None
+    municipality_code: str | None = None
+    institution_number: str | None = None
+    device_id: uuid.UUID | None = None
+    assignee_id: str | None = None
+    unassigned: bool = False
 
 
 class TicketCreate(Strict):

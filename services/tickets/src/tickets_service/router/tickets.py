@@ -15,7 +15,6 @@ from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_r
 from shared_kit.problems import problem_responses
 from tickets_service.deps import Reader, Settings, ValidTicket, Writer
 from tickets_service.models import Category, Severity, TicketState
-from tickets_service.repository import TicketFilters
 from tickets_service.router.base import COMMON, PREFIX, READ, WRITE, headers, ticket_read
 from tickets_service.schemas import (
     AssignBody,
@@ -23,6 +22,7 @@ from tickets_service.schemas import (
     ConfirmLossBody,
     SlaRead,
     TicketCreate,
+    TicketFilters,
     TicketRead,
     TransitionBody,
 )

@@ -45,10 +45,9 @@ from tickets_service.repository import (
     DeviceRepository,
     LoanRepository,
     QueueCounts,
-    TicketFilters,
     TicketRepository,
 )
-from tickets_service.schemas import DeviceInfo, TicketCreate
+from tickets_service.schemas import DeviceInfo, TicketCreate, TicketFilters
 from tickets_service.service import access, effects, policies, sla
 
 
@@ -98,6 +97,11 @@ async def list_tickets(
     """Tickets inside the principal's scope that match the filters, oldest first."""
     scope = access.scope_for(principal)
     return await TicketRepository(session).page(filters, scope, cursor, limit)
+
+
+async def device_of(session: AsyncSession, ticket: Ticket, today: dt.date) -> DeviceInfo | None:
+    """Device info for the ticket's device."""
+    return device_info(await DeviceRepository(session).get(ticket.device_id), today)
 
 
 async def devices_of(
