@@ -93,6 +93,17 @@ class ContractTerminatedIn(ContractIn):
     terminated_at: dt.datetime | None = None
 
 
+def _loan(payload: ContractIn) -> readmodel.LoanFacts:
+    return readmodel.LoanFacts(
+        contract_id=payload.contract_id,
+        device_id=payload.device_id,
+        municipality_code=payload.municipality_code,
+        institution_number=payload.institution_number,
+        borrower_id=payload.borrower_id,
+        learner_id=payload.learner_id,
+    )
+
+
 def build_handlers(clock: Clock = system_clock) -> dict[str, Handler]:
     """Event type → handler; `clock` is the service's (tests move it)."""
 
@@ -116,35 +127,19 @@ def build_handlers(clock: Clock = system_clock) -> dict[str, Handler]:
 
     async def activated(session: AsyncSession, evt: CloudEvent) -> None:
         payload = ContractActivatedIn.model_validate(evt.data)
-        facts = readmodel.LoanFacts(
-            contract_id=payload.contract_id,
-            device_id=payload.device_id,
-            municipality_code=payload.municipality_code,
-            institution_number=payload.institution_number,
-            borrower_id=payload.borrower_id,
-            learner_id=payload.learner_id,
-        )
-        await readmodel.loan_started(session, facts, payload.activated_at or evt.time)
+        await readmodel.loan_started(session, _loan(payload), payload.activated_at or evt.time)
 
     async def returned(session: AsyncSession, evt: CloudEvent) -> None:
         payload = ContractReturnedIn.model_validate(evt.data)
-        await readmodel.loan_ended(session, payload.contract_id, payload.returned_at or evt.time)
-        if payload.condition is None:
-            return
-        await tickets.open_from_return(
-            session,
-            contract_id=payload.contract_id,
+        facts = readmodel.ReturnFacts(
+            loan=_loan(payload),
             contract_number=payload.number,
-            device_id=payload.device_id,
-            municipality_code=payload.municipality_code,
-            institution_number=payload.institution_number,
-            learner_id=payload.learner_id,
-            borrower_id=payload.borrower_id,
             condition=payload.condition,
             notes=payload.notes,
-            photo_ids=payload.photo_ids,
-            now=clock(),
+            photo_ids=tuple(payload.photo_ids),
         )
+        at = payload.returned_at or evt.time
+        await tickets.contract_returned(session, facts, at=at, now=clock())
 
     async def terminated(session: AsyncSession, evt: CloudEvent) -> None:
         payload = ContractTerminatedIn.model_validate(evt.data)

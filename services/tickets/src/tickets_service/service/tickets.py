@@ -48,7 +48,8 @@ from tickets_service.repository import (
     TicketRepository,
 )
 from tickets_service.schemas import DeviceInfo, TicketCreate, TicketFilters
-from tickets_service.service import access, effects, policies, sla
+from tickets_service.service import access, effects, policies, readmodel, sla
+from tickets_service.service.readmodel import ReturnFacts
 
 
 def local_today(now: dt.datetime, timezone: str) -> dt.date:
@@ -204,54 +205,51 @@ async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, actor: 
     events.publish(session, events.OPENED, ticket)
 
 
+async def contract_returned(
+    session: AsyncSession, facts: ReturnFacts, *, at: dt.datetime, now: dt.datetime
+) -> Ticket | None:
+    """The device came back: its loan ends, and a damaged or incomplete return opens a ticket."""
+    await readmodel.loan_ended(session, facts.loan.contract_id, at)
+    return await open_from_return(session, facts, now)
+
+
 async def open_from_return(
-    session: AsyncSession,
-    *,
-    contract_id: uuid.UUID,
-    contract_number: str,
-    device_id: uuid.UUID,
-    municipality_code: str,
-    institution_number: str,
-    learner_id: str,
-    borrower_id: str,
-    condition: str,
-    notes: str | None,
-    photo_ids: list[uuid.UUID],
-    now: dt.datetime,
+    session: AsyncSession, facts: ReturnFacts, now: dt.datetime
 ) -> Ticket | None:
     """A damaged (or incomplete) return opens a ticket for the institution, once per contract.
 
     A damaged device's repair starts with the ticket (`repair.started`; the inventory has
     already moved it to `in_repair` at the return, so that changes nothing there)."""
-    if condition not in ("damaged", "accessories_missing"):
+    loan = facts.loan
+    if facts.condition not in ("damaged", "accessories_missing"):
         return None
     repo = TicketRepository(session)
-    if await repo.from_return(contract_id) is not None:
+    if await repo.from_return(loan.contract_id) is not None:
         return None
-    damaged = condition == "damaged"
-    device = await DeviceRepository(session).get(device_id)
+    damaged = facts.condition == "damaged"
+    device = await DeviceRepository(session).get(loan.device_id)
     what = "damaged" if damaged else "with accessories missing"
     ticket = Ticket(
         id=uuid.uuid4(),
-        device_id=device_id,
+        device_id=loan.device_id,
         asset_tag=device.asset_tag if device else None,
-        municipality_code=device.municipality_code if device else municipality_code,
-        institution_number=institution_number,
+        municipality_code=device.municipality_code if device else loan.municipality_code,
+        institution_number=loan.institution_number,
         category=Category.DAMAGE if damaged else Category.ACCESSORY_MISSING,
         severity=Severity.HIGH if damaged else Severity.NORMAL,
         state=TicketState.NEW,
-        description=f"Returned {what} (contract {contract_number})."
-        + (f"\n\nNotes at the return: {notes}" if notes else ""),
+        description=f"Returned {what} (contract {facts.contract_number})."
+        + (f"\n\nNotes at the return: {facts.notes}" if facts.notes else ""),
         contact_preference=ContactPreference.SCHOOL,
         source=TicketSource.CONTRACT_RETURN,
-        reporter_id=f"institution:{institution_number}",
+        reporter_id=f"institution:{loan.institution_number}",
         reporter_kind=ReporterKind.INSTITUTION,
-        contract_id=contract_id,
-        learner_id=learner_id,
-        borrower_id=borrower_id,
+        contract_id=loan.contract_id,
+        learner_id=loan.learner_id,
+        borrower_id=loan.borrower_id,
         repair=damaged,
         warranty_claim=False,  # damage is not a manufacturer's fault
-        return_photo_ids=[str(p) for p in photo_ids],
+        return_photo_ids=[str(p) for p in facts.photo_ids],
     )
     await _open(session, ticket, now, ticket.reporter_id)  # the institution
     if damaged:
