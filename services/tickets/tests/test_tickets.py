@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared_kit.testing.http import bearer, problem
+
 from .conftest import (
     API,
     CHILD,
@@ -19,8 +21,6 @@ from .conftest import (
     VALMIERA,
     VALMIERA_SCHOOL,
     World,
-    bearer,
-    problem,
     sql,
 )
 
