@@ -5,10 +5,7 @@ seeded devices."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -22,7 +19,6 @@ from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 from tickets_service.config import TicketsSettings
 from tickets_service.main import MIGRATIONS, create_app
 
-ROOT = Path(__file__).parents[1]
 API = "/api/v1/tickets"
 RIGA, SCHOOL = "0010000", "3113900001"
 VALMIERA, VALMIERA_SCHOOL = "0940200", "4213900001"
@@ -30,13 +26,9 @@ START = dt.datetime(2026, 10, 5, 7, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def seeding() -> ModuleType:
+def seeding(from_root: Callable[[str], ModuleType]) -> ModuleType:
     """`bench.tickets_seed` as `python -m bench` finds it: from the repository root."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        return importlib.import_module("bench.tickets_seed")
-    finally:
-        sys.path.remove(str(ROOT))
+    return from_root("bench.tickets_seed")
 
 
 @pytest.fixture
