@@ -60,9 +60,11 @@ class DeviceRepository:
         self.session = session
 
     async def get(self, device_id: uuid.UUID) -> Device | None:
+        """A device by id."""
         return await self.session.get(Device, device_id)
 
     async def many(self, device_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Device]:
+        """Devices by id (one query)."""
         ids = list(set(device_ids))
         if not ids:
             return {}
@@ -70,6 +72,7 @@ class DeviceRepository:
         return {d.id: d for d in rows}
 
     async def by_asset_tag(self, asset_tag: str) -> Sequence[Device]:
+        """Devices with this asset tag (at most 20)."""
         stmt = select(Device).where(Device.asset_tag == asset_tag).order_by(Device.id).limit(20)
         return (await self.session.scalars(stmt)).all()
 
@@ -85,6 +88,7 @@ class LoanRepository:
         self.session = session
 
     async def get(self, contract_id: uuid.UUID) -> Loan | None:
+        """A loan by its contract id."""
         return await self.session.get(Loan, contract_id)
 
     async def active_for(self, device_id: uuid.UUID) -> Loan | None:
@@ -98,6 +102,7 @@ class LoanRepository:
         return await self.session.scalar(stmt)
 
     def add(self, loan: Loan) -> None:
+        """Stage a new loan."""
         self.session.add(loan)
 
 
@@ -110,6 +115,7 @@ class PolicyRepository:
     async def get(
         self, municipality_code: str, severity: Severity, *, for_update: bool = False
     ) -> SlaPolicy | None:
+        """A municipality's stored policy for one severity (locked for update if asked)."""
         return await self.session.get(
             SlaPolicy,
             (municipality_code, severity),
@@ -118,10 +124,12 @@ class PolicyRepository:
         )
 
     async def of_municipality(self, municipality_code: str) -> Sequence[SlaPolicy]:
+        """A municipality's stored policies."""
         stmt = select(SlaPolicy).where(SlaPolicy.municipality_code == municipality_code)
         return (await self.session.scalars(stmt)).all()
 
     def add(self, policy: SlaPolicy) -> None:
+        """Stage a new policy."""
         self.session.add(policy)
 
 
@@ -132,12 +140,15 @@ class TicketRepository:
         self.session = session
 
     def add(self, ticket: Ticket) -> None:
+        """Stage a new ticket."""
         self.session.add(ticket)
 
     def add_transition(self, transition: Transition) -> None:
+        """Stage a transition (the audit trail)."""
         self.session.add(transition)
 
     async def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
+        """A ticket by id (locked for update if asked)."""
         return await self.session.get(
             Ticket, ticket_id, with_for_update=for_update, populate_existing=for_update
         )
@@ -152,6 +163,7 @@ class TicketRepository:
     async def page(
         self, filters: TicketFilters, scope: Scope, cursor: str | None, limit: int
     ) -> Sequence[Ticket]:
+        """One page of the tickets in scope that match the filters, oldest first."""
         stmt = select(Ticket)
         condition = scope.condition(
             municipality=Ticket.municipality_code,
@@ -228,46 +240,31 @@ class TicketRepository:
     async def queue(self, municipality_code: str) -> QueueCounts:
         """Counts of a municipality's queue, its oldest open ticket and its open breaches."""
         mine = Ticket.municipality_code == municipality_code
-        is_open = OPEN
-        by_state = dict(
-            (s.value, int(n))
-            for s, n in await self.session.execute(
-                select(Ticket.state, func.count()).where(mine).group_by(Ticket.state)
-            )
-        )
-        by_severity = dict(
-            (s.value, int(n))
-            for s, n in await self.session.execute(
-                select(Ticket.severity, func.count()).where(mine, is_open).group_by(Ticket.severity)
-            )
-        )
-        by_assignee = dict(
-            (a, int(n))
-            for a, n in await self.session.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(mine, is_open)
-                .group_by(Ticket.assignee_id)
-            )
-        )
+        by_state = await self._count_by(Ticket.state, mine)
+        by_severity = await self._count_by(Ticket.severity, mine, OPEN)
         oldest = await self.session.scalar(
-            select(Ticket).where(mine, is_open).order_by(Ticket.opened_at, Ticket.id).limit(1)
+            select(Ticket).where(mine, OPEN).order_by(Ticket.opened_at, Ticket.id).limit(1)
         )
         breaches = (
             await self.session.execute(
                 select(
                     func.count().filter(Ticket.response_breached_at.is_not(None)),
                     func.count().filter(Ticket.resolution_breached_at.is_not(None)),
-                ).where(mine, is_open)
+                ).where(mine, OPEN)
             )
         ).one()
         return QueueCounts(
-            by_state={s.value: by_state.get(s.value, 0) for s in TicketState},
-            open_by_severity={s.value: by_severity.get(s.value, 0) for s in Severity},
-            open_by_assignee=by_assignee,
+            by_state={s.value: by_state.get(s, 0) for s in TicketState},
+            open_by_severity={s.value: by_severity.get(s, 0) for s in Severity},
+            open_by_assignee=await self._count_by(Ticket.assignee_id, mine, OPEN),
             oldest_open=oldest,
             response_breached_open=int(breaches[0]),
             resolution_breached_open=int(breaches[1]),
         )
+
+    async def _count_by(self, column: Any, *where: Any) -> dict[Any, int]:
+        stmt = select(column, func.count()).where(*where).group_by(column)
+        return {key: int(n) for key, n in await self.session.execute(stmt)}
 
 
 class CommentRepository:
@@ -277,6 +274,7 @@ class CommentRepository:
         self.session = session
 
     def add(self, comment: Comment) -> None:
+        """Stage a new comment."""
         self.session.add(comment)
 
     async def page(
@@ -286,6 +284,7 @@ class CommentRepository:
         cursor: str | None,
         limit: int,
     ) -> Sequence[Comment]:
+        """One page of a ticket's comments of these visibilities, oldest first."""
         stmt = select(Comment).where(
             Comment.ticket_id == ticket_id, Comment.visibility.in_(visibilities)
         )
@@ -300,9 +299,11 @@ class PhotoRepository:
         self.session = session
 
     def add(self, photo: Photo) -> None:
+        """Stage a new photo."""
         self.session.add(photo)
 
     async def count(self, ticket_id: uuid.UUID) -> int:
+        """How many photos a ticket has."""
         stmt = select(func.count()).where(Photo.ticket_id == ticket_id)
         return int(await self.session.scalar(stmt) or 0)
 
@@ -324,6 +325,7 @@ class PhotoRepository:
         return (await self.session.execute(stmt)).all()
 
     async def get(self, ticket_id: uuid.UUID, photo_id: uuid.UUID) -> Photo | None:
+        """One photo of a ticket."""
         stmt = select(Photo).where(Photo.ticket_id == ticket_id, Photo.id == photo_id)
         return await self.session.scalar(stmt)
 
@@ -335,9 +337,11 @@ class ClaimRepository:
         self.session = session
 
     def add(self, claim: InsuranceClaim) -> None:
+        """Stage a new claim."""
         self.session.add(claim)
 
     async def of_ticket(self, ticket_id: uuid.UUID) -> Sequence[InsuranceClaim]:
+        """A ticket's claims, oldest first."""
         stmt = (
             select(InsuranceClaim)
             .where(InsuranceClaim.ticket_id == ticket_id)
@@ -348,6 +352,7 @@ class ClaimRepository:
     async def get(
         self, ticket_id: uuid.UUID, claim_id: uuid.UUID, *, for_update: bool = False
     ) -> InsuranceClaim | None:
+        """One claim of a ticket (locked for update if asked)."""
         stmt = select(InsuranceClaim).where(
             InsuranceClaim.ticket_id == ticket_id, InsuranceClaim.id == claim_id
         )
@@ -356,6 +361,7 @@ class ClaimRepository:
         return await self.session.scalar(stmt)
 
     async def exists(self, insurer: str, claim_number: str) -> bool:
+        """Whether this insurer's claim number is already recorded."""
         stmt = select(InsuranceClaim.id).where(
             InsuranceClaim.insurer == insurer, InsuranceClaim.claim_number == claim_number
         )

@@ -220,16 +220,24 @@ async def open_from_return(
 
     A damaged device's repair starts with the ticket (`repair.started`; the inventory has
     already moved it to `in_repair` at the return, so that changes nothing there)."""
-    loan = facts.loan
     if facts.condition not in ("damaged", "accessories_missing"):
         return None
-    repo = TicketRepository(session)
-    if await repo.from_return(loan.contract_id) is not None:
+    if await TicketRepository(session).from_return(facts.loan.contract_id) is not None:
         return None
-    damaged = facts.condition == "damaged"
-    device = await DeviceRepository(session).get(loan.device_id)
+    device = await DeviceRepository(session).get(facts.loan.device_id)
+    ticket = _return_ticket(facts, device)
+    await _open(session, ticket, now, ticket.reporter_id)  # the institution
+    if ticket.repair:
+        # The inventory took the damaged device out of service at its return; the repair is
+        # under way from now, so resolving the ticket (by any path) brings the device back.
+        effects.start_repair(session, ticket, now)
+    return ticket
+
+
+def _return_ticket(facts: ReturnFacts, device: Device | None) -> Ticket:
+    loan, damaged = facts.loan, facts.condition == "damaged"
     what = "damaged" if damaged else "with accessories missing"
-    ticket = Ticket(
+    return Ticket(
         id=uuid.uuid4(),
         device_id=loan.device_id,
         asset_tag=device.asset_tag if device else None,
@@ -251,12 +259,6 @@ async def open_from_return(
         warranty_claim=False,  # damage is not a manufacturer's fault
         return_photo_ids=[str(p) for p in facts.photo_ids],
     )
-    await _open(session, ticket, now, ticket.reporter_id)  # the institution
-    if damaged:
-        # The inventory took the damaged device out of service at its return; the repair is
-        # under way from now, so resolving the ticket (by any path) brings the device back.
-        effects.start_repair(session, ticket, now)
-    return ticket
 
 
 # The queue ----------------------------------------------------------------------------------
