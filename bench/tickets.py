@@ -1,7 +1,7 @@
 """Benchmark 7: tickets — creation throughput, and the support queue with 100,000 tickets.
 
 A tickets database gets 20,000 devices and 100,000 tickets (a fifth of them open) in bulk
-(`tickets_service.bench.seed`, SQL in the API's shape). A real tickets server (uvicorn, 2
+(`bench.tickets_seed.seed`, SQL in the API's shape). A real tickets server (uvicorn, 2
 workers) then takes 1,000 new tickets from technicians over 32 connections at once (creation
 throughput and latency), and the municipality's open queue
 (`GET /api/v1/tickets?open=true&limit=50`) is read open-loop at 100 requests/s (p50/p99).
@@ -28,7 +28,7 @@ from bench.rawhttp import http_sender, pool, prepare, prepare_post
 from bench.rawsql import Statement, asyncpg_dsn, captured, sql_pool, sql_sender
 from bench.report import Row
 from bench.search import Sample, open_loop, percentile, principal_of
-from tickets_service.bench import Tenancy, device_id, seed
+from bench.tickets_seed import Tenancy, device_id, seed
 from tickets_service.config import TicketsSettings
 from tickets_service.main import MIGRATIONS
 from tickets_service.router import tickets as tickets_router

@@ -55,7 +55,7 @@ def consumers() -> dict[str, list[str]]:
         "inventory": sorted(inventory),
         "reservations": sorted(reservations_consumers.HANDLED),
         "contracts": sorted(contracts_consumers.HANDLED),
-        "tickets": sorted(tickets_consumers.build_handlers("tickets.events")),
+        "tickets": sorted(tickets_consumers.build_handlers()),
         "statistics": sorted(statistics_consumers.HANDLED),
     }
 

@@ -4,7 +4,11 @@ this test's topics on the real broker, each on its own database, trusting the te
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -170,3 +174,18 @@ async def tickets(
     databases["tickets"] = settings.database_url
     async with running_app(tickets_service.main.create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def from_root() -> Callable[[str], ModuleType]:
+    """Imports a module of the repository root (`bench.…`, not installed) as `python -m` does."""
+    root = str(Path(__file__).parents[1])
+
+    def load(name: str) -> ModuleType:
+        sys.path.insert(0, root)
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(root)
+
+    return load

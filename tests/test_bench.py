@@ -3,24 +3,17 @@ benchmark's server logs are kept under names of their own."""
 
 from __future__ import annotations
 
-import importlib
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
-
 
 @pytest.fixture(scope="module")
-def report() -> ModuleType:
+def report(from_root: Callable[[str], ModuleType]) -> ModuleType:
     """`bench.report` as `python -m bench` finds it: from the repository root (not installed)."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        return importlib.import_module("bench.report")
-    finally:
-        sys.path.remove(str(ROOT))
+    return from_root("bench.report")
 
 
 def server_log(directory: Path, name: str, text: str) -> Path:

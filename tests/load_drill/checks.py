@@ -26,7 +26,7 @@ APPLIES = {
     "inventory": set(inventory_service.consumers.build_handlers("t")),
     "reservations": set(reservations_service.consumers.HANDLED),
     "contracts": set(contracts_service.consumers.HANDLED),
-    "tickets": set(tickets_service.consumers.build_handlers("t")),
+    "tickets": set(tickets_service.consumers.build_handlers()),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -20,7 +20,9 @@ from shared_kit.events import CloudEvent
 from shared_kit.events.outbox import OutboxMessage
 from shared_kit.testing import images
 from shared_kit.testing.client import running_app
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 from tickets_service import consumers
 from tickets_service.config import TicketsSettings
 from tickets_service.main import MIGRATIONS, create_app
@@ -42,53 +44,19 @@ PNG = images.png()
 JPEG = images.jpeg()
 
 
-class TestClock:
-    """The injectable clock: starts at START and moves only when told."""
-
-    __test__ = False
-
-    def __init__(self, now: dt.datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        """Move time forward."""
-        self.now += dt.timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
 def clock() -> TestClock:
-    """This test's clock."""
-    return TestClock()
+    """This test's clock: starts at START and moves only when told."""
+    return TestClock(START)
 
 
 @pytest.fixture
-async def settings(
-    make_database: Callable[..., Any], jwks_server: JWKSServer, kafka_bootstrap: str, unique: str
-) -> TicketsSettings:
-    """Settings bound to this test's database, topics and the test JWKS."""
-    return TicketsSettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwks_min_refresh_s=0,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"tickets.events.{unique}",
-        inventory_topic=f"inventory.events.{unique}",
-        contracts_topic=f"contracts.events.{unique}",
-        consumer_group=f"tickets.{unique}",
-        run_background_workers=False,
-        log_json=False,
-        outbox_poll_interval_s=0.05,
-        consumer_session_timeout_ms=3000,
-        consumer_max_attempts=2,
-        kafka_topic_partitions=3,
-        photo_max_bytes=2048,
-        photo_max_count=3,
+async def settings(service_settings: Callable[..., Awaitable[Any]]) -> TicketsSettings:
+    """Settings bound to this test's database, topics and the test JWKS; small photo limits."""
+    settings: TicketsSettings = await service_settings(
+        TicketsSettings, MIGRATIONS, photo_max_bytes=2048, photo_max_count=3
     )
+    return settings
 
 
 @pytest.fixture
@@ -112,11 +80,11 @@ async def engine(settings: TicketsSettings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-class Tokens:
+class Tokens(AudienceTokens):
     """Ready-made tokens (audience `tickets`) for the usual callers."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
+        super().__init__(issuer, "tickets")
         self.platform = self.mint(roles=["platform_admin"])
         self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
         self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
@@ -145,20 +113,11 @@ class Tokens:
             scope="tickets:read",
         )
 
-    def mint(self, subject: str | None = None, **claims: Any) -> str:
-        """A token for the tickets audience."""
-        return self.issuer.mint(subject, audience="tickets", **claims)
-
 
 @pytest.fixture(scope="session")
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for admins, technicians, school staff, guardians, learners and platforms."""
     return Tokens(token_issuer)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def snapshot(
@@ -260,7 +219,7 @@ class World:
         self.app, self.client, self.tokens, self.clock = app, client, tokens, clock
         settings: TicketsSettings = app.state.settings
         self.settings = settings
-        self.handlers = consumers.build_handlers(settings.events_topic, clock)
+        self.handlers = consumers.build_handlers(clock)
 
     async def handle(self, evt: CloudEvent) -> None:
         """Apply an event through the service's handler, in its own transaction."""
@@ -339,9 +298,7 @@ class World:
         """One run of the SLA job at the clock's now."""
         counts: dict[str, int] = {}
         async for session in session_scope(self.app.state.sessions):
-            counts = await breaches.flag_breaches(
-                session, now=self.clock(), topic=self.settings.events_topic
-            )
+            counts = await breaches.flag_breaches(session, now=self.clock())
         return counts
 
     async def outbox(self) -> list[OutboxMessage]:
@@ -370,12 +327,3 @@ async def sql(engine: AsyncEngine, query: str, **params: Any) -> list[Any]:
     """Rows of a query, for assertions."""
     async with engine.connect() as conn:
         return list((await conn.execute(text(query), params)).all())
-
-
-def problem(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:
-    """Assert a problem+json answer of this status and type; return its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["type"].endswith("/" + type_), body
-    return body

@@ -11,6 +11,7 @@ import httpx
 from PIL import Image
 
 from shared_kit.testing import images
+from shared_kit.testing.http import bearer, problem
 
 from .conftest import (
     API,
@@ -22,9 +23,7 @@ from .conftest import (
     VALMIERA,
     VALMIERA_SCHOOL,
     World,
-    bearer,
     contract_event,
-    problem,
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 
 from shared_kit.testing.digits import foreign_digits
+from shared_kit.testing.http import bearer
 
-from .conftest import API, RIGA, SCHOOL_A, World, bearer
+from .conftest import API, RIGA, SCHOOL_A, World
 
 
 def assert_refused(r: httpx.Response, pointer: str, case: str) -> None:

@@ -16,6 +16,8 @@ from jsonschema import Draft202012Validator
 
 from shared_kit.events import CloudEvent
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 from shared_kit.testing.kafka import events_of, eventually, publish, read_topic
 from tickets_service.config import TicketsSettings
 from tickets_service.main import create_app
@@ -25,9 +27,7 @@ from .conftest import (
     CHILD,
     GUARDIAN,
     SCHOOL_A,
-    TestClock,
     Tokens,
-    bearer,
     contract_event,
     device_event,
     snapshot,

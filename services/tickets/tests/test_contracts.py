@@ -10,9 +10,10 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from shared_kit.testing.http import bearer
 from tickets_service.events import EFFECT_PAYLOADS, PAYLOADS
 
-from .conftest import API, World, bearer, contract_event
+from .conftest import API, World, contract_event
 
 CONTRACTS = Path(__file__).parents[3] / "contracts"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from shared_kit.testing.http import bearer
 from shared_kit.testing.preconditions import assert_if_match_rules
 
-from .conftest import API, RIGA, World, bearer
+from .conftest import API, RIGA, World
 
 
 class TestIfMatch:

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kit.migrations import alembic_config, upgrade
+from shared_kit.testing.migrations import migration_diff
 from tickets_service.main import MIGRATIONS
 from tickets_service.models import migration_metadata
 
 from .conftest import World, sql
 
 
-def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, migration_metadata()))
-
-
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        assert await conn.run_sync(_diff) == []
+    assert await migration_diff(engine, migration_metadata()) == []
 
 
 async def test_in_repair_goes_back_to_in_progress_on_downgrade(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from shared_kit.testing.cursors import TIMESTAMP, UUID, assert_refuses_forged_cursors
+from shared_kit.testing.http import bearer
 
-from .conftest import API, World, bearer
+from .conftest import API, World
 
 
 class TestForgedCursors:

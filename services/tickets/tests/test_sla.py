@@ -7,11 +7,12 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from shared_kit.testing.http import bearer, problem
 from tickets_service.models import Severity
 from tickets_service.service import sla
 from tickets_service.service.sla import DEFAULT_TARGETS, ClockName, ClockState
 
-from .conftest import API, RIGA, START, World, bearer, problem
+from .conftest import API, RIGA, START, World
 
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from shared_kit.testing.http import bearer, problem
 from tickets_service.models import TicketState
 from tickets_service.service.workflow import REPORTER_MOVES, TRANSITIONS
 
-from .conftest import API, World, bearer, problem
+from .conftest import API, World
 
 S = TicketState
 

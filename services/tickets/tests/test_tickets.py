@@ -7,6 +7,10 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared_kit.testing.http import bearer, problem
+
 from .conftest import (
     API,
     CHILD,
@@ -17,8 +21,7 @@ from .conftest import (
     VALMIERA,
     VALMIERA_SCHOOL,
     World,
-    bearer,
-    problem,
+    sql,
 )
 
 
@@ -326,3 +329,25 @@ class TestInsuranceClaims:
             f"{API}/{stolen['id']}/insurance-claims", json=body, headers=tech
         )
         problem(r, 409, "not-applicable")  # not insured
+
+
+class TestRecordedActors:
+    async def test_changes_name_a_person_or_client_and_the_reporter_id_stays_plain(
+        self, world: World, engine: AsyncEngine
+    ) -> None:
+        device = await world.device(status="available")
+        ticket = await world.report(world.tokens.riga_client, device, category="other")
+        assert ticket["reporter_id"] == "riga-platform"  # compared with callers: the plain id
+        await world.move(ticket, "acknowledged")
+        r = await world.client.post(
+            f"{API}/{ticket['id']}/comments",
+            json={"body": "On it"},
+            headers=bearer(world.tokens.technician),
+        )
+        assert r.json()["author_id"] == f"person:{TECHNICIAN}"
+        rows = await sql(
+            engine,
+            "SELECT actor FROM ticket_transition WHERE ticket_id = :id",
+            id=uuid.UUID(ticket["id"]),
+        )
+        assert sorted(row.actor for row in rows) == ["client:riga-platform", f"person:{TECHNICIAN}"]

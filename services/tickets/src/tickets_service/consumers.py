@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared_kit.clock import Clock, system_clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
-from tickets_service.clock import Clock, system_clock
 from tickets_service.config import TicketsSettings
 from tickets_service.service import readmodel, tickets
 
@@ -93,72 +93,69 @@ class ContractTerminatedIn(ContractIn):
     terminated_at: dt.datetime | None = None
 
 
-def build_handlers(topic: str, clock: Clock = system_clock) -> dict[str, Handler]:
-    """Event type → handler, publishing ticket events to `topic`."""
-
-    async def device(session: AsyncSession, evt: CloudEvent) -> None:
-        snap = DeviceEventIn.model_validate(evt.data).device
-        await readmodel.apply_snapshot(
-            session,
-            readmodel.Snapshot(
-                id=snap.device_id,
-                inventory_version=snap.version,
-                asset_tag=snap.asset_tag,
-                municipality_code=snap.municipality_code,
-                institution_number=snap.institution_registration_number,
-                category=snap.category,
-                os=snap.os,
-                status=snap.status,
-                warranty_ends_on=snap.warranty_ends_on,
-                insured_until=snap.insured_until,
-            ),
-        )
-
-    async def activated(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = ContractActivatedIn.model_validate(evt.data)
-        facts = readmodel.LoanFacts(
-            contract_id=payload.contract_id,
-            device_id=payload.device_id,
-            municipality_code=payload.municipality_code,
-            institution_number=payload.institution_number,
-            borrower_id=payload.borrower_id,
-            learner_id=payload.learner_id,
-        )
-        await readmodel.loan_started(session, facts, payload.activated_at or evt.time)
-
-    async def returned(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = ContractReturnedIn.model_validate(evt.data)
-        await readmodel.loan_ended(session, payload.contract_id, payload.returned_at or evt.time)
-        if payload.condition is None:
-            return
-        await tickets.open_from_return(
-            session,
-            contract_id=payload.contract_id,
-            contract_number=payload.number,
-            device_id=payload.device_id,
-            municipality_code=payload.municipality_code,
-            institution_number=payload.institution_number,
-            learner_id=payload.learner_id,
-            borrower_id=payload.borrower_id,
-            condition=payload.condition,
-            notes=payload.notes,
-            photo_ids=payload.photo_ids,
-            now=clock(),
-            topic=topic,
-        )
-
-    async def terminated(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = ContractTerminatedIn.model_validate(evt.data)
-        await readmodel.loan_ended(session, payload.contract_id, payload.terminated_at or evt.time)
-
-    handlers: dict[str, Any] = dict.fromkeys(DEVICE_EVENTS, device)
-    handlers.update(
-        {
-            CONTRACT_ACTIVATED: activated,
-            CONTRACT_RETURNED: returned,
-            CONTRACT_TERMINATED: terminated,
-        }
+def _loan(payload: ContractIn) -> readmodel.LoanFacts:
+    return readmodel.LoanFacts(
+        contract_id=payload.contract_id,
+        device_id=payload.device_id,
+        municipality_code=payload.municipality_code,
+        institution_number=payload.institution_number,
+        borrower_id=payload.borrower_id,
+        learner_id=payload.learner_id,
     )
+
+
+async def device_changed(session: AsyncSession, evt: CloudEvent) -> None:
+    """Any inventory device event: keep its snapshot."""
+    snap = DeviceEventIn.model_validate(evt.data).device
+    await readmodel.apply_snapshot(
+        session,
+        readmodel.Snapshot(
+            id=snap.device_id,
+            inventory_version=snap.version,
+            asset_tag=snap.asset_tag,
+            municipality_code=snap.municipality_code,
+            institution_number=snap.institution_registration_number,
+            category=snap.category,
+            os=snap.os,
+            status=snap.status,
+            warranty_ends_on=snap.warranty_ends_on,
+            insured_until=snap.insured_until,
+        ),
+    )
+
+
+async def contract_activated(session: AsyncSession, evt: CloudEvent) -> None:
+    """A loan starts."""
+    payload = ContractActivatedIn.model_validate(evt.data)
+    await readmodel.loan_started(session, _loan(payload), payload.activated_at or evt.time)
+
+
+async def contract_returned(session: AsyncSession, evt: CloudEvent, *, clock: Clock) -> None:
+    """A loan ends with the device back, in some condition."""
+    payload = ContractReturnedIn.model_validate(evt.data)
+    facts = readmodel.ReturnFacts(
+        loan=_loan(payload),
+        contract_number=payload.number,
+        condition=payload.condition,
+        notes=payload.notes,
+        photo_ids=tuple(payload.photo_ids),
+    )
+    at = payload.returned_at or evt.time
+    await tickets.contract_returned(session, facts, at=at, now=clock())
+
+
+async def contract_terminated(session: AsyncSession, evt: CloudEvent) -> None:
+    """A loan ends early."""
+    payload = ContractTerminatedIn.model_validate(evt.data)
+    await readmodel.loan_ended(session, payload.contract_id, payload.terminated_at or evt.time)
+
+
+def build_handlers(clock: Clock = system_clock) -> dict[str, Handler]:
+    """Event type → handler; `clock` is the service's (tests move it)."""
+    handlers: dict[str, Handler] = dict.fromkeys(DEVICE_EVENTS, device_changed)
+    handlers[CONTRACT_ACTIVATED] = contract_activated
+    handlers[CONTRACT_RETURNED] = partial(contract_returned, clock=clock)
+    handlers[CONTRACT_TERMINATED] = contract_terminated
     return handlers
 
 
@@ -173,7 +170,7 @@ def build_consumers(
         ConsumerRunner(
             name=settings.consumer_group,
             topics=[settings.inventory_topic, settings.contracts_topic],
-            handlers=build_handlers(settings.events_topic, clock),
+            handlers=build_handlers(clock),
             session_factory=sessions,
             settings=settings,
         )

@@ -1,8 +1,7 @@
-"""Dependencies of the tickets API: settings, the clock, roles, validated path objects."""
+"""Dependencies of the tickets API: settings, roles, validated path objects."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -21,13 +20,7 @@ def get_settings(request: Request) -> TicketsSettings:
     return request.app.state.settings
 
 
-def get_now(request: Request) -> dt.datetime:
-    """ "Now" from the app's clock (tests move it)."""
-    return request.app.state.clock()
-
-
 Settings = Annotated[TicketsSettings, Depends(get_settings)]
-Now = Annotated[dt.datetime, Depends(get_now)]
 Reader = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.READ_SCOPE)]
 Writer = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.WRITE_SCOPE)]
 PolicyAdmin = Annotated[Principal, require_roles(*access.POLICY_ROLES)]

@@ -230,22 +230,18 @@ def effect_event(type_: str, ticket: Ticket, **fields: Any) -> CloudEvent:
     return _event(type_, ticket.device_id, ticket.municipality_code, payload)
 
 
-def publish(session: AsyncSession, topic: str, type_: str, ticket: Ticket, **fields: Any) -> None:
+def publish(session: AsyncSession, type_: str, ticket: Ticket, **fields: Any) -> None:
     """Queue a ticket event in the outbox of the caller's transaction."""
-    add_event(session, topic, ticket_event(type_, ticket, **fields))
+    add_event(session, ticket_event(type_, ticket, **fields))
 
 
-def publish_effect(
-    session: AsyncSession, topic: str, type_: str, ticket: Ticket, **fields: Any
-) -> None:
+def publish_effect(session: AsyncSession, type_: str, ticket: Ticket, **fields: Any) -> None:
     """Queue a device effect in the outbox of the caller's transaction."""
-    add_event(session, topic, effect_event(type_, ticket, **fields))
+    add_event(session, effect_event(type_, ticket, **fields))
 
 
-def publish_loaner(session: AsyncSession, topic: str, payload: LoanerRequested) -> None:
+def publish_loaner(session: AsyncSession, payload: LoanerRequested) -> None:
     """Queue a loaner request in the outbox of the caller's transaction."""
     add_event(
-        session,
-        topic,
-        _event(LOANER_REQUESTED, payload.ticket_id, payload.municipality_code, payload),
+        session, _event(LOANER_REQUESTED, payload.ticket_id, payload.municipality_code, payload)
     )

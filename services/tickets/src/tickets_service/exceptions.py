@@ -19,10 +19,6 @@ class ClaimNotFound(NotFound):
     type = "insurance-claim-not-found"
 
 
-class TenantForbidden(Forbidden):
-    type, title = "tenant-forbidden", "Outside your tenancy"
-
-
 class NoRelationToDevice(Forbidden):
     type, title = "no-relation-to-device", "You have no relation to this device"
 

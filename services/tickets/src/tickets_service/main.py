@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
-from tickets_service.clock import Clock, system_clock
 from tickets_service.config import TicketsSettings
 from tickets_service.consumers import build_consumers
 from tickets_service.router import router
@@ -37,10 +37,9 @@ asks the reservations service for a top-priority replacement.
 def sla_job(settings: TicketsSettings, clock: Clock) -> Purge:
     """Housekeeping step: flag SLA clocks past their target and publish the breaches."""
 
+    # The housekeeper's own "now" is the system's; the SLA reads the service's clock.
     async def flag(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
-        return await breaches.flag_breaches(
-            session, now=clock(), topic=settings.events_topic, limit=settings.sla_batch_size
-        )
+        return await breaches.flag_breaches(session, now=clock(), limit=settings.sla_batch_size)
 
     return flag
 
@@ -49,17 +48,17 @@ def create_app(settings: TicketsSettings | None = None, clock: Clock | None = No
     """Build the tickets service; `clock` replaces the system clock (tests move time)."""
     settings = settings or TicketsSettings()
     clock = clock or system_clock
-    app = create_service_app(
+    return create_service_app(
         ServiceSpec(
             name="tickets",
             title="Tickets service",
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock),
             housekeeping=[sla_job(settings, clock)],
+            clock=clock,
             openapi_tags=[
                 {"name": "tickets", "description": "Reports, the state machine, SLA, effects"},
                 {"name": "comments", "description": "Public and internal comments"},
@@ -71,5 +70,3 @@ def create_app(settings: TicketsSettings | None = None, clock: Clock | None = No
             ],
         )
     )
-    app.state.clock = clock
-    return app

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.pagination import fetch_page
+from shared_kit.readmodel import upsert_if_newer
+from shared_kit.tenancy import Scope
 from tickets_service.models import (
     DONE_STATES,
-    Category,
     Comment,
     Device,
     InsuranceClaim,
@@ -29,31 +29,7 @@ from tickets_service.models import (
     Transition,
     Visibility,
 )
-
-
-@dataclass
-class Scope:
-    """Which tickets a caller may see; None means everything, else any of the sets."""
-
-    municipality_codes: frozenset[str] | None = None
-    institution_numbers: frozenset[str] = frozenset()
-    reporter_id: str | None = None
-
-
-@dataclass
-class TicketFilters:
-    """List filters."""
-
-    states: list[TicketState] = field(default_factory=list)
-    severities: list[Severity] = field(default_factory=list)
-    categories: list[Category] = field(default_factory=list)
-    open: bool | None = None
-    breached: bool | None = None
-    municipality_code: str | None = None
-    institution_number: str | None = None
-    device_id: uuid.UUID | None = None
-    assignee_id: str | None = None
-    unassigned: bool = False
+from tickets_service.schemas import TicketFilters
 
 
 @dataclass
@@ -73,19 +49,6 @@ class QueueCounts:
 OPEN = text("ticket.state NOT IN ('resolved', 'closed')")
 
 
-def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
-    if scope.municipality_codes is None:
-        return None
-    parts: list[ColumnElement[bool]] = []
-    if scope.municipality_codes:
-        parts.append(Ticket.municipality_code.in_(scope.municipality_codes))
-    if scope.institution_numbers:
-        parts.append(Ticket.institution_number.in_(scope.institution_numbers))
-    if scope.reporter_id is not None:
-        parts.append(Ticket.reporter_id == scope.reporter_id)
-    return or_(*parts) if parts else false()
-
-
 def _breached() -> ColumnElement[bool]:
     return or_(Ticket.response_breached_at.is_not(None), Ticket.resolution_breached_at.is_not(None))
 
@@ -97,9 +60,11 @@ class DeviceRepository:
         self.session = session
 
     async def get(self, device_id: uuid.UUID) -> Device | None:
+        """A device by id."""
         return await self.session.get(Device, device_id)
 
     async def many(self, device_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Device]:
+        """Devices by id (one query)."""
         ids = list(set(device_ids))
         if not ids:
             return {}
@@ -107,20 +72,13 @@ class DeviceRepository:
         return {d.id: d for d in rows}
 
     async def by_asset_tag(self, asset_tag: str) -> Sequence[Device]:
+        """Devices with this asset tag (at most 20)."""
         stmt = select(Device).where(Device.asset_tag == asset_tag).order_by(Device.id).limit(20)
         return (await self.session.scalars(stmt)).all()
 
-    async def upsert_if_newer(self, values: dict[str, Any]) -> None:
-        """Insert or replace a device, unless the stored snapshot is as new or newer."""
-        stmt = insert(Device).values(**values)
-        changes = {k: stmt.excluded[k] for k in values if k != "id"}
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Device.id],
-                set_={**changes, "updated_at": func.now()},
-                where=Device.inventory_version < stmt.excluded.inventory_version,
-            )
-        )
+    async def upsert_if_newer(self, values: dict[str, Any]) -> bool:
+        """Insert or replace a device, unless the stored snapshot is as new; True if applied."""
+        return await upsert_if_newer(self.session, Device, values, version="inventory_version")
 
 
 class LoanRepository:
@@ -130,6 +88,7 @@ class LoanRepository:
         self.session = session
 
     async def get(self, contract_id: uuid.UUID) -> Loan | None:
+        """A loan by its contract id."""
         return await self.session.get(Loan, contract_id)
 
     async def active_for(self, device_id: uuid.UUID) -> Loan | None:
@@ -143,6 +102,7 @@ class LoanRepository:
         return await self.session.scalar(stmt)
 
     def add(self, loan: Loan) -> None:
+        """Stage a new loan."""
         self.session.add(loan)
 
 
@@ -155,6 +115,7 @@ class PolicyRepository:
     async def get(
         self, municipality_code: str, severity: Severity, *, for_update: bool = False
     ) -> SlaPolicy | None:
+        """A municipality's stored policy for one severity (locked for update if asked)."""
         return await self.session.get(
             SlaPolicy,
             (municipality_code, severity),
@@ -163,10 +124,12 @@ class PolicyRepository:
         )
 
     async def of_municipality(self, municipality_code: str) -> Sequence[SlaPolicy]:
+        """A municipality's stored policies."""
         stmt = select(SlaPolicy).where(SlaPolicy.municipality_code == municipality_code)
         return (await self.session.scalars(stmt)).all()
 
     def add(self, policy: SlaPolicy) -> None:
+        """Stage a new policy."""
         self.session.add(policy)
 
 
@@ -177,12 +140,15 @@ class TicketRepository:
         self.session = session
 
     def add(self, ticket: Ticket) -> None:
+        """Stage a new ticket."""
         self.session.add(ticket)
 
     def add_transition(self, transition: Transition) -> None:
+        """Stage a transition (the audit trail)."""
         self.session.add(transition)
 
     async def get(self, ticket_id: uuid.UUID, *, for_update: bool = False) -> Ticket | None:
+        """A ticket by id (locked for update if asked)."""
         return await self.session.get(
             Ticket, ticket_id, with_for_update=for_update, populate_existing=for_update
         )
@@ -197,8 +163,13 @@ class TicketRepository:
     async def page(
         self, filters: TicketFilters, scope: Scope, cursor: str | None, limit: int
     ) -> Sequence[Ticket]:
+        """One page of the tickets in scope that match the filters, oldest first."""
         stmt = select(Ticket)
-        condition = _scope_condition(scope)
+        condition = scope.condition(
+            municipality=Ticket.municipality_code,
+            institution=Ticket.institution_number,
+            person=Ticket.reporter_id,
+        )
         if condition is not None:
             stmt = stmt.where(condition)
         if filters.states:
@@ -269,46 +240,31 @@ class TicketRepository:
     async def queue(self, municipality_code: str) -> QueueCounts:
         """Counts of a municipality's queue, its oldest open ticket and its open breaches."""
         mine = Ticket.municipality_code == municipality_code
-        is_open = OPEN
-        by_state = dict(
-            (s.value, int(n))
-            for s, n in await self.session.execute(
-                select(Ticket.state, func.count()).where(mine).group_by(Ticket.state)
-            )
-        )
-        by_severity = dict(
-            (s.value, int(n))
-            for s, n in await self.session.execute(
-                select(Ticket.severity, func.count()).where(mine, is_open).group_by(Ticket.severity)
-            )
-        )
-        by_assignee = dict(
-            (a, int(n))
-            for a, n in await self.session.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(mine, is_open)
-                .group_by(Ticket.assignee_id)
-            )
-        )
+        by_state = await self._count_by(Ticket.state, mine)
+        by_severity = await self._count_by(Ticket.severity, mine, OPEN)
         oldest = await self.session.scalar(
-            select(Ticket).where(mine, is_open).order_by(Ticket.opened_at, Ticket.id).limit(1)
+            select(Ticket).where(mine, OPEN).order_by(Ticket.opened_at, Ticket.id).limit(1)
         )
         breaches = (
             await self.session.execute(
                 select(
                     func.count().filter(Ticket.response_breached_at.is_not(None)),
                     func.count().filter(Ticket.resolution_breached_at.is_not(None)),
-                ).where(mine, is_open)
+                ).where(mine, OPEN)
             )
         ).one()
         return QueueCounts(
-            by_state={s.value: by_state.get(s.value, 0) for s in TicketState},
-            open_by_severity={s.value: by_severity.get(s.value, 0) for s in Severity},
-            open_by_assignee=by_assignee,
+            by_state={s.value: by_state.get(s, 0) for s in TicketState},
+            open_by_severity={s.value: by_severity.get(s, 0) for s in Severity},
+            open_by_assignee=await self._count_by(Ticket.assignee_id, mine, OPEN),
             oldest_open=oldest,
             response_breached_open=int(breaches[0]),
             resolution_breached_open=int(breaches[1]),
         )
+
+    async def _count_by(self, column: Any, *where: Any) -> dict[Any, int]:
+        stmt = select(column, func.count()).where(*where).group_by(column)
+        return {key: int(n) for key, n in await self.session.execute(stmt)}
 
 
 class CommentRepository:
@@ -318,6 +274,7 @@ class CommentRepository:
         self.session = session
 
     def add(self, comment: Comment) -> None:
+        """Stage a new comment."""
         self.session.add(comment)
 
     async def page(
@@ -327,6 +284,7 @@ class CommentRepository:
         cursor: str | None,
         limit: int,
     ) -> Sequence[Comment]:
+        """One page of a ticket's comments of these visibilities, oldest first."""
         stmt = select(Comment).where(
             Comment.ticket_id == ticket_id, Comment.visibility.in_(visibilities)
         )
@@ -341,9 +299,11 @@ class PhotoRepository:
         self.session = session
 
     def add(self, photo: Photo) -> None:
+        """Stage a new photo."""
         self.session.add(photo)
 
     async def count(self, ticket_id: uuid.UUID) -> int:
+        """How many photos a ticket has."""
         stmt = select(func.count()).where(Photo.ticket_id == ticket_id)
         return int(await self.session.scalar(stmt) or 0)
 
@@ -365,6 +325,7 @@ class PhotoRepository:
         return (await self.session.execute(stmt)).all()
 
     async def get(self, ticket_id: uuid.UUID, photo_id: uuid.UUID) -> Photo | None:
+        """One photo of a ticket."""
         stmt = select(Photo).where(Photo.ticket_id == ticket_id, Photo.id == photo_id)
         return await self.session.scalar(stmt)
 
@@ -376,9 +337,11 @@ class ClaimRepository:
         self.session = session
 
     def add(self, claim: InsuranceClaim) -> None:
+        """Stage a new claim."""
         self.session.add(claim)
 
     async def of_ticket(self, ticket_id: uuid.UUID) -> Sequence[InsuranceClaim]:
+        """A ticket's claims, oldest first."""
         stmt = (
             select(InsuranceClaim)
             .where(InsuranceClaim.ticket_id == ticket_id)
@@ -389,6 +352,7 @@ class ClaimRepository:
     async def get(
         self, ticket_id: uuid.UUID, claim_id: uuid.UUID, *, for_update: bool = False
     ) -> InsuranceClaim | None:
+        """One claim of a ticket (locked for update if asked)."""
         stmt = select(InsuranceClaim).where(
             InsuranceClaim.ticket_id == ticket_id, InsuranceClaim.id == claim_id
         )
@@ -397,6 +361,7 @@ class ClaimRepository:
         return await self.session.scalar(stmt)
 
     async def exists(self, insurer: str, claim_number: str) -> bool:
+        """Whether this insurer's claim number is already recorded."""
         stmt = select(InsuranceClaim.id).where(
             InsuranceClaim.insurer == insurer, InsuranceClaim.claim_number == claim_number
         )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared_kit.fields import AsciiDecimal
+from shared_kit.schemas import ReadModel, Strict
 from tickets_service.models import (
     Category,
     ClaimStatus,
@@ -45,10 +47,20 @@ ClaimNumber = Annotated[
 ]
 
 
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
+@dataclass
+class TicketFilters:
+    """The list's filters (query parameters)."""
 
-    model_config = ConfigDict(extra="forbid")
+    states: list[TicketState] = field(default_factory=list)
+    severities: list[Severity] = field(default_factory=list)
+    categories: list[Category] = field(default_factory=list)
+    open: bool | None = None
+    breached: bool | None = None
+    municipality_code: str | None = None
+    institution_number: str | None = None
+    device_id: uuid.UUID | None = None
+    assignee_id: str | None = None
+    unassigned: bool = False
 
 
 class TicketCreate(Strict):
@@ -212,10 +224,8 @@ class TicketRead(BaseModel):
         return cls(**{**fields, "device": device, "sla": sla})
 
 
-class CommentRead(BaseModel):
+class CommentRead(ReadModel):
     """A comment."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     author_id: str
@@ -225,10 +235,8 @@ class CommentRead(BaseModel):
     created_at: dt.datetime
 
 
-class PhotoRead(BaseModel):
+class PhotoRead(ReadModel):
     """A photo's metadata (the content is at its own URL)."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     position: int
@@ -239,10 +247,8 @@ class PhotoRead(BaseModel):
     created_at: dt.datetime
 
 
-class ClaimRead(BaseModel):
+class ClaimRead(ReadModel):
     """An insurance claim."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     ticket_id: uuid.UUID

@@ -9,9 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared_kit.concurrency import etag
 from shared_kit.problems import problem_responses
 from tickets_service.models import Ticket
-from tickets_service.repository import DeviceRepository
 from tickets_service.schemas import TicketRead
-from tickets_service.service.tickets import device_info, local_today
+from tickets_service.service import tickets as service
 
 PREFIX = "/api/v1/tickets"
 COMMON = problem_responses(400, 401, 403, 422, 503)
@@ -23,8 +22,8 @@ async def ticket_read(
     session: AsyncSession, ticket: Ticket, now: dt.datetime, timezone: str
 ) -> TicketRead:
     """A ticket with its device's current info."""
-    device = await DeviceRepository(session).get(ticket.device_id)
-    return TicketRead.of(ticket, device_info(device, local_today(now, timezone)))
+    device = await service.device_of(session, ticket, service.local_today(now, timezone))
+    return TicketRead.of(ticket, device)
 
 
 def headers(ticket: Ticket) -> dict[str, str]:

@@ -10,11 +10,11 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from shared_kit import uploads
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
-from tickets_service.deps import Now, Reader, Settings, ValidTicket, Writer
+from tickets_service.deps import Reader, Settings, ValidTicket, Writer
 from tickets_service.models import Visibility
 from tickets_service.router.base import COMMON, PREFIX, READ, WRITE
 from tickets_service.schemas import (
@@ -80,19 +80,13 @@ async def add_comment(
     session: SessionDep,
     principal: Writer,
     idem: IdempotencyDep,
-    settings: Settings,
-    now: Now,
+    now: NowDep,
 ):
     """Add a comment."""
     if replay := await idem.replay(body):
         return replay
     comment = await discussion.add_comment(
-        session=session,
-        principal=principal,
-        ticket=ticket,
-        data=body,
-        now=now,
-        topic=settings.events_topic,
+        session=session, principal=principal, ticket=ticket, data=body, now=now
     )
     return idem.respond(201, CommentRead.model_validate(comment))
 
@@ -119,7 +113,7 @@ async def add_photos(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     photos: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP")],
 ):
     """Add photos."""
@@ -191,7 +185,7 @@ async def create_claim(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
 ):
     """Record an insurance claim."""
     if replay := await idem.replay(body):
@@ -220,7 +214,7 @@ async def update_claim(
     ticket: ValidTicket,
     session: SessionDep,
     principal: Writer,
-    now: Now,
+    now: NowDep,
     response: Response,
     if_match: IfMatch = None,
 ):

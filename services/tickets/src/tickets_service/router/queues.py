@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.fields import ATVK_PATTERN
 from shared_kit.problems import problem_responses
-from tickets_service.deps import Now, PolicyAdmin, Reader
+from tickets_service.deps import PolicyAdmin, Reader
 from tickets_service.models import Severity
 from tickets_service.router.base import COMMON, PREFIX
 from tickets_service.schemas import OldestOpen, QueueSummary, SlaPolicyRead, SlaTargets
@@ -23,7 +23,7 @@ AtvkPath = Annotated[str, Path(pattern=ATVK_PATTERN)]
 
 @router.get("/queues/{municipality_code}/summary", response_model=QueueSummary, tags=["queues"])
 async def queue_summary(
-    municipality_code: AtvkPath, session: SessionDep, principal: Reader, now: Now
+    municipality_code: AtvkPath, session: SessionDep, principal: Reader, now: NowDep
 ):
     """Counts by state, open tickets by severity and assignee, the oldest open ticket and the
     open tickets with a flagged SLA breach (support of the municipality)."""

@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
-from tickets_service.deps import Now, Reader, Settings, ValidTicket, Writer
+from tickets_service.deps import Reader, Settings, ValidTicket, Writer
 from tickets_service.models import Category, Severity, TicketState
-from tickets_service.repository import TicketFilters
 from tickets_service.router.base import COMMON, PREFIX, READ, WRITE, headers, ticket_read
 from tickets_service.schemas import (
     AssignBody,
@@ -23,6 +22,7 @@ from tickets_service.schemas import (
     ConfirmLossBody,
     SlaRead,
     TicketCreate,
+    TicketFilters,
     TicketRead,
     TransitionBody,
 )
@@ -66,7 +66,7 @@ async def create_ticket(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
 ):
     """Report a problem."""
     if replay := await idem.replay(body):
@@ -83,7 +83,7 @@ async def list_tickets(
     session: SessionDep,
     principal: Reader,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
     state: Annotated[list[TicketState] | None, Query()] = None,
@@ -120,7 +120,7 @@ async def list_tickets(
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=READ)
 async def get_ticket(
-    ticket: ValidTicket, session: SessionDep, settings: Settings, now: Now, response: Response
+    ticket: ValidTicket, session: SessionDep, settings: Settings, now: NowDep, response: Response
 ):
     """One ticket, with the device's status, warranty and insurance."""
     response.headers["ETag"] = etag(ticket.version)
@@ -140,7 +140,7 @@ async def transition_ticket(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     if_match: IfMatch = None,
 ):
     """Move a ticket to another state."""
@@ -153,7 +153,6 @@ async def transition_ticket(
         body=body,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     answer = await ticket_read(session, ticket, now, settings.timezone)
     return idem.respond(200, answer, headers(ticket))
@@ -166,7 +165,7 @@ async def assign_ticket(
     session: SessionDep,
     principal: Writer,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     response: Response,
     if_match: IfMatch = None,
 ):
@@ -184,7 +183,7 @@ async def assign_ticket(
 
 
 @router.get("/{ticket_id}/sla", response_model=SlaRead, responses=READ)
-async def get_sla(ticket: ValidTicket, now: Now):
+async def get_sla(ticket: ValidTicket, now: NowDep):
     """Both SLA clocks now: elapsed, remaining, paused time and breach."""
     return SlaRead(
         ticket_id=ticket.id,
@@ -223,7 +222,7 @@ async def confirm_loss(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     body: ConfirmLossBody | None = None,
     if_match: IfMatch = None,
 ):
@@ -238,7 +237,6 @@ async def confirm_loss(
         police_report_number=body.police_report_number,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     answer = await ticket_read(session, ticket, now, settings.timezone)
     return idem.respond(200, answer, headers(ticket))
@@ -260,7 +258,7 @@ async def request_loaner(
     principal: Writer,
     idem: IdempotencyDep,
     settings: Settings,
-    now: Now,
+    now: NowDep,
     if_match: IfMatch = None,
 ):
     """Request a loaner device for the learner."""
@@ -272,7 +270,6 @@ async def request_loaner(
         ticket=ticket,
         if_match=if_match,
         now=now,
-        topic=settings.events_topic,
     )
     answer = await ticket_read(session, ticket, now, settings.timezone)
     return idem.respond(202, answer, headers(ticket))

@@ -24,14 +24,13 @@ reopen it.
 from __future__ import annotations
 
 from shared_kit.auth import Principal, Role
+from shared_kit.tenancy import Scope, TenantForbidden
 from tickets_service.exceptions import (
     ActionForbidden,
     InternalCommentsForbidden,
     NoRelationToDevice,
-    TenantForbidden,
 )
 from tickets_service.models import Device, Loan, ReporterKind, Ticket
-from tickets_service.repository import Scope
 
 READ_SCOPE = "tickets:read"
 WRITE_SCOPE = "tickets:write"
@@ -49,8 +48,10 @@ READ_ROLES = (
 POLICY_ROLES = (Role.PLATFORM_ADMIN, Role.MUNICIPALITY_ADMIN)
 
 
-def actor_of(principal: Principal) -> str:
-    """The id a change is recorded under: the machine client's id, or the person's."""
+def reporter_id(principal: Principal) -> str:
+    """The id a ticket keeps for its reporter: the machine client's id, or the person's."""
+    # Callers are compared with it (a reporter sees and moves their own tickets), so it stays
+    # the plain id; who changed what is recorded in the kit's `actor_of` form.
     return principal.client_id or principal.subject
 
 
@@ -115,7 +116,7 @@ def ensure_relation(principal: Principal, device: Device, loan: Loan | None) -> 
 
 def is_reporter(principal: Principal, ticket: Ticket) -> bool:
     """Whether the principal reported the ticket."""
-    return ticket.reporter_id == actor_of(principal)
+    return ticket.reporter_id == reporter_id(principal)
 
 
 def may_see(principal: Principal, ticket: Ticket) -> bool:
@@ -183,7 +184,7 @@ def ensure_manages_policy(principal: Principal, municipality: str) -> None:
 def scope_for(principal: Principal) -> Scope:
     """Which tickets a list may show."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return Scope()
+        return Scope.all()
     municipalities: set[str] = set()
     if principal.has(*SUPPORT_ROLES):
         municipalities |= principal.municipalities
@@ -193,8 +194,8 @@ def scope_for(principal: Principal) -> Scope:
     # capacity its own reports are already in scope: leaving the reporter branch out keeps the
     # queue listing a single index range (`ix_ticket_open_queue`).
     other_capacity = principal.has(Role.GUARDIAN, Role.LEARNER, *SCHOOL_ROLES)
-    return Scope(
-        municipality_codes=frozenset(municipalities),
-        institution_numbers=principal.institutions if principal.has(*SCHOOL_ROLES) else frozenset(),
-        reporter_id=actor_of(principal) if other_capacity or not municipalities else None,
+    return Scope.of(
+        municipalities=municipalities,
+        institutions=principal.institutions if principal.has(*SCHOOL_ROLES) else (),
+        persons=[reporter_id(principal)] if other_capacity or not municipalities else (),
     )

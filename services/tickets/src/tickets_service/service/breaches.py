@@ -19,7 +19,7 @@ from tickets_service.service.workflow import publish_breach
 
 
 async def flag_breaches(
-    session: AsyncSession, *, now: dt.datetime, topic: str, limit: int = 500
+    session: AsyncSession, *, now: dt.datetime, limit: int = 500
 ) -> dict[str, int]:
     """Flag due clocks and publish one event per breach; counts for the log."""
     repo = TicketRepository(session)
@@ -29,6 +29,6 @@ async def flag_breaches(
         if flagged:
             # Read back after the bulk UPDATE so the events carry the flags.
             for ticket in await repo.many(ticket_id for ticket_id, _ in flagged):
-                publish_breach(session, ticket, clock, now, topic)
+                publish_breach(session, ticket, clock, now)
         counts[f"sla_{clock.value}_breached"] = len(flagged)
     return counts

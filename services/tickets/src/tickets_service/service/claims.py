@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
 from shared_kit.problems import Unprocessable
+from shared_kit.tenancy import actor_of
 from tickets_service.exceptions import (
     ClaimNotFound,
     DuplicateClaim,
@@ -77,7 +78,7 @@ async def create_claim(
         claim_number=data.claim_number,
         status=data.status,
         filed_at=now,
-        created_by=access.actor_of(principal),
+        created_by=actor_of(principal),
     )
     repo.add(claim)
     await session.flush()

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit import uploads
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 from tickets_service.config import TicketsSettings
 from tickets_service.exceptions import PhotoNotFound, TicketClosed
 from tickets_service.models import Comment, Photo, Ticket, TicketState, Visibility
@@ -58,7 +59,6 @@ async def add_comment(
     ticket: Ticket,
     data: CommentCreate,
     now: dt.datetime,
-    topic: str,
 ) -> Comment:
     """Comment on a ticket; see the module doc for what a comment also does."""
     if data.visibility is Visibility.INTERNAL:
@@ -67,7 +67,7 @@ async def add_comment(
     if ticket.state is TicketState.CLOSED:
         raise TicketClosed("The ticket is closed; reopen it to comment")
     support = access.is_support(principal, ticket)
-    actor = access.actor_of(principal)
+    actor = actor_of(principal)
     comment = Comment(
         id=uuid.uuid4(),
         ticket_id=ticket.id,
@@ -80,14 +80,14 @@ async def add_comment(
     CommentRepository(session).add(comment)
     public = data.visibility is Visibility.PUBLIC
     if public and support and sla.respond(ticket, now):
-        publish_breach(session, ticket, sla.ClockName.RESPONSE, now, topic)
+        publish_breach(session, ticket, sla.ClockName.RESPONSE, now)
     if (
         public
         and ticket.state is TicketState.WAITING_FOR_REPORTER
         and access.is_reporter(principal, ticket)
     ):
         back = TicketState.IN_REPAIR if effects.repairing(ticket) else TicketState.ACKNOWLEDGED
-        await move(session, ticket, back, actor=actor, support=False, now=now, topic=topic)
+        await move(session, ticket, back, actor=actor, support=False, now=now)
     await session.flush()
     return comment
 
@@ -123,7 +123,7 @@ async def add_photos(
             size=photo.size,
             sha256=photo.sha256,
             content=photo.content,
-            uploaded_by=access.actor_of(principal),
+            uploaded_by=actor_of(principal),
             created_at=now,
         )
         for i, photo in enumerate(cleaned)

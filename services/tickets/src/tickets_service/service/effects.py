@@ -26,6 +26,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.exceptions import AlreadyDone, NoLearner, NotApplicable, TicketClosed
 from tickets_service.models import (
@@ -44,28 +45,23 @@ def repairing(ticket: Ticket) -> bool:
     return ticket.repair_started_at is not None and ticket.repair_completed_at is None
 
 
-def start_repair(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: str) -> None:
+def start_repair(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None:
     """The device goes to the workshop (once per repair)."""
     if not ticket.repair or repairing(ticket) or ticket.category in LOSS_CATEGORIES:
         return
     ticket.repair_started_at = now
     ticket.repair_completed_at = None
     events.publish_effect(
-        session,
-        topic,
-        events.REPAIR_STARTED,
-        ticket,
-        started_at=now,
-        warranty_claim=ticket.warranty_claim,
+        session, events.REPAIR_STARTED, ticket, started_at=now, warranty_claim=ticket.warranty_claim
     )
 
 
-def complete_repair(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: str) -> None:
+def complete_repair(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None:
     """The device is back from the workshop."""
     if not repairing(ticket):
         return
     ticket.repair_completed_at = now
-    events.publish_effect(session, topic, events.REPAIR_COMPLETED, ticket, completed_at=now)
+    events.publish_effect(session, events.REPAIR_COMPLETED, ticket, completed_at=now)
 
 
 def _ensure_open(ticket: Ticket) -> None:
@@ -80,7 +76,6 @@ async def confirm_loss(
     ticket: Ticket,
     police_report_number: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> bool:
     """Confirm a loss or theft; True when a `new` ticket must be acknowledged with it."""
     access.ensure_staff_action(principal, ticket, "confirm a loss")
@@ -101,7 +96,6 @@ async def confirm_loss(
     if ticket.category is Category.STOLEN:
         events.publish_effect(
             session,
-            topic,
             events.STOLEN_CONFIRMED,
             ticket,
             confirmed_at=now,
@@ -110,13 +104,13 @@ async def confirm_loss(
         )
     else:
         events.publish_effect(
-            session, topic, events.LOST_CONFIRMED, ticket, confirmed_at=now, contract_id=contract_id
+            session, events.LOST_CONFIRMED, ticket, confirmed_at=now, contract_id=contract_id
         )
     return ticket.state is TicketState.NEW and access.is_support(principal, ticket)
 
 
 async def request_loaner(
-    session: AsyncSession, *, principal: Principal, ticket: Ticket, now: dt.datetime, topic: str
+    session: AsyncSession, *, principal: Principal, ticket: Ticket, now: dt.datetime
 ) -> None:
     """Ask the reservations service for a replacement device for the learner (once)."""
     access.ensure_staff_action(principal, ticket, "request a loaner")
@@ -134,7 +128,7 @@ async def request_loaner(
         raise NoLearner("The device is not on loan to a learner, so no loaner is needed")
     device = await DeviceRepository(session).get(ticket.device_id)
     ticket.loaner_requested_at = now
-    ticket.loaner_requested_by = access.actor_of(principal)
+    ticket.loaner_requested_by = actor_of(principal)
     payload = events.LoanerRequested(
         ticket_id=ticket.id,
         device_id=ticket.device_id,
@@ -147,4 +141,4 @@ async def request_loaner(
         category=device.category if device else None,
         os=device.os if device else None,
     )
-    events.publish_loaner(session, topic, payload)
+    events.publish_loaner(session, payload)

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.tenancy import actor_of
 from tickets_service.models import Severity, SlaPolicy
 from tickets_service.repository import PolicyRepository
 from tickets_service.schemas import SlaTargets
@@ -63,6 +64,6 @@ async def put_policy(
         repo.add(policy)
     policy.response_minutes = data.response_minutes
     policy.resolution_minutes = data.resolution_minutes
-    policy.updated_by = access.actor_of(principal)
+    policy.updated_by = actor_of(principal)
     await session.flush()
     return policy

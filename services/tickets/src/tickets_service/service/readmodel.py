@@ -47,6 +47,17 @@ class LoanFacts:
     learner_id: str
 
 
+@dataclass(frozen=True)
+class ReturnFacts:
+    """What a returned contract says: its loan, and the device's condition at the return."""
+
+    loan: LoanFacts
+    contract_number: str
+    condition: str | None
+    notes: str | None
+    photo_ids: tuple[uuid.UUID, ...]
+
+
 async def apply_snapshot(session: AsyncSession, snapshot: Snapshot) -> None:
     """Store a device snapshot if it is newer than the one we have."""
     await DeviceRepository(session).upsert_if_newer(asdict(snapshot))

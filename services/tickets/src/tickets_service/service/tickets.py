@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.config import TicketsSettings
 from tickets_service.exceptions import (
@@ -44,11 +45,11 @@ from tickets_service.repository import (
     DeviceRepository,
     LoanRepository,
     QueueCounts,
-    TicketFilters,
     TicketRepository,
 )
-from tickets_service.schemas import DeviceInfo, TicketCreate
-from tickets_service.service import access, effects, policies, sla
+from tickets_service.schemas import DeviceInfo, TicketCreate, TicketFilters
+from tickets_service.service import access, effects, policies, readmodel, sla
+from tickets_service.service.readmodel import ReturnFacts
 
 
 def local_today(now: dt.datetime, timezone: str) -> dt.date:
@@ -97,6 +98,11 @@ async def list_tickets(
     """Tickets inside the principal's scope that match the filters, oldest first."""
     scope = access.scope_for(principal)
     return await TicketRepository(session).page(filters, scope, cursor, limit)
+
+
+async def device_of(session: AsyncSession, ticket: Ticket, today: dt.date) -> DeviceInfo | None:
+    """Device info for the ticket's device."""
+    return device_info(await DeviceRepository(session).get(ticket.device_id), today)
 
 
 async def devices_of(
@@ -168,7 +174,7 @@ async def create_ticket(
         contact_preference=data.contact_preference,
         police_report_number=data.police_report_number,
         source=TicketSource.API,
-        reporter_id=access.actor_of(principal),
+        reporter_id=access.reporter_id(principal),
         reporter_kind=kind,
         contract_id=loan.contract_id if loan else None,
         learner_id=loan.learner_id if loan else None,
@@ -177,11 +183,11 @@ async def create_ticket(
         warranty_claim=under_warranty and data.category in WARRANTY_CATEGORIES,
         return_photo_ids=[],
     )
-    await _open(session, ticket, now, settings.events_topic)
+    await _open(session, ticket, now, actor_of(principal))
     return ticket
 
 
-async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: str) -> None:
+async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, actor: str) -> None:
     targets = await policies.targets(session, ticket.municipality_code, ticket.severity)
     sla.start(ticket, now, targets)
     repo = TicketRepository(session)
@@ -192,69 +198,67 @@ async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, topic: 
             ticket_id=ticket.id,
             from_state=None,
             to_state=TicketState.NEW,
-            actor=ticket.reporter_id,
+            actor=actor,
             at=now,
         )
     )
-    events.publish(session, topic, events.OPENED, ticket)
+    events.publish(session, events.OPENED, ticket)
+
+
+async def contract_returned(
+    session: AsyncSession, facts: ReturnFacts, *, at: dt.datetime, now: dt.datetime
+) -> Ticket | None:
+    """The device came back: its loan ends, and a damaged or incomplete return opens a ticket."""
+    await readmodel.loan_ended(session, facts.loan.contract_id, at)
+    return await open_from_return(session, facts, now)
 
 
 async def open_from_return(
-    session: AsyncSession,
-    *,
-    contract_id: uuid.UUID,
-    contract_number: str,
-    device_id: uuid.UUID,
-    municipality_code: str,
-    institution_number: str,
-    learner_id: str,
-    borrower_id: str,
-    condition: str,
-    notes: str | None,
-    photo_ids: list[uuid.UUID],
-    now: dt.datetime,
-    topic: str,
+    session: AsyncSession, facts: ReturnFacts, now: dt.datetime
 ) -> Ticket | None:
     """A damaged (or incomplete) return opens a ticket for the institution, once per contract.
 
     A damaged device's repair starts with the ticket (`repair.started`; the inventory has
     already moved it to `in_repair` at the return, so that changes nothing there)."""
-    if condition not in ("damaged", "accessories_missing"):
+    if facts.condition not in ("damaged", "accessories_missing"):
         return None
-    repo = TicketRepository(session)
-    if await repo.from_return(contract_id) is not None:
+    if await TicketRepository(session).from_return(facts.loan.contract_id) is not None:
         return None
-    damaged = condition == "damaged"
-    device = await DeviceRepository(session).get(device_id)
+    device = await DeviceRepository(session).get(facts.loan.device_id)
+    ticket = _return_ticket(facts, device)
+    await _open(session, ticket, now, ticket.reporter_id)  # the institution
+    if ticket.repair:
+        # The inventory took the damaged device out of service at its return; the repair is
+        # under way from now, so resolving the ticket (by any path) brings the device back.
+        effects.start_repair(session, ticket, now)
+    return ticket
+
+
+def _return_ticket(facts: ReturnFacts, device: Device | None) -> Ticket:
+    loan, damaged = facts.loan, facts.condition == "damaged"
     what = "damaged" if damaged else "with accessories missing"
-    ticket = Ticket(
+    return Ticket(
         id=uuid.uuid4(),
-        device_id=device_id,
+        device_id=loan.device_id,
         asset_tag=device.asset_tag if device else None,
-        municipality_code=device.municipality_code if device else municipality_code,
-        institution_number=institution_number,
+        municipality_code=device.municipality_code if device else loan.municipality_code,
+        institution_number=loan.institution_number,
         category=Category.DAMAGE if damaged else Category.ACCESSORY_MISSING,
         severity=Severity.HIGH if damaged else Severity.NORMAL,
         state=TicketState.NEW,
-        description=f"Returned {what} (contract {contract_number})."
-        + (f"\n\nNotes at the return: {notes}" if notes else ""),
+        description=f"Returned {what} (contract {facts.contract_number})."
+        + (f"\n\nNotes at the return: {facts.notes}" if facts.notes else ""),
         contact_preference=ContactPreference.SCHOOL,
         source=TicketSource.CONTRACT_RETURN,
-        reporter_id=f"institution:{institution_number}",
+        reporter_id=f"institution:{loan.institution_number}",
         reporter_kind=ReporterKind.INSTITUTION,
-        contract_id=contract_id,
-        learner_id=learner_id,
-        borrower_id=borrower_id,
+        contract_id=loan.contract_id,
+        learner_id=loan.learner_id,
+        borrower_id=loan.borrower_id,
         repair=damaged,
         warranty_claim=False,  # damage is not a manufacturer's fault
-        return_photo_ids=[str(p) for p in photo_ids],
+        return_photo_ids=[str(p) for p in facts.photo_ids],
     )
-    await _open(session, ticket, now, topic)
-    if damaged:
-        # The inventory took the damaged device out of service at its return; the repair is
-        # under way from now, so resolving the ticket (by any path) brings the device back.
-        effects.start_repair(session, ticket, now, topic)
-    return ticket
 
 
 # The queue ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.exceptions import (
     ActionForbidden,
@@ -98,7 +99,6 @@ async def move(
     actor: str,
     support: bool,
     now: dt.datetime,
-    topic: str,
     note: str | None = None,
     resolution: str | None = None,
 ) -> None:
@@ -118,12 +118,12 @@ async def move(
     if to is S.WAITING_FOR_REPORTER:
         sla.pause(ticket, now)
     elif to is S.IN_REPAIR:
-        effects.start_repair(session, ticket, now, topic)
+        effects.start_repair(session, ticket, now)
     elif to is S.RESOLVED:
         if sla.stop(ticket, now):
             breaches.append(sla.ClockName.RESOLUTION)
         ticket.resolution = resolution
-        effects.complete_repair(session, ticket, now, topic)
+        effects.complete_repair(session, ticket, now)
     elif to is S.CLOSED:
         ticket.closed_at = now
     ticket.state = to
@@ -133,7 +133,7 @@ async def move(
         )
     )
     await session.flush()
-    _publish_move(session, ticket, before, to, breaches, now, topic)
+    _publish_move(session, ticket, before, to, breaches, now)
 
 
 def _publish_move(
@@ -143,22 +143,21 @@ def _publish_move(
     to: TicketState,
     breaches: list[sla.ClockName],
     now: dt.datetime,
-    topic: str,
 ) -> None:
     if before in DONE_STATES and to not in DONE_STATES:
-        events.publish(session, topic, events.REOPENED, ticket)
+        events.publish(session, events.REOPENED, ticket)
     elif to is S.ACKNOWLEDGED and before is S.NEW:
-        events.publish(session, topic, events.ACKNOWLEDGED, ticket)
+        events.publish(session, events.ACKNOWLEDGED, ticket)
     elif to is S.RESOLVED:
-        events.publish(session, topic, events.RESOLVED, ticket)
+        events.publish(session, events.RESOLVED, ticket)
     elif to is S.CLOSED:
-        events.publish(session, topic, events.CLOSED, ticket)
+        events.publish(session, events.CLOSED, ticket)
     for clock in breaches:
-        publish_breach(session, ticket, clock, now, topic)
+        publish_breach(session, ticket, clock, now)
 
 
 def publish_breach(
-    session: AsyncSession, ticket: Ticket, clock: sla.ClockName, now: dt.datetime, topic: str
+    session: AsyncSession, ticket: Ticket, clock: sla.ClockName, now: dt.datetime
 ) -> None:
     """One `ticket.sla_breached` event for a clock just flagged."""
     response = clock is sla.ClockName.RESPONSE
@@ -166,7 +165,6 @@ def publish_breach(
     assert due is not None
     events.publish(
         session,
-        topic,
         events.SLA_BREACHED,
         ticket,
         clock=clock.value,
@@ -186,7 +184,6 @@ async def transition(
     body: TransitionBody,
     if_match: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> Ticket:
     """Move a ticket: support any legal move (and re-triage); reporters their own moves."""
     ticket = await lock(session, ticket)
@@ -209,10 +206,9 @@ async def transition(
         session,
         ticket,
         body.to,
-        actor=access.actor_of(principal),
+        actor=actor_of(principal),
         support=support,
         now=now,
-        topic=topic,
         note=body.note,
         resolution=body.resolution,
     )
@@ -262,7 +258,6 @@ async def confirm_loss(
     police_report_number: str | None,
     if_match: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> Ticket:
     """Confirm a loss or theft (see `effects`); support's confirmation acknowledges a new one."""
     ticket = await lock(session, ticket)
@@ -273,11 +268,10 @@ async def confirm_loss(
         ticket=ticket,
         police_report_number=police_report_number,
         now=now,
-        topic=topic,
     )
     if acknowledge:
-        actor = access.actor_of(principal)
-        await move(session, ticket, S.ACKNOWLEDGED, actor=actor, support=True, now=now, topic=topic)
+        actor = actor_of(principal)
+        await move(session, ticket, S.ACKNOWLEDGED, actor=actor, support=True, now=now)
     await session.flush()
     return ticket
 
@@ -289,11 +283,10 @@ async def request_loaner(
     ticket: Ticket,
     if_match: str | None,
     now: dt.datetime,
-    topic: str,
 ) -> Ticket:
     """Ask for a replacement device for the learner (see `effects`)."""
     ticket = await lock(session, ticket)
     check_if_match(if_match, ticket.version)
-    await effects.request_loaner(session, principal=principal, ticket=ticket, now=now, topic=topic)
+    await effects.request_loaner(session, principal=principal, ticket=ticket, now=now)
     await session.flush()
     return ticket

@@ -1,11 +1,11 @@
-"""Bulk seeding for the benchmarks (`bench/`): devices and 100,000 tickets in seconds.
+"""Bulk seeding of a tickets database for the benchmarks: devices and 100,000 tickets in seconds.
 
-    from tickets_service.bench import Tenancy, seed
+    from bench.tickets_seed import Tenancy, seed
     counts = await seed(database_url, tickets=100_000, tenancies=[Tenancy("0010000", "3113900001")])
 
-or from a shell, on a migrated tickets database:
+or from a shell in the repository root, on a migrated tickets database:
 
-    uv run python -m tickets_service.bench postgresql+asyncpg://…/tickets --tickets 100000
+    uv run python -m bench.tickets_seed postgresql+asyncpg://…/tickets --tickets 100000
 
 Rows are written with one `INSERT … SELECT … FROM generate_series` per table, in the shape the
 API writes them (SLA deadlines consistent with the default targets, `version` 1), so the
