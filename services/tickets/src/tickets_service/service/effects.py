@@ -136,7 +136,8 @@ async def request_loaner(
         institution_number=institution,
         learner_id=learner,
         borrower_id=ticket.borrower_id or (loan.borrower_id if loan else None),
-        requested_by=ticket.loaner_requested_by,
+        # The event keeps the plain id its consumers read (the reservation's requester).
+        requested_by=principal.client_id or principal.subject,
         requested_at=now,
         category=device.category if device else None,
         os=device.os if device else None,
