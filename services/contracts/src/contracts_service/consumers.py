@@ -31,13 +31,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts_service.clock import Clock, system_clock
 from contracts_service.config import ContractsSettings
 from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.exceptions import BorrowerUnknown, DeviceUnknown, PersonNotFound
 from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
 from contracts_service.repository import ContractRepository, DeviceRepository
 from contracts_service.service import drafting, lifecycle
+from shared_kit.clock import Clock, system_clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
@@ -186,9 +186,7 @@ def build_handlers(
         if contract is None:
             return
         reason = evt.type.removeprefix("lv.datori.reservations.").removesuffix(".v1")
-        changed = await lifecycle.cancel(
-            session, contract, reason=reason, now=clock(), topic=settings.events_topic
-        )
+        changed = await lifecycle.cancel(session, contract, reason=reason, now=clock())
         if not changed:
             logger.info("%s: contract %s is %s, left as is", evt.type, contract.id, contract.state)
 

@@ -1,4 +1,4 @@
-"""Dependencies of the contracts API: settings, clock, sealer, and validated path objects."""
+"""Dependencies of the contracts API: settings, cipher, sealer, and validated path objects."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated
 from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, Request
 
-from contracts_service.clock import Clock
 from contracts_service.config import ContractsSettings
 from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.exceptions import ContractNotFound
@@ -23,11 +22,6 @@ from shared_kit.deps import SessionDep
 def get_settings(request: Request) -> ContractsSettings:
     """The settings the app was built with."""
     return request.app.state.settings
-
-
-def get_clock(request: Request) -> Clock:
-    """The app's clock."""
-    return request.app.state.clock
 
 
 def get_cipher(request: Request) -> PersonalCodeCipher:
@@ -51,7 +45,6 @@ def client_address(request: Request) -> str | None:
 
 
 Settings = Annotated[ContractsSettings, Depends(get_settings)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
 Cipher = Annotated[PersonalCodeCipher, Depends(get_cipher)]
 Sealer = Annotated[DocumentSealer, Depends(get_sealer)]
 TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.deps import (
     Cipher,
-    ClockDep,
     LockedContract,
     RequestOrigin,
     Sealer,
@@ -41,7 +40,7 @@ from contracts_service.service import access, lifecycle, signing
 from shared_kit import uploads
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, check_if_match, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.downloads import file_response
 from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
@@ -160,7 +159,7 @@ async def sign_contract(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     origin: RequestOrigin,
     idem: IdempotencyDep,
     if_match: IfMatch = None,
@@ -178,7 +177,7 @@ async def sign_contract(
         principal=principal,
         contract=contract,
         request=_signing(body, origin),
-        now=clock(),
+        now=now,
     )
     return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
 
@@ -192,7 +191,7 @@ async def countersign_contract(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     cipher: Cipher,
     sealer: Sealer,
     origin: RequestOrigin,
@@ -210,7 +209,7 @@ async def countersign_contract(
         principal=principal,
         contract=contract,
         request=_signing(body, origin),
-        now=clock(),
+        now=now,
         cipher=cipher,
         sealer=sealer,
     )
@@ -223,8 +222,7 @@ async def terminate_contract(
     contract: LockedContract,
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     idem: IdempotencyDep,
     if_match: IfMatch = None,
 ):
@@ -237,8 +235,7 @@ async def terminate_contract(
         principal=principal,
         contract=contract,
         reason=body.reason,
-        now=clock(),
-        topic=settings.events_topic,
+        now=now,
     )
     return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
 
@@ -255,7 +252,7 @@ async def record_return(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     idem: IdempotencyDep,
     condition: Annotated[ReturnCondition, Form()],
     notes: Annotated[str | None, Form(max_length=4000)] = None,
@@ -285,7 +282,7 @@ async def record_return(
         condition=condition,
         notes=notes,
         photos=received,
-        now=clock(),
+        now=now,
     )
     answer = await _return(session, contract)
     return idem.respond(201, answer, {"ETag": etag(contract.version)})

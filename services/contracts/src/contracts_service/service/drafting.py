@@ -228,19 +228,13 @@ async def draft(
     repo.add(contract)
     document = await render_version(session, contract, cipher, now)
     await session.flush()
-    _drafted(session, settings, contract, document)
+    _drafted(session, contract, document)
     return contract
 
 
-def _drafted(
-    session: AsyncSession,
-    settings: ContractsSettings,
-    contract: Contract,
-    document: ContractDocument,
-) -> None:
+def _drafted(session: AsyncSession, contract: Contract, document: ContractDocument) -> None:
     events.publish(
         session,
-        settings.events_topic,
         events.DRAFTED,
         contract,
         document,
@@ -277,6 +271,6 @@ async def refresh_lender(
             contract.sign_by = now + dt.timedelta(days=settings.signing_deadline_days)
         document = await render_version(session, contract, cipher, now)
         await session.flush()
-        _drafted(session, settings, contract, document)
+        _drafted(session, contract, document)
         changed += 1
     return changed

@@ -191,9 +191,7 @@ async def sign(
     contract.state = S.AWAITING_LENDER
     contract.borrower_signed_at = now
     await session.flush()
-    events.publish(
-        session, settings.events_topic, events.SIGNED_BY_BORROWER, contract, document, signed_at=now
-    )
+    events.publish(session, events.SIGNED_BY_BORROWER, contract, document, signed_at=now)
     return contract
 
 
@@ -225,9 +223,7 @@ async def countersign(
     contract.state = S.ACTIVE
     contract.lender_signed_at = contract.activated_at = now
     await session.flush()
-    events.publish(
-        session, settings.events_topic, events.ACTIVATED, contract, sealed, activated_at=now
-    )
+    events.publish(session, events.ACTIVATED, contract, sealed, activated_at=now)
     return contract
 
 
