@@ -168,6 +168,7 @@ class TestReturn:
         assert (await world.get(active["id"]))["state"] == "active"
         r = await give_back(client, active, tokens.riga_platform, "accessories_missing")
         assert r.status_code == 201, r.text
+        assert r.json()["recorded_by"] == "client:riga-platform"  # the kit's actor names
 
     async def test_photos_are_stored_without_metadata(
         self, world: World, client: httpx.AsyncClient, tokens: Tokens

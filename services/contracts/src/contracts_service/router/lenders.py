@@ -6,10 +6,9 @@ from fastapi import APIRouter, Response
 
 from contracts_service.deps import Cipher, Settings
 from contracts_service.models import LenderKind
-from contracts_service.repository import LenderRepository
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import LenderCreate, LenderRead, LenderUpdate
-from contracts_service.service import access, lenders
+from contracts_service.service import lenders
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import NowDep, SessionDep
@@ -54,9 +53,7 @@ async def list_lenders(
     limit: LimitParam = 50,
 ):
     """Lenders of the municipalities you administer (all for platform administrators)."""
-    scope = access.scope_for(principal)
-    codes = None if scope.everything else scope.municipality_codes
-    rows = await LenderRepository(session).page(codes, cursor, limit)
+    rows = await lenders.page(session, principal, cursor, limit)
     items, nxt = page_of(rows, limit, lambda lender: (lender.kind.value, lender.code))
     return page_response([LenderRead.model_validate(r) for r in items], nxt)
 

@@ -40,6 +40,7 @@ from contracts_service.repository import ContractRepository, DocumentRepository,
 from contracts_service.service import access
 from shared_kit import uploads
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 
 S = ContractState
 
@@ -119,7 +120,7 @@ async def record_return(
         contract_id=contract.id,
         condition=condition,
         notes=notes,
-        recorded_by=principal.client_id or principal.subject,
+        recorded_by=actor_of(principal),
         recorded_at=now,
     )
     repo.add(record)
