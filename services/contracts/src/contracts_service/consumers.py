@@ -32,12 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.exceptions import BorrowerUnknown, DeviceUnknown, PersonNotFound
 from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
 from contracts_service.repository import ContractRepository, DeviceRepository
 from contracts_service.service import drafting, lifecycle
 from shared_kit.clock import Clock, system_clock
+from shared_kit.crypto import RotatingCipher
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
@@ -145,7 +145,7 @@ def build_handlers(
     settings: ContractsSettings, people: PeopleDirectory, clock: Clock
 ) -> dict[str, Handler]:
     """Event type → handler."""
-    cipher = PersonalCodeCipher(settings.personal_code_key)
+    cipher = RotatingCipher(settings.personal_code_key)
 
     async def approved(session: AsyncSession, evt: CloudEvent) -> None:
         reservation = ReservationIn.model_validate(evt.data)
@@ -195,7 +195,7 @@ def build_handlers(
         await DeviceRepository(session).upsert_if_newer(
             {
                 "id": snapshot.device_id,
-                "version": snapshot.version,
+                "inventory_version": snapshot.version,
                 "asset_tag": snapshot.asset_tag,
                 "serial_number": snapshot.serial_number,
                 "municipality_code": snapshot.municipality_code,

@@ -9,13 +9,13 @@ from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, Request
 
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.exceptions import ContractNotFound
 from contracts_service.models import Contract
 from contracts_service.repository import ContractRepository
 from contracts_service.seal import DocumentSealer
 from contracts_service.service import access
 from shared_kit.auth import CurrentPrincipal
+from shared_kit.crypto import RotatingCipher
 from shared_kit.deps import SessionDep
 
 
@@ -24,7 +24,7 @@ def get_settings(request: Request) -> ContractsSettings:
     return request.app.state.settings
 
 
-def get_cipher(request: Request) -> PersonalCodeCipher:
+def get_cipher(request: Request) -> RotatingCipher:
     """The personal-code cipher."""
     return request.app.state.cipher
 
@@ -45,7 +45,7 @@ def client_address(request: Request) -> str | None:
 
 
 Settings = Annotated[ContractsSettings, Depends(get_settings)]
-Cipher = Annotated[PersonalCodeCipher, Depends(get_cipher)]
+Cipher = Annotated[RotatingCipher, Depends(get_cipher)]
 Sealer = Annotated[DocumentSealer, Depends(get_sealer)]
 TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
 ClientAddress = Annotated[str | None, Depends(client_address)]

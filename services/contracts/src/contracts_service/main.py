@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
 from contracts_service.consumers import build_consumers
-from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
 from contracts_service.router import router
 from contracts_service.seal import (
@@ -23,6 +22,7 @@ from contracts_service.seal import (
 from contracts_service.service import lifecycle
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
+from shared_kit.crypto import RotatingCipher
 from shared_kit.housekeeping import Purge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,7 +80,7 @@ def create_app(
         )
     )
     app.state.people = people
-    app.state.cipher = PersonalCodeCipher(settings.personal_code_key)
+    app.state.cipher = RotatingCipher(settings.personal_code_key)
     app.state.sealer = sealer or build_sealer(material)
     app.state.trust_roots = trust_roots(settings, material)
     return app

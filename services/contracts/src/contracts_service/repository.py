@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +24,7 @@ from contracts_service.models import (
     Signature,
 )
 from shared_kit.pagination import fetch_page
+from shared_kit.readmodel import upsert_if_newer
 from shared_kit.tenancy import Scope
 
 
@@ -278,13 +278,7 @@ class DeviceRepository:
 
     async def upsert_if_newer(self, values: dict[str, Any]) -> bool:
         """Insert or update a device unless the stored version is as new; True when applied."""
-        stmt = insert(Device).values(**values)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[Device.id],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-            where=Device.version < stmt.excluded.version,
-        ).returning(Device.id)
-        return await self.session.scalar(upsert) is not None
+        return await upsert_if_newer(self.session, Device, values, version="inventory_version")
 
 
 class ReturnRepository:

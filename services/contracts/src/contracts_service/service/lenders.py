@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.exceptions import LenderNotFound
 from contracts_service.models import Lender, LenderKind
 from contracts_service.repository import LenderRepository
@@ -22,6 +21,7 @@ from contracts_service.schemas import LenderCreate, LenderUpdate
 from contracts_service.service import access, drafting
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.crypto import RotatingCipher
 from shared_kit.problems import Conflict
 from shared_kit.tenancy import TenantForbidden
 
@@ -61,7 +61,7 @@ async def create(
     *,
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     principal: Principal,
     data: LenderCreate,
     now: dt.datetime,
@@ -82,7 +82,7 @@ async def update(
     *,
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     principal: Principal,
     lender: Lender,
     data: LenderUpdate,
@@ -102,7 +102,7 @@ async def update(
 async def _refresh(
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     lender: Lender,
     now: dt.datetime,
 ) -> None:

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service import events
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.document.model import ContractData, SignatureLine
 from contracts_service.document.render import render_pdf
 from contracts_service.document.template import CONSENT_VERSION
@@ -45,8 +44,9 @@ from contracts_service.models import (
 from contracts_service.repository import DocumentRepository, SignatureRepository
 from contracts_service.seal import DocumentSealer
 from contracts_service.service import access
-from contracts_service.service.drafting import contract_data, new_document
+from contracts_service.service.drafting import contract_data, new_document, personal_code
 from shared_kit.auth import Principal
+from shared_kit.crypto import RotatingCipher
 
 S = ContractState
 SEAL_REASON = "Patapinājuma līgums parakstīts / Loan agreement signed"
@@ -203,7 +203,7 @@ async def countersign(
     contract: Contract,
     request: SigningRequest,
     now: dt.datetime,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     sealer: DocumentSealer,
 ) -> Contract:
     """The lender countersigns; the final PDF is sealed and the contract becomes active."""
@@ -249,7 +249,7 @@ async def seal_contract(
     contract: Contract,
     signatures: list[Signature],
     now: dt.datetime,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     sealer: DocumentSealer,
     settings: ContractsSettings,
 ) -> ContractDocument:
@@ -258,7 +258,7 @@ async def seal_contract(
     lines = [signature_line(s, contract.current_document) for s in signatures]
     data = contract_data(
         contract,
-        cipher.decrypt(contract.borrower_personal_code_encrypted),
+        personal_code(contract, cipher),
         version=number,
         issued_at=now,
         kind="sealed",
