@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts_service import consumers
 from contracts_service.config import ContractsSettings
 from contracts_service.main import MIGRATIONS, create_app
-from contracts_service.people import PersonIdentity
+from contracts_service.gateway import PersonIdentity
 from contracts_service.repository import DeviceRepository
 from contracts_service.service import drafting
 from shared_kit.db import session_scope

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts_service.config import ContractsSettings
 from contracts_service.exceptions import BorrowerUnknown, DeviceUnknown, PersonNotFound
-from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
+from contracts_service.gateway import GatewayPeopleDirectory, PeopleDirectory
 from contracts_service.repository import ContractRepository, DeviceRepository
 from contracts_service.service import drafting, lifecycle
 from shared_kit.clock import Clock, system_clock

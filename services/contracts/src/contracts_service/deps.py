@@ -9,10 +9,10 @@ from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, Request
 
 from contracts_service.config import ContractsSettings
+from contracts_service.document.seal import DocumentSealer
 from contracts_service.exceptions import ContractNotFound
 from contracts_service.models import Contract
 from contracts_service.repository import ContractRepository
-from contracts_service.seal import DocumentSealer
 from contracts_service.service import access
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.crypto import RotatingCipher

@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
 from contracts_service.consumers import build_consumers
-from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
-from contracts_service.router import router
-from contracts_service.seal import (
+from contracts_service.document.seal import (
     DocumentSealer,
     build_sealer,
     material_from_settings,
     trust_roots,
 )
+from contracts_service.gateway import GatewayPeopleDirectory, PeopleDirectory
+from contracts_service.router import router
 from contracts_service.service import lifecycle
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock

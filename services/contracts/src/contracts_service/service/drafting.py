@@ -35,6 +35,7 @@ from contracts_service.document.model import (
 )
 from contracts_service.document.render import render_pdf
 from contracts_service.document.template import TEMPLATE_VERSION
+from contracts_service.gateway import PersonIdentity
 from contracts_service.models import (
     Contract,
     ContractDocument,
@@ -44,7 +45,6 @@ from contracts_service.models import (
     Lender,
     LenderKind,
 )
-from contracts_service.people import PersonIdentity
 from contracts_service.repository import ContractRepository, DocumentRepository, LenderRepository
 from shared_kit.crypto import RotatingCipher
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service import events
 from contracts_service.config import ContractsSettings
-from contracts_service.document.model import ContractData, SignatureLine
-from contracts_service.document.render import render_pdf
+from contracts_service.document.model import SignatureLine
+from contracts_service.document.seal import DocumentSealer, render_and_seal
 from contracts_service.document.template import CONSENT_VERSION
 from contracts_service.exceptions import (
     AlreadySigned,
@@ -42,7 +42,6 @@ from contracts_service.models import (
     Signature,
 )
 from contracts_service.repository import DocumentRepository, SignatureRepository
-from contracts_service.seal import DocumentSealer
 from contracts_service.service import access
 from contracts_service.service.drafting import contract_data, new_document, personal_code
 from shared_kit.auth import Principal
@@ -265,16 +264,9 @@ async def seal_contract(
         signatures=lines,
     )
     pdf = await asyncio.to_thread(
-        render_and_seal_data, data, sealer, reason=SEAL_REASON, location=settings.seal_location
+        render_and_seal, data, sealer, reason=SEAL_REASON, location=settings.seal_location
     )
     document = new_document(contract, data, pdf, DocumentKind.SEALED)
     DocumentRepository(session).add(document)
     contract.current_document = number
     return document
-
-
-def render_and_seal_data(
-    data: ContractData, sealer: DocumentSealer, *, reason: str, location: str
-) -> bytes:
-    """Render and seal one document (blocking)."""
-    return sealer.seal(render_pdf(data), reason=reason, location=location)
