@@ -10,10 +10,8 @@ from fastapi import Depends, Request
 
 from contracts_service.config import ContractsSettings
 from contracts_service.document.seal import DocumentSealer
-from contracts_service.exceptions import ContractNotFound
 from contracts_service.models import Contract
-from contracts_service.repository import ContractRepository
-from contracts_service.service import access
+from contracts_service.service import access, contracts
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.crypto import RotatingCipher
 from shared_kit.deps import SessionDep
@@ -51,18 +49,11 @@ TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
 ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
-async def _contract(contract_id: uuid.UUID, session: SessionDep, *, for_update: bool) -> Contract:
-    contract = await ContractRepository(session).get(contract_id, for_update=for_update)
-    if contract is None:
-        raise ContractNotFound(f"No contract {contract_id}")
-    return contract
-
-
 async def valid_contract(
     contract_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> Contract:
     """The contract in the path, if it exists and the caller may see it."""
-    contract = await _contract(contract_id, session, for_update=False)
+    contract = await contracts.get(session, contract_id, for_update=False)
     access.check_read(principal, contract)
     return contract
 
@@ -71,7 +62,7 @@ async def locked_contract(
     contract_id: uuid.UUID, session: SessionDep, _: CurrentPrincipal
 ) -> Contract:
     """The contract in the path, locked for this transaction (actions check their own rights)."""
-    return await _contract(contract_id, session, for_update=True)
+    return await contracts.get(session, contract_id, for_update=True)
 
 
 def signing_request(request: Request, address: ClientAddress) -> dict[str, str | None]:
