@@ -23,12 +23,12 @@ from functools import partial
 from fpdf import FPDF
 from pypdf import PdfReader
 
+from bench.contract_sample import demo_sealer, render_and_seal, sample_contract
 from bench.infra import Infra
 from bench.report import Row
 from bench.search import percentile
-from contracts_service.bench import demo_sealer, render_and_seal, sample_contract
 from contracts_service.document.render import FONT, font_path, render_pdf
-from contracts_service.seal import DocumentSealer
+from contracts_service.document.seal import DocumentSealer
 
 WARMUP = 3
 CONTRACTS = 60

@@ -3,17 +3,28 @@ benchmark's server logs are kept under names of their own."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from pypdf import PdfReader
+
+from contracts_service.document.seal import generate_demo_material
+from contracts_service.document.verify import check_seals
 
 
 @pytest.fixture(scope="module")
 def report(from_root: Callable[[str], ModuleType]) -> ModuleType:
     """`bench.report` as `python -m bench` finds it: from the repository root (not installed)."""
     return from_root("bench.report")
+
+
+@pytest.fixture(scope="module")
+def contract_sample(from_root: Callable[[str], ModuleType]) -> ModuleType:
+    """`bench.contract_sample`: the contracts benchmark's unit of work."""
+    return from_root("bench.contract_sample")
 
 
 def server_log(directory: Path, name: str, text: str) -> Path:
@@ -64,3 +75,16 @@ class TestServerLogNames:
             "journey-reservations-server.log": "reservations in journey",
             "journey-tickets-server.log": "tickets in journey",
         }
+
+
+class TestContractSample:
+    def test_the_unit_of_work_renders_and_seals_the_sample_contract(
+        self, contract_sample: ModuleType
+    ) -> None:
+        data = contract_sample.sample_contract(3)
+        pdf = contract_sample.render_and_seal(data, contract_sample.demo_sealer())
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+        assert "Nr. DL-2026-00000003" in text and "Parakstu lapa / Signature page" in text
+        # Sealed by a fresh demo CA of its own: intact and valid, trusted by nobody else.
+        (check,) = check_seals(pdf, generate_demo_material().trust_roots())
+        assert check.intact and check.valid and check.covers_whole_file and not check.trusted

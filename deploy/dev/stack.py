@@ -42,7 +42,7 @@ import portal_service.main
 import reservations_service.main
 import statistics_service.main
 import tickets_service.main
-from contracts_service.seal import settings_env as seal_env
+from contracts_service.document.seal import settings_env as seal_env
 from gateway_service import admin_cli
 from gateway_service.config import GatewaySettings
 from shared_kit.events.kafka import ensure_topics

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,19 +19,21 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service import consumers
 from contracts_service.config import ContractsSettings
+from contracts_service.gateway import PersonIdentity
 from contracts_service.main import MIGRATIONS, create_app
-from contracts_service.people import PersonIdentity
 from contracts_service.repository import DeviceRepository
 from contracts_service.service import drafting
 from shared_kit.db import session_scope
 from shared_kit.events import CloudEvent
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 from shared_kit.testing.infra import free_port
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.plugin import SettingsFactory
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 
 RIGA = "0010000"
 VALMIERA = "0940200"
@@ -42,63 +44,27 @@ GUARDIAN_CODE = "010185-10004"
 OTHER_CODE = "020290-20002"
 START = dt.datetime(2026, 8, 20, 9, 0, tzinfo=dt.UTC)
 CONTRACTS = "/api/v1/contracts"
-
-
-class TestClock:
-    """The injectable clock: starts at START and moves only when told."""
-
-    __test__ = False
-
-    def __init__(self, now: dt.datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        """Move time forward."""
-        self.now += dt.timedelta(**delta)
-        return self.now
+AUDIENCE = ContractsSettings.model_fields["jwt_audience"].default  # the gateway mints per service
 
 
 @pytest.fixture
 def clock() -> TestClock:
-    """This test's clock."""
-    return TestClock()
+    """This test's clock: starts at START and moves only when told."""
+    return TestClock(START)
 
 
 @pytest.fixture
-async def settings(
-    make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
-    unique: str,
-) -> ContractsSettings:
+async def settings(service_settings: SettingsFactory) -> ContractsSettings:
     """Settings bound to this test's database, topics and the test JWKS; no gateway."""
-    return ContractsSettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwt_audience=token_issuer.audience,
-        jwks_min_refresh_s=0,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"contracts.events.{unique}",
-        reservations_topic=f"reservations.events.{unique}",
-        inventory_topic=f"inventory.events.{unique}",
-        tickets_topic=f"tickets.events.{unique}",
-        consumer_group=f"contracts.{unique}",
-        run_background_workers=False,
-        log_json=False,
-        outbox_poll_interval_s=0.05,
-        consumer_session_timeout_ms=3000,
-        consumer_max_attempts=2,
-        kafka_topic_partitions=3,
+    settings: ContractsSettings = await service_settings(
+        ContractsSettings,
+        MIGRATIONS,
         personal_code_key=SecretStr(Fernet.generate_key().decode()),
         gateway_url=f"http://127.0.0.1:{free_port()}",  # nobody listens: no lookups here
         gateway_client_id="contracts",
         gateway_client_secret=SecretStr("unused"),
     )
+    return settings
 
 
 @pytest.fixture
@@ -112,18 +78,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Client of a running contracts app (no background workers)."""
     async with running_app(app) as c:
         yield c
-
-
-@pytest.fixture
-async def db(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[AsyncSession]:
-    """A session on the running app's database, committed at the end of the test body."""
-    async for session in session_scope(app.state.sessions):
-        yield session
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
@@ -141,20 +95,21 @@ def people() -> People:
     return People(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
 
 
-class Tokens:
-    """Ready-made tokens for the usual callers."""
+class Tokens(AudienceTokens):
+    """Ready-made tokens of the contracts audience for the usual callers."""
 
     def __init__(self, issuer: TokenIssuer, people: People, clock: TestClock) -> None:
-        self.issuer, self.people, self.clock = issuer, people, clock
-        self.platform = issuer.mint(roles=["platform_admin"])
-        self.riga = issuer.mint(roles=["municipality_admin"], municipalities=[RIGA])
-        self.valmiera = issuer.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
-        self.school_a = issuer.mint(
+        super().__init__(issuer, AUDIENCE)
+        self.people, self.clock = people, clock
+        self.platform = self.mint(roles=["platform_admin"])
+        self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
+        self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
+        self.school_a = self.mint(
             str(uuid.uuid4()), roles=["institution_admin"], institutions=[SCHOOL_A]
         )
-        self.school_b = issuer.mint(roles=["institution_admin"], institutions=[SCHOOL_B])
-        self.analyst = issuer.mint(roles=["ministry_analyst"])
-        self.riga_platform = issuer.mint(
+        self.school_b = self.mint(roles=["institution_admin"], institutions=[SCHOOL_B])
+        self.analyst = self.mint(roles=["ministry_analyst"])
+        self.riga_platform = self.mint(
             "client-riga",
             roles=["service"],
             municipalities=[RIGA],
@@ -180,7 +135,7 @@ class Tokens:
     ) -> str:
         """A guardian's token from a login `age_s` seconds before the test clock's now."""
         auth_time = int(self.clock().timestamp() - age_s)
-        return self.issuer.mint(
+        return self.mint(
             str(subject),
             roles=["guardian"],
             learners=[str(self.people.learner)],

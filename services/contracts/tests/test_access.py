@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import CONTRACTS, RIGA, SCHOOL_A, VALMIERA, Tokens, World, bearer, lender_body
-from .test_signing import problem
+from shared_kit.testing.http import bearer, problem
+
+from .conftest import CONTRACTS, RIGA, SCHOOL_A, VALMIERA, Tokens, World, lender_body
 
 
 class TestContractVisibility:

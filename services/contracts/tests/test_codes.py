@@ -6,8 +6,9 @@ import httpx
 
 from contracts_service.document.render import personal_code
 from shared_kit.testing.digits import foreign_digits
+from shared_kit.testing.http import bearer
 
-from .conftest import CONTRACTS, RIGA, SCHOOL_A, Tokens, bearer, lender_body
+from .conftest import CONTRACTS, RIGA, SCHOOL_A, Tokens, lender_body
 
 
 def assert_refused(r: httpx.Response, pointer: str, case: str) -> None:

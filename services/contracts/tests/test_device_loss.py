@@ -14,8 +14,9 @@ from jsonschema import Draft202012Validator
 
 from contracts_service.consumers import DEVICE_LOST, DEVICE_STOLEN
 from shared_kit.events import CloudEvent
+from shared_kit.testing.http import bearer
 
-from .conftest import CONTRACTS, RIGA, SCHOOL_A, Tokens, World, bearer
+from .conftest import CONTRACTS, RIGA, SCHOOL_A, Tokens, World
 from .test_lifecycle import outbox
 
 EVENTS = Path(__file__).parents[3] / "contracts" / "events"

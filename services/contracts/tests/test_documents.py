@@ -15,12 +15,13 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from contracts_service import bench
 from contracts_service.document.render import render_pdf
-from contracts_service.seal import build_sealer, generate_demo_material
-from contracts_service.verify import check_seals
+from contracts_service.document.seal import build_sealer, generate_demo_material
+from contracts_service.document.verify import check_seals
+from shared_kit.testing.http import bearer
 
-from .conftest import CONTRACTS, GUARDIAN_CODE, Tokens, World, bearer
+from .conftest import CONTRACTS, GUARDIAN_CODE, Tokens, World
+from .samples import contract_data, sealed_pdf
 
 RIGA = ZoneInfo("Europe/Riga")
 
@@ -56,7 +57,7 @@ def flip_byte(pdf: bytes, at: int) -> bytes:
 
 class TestRendering:
     def test_pdf_says_what_the_data_says(self) -> None:
-        data = bench.sample_contract(7)
+        data = contract_data(7)
         text = text_of(render_pdf(data.model_copy(update={"kind": "draft", "signatures": []})))
         for expected in (
             "PATAPINĀJUMA LĪGUMS Nr. DL-2026-00000007",
@@ -80,7 +81,7 @@ class TestRendering:
         assert "PROJEKTS" not in text
 
     def test_rendering_is_reproducible(self) -> None:
-        data = bench.sample_contract(1)
+        data = contract_data(1)
         assert (
             hashlib.sha256(render_pdf(data)).digest() == hashlib.sha256(render_pdf(data)).digest()
         )
@@ -88,7 +89,7 @@ class TestRendering:
         assert render_pdf(other) != render_pdf(data)
 
     def test_missing_lender_details_say_so_and_unknown_value_is_explained(self) -> None:
-        data = bench.sample_contract(2)
+        data = contract_data(2)
         lender = data.lender.model_copy(
             update={
                 "name": None,
@@ -105,7 +106,7 @@ class TestRendering:
         assert "Ierīce nav apdrošināta." in text
 
     def test_sealed_final_lists_the_signatures(self) -> None:
-        data = bench.sample_contract(3)
+        data = contract_data(3)
         text = text_of(render_pdf(data))
         assert "Parakstu lapa / Signature page" in text
         assert "Autentifikācija / Authentication: latvija / smartid" in text
@@ -121,7 +122,7 @@ class TestPeriodWording:
     """The period ends exclusively; the agreement prints its last day, or the exact moment."""
 
     def words(self, start: dt.datetime, end: dt.datetime) -> str:
-        data = bench.sample_contract(4).model_copy(
+        data = contract_data(4).model_copy(
             update={"kind": "draft", "signatures": [], "period_start": start, "period_end": end}
         )
         return words_of(render_pdf(data))
@@ -191,7 +192,7 @@ class TestSeal:
     def test_sealed_pdf_validates_and_a_changed_byte_fails(self) -> None:
         material = generate_demo_material()
         roots = material.trust_roots()
-        sealed = bench.render_and_seal(bench.sample_contract(4), build_sealer(material))
+        sealed = sealed_pdf(contract_data(4), build_sealer(material))
         assert pyhanko_validates(sealed, roots)
         assert [c.ok for c in check_seals(sealed, roots)] == [True]
         # A byte inside the signed content (the first page's stream), and one in the signature.
@@ -202,7 +203,7 @@ class TestSeal:
             assert not pyhanko_validates(tampered, roots)
 
     def test_a_foreign_ca_is_not_trusted(self) -> None:
-        sealed = bench.render_and_seal(bench.sample_contract(5), bench.demo_sealer())
+        sealed = sealed_pdf(contract_data(5), build_sealer(generate_demo_material()))
         foreign = generate_demo_material().trust_roots()
         (check,) = check_seals(sealed, foreign)
         assert check.intact and check.valid and not check.trusted and not check.ok

@@ -24,23 +24,23 @@ from sqlalchemy import select
 
 from contracts_service.config import ContractsSettings
 from contracts_service.exceptions import BorrowerUnknown, GatewayUnavailable, PersonNotFound
+from contracts_service.gateway import GatewayPeopleDirectory
 from contracts_service.main import create_app
 from contracts_service.models import Contract
-from contracts_service.people import GatewayPeopleDirectory
 from shared_kit.db import session_scope
 from shared_kit.events.outbox import OutboxMessage
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
 from shared_kit.testing.gateway import Gateway, running_gateway
+from shared_kit.testing.http import bearer
 from shared_kit.testing.infra import Postgres
 from shared_kit.testing.kafka import events_of, eventually, publish, read_topic
 
 from .conftest import (
     CONTRACTS,
     People,
-    TestClock,
     Tokens,
     World,
-    bearer,
     device_event,
     reservation_event,
 )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 
+from shared_kit.testing.http import bearer
 from shared_kit.testing.preconditions import assert_if_match_rules
 
-from .conftest import CONTRACTS, SCHOOL_A, Tokens, bearer, lender_body
+from .conftest import CONTRACTS, SCHOOL_A, Tokens, lender_body
 
 
 class TestIfMatch:

@@ -22,17 +22,16 @@ from contracts_service.service import lifecycle
 from shared_kit.db import session_scope
 from shared_kit.events.outbox import OutboxMessage
 from shared_kit.testing import images
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer, problem
 
 from .conftest import (
     CONTRACTS,
     GUARDIAN_CODE,
-    TestClock,
     Tokens,
     World,
-    bearer,
     reservation_event,
 )
-from .test_signing import problem
 
 EVENTS = Path(__file__).parents[3] / "contracts" / "events"
 PNG = images.png()
@@ -168,6 +167,7 @@ class TestReturn:
         assert (await world.get(active["id"]))["state"] == "active"
         r = await give_back(client, active, tokens.riga_platform, "accessories_missing")
         assert r.status_code == 201, r.text
+        assert r.json()["recorded_by"] == "client:riga-platform"  # the kit's actor names
 
     async def test_photos_are_stored_without_metadata(
         self, world: World, client: httpx.AsyncClient, tokens: Tokens
@@ -269,7 +269,7 @@ class TestExpiryAndOverdue:
         tokens: Tokens,
     ) -> None:
         active = await world.active()
-        clock.now = clock.now.replace(year=2027, month=6, day=29)
+        clock.set(clock.now.replace(year=2027, month=6, day=29))
         assert (await sweep(app))["contracts_overdue"] == 0
         clock.advance(days=2)
         assert (await sweep(app))["contracts_overdue"] == 1
@@ -344,7 +344,7 @@ class TestEventsOut:
                 world.people,
             )
         )
-        clock.now = clock.now.replace(year=2027, month=7, day=2)
+        clock.set(clock.now.replace(year=2027, month=7, day=2))
         await sweep(app)
         rows = await outbox(app)
         assert {r.event_type.split(".")[-2] for r in rows} == {

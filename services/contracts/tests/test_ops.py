@@ -1,4 +1,4 @@
-"""Operations and configuration: health, OpenAPI, production refusals, the demo CA."""
+"""Operations and configuration: health, OpenAPI, migrations, production refusals, the demo CA."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from contracts_service import bench
+from contracts_service import cli
 from contracts_service.config import ContractsSettings
-from contracts_service.seal import demo_ca, main, material_from_settings, settings_env
-from contracts_service.verify import check_seals
+from contracts_service.document.seal import (
+    build_sealer,
+    demo_ca,
+    material_from_settings,
+    settings_env,
+)
+from contracts_service.document.verify import check_seals
+from contracts_service.models import migration_metadata
+from shared_kit.db import create_engine
+from shared_kit.testing.migrations import migration_diff
+
+from .samples import contract_data, sealed_pdf
 
 PROD = {
     "environment": "prod",
@@ -31,6 +41,17 @@ class TestOps:
         sign = spec["paths"]["/api/v1/contracts/{contract_id}/sign"]["post"]["responses"]
         assert {"403", "409", "412"} <= set(sign)
         assert "/api/v1/contracts/verify" in spec["paths"]
+
+
+class TestMigrations:
+    async def test_the_migrations_build_exactly_the_models(
+        self, settings: ContractsSettings
+    ) -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            assert await migration_diff(engine, migration_metadata()) == []
+        finally:
+            await engine.dispose()
 
 
 class TestSettings:
@@ -68,7 +89,7 @@ class TestDemoCa:
     def test_files_are_made_once_and_seal(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        assert main([str(tmp_path / "seal")]) == 0
+        assert cli.demo_ca([str(tmp_path / "seal")]) == 0
         paths = demo_ca(tmp_path / "seal")
         assert str(paths["key"]) in capsys.readouterr().out
         assert paths["key"].stat().st_mode & 0o077 == 0
@@ -82,6 +103,5 @@ class TestDemoCa:
             seal_chain_pem=env["CONTRACTS_SEAL_CHAIN_PEM"],
         )
         material = material_from_settings(settings)
-        sealer = bench.build_sealer(material)
-        sealed = bench.render_and_seal(bench.sample_contract(), sealer)
+        sealed = sealed_pdf(contract_data(), build_sealer(material))
         assert [c.ok for c in check_seals(sealed, material.trust_roots())] == [True]

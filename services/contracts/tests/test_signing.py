@@ -9,17 +9,9 @@ import httpx
 from pypdf import PdfReader
 
 from contracts_service.document.template import CONSENT_VERSION
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import CONTRACTS, GUARDIAN_CODE, SCHOOL_A, Tokens, World, bearer
-
-
-def problem(r: httpx.Response, status: int, kind: str) -> dict[str, Any]:
-    """Assert a problem+json answer of this status and type; its body."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = dict(r.json())
-    assert body["type"].endswith(f"/{kind}"), body
-    return body
+from .conftest import CONTRACTS, GUARDIAN_CODE, SCHOOL_A, Tokens, World
 
 
 class TestLoginPolicy:
@@ -56,7 +48,7 @@ class TestLoginPolicy:
             await world.sign(contract, tokens.guardian(age_s=11 * 60)), 403, "login-too-old"
         )
         assert body["max_age_s"] == 600
-        no_auth_time = tokens.issuer.mint(
+        no_auth_time = tokens.mint(
             str(tokens.people.guardian), roles=["guardian"], idp="latvija", amr=["eid"]
         )
         problem(await world.sign(contract, no_auth_time), 403, "login-too-old")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared_kit.crypto import RotatingCipher
 from shared_kit.settings import Environment, ServiceSettings
 
 # Development default for the personal-code key; production refuses it.
@@ -74,11 +74,10 @@ class ContractsSettings(ServiceSettings):
     @field_validator("personal_code_key")
     @classmethod
     def _valid_fernet_keys(cls, value: SecretStr) -> SecretStr:
-        for key in value.get_secret_value().split(","):
-            try:
-                Fernet(key.strip())
-            except ValueError as exc:
-                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
+        try:
+            RotatingCipher(value)
+        except ValueError as exc:
+            raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
         return value
 
     @model_validator(mode="after")

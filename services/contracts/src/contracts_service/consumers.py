@@ -1,23 +1,17 @@
-"""Events contracts read: approved and released reservations, and the inventory's devices.
+"""Events contracts read, each translated into one service call.
 
 Each payload model is this service's own tolerant copy: it reads the fields it needs and
-ignores the rest.
+ignores the rest. The rules live in the service package:
 
-- `reservation.approved` drafts the contract (one per reservation: a replay or a second
-  approval finds the existing one). The borrower is the reservation's `requested_by`, the
-  platform person who asked (the guardian); a reservation without a person there is
-  dead-lettered (`BorrowerUnknown`). Names and personal code come from the gateway; when it is
-  unreachable the handler raises `GatewayUnavailable` and the kit's runner retries, so nothing
-  is half drafted. The learner's name comes from there too when the learner is a person (their
-  personal code is dropped at once); otherwise the contract shows the learner's platform id.
-  A device not yet in the read model is waited for (retried until the inventory's event
-  arrives through the separate inventory consumer).
-- `reservation.cancelled` / `expired` / `rejected` cancel a contract that is not active yet.
-- The tickets service's `device.lost_confirmed` / `device.stolen_confirmed` are recorded on
+- `reservation.approved` drafts the contract (`reservations.approved`: the borrower and the
+  learner's name from the gateway, retried while it or the device is not there yet);
+- `reservation.cancelled` / `expired` / `rejected` cancel a contract that is not active yet
+  (`reservations.released`);
+- the inventory's device events keep the device read model (`readmodel.apply_snapshot`);
+  fields its snapshot may not carry (manufacturer, model, accessories, purchase price) are
+  read when present;
+- the tickets service's `device.lost_confirmed` / `device.stolen_confirmed` are recorded on
   the contract the device is lent under (`lifecycle.record_device_loss`).
-- Inventory device events keep the device read model; only a newer `version` is applied.
-  Fields the inventory's snapshot may not carry (manufacturer, model, accessories, purchase
-  price) are read when present.
 """
 
 from __future__ import annotations
@@ -26,18 +20,15 @@ import datetime as dt
 import logging
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contracts_service.clock import Clock, system_clock
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
-from contracts_service.exceptions import BorrowerUnknown, DeviceUnknown, PersonNotFound
-from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
-from contracts_service.repository import ContractRepository, DeviceRepository
-from contracts_service.service import drafting, lifecycle
+from contracts_service.gateway import GatewayPeopleDirectory, PeopleDirectory
+from contracts_service.service import lifecycle, readmodel, reservations
+from shared_kit.clock import Clock, system_clock
+from shared_kit.crypto import RotatingCipher
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
 from shared_kit.settings import ServiceSettings
@@ -75,6 +66,10 @@ class ReservationIn(BaseModel):
     period_start: dt.datetime
     period_end: dt.datetime
 
+    def approval(self) -> reservations.Approval:
+        """What the service needs of it."""
+        return reservations.Approval(**self.model_dump())
+
 
 class ReservationRef(BaseModel):
     """Any reservation event: which reservation."""
@@ -103,6 +98,25 @@ class DeviceSnapshotIn(BaseModel):
     insured_until: dt.date | None = None
     status: str
 
+    def snapshot(self) -> readmodel.Snapshot:
+        """The read model's row."""
+        return readmodel.Snapshot(
+            id=self.device_id,
+            inventory_version=self.version,
+            asset_tag=self.asset_tag,
+            serial_number=self.serial_number,
+            municipality_code=self.municipality_code,
+            institution_number=self.institution_registration_number,
+            catalogue_item_code=self.catalogue_item_code,
+            category=self.category,
+            status=self.status,
+            manufacturer=self.manufacturer,
+            model=self.model,
+            accessories=self.accessories,
+            purchase_price=self.purchase_price,
+            insured_until=self.insured_until,
+        )
+
 
 class DeviceLossIn(BaseModel):
     """A loss or theft the tickets service confirmed."""
@@ -121,116 +135,52 @@ class DeviceEventIn(BaseModel):
     device: DeviceSnapshotIn
 
 
-def _borrower_id(reservation: ReservationIn) -> uuid.UUID:
-    try:
-        return uuid.UUID(reservation.requested_by or "")
-    except ValueError:
-        raise BorrowerUnknown(
-            f"Reservation {reservation.reservation_id} names no person in requested_by "
-            "(a machine client or nobody); a contract needs the guardian who borrows"
-        ) from None
-
-
-async def _learner_name(people: PeopleDirectory, reservation: ReservationIn) -> str | None:
-    if reservation.beneficiary not in (None, "learner"):
-        return None
-    try:
-        learner = await people.person(uuid.UUID(reservation.learner_id))
-    except (ValueError, PersonNotFound):
-        return None
-    return learner.full_name
-
-
 def build_handlers(
     settings: ContractsSettings, people: PeopleDirectory, clock: Clock
 ) -> dict[str, Handler]:
-    """Event type → handler."""
-    cipher = PersonalCodeCipher(settings.personal_code_key)
+    """Event type → handler; each reads its payload and calls the service."""
+    cipher = RotatingCipher(settings.personal_code_key)
 
     async def approved(session: AsyncSession, evt: CloudEvent) -> None:
-        reservation = ReservationIn.model_validate(evt.data)
-        if await ContractRepository(session).by_reservation(reservation.reservation_id):
-            return  # drafted before: one contract per reservation
-        device = await DeviceRepository(session).get(reservation.device_id)
-        if device is None:
-            raise DeviceUnknown(f"Device {reservation.device_id} is not known (yet)")
-        borrower_id = _borrower_id(reservation)
-        borrower = await people.person(borrower_id)
-        learner_name = await _learner_name(people, reservation)
-        facts = drafting.ReservationFacts(
-            reservation_id=reservation.reservation_id,
-            device_id=reservation.device_id,
-            municipality_code=reservation.municipality_code,
-            institution_number=reservation.institution_number,
-            learner_id=reservation.learner_id,
-            borrower_id=borrower_id,
-            period_start=reservation.period_start,
-            period_end=reservation.period_end,
-        )
-        await drafting.draft(
-            session=session,
-            settings=settings,
-            cipher=cipher,
-            facts=facts,
-            device=device,
-            borrower=borrower,
-            learner_name=learner_name,
-            now=clock(),
+        approval = ReservationIn.model_validate(evt.data).approval()
+        await reservations.approved(
+            session, settings=settings, cipher=cipher, people=people, approval=approval, now=clock()
         )
 
     async def released(session: AsyncSession, evt: CloudEvent) -> None:
         ref = ReservationRef.model_validate(evt.data)
-        contract = await ContractRepository(session).by_reservation(
-            ref.reservation_id, for_update=True
-        )
-        if contract is None:
-            return
         reason = evt.type.removeprefix("lv.datori.reservations.").removesuffix(".v1")
-        changed = await lifecycle.cancel(
-            session, contract, reason=reason, now=clock(), topic=settings.events_topic
-        )
-        if not changed:
-            logger.info("%s: contract %s is %s, left as is", evt.type, contract.id, contract.state)
-
-    async def device(session: AsyncSession, evt: CloudEvent) -> None:
-        snapshot = DeviceEventIn.model_validate(evt.data).device
-        await DeviceRepository(session).upsert_if_newer(
-            {
-                "id": snapshot.device_id,
-                "version": snapshot.version,
-                "asset_tag": snapshot.asset_tag,
-                "serial_number": snapshot.serial_number,
-                "municipality_code": snapshot.municipality_code,
-                "institution_number": snapshot.institution_registration_number,
-                "catalogue_item_code": snapshot.catalogue_item_code,
-                "category": snapshot.category,
-                "manufacturer": snapshot.manufacturer,
-                "model": snapshot.model,
-                "accessories": snapshot.accessories,
-                "purchase_price": snapshot.purchase_price,
-                "insured_until": snapshot.insured_until,
-                "status": snapshot.status,
-            }
+        await reservations.released(
+            session, reservation_id=ref.reservation_id, reason=reason, now=clock()
         )
 
-    async def device_loss(session: AsyncSession, evt: CloudEvent) -> None:
-        payload = DeviceLossIn.model_validate(evt.data)
-        contract = await lifecycle.record_device_loss(
-            session,
-            device_id=payload.device_id,
-            contract_id=payload.contract_id,
-            kind=DEVICE_LOSSES[evt.type],
-            ticket_id=payload.ticket_id,
-            at=payload.confirmed_at or evt.time,
-        )
-        if contract is None:
-            logger.info("%s: device %s is lent under no contract", evt.type, payload.device_id)
-
-    handlers: dict[str, Any] = {RESERVATION_APPROVED: approved}
-    handlers.update(dict.fromkeys(DEVICE_LOSSES, device_loss))
+    handlers: dict[str, Handler] = {RESERVATION_APPROVED: approved}
     handlers.update(dict.fromkeys(RESERVATION_RELEASED, released))
     handlers.update(dict.fromkeys(DEVICE_EVENTS, device))
+    handlers.update(dict.fromkeys(DEVICE_LOSSES, device_loss))
     return handlers
+
+
+async def device(session: AsyncSession, evt: CloudEvent) -> None:
+    """An inventory device event: keep the read model."""
+    await readmodel.apply_snapshot(
+        session, DeviceEventIn.model_validate(evt.data).device.snapshot()
+    )
+
+
+async def device_loss(session: AsyncSession, evt: CloudEvent) -> None:
+    """A loss or theft the tickets service confirmed: record it on the device's loan."""
+    payload = DeviceLossIn.model_validate(evt.data)
+    contract = await lifecycle.record_device_loss(
+        session,
+        device_id=payload.device_id,
+        contract_id=payload.contract_id,
+        kind=DEVICE_LOSSES[evt.type],
+        ticket_id=payload.ticket_id,
+        at=payload.confirmed_at or evt.time,
+    )
+    if contract is None:
+        logger.info("%s: device %s is lent under no contract", evt.type, payload.device_id)
 
 
 def build_consumers(

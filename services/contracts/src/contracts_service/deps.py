@@ -1,4 +1,4 @@
-"""Dependencies of the contracts API: settings, clock, sealer, and validated path objects."""
+"""Dependencies of the contracts API: settings, cipher, sealer, and validated path objects."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ from typing import Annotated
 from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, Request
 
-from contracts_service.clock import Clock
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
-from contracts_service.exceptions import ContractNotFound
+from contracts_service.document.seal import DocumentSealer
 from contracts_service.models import Contract
-from contracts_service.repository import ContractRepository
-from contracts_service.seal import DocumentSealer
-from contracts_service.service import access
+from contracts_service.service import access, contracts
 from shared_kit.auth import CurrentPrincipal
+from shared_kit.crypto import RotatingCipher
 from shared_kit.deps import ClientAddress, SessionDep
 
 
@@ -25,12 +22,7 @@ def get_settings(request: Request) -> ContractsSettings:
     return request.app.state.settings
 
 
-def get_clock(request: Request) -> Clock:
-    """The app's clock."""
-    return request.app.state.clock
-
-
-def get_cipher(request: Request) -> PersonalCodeCipher:
+def get_cipher(request: Request) -> RotatingCipher:
     """The personal-code cipher."""
     return request.app.state.cipher
 
@@ -46,24 +38,16 @@ def get_trust_roots(request: Request) -> list[asn1_x509.Certificate]:
 
 
 Settings = Annotated[ContractsSettings, Depends(get_settings)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-Cipher = Annotated[PersonalCodeCipher, Depends(get_cipher)]
+Cipher = Annotated[RotatingCipher, Depends(get_cipher)]
 Sealer = Annotated[DocumentSealer, Depends(get_sealer)]
 TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
-
-
-async def _contract(contract_id: uuid.UUID, session: SessionDep, *, for_update: bool) -> Contract:
-    contract = await ContractRepository(session).get(contract_id, for_update=for_update)
-    if contract is None:
-        raise ContractNotFound(f"No contract {contract_id}")
-    return contract
 
 
 async def valid_contract(
     contract_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> Contract:
     """The contract in the path, if it exists and the caller may see it."""
-    contract = await _contract(contract_id, session, for_update=False)
+    contract = await contracts.get(session, contract_id, for_update=False)
     access.check_read(principal, contract)
     return contract
 
@@ -72,7 +56,7 @@ async def locked_contract(
     contract_id: uuid.UUID, session: SessionDep, _: CurrentPrincipal
 ) -> Contract:
     """The contract in the path, locked for this transaction (actions check their own rights)."""
-    return await _contract(contract_id, session, for_update=True)
+    return await contracts.get(session, contract_id, for_update=True)
 
 
 def signing_request(request: Request, address: ClientAddress) -> dict[str, str | None]:

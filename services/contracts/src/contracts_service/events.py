@@ -155,12 +155,7 @@ def contract_event(
 
 
 def publish(
-    session: AsyncSession,
-    topic: str,
-    type_: str,
-    contract: Contract,
-    document: ContractDocument,
-    **fields: Any,
+    session: AsyncSession, type_: str, contract: Contract, document: ContractDocument, **fields: Any
 ) -> None:
     """Queue a contract event in the outbox of the caller's transaction."""
-    add_event(session, topic, contract_event(type_, contract, document, **fields))
+    add_event(session, contract_event(type_, contract, document, **fields))

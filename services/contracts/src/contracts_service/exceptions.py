@@ -21,10 +21,6 @@ class PhotoNotFound(NotFound):
     type = "photo-not-found"
 
 
-class TenantForbidden(Forbidden):
-    type, title = "tenant-forbidden", "Outside your tenancy"
-
-
 class NotTheBorrower(Forbidden):
     type, title = "not-the-borrower", "Only the borrower may sign"
 

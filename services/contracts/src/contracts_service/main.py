@@ -9,20 +9,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts_service.clock import Clock, system_clock
 from contracts_service.config import ContractsSettings
 from contracts_service.consumers import build_consumers
-from contracts_service.crypto import PersonalCodeCipher
-from contracts_service.people import GatewayPeopleDirectory, PeopleDirectory
-from contracts_service.router import router
-from contracts_service.seal import (
+from contracts_service.document.seal import (
     DocumentSealer,
     build_sealer,
     material_from_settings,
     trust_roots,
 )
+from contracts_service.gateway import GatewayPeopleDirectory, PeopleDirectory
+from contracts_service.router import router
 from contracts_service.service import lifecycle
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.clock import Clock, system_clock
+from shared_kit.crypto import RotatingCipher
 from shared_kit.housekeeping import Purge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,10 +65,10 @@ def create_app(
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock, people=people),
             housekeeping=[sweep_job(settings, clock)],
+            clock=clock,
             openapi_tags=[
                 {"name": "contracts", "description": "Loan contracts and their documents"},
                 {"name": "signing", "description": "Borrower signature, lender countersignature"},
@@ -79,9 +79,8 @@ def create_app(
             ],
         )
     )
-    app.state.clock = clock
     app.state.people = people
-    app.state.cipher = PersonalCodeCipher(settings.personal_code_key)
+    app.state.cipher = RotatingCipher(settings.personal_code_key)
     app.state.sealer = sealer or build_sealer(material)
     app.state.trust_roots = trust_roots(settings, material)
     return app

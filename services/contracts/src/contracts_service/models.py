@@ -128,7 +128,7 @@ class Device(Base):
     __tablename__ = "device"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
+    inventory_version: Mapped[int] = mapped_column(Integer)  # the inventory's `version`
     asset_tag: Mapped[str] = mapped_column(String(60))
     serial_number: Mapped[str] = mapped_column(String(100))
     municipality_code: Mapped[str] = mapped_column(String(7))

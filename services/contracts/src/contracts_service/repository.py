@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -25,16 +24,8 @@ from contracts_service.models import (
     Signature,
 )
 from shared_kit.pagination import fetch_page
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which contracts a caller may see; None on every axis means everything."""
-
-    everything: bool = False
-    municipality_codes: frozenset[str] = frozenset()
-    institution_numbers: frozenset[str] = frozenset()
-    borrower_id: uuid.UUID | None = None
+from shared_kit.readmodel import upsert_if_newer
+from shared_kit.tenancy import Scope
 
 
 @dataclass
@@ -47,19 +38,6 @@ class ContractFilters:
     device_id: uuid.UUID | None = None
     reservation_id: uuid.UUID | None = None
     overdue: bool | None = None
-
-
-def _scope_condition(scope: Scope) -> ColumnElement[bool] | None:
-    if scope.everything:
-        return None
-    parts: list[ColumnElement[bool]] = []
-    if scope.municipality_codes:
-        parts.append(Contract.municipality_code.in_(scope.municipality_codes))
-    if scope.institution_numbers:
-        parts.append(Contract.institution_number.in_(scope.institution_numbers))
-    if scope.borrower_id is not None:
-        parts.append(Contract.borrower_id == scope.borrower_id)
-    return or_(*parts) if parts else false()
 
 
 class ContractRepository:
@@ -109,7 +87,11 @@ class ContractRepository:
         self, scope: Scope, f: ContractFilters, cursor: str | None, limit: int
     ) -> Sequence[Contract]:
         stmt = select(Contract)
-        condition = _scope_condition(scope)
+        condition = scope.condition(
+            municipality=Contract.municipality_code,
+            institution=Contract.institution_number,
+            person=Contract.borrower_id,
+        )
         if condition is not None:
             stmt = stmt.where(condition)
         if f.states:
@@ -276,12 +258,12 @@ class LenderRepository:
             select(Lender).where(Lender.kind == kind, Lender.code == code)
         )
 
-    async def page(
-        self, municipality_codes: frozenset[str] | None, cursor: str | None, limit: int
-    ) -> Sequence[Lender]:
+    async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[Lender]:
+        """Lenders of the scope's municipalities (all for an unrestricted scope)."""
         stmt = select(Lender)
-        if municipality_codes is not None:
-            stmt = stmt.where(Lender.municipality_code.in_(municipality_codes))
+        condition = scope.condition(municipality=Lender.municipality_code)
+        if condition is not None:
+            stmt = stmt.where(condition)
         return await fetch_page(self.session, stmt, [Lender.kind, Lender.code], cursor, limit)
 
 
@@ -296,13 +278,7 @@ class DeviceRepository:
 
     async def upsert_if_newer(self, values: dict[str, Any]) -> bool:
         """Insert or update a device unless the stored version is as new; True when applied."""
-        stmt = insert(Device).values(**values)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[Device.id],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-            where=Device.version < stmt.excluded.version,
-        ).returning(Device.id)
-        return await self.session.scalar(upsert) is not None
+        return await upsert_if_newer(self.session, Device, values, version="inventory_version")
 
 
 class ReturnRepository:

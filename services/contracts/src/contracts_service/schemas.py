@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from contracts_service.models import (
     Contract,
@@ -18,6 +18,7 @@ from contracts_service.models import (
     Signature,
 )
 from shared_kit.fields import ATVK_PATTERN
+from shared_kit.schemas import ReadModel, Strict
 
 SHA256 = r"^[0-9a-fA-F]{64}$"
 PERIOD_END = (
@@ -29,19 +30,11 @@ PERIOD_END = (
 LENDER_CODE_PATTERN = r"^[0-9]{7,10}$"  # an ATVK code or a VIIS registration number
 
 
-class ReadModel(BaseModel):
-    """Reads from ORM objects."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-
 # Lenders ------------------------------------------------------------------------------------
 
 
-class LenderUpdate(BaseModel):
+class LenderUpdate(Strict):
     """Changed legal details of a lender."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=2, max_length=300)
     registration_number: str | None = Field(None, pattern=r"^[0-9A-Z]{5,30}$")
@@ -55,10 +48,8 @@ class LenderUpdate(BaseModel):
         return self
 
 
-class LenderCreate(BaseModel):
+class LenderCreate(Strict):
     """A lender's legal details: the municipality (ATVK code) or an institution (VIIS number)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: LenderKind
     code: str = Field(
@@ -204,10 +195,8 @@ class ContractRead(BaseModel):
         )
 
 
-class SignRequest(BaseModel):
+class SignRequest(Strict):
     """What the signer read and agreed to: a version (by SHA-256 or number) and the consent."""
-
-    model_config = ConfigDict(extra="forbid")
 
     document_sha256: str | None = Field(None, pattern=SHA256)
     document_version: int | None = Field(None, ge=1)
@@ -220,10 +209,8 @@ class SignRequest(BaseModel):
         return self
 
 
-class TerminateRequest(BaseModel):
+class TerminateRequest(Strict):
     """Why an active loan ends early."""
-
-    model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=3, max_length=2000)
 

@@ -11,22 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.deps import (
     Cipher,
-    ClockDep,
     LockedContract,
     RequestOrigin,
     Sealer,
     Settings,
     ValidContract,
 )
-from contracts_service.exceptions import DocumentNotFound, PhotoNotFound
 from contracts_service.models import Contract, ContractState, ReturnCondition
-from contracts_service.repository import (
-    ContractFilters,
-    ContractRepository,
-    DocumentRepository,
-    ReturnRepository,
-    SignatureRepository,
-)
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import (
     LENDER_CODE_PATTERN,
@@ -37,15 +28,15 @@ from contracts_service.schemas import (
     SignRequest,
     TerminateRequest,
 )
-from contracts_service.service import access, lifecycle, signing
+from contracts_service.service import contracts, lifecycle, signing
 from shared_kit import uploads
-from shared_kit.auth import CurrentPrincipal
+from shared_kit.auth import CurrentPrincipal, Principal
 from shared_kit.concurrency import IfMatch, check_if_match, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.downloads import file_response
 from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
-from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_response
 from shared_kit.problems import problem_responses
 
 router = APIRouter(prefix=PREFIX, tags=["contracts"], responses=COMMON)
@@ -55,8 +46,7 @@ NO_STORE = {"Cache-Control": "private, no-store"}
 
 
 async def _read(session: AsyncSession, contract: Contract) -> ContractRead:
-    signatures = await SignatureRepository(session).of(contract.id)
-    return ContractRead.of(contract, list(signatures))
+    return ContractRead.of(contract, await contracts.signatures(session, contract))
 
 
 def _pdf(data: bytes, filename: str, sha256: str) -> Response:
@@ -80,7 +70,11 @@ async def list_contracts(
 ):
     """Contracts you may see, oldest first: your own as a borrower, your institution's or
     municipality's as an administrator."""
-    filters = ContractFilters(
+    items, nxt = await contracts.page(
+        session,
+        principal,
+        cursor=cursor,
+        limit=limit,
         states=state or (),
         municipality_code=municipality,
         institution_number=institution,
@@ -88,14 +82,8 @@ async def list_contracts(
         reservation_id=reservation_id,
         overdue=overdue,
     )
-    scope = access.scope_for(principal)
-    rows = await ContractRepository(session).page(scope, filters, cursor, limit)
-    items, nxt = page_of(rows, limit, lambda c: (c.created_at, c.id))
-    signatures = await SignatureRepository(session).of_many([c.id for c in items])
-    by_contract: dict[uuid.UUID, list] = {}
-    for s in signatures:
-        by_contract.setdefault(s.contract_id, []).append(s)
-    return page_response([ContractRead.of(c, by_contract.get(c.id, [])) for c in items], nxt)
+    signatures = await contracts.signatures_by_contract(session, items)
+    return page_response([ContractRead.of(c, signatures[c.id]) for c in items], nxt)
 
 
 @router.get("/{contract_id}", response_model=ContractRead, responses=READ)
@@ -108,7 +96,7 @@ async def get_contract(contract: ValidContract, session: SessionDep, response: R
 @router.get("/{contract_id}/documents", response_model=list[DocumentRead], responses=READ)
 async def list_documents(contract: ValidContract, session: SessionDep):
     """Every version of the contract's document, oldest first; the last is current."""
-    rows = await DocumentRepository(session).listing(contract.id)
+    rows = await contracts.documents(session, contract)
     return [
         DocumentRead(**row._asdict(), current=row.number == contract.current_document)
         for row in rows
@@ -122,8 +110,7 @@ async def list_documents(contract: ValidContract, session: SessionDep):
 )
 async def download_current(contract: ValidContract, session: SessionDep):
     """The current PDF: the sealed final once active, else the version to sign."""
-    document = await DocumentRepository(session).get(contract.id, contract.current_document)
-    assert document is not None
+    document = await contracts.document(session, contract, contract.current_document)
     name = f"{contract.number}-v{document.number}.pdf"
     return _pdf(document.pdf, name, document.sha256)
 
@@ -137,9 +124,7 @@ async def download_version(
     number: Annotated[int, Path(ge=1)], contract: ValidContract, session: SessionDep
 ):
     """One version's PDF, exactly as stored."""
-    document = await DocumentRepository(session).get(contract.id, number)
-    if document is None:
-        raise DocumentNotFound(f"Contract {contract.number} has no version {number}")
+    document = await contracts.document(session, contract, number)
     return _pdf(document.pdf, f"{contract.number}-v{number}.pdf", document.sha256)
 
 
@@ -160,7 +145,7 @@ async def sign_contract(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     origin: RequestOrigin,
     idem: IdempotencyDep,
     if_match: IfMatch = None,
@@ -178,7 +163,7 @@ async def sign_contract(
         principal=principal,
         contract=contract,
         request=_signing(body, origin),
-        now=clock(),
+        now=now,
     )
     return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
 
@@ -192,7 +177,7 @@ async def countersign_contract(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     cipher: Cipher,
     sealer: Sealer,
     origin: RequestOrigin,
@@ -210,7 +195,7 @@ async def countersign_contract(
         principal=principal,
         contract=contract,
         request=_signing(body, origin),
-        now=clock(),
+        now=now,
         cipher=cipher,
         sealer=sealer,
     )
@@ -223,8 +208,7 @@ async def terminate_contract(
     contract: LockedContract,
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     idem: IdempotencyDep,
     if_match: IfMatch = None,
 ):
@@ -237,8 +221,7 @@ async def terminate_contract(
         principal=principal,
         contract=contract,
         reason=body.reason,
-        now=clock(),
-        topic=settings.events_topic,
+        now=now,
     )
     return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
 
@@ -255,7 +238,7 @@ async def record_return(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: Settings,
-    clock: ClockDep,
+    now: NowDep,
     idem: IdempotencyDep,
     condition: Annotated[ReturnCondition, Form()],
     notes: Annotated[str | None, Form(max_length=4000)] = None,
@@ -285,18 +268,15 @@ async def record_return(
         condition=condition,
         notes=notes,
         photos=received,
-        now=clock(),
+        now=now,
     )
-    answer = await _return(session, contract)
+    answer = await _return(session, principal, contract)
     return idem.respond(201, answer, {"ETag": etag(contract.version)})
 
 
-async def _return(session: AsyncSession, contract: Contract) -> ReturnRead:
-    repo = ReturnRepository(session)
-    record = await repo.of(contract.id)
-    if record is None:
-        raise DocumentNotFound(f"Contract {contract.number} has no recorded return")
-    photos = [PhotoRead(**row._asdict()) for row in await repo.photos(record.id)]
+async def _return(session: AsyncSession, principal: Principal, contract: Contract) -> ReturnRead:
+    record, rows = await contracts.return_of(session, principal, contract)
+    photos = [PhotoRead(**row._asdict()) for row in rows]
     return ReturnRead(
         contract_id=contract.id,
         condition=record.condition,
@@ -310,8 +290,7 @@ async def _return(session: AsyncSession, contract: Contract) -> ReturnRead:
 @router.get("/{contract_id}/return", response_model=ReturnRead, tags=["returns"], responses=READ)
 async def get_return(contract: ValidContract, session: SessionDep, principal: CurrentPrincipal):
     """The recorded return with its photos' metadata (the lender's administrators)."""
-    access.check_manager(principal, contract)
-    return await _return(session, contract)
+    return await _return(session, principal, contract)
 
 
 @router.get(
@@ -324,12 +303,7 @@ async def download_photo(
     photo_id: uuid.UUID, contract: ValidContract, session: SessionDep, principal: CurrentPrincipal
 ):
     """One photo of the return, as stored (inline, `nosniff`)."""
-    access.check_manager(principal, contract)
-    repo = ReturnRepository(session)
-    record = await repo.of(contract.id)
-    photo = await repo.photo(record.id, photo_id) if record is not None else None
-    if photo is None:
-        raise PhotoNotFound(f"No photo {photo_id} for contract {contract.number}")
+    photo = await contracts.photo(session, principal, contract, photo_id)
     return uploads.photo_response(
         content=photo.content,
         media_type=photo.media_type,

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from contracts_service.deps import Cipher, ClockDep, Settings
+from contracts_service.deps import Cipher, Settings
 from contracts_service.models import LenderKind
-from contracts_service.repository import LenderRepository
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import LenderCreate, LenderRead, LenderUpdate
-from contracts_service.service import access, lenders
+from contracts_service.service import lenders
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import NowDep, SessionDep
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
 from shared_kit.problems import problem_responses
@@ -27,7 +26,7 @@ async def create_lender(
     principal: CurrentPrincipal,
     settings: Settings,
     cipher: Cipher,
-    clock: ClockDep,
+    now: NowDep,
     idem: IdempotencyDep,
 ):
     """Register a lender's legal details (municipality or platform administrators).
@@ -41,7 +40,7 @@ async def create_lender(
         cipher=cipher,
         principal=principal,
         data=body,
-        now=clock(),
+        now=now,
     )
     return idem.respond(201, LenderRead.model_validate(lender), {"ETag": etag(lender.version)})
 
@@ -54,9 +53,7 @@ async def list_lenders(
     limit: LimitParam = 50,
 ):
     """Lenders of the municipalities you administer (all for platform administrators)."""
-    scope = access.scope_for(principal)
-    codes = None if scope.everything else scope.municipality_codes
-    rows = await LenderRepository(session).page(codes, cursor, limit)
+    rows = await lenders.page(session, principal, cursor, limit)
     items, nxt = page_of(rows, limit, lambda lender: (lender.kind.value, lender.code))
     return page_response([LenderRead.model_validate(r) for r in items], nxt)
 
@@ -84,7 +81,7 @@ async def update_lender(
     principal: CurrentPrincipal,
     settings: Settings,
     cipher: Cipher,
-    clock: ClockDep,
+    now: NowDep,
     response: Response,
     if_match: IfMatch = None,
 ):
@@ -98,7 +95,7 @@ async def update_lender(
         lender=lender,
         data=body,
         if_match=if_match,
-        now=clock(),
+        now=now,
     )
     response.headers["ETag"] = etag(lender.version)
     return lender

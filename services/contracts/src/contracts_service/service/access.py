@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import uuid
 
-from contracts_service.exceptions import NotTheBorrower, NotTheLender, TenantForbidden
+from contracts_service.exceptions import NotTheBorrower, NotTheLender
 from contracts_service.models import Contract
-from contracts_service.repository import Scope
 from shared_kit.auth import Principal, Role
+from shared_kit.tenancy import Scope, TenantForbidden
 
 READ_SCOPE = "contracts:read"
 WRITE_SCOPE = "contracts:write"
@@ -38,27 +38,24 @@ def _person_id(principal: Principal) -> uuid.UUID | None:
 def scope_for(principal: Principal) -> Scope:
     """The contracts the principal may see."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return Scope(everything=True)
+        return Scope.all()
     municipal = principal.has(Role.MUNICIPALITY_ADMIN) or (
         principal.has(Role.SERVICE) and principal.has_scope(READ_SCOPE)
     )
-    return Scope(
-        municipality_codes=principal.municipalities if municipal else frozenset(),
-        institution_numbers=(
-            principal.institutions if principal.has(Role.INSTITUTION_ADMIN) else frozenset()
-        ),
-        borrower_id=_person_id(principal),
+    person = _person_id(principal)
+    return Scope.of(
+        municipalities=principal.municipalities if municipal else (),
+        institutions=principal.institutions if principal.has(Role.INSTITUTION_ADMIN) else (),
+        persons=[person] if person is not None else (),
     )
 
 
 def can_read(principal: Principal, contract: Contract) -> bool:
     """Whether the contract is inside the principal's scope."""
-    scope = scope_for(principal)
-    return (
-        scope.everything
-        or contract.municipality_code in scope.municipality_codes
-        or contract.institution_number in scope.institution_numbers
-        or (scope.borrower_id is not None and scope.borrower_id == contract.borrower_id)
+    return scope_for(principal).allows(
+        municipality=contract.municipality_code,
+        institution=contract.institution_number,
+        person=contract.borrower_id,
     )
 
 

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service import events
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
 from contracts_service.document.model import (
     BorrowerData,
     ContractData,
@@ -36,6 +35,7 @@ from contracts_service.document.model import (
 )
 from contracts_service.document.render import render_pdf
 from contracts_service.document.template import TEMPLATE_VERSION
+from contracts_service.gateway import PersonIdentity
 from contracts_service.models import (
     Contract,
     ContractDocument,
@@ -45,8 +45,8 @@ from contracts_service.models import (
     Lender,
     LenderKind,
 )
-from contracts_service.people import PersonIdentity
 from contracts_service.repository import ContractRepository, DocumentRepository, LenderRepository
+from shared_kit.crypto import RotatingCipher
 
 # Contracts whose document may still change when the lender's details do.
 RERENDERABLE = (ContractState.DRAFTED, ContractState.AWAITING_BORROWER)
@@ -150,6 +150,11 @@ def contract_data(
     )
 
 
+def personal_code(contract: Contract, cipher: RotatingCipher) -> SecretStr:
+    """The borrower's personal code, wrapped so that it never shows in a repr or a log line."""
+    return SecretStr(cipher.decrypt(contract.borrower_personal_code_encrypted))
+
+
 def new_document(
     contract: Contract, data: ContractData, pdf: bytes, kind: DocumentKind
 ) -> ContractDocument:
@@ -168,12 +173,11 @@ def new_document(
 
 
 async def render_version(
-    session: AsyncSession, contract: Contract, cipher: PersonalCodeCipher, now: dt.datetime
+    session: AsyncSession, contract: Contract, cipher: RotatingCipher, now: dt.datetime
 ) -> ContractDocument:
     """Render the contract's terms as its next version and make that the current one."""
     number = await DocumentRepository(session).next_number(contract.id)
-    code = cipher.decrypt(contract.borrower_personal_code_encrypted)
-    data = contract_data(contract, code, version=number, issued_at=now)
+    data = contract_data(contract, personal_code(contract, cipher), version=number, issued_at=now)
     pdf = await asyncio.to_thread(render_pdf, data)
     document = new_document(contract, data, pdf, DocumentKind.DRAFT)
     DocumentRepository(session).add(document)
@@ -185,7 +189,7 @@ async def draft(
     *,
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     facts: ReservationFacts,
     device: Device,
     borrower: PersonIdentity,
@@ -215,7 +219,7 @@ async def draft(
         borrower_id=facts.borrower_id,
         borrower_given_name=borrower.given_name,
         borrower_family_name=borrower.family_name,
-        borrower_personal_code_encrypted=cipher.encrypt(borrower.personal_code),
+        borrower_personal_code_encrypted=cipher.encrypt(borrower.personal_code.get_secret_value()),
         period_start=facts.period_start,
         period_end=facts.period_end,
         state=ContractState.AWAITING_BORROWER if lender.complete else ContractState.DRAFTED,
@@ -228,19 +232,13 @@ async def draft(
     repo.add(contract)
     document = await render_version(session, contract, cipher, now)
     await session.flush()
-    _drafted(session, settings, contract, document)
+    _drafted(session, contract, document)
     return contract
 
 
-def _drafted(
-    session: AsyncSession,
-    settings: ContractsSettings,
-    contract: Contract,
-    document: ContractDocument,
-) -> None:
+def _drafted(session: AsyncSession, contract: Contract, document: ContractDocument) -> None:
     events.publish(
         session,
-        settings.events_topic,
         events.DRAFTED,
         contract,
         document,
@@ -253,7 +251,7 @@ async def refresh_lender(
     *,
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     kind: LenderKind,
     code: str,
     municipality_code: str,
@@ -277,6 +275,6 @@ async def refresh_lender(
             contract.sign_by = now + dt.timedelta(days=settings.signing_deadline_days)
         document = await render_version(session, contract, cipher, now)
         await session.flush()
-        _drafted(session, settings, contract, document)
+        _drafted(session, contract, document)
         changed += 1
     return changed

@@ -9,19 +9,21 @@ institution in the same municipality only, so a mistyped number cannot reach ano
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
-from contracts_service.exceptions import LenderNotFound, TenantForbidden
+from contracts_service.exceptions import LenderNotFound
 from contracts_service.models import Lender, LenderKind
 from contracts_service.repository import LenderRepository
 from contracts_service.schemas import LenderCreate, LenderUpdate
 from contracts_service.service import access, drafting
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.crypto import RotatingCipher
 from shared_kit.problems import Conflict
+from shared_kit.tenancy import TenantForbidden
 
 
 class DuplicateLender(Conflict):
@@ -39,22 +41,27 @@ async def get(session: AsyncSession, principal: Principal, kind: LenderKind, cod
     lender = await LenderRepository(session).get(kind, code)
     if lender is None:
         raise LenderNotFound(f"No {kind.value} lender {code}")
-    scope = access.scope_for(principal)
-    visible = (
-        scope.everything
-        or lender.municipality_code in scope.municipality_codes
-        or (kind is LenderKind.INSTITUTION and code in scope.institution_numbers)
+    visible = access.scope_for(principal).allows(
+        municipality=lender.municipality_code,
+        institution=code if kind is LenderKind.INSTITUTION else None,
     )
     if not visible:
         raise TenantForbidden(f"You may not see lender {code}")
     return lender
 
 
+async def page(
+    session: AsyncSession, principal: Principal, cursor: str | None, limit: int
+) -> Sequence[Lender]:
+    """Lenders of the municipalities the principal administers (all for platform admins)."""
+    return await LenderRepository(session).page(access.scope_for(principal), cursor, limit)
+
+
 async def create(
     *,
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     principal: Principal,
     data: LenderCreate,
     now: dt.datetime,
@@ -75,7 +82,7 @@ async def update(
     *,
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     principal: Principal,
     lender: Lender,
     data: LenderUpdate,
@@ -95,7 +102,7 @@ async def update(
 async def _refresh(
     session: AsyncSession,
     settings: ContractsSettings,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     lender: Lender,
     now: dt.datetime,
 ) -> None:

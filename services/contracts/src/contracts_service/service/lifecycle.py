@@ -40,6 +40,7 @@ from contracts_service.repository import ContractRepository, DocumentRepository,
 from contracts_service.service import access
 from shared_kit import uploads
 from shared_kit.auth import Principal
+from shared_kit.tenancy import actor_of
 
 S = ContractState
 
@@ -51,7 +52,7 @@ async def _current(session: AsyncSession, contract: Contract) -> ContractDocumen
 
 
 async def cancel(
-    session: AsyncSession, contract: Contract, *, reason: str, now: dt.datetime, topic: str
+    session: AsyncSession, contract: Contract, *, reason: str, now: dt.datetime
 ) -> bool:
     """Cancel a contract that is not active yet; False when nothing changed."""
     if contract.state not in UNSIGNED:
@@ -61,9 +62,7 @@ async def cancel(
     contract.end_reason = reason
     await session.flush()
     document = await _current(session, contract)
-    events.publish(
-        session, topic, events.CANCELLED, contract, document, cancelled_at=now, reason=reason
-    )
+    events.publish(session, events.CANCELLED, contract, document, cancelled_at=now, reason=reason)
     return True
 
 
@@ -74,7 +73,6 @@ async def terminate(
     contract: Contract,
     reason: str,
     now: dt.datetime,
-    topic: str,
 ) -> Contract:
     """End an active loan early."""
     access.check_manager(principal, contract)
@@ -87,9 +85,7 @@ async def terminate(
     contract.end_reason = reason
     await session.flush()
     document = await _current(session, contract)
-    events.publish(
-        session, topic, events.TERMINATED, contract, document, terminated_at=now, reason=reason
-    )
+    events.publish(session, events.TERMINATED, contract, document, terminated_at=now, reason=reason)
     return contract
 
 
@@ -124,7 +120,7 @@ async def record_return(
         contract_id=contract.id,
         condition=condition,
         notes=notes,
-        recorded_by=principal.client_id or principal.subject,
+        recorded_by=actor_of(principal),
         recorded_at=now,
     )
     repo.add(record)
@@ -150,7 +146,6 @@ async def record_return(
     document = await _current(session, contract)
     events.publish(
         session,
-        settings.events_topic,
         events.RETURNED,
         contract,
         document,
@@ -201,12 +196,8 @@ async def sweep(
     await session.flush()
     for contract in expired:
         document = await _current(session, contract)
-        events.publish(
-            session, settings.events_topic, events.EXPIRED, contract, document, expired_at=now
-        )
+        events.publish(session, events.EXPIRED, contract, document, expired_at=now)
     for contract in overdue:
         document = await _current(session, contract)
-        events.publish(
-            session, settings.events_topic, events.OVERDUE, contract, document, overdue_since=now
-        )
+        events.publish(session, events.OVERDUE, contract, document, overdue_since=now)
     return {"contracts_expired": len(expired), "contracts_overdue": len(overdue)}

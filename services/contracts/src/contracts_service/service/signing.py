@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service import events
 from contracts_service.config import ContractsSettings
-from contracts_service.crypto import PersonalCodeCipher
-from contracts_service.document.model import ContractData, SignatureLine
-from contracts_service.document.render import render_pdf
+from contracts_service.document.model import SignatureLine
+from contracts_service.document.seal import DocumentSealer, render_and_seal
 from contracts_service.document.template import CONSENT_VERSION
 from contracts_service.exceptions import (
     AlreadySigned,
@@ -43,10 +42,10 @@ from contracts_service.models import (
     Signature,
 )
 from contracts_service.repository import DocumentRepository, SignatureRepository
-from contracts_service.seal import DocumentSealer
 from contracts_service.service import access
-from contracts_service.service.drafting import contract_data, new_document
+from contracts_service.service.drafting import contract_data, new_document, personal_code
 from shared_kit.auth import Principal
+from shared_kit.crypto import RotatingCipher
 
 S = ContractState
 SEAL_REASON = "Patapinājuma līgums parakstīts / Loan agreement signed"
@@ -191,9 +190,7 @@ async def sign(
     contract.state = S.AWAITING_LENDER
     contract.borrower_signed_at = now
     await session.flush()
-    events.publish(
-        session, settings.events_topic, events.SIGNED_BY_BORROWER, contract, document, signed_at=now
-    )
+    events.publish(session, events.SIGNED_BY_BORROWER, contract, document, signed_at=now)
     return contract
 
 
@@ -205,7 +202,7 @@ async def countersign(
     contract: Contract,
     request: SigningRequest,
     now: dt.datetime,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     sealer: DocumentSealer,
 ) -> Contract:
     """The lender countersigns; the final PDF is sealed and the contract becomes active."""
@@ -225,9 +222,7 @@ async def countersign(
     contract.state = S.ACTIVE
     contract.lender_signed_at = contract.activated_at = now
     await session.flush()
-    events.publish(
-        session, settings.events_topic, events.ACTIVATED, contract, sealed, activated_at=now
-    )
+    events.publish(session, events.ACTIVATED, contract, sealed, activated_at=now)
     return contract
 
 
@@ -253,7 +248,7 @@ async def seal_contract(
     contract: Contract,
     signatures: list[Signature],
     now: dt.datetime,
-    cipher: PersonalCodeCipher,
+    cipher: RotatingCipher,
     sealer: DocumentSealer,
     settings: ContractsSettings,
 ) -> ContractDocument:
@@ -262,23 +257,16 @@ async def seal_contract(
     lines = [signature_line(s, contract.current_document) for s in signatures]
     data = contract_data(
         contract,
-        cipher.decrypt(contract.borrower_personal_code_encrypted),
+        personal_code(contract, cipher),
         version=number,
         issued_at=now,
         kind="sealed",
         signatures=lines,
     )
     pdf = await asyncio.to_thread(
-        render_and_seal_data, data, sealer, reason=SEAL_REASON, location=settings.seal_location
+        render_and_seal, data, sealer, reason=SEAL_REASON, location=settings.seal_location
     )
     document = new_document(contract, data, pdf, DocumentKind.SEALED)
     DocumentRepository(session).add(document)
     contract.current_document = number
     return document
-
-
-def render_and_seal_data(
-    data: ContractData, sealer: DocumentSealer, *, reason: str, location: str
-) -> bytes:
-    """Render and seal one document (blocking)."""
-    return sealer.seal(render_pdf(data), reason=reason, location=location)

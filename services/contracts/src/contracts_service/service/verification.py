@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from asn1crypto import x509 as asn1_x509
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts_service.document.verify import SealCheck, check_seals
 from contracts_service.models import Contract, ContractDocument, DocumentKind, Signature
 from contracts_service.repository import ContractRepository, DocumentRepository, SignatureRepository
-from contracts_service.verify import SealCheck, check_seals
 
 
 @dataclass

@@ -1,8 +1,7 @@
-"""Render and seal one contract from plain data, for the benchmarks (`bench/`).
+"""Render and seal one contract from plain data, for the contracts benchmark (`bench.contracts`).
 
-    from contracts_service.bench import sample_contract, render_and_seal
-    sealer = demo_sealer()
-    pdf = render_and_seal(sample_contract(), sealer)
+    from bench.contract_sample import demo_sealer, render_and_seal, sample_contract
+    pdf = render_and_seal(sample_contract(), demo_sealer())
 
 No database, no broker: exactly the CPU work countersigning does per contract.
 """
@@ -15,6 +14,7 @@ from decimal import Decimal
 
 from pydantic import SecretStr
 
+from contracts_service.document import seal
 from contracts_service.document.model import (
     BorrowerData,
     ContractData,
@@ -22,16 +22,16 @@ from contracts_service.document.model import (
     LenderData,
     SignatureLine,
 )
+from contracts_service.document.seal import DocumentSealer
 from contracts_service.document.template import TEMPLATE_VERSION
-from contracts_service.seal import DocumentSealer, build_sealer, generate_demo_material
-from contracts_service.service.signing import SEAL_REASON, render_and_seal_data
+from contracts_service.service.signing import SEAL_REASON
 
 __all__ = ["demo_sealer", "render_and_seal", "sample_contract"]
 
 
 def demo_sealer() -> DocumentSealer:
     """A sealer with a fresh demo CA."""
-    return build_sealer(generate_demo_material())
+    return seal.build_sealer(seal.generate_demo_material())
 
 
 def sample_contract(n: int = 0) -> ContractData:
@@ -102,4 +102,4 @@ def sample_contract(n: int = 0) -> ContractData:
 
 def render_and_seal(data: ContractData, sealer: DocumentSealer) -> bytes:
     """Render the contract and seal it (blocking): the unit of work the benchmark times."""
-    return render_and_seal_data(data, sealer, reason=SEAL_REASON, location="Rīga")
+    return seal.render_and_seal(data, sealer, reason=SEAL_REASON, location="Rīga")

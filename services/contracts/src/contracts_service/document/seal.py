@@ -11,19 +11,17 @@ a `pyhanko.sign.signers.Signer` subclass whose `async_sign_raw` sends the digest
 eParaksts signing API and returns its signature (and add a timestamp for B-T). Select it in
 `build_sealer` by a setting; nothing else changes.
 
-`demo_ca(directory)` writes a demo CA and seal certificate once (`contracts-demo-ca DIR`, for
-`make run`); dev and test generate one in memory at start-up when nothing is configured.
+`demo_ca(directory)` writes a demo CA and seal certificate once (`contracts-demo-ca DIR`, see
+`cli`; `make run` uses `settings_env`); dev and test generate one in memory at start-up when
+nothing is configured.
 Production refuses both (see config).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
-import json
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +39,8 @@ from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from contracts_service.config import ContractsSettings
+from contracts_service.document.model import ContractData
+from contracts_service.document.render import render_pdf
 from shared_kit.settings import Environment
 
 logger = logging.getLogger(__name__)
@@ -202,6 +202,13 @@ def build_sealer(material: SealMaterial) -> DocumentSealer:
     return PyHankoSealer(material)
 
 
+def render_and_seal(
+    data: ContractData, sealer: DocumentSealer, *, reason: str, location: str
+) -> bytes:
+    """Render a final document and seal it (blocking: call it from a worker thread)."""
+    return sealer.seal(render_pdf(data), reason=reason, location=location)
+
+
 # Demo CA on disk ----------------------------------------------------------------------------
 
 
@@ -228,17 +235,3 @@ def settings_env(directory: Path | str) -> dict[str, str]:
         "CONTRACTS_SEAL_CERT_PEM": paths["cert"].read_text(),
         "CONTRACTS_SEAL_CHAIN_PEM": paths["chain"].read_text(),
     }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`contracts-demo-ca DIR`: make the demo CA and print the file paths as JSON."""
-    parser = argparse.ArgumentParser(prog="contracts-demo-ca", description=demo_ca.__doc__)
-    parser.add_argument("directory", type=Path)
-    args = parser.parse_args(argv)
-    paths = demo_ca(args.directory)
-    print(json.dumps({k: str(v) for k, v in paths.items()}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
