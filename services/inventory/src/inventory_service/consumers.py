@@ -77,13 +77,12 @@ async def _move(
     session: AsyncSession,
     evt: CloudEvent,
     to: DeviceStatus,
-    topic: str,
     only_from: tuple[DeviceStatus, ...] | None = None,
     condition: Condition | None = None,
 ) -> None:
     device = await _device(session, evt)
     if device is not None:
-        await _move_device(session, device, evt, to, topic, only_from, condition)
+        await _move_device(session, device, evt, to, only_from, condition)
 
 
 async def _move_device(
@@ -91,7 +90,6 @@ async def _move_device(
     device: Device,
     evt: CloudEvent,
     to: DeviceStatus,
-    topic: str,
     only_from: tuple[DeviceStatus, ...] | None = None,
     condition: Condition | None = None,
 ) -> None:
@@ -106,7 +104,6 @@ async def _move_device(
         to=to,
         reason=evt.type,
         actor=_actor(evt),
-        topic=topic,
         condition=condition,
     )
 
@@ -121,8 +118,8 @@ def _reservation_of(evt: CloudEvent) -> uuid.UUID | None:
     return ReservationRef.model_validate(evt.data).reservation_id
 
 
-def build_handlers(topic: str) -> dict[str, Handler]:
-    """Event type → handler, publishing device changes to `topic`."""
+def build_handlers() -> dict[str, Handler]:
+    """Event type → handler."""
 
     async def reserved(session: AsyncSession, evt: CloudEvent) -> None:
         device = await _device(session, evt)
@@ -135,7 +132,7 @@ def build_handlers(topic: str) -> dict[str, Handler]:
                 return  # its release or loan came first: the approval holds nothing
         # A device on loan or in repair keeps that status; the hold waits for its return.
         only = (DeviceStatus.AVAILABLE,)
-        await _move_device(session, device, evt, DeviceStatus.RESERVED, topic, only_from=only)
+        await _move_device(session, device, evt, DeviceStatus.RESERVED, only_from=only)
 
     async def released(session: AsyncSession, evt: CloudEvent) -> None:
         device = await _device(session, evt)
@@ -145,7 +142,7 @@ def build_handlers(topic: str) -> dict[str, Handler]:
         if reservation is not None:
             await DeviceRepository(session).release(device.id, reservation)
         to = await _free_status(session, device)  # another reservation may hold it still
-        await _move_device(session, device, evt, to, topic, only_from=(DeviceStatus.RESERVED,))
+        await _move_device(session, device, evt, to, only_from=(DeviceStatus.RESERVED,))
 
     async def on_loan(session: AsyncSession, evt: CloudEvent) -> None:
         device = await _device(session, evt)
@@ -154,7 +151,7 @@ def build_handlers(topic: str) -> dict[str, Handler]:
             return
         if reservation is not None:  # the loan takes over from the reservation's hold
             await DeviceRepository(session).release(device.id, reservation)
-        await _move_device(session, device, evt, DeviceStatus.ON_LOAN, topic)
+        await _move_device(session, device, evt, DeviceStatus.ON_LOAN)
 
     async def returned(session: AsyncSession, evt: CloudEvent) -> None:
         # The condition recorded at the return rides on the same history entry and event.
@@ -172,19 +169,19 @@ def build_handlers(topic: str) -> dict[str, Handler]:
             device.status_before_repair = None
         to = await _free_status(session, device)
         only = (DeviceStatus.ON_LOAN,)
-        await _move_device(session, device, evt, to, topic, only_from=only, condition=condition)
+        await _move_device(session, device, evt, to, only_from=only, condition=condition)
         if condition is not None and in_repair_from_loan:
             # The condition the school recorded still counts, on an entry and event of its own.
             await service.record_condition(
                 session=session, device=device, condition=condition, reason=evt.type,
-                actor=_actor(evt), topic=topic,
+                actor=_actor(evt),
             )  # fmt: skip
         if condition is Condition.DAMAGED and was_on_loan:
             # Back, but not lendable until repaired; the repair ends where the return left it.
-            await _move_device(session, device, evt, DeviceStatus.IN_REPAIR, topic)
+            await _move_device(session, device, evt, DeviceStatus.IN_REPAIR)
 
     async def in_repair(session: AsyncSession, evt: CloudEvent) -> None:
-        await _move(session, evt, DeviceStatus.IN_REPAIR, topic)
+        await _move(session, evt, DeviceStatus.IN_REPAIR)
 
     async def repaired(session: AsyncSession, evt: CloudEvent) -> None:
         device = await _device(session, evt)
@@ -197,14 +194,14 @@ def build_handlers(topic: str) -> dict[str, Handler]:
             else await _free_status(session, device)
         )
         await service.apply_transition(
-            session=session, device=device, to=to, reason=evt.type, actor=_actor(evt), topic=topic
+            session=session, device=device, to=to, reason=evt.type, actor=_actor(evt)
         )
 
     async def lost(session: AsyncSession, evt: CloudEvent) -> None:
-        await _move(session, evt, DeviceStatus.LOST, topic)
+        await _move(session, evt, DeviceStatus.LOST)
 
     async def stolen(session: AsyncSession, evt: CloudEvent) -> None:
-        await _move(session, evt, DeviceStatus.STOLEN, topic)
+        await _move(session, evt, DeviceStatus.STOLEN)
 
     handlers: dict[str, Any] = {
         RESERVATION_APPROVED: reserved,
@@ -238,7 +235,7 @@ def build_consumers(
         ConsumerRunner(
             name=settings.consumer_group,
             topics=[settings.reservations_topic, settings.contracts_topic, settings.tickets_topic],
-            handlers=build_handlers(settings.events_topic),
+            handlers=build_handlers(),
             session_factory=sessions,
             settings=settings,
         )

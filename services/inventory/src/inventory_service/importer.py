@@ -279,7 +279,7 @@ async def import_csv(
         r.outcome = "would_create" if dry_run else "created"
     if dry_run:
         return _report(None, mode, dry_run, rows)
-    await _create(session, principal, new, municipality, items, institutions, settings)
+    await _create(session, principal, new, municipality, items, institutions)
     record = _record(municipality, content, filename, mode, principal, rows)
     ImportRepository(session).add(record)
     await session.flush()
@@ -293,7 +293,6 @@ async def _create(
     municipality: Municipality,
     items: dict[str, CatalogueItem],
     institutions: dict[str, Institution],
-    settings: InventorySettings,
 ) -> None:
     devices = [_device(r.data, municipality, items, institutions) for r in rows if r.data]
     columns = [c.key for c in Device.__table__.columns if c.key not in ("created_at", "updated_at")]
@@ -318,11 +317,7 @@ async def _create(
             for d in devices
         ]
     )
-    await add_events(
-        session,
-        settings.events_topic,
-        [events.device_event(events.DEVICE_REGISTERED, d) for d in devices],
-    )
+    await add_events(session, [events.device_event(events.DEVICE_REGISTERED, d) for d in devices])
 
 
 def _device(

@@ -30,7 +30,6 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[hold_purge(settings.inbox_retention_hours)],

@@ -347,15 +347,12 @@ async def register_device(
     body: DeviceCreate,
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: Settings,
     idem: IdempotencyDep,
 ):
     """Register one device."""
     if replay := await idem.replay(body):
         return replay
-    device = await service.register_device(
-        session=session, principal=principal, data=body, topic=settings.events_topic
-    )
+    device = await service.register_device(session=session, principal=principal, data=body)
     headers = {"ETag": etag(device.version), "Location": f"{PREFIX}/devices/{device.id}"}
     return idem.respond(201, DeviceRead.model_validate(device), headers)
 
@@ -417,7 +414,6 @@ async def update_device(
     device: LockedDevice,
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: Settings,
     response: Response,
     if_match: IfMatch = None,
 ):
@@ -428,7 +424,6 @@ async def update_device(
         device=device,
         data=body,
         if_match=if_match,
-        topic=settings.events_topic,
     )
     _etag(response, device.version)
     return device
@@ -442,7 +437,6 @@ async def transition_device(
     device: LockedDevice,
     session: SessionDep,
     principal: CurrentPrincipal,
-    settings: Settings,
     response: Response,
     if_match: IfMatch = None,
 ):
@@ -454,7 +448,6 @@ async def transition_device(
         to=body.to,
         reason=body.reason,
         if_match=if_match,
-        topic=settings.events_topic,
     )
     _etag(response, device.version)
     return device

@@ -344,7 +344,7 @@ def _json(value: Any) -> Any:
 
 
 async def register_device(
-    *, session: AsyncSession, principal: Principal, data: DeviceCreate, topic: str
+    *, session: AsyncSession, principal: Principal, data: DeviceCreate
 ) -> Device:
     """Register one device; history and a `device.registered` event go with it."""
     ensure_manages(principal, data.municipality_code)
@@ -376,7 +376,7 @@ async def register_device(
         "registered",
         {k: [None, _json(v)] for k, v in fields.items() if v not in (None, [], 0)},
     )
-    events.publish(session, topic, events.DEVICE_REGISTERED, device)
+    events.publish(session, events.DEVICE_REGISTERED, device)
     return device
 
 
@@ -400,7 +400,6 @@ async def update_device(
     device: Device,
     data: DeviceUpdate,
     if_match: str | None,
-    topic: str,
 ) -> Device:
     """Change device attributes or its institution; one history entry, matching events."""
     ensure_manages(principal, device.municipality.code)
@@ -420,7 +419,7 @@ async def update_device(
     )
     await session.flush()
     record(session, device, actor_of(principal), "updated", changes)
-    _publish_update(session, topic, device, changes, old_institution)
+    _publish_update(session, device, changes, old_institution)
     return device
 
 
@@ -457,7 +456,6 @@ async def _apply_assignment(
 
 def _publish_update(
     session: AsyncSession,
-    topic: str,
     device: Device,
     changes: dict[str, Any],
     moved: tuple[str | None, str | None] | None,
@@ -465,7 +463,6 @@ def _publish_update(
     if moved is not None:
         events.publish(
             session,
-            topic,
             events.DEVICE_ASSIGNED,
             device,
             from_institution=moved[0],
@@ -473,7 +470,7 @@ def _publish_update(
         )
     fields = sorted(k for k in changes if k != "institution")
     if fields:
-        events.publish(session, topic, events.DEVICE_UPDATED, device, changed_fields=fields)
+        events.publish(session, events.DEVICE_UPDATED, device, changed_fields=fields)
 
 
 async def transition_device(
@@ -484,7 +481,6 @@ async def transition_device(
     to: DeviceStatus,
     reason: str | None,
     if_match: str | None,
-    topic: str,
 ) -> Device:
     """Move a device to another status on a person's request."""
     ensure_may_transition(principal, device, to)
@@ -495,7 +491,6 @@ async def transition_device(
         to=to,
         reason=reason,
         actor=actor_of(principal),
-        topic=topic,
     )
 
 
@@ -506,7 +501,6 @@ async def apply_transition(
     to: DeviceStatus,
     reason: str | None,
     actor: str,
-    topic: str,
     condition: Condition | None = None,
 ) -> Device:
     """Apply a legal transition (and a condition recorded with it), record, publish."""
@@ -531,7 +525,6 @@ async def apply_transition(
     record(session, device, actor, "status_changed", changes, reason)
     events.publish(
         session,
-        topic,
         events.DEVICE_STATUS_CHANGED,
         device,
         from_status=before,
@@ -548,7 +541,6 @@ async def record_condition(
     condition: Condition,
     reason: str | None,
     actor: str,
-    topic: str,
 ) -> None:
     """Record a condition reported without a status change (one history entry, one event)."""
     if condition is device.condition:
@@ -557,7 +549,7 @@ async def record_condition(
     device.condition = condition
     await session.flush()
     record(session, device, actor, "updated", changes, reason)
-    events.publish(session, topic, events.DEVICE_UPDATED, device, changed_fields=["condition"])
+    events.publish(session, events.DEVICE_UPDATED, device, changed_fields=["condition"])
 
 
 async def get_device(
