@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 
 from inventory_service import service
 from inventory_service.config import InventorySettings
-from inventory_service.exceptions import TenantForbidden
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from shared_kit.auth import CurrentPrincipal, Principal, require_roles
 from shared_kit.deps import SessionDep
+from shared_kit.tenancy import TenantForbidden
 
 
 def get_settings(request: Request) -> InventorySettings:
@@ -41,8 +41,7 @@ async def valid_device_for_update(
 async def valid_municipality(code: str, session: SessionDep, principal: Reader) -> Municipality:
     """The municipality in the path, if the caller may see it."""
     municipality = await service.get_municipality(session=session, code=code)
-    scope = service.scope_for(principal)
-    if scope.municipality_codes is not None and code not in scope.municipality_codes:
+    if not service.scope_for(principal).allows(municipality=code):
         raise TenantForbidden(f"You may not see municipality {code}")
     return municipality
 
@@ -51,11 +50,7 @@ async def valid_institution(number: str, session: SessionDep, principal: Reader)
     """The institution in the path, if the caller may see it."""
     institution = await service.get_institution(session=session, number=number)
     scope = service.scope_for(principal)
-    visible = scope.municipality_codes is None or (
-        institution.municipality.code in scope.municipality_codes
-        or number in (scope.institution_numbers or ())
-    )
-    if not visible:
+    if not scope.allows(municipality=institution.municipality.code, institution=number):
         raise TenantForbidden(f"You may not see institution {number}")
     return institution
 

@@ -1,6 +1,6 @@
 """Business errors of the inventory, each with its HTTP status and problem type."""
 
-from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
+from shared_kit.problems import Conflict, NotFound, Unprocessable
 
 
 class MunicipalityNotFound(NotFound):
@@ -29,10 +29,6 @@ class DuplicateCode(Conflict):
 
 class IllegalTransition(Conflict):
     type, title = "illegal-transition", "Illegal status transition"
-
-
-class TenantForbidden(Forbidden):
-    type, title = "tenant-forbidden", "Outside your tenancy"
 
 
 class InvalidImport(Unprocessable):

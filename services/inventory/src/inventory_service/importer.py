@@ -35,6 +35,7 @@ from shared_kit.auth import Principal
 from shared_kit.events import add_events
 from shared_kit.observability import correlation_id
 from shared_kit.problems import ProblemError
+from shared_kit.tenancy import actor_of
 
 REQUIRED = ("serial_number", "asset_tag", "catalogue_item_code", "funding_source")
 OPTIONAL = (
@@ -299,7 +300,7 @@ async def _create(
     await DeviceRepository(session).insert_many(
         [{c: getattr(d, c) for c in columns} for d in devices]
     )
-    actor, cid = service.actor_of(principal), correlation_id.get()
+    actor, cid = actor_of(principal), correlation_id.get()
     await HistoryRepository(session).insert_many(
         [
             {
@@ -361,7 +362,7 @@ def _record(
         filename=(filename or "")[:300],
         mode=mode,
         dry_run=False,
-        actor=service.actor_of(principal),
+        actor=actor_of(principal),
         total_rows=len(rows),
         created_rows=counts["created"],
         unchanged_rows=counts["unchanged"],

@@ -28,20 +28,13 @@ from inventory_service.models import (
 )
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
+from shared_kit.tenancy import Scope
 
 DEVICE_SORTS = {
     "asset_tag": Device.asset_tag,
     "serial_number": Device.serial_number,
     "created_at": Device.created_at,
 }
-
-
-@dataclass
-class Scope:
-    """Which tenants a query may see; None means no restriction on that axis."""
-
-    municipality_codes: frozenset[str] | None = None
-    institution_numbers: frozenset[str] | None = None
 
 
 @dataclass
@@ -65,10 +58,10 @@ def _escape_like(value: str) -> str:
 
 def _scope_condition(scope: Scope, f: DeviceFilters) -> ColumnElement[bool] | None:
     """The tenancy condition of a device search, or None when nothing needs restricting."""
-    codes, numbers = scope.municipality_codes, scope.institution_numbers
-    if codes is None and numbers is None:
+    if scope.everything:
         return None
-    if f.municipality_code and f.municipality_code in (codes or ()):
+    codes, numbers = scope.municipality_codes, scope.institution_numbers
+    if f.municipality_code and f.municipality_code in codes:
         return None  # the municipality filter alone keeps the search inside the scope
     # No OR with an empty side, and `=` for a single tenant: the planner can then walk the
     # (tenant, asset_tag, id) indexes in order and stop after one page instead of sorting.
@@ -111,8 +104,8 @@ class MunicipalityRepository:
 
     async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[Municipality]:
         stmt = select(Municipality)
-        if scope.municipality_codes is not None:
-            stmt = stmt.where(Municipality.code.in_(scope.municipality_codes))
+        if (tenancy := scope.condition(municipality=Municipality.code)) is not None:
+            stmt = stmt.where(tenancy)
         return await fetch_page(self.session, stmt, [Municipality.code], cursor, limit)
 
 
@@ -139,13 +132,11 @@ class InstitutionRepository:
         self, scope: Scope, municipality_code: str | None, cursor: str | None, limit: int
     ) -> Sequence[Institution]:
         stmt = select(Institution).join(Institution.municipality)
-        if scope.municipality_codes is not None or scope.institution_numbers is not None:
-            stmt = stmt.where(
-                or_(
-                    Municipality.code.in_(scope.municipality_codes or ()),
-                    Institution.registration_number.in_(scope.institution_numbers or ()),
-                )
-            )
+        tenancy = scope.condition(
+            municipality=Municipality.code, institution=Institution.registration_number
+        )
+        if tenancy is not None:
+            stmt = stmt.where(tenancy)
         if municipality_code:
             stmt = stmt.where(Municipality.code == municipality_code)
         columns = [Institution.registration_number]

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from inventory_service.models import (
     Category,
@@ -17,6 +17,7 @@ from inventory_service.models import (
     OperatingSystem,
 )
 from shared_kit.fields import AsciiDecimal, AtvkCode, RegNumber
+from shared_kit.schemas import ReadModel, Strict
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[
@@ -39,18 +40,6 @@ Serial = Annotated[
         pattern=r"^[A-Za-z0-9._/-]+$",
     ),
 ]
-
-
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReadModel(BaseModel):
-    """Built from ORM objects."""
-
-    model_config = ConfigDict(from_attributes=True)
 
 
 # Reference data -----------------------------------------------------------------------------

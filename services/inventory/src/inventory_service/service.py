@@ -22,7 +22,6 @@ from inventory_service.exceptions import (
     InstitutionNotFound,
     InstitutionOutsideMunicipality,
     MunicipalityNotFound,
-    TenantForbidden,
 )
 from inventory_service.models import (
     CatalogueItem,
@@ -42,7 +41,6 @@ from inventory_service.repository import (
     ImportRepository,
     InstitutionRepository,
     MunicipalityRepository,
-    Scope,
 )
 from inventory_service.schemas import (
     CatalogueItemCreate,
@@ -55,6 +53,7 @@ from inventory_service.schemas import (
 from shared_kit.auth import Principal, Role
 from shared_kit.concurrency import check_if_match
 from shared_kit.observability import correlation_id
+from shared_kit.tenancy import Scope, TenantForbidden, actor_of
 
 S = DeviceStatus
 # The device life cycle. Anything not listed is an illegal transition (409).
@@ -94,24 +93,19 @@ READ_SCOPE = "inventory:read"
 def scope_for(principal: Principal) -> Scope:
     """What the principal may see: everything, their municipalities, or their institutions."""
     if principal.has(Role.PLATFORM_ADMIN, Role.MINISTRY_ANALYST):
-        return Scope()
+        return Scope.all()
     municipal = principal.has(Role.MUNICIPALITY_ADMIN, Role.TECHNICIAN, Role.SERVICE)
-    return Scope(
-        municipality_codes=principal.municipalities if municipal else frozenset(),
-        institution_numbers=(
-            principal.institutions if principal.has(Role.INSTITUTION_ADMIN) else frozenset()
-        ),
+    return Scope.of(
+        municipalities=principal.municipalities if municipal else (),
+        institutions=principal.institutions if principal.has(Role.INSTITUTION_ADMIN) else (),
     )
 
 
 def can_read(principal: Principal, device: Device) -> bool:
     """Whether the device is inside the principal's scope."""
-    scope = scope_for(principal)
-    if scope.municipality_codes is None:
-        return True
     institution = device.institution.registration_number if device.institution else None
-    return device.municipality.code in scope.municipality_codes or (
-        institution is not None and institution in (scope.institution_numbers or ())
+    return scope_for(principal).allows(
+        municipality=device.municipality.code, institution=institution
     )
 
 
@@ -305,11 +299,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def actor_of(principal: Principal) -> str:
-    """How a principal appears in device history."""
-    return f"client:{principal.client_id}" if principal.client_id else f"person:{principal.subject}"
 
 
 def record(
@@ -576,8 +565,8 @@ async def search_devices(
     """Devices matching the filters inside the principal's scope."""
     scope = scope_for(principal)
     wanted = filters.municipality_code
-    restricted = scope.municipality_codes is not None and not scope.institution_numbers
-    if wanted and restricted and wanted not in (scope.municipality_codes or ()):
+    restricted = not scope.everything and not scope.institution_numbers
+    if wanted and restricted and wanted not in scope.municipality_codes:
         raise TenantForbidden(f"You may not see municipality {wanted}")
     return await DeviceRepository(session).search(filters, scope, sort, cursor, limit)
 
