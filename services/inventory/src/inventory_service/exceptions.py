@@ -1,6 +1,6 @@
 """Business errors of the inventory, each with its HTTP status and problem type."""
 
-from shared_kit.problems import Conflict, NotFound, Unprocessable
+from shared_kit.problems import Conflict, NotFound, ProblemError, Unprocessable
 
 
 class MunicipalityNotFound(NotFound):
@@ -41,3 +41,11 @@ class ImportRejected(Unprocessable):
 
 class InstitutionOutsideMunicipality(Unprocessable):
     type, title = "institution-outside-municipality", "Institution of another municipality"
+
+
+class TooLarge(ProblemError):
+    status, type, title = 413, "payload-too-large", "File too large"
+
+
+class UnsupportedType(ProblemError):
+    status, type, title = 415, "unsupported-media-type", "Not a CSV file"

@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from inventory_service.config import InventorySettings
-from inventory_service.consumers import build_consumers, hold_purge
+from inventory_service.consumers import build_consumers
 from inventory_service.router import router
+from inventory_service.service.lifecycle import hold_purge
 from shared_kit.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, false, func, insert, or_, select
@@ -20,12 +19,11 @@ from inventory_service.models import (
     DeviceHistory,
     DeviceHold,
     DeviceImport,
-    DeviceStatus,
-    FundingSource,
     Institution,
     Municipality,
     OperatingSystem,
 )
+from inventory_service.schemas import DeviceFilters
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
 from shared_kit.tenancy import Scope
@@ -35,21 +33,6 @@ DEVICE_SORTS = {
     "serial_number": Device.serial_number,
     "created_at": Device.created_at,
 }
-
-
-@dataclass
-class DeviceFilters:
-    """Search criteria for devices."""
-
-    municipality_code: str | None = None
-    institution_number: str | None = None
-    statuses: list[DeviceStatus] = field(default_factory=list)
-    os: OperatingSystem | None = None
-    category: Category | None = None
-    funding_source: FundingSource | None = None
-    catalogue_item_code: str | None = None
-    warranty_before: dt.date | None = None
-    q: str | None = None
 
 
 def _escape_like(value: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -221,6 +222,21 @@ class DeviceRead(ReadModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclass
+class DeviceFilters:
+    """Search criteria for devices (the query parameters of a search)."""
+
+    municipality_code: str | None = None
+    institution_number: str | None = None
+    statuses: list[DeviceStatus] = field(default_factory=list)
+    os: OperatingSystem | None = None
+    category: Category | None = None
+    funding_source: FundingSource | None = None
+    catalogue_item_code: str | None = None
+    warranty_before: dt.date | None = None
+    q: str | None = None
 
 
 class HistoryRead(ReadModel):
