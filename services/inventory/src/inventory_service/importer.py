@@ -73,6 +73,7 @@ class ParsedRow:
     outcome: str = "valid"  # valid → created | would_create; or unchanged | invalid
 
     def fail(self, field_name: str, detail: str) -> None:
+        """Record an error in a field; the row is invalid."""
         self.errors.append({"field": field_name, "detail": detail})
         self.outcome = "invalid"
 
