@@ -25,8 +25,8 @@ from bench.infra import Server, cpu_seconds
 from bench.rawhttp import http_sender, pool, prepare
 from bench.rawsql import Call, Send, captured, sql_pool, sql_sender
 from bench.report import Row
-from inventory_service import router as inventory_router
 from inventory_service.models import Category, DeviceStatus, OperatingSystem
+from inventory_service.router import devices as inventory_router
 from shared_kit.auth import Principal
 from shared_kit.testing.tokens import TokenIssuer
 

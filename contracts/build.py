@@ -50,7 +50,7 @@ def producers() -> dict[str, tuple[str, str, dict[str, type[BaseModel]]]]:
 
 def consumers() -> dict[str, list[str]]:
     """Service → event types it handles."""
-    inventory = inventory_consumers.build_handlers("inventory.events")
+    inventory = inventory_consumers.build_handlers()
     return {
         "inventory": sorted(inventory),
         "reservations": sorted(reservations_consumers.HANDLED),

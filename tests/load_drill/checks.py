@@ -23,7 +23,7 @@ from load_drill.actors import SETTLE_S, Call
 
 # Event types each consumer applies (the others it reads are ignored and leave no inbox row).
 APPLIES = {
-    "inventory": set(inventory_service.consumers.build_handlers("t")),
+    "inventory": set(inventory_service.consumers.build_handlers()),
     "reservations": set(reservations_service.consumers.HANDLED),
     "contracts": set(contracts_service.consumers.HANDLED),
     "tickets": set(tickets_service.consumers.build_handlers()),

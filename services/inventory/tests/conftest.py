@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,7 +11,9 @@ import pytest
 from inventory_service.config import InventorySettings
 from inventory_service.main import MIGRATIONS, create_app
 from shared_kit.testing.client import running_app
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.http import bearer
+from shared_kit.testing.plugin import SettingsFactory
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 
 RIGA = "0010000"
 VALMIERA = "0940200"
@@ -19,36 +21,14 @@ SCHOOL_A = "3113900001"
 SCHOOL_B = "3113900002"
 VALMIERA_SCHOOL = "4213900001"
 CHROMEBOOK = "CB-11-GR1-3"
+AUDIENCE = InventorySettings.model_fields["jwt_audience"].default  # "inventory"
 
 
 @pytest.fixture
-async def settings(
-    make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
-    unique: str,
-) -> InventorySettings:
+async def settings(service_settings: SettingsFactory) -> InventorySettings:
     """Settings bound to this test's database, topics and the test JWKS."""
-    return InventorySettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwt_audience=token_issuer.audience,
-        jwks_min_refresh_s=0,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"inventory.events.{unique}",
-        reservations_topic=f"reservations.events.{unique}",
-        contracts_topic=f"contracts.events.{unique}",
-        tickets_topic=f"tickets.events.{unique}",
-        consumer_group=f"inventory.{unique}",
-        run_background_workers=False,
-        log_json=False,
-        outbox_poll_interval_s=0.05,
-        consumer_session_timeout_ms=3000,
-        consumer_max_attempts=2,
-        kafka_topic_partitions=3,
-    )
+    settings: InventorySettings = await service_settings(InventorySettings, MIGRATIONS)
+    return settings
 
 
 @pytest.fixture
@@ -58,26 +38,26 @@ async def client(settings: InventorySettings) -> AsyncIterator[httpx.AsyncClient
         yield c
 
 
-class Tokens:
-    """Ready-made tokens for the usual callers."""
+class Tokens(AudienceTokens):
+    """Ready-made tokens of the inventory's usual callers."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
-        self.platform = issuer.mint(roles=["platform_admin"])
-        self.riga = issuer.mint(roles=["municipality_admin"], municipalities=[RIGA])
-        self.valmiera = issuer.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
-        self.school_a = issuer.mint(roles=["institution_admin"], institutions=[SCHOOL_A])
-        self.technician = issuer.mint(roles=["technician"], municipalities=[RIGA])
-        self.analyst = issuer.mint(roles=["ministry_analyst"])
-        self.guardian = issuer.mint(roles=["guardian"])
-        self.riga_client = issuer.mint(
+        super().__init__(issuer, AUDIENCE)
+        self.platform = self.mint(roles=["platform_admin"])
+        self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
+        self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
+        self.school_a = self.mint(roles=["institution_admin"], institutions=[SCHOOL_A])
+        self.technician = self.mint(roles=["technician"], municipalities=[RIGA])
+        self.analyst = self.mint(roles=["ministry_analyst"])
+        self.guardian = self.mint(roles=["guardian"])
+        self.riga_client = self.mint(
             "client-riga",
             roles=["service"],
             municipalities=[RIGA],
             client_id="riga-platform",
             scope="inventory:read inventory:write",
         )
-        self.riga_reader = issuer.mint(
+        self.riga_reader = self.mint(
             "client-riga-ro",
             roles=["service"],
             municipalities=[RIGA],
@@ -90,11 +70,6 @@ class Tokens:
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for platform admin, municipality admins, school admin, analyst, clients."""
     return Tokens(token_issuer)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def device_body(serial: str, tag: str, **extra: Any) -> dict[str, Any]:

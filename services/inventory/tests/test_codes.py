@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 
 from shared_kit.testing.digits import foreign_digits
+from shared_kit.testing.http import bearer
 
-from .conftest import CHROMEBOOK, RIGA, SCHOOL_A, Tokens, bearer, device_body
+from .conftest import CHROMEBOOK, RIGA, SCHOOL_A, Tokens, device_body
 from .test_import import csv_of, upload
 
 API = "/api/v1/inventory"

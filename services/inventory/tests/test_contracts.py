@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from inventory_service.config import InventorySettings
 from inventory_service.events import PAYLOADS
 from shared_kit.events.outbox import OutboxMessage
+from shared_kit.testing.http import bearer
 
-from .conftest import SCHOOL_B, Tokens, bearer, device_body
+from .conftest import SCHOOL_B, Tokens, device_body
 
 CONTRACTS = Path(__file__).parents[3] / "contracts"
 

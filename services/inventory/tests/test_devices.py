@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from inventory_service.config import InventorySettings
 from shared_kit.events.outbox import OutboxMessage
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import RIGA, SCHOOL_A, SCHOOL_B, VALMIERA_SCHOOL, Tokens, bearer, device_body
+from .conftest import RIGA, SCHOOL_A, SCHOOL_B, VALMIERA_SCHOOL, Tokens, device_body
 
 DEVICES = "/api/v1/inventory/devices"
 
@@ -64,9 +65,7 @@ class TestRegister:
         r = await client.post(
             DEVICES, json=device_body(" sn-0001 ", "RIX-0002"), headers=bearer(tokens.riga)
         )
-        assert r.status_code == 409
-        assert r.headers["content-type"] == "application/problem+json"
-        assert "SN-0001" in r.json()["detail"]
+        assert "SN-0001" in problem(r, 409, "duplicate")["detail"]
 
     async def test_asset_tag_unique_within_municipality(
         self,
@@ -78,7 +77,7 @@ class TestRegister:
         r = await client.post(
             DEVICES, json=device_body("SN-0002", "RIX-0001"), headers=bearer(tokens.riga)
         )
-        assert r.status_code == 409
+        problem(r, 409, "duplicate")
         assert await count(settings, OutboxMessage) == 1  # nothing half-written
 
     async def test_bad_fields_are_each_named(
@@ -88,10 +87,7 @@ class TestRegister:
             "x", "RIX-1", funding_source="lottery", purchase_price="-5", unknown_field=1
         )
         r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
-        assert r.status_code == 422
-        problem = r.json()
-        assert problem["status"] == 422 and problem["type"].endswith("/validation")
-        pointers = {e["pointer"] for e in problem["errors"]}
+        pointers = {e["pointer"] for e in problem(r, 422, "validation")["errors"]}
         assert {
             "/serial_number",
             "/funding_source",
@@ -107,17 +103,16 @@ class TestRegister:
             content=b"{not json",
             headers={**bearer(tokens.riga), "content-type": "application/json"},
         )
-        assert r.status_code == 422
-        assert r.headers["content-type"] == "application/problem+json"
+        problem(r, 422, "validation")
 
     async def test_text_with_nul_is_422_not_500(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
         body = device_body("SN-NUL", "T-NUL", notes="bad\u0000byte")
         r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
-        assert r.status_code == 422
+        problem(r, 422, "unprocessable")
         search = await client.get(DEVICES, params={"q": "\x00"}, headers=bearer(tokens.riga))
-        assert search.status_code == 422
+        problem(search, 422, "unprocessable")
 
     async def test_unknown_catalogue_item_is_404(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -127,16 +122,14 @@ class TestRegister:
             json=device_body("SN-9", "T-9", catalogue_item_code="NOPE"),
             headers=bearer(tokens.riga),
         )
-        assert r.status_code == 404
-        assert r.json()["type"].endswith("/catalogue-item-not-found")
+        problem(r, 404, "catalogue-item-not-found")
 
     async def test_institution_of_another_municipality_is_refused(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
         body = device_body("SN-9", "T-9", institution_registration_number=VALMIERA_SCHOOL)
         r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
-        assert r.status_code == 422
-        assert r.json()["type"].endswith("/institution-outside-municipality")
+        problem(r, 422, "institution-outside-municipality")
 
     async def test_another_municipality_may_not_register_here(
         self,
@@ -148,7 +141,7 @@ class TestRegister:
         r = await client.post(
             DEVICES, json=device_body("SN-9", "T-9"), headers=bearer(tokens.valmiera)
         )
-        assert r.status_code == 403
+        problem(r, 403, "tenant-forbidden")
         assert await count(settings, OutboxMessage) == 0
 
     async def test_machine_client_needs_write_scope(
@@ -157,7 +150,7 @@ class TestRegister:
         denied = await client.post(
             DEVICES, json=device_body("SN-9", "T-9"), headers=bearer(tokens.riga_reader)
         )
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
         allowed = await client.post(
             DEVICES, json=device_body("SN-9", "T-9"), headers=bearer(tokens.riga_client)
         )
@@ -167,38 +160,35 @@ class TestRegister:
 class TestAuthentication:
     async def test_missing_token_is_401_problem(self, client: httpx.AsyncClient) -> None:
         r = await client.get(DEVICES)
-        assert r.status_code == 401
+        problem(r, 401, "unauthorized")
         assert r.headers["www-authenticate"] == "Bearer"
-        assert r.json()["status"] == 401
 
     async def test_garbage_token_is_401(self, client: httpx.AsyncClient) -> None:
         r = await client.get(DEVICES, headers=bearer("not.a.token"))
-        assert r.status_code == 401
+        problem(r, 401, "unauthorized")
 
     async def test_expired_token_is_401(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
-        expired = tokens.issuer.mint(roles=["platform_admin"], ttl_s=-120)
+        expired = tokens.mint(roles=["platform_admin"], ttl_s=-120)
         r = await client.get(DEVICES, headers=bearer(expired))
-        assert r.status_code == 401
-        assert "expired" in r.json()["detail"]
+        assert "expired" in problem(r, 401, "unauthorized")["detail"]
 
     async def test_wrong_audience_is_401(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
-        other = tokens.issuer.mint(roles=["platform_admin"], audience="someone-else")
-        assert (await client.get(DEVICES, headers=bearer(other))).status_code == 401
+        other = tokens.mint(roles=["platform_admin"], audience="someone-else")
+        problem(await client.get(DEVICES, headers=bearer(other)), 401, "unauthorized")
 
     async def test_rotated_key_is_fetched_on_unknown_kid(
-        self, client: httpx.AsyncClient, token_issuer: Any
+        self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
-        assert (
-            await client.get(DEVICES, headers=bearer(token_issuer.mint(roles=["platform_admin"])))
-        ).status_code == 200
-        token_issuer.rotate()
-        fresh = token_issuer.mint(roles=["platform_admin"])
+        before = tokens.mint(roles=["platform_admin"])
+        assert (await client.get(DEVICES, headers=bearer(before))).status_code == 200
+        tokens.issuer.rotate()
+        fresh = tokens.mint(roles=["platform_admin"])
         assert (await client.get(DEVICES, headers=bearer(fresh))).status_code == 200
 
     async def test_guardian_has_no_inventory_access(
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
-        assert (await client.get(DEVICES, headers=bearer(tokens.guardian))).status_code == 403
+        problem(await client.get(DEVICES, headers=bearer(tokens.guardian)), 403, "forbidden")
 
 
 class TestReadAndTenancy:
@@ -213,17 +203,17 @@ class TestReadAndTenancy:
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
         r = await client.get(f"{DEVICES}/{device['id']}", headers=bearer(tokens.valmiera))
-        assert r.status_code == 403
+        problem(r, 403, "tenant-forbidden")
         listed = await client.get(DEVICES, headers=bearer(tokens.valmiera))
         assert listed.json()["items"] == []
         filtered = await client.get(
             DEVICES, params={"municipality": RIGA}, headers=bearer(tokens.valmiera)
         )
-        assert filtered.status_code == 403
+        problem(filtered, 403, "tenant-forbidden")
         patch = await client.patch(
             f"{DEVICES}/{device['id']}", json={"notes": "x"}, headers=bearer(tokens.valmiera)
         )
-        assert patch.status_code == 403
+        problem(patch, 403, "tenant-forbidden")
 
     async def test_institution_admin_sees_only_their_devices(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
@@ -238,11 +228,12 @@ class TestReadAndTenancy:
         denied = await client.get(
             f"{DEVICES}/{other.json()['id']}", headers=bearer(tokens.school_a)
         )
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
         update = await client.patch(
             f"{DEVICES}/{device['id']}", json={"notes": "mine"}, headers=bearer(tokens.school_a)
         )
-        assert update.status_code == 403  # institutions see and move devices; they do not edit
+        # institutions see and move devices; they do not edit
+        problem(update, 403, "tenant-forbidden")
 
     async def test_analyst_reads_everything_writes_nothing(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
@@ -255,7 +246,7 @@ class TestReadAndTenancy:
             json={"to": "available"},
             headers=bearer(tokens.analyst),
         )
-        assert r.status_code == 403
+        problem(r, 403, "tenant-forbidden")
 
     async def test_unknown_device_is_404_and_bad_id_422(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -263,9 +254,9 @@ class TestReadAndTenancy:
         missing = await client.get(
             f"{DEVICES}/00000000-0000-0000-0000-000000000000", headers=bearer(tokens.riga)
         )
-        assert missing.status_code == 404
+        problem(missing, 404, "device-not-found")
         malformed = await client.get(f"{DEVICES}/not-a-uuid", headers=bearer(tokens.riga))
-        assert malformed.status_code == 422
+        problem(malformed, 422, "validation")
 
 
 class TestUpdate:
@@ -299,8 +290,7 @@ class TestUpdate:
         first = await client.patch(url, json={"notes": "a"}, headers={**headers, "If-Match": '"1"'})
         assert first.status_code == 200
         stale = await client.patch(url, json={"notes": "b"}, headers={**headers, "If-Match": '"1"'})
-        assert stale.status_code == 412
-        assert stale.json()["current_etag"] == '"2"'
+        assert problem(stale, 412, "precondition-failed")["current_etag"] == '"2"'
 
     async def test_concurrent_updates_with_same_etag_one_wins(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
@@ -321,7 +311,7 @@ class TestUpdate:
         r = await client.patch(
             f"{DEVICES}/{device['id']}", json={"asset_tag": "rix-2"}, headers=bearer(tokens.riga)
         )
-        assert r.status_code == 409
+        problem(r, 409, "duplicate")
 
 
 class TestTransitions:
@@ -348,20 +338,20 @@ class TestTransitions:
             headers=bearer(tokens.riga),
         )
         # in_stock → on_loan must go through available
-        assert r.status_code == 409
-        assert r.json()["current_status"] == "in_stock"
-        assert "available" in r.json()["allowed"]
+        body = problem(r, 409, "illegal-transition")
+        assert body["current_status"] == "in_stock"
+        assert "available" in body["allowed"]
 
     async def test_written_off_is_final_and_only_for_owners(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
     ) -> None:
         url = f"{DEVICES}/{device['id']}/transitions"
         denied = await client.post(url, json={"to": "written_off"}, headers=bearer(tokens.school_a))
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
         done = await client.post(url, json={"to": "written_off"}, headers=bearer(tokens.riga))
         assert done.status_code == 200
         again = await client.post(url, json={"to": "available"}, headers=bearer(tokens.riga))
-        assert again.status_code == 409
+        problem(again, 409, "illegal-transition")
 
 
 class TestSearch:
@@ -464,8 +454,7 @@ class TestIdempotency:
         headers = {**bearer(tokens.riga_client), "Idempotency-Key": "k-1"}
         await client.post(DEVICES, json=device_body("SN-I", "T-I"), headers=headers)
         r = await client.post(DEVICES, json=device_body("SN-J", "T-J"), headers=headers)
-        assert r.status_code == 422
-        assert r.json()["type"].endswith("/idempotency-key-reused")
+        problem(r, 422, "idempotency-key-reused")
 
     async def test_keys_are_per_caller(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -490,8 +479,7 @@ class TestIdempotencyKeyFormat:
             json=device_body("SN-K", "T-K"),
             headers={**bearer(tokens.riga), "Idempotency-Key": key},
         )
-        assert r.status_code == 422
-        assert r.json()["errors"][0]["field"] == "idempotency-key"
+        assert problem(r, 422, "validation")["errors"][0]["field"] == "idempotency-key"
 
 
 class TestBadUpdates:
@@ -514,7 +502,7 @@ class TestBadUpdates:
     ) -> None:
         url = f"{DEVICES}/{device['id']}"
         r = await client.patch(url, json=body, headers=bearer(tokens.riga))
-        assert r.status_code == 422
+        problem(r, 422, "validation")
         assert (await client.get(url, headers=bearer(tokens.riga))).json()["version"] == 1
 
     @pytest.mark.parametrize("body", [{"to": "sold"}, {}, {"to": "available", "extra": 1}])
@@ -528,7 +516,7 @@ class TestBadUpdates:
         r = await client.post(
             f"{DEVICES}/{device['id']}/transitions", json=body, headers=bearer(tokens.riga)
         )
-        assert r.status_code == 422
+        problem(r, 422, "validation")
 
     async def test_unknown_institution_on_patch_is_404(
         self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
@@ -538,4 +526,4 @@ class TestBadUpdates:
             json={"institution_registration_number": "99999999"},
             headers=bearer(tokens.riga),
         )
-        assert r.status_code == 404
+        problem(r, 404, "institution-not-found")

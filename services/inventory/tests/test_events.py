@@ -17,10 +17,11 @@ from inventory_service.main import create_app
 from shared_kit.events import CloudEvent
 from shared_kit.events.outbox import OutboxMessage
 from shared_kit.testing.client import running_app
+from shared_kit.testing.http import bearer, problem
 from shared_kit.testing.infra import Tansu
 from shared_kit.testing.kafka import events_of, eventually, publish, read_topic
 
-from .conftest import Tokens, bearer, device_body
+from .conftest import Tokens, device_body
 
 DEVICES = "/api/v1/inventory/devices"
 
@@ -338,7 +339,7 @@ class TestConsumers:
         assert letters[0]["event_id"] == unknown.id
         assert "No device" in letters[0]["error"]
         denied = await live.get("/api/v1/inventory/ops/dead-letters", headers=bearer(tokens.riga))
-        assert denied.status_code == 403
+        problem(denied, 403, "forbidden")
 
     async def test_dead_letter_retry_applies_once_fixed(
         self,
@@ -363,7 +364,7 @@ class TestConsumers:
         assert r.json()["resolved_at"] is not None
         assert await status_of(live, tokens, device["id"]) == "on_loan"
         again = await live.post(url, headers=bearer(tokens.platform))
-        assert again.status_code == 409
+        problem(again, 409, "conflict")
 
 
 async def _condition_is(

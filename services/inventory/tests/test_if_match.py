@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 
+from shared_kit.testing.http import bearer
 from shared_kit.testing.preconditions import assert_if_match_rules
 
-from .conftest import RIGA, Tokens, bearer
+from .conftest import RIGA, Tokens
 
 API = "/api/v1/inventory"
 

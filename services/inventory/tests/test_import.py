@@ -11,8 +11,9 @@ from inventory_service.cli import run_import
 from inventory_service.config import InventorySettings
 from inventory_service.models import Device, DeviceHistory, DeviceImport
 from shared_kit.events.outbox import OutboxMessage
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import RIGA, SCHOOL_A, VALMIERA_SCHOOL, Tokens, bearer
+from .conftest import RIGA, SCHOOL_A, VALMIERA_SCHOOL, Tokens
 from .test_devices import count
 
 IMPORTS = "/api/v1/inventory/devices/imports"
@@ -69,11 +70,11 @@ class TestImport:
         stored = await client.get(f"{IMPORTS}/{report['id']}", headers=bearer(tokens.riga))
         assert stored.json()["created_rows"] == 25
         foreign = await client.get(f"{IMPORTS}/{report['id']}", headers=bearer(tokens.valmiera))
-        assert foreign.status_code == 403
+        problem(foreign, 403, "tenant-forbidden")
         missing = await client.get(
             f"{IMPORTS}/00000000-0000-0000-0000-000000000000", headers=bearer(tokens.riga)
         )
-        assert missing.status_code == 404
+        problem(missing, 404, "import-not-found")
 
     async def test_reupload_creates_nothing_twice(
         self,
@@ -104,9 +105,7 @@ class TestImport:
             "SN-BAD4,RIX-B4,CB-11-GR1-3,,lottery,20.5.2022,-1,",
         ]
         r = await upload(client, tokens.riga, csv_of(rows), mode="all_or_nothing")
-        assert r.status_code == 422
-        assert r.headers["content-type"] == "application/problem+json"
-        report = r.json()["report"]
+        report = problem(r, 422, "import-rejected")["report"]
         assert report["failed_rows"] == 5  # both copies of the duplicated serial fail
         by_line = {
             row["line"]: {e["field"] for e in row["errors"]}
@@ -186,7 +185,7 @@ class TestBadFiles:
         needle: str,
     ) -> None:
         r = await upload(client, tokens.riga, content)
-        assert r.status_code == 422
+        problem(r, 422, "invalid-import")
         assert needle in r.text
 
     async def test_too_large_is_413(
@@ -198,7 +197,7 @@ class TestBadFiles:
     ) -> None:
         content = csv_of(good_rows(1)) + b"x" * settings.import_max_bytes
         r = await upload(client, tokens.riga, content)
-        assert r.status_code == 413
+        problem(r, 413, "payload-too-large")
 
     async def test_not_csv_is_415(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -207,7 +206,7 @@ class TestBadFiles:
         r = await client.post(
             IMPORTS, data={"municipality": RIGA}, files=files, headers=bearer(tokens.riga)
         )
-        assert r.status_code == 415
+        problem(r, 415, "unsupported-media-type")
 
     async def test_missing_file_and_bad_mode_are_422(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -215,17 +214,16 @@ class TestBadFiles:
         r = await client.post(
             IMPORTS, data={"municipality": RIGA, "mode": "yolo"}, headers=bearer(tokens.riga)
         )
-        assert r.status_code == 422
-        fields = {e["field"] for e in r.json()["errors"]}
+        fields = {e["field"] for e in problem(r, 422, "validation")["errors"]}
         assert {"file", "mode"} <= fields
 
     async def test_other_municipality_may_not_import_here(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
         r = await upload(client, tokens.valmiera, csv_of(good_rows(1)))
-        assert r.status_code == 403
+        problem(r, 403, "tenant-forbidden")
         r = await upload(client, tokens.school_a, csv_of(good_rows(1)))
-        assert r.status_code == 403
+        problem(r, 403, "tenant-forbidden")
 
 
 class TestLargeFiles:
@@ -302,10 +300,7 @@ class TestMalformedFiles:
     ) -> None:
         for mode in ("all_or_nothing", "valid_rows"):
             r = await upload(client, tokens.riga, content, mode=mode, dry_run=dry_run)
-            assert r.status_code == 422, r.text
-            assert r.headers["content-type"] == "application/problem+json"
-            body = r.json()
-            assert body["type"].endswith("/invalid-import")
+            body = problem(r, 422, "invalid-import")
             assert (body["line"], body.get("column")) == (line, column)
             assert needle in body["detail"] and f"Line {line}" in body["detail"]
         await assert_nothing_written(settings)
@@ -334,8 +329,7 @@ class TestMalformedFiles:
         extra: dict[str, Any],
     ) -> None:
         r = await upload(client, tokens.riga, content)
-        assert r.status_code == 422, r.text
-        body = r.json()
+        body = problem(r, 422, "invalid-import")
         assert needle in body["detail"]
         assert extra.items() <= body.items()
         await assert_nothing_written(settings)
@@ -345,8 +339,7 @@ class TestMalformedFiles:
     ) -> None:
         header = HEADER.strip() + "".join(f",extra{i}" for i in range(10_000))
         r = await upload(client, tokens.riga, (header + "\n" + good_rows(1)[0] + "\n").encode())
-        assert r.status_code == 422
-        body = r.json()
+        body = problem(r, 422, "invalid-import")
         assert "unknown extra0" in body["detail"] and "9,995 more" in body["detail"]
         assert len(body["unknown_columns"]) == 20
 
@@ -359,8 +352,8 @@ class TestMalformedFiles:
     ) -> None:
         content = csv_of(good_rows(settings.import_max_rows + 1))
         r = await upload(client, tokens.riga, content, dry_run=True)
-        assert r.status_code == 422
-        assert r.json()["max_rows"] == 50_000 and "more than 50,000 rows" in r.json()["detail"]
+        body = problem(r, 422, "invalid-import")
+        assert body["max_rows"] == 50_000 and "more than 50,000 rows" in body["detail"]
 
     async def test_a_line_with_more_cells_than_the_header_is_named(
         self,
@@ -371,8 +364,8 @@ class TestMalformedFiles:
     ) -> None:
         long_line = BAD_ROW + ",x" * 50_000
         r = await upload(client, tokens.riga, csv_of([*good_rows(2), long_line]))
-        assert r.status_code == 422
-        [bad] = [row for row in r.json()["report"]["rows"] if row["errors"]]
+        report = problem(r, 422, "import-rejected")["report"]
+        [bad] = [row for row in report["rows"] if row["errors"]]
         assert bad["line"] == 4 and "more cells" in bad["errors"][0]["detail"]
         await assert_nothing_written(settings)
 

@@ -9,9 +9,10 @@ import httpx
 from inventory_service.config import InventorySettings
 from inventory_service.main import create_app
 from shared_kit.testing.client import running_app
+from shared_kit.testing.http import bearer, problem
 from shared_kit.testing.infra import free_port
 
-from .conftest import Tokens, bearer
+from .conftest import Tokens
 
 
 class TestOps:
@@ -49,8 +50,7 @@ class TestDatabaseOutage:
         )
         async with running_app(create_app(dead)) as client:
             r = await client.get("/api/v1/inventory/devices", headers=bearer(tokens.riga))
-            assert r.status_code == 503
-            assert r.headers["content-type"] == "application/problem+json"
+            problem(r, 503, "service-unavailable")
             assert r.headers["retry-after"] == "5"
             ready = await client.get("/readyz")
             assert ready.status_code == 503

@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 
 from shared_kit.testing.cursors import TEXT, TIMESTAMP, UUID, assert_refuses_forged_cursors
+from shared_kit.testing.http import bearer
 
-from .conftest import Tokens, bearer
+from .conftest import Tokens
 
 API = "/api/v1/inventory"
 

@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import CHROMEBOOK, RIGA, SCHOOL_A, VALMIERA, VALMIERA_SCHOOL, Tokens, bearer
+from shared_kit.testing.http import bearer, problem
+
+from .conftest import CHROMEBOOK, RIGA, SCHOOL_A, VALMIERA, VALMIERA_SCHOOL, Tokens
 
 API = "/api/v1/inventory"
 
@@ -18,7 +20,7 @@ class TestMunicipalities:
     ) -> None:
         body = {"code": "0020000", "name": "Daugavpils valstspilsēta"}
         denied = await client.post(f"{API}/municipalities", json=body, headers=bearer(tokens.riga))
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
         made = await client.post(
             f"{API}/municipalities", json=body, headers=bearer(tokens.platform)
         )
@@ -26,7 +28,7 @@ class TestMunicipalities:
         again = await client.post(
             f"{API}/municipalities", json=body, headers=bearer(tokens.platform)
         )
-        assert again.status_code == 409
+        problem(again, 409, "duplicate")
 
     @pytest.mark.parametrize("code", ["123", "00100000", "ABCDEFG", ""])
     async def test_code_must_be_atvk(
@@ -37,8 +39,7 @@ class TestMunicipalities:
             json={"code": code, "name": "X"},
             headers=bearer(tokens.platform),
         )
-        assert r.status_code == 422
-        assert r.json()["errors"][0]["pointer"] == "/code"
+        assert problem(r, 422, "validation")["errors"][0]["pointer"] == "/code"
 
     async def test_each_admin_sees_their_own(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -48,9 +49,9 @@ class TestMunicipalities:
         every = await client.get(f"{API}/municipalities", headers=bearer(tokens.analyst))
         assert [m["code"] for m in every.json()["items"]] == [RIGA, VALMIERA]
         other = await client.get(f"{API}/municipalities/{RIGA}", headers=bearer(tokens.valmiera))
-        assert other.status_code == 403
+        problem(other, 403, "tenant-forbidden")
         missing = await client.get(f"{API}/municipalities/0999999", headers=bearer(tokens.platform))
-        assert missing.status_code == 404
+        problem(missing, 404, "municipality-not-found")
 
     async def test_rename_with_if_match(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -59,9 +60,9 @@ class TestMunicipalities:
         ok = await client.patch(url, json={"name": "Rīga"}, headers={**admin, "If-Match": '"1"'})
         assert ok.status_code == 200 and ok.json()["name"] == "Rīga"
         stale = await client.patch(url, json={"name": "R"}, headers={**admin, "If-Match": '"1"'})
-        assert stale.status_code == 412
+        problem(stale, 412, "precondition-failed")
         denied = await client.patch(url, json={"name": "R"}, headers=bearer(tokens.riga))
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
 
 
 class TestInstitutions:
@@ -80,9 +81,9 @@ class TestInstitutions:
             headers=bearer(tokens.valmiera),
             json={**body, "registration_number": "3113900010"},
         )
-        assert elsewhere.status_code == 403
+        problem(elsewhere, 403, "tenant-forbidden")
         twice = await client.post(f"{API}/institutions", json=body, headers=bearer(tokens.riga))
-        assert twice.status_code == 409
+        problem(twice, 409, "duplicate")
 
     async def test_unknown_municipality_is_404(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -92,13 +93,13 @@ class TestInstitutions:
             headers=bearer(tokens.platform),
             json={"registration_number": "1", "name": "X", "municipality_code": "0999999"},
         )
-        assert r.status_code == 422  # registration numbers have at least 4 digits
+        problem(r, 422, "validation")  # registration numbers have at least 4 digits
         r = await client.post(
             f"{API}/institutions",
             headers=bearer(tokens.platform),
             json={"registration_number": "1234", "name": "X", "municipality_code": "0999999"},
         )
-        assert r.status_code == 404
+        problem(r, 404, "municipality-not-found")
 
     async def test_listing_follows_tenancy(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -114,7 +115,7 @@ class TestInstitutions:
         foreign = await client.get(
             f"{API}/institutions/{VALMIERA_SCHOOL}", headers=bearer(tokens.riga)
         )
-        assert foreign.status_code == 403
+        problem(foreign, 403, "tenant-forbidden")
 
     async def test_rename(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
@@ -123,7 +124,7 @@ class TestInstitutions:
         ok = await client.patch(url, json={"name": "Jauns nosaukums"}, headers=bearer(tokens.riga))
         assert ok.status_code == 200 and ok.json()["version"] == 2
         denied = await client.patch(url, json={"name": "X"}, headers=bearer(tokens.school_a))
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
 
 
 class TestCatalogue:
@@ -159,9 +160,9 @@ class TestCatalogue:
         stale = await client.patch(
             url, json={"active": True}, headers={**bearer(tokens.platform), "If-Match": '"1"'}
         )
-        assert stale.status_code == 412
+        problem(stale, 412, "precondition-failed")
         denied = await client.patch(url, json={"active": True}, headers=bearer(tokens.school_a))
-        assert denied.status_code == 403
+        problem(denied, 403, "tenant-forbidden")
 
     @pytest.mark.parametrize(
         ("field", "value"),
@@ -185,17 +186,16 @@ class TestCatalogue:
             field: value,
         }
         r = await client.post(f"{API}/catalogue-items", json=body, headers=bearer(tokens.platform))
-        assert r.status_code == 422
-        assert r.json()["errors"][0]["pointer"] == f"/{field}"
+        assert problem(r, 422, "validation")["errors"][0]["pointer"] == f"/{field}"
 
     async def test_unknown_item_is_404_and_duplicates_409(
         self, client: httpx.AsyncClient, tokens: Tokens, seeded: dict[str, Any]
     ) -> None:
         r = await client.get(f"{API}/catalogue-items/NOPE", headers=bearer(tokens.riga))
-        assert r.status_code == 404
+        problem(r, 404, "catalogue-item-not-found")
         dup = seeded["catalogue_item"]
         body = {k: dup[k] for k in ("code", "name", "manufacturer", "model", "category", "os")}
         again = await client.post(
             f"{API}/catalogue-items", json=body, headers=bearer(tokens.platform)
         )
-        assert again.status_code == 409
+        problem(again, 409, "duplicate")

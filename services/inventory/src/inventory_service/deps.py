@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from inventory_service import service
 from inventory_service.config import InventorySettings
-from inventory_service.exceptions import TenantForbidden
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
+from inventory_service.service import access, catalogue, devices, reference
 from shared_kit.auth import CurrentPrincipal, Principal, require_roles
 from shared_kit.deps import SessionDep
 
@@ -21,48 +20,36 @@ def get_settings(request: Request) -> InventorySettings:
 
 
 Settings = Annotated[InventorySettings, Depends(get_settings)]
-Reader = Annotated[Principal, require_roles(*service.READ_ROLES, scope=service.READ_SCOPE)]
+Reader = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.READ_SCOPE)]
 
 
 async def valid_device(device_id: uuid.UUID, session: SessionDep, principal: Reader) -> Device:
     """The device in the path, if it exists and the caller may see it."""
-    return await service.get_device(session=session, principal=principal, device_id=device_id)
+    return await devices.get_device(session=session, principal=principal, device_id=device_id)
 
 
 async def valid_device_for_update(
     device_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> Device:
     """The device in the path, locked for the rest of this transaction."""
-    return await service.get_device(
+    return await devices.get_device(
         session=session, principal=principal, device_id=device_id, for_update=True
     )
 
 
 async def valid_municipality(code: str, session: SessionDep, principal: Reader) -> Municipality:
     """The municipality in the path, if the caller may see it."""
-    municipality = await service.get_municipality(session=session, code=code)
-    scope = service.scope_for(principal)
-    if scope.municipality_codes is not None and code not in scope.municipality_codes:
-        raise TenantForbidden(f"You may not see municipality {code}")
-    return municipality
+    return await reference.visible_municipality(session=session, principal=principal, code=code)
 
 
 async def valid_institution(number: str, session: SessionDep, principal: Reader) -> Institution:
     """The institution in the path, if the caller may see it."""
-    institution = await service.get_institution(session=session, number=number)
-    scope = service.scope_for(principal)
-    visible = scope.municipality_codes is None or (
-        institution.municipality.code in scope.municipality_codes
-        or number in (scope.institution_numbers or ())
-    )
-    if not visible:
-        raise TenantForbidden(f"You may not see institution {number}")
-    return institution
+    return await reference.visible_institution(session=session, principal=principal, number=number)
 
 
 async def valid_catalogue_item(code: str, session: SessionDep, _: Reader) -> CatalogueItem:
     """The catalogue item in the path."""
-    return await service.get_catalogue_item(session=session, code=code.upper())
+    return await catalogue.get_catalogue_item(session=session, code=code.upper())
 
 
 ValidDevice = Annotated[Device, Depends(valid_device)]

@@ -138,6 +138,6 @@ def device_event(type_: str, device: Device, **fields: Any) -> CloudEvent:
     )
 
 
-def publish(session: AsyncSession, topic: str, type_: str, device: Device, **fields: Any) -> None:
+def publish(session: AsyncSession, type_: str, device: Device, **fields: Any) -> None:
     """Queue a device event in the outbox of the caller's transaction."""
-    add_event(session, topic, device_event(type_, device, **fields))
+    add_event(session, device_event(type_, device, **fields))

@@ -1,6 +1,6 @@
 """Business errors of the inventory, each with its HTTP status and problem type."""
 
-from shared_kit.problems import Conflict, Forbidden, NotFound, Unprocessable
+from shared_kit.problems import Conflict, NotFound, ProblemError, Unprocessable
 
 
 class MunicipalityNotFound(NotFound):
@@ -31,10 +31,6 @@ class IllegalTransition(Conflict):
     type, title = "illegal-transition", "Illegal status transition"
 
 
-class TenantForbidden(Forbidden):
-    type, title = "tenant-forbidden", "Outside your tenancy"
-
-
 class InvalidImport(Unprocessable):
     type, title = "invalid-import", "Invalid import file"
 
@@ -45,3 +41,11 @@ class ImportRejected(Unprocessable):
 
 class InstitutionOutsideMunicipality(Unprocessable):
     type, title = "institution-outside-municipality", "Institution of another municipality"
+
+
+class TooLarge(ProblemError):
+    status, type, title = 413, "payload-too-large", "File too large"
+
+
+class UnsupportedType(ProblemError):
+    status, type, title = 415, "unsupported-media-type", "Not a CSV file"

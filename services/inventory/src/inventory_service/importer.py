@@ -1,40 +1,21 @@
-"""Bulk import of a delivery from CSV: validate every row, then create the new devices."""
+"""A delivery's CSV file: its columns, its rows, and each row's own checks.
+
+The checks against the database and the import itself are `service.imports`.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import UploadFile
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory_service import csvfile, events, service
-from inventory_service.config import InventorySettings
-from inventory_service.exceptions import ImportRejected, InvalidImport
-from inventory_service.models import (
-    CatalogueItem,
-    Device,
-    DeviceImport,
-    DeviceStatus,
-    Institution,
-    Municipality,
-)
-from inventory_service.repository import (
-    CatalogueRepository,
-    DeviceRepository,
-    HistoryRepository,
-    ImportRepository,
-    InstitutionRepository,
-)
-from inventory_service.schemas import Code, DeviceFields, ImportReport, ImportRow, RegNumber, Serial
-from shared_kit.auth import Principal
-from shared_kit.events import add_events
-from shared_kit.observability import correlation_id
-from shared_kit.problems import ProblemError
+from inventory_service import csvfile
+from inventory_service.exceptions import InvalidImport, TooLarge, UnsupportedType
+from inventory_service.models import DeviceStatus
+from inventory_service.schemas import Code, DeviceFields, RegNumber, Serial
 
 REQUIRED = ("serial_number", "asset_tag", "catalogue_item_code", "funding_source")
 OPTIONAL = (
@@ -71,14 +52,6 @@ CSV_TYPES = {
 }
 
 
-class TooLarge(ProblemError):
-    status, type, title = 413, "payload-too-large", "File too large"
-
-
-class UnsupportedType(ProblemError):
-    status, type, title = 415, "unsupported-media-type", "Not a CSV file"
-
-
 class ImportRowData(DeviceFields):
     """One CSV row after parsing."""
 
@@ -100,6 +73,7 @@ class ParsedRow:
     outcome: str = "valid"  # valid → created | would_create; or unchanged | invalid
 
     def fail(self, field_name: str, detail: str) -> None:
+        """Record an error in a field; the row is invalid."""
         self.errors.append({"field": field_name, "detail": detail})
         self.outcome = "invalid"
 
@@ -134,6 +108,15 @@ def parse_csv(content: bytes, max_rows: int) -> list[ParsedRow]:
         rows.append(_parsed(record, header))
     if not rows:
         raise InvalidImport("The CSV has no data rows")
+    return rows
+
+
+def read_rows(content: bytes, max_rows: int) -> list[ParsedRow]:
+    """The file's rows, each checked on its own and against the file's other rows."""
+    rows = parse_csv(content, max_rows)
+    for row in rows:
+        validate_row(row)
+    check_duplicates_in_file(rows)
     return rows
 
 
@@ -202,209 +185,3 @@ def check_duplicates_in_file(rows: list[ParsedRow]) -> None:
             r.fail("serial_number", "appears more than once in the file")
         if tags[r.data.asset_tag] > 1:
             r.fail("asset_tag", "appears more than once in the file")
-
-
-async def check_against_database(
-    session: AsyncSession, rows: list[ParsedRow], municipality: Municipality
-) -> tuple[dict[str, CatalogueItem], dict[str, Institution]]:
-    """References must exist; already-registered serials are unchanged or conflicts."""
-    candidates = [r for r in rows if r.data and not r.errors]
-    datas = [r.data for r in candidates if r.data]
-    items = await CatalogueRepository(session).by_codes({d.catalogue_item_code for d in datas})
-    numbers = {d.institution_registration_number for d in datas} - {None}
-    institutions = await InstitutionRepository(session).by_numbers(numbers)  # type: ignore[arg-type]
-    devices = DeviceRepository(session)
-    existing = await devices.existing_serials([d.serial_number for d in datas])
-    taken_tags = await devices.existing_tags(municipality.id, [d.asset_tag for d in datas])
-    for r in candidates:
-        _check_row(r, items, institutions, existing, taken_tags, municipality)
-    return items, institutions
-
-
-def _check_row(
-    r: ParsedRow,
-    items: dict[str, CatalogueItem],
-    institutions: dict[str, Institution],
-    existing: dict[str, dict[str, Any]],
-    taken_tags: set[str],
-    municipality: Municipality,
-) -> None:
-    d = r.data
-    assert d is not None
-    if d.catalogue_item_code not in items:
-        r.fail("catalogue_item_code", f"no catalogue item {d.catalogue_item_code}")
-    number = d.institution_registration_number
-    if number and (
-        number not in institutions or institutions[number].municipality_id != municipality.id
-    ):
-        r.fail("institution_registration_number", f"no institution {number} in this municipality")
-    known = existing.get(d.serial_number)
-    if known is not None:
-        if known["municipality_id"] == municipality.id and known["asset_tag"] == d.asset_tag:
-            r.outcome = "unchanged" if not r.errors else r.outcome
-        else:
-            r.fail("serial_number", "already registered with another asset tag or municipality")
-    elif d.asset_tag in taken_tags:
-        r.fail("asset_tag", "already used by another device of this municipality")
-
-
-async def import_csv(
-    *,
-    session: AsyncSession,
-    principal: Principal,
-    content: bytes,
-    filename: str | None,
-    municipality_code: str,
-    mode: str,
-    dry_run: bool,
-    settings: InventorySettings,
-) -> ImportReport:
-    """Validate and import a CSV delivery; returns the per-row report."""
-    service.ensure_manages(principal, municipality_code)
-    municipality = await service.get_municipality(session=session, code=municipality_code)
-    rows = parse_csv(content, settings.import_max_rows)
-    for row in rows:
-        validate_row(row)
-    check_duplicates_in_file(rows)
-    items, institutions = await check_against_database(session, rows, municipality)
-    new = [r for r in rows if not r.errors and r.outcome != "unchanged"]
-    failed = [r for r in rows if r.errors]
-    if failed and mode == "all_or_nothing":
-        report = _report(None, mode, dry_run, rows)
-        raise ImportRejected(
-            f"{len(failed)} of {len(rows)} rows are invalid; nothing was imported",
-            report=report.model_dump(mode="json"),
-        )
-    for r in new:
-        r.outcome = "would_create" if dry_run else "created"
-    if dry_run:
-        return _report(None, mode, dry_run, rows)
-    await _create(session, principal, new, municipality, items, institutions, settings)
-    record = _record(municipality, content, filename, mode, principal, rows)
-    ImportRepository(session).add(record)
-    await session.flush()
-    return _report(record.id, mode, dry_run, rows)
-
-
-async def _create(
-    session: AsyncSession,
-    principal: Principal,
-    rows: list[ParsedRow],
-    municipality: Municipality,
-    items: dict[str, CatalogueItem],
-    institutions: dict[str, Institution],
-    settings: InventorySettings,
-) -> None:
-    devices = [_device(r.data, municipality, items, institutions) for r in rows if r.data]
-    columns = [c.key for c in Device.__table__.columns if c.key not in ("created_at", "updated_at")]
-    await DeviceRepository(session).insert_many(
-        [{c: getattr(d, c) for c in columns} for d in devices]
-    )
-    actor, cid = service.actor_of(principal), correlation_id.get()
-    await HistoryRepository(session).insert_many(
-        [
-            {
-                "id": uuid.uuid4(),
-                "device_id": d.id,
-                "actor": actor,
-                "action": "imported",
-                "changes": {
-                    "status": [None, d.status.value],
-                    "serial_number": [None, d.serial_number],
-                },
-                "device_version": 1,
-                "correlation_id": cid,
-            }
-            for d in devices
-        ]
-    )
-    await add_events(
-        session,
-        settings.events_topic,
-        [events.device_event(events.DEVICE_REGISTERED, d) for d in devices],
-    )
-
-
-def _device(
-    d: ImportRowData | None,
-    municipality: Municipality,
-    items: dict[str, CatalogueItem],
-    institutions: dict[str, Institution],
-) -> Device:
-    assert d is not None
-    item = items[d.catalogue_item_code]
-    number = d.institution_registration_number
-    fields = d.model_dump(exclude={"catalogue_item_code", "institution_registration_number"})
-    return Device(
-        id=uuid.uuid4(),
-        version=1,
-        **fields,
-        catalogue_item=item,
-        catalogue_item_id=item.id,
-        municipality=municipality,
-        municipality_id=municipality.id,
-        institution=institutions.get(number) if number else None,
-        institution_id=institutions[number].id if number else None,
-        warranty_ends_on=service.warranty_end(d.delivery_date, item, d.extra_warranty_months),
-        status_before_repair=None,
-    )
-
-
-def _record(
-    municipality: Municipality,
-    content: bytes,
-    filename: str | None,
-    mode: str,
-    principal: Principal,
-    rows: list[ParsedRow],
-) -> DeviceImport:
-    counts = Counter(r.outcome for r in rows)
-    return DeviceImport(
-        id=uuid.uuid4(),
-        municipality_id=municipality.id,
-        file_sha256=hashlib.sha256(content).hexdigest(),
-        filename=(filename or "")[:300],
-        mode=mode,
-        dry_run=False,
-        actor=service.actor_of(principal),
-        total_rows=len(rows),
-        created_rows=counts["created"],
-        unchanged_rows=counts["unchanged"],
-        failed_rows=counts["invalid"],
-        report=[_row(r).model_dump() for r in rows if r.errors],
-    )
-
-
-def _row(r: ParsedRow) -> ImportRow:
-    serial = r.data.serial_number if r.data else (r.raw.get("serial_number") or None)
-    return ImportRow(line=r.line, serial_number=serial, outcome=r.outcome, errors=r.errors)
-
-
-def _report(
-    import_id: uuid.UUID | None, mode: str, dry_run: bool, rows: list[ParsedRow]
-) -> ImportReport:
-    counts = Counter(r.outcome for r in rows)
-    return ImportReport(
-        id=import_id,
-        mode=mode,
-        dry_run=dry_run,
-        total_rows=len(rows),
-        created_rows=counts["created"] + counts["would_create"],
-        unchanged_rows=counts["unchanged"],
-        failed_rows=counts["invalid"],
-        rows=[_row(r) for r in rows],
-    )
-
-
-def report_of(record: DeviceImport) -> ImportReport:
-    """The stored report of an import (failed rows only, counts for all)."""
-    return ImportReport(
-        id=record.id,
-        mode=record.mode,
-        dry_run=record.dry_run,
-        total_rows=record.total_rows,
-        created_rows=record.created_rows,
-        unchanged_rows=record.unchanged_rows,
-        failed_rows=record.failed_rows,
-        rows=[ImportRow(**r) for r in record.report],
-    )

@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from inventory_service.config import InventorySettings
-from inventory_service.consumers import build_consumers, hold_purge
+from inventory_service.consumers import build_consumers
 from inventory_service.router import router
+from inventory_service.service.lifecycle import hold_purge
 from shared_kit.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,7 +31,6 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
             description=DESCRIPTION,
             settings=settings,
             routers=[router],
-            publishes=[settings.events_topic],
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[hold_purge(settings.inbox_retention_hours)],

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    MetaData,
     Numeric,
     String,
     Text,
@@ -25,10 +26,21 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared_kit import tables as _kit_tables  # noqa: F401 - outbox, inbox, … in migrations
-from shared_kit.db import Base, Timestamps, UUIDKey, Versioned
+from shared_kit import tables as kit_tables
+from shared_kit.db import NAMING_CONVENTION, Timestamps, UUIDKey, Versioned
+
+
+class Base(DeclarativeBase):
+    """The inventory's own declarative base, with the kit's naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def migration_metadata() -> MetaData:
+    """This service's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
+    return kit_tables.with_kit_tables(Base.metadata)
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, false, func, insert, or_, select
@@ -20,14 +19,14 @@ from inventory_service.models import (
     DeviceHistory,
     DeviceHold,
     DeviceImport,
-    DeviceStatus,
-    FundingSource,
     Institution,
     Municipality,
     OperatingSystem,
 )
+from inventory_service.schemas import DeviceFilters
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
+from shared_kit.tenancy import Scope
 
 DEVICE_SORTS = {
     "asset_tag": Device.asset_tag,
@@ -36,39 +35,16 @@ DEVICE_SORTS = {
 }
 
 
-@dataclass
-class Scope:
-    """Which tenants a query may see; None means no restriction on that axis."""
-
-    municipality_codes: frozenset[str] | None = None
-    institution_numbers: frozenset[str] | None = None
-
-
-@dataclass
-class DeviceFilters:
-    """Search criteria for devices."""
-
-    municipality_code: str | None = None
-    institution_number: str | None = None
-    statuses: list[DeviceStatus] = field(default_factory=list)
-    os: OperatingSystem | None = None
-    category: Category | None = None
-    funding_source: FundingSource | None = None
-    catalogue_item_code: str | None = None
-    warranty_before: dt.date | None = None
-    q: str | None = None
-
-
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _scope_condition(scope: Scope, f: DeviceFilters) -> ColumnElement[bool] | None:
     """The tenancy condition of a device search, or None when nothing needs restricting."""
-    codes, numbers = scope.municipality_codes, scope.institution_numbers
-    if codes is None and numbers is None:
+    if scope.everything:
         return None
-    if f.municipality_code and f.municipality_code in (codes or ()):
+    codes, numbers = scope.municipality_codes, scope.institution_numbers
+    if f.municipality_code and f.municipality_code in codes:
         return None  # the municipality filter alone keeps the search inside the scope
     # No OR with an empty side, and `=` for a single tenant: the planner can then walk the
     # (tenant, asset_tag, id) indexes in order and stop after one page instead of sorting.
@@ -101,18 +77,21 @@ class MunicipalityRepository:
         self.session = session
 
     async def by_code(self, code: str) -> Municipality | None:
+        """The municipality with this ATVK code."""
         return await self.session.scalar(select(Municipality).where(Municipality.code == code))
 
     async def ids_for_codes(self, codes: Iterable[str]) -> list[uuid.UUID]:
+        """Ids of the municipalities with these codes."""
         rows = await self.session.scalars(
             select(Municipality.id).where(Municipality.code.in_(list(codes)))
         )
         return list(rows)
 
     async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[Municipality]:
+        """A page of the municipalities inside the scope, by code."""
         stmt = select(Municipality)
-        if scope.municipality_codes is not None:
-            stmt = stmt.where(Municipality.code.in_(scope.municipality_codes))
+        if (tenancy := scope.condition(municipality=Municipality.code)) is not None:
+            stmt = stmt.where(tenancy)
         return await fetch_page(self.session, stmt, [Municipality.code], cursor, limit)
 
 
@@ -123,6 +102,7 @@ class InstitutionRepository:
         self.session = session
 
     async def by_number(self, number: str) -> Institution | None:
+        """The institution with this registration number, with its municipality."""
         return await self.session.scalar(
             select(Institution)
             .options(joinedload(Institution.municipality))
@@ -130,6 +110,7 @@ class InstitutionRepository:
         )
 
     async def by_numbers(self, numbers: Iterable[str]) -> dict[str, Institution]:
+        """Registration number → institution, for those of these numbers that exist."""
         rows = await self.session.scalars(
             select(Institution).where(any_of(Institution.registration_number, numbers))
         )
@@ -138,14 +119,13 @@ class InstitutionRepository:
     async def page(
         self, scope: Scope, municipality_code: str | None, cursor: str | None, limit: int
     ) -> Sequence[Institution]:
+        """A page of the institutions inside the scope (of one municipality), by number."""
         stmt = select(Institution).join(Institution.municipality)
-        if scope.municipality_codes is not None or scope.institution_numbers is not None:
-            stmt = stmt.where(
-                or_(
-                    Municipality.code.in_(scope.municipality_codes or ()),
-                    Institution.registration_number.in_(scope.institution_numbers or ()),
-                )
-            )
+        tenancy = scope.condition(
+            municipality=Municipality.code, institution=Institution.registration_number
+        )
+        if tenancy is not None:
+            stmt = stmt.where(tenancy)
         if municipality_code:
             stmt = stmt.where(Municipality.code == municipality_code)
         columns = [Institution.registration_number]
@@ -159,9 +139,11 @@ class CatalogueRepository:
         self.session = session
 
     async def by_code(self, code: str) -> CatalogueItem | None:
+        """The catalogue item with this code."""
         return await self.session.scalar(select(CatalogueItem).where(CatalogueItem.code == code))
 
     async def by_codes(self, codes: Iterable[str]) -> dict[str, CatalogueItem]:
+        """Code → catalogue item, for those of these codes that exist."""
         rows = await self.session.scalars(
             select(CatalogueItem).where(any_of(CatalogueItem.code, codes))
         )
@@ -175,6 +157,7 @@ class CatalogueRepository:
         cursor: str | None,
         limit: int,
     ) -> Sequence[CatalogueItem]:
+        """A page of catalogue items matching the filters, by code."""
         stmt = select(CatalogueItem)
         if category:
             stmt = stmt.where(CatalogueItem.category == category)
@@ -192,10 +175,12 @@ class DeviceRepository:
         self.session = session
 
     async def hold(self, device_id: uuid.UUID, reservation_id: uuid.UUID) -> None:
+        """Record a reservation's hold on a device (nothing when already recorded)."""
         stmt = pg_insert(DeviceHold).values(device_id=device_id, reservation_id=reservation_id)
         await self.session.execute(stmt.on_conflict_do_nothing())
 
     async def release(self, device_id: uuid.UUID, reservation_id: uuid.UUID) -> None:
+        """Release a reservation's hold, leaving a tombstone if it was never recorded."""
         stmt = pg_insert(DeviceHold).values(
             device_id=device_id, reservation_id=reservation_id, released_at=func.now()
         )
@@ -204,16 +189,19 @@ class DeviceRepository:
             DeviceHold.device_id, DeviceHold.reservation_id], set_=done))  # fmt: skip
 
     async def is_held(self, device_id: uuid.UUID) -> bool:
+        """Whether any reservation still holds the device."""
         stmt = select(DeviceHold.device_id).where(
             DeviceHold.device_id == device_id, DeviceHold.released_at.is_(None)
         )
         return await self.session.scalar(stmt.limit(1)) is not None
 
     async def purge_released_holds(self, before: dt.datetime) -> int:
+        """Delete holds released before `before`; how many."""
         stmt = delete(DeviceHold).where(DeviceHold.released_at < before)
         return int((await self.session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
 
     async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> Device | None:
+        """A device with its municipality, institution and catalogue item."""
         stmt = (
             select(Device)
             .options(
@@ -228,10 +216,12 @@ class DeviceRepository:
         return await self.session.scalar(stmt)
 
     async def serial_exists(self, serial: str) -> bool:
+        """Whether a device has this serial number."""
         found = await self.session.scalar(select(Device.id).where(Device.serial_number == serial))
         return found is not None
 
     async def tag_exists(self, municipality_id: uuid.UUID, tag: str) -> bool:
+        """Whether a device of the municipality has this asset tag."""
         found = await self.session.scalar(
             select(Device.id).where(
                 Device.municipality_id == municipality_id, Device.asset_tag == tag
@@ -252,6 +242,7 @@ class DeviceRepository:
         }
 
     async def existing_tags(self, municipality_id: uuid.UUID, tags: Sequence[str]) -> set[str]:
+        """Those of these asset tags the municipality's devices already use."""
         rows = await self.session.scalars(
             select(Device.asset_tag).where(
                 Device.municipality_id == municipality_id, any_of(Device.asset_tag, tags)
@@ -262,6 +253,7 @@ class DeviceRepository:
     async def search(
         self, filters: DeviceFilters, scope: Scope, sort: str, cursor: str | None, limit: int
     ) -> Sequence[Device]:
+        """A page of the devices matching the filters inside the scope."""
         stmt = self._filtered(select(Device), filters, scope)
         columns = [DEVICE_SORTS[sort], Device.id]
         return await fetch_page(self.session, stmt, columns, cursor, limit)
@@ -305,6 +297,7 @@ class DeviceRepository:
         return stmt
 
     def add(self, device: Device) -> None:
+        """Add a new device to the session."""
         self.session.add(device)
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
@@ -323,15 +316,18 @@ class HistoryRepository:
         self.session = session
 
     def add(self, entry: DeviceHistory) -> None:
+        """Add a history entry to the session."""
         self.session.add(entry)
 
     async def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Bulk insert plain history rows (imports)."""
         for start in range(0, len(rows), 2000):
             await self.session.execute(insert(DeviceHistory), rows[start : start + 2000])
 
     async def for_device(
         self, device_id: uuid.UUID, cursor: str | None, limit: int
     ) -> Sequence[DeviceHistory]:
+        """A page of a device's history, in order."""
         stmt = select(DeviceHistory).where(DeviceHistory.device_id == device_id)
         columns = [DeviceHistory.seq]
         return await fetch_page(self.session, stmt, columns, cursor, limit)
@@ -344,7 +340,9 @@ class ImportRepository:
         self.session = session
 
     def add(self, record: DeviceImport) -> None:
+        """Add an import record to the session."""
         self.session.add(record)
 
     async def get(self, import_id: uuid.UUID) -> DeviceImport | None:
+        """An import record by id."""
         return await self.session.get(DeviceImport, import_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from inventory_service.models import (
     Category,
@@ -17,6 +18,7 @@ from inventory_service.models import (
     OperatingSystem,
 )
 from shared_kit.fields import AsciiDecimal, AtvkCode, RegNumber
+from shared_kit.schemas import ReadModel, Strict
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[
@@ -39,18 +41,6 @@ Serial = Annotated[
         pattern=r"^[A-Za-z0-9._/-]+$",
     ),
 ]
-
-
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReadModel(BaseModel):
-    """Built from ORM objects."""
-
-    model_config = ConfigDict(from_attributes=True)
 
 
 # Reference data -----------------------------------------------------------------------------
@@ -232,6 +222,21 @@ class DeviceRead(ReadModel):
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclass
+class DeviceFilters:
+    """Search criteria for devices (the query parameters of a search)."""
+
+    municipality_code: str | None = None
+    institution_number: str | None = None
+    statuses: list[DeviceStatus] = field(default_factory=list)
+    os: OperatingSystem | None = None
+    category: Category | None = None
+    funding_source: FundingSource | None = None
+    catalogue_item_code: str | None = None
+    warranty_before: dt.date | None = None
+    q: str | None = None
 
 
 class HistoryRead(ReadModel):

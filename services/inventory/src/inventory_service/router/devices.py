@@ -1,0 +1,153 @@
+"""Devices: registration, search, reads, edits, status transitions and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from inventory_service.deps import LockedDevice, Reader, ValidDevice
+from inventory_service.models import Category, DeviceStatus, FundingSource, OperatingSystem
+from inventory_service.router.base import COMMON, PREFIX, READ, WRITE, set_etag
+from inventory_service.schemas import (
+    DeviceCreate,
+    DeviceFilters,
+    DeviceRead,
+    DeviceTransition,
+    DeviceUpdate,
+    HistoryRead,
+)
+from inventory_service.service import devices, history, states
+from shared_kit.auth import CurrentPrincipal
+from shared_kit.concurrency import IfMatch, etag
+from shared_kit.deps import SessionDep
+from shared_kit.fields import ATVK_PATTERN
+from shared_kit.idempotency import IdempotencyDep
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
+from shared_kit.problems import problem_responses
+
+router = APIRouter(prefix=PREFIX, responses=COMMON, tags=["devices"])
+
+
+@router.post(
+    "/devices",
+    status_code=201,
+    response_model=DeviceRead,
+    responses=problem_responses(404, 409),
+)
+async def register_device(
+    body: DeviceCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    idem: IdempotencyDep,
+):
+    """Register one device."""
+    if replay := await idem.replay(body):
+        return replay
+    device = await devices.register_device(session=session, principal=principal, data=body)
+    headers = {"ETag": etag(device.version), "Location": f"{PREFIX}/devices/{device.id}"}
+    return idem.respond(201, DeviceRead.model_validate(device), headers)
+
+
+@router.get("/devices", response_model=Page[DeviceRead])
+async def search_devices(
+    session: SessionDep,
+    principal: Reader,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+    municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
+    institution: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[list[DeviceStatus], Query()] = [],  # noqa: B006 - FastAPI query list
+    os: OperatingSystem | None = None,
+    category: Category | None = None,
+    funding_source: FundingSource | None = None,
+    catalogue_item: Annotated[str | None, Query(max_length=60)] = None,
+    warranty_before: dt.date | None = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Prefix of a serial number or asset tag"),
+    ] = None,
+    sort: Literal["asset_tag", "serial_number", "created_at"] = "asset_tag",
+):
+    """Search devices you may see; stable order by `sort` then id."""
+    filters = DeviceFilters(
+        municipality_code=municipality,
+        institution_number=institution,
+        statuses=status,
+        os=os,
+        category=category,
+        funding_source=funding_source,
+        catalogue_item_code=catalogue_item.upper() if catalogue_item else None,
+        warranty_before=warranty_before,
+        q=q,
+    )
+    rows = await devices.search_devices(
+        session=session,
+        principal=principal,
+        filters=filters,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+    items, nxt = page_of(rows, limit, lambda d: (getattr(d, sort), d.id))
+    return page_response([DeviceRead.model_validate(d) for d in items], nxt)
+
+
+@router.get("/devices/{device_id}", response_model=DeviceRead, responses=READ)
+async def get_device(device: ValidDevice, response: Response):
+    """One device."""
+    set_etag(response, device.version)
+    return device
+
+
+@router.patch("/devices/{device_id}", response_model=DeviceRead, responses=WRITE)
+async def update_device(
+    body: DeviceUpdate,
+    device: LockedDevice,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+):
+    """Change device attributes or assign it to an institution."""
+    device = await devices.update_device(
+        session=session, principal=principal, device=device, data=body, if_match=if_match
+    )
+    set_etag(response, device.version)
+    return device
+
+
+@router.post("/devices/{device_id}/transitions", response_model=DeviceRead, responses=WRITE)
+async def transition_device(
+    body: DeviceTransition,
+    device: LockedDevice,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+):
+    """Move a device to another status (illegal transitions are 409)."""
+    device = await states.transition_device(
+        session=session,
+        principal=principal,
+        device=device,
+        to=body.to,
+        reason=body.reason,
+        if_match=if_match,
+    )
+    set_etag(response, device.version)
+    return device
+
+
+@router.get("/devices/{device_id}/history", response_model=Page[HistoryRead], responses=READ)
+async def device_history(
+    device: ValidDevice,
+    session: SessionDep,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+):
+    """Every change of the device, oldest first: who, when, what."""
+    rows = await history.device_history(session=session, device=device, cursor=cursor, limit=limit)
+    items, nxt = page_of(rows, limit, lambda h: (h.seq,))
+    return page_response([HistoryRead.model_validate(h) for h in items], nxt)
