@@ -34,6 +34,57 @@ async def kit_database(make_database: Callable[[Path | None], Awaitable[str]]) -
     return url
 
 
+MIGRATIONS_ENV = """
+from sqlalchemy import MetaData
+
+from shared_kit.migrations import run_env
+
+run_env(MetaData(), default_url=lambda: "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+"""
+
+REVISION = '''
+"""{slug}"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{revision}"
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    {step}
+
+
+def downgrade() -> None:
+    pass
+'''
+
+DEMO_REVISIONS = [
+    (
+        "0001",
+        None,
+        "things",
+        'op.create_table("thing", sa.Column("id", sa.Integer, primary_key=True))',
+    ),
+    ("0002", "0001", "colours", 'op.add_column("thing", sa.Column("colour", sa.Text))'),
+]
+
+
+@pytest.fixture(scope="session")
+def demo_migrations(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrations folder: 0001 creates the table `thing`, 0002 adds its `colour`."""
+    folder = tmp_path_factory.mktemp("migrations")
+    (folder / "env.py").write_text(MIGRATIONS_ENV.lstrip())
+    (folder / "versions").mkdir()
+    for revision, down, slug, step in DEMO_REVISIONS:
+        source = REVISION.format(slug=slug, revision=revision, down=down, step=step)
+        (folder / "versions" / f"20260101_{revision}_{slug}.py").write_text(source.lstrip())
+    return folder
+
+
 @pytest.fixture
 def kit_settings(kit_database: str, jwks_server: JWKSServer) -> ServiceSettings:
     """Test settings on the kit's database and the test JWKS; no background workers."""
