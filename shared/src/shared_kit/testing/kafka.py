@@ -69,6 +69,24 @@ async def _partitions(
     raise TimeoutError(f"topic {topic} has no partitions")
 
 
+async def group_lag(bootstrap: str, group: str, topic: str, *, timeout_s: float = 20.0) -> int:
+    """How many records of a topic a consumer group has not yet committed past (0: none)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topic, timeout_s)
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for partition in partitions:
+            committed = await consumer.committed(partition)
+            lag += ends[partition] - max(committed or 0, 0)
+        return lag
+    finally:
+        await consumer.stop()
+
+
 def events_of(records: list[ConsumerRecord[bytes, bytes]]) -> list[CloudEvent]:
     """Decode records into CloudEvents."""
     return [CloudEvent.from_kafka(list(r.headers), r.value) for r in records]
