@@ -16,9 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared_kit.testing.database import scalar
 from shared_kit.testing.gateway import Gateway
 from shared_kit.testing.kafka import eventually, group_lag
 from shared_kit.testing.tokens import TokenIssuer
@@ -283,7 +282,7 @@ class OnOwnBroker:
     async def unpublished(self) -> int:
         """Events in the reservations outbox that wait for the broker."""
         return int(
-            await _scalar(
+            await scalar(
                 self.reservations_settings.database_url,
                 "select count(*) from outbox_message where published_at is null",
             )
@@ -299,15 +298,6 @@ class OnOwnBroker:
             self.reservations_settings.events_topic,
         )
         return lag == 0
-
-
-async def _scalar(database_url: str, query: str) -> Any:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.scalar(text(query))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from shared_kit.app import ServiceApp
 from shared_kit.db import create_engine, create_session_factory
@@ -20,6 +19,7 @@ from shared_kit.idempotency import REPLAY_HEADER, IdempotencyDep
 from shared_kit.problems import Conflict
 from shared_kit.settings import ServiceSettings
 from shared_kit.testing.client import running_app
+from shared_kit.testing.database import scalar
 from shared_kit.testing.http import bearer, problem
 from shared_kit.testing.kafka import eventually
 from shared_kit.testing.tokens import TokenIssuer
@@ -223,15 +223,10 @@ class TestConcurrentRetry:
 
 async def _lock_waiters(database_url: str) -> int:
     """How many sessions of this database wait for an advisory lock."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            count = await conn.scalar(
-                text(
-                    "select count(*) from pg_locks where locktype = 'advisory' and not granted"
-                    " and database = (select oid from pg_database where datname = current_database())"
-                )
-            )
-    finally:
-        await engine.dispose()
-    return int(count or 0)
+    return int(
+        await scalar(
+            database_url,
+            "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+            " and database = (select oid from pg_database where datname = current_database())",
+        )
+    )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from shared_kit.db import create_engine
@@ -23,6 +22,7 @@ from shared_kit.migrations import (
     migrate_service,
     upgrade,
 )
+from shared_kit.testing.database import fetch
 from shared_kit.testing.infra import Postgres, free_port
 from shared_kit.testing.plugin import DatabaseFactory
 
@@ -72,18 +72,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_migrations: Path) -> Ite
 
 
 async def _columns(url: str) -> list[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.scalars(
-                text(
-                    "select column_name from information_schema.columns"
-                    " where table_name = 'thing' order by ordinal_position"
-                )
-            )
-            return list(rows)
-    finally:
-        await engine.dispose()
+    query = (
+        "select column_name from information_schema.columns"
+        " where table_name = 'thing' order by ordinal_position"
+    )
+    return [row[0] for row in await fetch(url, query)]
 
 
 async def _revision(url: str) -> str | None:
