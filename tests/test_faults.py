@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -34,6 +33,7 @@ from shared_kit.events import CloudEvent
 from shared_kit.events.kafka import ensure_topics
 from shared_kit.migrations import upgrade
 from shared_kit.settings import ServiceSettings
+from shared_kit.testing.database import scalar
 from shared_kit.testing.infra import Postgres, free_port, start_embedded_postgres
 from shared_kit.testing.kafka import eventually, publish
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
@@ -252,17 +252,8 @@ async def test_consumer_killed_mid_batch_loses_nothing_and_applies_nothing_twice
     assert inbox == count  # each event recorded once
 
 
-async def _scalar(url: str, sql: str) -> Any:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.scalar(text(sql))
-    finally:
-        await engine.dispose()
-
-
 async def _reserved(url: str) -> int:
-    return int(await _scalar(url, "select count(*) from device where status = 'reserved'"))
+    return int(await scalar(url, "select count(*) from device where status = 'reserved'"))
 
 
 async def _reserved_at_least(url: str, n: int) -> bool:
@@ -270,10 +261,10 @@ async def _reserved_at_least(url: str, n: int) -> bool:
 
 
 async def _history_and_inbox(url: str) -> tuple[int, int]:
-    entries = await _scalar(
+    entries = await scalar(
         url,
         "select count(*) from device_history where action = 'status_changed' "
         "and changes->'status'->>1 = 'reserved'",
     )
-    inbox = await _scalar(url, "select count(*) from inbox_message")
+    inbox = await scalar(url, "select count(*) from inbox_message")
     return int(entries), int(inbox)

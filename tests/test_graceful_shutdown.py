@@ -34,9 +34,8 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared_kit.testing.database import fetch
 from shared_kit.testing.infra import free_port
 from shared_kit.testing.kafka import events_of, eventually, read_topic
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
@@ -215,16 +214,6 @@ async def stream_garbage(bootstrap: str, topic: str, stop: asyncio.Event) -> int
     return sent
 
 
-async def sql(url: str, query: str) -> list[Any]:
-    """Rows of one query on the service's database."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.execute(text(query))).all())
-    finally:
-        await engine.dispose()
-
-
 async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     """The group's committed offset per partition of the topic (-1 or None: none)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
@@ -302,7 +291,7 @@ class TestSigtermDuringTraffic:
         )
         database_url = server.env["INVENTORY_DATABASE_URL"]
         # The consumer has joined its group and is processing before the traffic starts.
-        await eventually(lambda: sql(database_url, "select 1 from dead_letter limit 1"))
+        await eventually(lambda: fetch(database_url, "select 1 from dead_letter limit 1"))
         clients = [
             asyncio.create_task(register_devices(server.url, token, worker, tally))
             for worker in range(CLIENTS)
@@ -327,17 +316,17 @@ class TestSigtermDuringTraffic:
         assert tally.imported in (0, IMPORT_ROWS), tally
         assert tally.unanswered["ConnectError"] == CLIENTS, tally.unanswered
 
-        devices = {str(row[0]) for row in await sql(database_url, "select id from device")}
+        devices = {str(row[0]) for row in await fetch(database_url, "select id from device")}
         registered_ids = {
             str(row[0])
-            for row in await sql(
+            for row in await fetch(
                 database_url, "select id from device where serial_number like 'SN-%'"
             )
         }
         assert registered_ids == set(tally.created), "a device was stored without its 201, or lost"
         assert len(devices) == len(tally.created) + tally.imported, "an import half-applied"
 
-        unpublished = await sql(
+        unpublished = await fetch(
             database_url, "select count(*) from outbox_message where published_at is null"
         )
         assert unpublished[0][0] == 0, "the relay did not flush the outbox on shutdown"
@@ -345,7 +334,7 @@ class TestSigtermDuringTraffic:
         registered = [e.subject for e in events_of(records) if e.type == REGISTERED]
         assert sorted(registered) == sorted(devices), "an event is missing or doubled"
 
-        letters = await sql(database_url, 'select topic, partition, "offset" from dead_letter')
+        letters = await fetch(database_url, 'select topic, partition, "offset" from dead_letter')
         committed = await committed_offsets(
             kafka_bootstrap, server.group, server.reservations_topic
         )

@@ -9,16 +9,17 @@ the return brings the device back.
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
+from shared_kit.testing.database import scalar
 from shared_kit.testing.gateway import Gateway
-from shared_kit.testing.kafka import eventually
+from shared_kit.testing.kafka import eventually, group_lag
 from shared_kit.testing.tokens import TokenIssuer
 
 pytestmark = pytest.mark.slow
@@ -260,6 +261,45 @@ async def test_a_loan_from_reservation_to_return(
     await eventually(lambda: status_is(inventory, admin, device, "available"))
 
 
+@dataclass
+class OnOwnBroker:
+    """Inventory and reservations on a broker the test stops, and what the test waits for."""
+
+    inventory: httpx.AsyncClient
+    reservations: httpx.AsyncClient
+    reservations_app: Any
+    inventory_settings: Any
+    reservations_settings: Any
+
+    async def relay_reached_the_broker(self) -> bool:
+        """The reservations relay has a producer on the broker."""
+        return bool(self.reservations_app.state.relay.broker_ok)
+
+    async def relay_lost_the_broker(self) -> bool:
+        """The reservations relay tried to publish and failed: its events wait in the outbox."""
+        return not self.reservations_app.state.relay.broker_ok
+
+    async def unpublished(self) -> int:
+        """Events in the reservations outbox that wait for the broker."""
+        return int(
+            await scalar(
+                self.reservations_settings.database_url,
+                "select count(*) from outbox_message where published_at is null",
+            )
+        )
+
+    async def all_consumed(self) -> bool:
+        """The reservations outbox is published and the inventory committed past all of it."""
+        if await self.unpublished():
+            return False
+        lag = await group_lag(
+            self.inventory_settings.kafka_bootstrap_servers,
+            self.inventory_settings.consumer_group,
+            self.reservations_settings.events_topic,
+        )
+        return lag == 0
+
+
 @pytest.fixture
 async def services_on_own_broker(
     make_database: Any,
@@ -293,21 +333,26 @@ async def services_on_own_broker(
         inventory_topic=f"inventory.events.{unique}", contracts_topic=f"contracts.events.{unique}",
         tickets_topic=f"tickets.events.{unique}",
     )  # fmt: skip
+    reservations_app = reservations_service.main.create_app(reservations_settings)
     async with (
         running_app(inventory_service.main.create_app(inventory_settings)) as inventory,
-        running_app(reservations_service.main.create_app(reservations_settings)) as reservations,
+        running_app(reservations_app) as reservations,
     ):
-        yield inventory, reservations
+        yield OnOwnBroker(
+            inventory, reservations, reservations_app, inventory_settings, reservations_settings
+        )
 
 
 async def test_broker_outage_mid_journey_loses_no_event_and_doubles_none(
     services_on_own_broker: Any, own_broker: Any, token_issuer: TokenIssuer
 ) -> None:
-    inventory, reservations = services_on_own_broker
+    services: OnOwnBroker = services_on_own_broker
+    inventory, reservations = services.inventory, services.reservations
     admin = token_issuer.mint(roles=["platform_admin"])
     guardian = token_issuer.mint(roles=["guardian"], learners=[CHILD])
     (device,) = await seed_devices(inventory, admin, 1)
     await eventually(lambda: _equals(free_devices(reservations, admin), 1))
+    await eventually(services.relay_reached_the_broker)
 
     own_broker.stop()
     body = {"learner_id": CHILD, "institution_number": SCHOOL}
@@ -315,12 +360,14 @@ async def test_broker_outage_mid_journey_loses_no_event_and_doubles_none(
     assert r.status_code == 201, r.text  # requests do not need the broker
     reservation = r.json()
     assert reservation["state"] == "approved"
-    await asyncio.sleep(1)  # the relay tries and waits; the events stay in the outbox
+    await eventually(services.relay_lost_the_broker, timeout_s=40)
+    assert await services.unpublished() > 0
     assert await status_is(inventory, admin, device, "available")
 
     own_broker.start()
     await eventually(lambda: status_is(inventory, admin, device, "reserved"), timeout_s=40)
-    await asyncio.sleep(1)  # a duplicate, were there one, would arrive meanwhile
+    # Every event is published and consumed: a duplicate, were there one, is applied by now.
+    await eventually(services.all_consumed, timeout_s=40)
     r = await inventory.get(f"{INVENTORY}/devices/{device}/history", headers=bearer(admin))
     moves = [h["changes"]["status"] for h in r.json()["items"] if h["action"] == "status_changed"]
     assert moves.count(["available", "reserved"]) == 1, moves  # applied once, not lost

@@ -207,9 +207,12 @@ def stop_and_check_nothing_remains(stack: Stack) -> None:
     started = [*descendants(stack.process.pid), postmaster_pid(stack.data_dir)]
     code = stack.interrupt()
     assert code == 0, stack.output
-    time.sleep(0.5)  # the postmaster's children exit just after it answers pg_ctl
-    left = [pid for pid in started if pid is not None and alive(pid)]
-    assert not left, f"processes left behind: {left}\n{stack.output}"
+
+    def nothing_left() -> bool:
+        return not [pid for pid in started if pid is not None and alive(pid)]
+
+    # The postmaster's children exit just after it answers pg_ctl: wait for them to go.
+    until(nothing_left, f"the processes {started} to exit\n{stack.output}", timeout_s=10)
 
 
 def list_devices(services: dict[str, str], token: str) -> httpx.Response:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 
 from shared_kit.auth import JWKSVerifier, Principal
 from shared_kit.problems import ServiceUnavailable, Unauthorized
+from shared_kit.testing.clock import TestClock
 from shared_kit.testing.infra import free_port
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 
@@ -95,10 +96,26 @@ class TestPrincipal:
 async def test_cached_token_is_refused_once_expired(
     server: JWKSServer, issuer: TokenIssuer
 ) -> None:
-    strict = JWKSVerifier(server.jwks_url, audience="datori", leeway_s=0)
-    token = issuer.mint(ttl_s=2)  # `exp` is whole seconds: valid for at least 1 s more
+    clock = TestClock(dt.datetime.now(dt.UTC))
+    strict = JWKSVerifier(server.jwks_url, audience="datori", leeway_s=0, clock=clock)
+    token = issuer.mint(ttl_s=60)
     await strict.verify(token)
     await strict.verify(token)  # served from the cache
-    await asyncio.sleep(2.1)
+    clock.advance(seconds=61)
     with pytest.raises(Unauthorized):
         await strict.verify(token)
+
+
+async def test_unknown_kid_refetches_once_the_interval_has_passed(
+    server: JWKSServer, issuer: TokenIssuer
+) -> None:
+    seconds = [1000.0]
+    slow = JWKSVerifier(
+        server.jwks_url, audience="datori", min_refresh_interval_s=60, monotonic=lambda: seconds[0]
+    )
+    await slow.verify(issuer.mint())
+    issuer.rotate()
+    with pytest.raises(Unauthorized):
+        await slow.verify(issuer.mint())
+    seconds[0] += 61
+    await slow.verify(issuer.mint())

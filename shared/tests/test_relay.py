@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent, add_events
@@ -42,15 +44,7 @@ async def test_two_replicas_publish_everything_once_in_key_order(
     relays = [OutboxRelay(sessions, settings, [topic]) for _ in range(2)]
     tasks = [asyncio.create_task(r.run()) for r in relays]
     try:
-
-        async def drained() -> bool:
-            async with sessions() as session:
-                left = await session.scalar(
-                    select(func.count()).where(OutboxMessage.published_at.is_(None))
-                )
-            return left == 0
-
-        await eventually(drained, timeout_s=30)
+        await eventually(lambda: _none_left(sessions), timeout_s=30)
     finally:
         for relay in relays:
             await relay.stop()
@@ -63,6 +57,21 @@ async def test_two_replicas_publish_everything_once_in_key_order(
         per_key[event.subject].append(event.data["n"])
     assert all(ns == list(range(60)) for ns in per_key.values())
     assert uuid.UUID(events[0].id)
+
+
+class CountingRelay(OutboxRelay):
+    """The relay, counting the batches it has finished."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches = 0
+
+    async def publish_batch(self) -> int:
+        sent = await super().publish_batch()
+        # Nothing is awaited between a batch and the relay's next wait (for a commit or its
+        # poll interval), so a test that sees this count grow knows the relay waits again.
+        self.batches += 1
+        return sent
 
 
 async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
@@ -78,18 +87,20 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
     )
     engine = create_engine(kit_database)
     sessions = create_session_factory(engine, outbox_topic=topic)
-    relay = OutboxRelay(sessions, settings, [topic])
+    relay = CountingRelay(sessions, settings, [topic])
     task = asyncio.create_task(relay.run())
     try:
-        await eventually(lambda: _true(relay.broker_ok), timeout_s=20)
-        await asyncio.sleep(0.3)  # its first (empty) batch is done: it idles
+        await eventually(lambda: _true(relay.batches >= 1), timeout_s=20)  # idle: it waits
         async with engine.connect() as other:
             await other.execute(text(f"SELECT pg_advisory_lock({RELAY_LOCK_ID})"))
             await other.commit()
+            idle_after = relay.batches
             async with sessions() as session, session.begin():
                 event = CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 1})
                 await add_events(session, [event])
-            await asyncio.sleep(0.3)  # the relay is woken and finds the lock taken
+            # Woken by the commit, the relay tried and found the lock taken.
+            await eventually(lambda: _true(relay.batches > idle_after), timeout_s=10)
+            assert await _unpublished(sessions) == 1
             await other.execute(text(f"SELECT pg_advisory_unlock({RELAY_LOCK_ID})"))
             await other.commit()
         events = await read_topic(kafka_bootstrap, topic, at_least=1, timeout_s=10)
@@ -102,6 +113,18 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def _unpublished(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(OutboxMessage.published_at.is_(None))
+        )
+    return int(count or 0)
+
+
+async def _none_left(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    return await _unpublished(sessions) == 0
 
 
 async def test_a_batch_past_the_parameter_limit_is_marked_published(
@@ -117,25 +140,17 @@ async def test_a_batch_past_the_parameter_limit_is_marked_published(
         outbox_poll_interval_s=0.02,
     )
     engine = create_engine(kit_database)
-    sessions = create_session_factory(engine)
+    sessions = create_session_factory(engine, outbox_topic=topic)
     async with sessions() as session, session.begin():
         events = [
             CloudEvent(type="t.v1", source="/kit", subject=f"k{i % 10}", data={})
             for i in range(33_000)
         ]
-        await add_events(session, topic, events)
+        await add_events(session, events)
     relay = OutboxRelay(sessions, settings, [topic])
     task = asyncio.create_task(relay.run())
     try:
-
-        async def drained() -> bool:
-            async with sessions() as session:
-                left = await session.scalar(
-                    select(func.count()).where(OutboxMessage.published_at.is_(None))
-                )
-            return left == 0
-
-        await eventually(drained, timeout_s=60)
+        await eventually(lambda: _none_left(sessions), timeout_s=60)
     finally:
         await relay.stop()
         await task

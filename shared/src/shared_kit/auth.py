@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from shared_kit.clock import Clock, system_clock
 from shared_kit.problems import Forbidden, ServiceUnavailable, Unauthorized
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,10 @@ class Principal:
 
 
 class JWKSVerifier:
-    """Verifies access tokens; keys are cached and refetched when an unknown `kid` appears."""
+    """Verifies access tokens; keys are cached and refetched when an unknown `kid` appears.
+
+    `clock` tells token expiry, `monotonic` the JWKS refetch interval; tests move them.
+    """
 
     def __init__(
         self,
@@ -90,8 +95,11 @@ class JWKSVerifier:
         leeway_s: int = 30,
         min_refresh_interval_s: float = 10.0,
         client: httpx.AsyncClient | None = None,
+        clock: Clock = system_clock,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = jwks_url
+        self._clock, self._monotonic = clock, monotonic
         options: dict[str, Any] = {
             "aud": {"essential": True, "value": audience},
             "exp": {"essential": True},
@@ -99,7 +107,7 @@ class JWKSVerifier:
         }
         if issuer:
             options["iss"] = {"essential": True, "value": issuer}
-        self._claims = jwt.JWTClaimsRegistry(leeway=leeway_s, **options)
+        self._claims = jwt.JWTClaimsRegistry(now=self._now, leeway=leeway_s, **options)
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._min_refresh = min_refresh_interval_s
@@ -110,11 +118,14 @@ class JWKSVerifier:
     async def verify(self, token: str) -> Principal:
         """Return the principal of a valid token, or raise Unauthorized."""
         cached = self._verified.get(token)
-        if cached is not None and cached[0] > time.time():
+        if cached is not None and cached[0] > self._clock().timestamp():
             return cached[1]
         principal = await self._verify(token)
         self._remember(token, principal)
         return principal
+
+    def _now(self) -> int:
+        return int(self._clock().timestamp())
 
     def _remember(self, token: str, principal: Principal) -> None:
         # Clients reuse one token for many requests; the signature check is the costly part.
@@ -139,10 +150,10 @@ class JWKSVerifier:
 
     async def _keyset(self, refresh: bool = False) -> KeySet:
         async with self._lock:
-            stale = time.monotonic() - self._fetched_at > self._min_refresh
+            stale = self._monotonic() - self._fetched_at > self._min_refresh
             if self._keys is None or (refresh and stale):
                 self._keys = await self._fetch()
-                self._fetched_at = time.monotonic()
+                self._fetched_at = self._monotonic()
             return self._keys
 
     async def _fetch(self) -> KeySet:

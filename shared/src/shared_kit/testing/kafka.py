@@ -69,6 +69,50 @@ async def _partitions(
     raise TimeoutError(f"topic {topic} has no partitions")
 
 
+async def group_lag(bootstrap: str, group: str, topic: str, *, timeout_s: float = 20.0) -> int:
+    """How many records of a topic a consumer group has not yet committed past (0: none)."""
+    ends = await _high_watermarks(bootstrap, topic, timeout_s)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        lag = 0
+        for partition, end in ends.items():
+            committed = await consumer.committed(partition)
+            lag += max(end - (committed or 0), 0)
+        return lag
+    finally:
+        await consumer.stop()
+
+
+async def _high_watermarks(
+    bootstrap: str, topic: str, timeout_s: float
+) -> dict[TopicPartition, int]:
+    # From fetches, not from an end-offset request: Tansu answers those wrongly after batched
+    # writes (shared/BROKER.md).
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=50,
+        metadata_max_age_ms=500,
+    )
+    await consumer.start()
+    try:
+        partitions = await _partitions(consumer, topic, timeout_s)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            marks = {tp: mark for tp in partitions if (mark := consumer.highwater(tp)) is not None}
+            if len(marks) == len(partitions):
+                return marks
+            await consumer.getmany(timeout_ms=200)
+        raise TimeoutError(f"no high watermark for every partition of {topic}")
+    finally:
+        await consumer.stop()
+
+
 def events_of(records: list[ConsumerRecord[bytes, bytes]]) -> list[CloudEvent]:
     """Decode records into CloudEvents."""
     return [CloudEvent.from_kafka(list(r.headers), r.value) for r in records]
