@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from gateway_service.main import MIGRATIONS, create_app
 from shared_kit.auth import JWKSVerifier
 from shared_kit.db import session_scope
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 
 ISSUER = "http://gateway.test"
@@ -69,9 +71,17 @@ async def settings(
 
 
 @pytest.fixture
-def app(settings: GatewaySettings) -> FastAPI:
-    """The gateway app of this test."""
-    return create_app(settings)
+def clock() -> TestClock:
+    """This test's clock: the real time when the test starts (the kit's verifier checks the
+    gateway's tokens against that), a millisecond later at each reading; tests of expiry move it."""
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return TestClock(start, tick=dt.timedelta(milliseconds=1))
+
+
+@pytest.fixture
+def app(settings: GatewaySettings, clock: TestClock) -> FastAPI:
+    """The gateway app of this test, on the test's clock."""
+    return create_app(settings, clock)
 
 
 @pytest.fixture

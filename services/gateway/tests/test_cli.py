@@ -15,6 +15,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.repository import GrantRepository
 from gateway_service.service.people import resolve_person
 from shared_kit.problems import ProblemError
+from shared_kit.testing.clock import TestClock
 
 from .conftest import PERSON_CODE, RIGA, Tokens, client_token, make_client, verifier
 
@@ -53,6 +54,7 @@ class TestGatewayAdmin:
         self,
         db: AsyncSession,
         settings: GatewaySettings,
+        clock: TestClock,
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
@@ -63,7 +65,9 @@ class TestGatewayAdmin:
         assert first["created"] and not again["created"]
         assert again["person_id"] == first["person_id"]
         assert PERSON_CODE not in json.dumps(first) + capsys.readouterr().out
-        person = await resolve_person(session=db, settings=settings, personal_code=PERSON_CODE)
+        person = await resolve_person(
+            session=db, settings=settings, personal_code=PERSON_CODE, now=clock()
+        )
         grants = await GrantRepository(db).live_for(person.id)
         assert str(person.id) == first["person_id"]
         assert [(g.role.value, g.municipality_code) for g in grants] == [("technician", RIGA)]

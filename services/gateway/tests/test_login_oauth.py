@@ -7,7 +7,6 @@ token exchange with PKCE → access token checked with the kit's verifier.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import logging
 import os
@@ -28,14 +27,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import update
 
 from gateway_service.config import GatewaySettings
 from gateway_service.main import create_app
-from gateway_service.models import AuthorizationCode, LoginAttempt
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
 from shared_kit.testing.infra import free_port
 
 from .conftest import verifier
@@ -326,25 +323,40 @@ class TestRefusals:
         assert replay.json()["type"].endswith("/invalid-login-state")
 
     async def test_expired_attempt_and_code_are_refused(
-        self, app: FastAPI, client: httpx.AsyncClient
+        self, client: httpx.AsyncClient, settings: GatewaySettings, clock: TestClock
     ) -> None:
-        async def expire_all() -> None:
-            past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-            async with app.state.sessions() as session, session.begin():
-                await session.execute(update(LoginAttempt).values(expires_at=past))
-                await session.execute(update(AuthorizationCode).values(expires_at=past))
-
         params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}
         start = await client.get("/login/eklase", params=params)
         callback = await approve_at_provider(start.headers["location"], person="learner")
-        await expire_all()
+        clock.advance(seconds=settings.login_attempt_ttl_s)
         parts = urlsplit(callback)
         late = await client.get(f"{parts.path}?{parts.query}")
         assert late.status_code == 400 and "expired" in late.json()["detail"]
         done = await login(client, "eklase", "learner")
-        await expire_all()
+        clock.advance(seconds=settings.authorization_code_ttl_s)
         r = await redeem(client, done)
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+    async def test_attempt_and_code_work_until_they_expire(
+        self, client: httpx.AsyncClient, settings: GatewaySettings, clock: TestClock
+    ) -> None:
+        params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}
+        start = await client.get("/login/eklase", params=params)
+        callback = await approve_at_provider(
+            start.headers["location"], person="learner", decision="approve"
+        )
+        clock.advance(seconds=settings.login_attempt_ttl_s - 1)
+        parts = urlsplit(callback)
+        done = Login(callback, await client.get(f"{parts.path}?{parts.query}"), "")
+        assert done.response.status_code == 302, done.response.text
+        code = parse_qs(urlsplit(done.response.headers["location"]).query)["code"][0]
+        clock.advance(seconds=settings.authorization_code_ttl_s - 1)
+        form = {"grant_type": "authorization_code", "code": code, "code_verifier": "x" * 43}
+        r = await client.post("/oauth/token", data=form)
+        # Still known (not expired): only the verifier is wrong.
+        assert (
+            r.json()["error_description"] == "The code_verifier does not match the code_challenge"
+        )
 
     async def test_unknown_state_is_refused(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/login/eklase/callback", params={"state": "forged", "code": "x"})

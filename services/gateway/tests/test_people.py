@@ -23,7 +23,11 @@ async def person_id(app: FastAPI, code: str = PERSON_CODE, **names: str) -> str:
     """Resolve a person the way a login does; returns the platform person id."""
     async with app.state.sessions() as session, session.begin():
         person = await service.resolve_person(
-            session=session, settings=app.state.settings, personal_code=code, **names
+            session=session,
+            settings=app.state.settings,
+            personal_code=code,
+            now=app.state.clock(),
+            **names,
         )
         return str(person.id)
 

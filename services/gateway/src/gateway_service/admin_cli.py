@@ -29,6 +29,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.schemas import ClientCreate, GrantTarget
 from gateway_service.service import clients, people
 from shared_kit.auth import Principal, Role
+from shared_kit.clock import system_clock
 from shared_kit.db import create_engine, create_session_factory, session_scope
 from shared_kit.problems import ProblemError
 
@@ -61,6 +62,7 @@ async def grant(
         personal_code=personal_code(dict(os.environ), sys.stdin),
         data=target,
         granted_by=ACTOR,
+        now=system_clock(),
     )
     return {
         "person_id": str(person.id),
@@ -81,6 +83,7 @@ async def create_client(
         principal=OPERATOR,
         data=data,
         client_address=None,
+        now=system_clock(),
     )
     return {
         "client_id": client.client_id,

@@ -39,7 +39,7 @@ from gateway_service.schemas import (
     TokenResponse,
 )
 from shared_kit.auth import CurrentPrincipal, Role, require_roles
-from shared_kit.deps import ClientAddress, SessionDep
+from shared_kit.deps import ClientAddress, ClockDep, NowDep, SessionDep
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
 from shared_kit.problems import problem_responses
@@ -61,9 +61,9 @@ PlatformAdmin = require_roles(Role.PLATFORM_ADMIN)
 
 
 @oauth_router.get("/.well-known/jwks.json", response_model=JWKSet)
-async def get_jwks(session: SessionDep, settings: Settings, response: Response) -> Any:
+async def get_jwks(session: SessionDep, settings: Settings, now: NowDep, response: Response) -> Any:
     """Public signing keys: the next, the active and recently retired ones."""
-    keys = await service.published_keys(session=session, settings=settings)
+    keys = await service.published_keys(session=session, settings=settings, now=now)
     response.headers["Cache-Control"] = f"public, max-age={settings.jwks_max_age_s}"
     return service.jwks(keys)
 
@@ -114,6 +114,7 @@ async def token(
     session: SessionDep,
     settings: Settings,
     address: ClientAddress,
+    now: NowDep,
     grant_type: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
@@ -125,7 +126,7 @@ async def token(
 ) -> Any:
     """OAuth 2.0 token endpoint: authorization_code (PKCE), client_credentials, refresh_token."""
     try:
-        deps.check_rate(request, address)
+        deps.check_rate(request, address, now)
         if grant_type == "client_credentials":
             cid, secret = _client_auth(request, client_id, client_secret)
             result = await service.client_credentials(
@@ -135,6 +136,7 @@ async def token(
                 client_secret=secret,
                 scope=scope,
                 client_address=address,
+                now=now,
             )
         elif grant_type == "authorization_code":
             result = await flow.redeem_code(
@@ -144,6 +146,7 @@ async def token(
                 code_verifier=code_verifier,
                 redirect_uri=redirect_uri,
                 client_address=address,
+                now=now,
             )
         elif grant_type == "refresh_token":
             if not refresh_token:
@@ -153,6 +156,7 @@ async def token(
                 settings=settings,
                 refresh_token=refresh_token,
                 client_address=address,
+                now=now,
             )
         elif grant_type is None:
             raise InvalidRequest("The grant_type parameter is missing (send a form body)")
@@ -176,17 +180,20 @@ async def revoke(
     request: Request,
     session: SessionDep,
     address: ClientAddress,
+    now: NowDep,
     token: Annotated[str | None, Form()] = None,
     token_type_hint: Annotated[str | None, Form()] = None,
 ) -> Any:
     """RFC 7009 revocation: a refresh token ends its session (logout); others are ignored."""
     try:
-        deps.check_rate(request, address)
+        deps.check_rate(request, address, now)
         if not token:
             raise InvalidRequest("The token parameter is missing")
     except OAuthError as exc:
         return oauth_error(exc)
-    await service.revoke_refresh_token(session=session, token=token, client_address=address)
+    await service.revoke_refresh_token(
+        session=session, token=token, client_address=address, now=now
+    )
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -196,9 +203,9 @@ async def revoke(
 @router.get(
     "/keys", response_model=list[SigningKeyRead], tags=["keys"], dependencies=[PlatformAdmin]
 )
-async def list_keys(session: SessionDep, settings: Settings) -> Any:
+async def list_keys(session: SessionDep, settings: Settings, now: NowDep) -> Any:
     """The published signing keys and their states."""
-    return await service.published_keys(session=session, settings=settings)
+    return await service.published_keys(session=session, settings=settings, now=now)
 
 
 @router.post(
@@ -212,6 +219,7 @@ async def rotate_keys(
     settings: Settings,
     principal: CurrentPrincipal,
     address: ClientAddress,
+    clock: ClockDep,
     force: Annotated[
         bool, Query(description="Rotate even if the next key may not be in every cache yet")
     ] = False,
@@ -222,6 +230,7 @@ async def rotate_keys(
         settings=settings,
         principal=principal,
         client_address=address,
+        clock=clock,
         force=force,
     )
 
@@ -246,6 +255,7 @@ async def create_client(
     settings: Settings,
     principal: CurrentPrincipal,
     address: ClientAddress,
+    now: NowDep,
     response: Response,
 ) -> Any:
     """Register a machine client; the secret is in this response only.
@@ -253,7 +263,12 @@ async def create_client(
     No `Idempotency-Key` here on purpose: a stored replay would keep the secret in clear.
     """
     client, secret = await service.create_client(
-        session=session, settings=settings, principal=principal, data=body, client_address=address
+        session=session,
+        settings=settings,
+        principal=principal,
+        data=body,
+        client_address=address,
+        now=now,
     )
     response.headers.update({**NO_STORE, "Location": f"{PREFIX}/clients/{client.client_id}"})
     return _with_secret(client, secret)
@@ -296,6 +311,7 @@ async def rotate_client_secret(
     settings: Settings,
     principal: CurrentPrincipal,
     address: ClientAddress,
+    now: NowDep,
     response: Response,
 ) -> Any:
     """Issue a new secret (shown only here); the old one stops working at once."""
@@ -305,6 +321,7 @@ async def rotate_client_secret(
         principal=principal,
         client=client,
         client_address=address,
+        now=now,
     )
     response.headers.update(NO_STORE)
     return _with_secret(client, secret)
@@ -317,11 +334,15 @@ async def rotate_client_secret(
     responses=problem_responses(404, 409),
 )
 async def revoke_client(
-    client: LockedClient, session: SessionDep, principal: CurrentPrincipal, address: ClientAddress
+    client: LockedClient,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    address: ClientAddress,
+    now: NowDep,
 ) -> Any:
     """Revoke a client: no new tokens (those issued expire within minutes)."""
     return await service.revoke_client(
-        session=session, principal=principal, client=client, client_address=address
+        session=session, principal=principal, client=client, client_address=address, now=now
     )
 
 
@@ -340,13 +361,14 @@ async def create_grant(
     session: SessionDep,
     principal: CurrentPrincipal,
     address: ClientAddress,
+    now: NowDep,
     idem: IdempotencyDep,
 ) -> Any:
     """Grant a role that VIIS does not know (platform admins; municipality admins: technicians)."""
     if replay := await idem.replay(body):
         return replay
     grant = await service.create_grant(
-        session=session, principal=principal, data=body, client_address=address
+        session=session, principal=principal, data=body, client_address=address, now=now
     )
     return idem.respond(201, GrantRead.model_validate(grant))
 
@@ -381,11 +403,15 @@ async def list_grants(
     responses=problem_responses(404, 409),
 )
 async def revoke_grant(
-    grant_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, address: ClientAddress
+    grant_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    address: ClientAddress,
+    now: NowDep,
 ) -> Any:
     """Revoke a grant; it leaves the person's tokens at their next refresh."""
     return await service.revoke_grant(
-        session=session, principal=principal, grant_id=grant_id, client_address=address
+        session=session, principal=principal, grant_id=grant_id, client_address=address, now=now
     )
 
 
@@ -428,6 +454,7 @@ async def reveal_person(
     settings: Settings,
     principal: CurrentPrincipal,
     address: ClientAddress,
+    now: NowDep,
     response: Response,
 ) -> Any:
     """Name and personal code of a person, for trusted services (`people:personal-code`)."""
@@ -438,4 +465,5 @@ async def reveal_person(
         principal=principal,
         person_id=person_id,
         client_address=address,
+        now=now,
     )

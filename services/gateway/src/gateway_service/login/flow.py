@@ -43,7 +43,7 @@ from gateway_service.login.pages import Lang
 from gateway_service.models import AuthorizationCode, LoginAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
-from gateway_service.service.common import audit, now
+from gateway_service.service.common import audit
 from gateway_service.service.people import resolve_person
 from gateway_service.service.sessions import LoginClaims, start_session
 from shared_kit.auth import Role
@@ -132,6 +132,7 @@ async def start_login(
     client_state: str | None,
     code_challenge: str,
     code_challenge_method: str,
+    now: dt.datetime,
     lang: Lang = "lv",
 ) -> str:
     """Remember a new login attempt; returns the provider URL to send the person to."""
@@ -140,7 +141,7 @@ async def start_login(
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
     verifier = secrets.token_urlsafe(48) if provider.uses_pkce else None
     repo = LoginRepository(session)
-    await repo.drop_expired(now())
+    await repo.drop_expired(now)
     await repo.add(
         LoginAttempt(
             provider=provider.name,
@@ -151,7 +152,7 @@ async def start_login(
             client_state=client_state,
             client_code_challenge=code_challenge,
             lang=lang,
-            expires_at=now() + dt.timedelta(seconds=settings.login_attempt_ttl_s),
+            expires_at=now + dt.timedelta(seconds=settings.login_attempt_ttl_s),
         )
     )
     # In a thread: building the SAML request may first fetch the IdP's metadata over HTTP.
@@ -168,7 +169,9 @@ async def login_lang(session: AsyncSession, state: str | None) -> Lang | None:
     return "en" if lang == "en" else "lv"
 
 
-async def take_attempt(session: AsyncSession, provider: str, state: str | None) -> LoginAttempt:
+async def take_attempt(
+    session: AsyncSession, provider: str, state: str | None, now: dt.datetime
+) -> LoginAttempt:
     """The login attempt of a callback, used up (400 problem when unknown, used or expired)."""
     if not state:
         raise InvalidLoginState("The callback carries no state")
@@ -177,9 +180,9 @@ async def take_attempt(session: AsyncSession, provider: str, state: str | None) 
         raise InvalidLoginState("Unknown login; start again from the application")
     if attempt.used_at is not None:
         raise InvalidLoginState("This login was already completed; start again")
-    if attempt.expires_at <= now():
+    if attempt.expires_at <= now:
         raise InvalidLoginState("This login expired; start again")
-    attempt.used_at = now()
+    attempt.used_at = now
     await session.flush()
     return attempt
 
@@ -247,12 +250,15 @@ async def complete_login(
     viis: ViisDirectory,
     params: Mapping[str, str],
     client_address: str | None,
+    now: dt.datetime,
 ) -> str:
     """Finish a login at the provider's callback; returns the app's `return_to` with a code."""
     state = params.get("state")
-    attempt = await take_attempt(session, provider.name, state)
+    attempt = await take_attempt(session, provider.name, state, now)
     assert state is not None
-    assertion = await provider.complete(params, state=state, code_verifier=attempt.code_verifier)
+    assertion = await provider.complete(
+        params, state=state, code_verifier=attempt.code_verifier, now=now
+    )
     viis_person = await _viis_person(viis, assertion)
     _check_school(assertion, viis_person)
     claims = await _login_claims(session, viis_person)
@@ -261,6 +267,7 @@ async def complete_login(
             session=session,
             settings=settings,
             personal_code=assertion.personal_code,
+            now=now,
             given_name=assertion.given_name,
             family_name=assertion.family_name,
             viis_id=viis_person.viis_id if viis_person else None,
@@ -278,12 +285,13 @@ async def complete_login(
             login_claims=dataclasses.asdict(claims),
             return_to=attempt.return_to,
             code_challenge=attempt.client_code_challenge,
-            expires_at=now() + dt.timedelta(seconds=settings.authorization_code_ttl_s),
+            expires_at=now + dt.timedelta(seconds=settings.authorization_code_ttl_s),
             **_saml_session(settings, assertion),
         )
     )
     audit(
         session,
+        at=now,
         actor=str(person.id),
         action="login.completed",
         client_address=client_address,
@@ -302,14 +310,15 @@ async def redeem_code(
     code_verifier: str | None,
     redirect_uri: str | None,
     client_address: str | None,
+    now: dt.datetime,
 ) -> TokenResponse:
     """`grant_type=authorization_code` for public clients: code + PKCE verifier → tokens."""
     if not code or not code_verifier:
         raise InvalidRequest("The code and code_verifier parameters are required")
     row = await LoginRepository(session).code_for_update(crypto.sha256_hex(code))
-    if row is None or row.used_at is not None or row.expires_at <= now():
+    if row is None or row.used_at is not None or row.expires_at <= now:
         raise InvalidGrant("Unknown, used or expired authorization code")
-    row.used_at = now()  # a wrong verifier spends the code too
+    row.used_at = now  # a wrong verifier spends the code too
     if create_s256_code_challenge(code_verifier) != row.code_challenge:
         raise InvalidGrant("The code_verifier does not match the code_challenge")
     if redirect_uri is not None and redirect_uri != row.return_to:
@@ -324,6 +333,7 @@ async def redeem_code(
         idp=row.idp,
         amr=row.amr,
         auth_time=row.auth_time,
+        now=now,
         login_claims=LoginClaims(**row.login_claims),
         client_address=client_address,
     )

@@ -15,7 +15,6 @@ from gateway_service.service.common import (
     SCOPES,
     actor_of,
     audit,
-    now,
 )
 from gateway_service.service.me import who_am_i
 from gateway_service.service.people import (
@@ -63,7 +62,6 @@ __all__ = [
     "grant_scope",
     "issue_access_token",
     "jwks",
-    "now",
     "published_keys",
     "purge_ended_sessions",
     "refresh_session",

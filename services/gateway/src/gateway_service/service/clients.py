@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Sequence
 
@@ -20,7 +21,7 @@ from gateway_service.exceptions import (
 from gateway_service.models import ApiClient
 from gateway_service.repository import ClientRepository
 from gateway_service.schemas import ClientCreate, TokenResponse
-from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, actor_of, audit, now
+from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, actor_of, audit
 from gateway_service.service.tokens import issue_access_token
 from shared_kit.auth import Principal, Role
 
@@ -58,8 +59,9 @@ async def create_client(
     principal: Principal,
     data: ClientCreate,
     client_address: str | None,
+    now: dt.datetime,
 ) -> tuple[ApiClient, str]:
-    """Register a machine client; returns it with its secret (shown only now)."""
+    """Register a machine client; returns it with its secret (shown only this once)."""
     _ensure_administers(principal, data.municipality_code)
     _check_scopes(principal, data.scopes)
     secret = crypto.new_secret()
@@ -75,6 +77,7 @@ async def create_client(
     await ClientRepository(session).add(client)
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="client.created",
         target=client.client_id,
@@ -103,16 +106,18 @@ async def rotate_client_secret(
     principal: Principal,
     client: ApiClient,
     client_address: str | None,
+    now: dt.datetime,
 ) -> tuple[ApiClient, str]:
     """Replace a client's secret; the old one stops working at once."""
     if not client.active:
         raise AlreadyRevoked(f"API client {client.client_id} is revoked")
     secret = crypto.new_secret()
     client.secret_hash = crypto.hash_secret(secret)
-    client.secret_rotated_at = now()
+    client.secret_rotated_at = now
     await session.flush()
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="client.secret_rotated",
         target=client.client_id,
@@ -122,15 +127,21 @@ async def rotate_client_secret(
 
 
 async def revoke_client(
-    *, session: AsyncSession, principal: Principal, client: ApiClient, client_address: str | None
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    client: ApiClient,
+    client_address: str | None,
+    now: dt.datetime,
 ) -> ApiClient:
     """Revoke a client: it gets no new tokens (issued ones expire within minutes)."""
     if not client.active:
         raise AlreadyRevoked(f"API client {client.client_id} is already revoked")
-    client.active, client.revoked_at = False, now()
+    client.active, client.revoked_at = False, now
     await session.flush()
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="client.revoked",
         target=client.client_id,
@@ -177,6 +188,7 @@ async def client_credentials(
     client_secret: str,
     scope: str | None,
     client_address: str | None,
+    now: dt.datetime,
 ) -> TokenResponse:
     """RFC 6749 §4.4: a token for a machine client, for the scopes it asked (or all it has)."""
     try:
@@ -184,6 +196,7 @@ async def client_credentials(
     except InvalidClient as exc:
         audit(
             session,
+            at=now,
             actor=f"client:{client_id[:64]}",
             action="client.auth_failed",
             client_address=client_address,
@@ -201,6 +214,7 @@ async def client_credentials(
     issued = await issue_access_token(
         session=session,
         settings=settings,
+        now=now,
         subject=client.client_id,
         audience=audience,
         roles=[Role.SERVICE],
@@ -210,6 +224,7 @@ async def client_credentials(
     )
     audit(
         session,
+        at=now,
         actor=f"client:{client.client_id}",
         action="token.client_credentials",
         target=issued.jti,

@@ -1,4 +1,4 @@
-"""Shared by the service modules: the clock, the audit log, the scope catalogue."""
+"""Shared by the service modules: the audit log and the scope catalogue."""
 
 from __future__ import annotations
 
@@ -32,11 +32,6 @@ SCOPES: dict[str, str] = {
 PRIVILEGED_SCOPES = frozenset({PERSONAL_CODE_SCOPE})
 
 
-def now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
-
-
 def actor_of(principal: Principal) -> str:
     """How the audit log names a caller."""
     return f"client:{principal.client_id}" if principal.client_id else principal.subject
@@ -45,6 +40,7 @@ def actor_of(principal: Principal) -> str:
 def audit(
     session: AsyncSession,
     *,
+    at: dt.datetime,
     actor: str,
     action: str,
     target: str | None = None,
@@ -54,6 +50,7 @@ def audit(
     """Add an audit record to the caller's transaction (never pass personal codes)."""
     AuditRepository(session).add(
         AuditEvent(
+            at=at,
             actor=actor,
             action=action,
             target=target,

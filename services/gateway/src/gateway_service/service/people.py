@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
 
@@ -21,7 +22,7 @@ from gateway_service.exceptions import (
 from gateway_service.models import GrantedRole, Person, RoleGrant
 from gateway_service.repository import GrantRepository, PersonRepository
 from gateway_service.schemas import GrantCreate, GrantTarget, PersonIdentity
-from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit, now
+from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit
 from shared_kit.auth import Principal, Role
 
 MUNICIPAL_ROLES = frozenset({GrantedRole.MUNICIPALITY_ADMIN, GrantedRole.TECHNICIAN})
@@ -32,6 +33,7 @@ async def resolve_person(
     session: AsyncSession,
     settings: GatewaySettings,
     personal_code: str,
+    now: dt.datetime,
     given_name: str | None = None,
     family_name: str | None = None,
     viis_id: str | None = None,
@@ -72,9 +74,10 @@ async def resolve_person(
     )
     if not created:
         return person
-    audit(session, actor="gateway", action="person.created", target=str(person.id))
+    audit(session, at=now, actor="gateway", action="person.created", target=str(person.id))
     if _is_bootstrap_admin(code, settings):
-        await _grant(session, person.id, GrantedRole.PLATFORM_ADMIN, None, None, "bootstrap", None)
+        target = GrantTarget(role=GrantedRole.PLATFORM_ADMIN)
+        await _grant(session, person.id, target, "bootstrap", None, now)
     return person
 
 
@@ -125,13 +128,14 @@ def _check_target(target: GrantTarget) -> None:
 async def _grant(
     session: AsyncSession,
     person_id: uuid.UUID,
-    role: GrantedRole,
-    municipality: str | None,
-    institution: str | None,
+    target: GrantTarget,
     granted_by: str,
     client_address: str | None,
+    now: dt.datetime,
 ) -> RoleGrant:
     repo = GrantRepository(session)
+    role = target.role
+    municipality, institution = target.municipality_code, target.institution_number
     if await repo.live_exists(person_id, role, municipality, institution):
         raise DuplicateGrant(f"The person already holds {role.value} there")
     grant = RoleGrant(
@@ -140,10 +144,12 @@ async def _grant(
         municipality_code=municipality,
         institution_number=institution,
         granted_by=granted_by,
+        granted_at=now,
     )
     await repo.add(grant)
     audit(
         session,
+        at=now,
         actor=granted_by,
         action="grant.created",
         target=str(person_id),
@@ -162,21 +168,14 @@ async def create_grant(
     principal: Principal,
     data: GrantCreate,
     client_address: str | None,
+    now: dt.datetime,
 ) -> RoleGrant:
     """Grant a role (platform admins: any; municipality admins: technicians of their own)."""
     _check_target(data)
     _ensure_may_grant(principal, data.role, data.municipality_code)
     if await PersonRepository(session).get(data.person_id) is None:
         raise PersonNotFound(f"No person with id {data.person_id}")
-    return await _grant(
-        session,
-        data.person_id,
-        data.role,
-        data.municipality_code,
-        data.institution_number,
-        actor_of(principal),
-        client_address,
-    )
+    return await _grant(session, data.person_id, data, actor_of(principal), client_address, now)
 
 
 async def provision_grant(
@@ -186,6 +185,7 @@ async def provision_grant(
     personal_code: str,
     data: GrantTarget,
     granted_by: str,
+    now: dt.datetime,
 ) -> tuple[RoleGrant | None, Person]:
     """Grant a role to a person known only by personal code (ops CLI); None if already held.
 
@@ -193,21 +193,15 @@ async def provision_grant(
     first login attaches the names.
     """
     _check_target(data)
-    person = await resolve_person(session=session, settings=settings, personal_code=personal_code)
+    person = await resolve_person(
+        session=session, settings=settings, personal_code=personal_code, now=now
+    )
     repo = GrantRepository(session)
     if await repo.live_exists(
         person.id, data.role, data.municipality_code, data.institution_number
     ):
         return None, person
-    grant = await _grant(
-        session,
-        person.id,
-        data.role,
-        data.municipality_code,
-        data.institution_number,
-        granted_by,
-        None,
-    )
+    grant = await _grant(session, person.id, data, granted_by, None, now)
     return grant, person
 
 
@@ -217,6 +211,7 @@ async def revoke_grant(
     principal: Principal,
     grant_id: uuid.UUID,
     client_address: str | None,
+    now: dt.datetime,
 ) -> RoleGrant:
     """Revoke a grant; it leaves the person's tokens at their next refresh."""
     grant = await GrantRepository(session).get(grant_id, for_update=True)
@@ -225,10 +220,11 @@ async def revoke_grant(
     _ensure_may_grant(principal, grant.role, grant.municipality_code)
     if grant.revoked_at is not None:
         raise AlreadyRevoked("This grant is already revoked")
-    grant.revoked_at, grant.revoked_by = now(), actor_of(principal)
+    grant.revoked_at, grant.revoked_by = now, actor_of(principal)
     await session.flush()
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="grant.revoked",
         target=str(grant.person_id),
@@ -246,6 +242,7 @@ async def reveal_person(
     principal: Principal,
     person_id: uuid.UUID,
     client_address: str | None,
+    now: dt.datetime,
 ) -> PersonIdentity:
     """Name and personal code for a trusted machine client; every lookup is audited."""
     if principal.client_id is None or not principal.has(Role.SERVICE):
@@ -258,6 +255,7 @@ async def reveal_person(
     kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="person.personal_code_read",
         target=str(person.id),
