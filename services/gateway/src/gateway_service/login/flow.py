@@ -47,6 +47,7 @@ from gateway_service.service.common import audit
 from gateway_service.service.people import resolve_person
 from gateway_service.service.sessions import LoginClaims, start_session
 from shared_kit.auth import Role
+from shared_kit.crypto import RotatingCipher
 from shared_kit.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
 
 PROVIDER_LABELS = {"latvija": "Latvija.lv", "eklase": "E-klase", "mykoob": "Mykoob"}
@@ -348,18 +349,14 @@ def name_id_hmac(settings: GatewaySettings, name_id: str) -> str:
     return crypto.personal_code_hmac(f"saml-name-id:{name_id}", pepper)
 
 
-def key_encryption(settings: GatewaySettings) -> crypto.KeyEncryption:
-    """The key-encryption key of the settings."""
-    return crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
-
-
 def _saml_session(settings: GatewaySettings, assertion: IdentityAssertion) -> dict[str, str | None]:
     """The SAML session columns of a Latvija.lv login: NameID encrypted, its HMAC, SessionIndex."""
     if not isinstance(assertion, latvija.SamlIdentity) or not assertion.name_id:
         return {}
     index = assertion.session_index
+    name_id = RotatingCipher(settings.key_encryption_key).encrypt(assertion.name_id)
     return {
-        "saml_name_id_encrypted": key_encryption(settings).encrypt(assertion.name_id),
+        "saml_name_id_encrypted": name_id.decode(),
         "saml_name_id_hmac": name_id_hmac(settings, assertion.name_id_value),
         # An index too long to keep is left out: a logout then names the whole NameID.
         "saml_session_index": index if index and len(index) <= 200 else None,

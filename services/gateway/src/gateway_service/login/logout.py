@@ -22,7 +22,6 @@ from gateway_service.login import latvija, latvija_slo
 from gateway_service.login.flow import (
     check_return_to,
     family_of,
-    key_encryption,
     name_id_hmac,
     redirect_with,
     saml_endpoints,
@@ -31,6 +30,7 @@ from gateway_service.models import LogoutAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, RefreshRepository
 from gateway_service.service.common import audit
 from gateway_service.service.sessions import revoke_refresh_token
+from shared_kit.crypto import RotatingCipher
 
 # -----------------------------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ async def _to_idp(
     """Remember the logout under a fresh LogoutRequest ID; the IdP's URL with that request."""
     assert family.saml_name_id_encrypted is not None
     request_id = "_" + secrets.token_hex(20)
-    name_id = key_encryption(settings).decrypt(family.saml_name_id_encrypted)
+    name_id = RotatingCipher(settings.key_encryption_key).decrypt(family.saml_name_id_encrypted)
     url = await asyncio.to_thread(
         latvija_slo.logout_request_url,
         saml_endpoints(settings),

@@ -24,6 +24,7 @@ from gateway_service.repository import GrantRepository, PersonRepository
 from gateway_service.schemas import GrantCreate, GrantTarget, PersonIdentity
 from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit
 from shared_kit.auth import Principal, Role
+from shared_kit.crypto import RotatingCipher
 
 MUNICIPAL_ROLES = frozenset({GrantedRole.MUNICIPALITY_ADMIN, GrantedRole.TECHNICIAN})
 
@@ -48,13 +49,13 @@ async def resolve_person(
         raise InvalidPersonalCode(str(exc)) from None  # the message never repeats the code
     code_hmac = crypto.personal_code_hmac(code, settings.personal_code_pepper.get_secret_value())
     repo = PersonRepository(session)
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    kek = RotatingCipher(settings.key_encryption_key)
     person = await repo.by_code_hmac(code_hmac)
     if person is None and viis_id is not None:
         person = await repo.by_viis_id(viis_id)
         if person is not None and person.personal_code_hmac is None:
             person.personal_code_hmac = code_hmac
-            person.personal_code_encrypted = kek.encrypt(code)
+            person.personal_code_encrypted = kek.encrypt(code).decode()
         elif person is not None:
             person, viis_id = None, None  # that VIIS id has another code: keep them apart
     if person is not None:
@@ -66,7 +67,7 @@ async def resolve_person(
     person, created = await repo.insert_or_get(
         {
             "personal_code_hmac": code_hmac,
-            "personal_code_encrypted": kek.encrypt(code),
+            "personal_code_encrypted": kek.encrypt(code).decode(),
             "given_name": given_name,
             "family_name": family_name,
             "viis_id": viis_id,
@@ -252,7 +253,7 @@ async def reveal_person(
     person = await PersonRepository(session).get(person_id)
     if person is None or person.personal_code_encrypted is None:
         raise PersonNotFound(f"No person with id {person_id} and a known personal code")
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    kek = RotatingCipher(settings.key_encryption_key)
     audit(
         session,
         at=now,

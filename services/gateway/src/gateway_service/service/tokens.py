@@ -20,6 +20,7 @@ from gateway_service.repository import SigningKeyRepository
 from gateway_service.service.common import SCOPES, actor_of, audit
 from shared_kit.auth import Principal, Role
 from shared_kit.clock import Clock
+from shared_kit.crypto import RotatingCipher
 
 ALG = "ES256"
 CLAIMS = (
@@ -35,13 +36,13 @@ async def _create_key(
     repo: SigningKeyRepository, settings: GatewaySettings, state: KeyState, now: dt.datetime
 ) -> SigningKey:
     key = crypto.new_signing_key()
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    kek = RotatingCipher(settings.key_encryption_key)
     row = SigningKey(
         kid=str(key.kid),
         alg=ALG,
         state=state,
         public_jwk=crypto.public_jwk(key),
-        private_key_encrypted=kek.encrypt(crypto.private_pem(key)),
+        private_key_encrypted=kek.encrypt(crypto.private_pem(key)).decode(),
         # The service's time, not the database's: rotation compares it with the clock.
         created_at=now,
         activated_at=now if state is KeyState.ACTIVE else None,
@@ -146,7 +147,7 @@ async def _signing_key(session: AsyncSession, settings: GatewaySettings, now: dt
         assert row is not None
     key = _private_keys.get(row.kid)
     if key is None:
-        kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+        kek = RotatingCipher(settings.key_encryption_key)
         key = crypto.load_private_key(kek.decrypt(row.private_key_encrypted), row.kid)
         _private_keys[row.kid] = key
     return key
