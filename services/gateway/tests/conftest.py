@@ -29,6 +29,7 @@ ADMIN_CODE = "010190-10001"
 PERSON_CODE = "020290-20002"
 OTHER_CODE = "030390-30003"
 PEPPER = "test-pepper-0123456789-0123456789-abc"
+PLATFORM_ADMIN = "5b0e3c1a-0000-4000-8000-00000000a001"  # the subject of tokens.platform
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +115,7 @@ class Tokens:
 
     def __init__(self, issuer: TokenIssuer) -> None:
         self.issuer = issuer
-        self.platform = issuer.mint(roles=["platform_admin"])
+        self.platform = issuer.mint(PLATFORM_ADMIN, roles=["platform_admin"])
         self.riga = issuer.mint(roles=["municipality_admin"], municipalities=[RIGA])
         self.valmiera = issuer.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
         self.technician = issuer.mint(roles=["technician"], municipalities=[RIGA])

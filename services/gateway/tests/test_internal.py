@@ -15,6 +15,7 @@ from shared_kit.testing.client import running_app
 from .conftest import (
     ADMIN_CODE,
     PERSON_CODE,
+    PLATFORM_ADMIN,
     RIGA,
     Tokens,
     bearer,
@@ -116,6 +117,21 @@ class TestAudit:
         }
         r = await client.get(AUDIT, headers=bearer(tokens.riga))
         assert r.status_code == 403
+
+    async def test_callers_are_named_as_in_every_service(
+        self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        session = await login(app)
+        person = (await verifier(client, "inventory").verify(session.access_token)).subject
+        created = await make_client(client, tokens.platform, scopes=["inventory:read"])
+        assert created["created_by"] == f"person:{PLATFORM_ADMIN}"
+        await client_token(client, created["client_id"], created["client_secret"])
+        actors = {(a[0], a[1]) for a in await audit_actions(client, tokens)}
+        assert actors >= {
+            (f"person:{person}", "session.started"),
+            (f"person:{PLATFORM_ADMIN}", "client.created"),
+            (f"client:{created['client_id']}", "token.client_credentials"),
+        }
 
 
 class TestRateLimit:

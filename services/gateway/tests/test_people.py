@@ -14,7 +14,16 @@ from gateway_service import service
 from gateway_service.exceptions import InvalidPersonalCode
 from gateway_service.models import Person
 
-from .conftest import ADMIN_CODE, OTHER_CODE, PERSON_CODE, RIGA, VALMIERA, Tokens, bearer
+from .conftest import (
+    ADMIN_CODE,
+    OTHER_CODE,
+    PERSON_CODE,
+    PLATFORM_ADMIN,
+    RIGA,
+    VALMIERA,
+    Tokens,
+    bearer,
+)
 
 GRANTS = "/api/v1/gateway/grants"
 
@@ -98,6 +107,7 @@ class TestGrants:
         )
         assert r.status_code == 201, r.text
         assert (r.json()["role"], r.json()["municipality_code"]) == ("municipality_admin", RIGA)
+        assert r.json()["granted_by"] == f"person:{PLATFORM_ADMIN}"
         duplicate = await grant(
             client, tokens.platform, person, "municipality_admin", municipality_code=RIGA
         )
@@ -106,6 +116,7 @@ class TestGrants:
             f"{GRANTS}/{r.json()['id']}/revoke", headers=bearer(tokens.platform)
         )
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+        assert revoked.json()["revoked_by"] == f"person:{PLATFORM_ADMIN}"
         again = await client.post(
             f"{GRANTS}/{r.json()['id']}/revoke", headers=bearer(tokens.platform)
         )

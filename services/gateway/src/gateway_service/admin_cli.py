@@ -28,13 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway_service.config import GatewaySettings
 from gateway_service.schemas import ClientCreate, GrantTarget
 from gateway_service.service import clients, people
-from shared_kit.auth import Principal, Role
 from shared_kit.clock import system_clock
 from shared_kit.db import create_engine, create_session_factory, session_scope
 from shared_kit.problems import ProblemError
 
 ACTOR = "ops-cli"
-OPERATOR = Principal(subject=ACTOR, roles=frozenset({Role.PLATFORM_ADMIN.value}))
 
 Command = Callable[[AsyncSession, GatewaySettings, argparse.Namespace], Awaitable[dict[str, Any]]]
 
@@ -77,13 +75,8 @@ async def create_client(
 ) -> dict[str, Any]:
     """Register a machine client; prints its secret (shown only this once)."""
     data = ClientCreate(name=args.name, municipality_code=args.municipality, scopes=args.scope)
-    client, secret = await clients.create_client(
-        session=session,
-        settings=settings,
-        principal=OPERATOR,
-        data=data,
-        client_address=None,
-        now=system_clock(),
+    client, secret = await clients.provision_client(
+        session=session, data=data, registered_by=ACTOR, now=system_clock()
     )
     return {
         "client_id": client.client_id,

@@ -26,6 +26,7 @@ from gateway_service.models import (
     SigningKey,
 )
 from shared_kit.pagination import fetch_page
+from shared_kit.tenancy import Scope
 
 # pg_advisory_xact_lock key serialising key creation and rotation across replicas.
 SIGNING_KEY_LOCK = 0x6761_7465_6B65_79  # "gatekey"
@@ -83,12 +84,11 @@ class ClientRepository:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
-    async def page(
-        self, municipalities: frozenset[str] | None, cursor: str | None, limit: int
-    ) -> Sequence[ApiClient]:
+    async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[ApiClient]:
+        """A page of the clients in the scope, by client id."""
         stmt = select(ApiClient)
-        if municipalities is not None:
-            stmt = stmt.where(ApiClient.municipality_code.in_(municipalities))
+        if (condition := scope.condition(municipality=ApiClient.municipality_code)) is not None:
+            stmt = stmt.where(condition)
         return await fetch_page(self.session, stmt, [ApiClient.client_id], cursor, limit)
 
     async def add(self, client: ApiClient) -> None:
@@ -174,7 +174,7 @@ class GrantRepository:
         *,
         person_id: uuid.UUID | None,
         role: GrantedRole | None,
-        municipalities: frozenset[str] | None,
+        scope: Scope,
         include_revoked: bool,
         cursor: str | None,
         limit: int,
@@ -184,8 +184,8 @@ class GrantRepository:
             stmt = stmt.where(RoleGrant.person_id == person_id)
         if role is not None:
             stmt = stmt.where(RoleGrant.role == role)
-        if municipalities is not None:
-            stmt = stmt.where(RoleGrant.municipality_code.in_(municipalities))
+        if (condition := scope.condition(municipality=RoleGrant.municipality_code)) is not None:
+            stmt = stmt.where(condition)
         if not include_revoked:
             stmt = stmt.where(RoleGrant.revoked_at.is_(None))
         columns = [RoleGrant.granted_at, RoleGrant.id]

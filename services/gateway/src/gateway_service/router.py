@@ -387,7 +387,7 @@ async def list_grants(
     rows = await GrantRepository(session).page(
         person_id=person_id,
         role=role,
-        municipalities=service.grant_scope(principal),
+        scope=service.grant_scope(principal),
         include_revoked=include_revoked,
         cursor=cursor,
         limit=limit,

@@ -43,7 +43,7 @@ from gateway_service.login.pages import Lang
 from gateway_service.models import AuthorizationCode, LoginAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
-from gateway_service.service.common import audit
+from gateway_service.service.common import audit, person_actor
 from gateway_service.service.people import resolve_person
 from gateway_service.service.sessions import LoginClaims, start_session
 from shared_kit.auth import Role
@@ -293,7 +293,7 @@ async def complete_login(
     audit(
         session,
         at=now,
-        actor=str(person.id),
+        actor=person_actor(person.id),
         action="login.completed",
         client_address=client_address,
         idp=assertion.idp,

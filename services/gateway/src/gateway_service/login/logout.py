@@ -28,7 +28,7 @@ from gateway_service.login.flow import (
 )
 from gateway_service.models import LogoutAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, RefreshRepository
-from gateway_service.service.common import audit
+from gateway_service.service.common import audit, person_actor
 from gateway_service.service.sessions import revoke_refresh_token
 from shared_kit.crypto import RotatingCipher
 
@@ -57,7 +57,7 @@ async def start_logout(
     audit(
         session,
         at=now,
-        actor=str(family.person_id),
+        actor=person_actor(family.person_id),
         action="logout.started",
         target=str(family.id),
         client_address=client_address,
@@ -130,7 +130,7 @@ async def finish_logout(
     audit(
         session,
         at=now,
-        actor=str(attempt.person_id),
+        actor=person_actor(attempt.person_id),
         action="logout.completed",
         target=str(attempt.family_id),
         client_address=client_address,
@@ -157,7 +157,7 @@ async def idp_logout(
     audit(
         session,
         at=now,
-        actor=str(families[0].person_id) if families else "anonymous",
+        actor=person_actor(families[0].person_id) if families else "anonymous",
         action="logout.idp_initiated",
         client_address=client_address,
         idp=latvija.NAME,
@@ -179,7 +179,7 @@ async def _end_saml_sessions(
         audit(
             session,
             at=now,
-            actor=str(family.person_id),
+            actor=person_actor(family.person_id),
             action="session.revoked",
             target=str(family.id),
             client_address=client_address,

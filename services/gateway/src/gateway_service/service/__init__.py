@@ -6,6 +6,7 @@ from gateway_service.service.clients import (
     client_scope,
     create_client,
     get_client,
+    provision_client,
     revoke_client,
     rotate_client_secret,
 )
@@ -13,13 +14,14 @@ from gateway_service.service.common import (
     PERSONAL_CODE_SCOPE,
     PRIVILEGED_SCOPES,
     SCOPES,
-    actor_of,
     audit,
+    person_actor,
 )
 from gateway_service.service.me import who_am_i
 from gateway_service.service.people import (
     create_grant,
     grant_scope,
+    provision_grant,
     resolve_person,
     reveal_person,
     revoke_grant,
@@ -49,7 +51,6 @@ __all__ = [
     "SCOPES",
     "IssuedToken",
     "LoginClaims",
-    "actor_of",
     "audiences_for",
     "audit",
     "client_credentials",
@@ -62,6 +63,9 @@ __all__ = [
     "grant_scope",
     "issue_access_token",
     "jwks",
+    "person_actor",
+    "provision_client",
+    "provision_grant",
     "published_keys",
     "purge_ended_sessions",
     "refresh_session",

@@ -21,32 +21,36 @@ from gateway_service.exceptions import (
 from gateway_service.models import ApiClient
 from gateway_service.repository import ClientRepository
 from gateway_service.schemas import ClientCreate, TokenResponse
-from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, actor_of, audit
+from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, audit
 from gateway_service.service.tokens import issue_access_token
 from shared_kit.auth import Principal, Role
+from shared_kit.tenancy import Scope, actor_of
 
 
-def client_scope(principal: Principal) -> frozenset[str] | None:
-    """Municipalities whose clients the principal administers (None: all)."""
+def client_scope(principal: Principal) -> Scope:
+    """The municipalities whose clients the principal administers."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return None
+        return Scope.all()
     if principal.has(Role.MUNICIPALITY_ADMIN) and principal.client_id is None:
-        return principal.municipalities
+        return Scope.of(municipalities=principal.municipalities)
     raise AdminForbidden("Only platform and municipality administrators manage API clients")
 
 
 def _ensure_administers(principal: Principal, municipality_code: str | None) -> None:
-    allowed = client_scope(principal)
-    if allowed is not None and municipality_code not in allowed:
-        raise AdminForbidden(
-            f"You administer only the clients of municipality {', '.join(sorted(allowed))}"
-        )
+    scope = client_scope(principal)
+    if not scope.allows(municipality=municipality_code):
+        mine = ", ".join(sorted(scope.municipality_codes))
+        raise AdminForbidden(f"You administer only the clients of municipality {mine}")
 
 
-def _check_scopes(principal: Principal, scopes: Sequence[str]) -> None:
+def _check_known(scopes: Sequence[str]) -> None:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise UnknownScope(f"Unknown scopes: {', '.join(unknown)}", supported=sorted(SCOPES))
+
+
+def _check_scopes(principal: Principal, scopes: Sequence[str]) -> None:
+    _check_known(scopes)
     privileged = set(scopes) & PRIVILEGED_SCOPES
     if privileged and not principal.has(Role.PLATFORM_ADMIN):
         raise AdminForbidden(f"Only platform administrators grant {', '.join(privileged)}")
@@ -64,6 +68,24 @@ async def create_client(
     """Register a machine client; returns it with its secret (shown only this once)."""
     _ensure_administers(principal, data.municipality_code)
     _check_scopes(principal, data.scopes)
+    return await _register(session, data, actor_of(principal), client_address, now)
+
+
+async def provision_client(
+    *, session: AsyncSession, data: ClientCreate, registered_by: str, now: dt.datetime
+) -> tuple[ApiClient, str]:
+    """Register a machine client for an operator (ops CLI: any scope); with its secret."""
+    _check_known(data.scopes)
+    return await _register(session, data, registered_by, None, now)
+
+
+async def _register(
+    session: AsyncSession,
+    data: ClientCreate,
+    actor: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> tuple[ApiClient, str]:
     secret = crypto.new_secret()
     client = ApiClient(
         client_id=f"cl_{secrets.token_hex(10)}",
@@ -72,13 +94,13 @@ async def create_client(
         scopes=sorted(set(data.scopes)),
         secret_hash=crypto.hash_secret(secret),
         active=True,
-        created_by=actor_of(principal),
+        created_by=actor,
     )
     await ClientRepository(session).add(client)
     audit(
         session,
         at=now,
-        actor=actor_of(principal),
+        actor=actor,
         action="client.created",
         target=client.client_id,
         client_address=client_address,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from gateway_service.repository import AuditRepository
 from shared_kit.auth import Principal
 from shared_kit.housekeeping import Purge
 from shared_kit.observability import correlation_id
+from shared_kit.tenancy import actor_of
 
 PERSONAL_CODE_SCOPE = "people:personal-code"
 # Every scope a machine client can hold; `<audience>:<action>` names the service it is for.
@@ -32,9 +34,9 @@ SCOPES: dict[str, str] = {
 PRIVILEGED_SCOPES = frozenset({PERSONAL_CODE_SCOPE})
 
 
-def actor_of(principal: Principal) -> str:
-    """How the audit log names a caller."""
-    return f"client:{principal.client_id}" if principal.client_id else principal.subject
+def person_actor(person_id: uuid.UUID) -> str:
+    """How the audit log names a person acting for themselves (as `actor_of` names callers)."""
+    return actor_of(Principal(subject=str(person_id)))
 
 
 def audit(

@@ -22,9 +22,10 @@ from gateway_service.exceptions import (
 from gateway_service.models import GrantedRole, Person, RoleGrant
 from gateway_service.repository import GrantRepository, PersonRepository
 from gateway_service.schemas import GrantCreate, GrantTarget, PersonIdentity
-from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit
+from gateway_service.service.common import PERSONAL_CODE_SCOPE, audit
 from shared_kit.auth import Principal, Role
 from shared_kit.crypto import RotatingCipher
+from shared_kit.tenancy import Scope, actor_of
 
 MUNICIPAL_ROLES = frozenset({GrantedRole.MUNICIPALITY_ADMIN, GrantedRole.TECHNICIAN})
 
@@ -90,20 +91,20 @@ def _is_bootstrap_admin(code: str, settings: GatewaySettings) -> bool:
     return secrets.compare_digest(code, wanted)
 
 
-def grant_scope(principal: Principal) -> frozenset[str] | None:
-    """Municipalities whose grants the principal administers (None: all)."""
+def grant_scope(principal: Principal) -> Scope:
+    """The municipalities whose grants the principal administers."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return None
+        return Scope.all()
     if principal.has(Role.MUNICIPALITY_ADMIN) and principal.client_id is None:
-        return principal.municipalities
+        return Scope.of(municipalities=principal.municipalities)
     raise AdminForbidden("Only platform and municipality administrators manage role grants")
 
 
 def _ensure_may_grant(principal: Principal, role: GrantedRole, municipality: str | None) -> None:
-    allowed = grant_scope(principal)
-    if allowed is None:
+    scope = grant_scope(principal)
+    if scope.everything:
         return
-    if role is not GrantedRole.TECHNICIAN or municipality not in allowed:
+    if role is not GrantedRole.TECHNICIAN or not scope.allows(municipality=municipality):
         raise AdminForbidden(
             "Municipality administrators grant only the technician role in their municipality"
         )

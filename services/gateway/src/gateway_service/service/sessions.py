@@ -15,7 +15,7 @@ from gateway_service.exceptions import InvalidGrant
 from gateway_service.models import Person, RefreshFamily, RefreshToken
 from gateway_service.repository import GrantRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
-from gateway_service.service.common import audit
+from gateway_service.service.common import audit, person_actor
 from gateway_service.service.tokens import issue_access_token
 
 
@@ -98,7 +98,7 @@ async def start_session(
     audit(
         session,
         at=now,
-        actor=str(person.id),
+        actor=person_actor(person.id),
         action="session.started",
         target=str(family.id),
         client_address=client_address,
@@ -130,7 +130,7 @@ async def refresh_session(
         audit(
             session,
             at=now,
-            actor=str(family.person_id),
+            actor=person_actor(family.person_id),
             action="session.reuse_detected",
             target=str(family.id),
             client_address=client_address,
@@ -157,7 +157,7 @@ async def revoke_refresh_token(
         audit(
             session,
             at=now,
-            actor=str(family.person_id),
+            actor=person_actor(family.person_id),
             action="session.revoked",
             target=str(family.id),
             client_address=client_address,

@@ -17,10 +17,11 @@ from gateway_service.config import GatewaySettings
 from gateway_service.exceptions import AdminForbidden, KeyNotPropagated
 from gateway_service.models import KeyState, SigningKey
 from gateway_service.repository import SigningKeyRepository
-from gateway_service.service.common import SCOPES, actor_of, audit
+from gateway_service.service.common import SCOPES, audit
 from shared_kit.auth import Principal, Role
 from shared_kit.clock import Clock
 from shared_kit.crypto import RotatingCipher
+from shared_kit.tenancy import actor_of
 
 ALG = "ES256"
 CLAIMS = (
