@@ -6,6 +6,7 @@ from gateway_service.service.clients import (
     client_scope,
     create_client,
     get_client,
+    list_clients,
     provision_client,
     revoke_client,
     rotate_client_secret,
@@ -15,12 +16,14 @@ from gateway_service.service.common import (
     PRIVILEGED_SCOPES,
     SCOPES,
     audit,
+    list_audit,
     person_actor,
 )
 from gateway_service.service.me import who_am_i
 from gateway_service.service.people import (
     create_grant,
     grant_scope,
+    list_grants,
     provision_grant,
     resolve_person,
     reveal_person,
@@ -63,6 +66,9 @@ __all__ = [
     "grant_scope",
     "issue_access_token",
     "jwks",
+    "list_audit",
+    "list_clients",
+    "list_grants",
     "person_actor",
     "provision_client",
     "provision_grant",

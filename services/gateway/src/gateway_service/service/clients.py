@@ -110,6 +110,13 @@ async def _register(
     return client, secret
 
 
+async def list_clients(
+    *, session: AsyncSession, principal: Principal, cursor: str | None, limit: int
+) -> Sequence[ApiClient]:
+    """A page of the clients the principal administers, by client id."""
+    return await ClientRepository(session).page(client_scope(principal), cursor, limit)
+
+
 async def get_client(
     *, session: AsyncSession, principal: Principal, client_id: str, for_update: bool = False
 ) -> ApiClient:

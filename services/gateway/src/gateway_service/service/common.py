@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +62,13 @@ def audit(
             correlation_id=correlation_id.get(),
         )
     )
+
+
+async def list_audit(
+    *, session: AsyncSession, action: str | None, actor: str | None, cursor: str | None, limit: int
+) -> Sequence[AuditEvent]:
+    """A page of the audit log, oldest first, of one action or actor when given."""
+    return await AuditRepository(session).page(action, actor, cursor, limit)
 
 
 def audit_purge(retention_days: int) -> Purge:

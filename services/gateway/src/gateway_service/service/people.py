@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -162,6 +163,27 @@ async def _grant(
         institution=institution,
     )
     return grant
+
+
+async def list_grants(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    person_id: uuid.UUID | None,
+    role: GrantedRole | None,
+    include_revoked: bool,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[RoleGrant]:
+    """A page of the grants the principal administers, oldest first."""
+    return await GrantRepository(session).page(
+        person_id=person_id,
+        role=role,
+        scope=grant_scope(principal),
+        include_revoked=include_revoked,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 async def create_grant(
