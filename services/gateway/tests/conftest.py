@@ -1,10 +1,12 @@
-"""Gateway test fixtures: a fresh migrated database per test, the real broker, real tokens."""
+"""Gateway test fixtures: a fresh migrated database per test, the real broker, real tokens
+(the test issuer's for callers of the admin API, the gateway's own where a test logs in), and a
+clock the tests move."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -19,7 +21,8 @@ from shared_kit.auth import JWKSVerifier
 from shared_kit.db import session_scope
 from shared_kit.testing.client import running_app
 from shared_kit.testing.clock import TestClock
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.http import bearer
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 
 ISSUER = "http://gateway.test"
 RIGA = "0010000"
@@ -40,25 +43,14 @@ def kek() -> str:
 
 @pytest.fixture
 async def settings(
-    make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
-    unique: str,
-    kek: str,
+    service_settings: Callable[..., Awaitable[Any]], token_issuer: TokenIssuer, kek: str
 ) -> GatewaySettings:
-    """Settings bound to this test's database and topic; admin tokens come from the test JWKS."""
-    return GatewaySettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwks_min_refresh_s=0,
-        jwt_audience=token_issuer.audience,
+    """Settings bound to this test's database and topic; the admin API trusts the test issuer
+    (audience `gateway`, as its own tokens have), and the gateway signs as `ISSUER`."""
+    settings: GatewaySettings = await service_settings(
+        GatewaySettings,
+        MIGRATIONS,
         jwt_issuer=token_issuer.issuer,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"identity.events.{unique}",
-        run_background_workers=False,
-        log_json=False,
         issuer=ISSUER,
         jwks_max_age_s=0,  # rotate at once; TestRotation checks the propagation guard
         key_encryption_key=kek,
@@ -69,6 +61,7 @@ async def settings(
         login_rate_per_s=1000,
         login_rate_burst=1000,
     )
+    return settings
 
 
 @pytest.fixture
@@ -110,22 +103,22 @@ def verifier(client: httpx.AsyncClient, audience: str, issuer: str = ISSUER) -> 
     )
 
 
-class Tokens:
-    """Ready-made tokens (from the test issuer) for callers of the admin API."""
+class Tokens(AudienceTokens):
+    """Ready-made tokens (audience `gateway`, from the test issuer) for callers of the admin API."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
-        self.platform = issuer.mint(PLATFORM_ADMIN, roles=["platform_admin"])
-        self.riga = issuer.mint(roles=["municipality_admin"], municipalities=[RIGA])
-        self.valmiera = issuer.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
-        self.technician = issuer.mint(roles=["technician"], municipalities=[RIGA])
-        self.contracts = issuer.mint(
+        super().__init__(issuer, "gateway")
+        self.platform = self.mint(PLATFORM_ADMIN, roles=["platform_admin"])
+        self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
+        self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
+        self.technician = self.mint(roles=["technician"], municipalities=[RIGA])
+        self.contracts = self.mint(
             "contracts-service",
             roles=["service"],
             client_id="contracts-service",
             scope="people:personal-code",
         )
-        self.other_service = issuer.mint(
+        self.other_service = self.mint(
             "tickets-service", roles=["service"], client_id="tickets", scope="tickets:read"
         )
 
@@ -134,11 +127,6 @@ class Tokens:
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for platform admin, municipality admins, a technician and services."""
     return Tokens(token_issuer)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.main import create_app
 from shared_kit.testing.client import running_app
 from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import problem
 from shared_kit.testing.infra import free_port
 
 from .conftest import verifier
@@ -318,9 +319,7 @@ class TestRefusals:
         assert done.response.status_code == 302
         parts = urlsplit(done.callback_url)
         replay = await client.get(f"{parts.path}?{parts.query}")
-        assert replay.status_code == 400
-        assert replay.headers["content-type"].startswith("application/problem+json")
-        assert replay.json()["type"].endswith("/invalid-login-state")
+        problem(replay, 400, "invalid-login-state")
 
     async def test_expired_attempt_and_code_are_refused(
         self, client: httpx.AsyncClient, settings: GatewaySettings, clock: TestClock
@@ -360,7 +359,7 @@ class TestRefusals:
 
     async def test_unknown_state_is_refused(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/login/eklase/callback", params={"state": "forged", "code": "x"})
-        assert r.status_code == 400 and r.json()["type"].endswith("/invalid-login-state")
+        problem(r, 400, "invalid-login-state")
 
     @pytest.mark.parametrize(
         "return_to",
@@ -377,27 +376,21 @@ class TestRefusals:
     ) -> None:
         params = {"return_to": return_to, "code_challenge": "a" * 43}
         r = await client.get("/login/eklase", params=params)
-        assert r.status_code == 400
-        assert r.json()["type"].endswith("/return-to-not-allowed")
+        problem(r, 400, "return-to-not-allowed")
 
     async def test_school_mismatch_is_refused(self, client: httpx.AsyncClient) -> None:
         done = await login(client, "eklase", "learner", school=SCHOOL_2)
-        assert done.response.status_code == 403
-        body = done.response.json()
-        assert body["type"].endswith("/school-mismatch")
+        problem(done.response, 403, "school-mismatch")
         assert_no_personal_code(done.response.text)
 
     async def test_school_mismatch_is_refused_for_mykoob(self, client: httpx.AsyncClient) -> None:
         done = await login(client, "mykoob", "teacher", school=SCHOOL_1)
-        assert done.response.status_code == 403
-        assert done.response.json()["type"].endswith("/school-mismatch")
+        problem(done.response, 403, "school-mismatch")
 
     async def test_cancelled_login_is_a_clear_problem(self, client: httpx.AsyncClient) -> None:
         done = await login(client, "eklase", "learner", decision="deny")
         assert "error=access_denied" in done.callback_url
-        assert done.response.status_code == 400
-        body = done.response.json()
-        assert body["type"].endswith("/login-cancelled")
+        body = problem(done.response, 400, "login-cancelled")
         assert "cancelled" in body["detail"]
 
     async def test_cancelled_login_page_for_browsers(self, client: httpx.AsyncClient) -> None:
@@ -416,8 +409,7 @@ class TestRefusals:
         r = await client.get(
             f"/login/{provider}/callback", params={"state": state, "code": "garbage"}
         )
-        assert r.status_code == 400, r.text
-        assert r.json()["type"].endswith("/invalid-login-response")
+        problem(r, 400, "invalid-login-response")
 
     @pytest.mark.parametrize("error", ["server_error", "temporarily_unavailable", "x" * 300])
     async def test_an_error_from_the_provider_is_a_400(
@@ -425,8 +417,7 @@ class TestRefusals:
     ) -> None:
         state = await our_state(client, "eklase")
         r = await client.get("/login/eklase/callback", params={"state": state, "error": error})
-        assert r.status_code == 400, r.text
-        assert r.json()["type"].endswith("/login-refused")
+        problem(r, 400, "login-refused")
 
     @pytest.mark.parametrize(
         "params",
@@ -437,8 +428,7 @@ class TestRefusals:
         self, client: httpx.AsyncClient, params: dict[str, str]
     ) -> None:
         r = await client.get("/login/mykoob/callback", params=params)
-        assert r.status_code == 400, r.text
-        assert r.json()["type"].endswith("/invalid-login-state")
+        problem(r, 400, "invalid-login-state")
 
     async def test_unreachable_token_endpoint_is_a_502(
         self, client: httpx.AsyncClient, settings: GatewaySettings
@@ -448,13 +438,12 @@ class TestRefusals:
         async with running_app(create_app(broken)) as other:
             state = await our_state(other, "eklase")
             r = await other.get("/login/eklase/callback", params={"state": state, "code": "x"})
-        assert r.status_code == 502, r.text
-        assert r.json()["type"].endswith("/identity-provider-failed")
+        problem(r, 502, "identity-provider-failed")
 
     async def test_unknown_provider_is_404(self, client: httpx.AsyncClient) -> None:
         params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}
         r = await client.get("/login/facebook", params=params)
-        assert r.status_code == 404
+        problem(r, 404, "unknown-identity-provider")
 
 
 class TestChoicePage:

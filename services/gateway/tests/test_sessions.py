@@ -13,8 +13,9 @@ from gateway_service import service
 from gateway_service.models import RefreshFamily, RefreshToken
 from gateway_service.schemas import TokenResponse
 from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 
-from .conftest import PERSON_CODE, RIGA, Tokens, bearer, verifier
+from .conftest import PERSON_CODE, RIGA, Tokens, verifier
 
 AUTH_TIME = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
