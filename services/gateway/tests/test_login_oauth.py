@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import re
 import secrets
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +30,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.main import create_app
 from shared_kit.testing.client import running_app
 from shared_kit.testing.clock import TestClock
+from shared_kit.testing.gateway import Process
 from shared_kit.testing.http import problem
 from shared_kit.testing.infra import free_port
 
@@ -45,7 +43,6 @@ VIIS_KEY = "test-viis-key"
 APP = "http://app.test"
 RETURN_TO = f"{APP}/after-login"
 APP_STATE = "app-state-123"
-START_TIMEOUT_S = 20.0
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -60,43 +57,6 @@ def _load(name: str, path: Path) -> ModuleType:
 viis_standin = _load("viis_standin", DEV / "viis_standin.py")
 PEOPLE = viis_standin.DEMO_PEOPLE
 SCHOOL_1, SCHOOL_2 = viis_standin.DEMO_SCHOOL_1, viis_standin.DEMO_SCHOOL_2
-
-
-class Process:
-    """A stand-in app as a uvicorn subprocess on a free loopback port."""
-
-    def __init__(self, app: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "uvicorn", "--app-dir", str(DEV), app]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        self.process = subprocess.Popen(
-            command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("a stand-in exited; see its stderr")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("a stand-in did not become ready")
-
-    def stop(self) -> None:
-        """Terminate the process this test started."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 @dataclass
@@ -116,7 +76,7 @@ def standins() -> Iterator[StandIns]:
             ("eklase_standin:app", None),
             ("mykoob_standin:app", None),
         ):
-            started.append(Process(app, env))
+            started.append(Process(app, env or {}))
         yield StandIns(*started)
     finally:
         for process in started:

@@ -26,6 +26,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.login import latvija
 from gateway_service.main import create_app
 from shared_kit.testing.client import running_app
+from shared_kit.testing.gateway import Process
 from shared_kit.testing.http import problem
 from shared_kit.testing.infra import free_port
 
@@ -36,7 +37,6 @@ from .test_login_oauth import (
     RETURN_TO,
     VIIS_KEY,
     Login,
-    Process,
     StandIns,
     assert_no_personal_code,
     claims_of,
