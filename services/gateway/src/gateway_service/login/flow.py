@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import secrets
+import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -31,16 +32,12 @@ from gateway_service.exceptions import (
     InvalidRequest,
     ReturnToNotAllowed,
     SchoolMismatch,
-    UnknownProvider,
     ViisUnavailableProblem,
 )
 from gateway_service.login import latvija
-from gateway_service.login.base import IdentityAssertion, IdentityProvider, OAuthEndpoints
-from gateway_service.login.eklase import EklaseProvider
-from gateway_service.login.latvija import LatvijaProvider, SamlEndpoints, dev_sp_key_pair
-from gateway_service.login.mykoob import MykoobProvider
+from gateway_service.login.base import IdentityAssertion, IdentityProvider
 from gateway_service.login.pages import Lang
-from gateway_service.models import AuthorizationCode, LoginAttempt, RefreshFamily
+from gateway_service.models import AuthorizationCode, LoginAttempt, Person, RefreshFamily
 from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
 from gateway_service.service.common import audit, person_actor
@@ -50,58 +47,7 @@ from shared_kit.auth import Role
 from shared_kit.crypto import RotatingCipher
 from shared_kit.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
 
-PROVIDER_LABELS = {"latvija": "Latvija.lv", "eklase": "E-klase", "mykoob": "Mykoob"}
 _CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def providers(settings: GatewaySettings) -> dict[str, IdentityProvider]:
-    """The identity providers this gateway offers, by name."""
-    base = settings.issuer.rstrip("/")
-    eklase = OAuthEndpoints(
-        authorize_url=settings.eklase_authorize_url,
-        token_url=settings.eklase_token_url,
-        client_id=settings.eklase_client_id,
-        client_secret=settings.eklase_client_secret.get_secret_value(),
-        redirect_uri=f"{base}/login/eklase/callback",
-    )
-    mykoob = OAuthEndpoints(
-        authorize_url=settings.mykoob_authorize_url,
-        token_url=settings.mykoob_token_url,
-        client_id=settings.mykoob_client_id,
-        client_secret=settings.mykoob_client_secret.get_secret_value(),
-        redirect_uri=f"{base}/login/mykoob/callback",
-    )
-    return {
-        "latvija": LatvijaProvider(saml_endpoints(settings)),
-        "eklase": EklaseProvider(eklase, settings.eklase_profile_url),
-        "mykoob": MykoobProvider(mykoob, settings.mykoob_api_url),
-    }
-
-
-def saml_endpoints(settings: GatewaySettings) -> SamlEndpoints:
-    """Our Latvija.lv SP: entity id, ACS, key pair (a generated one outside production)."""
-    base = settings.issuer.rstrip("/")
-    key, cert = settings.saml_sp_key_pem, settings.saml_sp_cert_pem
-    if key is None or not cert:
-        key_pem, cert = dev_sp_key_pair()  # the prod guard in settings refuses this path
-    else:
-        key_pem = key.get_secret_value()
-    return SamlEndpoints(
-        entity_id=f"{base}/login/latvija/metadata",
-        acs_url=f"{base}/login/latvija/acs",
-        slo_url=f"{base}/login/latvija/slo",
-        key_pem=key_pem,
-        cert_pem=cert,
-        idp_metadata=settings.latvija_idp_metadata_url,
-    )
-
-
-def provider_named(settings: GatewaySettings, name: str) -> IdentityProvider:
-    """The provider with this name (404 problem when there is none)."""
-    provider = providers(settings).get(name)
-    if provider is None:
-        raise UnknownProvider(f"No identity provider '{name[:40]}'")
-    return provider
 
 
 def check_return_to(return_to: str, settings: GatewaySettings) -> None:
@@ -263,33 +209,8 @@ async def complete_login(
     viis_person = await _viis_person(viis, assertion)
     _check_school(assertion, viis_person)
     claims = await _login_claims(session, viis_person)
-    try:
-        person = await resolve_person(
-            session=session,
-            settings=settings,
-            personal_code=assertion.personal_code,
-            now=now,
-            given_name=assertion.given_name,
-            family_name=assertion.family_name,
-            viis_id=viis_person.viis_id if viis_person else None,
-        )
-    except InvalidPersonalCode:
-        raise IdentityProviderFailed(f"{assertion.idp} sent a malformed personal code") from None
-    code = crypto.new_secret()
-    await LoginRepository(session).add(
-        AuthorizationCode(
-            code_sha256=crypto.sha256_hex(code),
-            person_id=person.id,
-            idp=assertion.idp,
-            amr=list(assertion.amr),
-            auth_time=assertion.auth_time,
-            login_claims=dataclasses.asdict(claims),
-            return_to=attempt.return_to,
-            code_challenge=attempt.client_code_challenge,
-            expires_at=now + dt.timedelta(seconds=settings.authorization_code_ttl_s),
-            **_saml_session(settings, assertion),
-        )
-    )
+    person = await _person_of(session, settings, assertion, viis_person, now)
+    code = await _new_code(session, settings, attempt, assertion, person.id, claims, now)
     audit(
         session,
         at=now,
@@ -301,6 +222,56 @@ async def complete_login(
     )
     back = {"code": code, **({"state": attempt.client_state} if attempt.client_state else {})}
     return redirect_with(attempt.return_to, back)
+
+
+async def _person_of(
+    session: AsyncSession,
+    settings: GatewaySettings,
+    assertion: IdentityAssertion,
+    viis_person: ViisPerson | None,
+    now: dt.datetime,
+) -> Person:
+    """The platform person the provider named (a malformed personal code is the provider's)."""
+    try:
+        return await resolve_person(
+            session=session,
+            settings=settings,
+            personal_code=assertion.personal_code,
+            now=now,
+            given_name=assertion.given_name,
+            family_name=assertion.family_name,
+            viis_id=viis_person.viis_id if viis_person else None,
+        )
+    except InvalidPersonalCode:
+        raise IdentityProviderFailed(f"{assertion.idp} sent a malformed personal code") from None
+
+
+async def _new_code(
+    session: AsyncSession,
+    settings: GatewaySettings,
+    attempt: LoginAttempt,
+    assertion: IdentityAssertion,
+    person_id: uuid.UUID,
+    claims: LoginClaims,
+    now: dt.datetime,
+) -> str:
+    """A one-minute authorization code for the completed login (only its hash is kept)."""
+    code = crypto.new_secret()
+    await LoginRepository(session).add(
+        AuthorizationCode(
+            code_sha256=crypto.sha256_hex(code),
+            person_id=person_id,
+            idp=assertion.idp,
+            amr=list(assertion.amr),
+            auth_time=assertion.auth_time,
+            login_claims=dataclasses.asdict(claims),
+            return_to=attempt.return_to,
+            code_challenge=attempt.client_code_challenge,
+            expires_at=now + dt.timedelta(seconds=settings.authorization_code_ttl_s),
+            **_saml_session(settings, assertion),
+        )
+    )
+    return code
 
 
 async def redeem_code(

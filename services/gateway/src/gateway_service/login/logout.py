@@ -24,8 +24,8 @@ from gateway_service.login.flow import (
     family_of,
     name_id_hmac,
     redirect_with,
-    saml_endpoints,
 )
+from gateway_service.login.providers import saml_endpoints
 from gateway_service.models import LogoutAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, RefreshRepository
 from gateway_service.service.common import audit, person_actor

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway_service.deps import LoginRate, Settings, Viis
 from gateway_service.exceptions import InvalidLoginRequest, InvalidLogoutRequest
-from gateway_service.login import flow, latvija, pages
+from gateway_service.login import flow, latvija, pages, providers
 from gateway_service.login import logout as logouts
 from gateway_service.login.pages import Kind, Lang
 from gateway_service.service.common import audit
@@ -132,8 +132,8 @@ async def choose_provider(
     passed = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     query = urlencode([*passed, ("lang", lang)])
     links = {
-        flow.PROVIDER_LABELS.get(name, name): f"/login/{name}?{query}"
-        for name in flow.providers(settings)
+        providers.PROVIDER_LABELS.get(name, name): f"/login/{name}?{query}"
+        for name in providers.providers(settings)
     }
     other = urlencode([*passed, ("lang", "en" if lang == "lv" else "lv")])
     return HTMLResponse(pages.choice_page(lang, links, f"/login?{other}"), headers=NO_STORE)
@@ -161,7 +161,7 @@ async def start_login(
     url = await flow.start_login(
         session=session,
         settings=settings,
-        provider=flow.provider_named(settings, provider),
+        provider=providers.provider_named(settings, provider),
         return_to=return_to,
         client_state=client_state,
         code_challenge=code_challenge,
@@ -196,7 +196,7 @@ async def callback(
 @login_router.get("/login/latvija/metadata", response_class=Response)
 async def latvija_metadata(settings: Settings) -> Response:
     """Our SAML 2.0 SP metadata for Latvija.lv (entity id, signing certificate, ACS, SLO)."""
-    xml = latvija.sp_metadata(flow.saml_endpoints(settings))
+    xml = latvija.sp_metadata(providers.saml_endpoints(settings))
     return Response(xml, media_type="application/samlmetadata+xml")
 
 
@@ -353,7 +353,7 @@ async def _finish(
         url = await flow.complete_login(
             session=session,
             settings=settings,
-            provider=flow.provider_named(settings, provider),
+            provider=providers.provider_named(settings, provider),
             viis=viis,
             params=params,
             client_address=address,

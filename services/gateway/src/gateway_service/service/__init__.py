@@ -16,6 +16,7 @@ from gateway_service.service.common import (
     PRIVILEGED_SCOPES,
     SCOPES,
     audit,
+    client_actor,
     list_audit,
     person_actor,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "LoginClaims",
     "audiences_for",
     "audit",
+    "client_actor",
     "client_credentials",
     "client_scope",
     "create_client",

@@ -21,7 +21,7 @@ from gateway_service.exceptions import (
 from gateway_service.models import ApiClient
 from gateway_service.repository import ClientRepository
 from gateway_service.schemas import ClientCreate, TokenResponse
-from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, audit
+from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, audit, client_actor
 from gateway_service.service.tokens import issue_access_token
 from shared_kit.auth import Principal, Role
 from shared_kit.tenancy import Scope, actor_of
@@ -220,26 +220,8 @@ async def client_credentials(
     now: dt.datetime,
 ) -> TokenResponse:
     """RFC 6749 §4.4: a token for a machine client, for the scopes it asked (or all it has)."""
-    try:
-        client = await _authenticate_client(session, settings, client_id, client_secret)
-    except InvalidClient as exc:
-        audit(
-            session,
-            at=now,
-            actor=f"client:{client_id[:64]}",
-            action="client.auth_failed",
-            client_address=client_address,
-            reason=exc.description,
-        )
-        raise
-    wanted = scope.split() if scope else list(client.scopes)
-    refused = sorted(set(wanted) - set(client.scopes))
-    if refused:
-        raise InvalidScope(f"Scopes not granted to this client: {' '.join(refused)[:300]}")
-    audience = audiences_for(wanted, settings)
-    if not audience:
-        raise InvalidScope("None of the requested scopes is for a service this gateway serves")
-    granted = " ".join(sorted(set(wanted)))
+    client = await _authenticated(session, settings, client_id, client_secret, client_address, now)
+    granted, audience = _granted(client, scope, settings)
     issued = await issue_access_token(
         session=session,
         settings=settings,
@@ -254,10 +236,47 @@ async def client_credentials(
     audit(
         session,
         at=now,
-        actor=f"client:{client.client_id}",
+        actor=client_actor(client.client_id),
         action="token.client_credentials",
         target=issued.jti,
         client_address=client_address,
         scope=granted,
     )
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in, scope=granted)
+
+
+async def _authenticated(
+    session: AsyncSession,
+    settings: GatewaySettings,
+    client_id: str,
+    secret: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> ApiClient:
+    """The client these credentials authenticate; a failure is audited, then raised."""
+    try:
+        return await _authenticate_client(session, settings, client_id, secret)
+    except InvalidClient as exc:
+        audit(
+            session,
+            at=now,
+            actor=client_actor(client_id[:64]),
+            action="client.auth_failed",
+            client_address=client_address,
+            reason=exc.description,
+        )
+        raise
+
+
+def _granted(
+    client: ApiClient, scope: str | None, settings: GatewaySettings
+) -> tuple[str, list[str]]:
+    """The scopes granted (those asked for, else all the client has) and their audiences."""
+    wanted = scope.split() if scope else list(client.scopes)
+    refused = sorted(set(wanted) - set(client.scopes))
+    if refused:
+        raise InvalidScope(f"Scopes not granted to this client: {' '.join(refused)[:300]}")
+    audience = audiences_for(wanted, settings)
+    if not audience:
+        raise InvalidScope("None of the requested scopes is for a service this gateway serves")
+    return " ".join(sorted(set(wanted))), audience

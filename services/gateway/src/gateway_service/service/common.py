@@ -40,6 +40,11 @@ def person_actor(person_id: uuid.UUID) -> str:
     return actor_of(Principal(subject=str(person_id)))
 
 
+def client_actor(client_id: str) -> str:
+    """How the audit log names a machine client before it has a token (as `actor_of` does)."""
+    return actor_of(Principal(subject=client_id, client_id=client_id))
+
+
 def audit(
     session: AsyncSession,
     *,
