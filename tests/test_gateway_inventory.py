@@ -71,8 +71,9 @@ class Gateway:
         engine = create_engine(self.settings.database_url)
         try:
             async with create_session_factory(engine)() as session, session.begin():
+                now = dt.datetime.now(dt.UTC)
                 person = await service.resolve_person(
-                    session=session, settings=self.settings, personal_code=ADMIN_CODE
+                    session=session, settings=self.settings, personal_code=ADMIN_CODE, now=now
                 )
                 tokens = await service.start_session(
                     session=session,
@@ -80,7 +81,8 @@ class Gateway:
                     person=person,
                     idp="latvija.lv",
                     amr=["eparaksts"],
-                    auth_time=dt.datetime.now(dt.UTC),
+                    auth_time=now,
+                    now=now,
                 )
         finally:
             await engine.dispose()

@@ -420,7 +420,7 @@ def client_token(stack: Stack, scopes: list[str], municipality: str | None) -> s
     if municipality:
         argv += ["--municipality", municipality]
     made = subprocess.run(
-        [sys.executable, "-m", "gateway_service.admin_cli", *argv],
+        [sys.executable, "-m", "gateway_service.cli", "admin", *argv],
         env={**os.environ, "GATEWAY_DATABASE_URL": database},
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The VIIS client (`gateway_service.viis`) against the stand-in, over real HTTP.
+"""The VIIS client (`shared_kit.viis`) against the stand-in, over real HTTP.
 
 The stand-in runs as a uvicorn subprocess, the way the local stack runs it.
 """
@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
+from shared_kit import viis
 from shared_kit.testing.infra import free_port
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "deploy" / "dev"
-VIIS_PY = REPO / "services" / "gateway" / "src" / "gateway_service" / "viis.py"
 API_KEY = "test-viis-key"
 START_TIMEOUT_S = 20.0
 # Weights of the old-format personal-code check digit.
@@ -43,14 +43,6 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-def _viis_module() -> ModuleType:
-    try:
-        return importlib.import_module("gateway_service.viis")
-    except ImportError:
-        return _load("gateway_service_viis_under_test", VIIS_PY)
-
-
-viis = _viis_module()
 standin = _load("viis_standin", DEV / "viis_standin.py")
 PEOPLE = standin.DEMO_PEOPLE
 

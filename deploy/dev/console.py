@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from gateway_service.config import GatewaySettings
 from gateway_service.service.tokens import issue_access_token
+from shared_kit.clock import system_clock
 from shared_kit.db import create_engine, create_session_factory, session_scope
 
 COOKIE = "console_session"
@@ -203,6 +204,7 @@ async def _mint(request: Request) -> dict[str, Any]:
         issued = await issue_access_token(
             session=session,
             settings=settings,
+            now=system_clock(),
             subject=request.query_params.get("sub") or "dev-console",
             roles=many("role"),
             municipalities=many("municipality"),

@@ -22,6 +22,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.models import GrantedRole
 from gateway_service.schemas import GrantTarget
 from gateway_service.service import people
+from shared_kit.clock import system_clock
 from shared_kit.db import create_engine, create_session_factory, session_scope
 
 # Demo data (invented for the local stack) ---------------------------------------------------
@@ -274,6 +275,7 @@ async def seed_grants(settings: GatewaySettings) -> str:
                     personal_code=DEMO_PEOPLE[person].personal_code,
                     data=GrantTarget(role=role, municipality_code=municipality),
                     granted_by="dev-stack",
+                    now=system_clock(),
                 )
                 created += grant is not None
     finally:

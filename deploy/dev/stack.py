@@ -43,7 +43,7 @@ import reservations_service.main
 import statistics_service.main
 import tickets_service.main
 from contracts_service.document.seal import settings_env as seal_env
-from gateway_service import admin_cli
+from gateway_service import cli as gateway_cli
 from gateway_service.config import GatewaySettings
 from shared_kit.events.kafka import ensure_topics
 from shared_kit.migrations import upgrade
@@ -595,8 +595,8 @@ async def contracts_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, s
         settings = GatewaySettings(database_url=postgres.url("gateway"), issuer=urls["gateway"])
         argv = ["client", "create", "--name", "contracts (dev stack)",
                 "--scope", "people:personal-code"]  # fmt: skip
-        args = admin_cli.parse_args(argv)
-        path.write_text(await admin_cli.execute(settings, args.run, args))
+        args = gateway_cli.admin_args(argv)
+        path.write_text(await gateway_cli.execute(settings, args.run, args))
         path.chmod(0o600)
         say("created the contracts service's gateway client")
     client = json.loads(path.read_text())

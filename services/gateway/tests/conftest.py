@@ -1,9 +1,12 @@
-"""Gateway test fixtures: a fresh migrated database per test, the real broker, real tokens."""
+"""Gateway test fixtures: a fresh migrated database per test, the real broker, real tokens
+(the test issuer's for callers of the admin API, the gateway's own where a test logs in), and a
+clock the tests move."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -17,7 +20,9 @@ from gateway_service.main import MIGRATIONS, create_app
 from shared_kit.auth import JWKSVerifier
 from shared_kit.db import session_scope
 from shared_kit.testing.client import running_app
-from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
 
 ISSUER = "http://gateway.test"
 RIGA = "0010000"
@@ -27,6 +32,7 @@ ADMIN_CODE = "010190-10001"
 PERSON_CODE = "020290-20002"
 OTHER_CODE = "030390-30003"
 PEPPER = "test-pepper-0123456789-0123456789-abc"
+PLATFORM_ADMIN = "5b0e3c1a-0000-4000-8000-00000000a001"  # the subject of tokens.platform
 
 
 @pytest.fixture(scope="session")
@@ -37,25 +43,14 @@ def kek() -> str:
 
 @pytest.fixture
 async def settings(
-    make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
-    unique: str,
-    kek: str,
+    service_settings: Callable[..., Awaitable[Any]], token_issuer: TokenIssuer, kek: str
 ) -> GatewaySettings:
-    """Settings bound to this test's database and topic; admin tokens come from the test JWKS."""
-    return GatewaySettings(
-        environment="test",
-        database_url=await make_database(MIGRATIONS),
-        jwks_url=jwks_server.jwks_url,
-        jwks_min_refresh_s=0,
-        jwt_audience=token_issuer.audience,
+    """Settings bound to this test's database and topic; the admin API trusts the test issuer
+    (audience `gateway`, as its own tokens have), and the gateway signs as `ISSUER`."""
+    settings: GatewaySettings = await service_settings(
+        GatewaySettings,
+        MIGRATIONS,
         jwt_issuer=token_issuer.issuer,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        events_topic=f"identity.events.{unique}",
-        run_background_workers=False,
-        log_json=False,
         issuer=ISSUER,
         jwks_max_age_s=0,  # rotate at once; TestRotation checks the propagation guard
         key_encryption_key=kek,
@@ -66,12 +61,21 @@ async def settings(
         login_rate_per_s=1000,
         login_rate_burst=1000,
     )
+    return settings
 
 
 @pytest.fixture
-def app(settings: GatewaySettings) -> FastAPI:
-    """The gateway app of this test."""
-    return create_app(settings)
+def clock() -> TestClock:
+    """This test's clock: the real time when the test starts (the kit's verifier checks the
+    gateway's tokens against that), a millisecond later at each reading; tests of expiry move it."""
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return TestClock(start, tick=dt.timedelta(milliseconds=1))
+
+
+@pytest.fixture
+def app(settings: GatewaySettings, clock: TestClock) -> FastAPI:
+    """The gateway app of this test, on the test's clock."""
+    return create_app(settings, clock)
 
 
 @pytest.fixture
@@ -99,22 +103,22 @@ def verifier(client: httpx.AsyncClient, audience: str, issuer: str = ISSUER) -> 
     )
 
 
-class Tokens:
-    """Ready-made tokens (from the test issuer) for callers of the admin API."""
+class Tokens(AudienceTokens):
+    """Ready-made tokens (audience `gateway`, from the test issuer) for callers of the admin API."""
 
     def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
-        self.platform = issuer.mint(roles=["platform_admin"])
-        self.riga = issuer.mint(roles=["municipality_admin"], municipalities=[RIGA])
-        self.valmiera = issuer.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
-        self.technician = issuer.mint(roles=["technician"], municipalities=[RIGA])
-        self.contracts = issuer.mint(
+        super().__init__(issuer, "gateway")
+        self.platform = self.mint(PLATFORM_ADMIN, roles=["platform_admin"])
+        self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
+        self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
+        self.technician = self.mint(roles=["technician"], municipalities=[RIGA])
+        self.contracts = self.mint(
             "contracts-service",
             roles=["service"],
             client_id="contracts-service",
             scope="people:personal-code",
         )
-        self.other_service = issuer.mint(
+        self.other_service = self.mint(
             "tickets-service", roles=["service"], client_id="tickets", scope="tickets:read"
         )
 
@@ -123,11 +127,6 @@ class Tokens:
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for platform admin, municipality admins, a technician and services."""
     return Tokens(token_issuer)
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_service.models import ApiClient
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import RIGA, VALMIERA, Tokens, basic, bearer, client_token, make_client, verifier
+from .conftest import RIGA, VALMIERA, Tokens, basic, client_token, make_client, verifier
 
 CLIENTS = "/api/v1/gateway/clients"
 RW = ["inventory:read", "inventory:write"]
@@ -36,27 +37,27 @@ class TestAdminApi:
             json={"name": "x", "municipality_code": VALMIERA, "scopes": RW},
             headers=bearer(tokens.riga),
         )
-        assert r.status_code == 403
+        problem(r, 403, "admin-forbidden")
         other = await client.get(f"{CLIENTS}/{mine['client_id']}", headers=bearer(tokens.valmiera))
-        assert other.status_code == 403
+        problem(other, 403, "admin-forbidden")
         listed = await client.get(CLIENTS, headers=bearer(tokens.valmiera))
         assert listed.json()["items"] == []
         r = await client.get(CLIENTS, headers=bearer(tokens.technician))
-        assert r.status_code == 403
+        problem(r, 403, "admin-forbidden")
 
     async def test_unknown_and_privileged_scopes_are_refused(
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         body = {"name": "x", "municipality_code": RIGA, "scopes": ["inventory:fly"]}
         r = await client.post(CLIENTS, json=body, headers=bearer(tokens.platform))
-        assert r.status_code == 422 and r.json()["type"].endswith("/unknown-scope")
+        problem(r, 422, "unknown-scope")
         body["scopes"] = ["people:personal-code"]
         r = await client.post(CLIENTS, json=body, headers=bearer(tokens.riga))
-        assert r.status_code == 403
+        problem(r, 403, "admin-forbidden")
 
     async def test_missing_client_is_404(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
         r = await client.get(f"{CLIENTS}/cl_nope", headers=bearer(tokens.platform))
-        assert r.status_code == 404 and r.json()["type"].endswith("/client-not-found")
+        problem(r, 404, "client-not-found")
 
 
 class TestClientCredentials:
@@ -128,7 +129,7 @@ class TestClientCredentials:
         again = await client.post(
             f"{CLIENTS}/{created['client_id']}/revoke", headers=bearer(tokens.riga)
         )
-        assert again.status_code == 409
+        problem(again, 409, "already-revoked")
 
     async def test_rotated_secret_replaces_the_old_one(
         self, client: httpx.AsyncClient, tokens: Tokens

@@ -8,8 +8,9 @@ import pytest
 from gateway_service import crypto
 from gateway_service.login.eklase import form_encoded_token
 from shared_kit.testing.digits import foreign_digits
+from shared_kit.testing.http import bearer
 
-from .conftest import RIGA, Tokens, bearer
+from .conftest import RIGA, Tokens
 
 API = "/api/v1/gateway"
 

@@ -6,6 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from gateway_service import crypto
+from shared_kit.crypto import RotatingCipher
 
 
 class TestSecrets:
@@ -21,17 +22,24 @@ class TestSecrets:
 
 
 class TestKeyEncryption:
-    def test_round_trip_and_old_keys_still_decrypt(self) -> None:
+    """The kit's cipher over the key-encryption keys, on the text the gateway's columns keep."""
+
+    def test_tokens_written_before_still_decrypt(self) -> None:
         old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-        token = crypto.KeyEncryption(old).encrypt("private")
-        rotated = crypto.KeyEncryption(f"{new},{old}")
+        stored = Fernet(old).encrypt(b"private").decode()  # what the gateway has always kept
+        assert RotatingCipher(f"{new},{old}").decrypt(stored) == "private"
+
+    def test_the_first_key_encrypts_and_old_keys_still_decrypt(self) -> None:
+        old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+        token = RotatingCipher(old).encrypt("private").decode()
+        rotated = RotatingCipher(f"{new},{old}")
         assert rotated.decrypt(token) == "private"
-        assert crypto.KeyEncryption(new).decrypt(rotated.encrypt("x")) == "x"
+        assert RotatingCipher(new).decrypt(rotated.encrypt("x").decode()) == "x"
 
     def test_wrong_key_is_a_clear_error(self) -> None:
-        token = crypto.KeyEncryption(Fernet.generate_key().decode()).encrypt("private")
-        with pytest.raises(ValueError, match="key-encryption key"):
-            crypto.KeyEncryption(Fernet.generate_key().decode()).decrypt(token)
+        token = RotatingCipher(Fernet.generate_key().decode()).encrypt("private").decode()
+        with pytest.raises(ValueError, match="no configured key"):
+            RotatingCipher(Fernet.generate_key().decode()).decrypt(token)
 
 
 class TestPersonalCodes:

@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_service import service
+from gateway_service.main import on_clock
 from gateway_service.models import AuditEvent, Person, RefreshFamily
 from gateway_service.service.common import audit_purge
+from shared_kit.testing.clock import TestClock
 
 NOW = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
@@ -45,6 +47,14 @@ async def test_only_long_ended_sessions_are_purged(db: AsyncSession) -> None:
     await db.flush()
     assert await service.purge_ended_sessions(db, NOW) == {"refresh_families": 2}
     assert await db.scalar(select(func.count()).select_from(RefreshFamily)) == 2
+
+
+async def test_the_purges_read_the_services_clock(db: AsyncSession) -> None:
+    db.add(AuditEvent(actor="a", action="login.succeeded", at=NOW - dt.timedelta(days=31)))
+    await db.flush()
+    purge = on_clock(audit_purge(30), TestClock(NOW))
+    # The housekeeper's own time (the system's) is not the service's.
+    assert await purge(db, NOW - dt.timedelta(days=365)) == {"audit_events": 1}
 
 
 async def test_audit_records_past_retention_are_purged(db: AsyncSession) -> None:

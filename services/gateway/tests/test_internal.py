@@ -11,13 +11,14 @@ from fastapi import FastAPI
 from gateway_service.config import GatewaySettings
 from gateway_service.main import create_app
 from shared_kit.testing.client import running_app
+from shared_kit.testing.http import bearer, problem
 
 from .conftest import (
     ADMIN_CODE,
     PERSON_CODE,
+    PLATFORM_ADMIN,
     RIGA,
     Tokens,
-    bearer,
     client_token,
     make_client,
     verifier,
@@ -60,14 +61,14 @@ class TestInternalLookup:
         person = await person_id(app)
         for token in (tokens.platform, tokens.riga, tokens.other_service):
             r = await client.get(f"{INTERNAL}/{person}", headers=bearer(token))
-            assert r.status_code == 403, r.text
+            problem(r, 403, "admin-forbidden")
             assert CODE_DIGITS not in r.text
-        assert (await client.get(f"{INTERNAL}/{person}")).status_code == 401
+        problem(await client.get(f"{INTERNAL}/{person}"), 401, "unauthorized")
         assert await audit_actions(client, tokens, action="person.personal_code_read") == []
 
     async def test_unknown_person_is_404(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
         r = await client.get(f"{INTERNAL}/{uuid.uuid4()}", headers=bearer(tokens.contracts))
-        assert r.status_code == 404
+        problem(r, 404, "person-not-found")
 
 
 class TestWithGatewayTokens:
@@ -95,7 +96,7 @@ class TestWithGatewayTokens:
         r = await client.get(AUDIT, headers=bearer(admin.access_token))
         assert r.status_code == 200, r.text
         r = await client.get(f"{INTERNAL}/{uuid.uuid4()}", headers=bearer(admin.access_token))
-        assert r.status_code == 403  # people are not machine clients
+        problem(r, 403, "admin-forbidden")  # people are not machine clients
 
 
 class TestAudit:
@@ -115,7 +116,22 @@ class TestAudit:
             "client.auth_failed",
         }
         r = await client.get(AUDIT, headers=bearer(tokens.riga))
-        assert r.status_code == 403
+        problem(r, 403, "forbidden")
+
+    async def test_callers_are_named_as_in_every_service(
+        self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        session = await login(app)
+        person = (await verifier(client, "inventory").verify(session.access_token)).subject
+        created = await make_client(client, tokens.platform, scopes=["inventory:read"])
+        assert created["created_by"] == f"person:{PLATFORM_ADMIN}"
+        await client_token(client, created["client_id"], created["client_secret"])
+        actors = {(a[0], a[1]) for a in await audit_actions(client, tokens)}
+        assert actors >= {
+            (f"person:{person}", "session.started"),
+            (f"person:{PLATFORM_ADMIN}", "client.created"),
+            (f"client:{created['client_id']}", "token.client_credentials"),
+        }
 
 
 class TestRateLimit:

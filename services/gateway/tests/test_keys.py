@@ -16,8 +16,10 @@ from gateway_service.main import create_app
 from gateway_service.models import KeyState, SigningKey
 from shared_kit.problems import Unauthorized
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import ISSUER, Tokens, bearer, verifier
+from .conftest import ISSUER, Tokens, verifier
 
 ROTATE = "/api/v1/gateway/keys/rotate"
 
@@ -27,7 +29,11 @@ async def issue(app: FastAPI, audience: str = "inventory") -> str:
     settings: GatewaySettings = app.state.settings
     async with app.state.sessions() as session, session.begin():
         issued = await service.issue_access_token(
-            session=session, settings=settings, subject="p-1", audience=[audience]
+            session=session,
+            settings=settings,
+            now=app.state.clock(),
+            subject="p-1",
+            audience=[audience],
         )
     return issued.token
 
@@ -99,10 +105,8 @@ class TestRotation:
     async def test_only_platform_admins_rotate(
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
-        r = await client.post(ROTATE, headers=bearer(tokens.riga))
-        assert r.status_code == 403
-        assert r.headers["content-type"] == "application/problem+json"
-        assert (await client.post(ROTATE)).status_code == 401
+        problem(await client.post(ROTATE, headers=bearer(tokens.riga)), 403, "admin-forbidden")
+        problem(await client.post(ROTATE), 401, "unauthorized")
 
     async def test_old_tokens_stay_valid_and_new_ones_verify(
         self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
@@ -125,18 +129,20 @@ class TestRotation:
         assert set(states) - old_kids == {k for k, s in states.items() if s == "next"}
 
     async def test_refused_until_the_next_key_outlived_jwks_caches_unless_forced(
-        self, settings: GatewaySettings, tokens: Tokens
+        self, settings: GatewaySettings, tokens: Tokens, clock: TestClock
     ) -> None:
         cached = settings.model_copy(update={"jwks_max_age_s": 300})
-        async with running_app(create_app(cached)) as client:
-            r = await client.post(ROTATE, headers=bearer(tokens.platform))
-            assert r.status_code == 409, r.text
-            assert r.json()["type"].endswith("/key-not-propagated")
+        admin = bearer(tokens.platform)
+        async with running_app(create_app(cached, clock)) as client:
+            r = await client.post(ROTATE, headers=admin)
+            problem(r, 409, "key-not-propagated")
             assert 290 <= r.json()["retry_after_s"] <= 301
-            forced = await client.post(
-                ROTATE, params={"force": "true"}, headers=bearer(tokens.platform)
-            )
+            forced = await client.post(ROTATE, params={"force": "true"}, headers=admin)
             assert forced.status_code == 200
+            r = await client.post(ROTATE, headers=admin)  # the new next key is just published
+            assert r.status_code == 409, r.text
+            clock.advance(seconds=r.json()["retry_after_s"])
+            assert (await client.post(ROTATE, headers=admin)).status_code == 200
 
     async def test_concurrent_rotations_keep_one_active_and_one_next(
         self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
@@ -151,16 +157,12 @@ class TestRotation:
         assert states.count(KeyState.RETIRED) == 4
 
     async def test_retired_keys_are_dropped_when_their_tokens_expired(
-        self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
+        self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens, clock: TestClock
     ) -> None:
         for _ in range(3):
             assert (await client.post(ROTATE, headers=bearer(tokens.platform))).status_code == 200
-        async with app.state.sessions() as session, session.begin():
-            await session.execute(
-                SigningKey.__table__.update()
-                .where(SigningKey.state == KeyState.RETIRED)
-                .values(publish_until=SigningKey.retired_at)
-            )
+        settings: GatewaySettings = app.state.settings
+        clock.advance(seconds=settings.access_token_ttl_s + settings.jwt_leeway_s)
         r = await client.post(ROTATE, headers=bearer(tokens.platform))
         assert sorted(k["state"] for k in r.json()) == ["active", "next", "retired"]
         jwks = (await client.get("/.well-known/jwks.json")).json()

@@ -7,15 +7,11 @@ token exchange with PKCE → access token checked with the kit's verifier.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import logging
-import os
 import re
 import secrets
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,14 +24,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import update
 
 from gateway_service.config import GatewaySettings
 from gateway_service.main import create_app
-from gateway_service.models import AuthorizationCode, LoginAttempt
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.gateway import Process
+from shared_kit.testing.http import problem
 from shared_kit.testing.infra import free_port
 
 from .conftest import verifier
@@ -47,7 +43,6 @@ VIIS_KEY = "test-viis-key"
 APP = "http://app.test"
 RETURN_TO = f"{APP}/after-login"
 APP_STATE = "app-state-123"
-START_TIMEOUT_S = 20.0
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -62,43 +57,6 @@ def _load(name: str, path: Path) -> ModuleType:
 viis_standin = _load("viis_standin", DEV / "viis_standin.py")
 PEOPLE = viis_standin.DEMO_PEOPLE
 SCHOOL_1, SCHOOL_2 = viis_standin.DEMO_SCHOOL_1, viis_standin.DEMO_SCHOOL_2
-
-
-class Process:
-    """A stand-in app as a uvicorn subprocess on a free loopback port."""
-
-    def __init__(self, app: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "uvicorn", "--app-dir", str(DEV), app]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
-        self.process = subprocess.Popen(
-            command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("a stand-in exited; see its stderr")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("a stand-in did not become ready")
-
-    def stop(self) -> None:
-        """Terminate the process this test started."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 @dataclass
@@ -118,7 +76,7 @@ def standins() -> Iterator[StandIns]:
             ("eklase_standin:app", None),
             ("mykoob_standin:app", None),
         ):
-            started.append(Process(app, env))
+            started.append(Process(app, env or {}))
         yield StandIns(*started)
     finally:
         for process in started:
@@ -321,34 +279,47 @@ class TestRefusals:
         assert done.response.status_code == 302
         parts = urlsplit(done.callback_url)
         replay = await client.get(f"{parts.path}?{parts.query}")
-        assert replay.status_code == 400
-        assert replay.headers["content-type"].startswith("application/problem+json")
-        assert replay.json()["type"].endswith("/invalid-login-state")
+        problem(replay, 400, "invalid-login-state")
 
     async def test_expired_attempt_and_code_are_refused(
-        self, app: FastAPI, client: httpx.AsyncClient
+        self, client: httpx.AsyncClient, settings: GatewaySettings, clock: TestClock
     ) -> None:
-        async def expire_all() -> None:
-            past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-            async with app.state.sessions() as session, session.begin():
-                await session.execute(update(LoginAttempt).values(expires_at=past))
-                await session.execute(update(AuthorizationCode).values(expires_at=past))
-
         params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}
         start = await client.get("/login/eklase", params=params)
         callback = await approve_at_provider(start.headers["location"], person="learner")
-        await expire_all()
+        clock.advance(seconds=settings.login_attempt_ttl_s)
         parts = urlsplit(callback)
         late = await client.get(f"{parts.path}?{parts.query}")
         assert late.status_code == 400 and "expired" in late.json()["detail"]
         done = await login(client, "eklase", "learner")
-        await expire_all()
+        clock.advance(seconds=settings.authorization_code_ttl_s)
         r = await redeem(client, done)
         assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
+    async def test_attempt_and_code_work_until_they_expire(
+        self, client: httpx.AsyncClient, settings: GatewaySettings, clock: TestClock
+    ) -> None:
+        params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}
+        start = await client.get("/login/eklase", params=params)
+        callback = await approve_at_provider(
+            start.headers["location"], person="learner", decision="approve"
+        )
+        clock.advance(seconds=settings.login_attempt_ttl_s - 1)
+        parts = urlsplit(callback)
+        done = Login(callback, await client.get(f"{parts.path}?{parts.query}"), "")
+        assert done.response.status_code == 302, done.response.text
+        code = parse_qs(urlsplit(done.response.headers["location"]).query)["code"][0]
+        clock.advance(seconds=settings.authorization_code_ttl_s - 1)
+        form = {"grant_type": "authorization_code", "code": code, "code_verifier": "x" * 43}
+        r = await client.post("/oauth/token", data=form)
+        # Still known (not expired): only the verifier is wrong.
+        assert (
+            r.json()["error_description"] == "The code_verifier does not match the code_challenge"
+        )
+
     async def test_unknown_state_is_refused(self, client: httpx.AsyncClient) -> None:
         r = await client.get("/login/eklase/callback", params={"state": "forged", "code": "x"})
-        assert r.status_code == 400 and r.json()["type"].endswith("/invalid-login-state")
+        problem(r, 400, "invalid-login-state")
 
     @pytest.mark.parametrize(
         "return_to",
@@ -365,27 +336,21 @@ class TestRefusals:
     ) -> None:
         params = {"return_to": return_to, "code_challenge": "a" * 43}
         r = await client.get("/login/eklase", params=params)
-        assert r.status_code == 400
-        assert r.json()["type"].endswith("/return-to-not-allowed")
+        problem(r, 400, "return-to-not-allowed")
 
     async def test_school_mismatch_is_refused(self, client: httpx.AsyncClient) -> None:
         done = await login(client, "eklase", "learner", school=SCHOOL_2)
-        assert done.response.status_code == 403
-        body = done.response.json()
-        assert body["type"].endswith("/school-mismatch")
+        problem(done.response, 403, "school-mismatch")
         assert_no_personal_code(done.response.text)
 
     async def test_school_mismatch_is_refused_for_mykoob(self, client: httpx.AsyncClient) -> None:
         done = await login(client, "mykoob", "teacher", school=SCHOOL_1)
-        assert done.response.status_code == 403
-        assert done.response.json()["type"].endswith("/school-mismatch")
+        problem(done.response, 403, "school-mismatch")
 
     async def test_cancelled_login_is_a_clear_problem(self, client: httpx.AsyncClient) -> None:
         done = await login(client, "eklase", "learner", decision="deny")
         assert "error=access_denied" in done.callback_url
-        assert done.response.status_code == 400
-        body = done.response.json()
-        assert body["type"].endswith("/login-cancelled")
+        body = problem(done.response, 400, "login-cancelled")
         assert "cancelled" in body["detail"]
 
     async def test_cancelled_login_page_for_browsers(self, client: httpx.AsyncClient) -> None:
@@ -404,8 +369,7 @@ class TestRefusals:
         r = await client.get(
             f"/login/{provider}/callback", params={"state": state, "code": "garbage"}
         )
-        assert r.status_code == 400, r.text
-        assert r.json()["type"].endswith("/invalid-login-response")
+        problem(r, 400, "invalid-login-response")
 
     @pytest.mark.parametrize("error", ["server_error", "temporarily_unavailable", "x" * 300])
     async def test_an_error_from_the_provider_is_a_400(
@@ -413,8 +377,7 @@ class TestRefusals:
     ) -> None:
         state = await our_state(client, "eklase")
         r = await client.get("/login/eklase/callback", params={"state": state, "error": error})
-        assert r.status_code == 400, r.text
-        assert r.json()["type"].endswith("/login-refused")
+        problem(r, 400, "login-refused")
 
     @pytest.mark.parametrize(
         "params",
@@ -425,8 +388,7 @@ class TestRefusals:
         self, client: httpx.AsyncClient, params: dict[str, str]
     ) -> None:
         r = await client.get("/login/mykoob/callback", params=params)
-        assert r.status_code == 400, r.text
-        assert r.json()["type"].endswith("/invalid-login-state")
+        problem(r, 400, "invalid-login-state")
 
     async def test_unreachable_token_endpoint_is_a_502(
         self, client: httpx.AsyncClient, settings: GatewaySettings
@@ -436,13 +398,12 @@ class TestRefusals:
         async with running_app(create_app(broken)) as other:
             state = await our_state(other, "eklase")
             r = await other.get("/login/eklase/callback", params={"state": state, "code": "x"})
-        assert r.status_code == 502, r.text
-        assert r.json()["type"].endswith("/identity-provider-failed")
+        problem(r, 502, "identity-provider-failed")
 
     async def test_unknown_provider_is_404(self, client: httpx.AsyncClient) -> None:
         params = {"return_to": RETURN_TO, "code_challenge": "a" * 43}
         r = await client.get("/login/facebook", params=params)
-        assert r.status_code == 404
+        problem(r, 404, "unknown-identity-provider")
 
 
 class TestChoicePage:

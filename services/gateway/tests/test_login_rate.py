@@ -23,6 +23,8 @@ from gateway_service.main import create_app
 from gateway_service.models import AuditEvent
 from shared_kit.settings import ServiceSettings
 from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import problem
 from shared_kit.testing.infra import free_port
 
 LOGIN = {"return_to": "https://evil.example/cb", "code_challenge": "a" * 43}
@@ -47,13 +49,28 @@ async def test_too_many_login_starts_get_429_with_retry_after(settings: GatewayS
         first = [await client.get("/login/eklase", params=LOGIN) for _ in range(2)]
         assert [r.status_code for r in first] == [400, 400]  # counted, then refused on merit
         limited = await client.get("/login/eklase", params=LOGIN)
-        assert limited.status_code == 429
-        assert limited.headers["content-type"] == "application/problem+json"
+        problem(limited, 429, "too-many-requests")
         assert int(limited.headers["retry-after"]) >= 1
         callback = await client.get("/login/eklase/callback", params={"state": "x"})
-        assert callback.status_code == 429
+        problem(callback, 429, "too-many-requests")
         page = await client.get("/login")
         assert page.status_code == 200  # the choice page itself is not limited
+
+
+async def test_the_limits_refill_as_the_clock_moves(
+    settings: GatewaySettings, clock: TestClock
+) -> None:
+    async with running_app(create_app(strict(settings), clock)) as client:
+        for _ in range(2):
+            await client.get("/login/eklase", params=LOGIN)
+            await client.post("/oauth/token", data={"grant_type": "refresh_token"})
+        login = await client.get("/login/eklase", params=LOGIN)
+        token = await client.post("/oauth/token", data={"grant_type": "refresh_token"})
+        assert (login.status_code, token.status_code) == (429, 429)
+        clock.advance(seconds=int(login.headers["retry-after"]))
+        login = await client.get("/login/eklase", params=LOGIN)
+        token = await client.post("/oauth/token", data={"grant_type": "refresh_token"})
+        assert (login.status_code, token.status_code) == (400, 400)  # let through again
 
 
 class TestRotatingForwardedFor:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 
 from shared_kit.testing.cursors import TEXT, TIMESTAMP, UUID, assert_refuses_forged_cursors
+from shared_kit.testing.http import bearer
 
-from .conftest import Tokens, bearer
+from .conftest import Tokens
 
 API = "/api/v1/gateway"
 

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from gateway_service import service
 from gateway_service.exceptions import InvalidPersonalCode
 from gateway_service.models import Person
+from shared_kit.testing.http import bearer, problem
 
-from .conftest import ADMIN_CODE, OTHER_CODE, PERSON_CODE, RIGA, VALMIERA, Tokens, bearer
+from .conftest import ADMIN_CODE, OTHER_CODE, PERSON_CODE, PLATFORM_ADMIN, RIGA, VALMIERA, Tokens
 
 GRANTS = "/api/v1/gateway/grants"
 
@@ -23,7 +24,11 @@ async def person_id(app: FastAPI, code: str = PERSON_CODE, **names: str) -> str:
     """Resolve a person the way a login does; returns the platform person id."""
     async with app.state.sessions() as session, session.begin():
         person = await service.resolve_person(
-            session=session, settings=app.state.settings, personal_code=code, **names
+            session=session,
+            settings=app.state.settings,
+            personal_code=code,
+            now=app.state.clock(),
+            **names,
         )
         return str(person.id)
 
@@ -94,18 +99,20 @@ class TestGrants:
         )
         assert r.status_code == 201, r.text
         assert (r.json()["role"], r.json()["municipality_code"]) == ("municipality_admin", RIGA)
+        assert r.json()["granted_by"] == f"person:{PLATFORM_ADMIN}"
         duplicate = await grant(
             client, tokens.platform, person, "municipality_admin", municipality_code=RIGA
         )
-        assert duplicate.status_code == 409
+        problem(duplicate, 409, "duplicate-grant")
         revoked = await client.post(
             f"{GRANTS}/{r.json()['id']}/revoke", headers=bearer(tokens.platform)
         )
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+        assert revoked.json()["revoked_by"] == f"person:{PLATFORM_ADMIN}"
         again = await client.post(
             f"{GRANTS}/{r.json()['id']}/revoke", headers=bearer(tokens.platform)
         )
-        assert again.status_code == 409
+        problem(again, 409, "already-revoked")
         listed = await client.get(
             GRANTS, params={"include_revoked": "true"}, headers=bearer(tokens.platform)
         )
@@ -116,17 +123,17 @@ class TestGrants:
     ) -> None:
         person = await person_id(app)
         r = await grant(client, tokens.platform, person, "technician")
-        assert r.status_code == 422 and "municipality_code" in r.json()["detail"]
+        assert "municipality_code" in problem(r, 422, "invalid-grant-target")["detail"]
         r = await grant(client, tokens.platform, person, "ministry_analyst", municipality_code=RIGA)
-        assert r.status_code == 422
+        problem(r, 422, "invalid-grant-target")
         r = await grant(client, tokens.platform, person, "institution_admin")
-        assert r.status_code == 422 and "institution_number" in r.json()["detail"]
+        assert "institution_number" in problem(r, 422, "invalid-grant-target")["detail"]
         r = await grant(
             client, tokens.platform, person, "institution_admin", institution_number="3113900001"
         )
         assert r.status_code == 201
         r = await grant(client, tokens.platform, str(uuid.uuid4()), "ministry_analyst")
-        assert r.status_code == 404 and r.json()["type"].endswith("/person-not-found")
+        problem(r, 404, "person-not-found")
 
     async def test_municipality_admin_grants_only_own_technicians(
         self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
@@ -135,19 +142,19 @@ class TestGrants:
         r = await grant(client, tokens.riga, person, "technician", municipality_code=RIGA)
         assert r.status_code == 201
         r = await grant(client, tokens.riga, person, "technician", municipality_code=VALMIERA)
-        assert r.status_code == 403
+        problem(r, 403, "admin-forbidden")
         r = await grant(client, tokens.riga, person, "platform_admin")
-        assert r.status_code == 403
+        problem(r, 403, "admin-forbidden")
         mine = await client.get(GRANTS, headers=bearer(tokens.riga))
         assert len(mine.json()["items"]) == 1
         theirs = await client.get(GRANTS, headers=bearer(tokens.valmiera))
         assert theirs.json()["items"] == []
         r = await client.get(GRANTS, headers=bearer(tokens.technician))
-        assert r.status_code == 403
+        problem(r, 403, "admin-forbidden")
 
     async def test_unknown_grant_is_404(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
         r = await client.post(f"{GRANTS}/{uuid.uuid4()}/revoke", headers=bearer(tokens.platform))
-        assert r.status_code == 404
+        problem(r, 404, "grant-not-found")
 
     async def test_idempotent_retry_replays(
         self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens

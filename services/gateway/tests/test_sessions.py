@@ -12,8 +12,10 @@ from sqlalchemy import select
 from gateway_service import service
 from gateway_service.models import RefreshFamily, RefreshToken
 from gateway_service.schemas import TokenResponse
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.http import bearer
 
-from .conftest import PERSON_CODE, RIGA, Tokens, bearer, verifier
+from .conftest import PERSON_CODE, RIGA, Tokens, verifier
 
 AUTH_TIME = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 
@@ -21,10 +23,12 @@ AUTH_TIME = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)
 async def login(app: FastAPI, code: str = PERSON_CODE) -> TokenResponse:
     """What a login flow does: resolve the person, start a session."""
     async with app.state.sessions() as session, session.begin():
+        now = app.state.clock()
         person = await service.resolve_person(
             session=session,
             settings=app.state.settings,
             personal_code=code,
+            now=now,
             given_name="Anna",
             family_name="Bērziņa",
         )
@@ -35,6 +39,7 @@ async def login(app: FastAPI, code: str = PERSON_CODE) -> TokenResponse:
             idp="latvija.lv",
             amr=["smart-id"],
             auth_time=AUTH_TIME,
+            now=now,
             login_claims=service.LoginClaims(roles=["guardian"], learners=["learner-1"]),
         )
 
@@ -113,6 +118,19 @@ class TestRefresh:
         assert sorted(a.status_code for a in answers) == [200, 400]
         winner = next(a for a in answers if a.status_code == 200).json()["refresh_token"]
         assert (await refresh(client, winner)).status_code == 400
+
+    async def test_an_expired_session_is_refused(
+        self, app: FastAPI, client: httpx.AsyncClient, clock: TestClock
+    ) -> None:
+        first = await login(app)
+        assert first.refresh_token
+        clock.advance(seconds=app.state.settings.refresh_token_ttl_s - 1)
+        second = await refresh(client, first.refresh_token)
+        assert second.status_code == 200, second.text
+        clock.advance(seconds=1)
+        late = await refresh(client, second.json()["refresh_token"])
+        assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+        assert late.json()["error_description"] == "This session has expired; log in again"
 
     async def test_unknown_and_missing_tokens(self, client: httpx.AsyncClient) -> None:
         r = await refresh(client, "not-a-token")

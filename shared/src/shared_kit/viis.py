@@ -4,7 +4,7 @@ VIIS says who a person is in education: a learner (institution, grade, class), a
 which learners, staff of which institution in which role (the gateway asks this at login). It
 also knows the institutions, their municipality and how many pupils each has per grade, which
 the statistics service compares with the devices. Both services use this one client (it lives
-in the kit for that reason; `gateway_service.viis` re-exports it).
+in the kit for that reason).
 
 The real VIIS API is not public. The JSON shape below is *our adapter contract*: the production
 adapter maps the real VIIS interface to it, and `deploy/dev/viis_standin.py` serves it for the

@@ -1,4 +1,8 @@
-"""Cryptographic helpers: key encryption, signing keys, secret and personal-code hashing."""
+"""Cryptographic helpers: signing keys, secret and personal-code hashing.
+
+Encryption at rest is the kit's `RotatingCipher` over the key-encryption keys; the gateway keeps
+its Fernet tokens as text (ASCII), so `cipher.encrypt(…).decode()` is what a column holds.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,9 @@ import secrets
 import uuid
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from joserfc.jwk import ECKey
 
 from shared_kit.fields import PERSONAL_CODE
-
-
-class KeyEncryption:
-    """Encrypts at rest with the key-encryption key; several keys decrypt (KEK rotation)."""
-
-    def __init__(self, keys: str) -> None:
-        self._fernet = MultiFernet([Fernet(k.strip()) for k in keys.split(",")])
-
-    def encrypt(self, plaintext: str) -> str:
-        """Fernet token of the text."""
-        return self._fernet.encrypt(plaintext.encode()).decode()
-
-    def decrypt(self, token: str) -> str:
-        """The text of a Fernet token; ValueError when no configured key opens it."""
-        try:
-            return self._fernet.decrypt(token.encode()).decode()
-        except InvalidToken as exc:
-            raise ValueError("cannot decrypt: the key-encryption key does not match") from exc
 
 
 def new_signing_key() -> ECKey:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -14,7 +14,7 @@ from gateway_service.config import GatewaySettings
 from gateway_service.exceptions import RateLimited
 from gateway_service.models import ApiClient
 from shared_kit.auth import CurrentPrincipal
-from shared_kit.deps import ClientAddress, SessionDep
+from shared_kit.deps import ClientAddress, NowDep, SessionDep
 from shared_kit.problems import TooManyRequests
 from shared_kit.viis import HttpViisDirectory, ViisDirectory, ViisPersonRegister
 
@@ -42,18 +42,20 @@ class TokenBucket:
     """In-memory token buckets per key: `rate` tokens a second, at most `burst` saved up.
 
     Per process: with N replicas a caller gets up to N times the rate, which is fine for
-    blunting password-guessing and floods; a shared limit belongs in the ingress.
+    blunting password-guessing and floods; a shared limit belongs in the ingress. Time is the
+    service's clock, as the caller reads it.
     """
 
     def __init__(self, rate: float, burst: int, max_keys: int = 50_000) -> None:
         self.rate, self.burst, self.max_keys = rate, float(burst), max_keys
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def take(self, key: str) -> float:
-        """0 when a token was taken, else the seconds until one is available."""
-        now = time.monotonic()
+    def take(self, key: str, at: dt.datetime) -> float:
+        """0 when a token was taken at `at`, else the seconds until one is available."""
+        now = at.timestamp()
         tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        # A clock set back refills nothing (and takes nothing away).
+        tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate)
         if tokens < 1:
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
@@ -68,18 +70,18 @@ class TokenBucket:
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
 
 
-def check_rate(request: Request, address: str | None) -> None:
+def check_rate(request: Request, address: str | None, now: dt.datetime) -> None:
     """Raise RateLimited (an OAuth error, 429) when the caller exceeded the token-endpoint rate."""
     bucket: TokenBucket = request.app.state.token_limiter
-    wait = bucket.take(address or "unknown")
+    wait = bucket.take(address or "unknown", now)
     if wait > 0:
         raise RateLimited("Too many requests; slow down", retry_after_s=max(1, math.ceil(wait)))
 
 
-def check_login_rate(request: Request, address: ClientAddress) -> None:
+def check_login_rate(request: Request, address: ClientAddress, now: NowDep) -> None:
     """Dependency: 429 problem (with Retry-After) when an address starts or ends logins too fast."""
     bucket: TokenBucket = request.app.state.login_limiter
-    wait = bucket.take(address or "unknown")
+    wait = bucket.take(address or "unknown", now)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise TooManyRequests(

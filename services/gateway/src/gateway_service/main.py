@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_service import service
 from gateway_service.config import GatewaySettings
@@ -14,6 +16,8 @@ from gateway_service.login.router import login_router, logout_router
 from gateway_service.router import oauth_router, router
 from gateway_service.service.common import audit_purge
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.clock import Clock, system_clock
+from shared_kit.housekeeping import Purge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,9 +30,19 @@ The OAuth endpoints answer RFC 6749 errors; everything else answers problem+json
 """
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    """Build the gateway service."""
+def on_clock(purge: Purge, clock: Clock) -> Purge:
+    """A housekeeping step that reads the service's clock (the housekeeper's is the system's)."""
+
+    async def run(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
+        return await purge(session, clock())
+
+    return run
+
+
+def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the gateway service; `clock` replaces the system clock (tests move time)."""
     settings = settings or GatewaySettings()
+    clock = clock or system_clock
     app = create_service_app(
         ServiceSpec(
             name="gateway",
@@ -39,9 +53,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[
-                service.purge_ended_sessions,
-                audit_purge(settings.audit_retention_days),
+                on_clock(service.purge_ended_sessions, clock),
+                on_clock(audit_purge(settings.audit_retention_days), clock),
             ],
+            clock=clock,
             openapi_tags=[
                 {"name": "oauth", "description": "Discovery, JWKS, token and revocation"},
                 {

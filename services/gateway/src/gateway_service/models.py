@@ -15,16 +15,32 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    MetaData,
     String,
     Text,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared_kit import tables as _kit_tables  # noqa: F401 - outbox, inbox, … in migrations
-from shared_kit.db import Base, Timestamps, UUIDKey
+from shared_kit import tables as kit_tables
+from shared_kit.db import NAMING_CONVENTION, Timestamps, UUIDKey
+
+
+class Base(DeclarativeBase):
+    """The gateway's own declarative base, with the kit's naming convention.
+
+    Its tables stay out of the kit's process-wide metadata, which other services' tables share
+    when they are imported into one process (the whole-system tests, the local stack).
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def migration_metadata() -> MetaData:
+    """The gateway's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
+    return kit_tables.with_kit_tables(Base.metadata)
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:

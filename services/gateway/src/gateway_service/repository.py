@@ -26,6 +26,7 @@ from gateway_service.models import (
     SigningKey,
 )
 from shared_kit.pagination import fetch_page
+from shared_kit.tenancy import Scope
 
 # pg_advisory_xact_lock key serialising key creation and rotation across replicas.
 SIGNING_KEY_LOCK = 0x6761_7465_6B65_79  # "gatekey"
@@ -42,6 +43,7 @@ class SigningKeyRepository:
         await self.session.execute(select(func.pg_advisory_xact_lock(SIGNING_KEY_LOCK)))
 
     async def by_state(self, state: KeyState) -> SigningKey | None:
+        """The key in this state (at most one is active, one next), if any."""
         return await self.session.scalar(select(SigningKey).where(SigningKey.state == state))
 
     async def published(self, now: dt.datetime) -> Sequence[SigningKey]:
@@ -67,6 +69,7 @@ class SigningKeyRepository:
         )
 
     async def add(self, key: SigningKey) -> None:
+        """Store a new key."""
         self.session.add(key)
         await self.session.flush()
 
@@ -78,20 +81,21 @@ class ClientRepository:
         self.session = session
 
     async def by_client_id(self, client_id: str, *, for_update: bool = False) -> ApiClient | None:
+        """The client with this client id, if any (locked when `for_update`)."""
         stmt = select(ApiClient).where(ApiClient.client_id == client_id)
         if for_update:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
-    async def page(
-        self, municipalities: frozenset[str] | None, cursor: str | None, limit: int
-    ) -> Sequence[ApiClient]:
+    async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[ApiClient]:
+        """A page of the clients in the scope, by client id."""
         stmt = select(ApiClient)
-        if municipalities is not None:
-            stmt = stmt.where(ApiClient.municipality_code.in_(municipalities))
+        if (condition := scope.condition(municipality=ApiClient.municipality_code)) is not None:
+            stmt = stmt.where(condition)
         return await fetch_page(self.session, stmt, [ApiClient.client_id], cursor, limit)
 
     async def add(self, client: ApiClient) -> None:
+        """Store a new client."""
         self.session.add(client)
         await self.session.flush()
 
@@ -103,9 +107,11 @@ class PersonRepository:
         self.session = session
 
     async def get(self, person_id: uuid.UUID) -> Person | None:
+        """The person with this id, if any."""
         return await self.session.get(Person, person_id)
 
     async def by_code_hmac(self, code_hmac: str) -> Person | None:
+        """The person with this personal-code HMAC, if any."""
         return await self.session.scalar(
             select(Person).where(Person.personal_code_hmac == code_hmac)
         )
@@ -123,6 +129,7 @@ class PersonRepository:
         return person, new_id is not None
 
     async def by_viis_id(self, viis_id: str) -> Person | None:
+        """The person with this VIIS id, if any."""
         return await self.session.scalar(select(Person).where(Person.viis_id == viis_id))
 
     async def insert_or_get_by_viis_id(self, viis_id: str) -> Person:
@@ -144,6 +151,7 @@ class GrantRepository:
         self.session = session
 
     async def get(self, grant_id: uuid.UUID, *, for_update: bool = False) -> RoleGrant | None:
+        """The grant with this id, if any (locked when `for_update`)."""
         return await self.session.get(RoleGrant, grant_id, with_for_update=for_update)
 
     async def live_for(self, person_id: uuid.UUID) -> Sequence[RoleGrant]:
@@ -160,6 +168,7 @@ class GrantRepository:
         municipality_code: str | None,
         institution_number: str | None,
     ) -> bool:
+        """Whether the person holds this role there, unrevoked."""
         stmt = select(RoleGrant.id).where(
             RoleGrant.person_id == person_id,
             RoleGrant.role == role,
@@ -174,24 +183,26 @@ class GrantRepository:
         *,
         person_id: uuid.UUID | None,
         role: GrantedRole | None,
-        municipalities: frozenset[str] | None,
+        scope: Scope,
         include_revoked: bool,
         cursor: str | None,
         limit: int,
     ) -> Sequence[RoleGrant]:
+        """A page of the grants that match, in the scope, oldest first."""
         stmt = select(RoleGrant)
         if person_id is not None:
             stmt = stmt.where(RoleGrant.person_id == person_id)
         if role is not None:
             stmt = stmt.where(RoleGrant.role == role)
-        if municipalities is not None:
-            stmt = stmt.where(RoleGrant.municipality_code.in_(municipalities))
+        if (condition := scope.condition(municipality=RoleGrant.municipality_code)) is not None:
+            stmt = stmt.where(condition)
         if not include_revoked:
             stmt = stmt.where(RoleGrant.revoked_at.is_(None))
         columns = [RoleGrant.granted_at, RoleGrant.id]
         return await fetch_page(self.session, stmt, columns, cursor, limit)
 
     async def add(self, grant: RoleGrant) -> None:
+        """Store a new grant."""
         self.session.add(grant)
         await self.session.flush()
 
@@ -212,9 +223,11 @@ class RefreshRepository:
         )
 
     async def family(self, family_id: uuid.UUID) -> RefreshFamily | None:
+        """The refresh family with this id, if any."""
         return await self.session.get(RefreshFamily, family_id)
 
     async def revoke_family(self, family_id: uuid.UUID, reason: str, now: dt.datetime) -> None:
+        """End a family (unless it has ended already), saying why and when."""
         await self.session.execute(
             update(RefreshFamily)
             .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
@@ -233,10 +246,12 @@ class RefreshRepository:
         return (await self.session.scalars(stmt.with_for_update())).all()
 
     async def add_family(self, family: RefreshFamily) -> None:
+        """Store a new refresh family."""
         self.session.add(family)
         await self.session.flush()
 
     async def add_token(self, token: RefreshToken) -> None:
+        """Store a new refresh token."""
         self.session.add(token)
         await self.session.flush()
 
@@ -257,11 +272,13 @@ class AuditRepository:
         self.session = session
 
     def add(self, event: AuditEvent) -> None:
+        """Add an audit record to the session."""
         self.session.add(event)
 
     async def page(
         self, action: str | None, actor: str | None, cursor: str | None, limit: int
     ) -> Sequence[AuditEvent]:
+        """A page of the audit log, oldest first, of one action or actor when given."""
         stmt = select(AuditEvent)
         if action:
             stmt = stmt.where(AuditEvent.action == action)
@@ -270,6 +287,7 @@ class AuditRepository:
         return await fetch_page(self.session, stmt, [AuditEvent.seq], cursor, limit)
 
     async def delete_before(self, before: dt.datetime) -> int:
+        """Delete the records older than `before`; how many."""
         result = await self.session.execute(delete(AuditEvent).where(AuditEvent.at < before))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -281,6 +299,7 @@ class LoginRepository:
         self.session = session
 
     async def add(self, row: LoginAttempt | AuthorizationCode | LogoutAttempt) -> None:
+        """Store a new attempt or code."""
         self.session.add(row)
         await self.session.flush()
 

@@ -6,25 +6,14 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from gateway_service.models import GrantedRole, KeyState
 from shared_kit.fields import AtvkCode, RegNumber
+from shared_kit.schemas import ReadModel, Strict
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$")]
-
-
-class Strict(BaseModel):
-    """Rejects unknown fields so typos are reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReadModel(BaseModel):
-    """Built from ORM objects."""
-
-    model_config = ConfigDict(from_attributes=True)
 
 
 # Keys ---------------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def running_gateway(postgres: Postgres) -> Iterator[Gateway]:
             "GATEWAY_MYKOOB_API_URL": f"{mykoob.url}/api/v1",
             "GATEWAY_LOG_JSON": "false",
         }
-        cli = ["gateway_service.admin_cli", "client", "create", "--name", "contracts"]
+        cli = ["gateway_service.cli", "admin", "client", "create", "--name", "contracts"]
         client = subprocess.run(
             [sys.executable, "-m", *cli, "--scope", "people:personal-code"],
             env={**os.environ, **env},

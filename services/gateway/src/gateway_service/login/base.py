@@ -49,7 +49,12 @@ class IdentityProvider(Protocol):
         ...
 
     async def complete(
-        self, params: Mapping[str, str], *, state: str, code_verifier: str | None
+        self,
+        params: Mapping[str, str],
+        *,
+        state: str,
+        code_verifier: str | None,
+        now: dt.datetime,
     ) -> IdentityAssertion:
         """Check the callback and fetch the person's identity (raises problem errors)."""
         ...
@@ -113,7 +118,12 @@ class OAuthProvider:
         return str(url)
 
     async def complete(
-        self, params: Mapping[str, str], *, state: str, code_verifier: str | None
+        self,
+        params: Mapping[str, str],
+        *,
+        state: str,
+        code_verifier: str | None,
+        now: dt.datetime,
     ) -> IdentityAssertion:
         """Redeem the code and read the profile; provider failures become a 502 problem."""
         code = check_callback(params, state)
@@ -121,7 +131,7 @@ class OAuthProvider:
             async with self._client() as client:
                 self.prepare(client)
                 await self._redeem(client, code, code_verifier)
-                return await self.identity(client)
+                return await self.identity(client, now)
         except (AuthlibBaseError, httpx.HTTPError, KeyError, ValueError) as exc:
             # The message names only the kind of failure: provider bodies may hold personal data.
             raise IdentityProviderFailed(
@@ -145,8 +155,8 @@ class OAuthProvider:
     def prepare(self, client: AsyncOAuth2Client) -> None:
         """Register compliance hooks for a provider's deviations (none by default)."""
 
-    async def identity(self, client: AsyncOAuth2Client) -> IdentityAssertion:
-        """Read the person's identity with the access token."""
+    async def identity(self, client: AsyncOAuth2Client, now: dt.datetime) -> IdentityAssertion:
+        """Read the person's identity with the access token (they authenticated `now`)."""
         raise NotImplementedError
 
 
@@ -155,8 +165,3 @@ async def get_ok(client: AsyncOAuth2Client, url: str) -> httpx.Response:
     response: httpx.Response = await client.get(url, headers={"Accept": "*/*"})
     response.raise_for_status()
     return response
-
-
-def now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
@@ -13,7 +14,6 @@ from gateway_service.login.base import (
     OAuthEndpoints,
     OAuthProvider,
     get_ok,
-    now,
 )
 from shared_kit.fields import ascii_digits
 
@@ -67,7 +67,7 @@ class EklaseProvider(OAuthProvider):
         """Turn E-klase's query-string token response into what Authlib parses."""
         client.register_compliance_hook("access_token_response", form_encoded_token)
 
-    async def identity(self, client: AsyncOAuth2Client) -> IdentityAssertion:
+    async def identity(self, client: AsyncOAuth2Client, now: dt.datetime) -> IdentityAssertion:
         """Read the XML profile."""
         profile = parse_profile((await get_ok(client, self.profile_url)).content)
         code = profile["personal_code"]
@@ -79,7 +79,7 @@ class EklaseProvider(OAuthProvider):
             family_name=profile["LastName"],
             idp=self.name,
             amr=self.amr,
-            auth_time=now(),
+            auth_time=now,
             school_reg_no=profile["SchoolViisId"],
             person_type=profile["PersonType"],
         )

@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import secrets
+import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -31,76 +32,22 @@ from gateway_service.exceptions import (
     InvalidRequest,
     ReturnToNotAllowed,
     SchoolMismatch,
-    UnknownProvider,
     ViisUnavailableProblem,
 )
 from gateway_service.login import latvija
-from gateway_service.login.base import IdentityAssertion, IdentityProvider, OAuthEndpoints
-from gateway_service.login.eklase import EklaseProvider
-from gateway_service.login.latvija import LatvijaProvider, SamlEndpoints, dev_sp_key_pair
-from gateway_service.login.mykoob import MykoobProvider
+from gateway_service.login.base import IdentityAssertion, IdentityProvider
 from gateway_service.login.pages import Lang
-from gateway_service.models import AuthorizationCode, LoginAttempt, RefreshFamily
+from gateway_service.models import AuthorizationCode, LoginAttempt, Person, RefreshFamily
 from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
-from gateway_service.service.common import audit, now
+from gateway_service.service.common import audit, person_actor
 from gateway_service.service.people import resolve_person
 from gateway_service.service.sessions import LoginClaims, start_session
 from shared_kit.auth import Role
+from shared_kit.crypto import RotatingCipher
 from shared_kit.viis import StaffRole, ViisDirectory, ViisError, ViisPerson
 
-PROVIDER_LABELS = {"latvija": "Latvija.lv", "eklase": "E-klase", "mykoob": "Mykoob"}
 _CHALLENGE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def providers(settings: GatewaySettings) -> dict[str, IdentityProvider]:
-    """The identity providers this gateway offers, by name."""
-    base = settings.issuer.rstrip("/")
-    eklase = OAuthEndpoints(
-        authorize_url=settings.eklase_authorize_url,
-        token_url=settings.eklase_token_url,
-        client_id=settings.eklase_client_id,
-        client_secret=settings.eklase_client_secret.get_secret_value(),
-        redirect_uri=f"{base}/login/eklase/callback",
-    )
-    mykoob = OAuthEndpoints(
-        authorize_url=settings.mykoob_authorize_url,
-        token_url=settings.mykoob_token_url,
-        client_id=settings.mykoob_client_id,
-        client_secret=settings.mykoob_client_secret.get_secret_value(),
-        redirect_uri=f"{base}/login/mykoob/callback",
-    )
-    return {
-        "latvija": LatvijaProvider(saml_endpoints(settings)),
-        "eklase": EklaseProvider(eklase, settings.eklase_profile_url),
-        "mykoob": MykoobProvider(mykoob, settings.mykoob_api_url),
-    }
-
-
-def saml_endpoints(settings: GatewaySettings) -> SamlEndpoints:
-    """Our Latvija.lv SP: entity id, ACS, key pair (a generated one outside production)."""
-    base = settings.issuer.rstrip("/")
-    key, cert = settings.saml_sp_key_pem, settings.saml_sp_cert_pem
-    if key is None or not cert:
-        key_pem, cert = dev_sp_key_pair()  # the prod guard in settings refuses this path
-    else:
-        key_pem = key.get_secret_value()
-    return SamlEndpoints(
-        entity_id=f"{base}/login/latvija/metadata",
-        acs_url=f"{base}/login/latvija/acs",
-        slo_url=f"{base}/login/latvija/slo",
-        key_pem=key_pem,
-        cert_pem=cert,
-        idp_metadata=settings.latvija_idp_metadata_url,
-    )
-
-
-def provider_named(settings: GatewaySettings, name: str) -> IdentityProvider:
-    """The provider with this name (404 problem when there is none)."""
-    provider = providers(settings).get(name)
-    if provider is None:
-        raise UnknownProvider(f"No identity provider '{name[:40]}'")
-    return provider
 
 
 def check_return_to(return_to: str, settings: GatewaySettings) -> None:
@@ -132,6 +79,7 @@ async def start_login(
     client_state: str | None,
     code_challenge: str,
     code_challenge_method: str,
+    now: dt.datetime,
     lang: Lang = "lv",
 ) -> str:
     """Remember a new login attempt; returns the provider URL to send the person to."""
@@ -140,7 +88,7 @@ async def start_login(
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
     verifier = secrets.token_urlsafe(48) if provider.uses_pkce else None
     repo = LoginRepository(session)
-    await repo.drop_expired(now())
+    await repo.drop_expired(now)
     await repo.add(
         LoginAttempt(
             provider=provider.name,
@@ -151,7 +99,7 @@ async def start_login(
             client_state=client_state,
             client_code_challenge=code_challenge,
             lang=lang,
-            expires_at=now() + dt.timedelta(seconds=settings.login_attempt_ttl_s),
+            expires_at=now + dt.timedelta(seconds=settings.login_attempt_ttl_s),
         )
     )
     # In a thread: building the SAML request may first fetch the IdP's metadata over HTTP.
@@ -168,7 +116,9 @@ async def login_lang(session: AsyncSession, state: str | None) -> Lang | None:
     return "en" if lang == "en" else "lv"
 
 
-async def take_attempt(session: AsyncSession, provider: str, state: str | None) -> LoginAttempt:
+async def take_attempt(
+    session: AsyncSession, provider: str, state: str | None, now: dt.datetime
+) -> LoginAttempt:
     """The login attempt of a callback, used up (400 problem when unknown, used or expired)."""
     if not state:
         raise InvalidLoginState("The callback carries no state")
@@ -177,9 +127,9 @@ async def take_attempt(session: AsyncSession, provider: str, state: str | None) 
         raise InvalidLoginState("Unknown login; start again from the application")
     if attempt.used_at is not None:
         raise InvalidLoginState("This login was already completed; start again")
-    if attempt.expires_at <= now():
+    if attempt.expires_at <= now:
         raise InvalidLoginState("This login expired; start again")
-    attempt.used_at = now()
+    attempt.used_at = now
     await session.flush()
     return attempt
 
@@ -247,44 +197,24 @@ async def complete_login(
     viis: ViisDirectory,
     params: Mapping[str, str],
     client_address: str | None,
+    now: dt.datetime,
 ) -> str:
     """Finish a login at the provider's callback; returns the app's `return_to` with a code."""
     state = params.get("state")
-    attempt = await take_attempt(session, provider.name, state)
+    attempt = await take_attempt(session, provider.name, state, now)
     assert state is not None
-    assertion = await provider.complete(params, state=state, code_verifier=attempt.code_verifier)
+    assertion = await provider.complete(
+        params, state=state, code_verifier=attempt.code_verifier, now=now
+    )
     viis_person = await _viis_person(viis, assertion)
     _check_school(assertion, viis_person)
     claims = await _login_claims(session, viis_person)
-    try:
-        person = await resolve_person(
-            session=session,
-            settings=settings,
-            personal_code=assertion.personal_code,
-            given_name=assertion.given_name,
-            family_name=assertion.family_name,
-            viis_id=viis_person.viis_id if viis_person else None,
-        )
-    except InvalidPersonalCode:
-        raise IdentityProviderFailed(f"{assertion.idp} sent a malformed personal code") from None
-    code = crypto.new_secret()
-    await LoginRepository(session).add(
-        AuthorizationCode(
-            code_sha256=crypto.sha256_hex(code),
-            person_id=person.id,
-            idp=assertion.idp,
-            amr=list(assertion.amr),
-            auth_time=assertion.auth_time,
-            login_claims=dataclasses.asdict(claims),
-            return_to=attempt.return_to,
-            code_challenge=attempt.client_code_challenge,
-            expires_at=now() + dt.timedelta(seconds=settings.authorization_code_ttl_s),
-            **_saml_session(settings, assertion),
-        )
-    )
+    person = await _person_of(session, settings, assertion, viis_person, now)
+    code = await _new_code(session, settings, attempt, assertion, person.id, claims, now)
     audit(
         session,
-        actor=str(person.id),
+        at=now,
+        actor=person_actor(person.id),
         action="login.completed",
         client_address=client_address,
         idp=assertion.idp,
@@ -292,6 +222,56 @@ async def complete_login(
     )
     back = {"code": code, **({"state": attempt.client_state} if attempt.client_state else {})}
     return redirect_with(attempt.return_to, back)
+
+
+async def _person_of(
+    session: AsyncSession,
+    settings: GatewaySettings,
+    assertion: IdentityAssertion,
+    viis_person: ViisPerson | None,
+    now: dt.datetime,
+) -> Person:
+    """The platform person the provider named (a malformed personal code is the provider's)."""
+    try:
+        return await resolve_person(
+            session=session,
+            settings=settings,
+            personal_code=assertion.personal_code,
+            now=now,
+            given_name=assertion.given_name,
+            family_name=assertion.family_name,
+            viis_id=viis_person.viis_id if viis_person else None,
+        )
+    except InvalidPersonalCode:
+        raise IdentityProviderFailed(f"{assertion.idp} sent a malformed personal code") from None
+
+
+async def _new_code(
+    session: AsyncSession,
+    settings: GatewaySettings,
+    attempt: LoginAttempt,
+    assertion: IdentityAssertion,
+    person_id: uuid.UUID,
+    claims: LoginClaims,
+    now: dt.datetime,
+) -> str:
+    """A one-minute authorization code for the completed login (only its hash is kept)."""
+    code = crypto.new_secret()
+    await LoginRepository(session).add(
+        AuthorizationCode(
+            code_sha256=crypto.sha256_hex(code),
+            person_id=person_id,
+            idp=assertion.idp,
+            amr=list(assertion.amr),
+            auth_time=assertion.auth_time,
+            login_claims=dataclasses.asdict(claims),
+            return_to=attempt.return_to,
+            code_challenge=attempt.client_code_challenge,
+            expires_at=now + dt.timedelta(seconds=settings.authorization_code_ttl_s),
+            **_saml_session(settings, assertion),
+        )
+    )
+    return code
 
 
 async def redeem_code(
@@ -302,14 +282,15 @@ async def redeem_code(
     code_verifier: str | None,
     redirect_uri: str | None,
     client_address: str | None,
+    now: dt.datetime,
 ) -> TokenResponse:
     """`grant_type=authorization_code` for public clients: code + PKCE verifier → tokens."""
     if not code or not code_verifier:
         raise InvalidRequest("The code and code_verifier parameters are required")
     row = await LoginRepository(session).code_for_update(crypto.sha256_hex(code))
-    if row is None or row.used_at is not None or row.expires_at <= now():
+    if row is None or row.used_at is not None or row.expires_at <= now:
         raise InvalidGrant("Unknown, used or expired authorization code")
-    row.used_at = now()  # a wrong verifier spends the code too
+    row.used_at = now  # a wrong verifier spends the code too
     if create_s256_code_challenge(code_verifier) != row.code_challenge:
         raise InvalidGrant("The code_verifier does not match the code_challenge")
     if redirect_uri is not None and redirect_uri != row.return_to:
@@ -324,6 +305,7 @@ async def redeem_code(
         idp=row.idp,
         amr=row.amr,
         auth_time=row.auth_time,
+        now=now,
         login_claims=LoginClaims(**row.login_claims),
         client_address=client_address,
     )
@@ -338,18 +320,14 @@ def name_id_hmac(settings: GatewaySettings, name_id: str) -> str:
     return crypto.personal_code_hmac(f"saml-name-id:{name_id}", pepper)
 
 
-def key_encryption(settings: GatewaySettings) -> crypto.KeyEncryption:
-    """The key-encryption key of the settings."""
-    return crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
-
-
 def _saml_session(settings: GatewaySettings, assertion: IdentityAssertion) -> dict[str, str | None]:
     """The SAML session columns of a Latvija.lv login: NameID encrypted, its HMAC, SessionIndex."""
     if not isinstance(assertion, latvija.SamlIdentity) or not assertion.name_id:
         return {}
     index = assertion.session_index
+    name_id = RotatingCipher(settings.key_encryption_key).encrypt(assertion.name_id)
     return {
-        "saml_name_id_encrypted": key_encryption(settings).encrypt(assertion.name_id),
+        "saml_name_id_encrypted": name_id.decode(),
         "saml_name_id_hmac": name_id_hmac(settings, assertion.name_id_value),
         # An index too long to keep is left out: a logout then names the whole NameID.
         "saml_session_index": index if index and len(index) <= 200 else None,

@@ -43,7 +43,7 @@ from gateway_service.exceptions import (
     InvalidLoginState,
     LoginRefused,
 )
-from gateway_service.login.base import TIMEOUT_S, IdentityAssertion, now
+from gateway_service.login.base import TIMEOUT_S, IdentityAssertion
 
 NAME = "latvija"
 # pysaml2 logs NameIDs (the personal code) at INFO and whole assertions on errors: silence it all.
@@ -190,13 +190,13 @@ def _first(attributes: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def authn_instant(assertion: Any) -> dt.datetime:
+def authn_instant(assertion: Any, now: dt.datetime) -> dt.datetime:
     """When the person authenticated at the IdP (AuthnInstant; never later than now)."""
     for statement in assertion.authn_statement or []:
         if statement.authn_instant:
             instant = dt.datetime.fromisoformat(statement.authn_instant.replace("Z", "+00:00"))
-            return min(instant.astimezone(dt.UTC), now())
-    return now()
+            return min(instant.astimezone(dt.UTC), now)
+    return now
 
 
 def identity_of(
@@ -277,15 +277,20 @@ class LatvijaProvider:
         return str(dict(info["headers"])["Location"])
 
     async def complete(
-        self, params: Mapping[str, str], *, state: str, code_verifier: str | None
+        self,
+        params: Mapping[str, str],
+        *,
+        state: str,
+        code_verifier: str | None,
+        now: dt.datetime,
     ) -> IdentityAssertion:
         """Validate the SAMLResponse the browser posted to the ACS (a bad one is a 400 problem)."""
         raw = params.get("SAMLResponse") or ""
         if not raw or len(raw) > MAX_RESPONSE_CHARS:
             raise InvalidLoginState("The ACS was called without a SAMLResponse")
-        return await asyncio.to_thread(self._validate, raw, state)
+        return await asyncio.to_thread(self._validate, raw, state, now)
 
-    def _validate(self, raw: str, state: str) -> IdentityAssertion:
+    def _validate(self, raw: str, state: str, now: dt.datetime) -> IdentityAssertion:
         client = saml_client(self.endpoints)  # 502 only if the IdP's metadata cannot be read
         try:
             response = client.parse_authn_request_response(
@@ -296,7 +301,7 @@ class LatvijaProvider:
             subject = response.get_subject()
             assertion = response.assertion
             identity = identity_of(
-                subject.text or "", attributes_of(assertion), authn_instant(assertion)
+                subject.text or "", attributes_of(assertion), authn_instant(assertion, now)
             )
             return with_session(identity, subject, assertion)
         except StatusError as exc:  # the IdP answered, but did not authenticate the person

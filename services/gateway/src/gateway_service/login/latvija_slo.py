@@ -19,7 +19,6 @@ from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512
 
 from gateway_service.exceptions import IdentityProviderFailed, InvalidLogoutRequest
-from gateway_service.login.base import now
 from gateway_service.login.latvija import MAX_RESPONSE_CHARS, SamlEndpoints, saml_client
 
 LOGOUT_REASON = "urn:oasis:names:tc:SAML:2.0:logout:user"
@@ -142,11 +141,13 @@ def _in_response_to(
     return str(response.in_response_to)
 
 
-def idp_logout_of(endpoints: SamlEndpoints, params: Mapping[str, str]) -> IdpLogout:
+def idp_logout_of(
+    endpoints: SamlEndpoints, params: Mapping[str, str], now: dt.datetime
+) -> IdpLogout:
     """The IdP's signed LogoutRequest, verified (400 problem if bad)."""
     client, idp = _client_and_idp(endpoints)
     try:
-        return _idp_logout(client, idp, endpoints, params)
+        return _idp_logout(client, idp, endpoints, params, now)
     except Exception as exc:  # pysaml2 raises many kinds; none may become a 500
         raise InvalidLogoutRequest(
             f"Latvija.lv's logout request cannot be accepted ({type(exc).__name__})"
@@ -154,7 +155,11 @@ def idp_logout_of(endpoints: SamlEndpoints, params: Mapping[str, str]) -> IdpLog
 
 
 def _idp_logout(
-    client: Saml2Client, idp: str, endpoints: SamlEndpoints, params: Mapping[str, str]
+    client: Saml2Client,
+    idp: str,
+    endpoints: SamlEndpoints,
+    params: Mapping[str, str],
+    now: dt.datetime,
 ) -> IdpLogout:
     raw = params["SAMLRequest"]
     if len(raw) > MAX_RESPONSE_CHARS:
@@ -164,7 +169,7 @@ def _idp_logout(
     _check_sender(
         message.issuer.text if message.issuer else None, message.destination, idp, endpoints.slo_url
     )
-    _check_not_expired(message.not_on_or_after)
+    _check_not_expired(message.not_on_or_after, now)
     if message.name_id is None or not message.name_id.text:
         raise ValueError("the request names no (unencrypted) NameID")
     indexes = tuple(i.text.strip() for i in message.session_index or [] if i.text)
@@ -172,10 +177,10 @@ def _idp_logout(
     return IdpLogout(name_id, indexes, message, params.get("RelayState", ""))
 
 
-def _check_not_expired(not_on_or_after: str | None) -> None:
+def _check_not_expired(not_on_or_after: str | None, now: dt.datetime) -> None:
     if not_on_or_after:
         limit = dt.datetime.fromisoformat(not_on_or_after.replace("Z", "+00:00"))
-        if limit <= now() - dt.timedelta(seconds=60):
+        if limit <= now - dt.timedelta(seconds=60):
             raise ValueError("the request has expired")
 
 

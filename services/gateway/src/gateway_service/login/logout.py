@@ -22,15 +22,15 @@ from gateway_service.login import latvija, latvija_slo
 from gateway_service.login.flow import (
     check_return_to,
     family_of,
-    key_encryption,
     name_id_hmac,
     redirect_with,
-    saml_endpoints,
 )
+from gateway_service.login.providers import saml_endpoints
 from gateway_service.models import LogoutAttempt, RefreshFamily
 from gateway_service.repository import LoginRepository, RefreshRepository
-from gateway_service.service.common import audit, now
+from gateway_service.service.common import audit, person_actor
 from gateway_service.service.sessions import revoke_refresh_token
+from shared_kit.crypto import RotatingCipher
 
 # -----------------------------------------------------------------------------------------
 
@@ -43,17 +43,21 @@ async def start_logout(
     return_to: str,
     client_state: str | None,
     client_address: str | None,
+    now: dt.datetime,
 ) -> str:
     """End a refresh token's session; returns the IdP's logout URL (Latvija.lv) or `return_to`."""
     check_return_to(return_to, settings)
     family = await family_of(session, refresh_token)
-    await revoke_refresh_token(session=session, token=refresh_token, client_address=client_address)
+    await revoke_refresh_token(
+        session=session, token=refresh_token, client_address=client_address, now=now
+    )
     if family is None:
         return _back(return_to, client_state)
     single = family.saml_name_id_encrypted is not None
     audit(
         session,
-        actor=str(family.person_id),
+        at=now,
+        actor=person_actor(family.person_id),
         action="logout.started",
         target=str(family.id),
         client_address=client_address,
@@ -62,7 +66,7 @@ async def start_logout(
     )
     if not single:
         return _back(return_to, client_state)
-    return await _to_idp(session, settings, family, return_to, client_state)
+    return await _to_idp(session, settings, family, return_to, client_state, now)
 
 
 def _back(return_to: str, client_state: str | None) -> str:
@@ -75,11 +79,12 @@ async def _to_idp(
     family: RefreshFamily,
     return_to: str,
     client_state: str | None,
+    now: dt.datetime,
 ) -> str:
     """Remember the logout under a fresh LogoutRequest ID; the IdP's URL with that request."""
     assert family.saml_name_id_encrypted is not None
     request_id = "_" + secrets.token_hex(20)
-    name_id = key_encryption(settings).decrypt(family.saml_name_id_encrypted)
+    name_id = RotatingCipher(settings.key_encryption_key).decrypt(family.saml_name_id_encrypted)
     url = await asyncio.to_thread(
         latvija_slo.logout_request_url,
         saml_endpoints(settings),
@@ -88,7 +93,7 @@ async def _to_idp(
         request_id,
     )
     repo = LoginRepository(session)
-    await repo.drop_expired(now())
+    await repo.drop_expired(now)
     await repo.add(
         LogoutAttempt(
             request_id=request_id,
@@ -96,7 +101,7 @@ async def _to_idp(
             family_id=family.id,
             return_to=return_to,
             client_state=client_state,
-            expires_at=now() + dt.timedelta(seconds=settings.login_attempt_ttl_s),
+            expires_at=now + dt.timedelta(seconds=settings.login_attempt_ttl_s),
         )
     )
     return url
@@ -108,6 +113,7 @@ async def finish_logout(
     settings: GatewaySettings,
     params: Mapping[str, str],
     client_address: str | None,
+    now: dt.datetime,
 ) -> str:
     """The IdP's LogoutResponse: verified, matched to our logout; returns its `return_to`."""
     request_id = await asyncio.to_thread(
@@ -118,12 +124,13 @@ async def finish_logout(
         raise InvalidLogoutState("Unknown logout; log out again from the application")
     if attempt.used_at is not None:
         raise InvalidLogoutState("This logout was already finished")
-    if attempt.expires_at <= now():
+    if attempt.expires_at <= now:
         raise InvalidLogoutState("This logout expired; your session had already ended")
-    attempt.used_at = now()
+    attempt.used_at = now
     audit(
         session,
-        actor=str(attempt.person_id),
+        at=now,
+        actor=person_actor(attempt.person_id),
         action="logout.completed",
         target=str(attempt.family_id),
         client_address=client_address,
@@ -138,17 +145,19 @@ async def idp_logout(
     settings: GatewaySettings,
     params: Mapping[str, str],
     client_address: str | None,
+    now: dt.datetime,
 ) -> str:
     """An IdP-initiated LogoutRequest: end its sessions; returns the IdP's URL with our answer."""
     endpoints = saml_endpoints(settings)
-    logout = await asyncio.to_thread(latvija_slo.idp_logout_of, endpoints, params)
+    logout = await asyncio.to_thread(latvija_slo.idp_logout_of, endpoints, params, now)
     families = await RefreshRepository(session).live_saml_families(
         name_id_hmac(settings, logout.name_id), logout.session_indexes
     )
-    await _end_saml_sessions(session, families, client_address)
+    await _end_saml_sessions(session, families, client_address, now)
     audit(
         session,
-        actor=str(families[0].person_id) if families else "anonymous",
+        at=now,
+        actor=person_actor(families[0].person_id) if families else "anonymous",
         action="logout.idp_initiated",
         client_address=client_address,
         idp=latvija.NAME,
@@ -158,15 +167,19 @@ async def idp_logout(
 
 
 async def _end_saml_sessions(
-    session: AsyncSession, families: Sequence[RefreshFamily], client_address: str | None
+    session: AsyncSession,
+    families: Sequence[RefreshFamily],
+    client_address: str | None,
+    now: dt.datetime,
 ) -> None:
     """Revoke the refresh families an IdP-initiated logout names, each audited."""
     repo = RefreshRepository(session)
     for family in families:
-        await repo.revoke_family(family.id, "saml_logout", now())
+        await repo.revoke_family(family.id, "saml_logout", now)
         audit(
             session,
-            actor=str(family.person_id),
+            at=now,
+            actor=person_actor(family.person_id),
             action="session.revoked",
             target=str(family.id),
             client_address=client_address,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -11,7 +12,6 @@ from gateway_service.login.base import (
     OAuthEndpoints,
     OAuthProvider,
     get_ok,
-    now,
 )
 
 
@@ -31,7 +31,7 @@ class MykoobProvider(OAuthProvider):
             raise ValueError(f"Mykoob {path} is not a JSON object")
         return body
 
-    async def identity(self, client: AsyncOAuth2Client) -> IdentityAssertion:
+    async def identity(self, client: AsyncOAuth2Client, now: dt.datetime) -> IdentityAssertion:
         """Read user info, schools and the personal code."""
         user = await self._json(client, "user")
         schools = (await self._json(client, "user/schools")).get("schools") or []
@@ -45,7 +45,7 @@ class MykoobProvider(OAuthProvider):
             family_name=user.get("last_name"),
             idp=self.name,
             amr=self.amr,
-            auth_time=now(),
+            auth_time=now,
             school_reg_no=school.get("school_reg_no"),
             person_type=str(roles[0]) if roles else None,
         )

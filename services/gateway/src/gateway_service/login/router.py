@@ -8,6 +8,7 @@ Parameters that fail validation are a 400 problem of the login or logout, like o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,11 +21,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway_service.deps import LoginRate, Settings, Viis
 from gateway_service.exceptions import InvalidLoginRequest, InvalidLogoutRequest
-from gateway_service.login import flow, latvija, pages
+from gateway_service.login import flow, latvija, pages, providers
 from gateway_service.login import logout as logouts
 from gateway_service.login.pages import Kind, Lang
 from gateway_service.service.common import audit
-from shared_kit.deps import ClientAddress, SessionDep
+from shared_kit.deps import ClientAddress, NowDep, SessionDep
 from shared_kit.problems import (
     ProblemError,
     invalid_fields,
@@ -131,8 +132,8 @@ async def choose_provider(
     passed = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     query = urlencode([*passed, ("lang", lang)])
     links = {
-        flow.PROVIDER_LABELS.get(name, name): f"/login/{name}?{query}"
-        for name in flow.providers(settings)
+        providers.PROVIDER_LABELS.get(name, name): f"/login/{name}?{query}"
+        for name in providers.providers(settings)
     }
     other = urlencode([*passed, ("lang", "en" if lang == "lv" else "lv")])
     return HTMLResponse(pages.choice_page(lang, links, f"/login?{other}"), headers=NO_STORE)
@@ -149,6 +150,7 @@ async def start_login(
     provider: str,
     session: SessionDep,
     settings: Settings,
+    now: NowDep,
     return_to: ReturnTo,
     code_challenge: Challenge,
     client_state: ClientState = None,
@@ -159,11 +161,12 @@ async def start_login(
     url = await flow.start_login(
         session=session,
         settings=settings,
-        provider=flow.provider_named(settings, provider),
+        provider=providers.provider_named(settings, provider),
         return_to=return_to,
         client_state=client_state,
         code_challenge=code_challenge,
         code_challenge_method=code_challenge_method,
+        now=now,
         lang=lang,
     )
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
@@ -183,17 +186,17 @@ async def callback(
     settings: Settings,
     viis: Viis,
     address: ClientAddress,
+    now: NowDep,
 ) -> Response:
     """The provider's callback: back to the app's `return_to` with a code, or a clear problem."""
-    return await _finish(
-        request, session, settings, viis, address, provider, dict(request.query_params)
-    )
+    params = dict(request.query_params)
+    return await _finish(request, session, settings, viis, address, now, provider, params)
 
 
 @login_router.get("/login/latvija/metadata", response_class=Response)
 async def latvija_metadata(settings: Settings) -> Response:
     """Our SAML 2.0 SP metadata for Latvija.lv (entity id, signing certificate, ACS, SLO)."""
-    xml = latvija.sp_metadata(flow.saml_endpoints(settings))
+    xml = latvija.sp_metadata(providers.saml_endpoints(settings))
     return Response(xml, media_type="application/samlmetadata+xml")
 
 
@@ -210,12 +213,13 @@ async def latvija_acs(
     settings: Settings,
     viis: Viis,
     address: ClientAddress,
+    now: NowDep,
     saml_response: Annotated[str, Form(alias="SAMLResponse", max_length=200_000)] = "",
     relay_state: Annotated[str, Form(alias="RelayState", max_length=500)] = "",
 ) -> Response:
     """The Assertion Consumer Service (HTTP-POST): the signed response, our state as RelayState."""
     params = {"state": relay_state, "SAMLResponse": saml_response}
-    return await _finish(request, session, settings, viis, address, latvija.NAME, params)
+    return await _finish(request, session, settings, viis, address, now, latvija.NAME, params)
 
 
 @logout_router.post(
@@ -226,7 +230,7 @@ async def latvija_acs(
     openapi_extra={"requestBody": LOGOUT_BODY},
 )
 async def logout(
-    request: Request, session: SessionDep, settings: Settings, address: ClientAddress
+    request: Request, session: SessionDep, settings: Settings, address: ClientAddress, now: NowDep
 ) -> Response:
     """End the session of a refresh token; a Latvija.lv session goes on to its single logout."""
     as_json = request.headers.get("content-type", "").startswith("application/json")
@@ -239,10 +243,11 @@ async def logout(
             return_to=body.return_to,
             client_state=body.state,
             client_address=address,
+            now=now,
         )
     except ProblemError as exc:
         # Returned, not raised: a revocation that happened before the failure must commit.
-        return _logout_failed(request, session, address, exc)
+        return _logout_failed(request, session, address, now, exc)
     if as_json:
         return JSONResponse({"redirect_to": url}, headers=NO_STORE)
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
@@ -271,6 +276,7 @@ async def latvija_slo(
     session: SessionDep,
     settings: Settings,
     address: ClientAddress,
+    now: NowDep,
     saml_request: Annotated[SamlParam, Query(alias="SAMLRequest")] = None,
     saml_response: Annotated[SamlParam, Query(alias="SAMLResponse")] = None,
     relay_state: Annotated[ShortParam, Query(alias="RelayState")] = None,
@@ -287,33 +293,42 @@ async def latvija_slo(
     }
     params = {name: value for name, value in given.items() if value is not None}
     try:
-        url = await _single_logout(session, settings, address, params)
+        url = await _single_logout(session, settings, address, now, params)
     except ProblemError as exc:
-        return _logout_failed(request, session, address, exc)
+        return _logout_failed(request, session, address, now, exc)
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 
 async def _single_logout(
-    session: SessionDep, settings: Settings, address: str | None, params: dict[str, str]
+    session: SessionDep,
+    settings: Settings,
+    address: str | None,
+    now: dt.datetime,
+    params: dict[str, str],
 ) -> str:
     """A LogoutResponse finishes our logout; a LogoutRequest is the IdP's own logout."""
     if "SAMLResponse" in params:
         return await logouts.finish_logout(
-            session=session, settings=settings, params=params, client_address=address
+            session=session, settings=settings, params=params, client_address=address, now=now
         )
     if "SAMLRequest" in params:
         return await logouts.idp_logout(
-            session=session, settings=settings, params=params, client_address=address
+            session=session, settings=settings, params=params, client_address=address, now=now
         )
     raise InvalidLogoutRequest("The single logout service needs SAMLRequest or SAMLResponse")
 
 
 def _logout_failed(
-    request: Request, session: SessionDep, address: str | None, exc: ProblemError
+    request: Request,
+    session: SessionDep,
+    address: str | None,
+    now: dt.datetime,
+    exc: ProblemError,
 ) -> Response:
     """Audit a failed logout; its problem for the caller."""
     audit(
         session,
+        at=now,
         actor="anonymous",
         action="logout.failed",
         client_address=address,
@@ -328,6 +343,7 @@ async def _finish(
     settings: Settings,
     viis: Viis,
     address: str | None,
+    now: dt.datetime,
     provider: str,
     params: dict[str, str],
 ) -> Response:
@@ -337,15 +353,17 @@ async def _finish(
         url = await flow.complete_login(
             session=session,
             settings=settings,
-            provider=flow.provider_named(settings, provider),
+            provider=providers.provider_named(settings, provider),
             viis=viis,
             params=params,
             client_address=address,
+            now=now,
         )
     except ProblemError as exc:
         # Returned, not raised: the used-up attempt and the audit record must commit.
         audit(
             session,
+            at=now,
             actor="anonymous",
             action="login.failed",
             client_address=address,

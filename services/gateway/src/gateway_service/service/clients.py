@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Sequence
 
@@ -20,32 +21,36 @@ from gateway_service.exceptions import (
 from gateway_service.models import ApiClient
 from gateway_service.repository import ClientRepository
 from gateway_service.schemas import ClientCreate, TokenResponse
-from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, actor_of, audit, now
+from gateway_service.service.common import PRIVILEGED_SCOPES, SCOPES, audit, client_actor
 from gateway_service.service.tokens import issue_access_token
 from shared_kit.auth import Principal, Role
+from shared_kit.tenancy import Scope, actor_of
 
 
-def client_scope(principal: Principal) -> frozenset[str] | None:
-    """Municipalities whose clients the principal administers (None: all)."""
+def client_scope(principal: Principal) -> Scope:
+    """The municipalities whose clients the principal administers."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return None
+        return Scope.all()
     if principal.has(Role.MUNICIPALITY_ADMIN) and principal.client_id is None:
-        return principal.municipalities
+        return Scope.of(municipalities=principal.municipalities)
     raise AdminForbidden("Only platform and municipality administrators manage API clients")
 
 
 def _ensure_administers(principal: Principal, municipality_code: str | None) -> None:
-    allowed = client_scope(principal)
-    if allowed is not None and municipality_code not in allowed:
-        raise AdminForbidden(
-            f"You administer only the clients of municipality {', '.join(sorted(allowed))}"
-        )
+    scope = client_scope(principal)
+    if not scope.allows(municipality=municipality_code):
+        mine = ", ".join(sorted(scope.municipality_codes))
+        raise AdminForbidden(f"You administer only the clients of municipality {mine}")
 
 
-def _check_scopes(principal: Principal, scopes: Sequence[str]) -> None:
+def _check_known(scopes: Sequence[str]) -> None:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise UnknownScope(f"Unknown scopes: {', '.join(unknown)}", supported=sorted(SCOPES))
+
+
+def _check_scopes(principal: Principal, scopes: Sequence[str]) -> None:
+    _check_known(scopes)
     privileged = set(scopes) & PRIVILEGED_SCOPES
     if privileged and not principal.has(Role.PLATFORM_ADMIN):
         raise AdminForbidden(f"Only platform administrators grant {', '.join(privileged)}")
@@ -58,10 +63,29 @@ async def create_client(
     principal: Principal,
     data: ClientCreate,
     client_address: str | None,
+    now: dt.datetime,
 ) -> tuple[ApiClient, str]:
-    """Register a machine client; returns it with its secret (shown only now)."""
+    """Register a machine client; returns it with its secret (shown only this once)."""
     _ensure_administers(principal, data.municipality_code)
     _check_scopes(principal, data.scopes)
+    return await _register(session, data, actor_of(principal), client_address, now)
+
+
+async def provision_client(
+    *, session: AsyncSession, data: ClientCreate, registered_by: str, now: dt.datetime
+) -> tuple[ApiClient, str]:
+    """Register a machine client for an operator (ops CLI: any scope); with its secret."""
+    _check_known(data.scopes)
+    return await _register(session, data, registered_by, None, now)
+
+
+async def _register(
+    session: AsyncSession,
+    data: ClientCreate,
+    actor: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> tuple[ApiClient, str]:
     secret = crypto.new_secret()
     client = ApiClient(
         client_id=f"cl_{secrets.token_hex(10)}",
@@ -70,12 +94,13 @@ async def create_client(
         scopes=sorted(set(data.scopes)),
         secret_hash=crypto.hash_secret(secret),
         active=True,
-        created_by=actor_of(principal),
+        created_by=actor,
     )
     await ClientRepository(session).add(client)
     audit(
         session,
-        actor=actor_of(principal),
+        at=now,
+        actor=actor,
         action="client.created",
         target=client.client_id,
         client_address=client_address,
@@ -83,6 +108,13 @@ async def create_client(
         scopes=client.scopes,
     )
     return client, secret
+
+
+async def list_clients(
+    *, session: AsyncSession, principal: Principal, cursor: str | None, limit: int
+) -> Sequence[ApiClient]:
+    """A page of the clients the principal administers, by client id."""
+    return await ClientRepository(session).page(client_scope(principal), cursor, limit)
 
 
 async def get_client(
@@ -103,16 +135,18 @@ async def rotate_client_secret(
     principal: Principal,
     client: ApiClient,
     client_address: str | None,
+    now: dt.datetime,
 ) -> tuple[ApiClient, str]:
     """Replace a client's secret; the old one stops working at once."""
     if not client.active:
         raise AlreadyRevoked(f"API client {client.client_id} is revoked")
     secret = crypto.new_secret()
     client.secret_hash = crypto.hash_secret(secret)
-    client.secret_rotated_at = now()
+    client.secret_rotated_at = now
     await session.flush()
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="client.secret_rotated",
         target=client.client_id,
@@ -122,15 +156,21 @@ async def rotate_client_secret(
 
 
 async def revoke_client(
-    *, session: AsyncSession, principal: Principal, client: ApiClient, client_address: str | None
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    client: ApiClient,
+    client_address: str | None,
+    now: dt.datetime,
 ) -> ApiClient:
     """Revoke a client: it gets no new tokens (issued ones expire within minutes)."""
     if not client.active:
         raise AlreadyRevoked(f"API client {client.client_id} is already revoked")
-    client.active, client.revoked_at = False, now()
+    client.active, client.revoked_at = False, now
     await session.flush()
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="client.revoked",
         target=client.client_id,
@@ -177,30 +217,15 @@ async def client_credentials(
     client_secret: str,
     scope: str | None,
     client_address: str | None,
+    now: dt.datetime,
 ) -> TokenResponse:
     """RFC 6749 §4.4: a token for a machine client, for the scopes it asked (or all it has)."""
-    try:
-        client = await _authenticate_client(session, settings, client_id, client_secret)
-    except InvalidClient as exc:
-        audit(
-            session,
-            actor=f"client:{client_id[:64]}",
-            action="client.auth_failed",
-            client_address=client_address,
-            reason=exc.description,
-        )
-        raise
-    wanted = scope.split() if scope else list(client.scopes)
-    refused = sorted(set(wanted) - set(client.scopes))
-    if refused:
-        raise InvalidScope(f"Scopes not granted to this client: {' '.join(refused)[:300]}")
-    audience = audiences_for(wanted, settings)
-    if not audience:
-        raise InvalidScope("None of the requested scopes is for a service this gateway serves")
-    granted = " ".join(sorted(set(wanted)))
+    client = await _authenticated(session, settings, client_id, client_secret, client_address, now)
+    granted, audience = _granted(client, scope, settings)
     issued = await issue_access_token(
         session=session,
         settings=settings,
+        now=now,
         subject=client.client_id,
         audience=audience,
         roles=[Role.SERVICE],
@@ -210,10 +235,48 @@ async def client_credentials(
     )
     audit(
         session,
-        actor=f"client:{client.client_id}",
+        at=now,
+        actor=client_actor(client.client_id),
         action="token.client_credentials",
         target=issued.jti,
         client_address=client_address,
         scope=granted,
     )
     return TokenResponse(access_token=issued.token, expires_in=issued.expires_in, scope=granted)
+
+
+async def _authenticated(
+    session: AsyncSession,
+    settings: GatewaySettings,
+    client_id: str,
+    secret: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> ApiClient:
+    """The client these credentials authenticate; a failure is audited, then raised."""
+    try:
+        return await _authenticate_client(session, settings, client_id, secret)
+    except InvalidClient as exc:
+        audit(
+            session,
+            at=now,
+            actor=client_actor(client_id[:64]),
+            action="client.auth_failed",
+            client_address=client_address,
+            reason=exc.description,
+        )
+        raise
+
+
+def _granted(
+    client: ApiClient, scope: str | None, settings: GatewaySettings
+) -> tuple[str, list[str]]:
+    """The scopes granted (those asked for, else all the client has) and their audiences."""
+    wanted = scope.split() if scope else list(client.scopes)
+    refused = sorted(set(wanted) - set(client.scopes))
+    if refused:
+        raise InvalidScope(f"Scopes not granted to this client: {' '.join(refused)[:300]}")
+    audience = audiences_for(wanted, settings)
+    if not audience:
+        raise InvalidScope("None of the requested scopes is for a service this gateway serves")
+    return " ".join(sorted(set(wanted))), audience

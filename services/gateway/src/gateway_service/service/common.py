@@ -1,8 +1,10 @@
-"""Shared by the service modules: the clock, the audit log, the scope catalogue."""
+"""Shared by the service modules: the audit log and the scope catalogue."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +14,7 @@ from gateway_service.repository import AuditRepository
 from shared_kit.auth import Principal
 from shared_kit.housekeeping import Purge
 from shared_kit.observability import correlation_id
+from shared_kit.tenancy import actor_of
 
 PERSONAL_CODE_SCOPE = "people:personal-code"
 # Every scope a machine client can hold; `<audience>:<action>` names the service it is for.
@@ -32,19 +35,20 @@ SCOPES: dict[str, str] = {
 PRIVILEGED_SCOPES = frozenset({PERSONAL_CODE_SCOPE})
 
 
-def now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
+def person_actor(person_id: uuid.UUID) -> str:
+    """How the audit log names a person acting for themselves (as `actor_of` names callers)."""
+    return actor_of(Principal(subject=str(person_id)))
 
 
-def actor_of(principal: Principal) -> str:
-    """How the audit log names a caller."""
-    return f"client:{principal.client_id}" if principal.client_id else principal.subject
+def client_actor(client_id: str) -> str:
+    """How the audit log names a machine client before it has a token (as `actor_of` does)."""
+    return actor_of(Principal(subject=client_id, client_id=client_id))
 
 
 def audit(
     session: AsyncSession,
     *,
+    at: dt.datetime,
     actor: str,
     action: str,
     target: str | None = None,
@@ -54,6 +58,7 @@ def audit(
     """Add an audit record to the caller's transaction (never pass personal codes)."""
     AuditRepository(session).add(
         AuditEvent(
+            at=at,
             actor=actor,
             action=action,
             target=target,
@@ -62,6 +67,13 @@ def audit(
             correlation_id=correlation_id.get(),
         )
     )
+
+
+async def list_audit(
+    *, session: AsyncSession, action: str | None, actor: str | None, cursor: str | None, limit: int
+) -> Sequence[AuditEvent]:
+    """A page of the audit log, oldest first, of one action or actor when given."""
+    return await AuditRepository(session).page(action, actor, cursor, limit)
 
 
 def audit_purge(retention_days: int) -> Purge:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,8 +23,10 @@ from gateway_service.exceptions import (
 from gateway_service.models import GrantedRole, Person, RoleGrant
 from gateway_service.repository import GrantRepository, PersonRepository
 from gateway_service.schemas import GrantCreate, GrantTarget, PersonIdentity
-from gateway_service.service.common import PERSONAL_CODE_SCOPE, actor_of, audit, now
+from gateway_service.service.common import PERSONAL_CODE_SCOPE, audit
 from shared_kit.auth import Principal, Role
+from shared_kit.crypto import RotatingCipher
+from shared_kit.tenancy import Scope, actor_of
 
 MUNICIPAL_ROLES = frozenset({GrantedRole.MUNICIPALITY_ADMIN, GrantedRole.TECHNICIAN})
 
@@ -32,6 +36,7 @@ async def resolve_person(
     session: AsyncSession,
     settings: GatewaySettings,
     personal_code: str,
+    now: dt.datetime,
     given_name: str | None = None,
     family_name: str | None = None,
     viis_id: str | None = None,
@@ -46,13 +51,13 @@ async def resolve_person(
         raise InvalidPersonalCode(str(exc)) from None  # the message never repeats the code
     code_hmac = crypto.personal_code_hmac(code, settings.personal_code_pepper.get_secret_value())
     repo = PersonRepository(session)
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    kek = RotatingCipher(settings.key_encryption_key)
     person = await repo.by_code_hmac(code_hmac)
     if person is None and viis_id is not None:
         person = await repo.by_viis_id(viis_id)
         if person is not None and person.personal_code_hmac is None:
             person.personal_code_hmac = code_hmac
-            person.personal_code_encrypted = kek.encrypt(code)
+            person.personal_code_encrypted = kek.encrypt(code).decode()
         elif person is not None:
             person, viis_id = None, None  # that VIIS id has another code: keep them apart
     if person is not None:
@@ -64,7 +69,7 @@ async def resolve_person(
     person, created = await repo.insert_or_get(
         {
             "personal_code_hmac": code_hmac,
-            "personal_code_encrypted": kek.encrypt(code),
+            "personal_code_encrypted": kek.encrypt(code).decode(),
             "given_name": given_name,
             "family_name": family_name,
             "viis_id": viis_id,
@@ -72,9 +77,10 @@ async def resolve_person(
     )
     if not created:
         return person
-    audit(session, actor="gateway", action="person.created", target=str(person.id))
+    audit(session, at=now, actor="gateway", action="person.created", target=str(person.id))
     if _is_bootstrap_admin(code, settings):
-        await _grant(session, person.id, GrantedRole.PLATFORM_ADMIN, None, None, "bootstrap", None)
+        target = GrantTarget(role=GrantedRole.PLATFORM_ADMIN)
+        await _grant(session, person.id, target, "bootstrap", None, now)
     return person
 
 
@@ -86,20 +92,20 @@ def _is_bootstrap_admin(code: str, settings: GatewaySettings) -> bool:
     return secrets.compare_digest(code, wanted)
 
 
-def grant_scope(principal: Principal) -> frozenset[str] | None:
-    """Municipalities whose grants the principal administers (None: all)."""
+def grant_scope(principal: Principal) -> Scope:
+    """The municipalities whose grants the principal administers."""
     if principal.has(Role.PLATFORM_ADMIN):
-        return None
+        return Scope.all()
     if principal.has(Role.MUNICIPALITY_ADMIN) and principal.client_id is None:
-        return principal.municipalities
+        return Scope.of(municipalities=principal.municipalities)
     raise AdminForbidden("Only platform and municipality administrators manage role grants")
 
 
 def _ensure_may_grant(principal: Principal, role: GrantedRole, municipality: str | None) -> None:
-    allowed = grant_scope(principal)
-    if allowed is None:
+    scope = grant_scope(principal)
+    if scope.everything:
         return
-    if role is not GrantedRole.TECHNICIAN or municipality not in allowed:
+    if role is not GrantedRole.TECHNICIAN or not scope.allows(municipality=municipality):
         raise AdminForbidden(
             "Municipality administrators grant only the technician role in their municipality"
         )
@@ -125,13 +131,14 @@ def _check_target(target: GrantTarget) -> None:
 async def _grant(
     session: AsyncSession,
     person_id: uuid.UUID,
-    role: GrantedRole,
-    municipality: str | None,
-    institution: str | None,
+    target: GrantTarget,
     granted_by: str,
     client_address: str | None,
+    now: dt.datetime,
 ) -> RoleGrant:
     repo = GrantRepository(session)
+    role = target.role
+    municipality, institution = target.municipality_code, target.institution_number
     if await repo.live_exists(person_id, role, municipality, institution):
         raise DuplicateGrant(f"The person already holds {role.value} there")
     grant = RoleGrant(
@@ -140,10 +147,12 @@ async def _grant(
         municipality_code=municipality,
         institution_number=institution,
         granted_by=granted_by,
+        granted_at=now,
     )
     await repo.add(grant)
     audit(
         session,
+        at=now,
         actor=granted_by,
         action="grant.created",
         target=str(person_id),
@@ -156,27 +165,41 @@ async def _grant(
     return grant
 
 
+async def list_grants(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    person_id: uuid.UUID | None,
+    role: GrantedRole | None,
+    include_revoked: bool,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[RoleGrant]:
+    """A page of the grants the principal administers, oldest first."""
+    return await GrantRepository(session).page(
+        person_id=person_id,
+        role=role,
+        scope=grant_scope(principal),
+        include_revoked=include_revoked,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
 async def create_grant(
     *,
     session: AsyncSession,
     principal: Principal,
     data: GrantCreate,
     client_address: str | None,
+    now: dt.datetime,
 ) -> RoleGrant:
     """Grant a role (platform admins: any; municipality admins: technicians of their own)."""
     _check_target(data)
     _ensure_may_grant(principal, data.role, data.municipality_code)
     if await PersonRepository(session).get(data.person_id) is None:
         raise PersonNotFound(f"No person with id {data.person_id}")
-    return await _grant(
-        session,
-        data.person_id,
-        data.role,
-        data.municipality_code,
-        data.institution_number,
-        actor_of(principal),
-        client_address,
-    )
+    return await _grant(session, data.person_id, data, actor_of(principal), client_address, now)
 
 
 async def provision_grant(
@@ -186,6 +209,7 @@ async def provision_grant(
     personal_code: str,
     data: GrantTarget,
     granted_by: str,
+    now: dt.datetime,
 ) -> tuple[RoleGrant | None, Person]:
     """Grant a role to a person known only by personal code (ops CLI); None if already held.
 
@@ -193,21 +217,15 @@ async def provision_grant(
     first login attaches the names.
     """
     _check_target(data)
-    person = await resolve_person(session=session, settings=settings, personal_code=personal_code)
+    person = await resolve_person(
+        session=session, settings=settings, personal_code=personal_code, now=now
+    )
     repo = GrantRepository(session)
     if await repo.live_exists(
         person.id, data.role, data.municipality_code, data.institution_number
     ):
         return None, person
-    grant = await _grant(
-        session,
-        person.id,
-        data.role,
-        data.municipality_code,
-        data.institution_number,
-        granted_by,
-        None,
-    )
+    grant = await _grant(session, person.id, data, granted_by, None, now)
     return grant, person
 
 
@@ -217,6 +235,7 @@ async def revoke_grant(
     principal: Principal,
     grant_id: uuid.UUID,
     client_address: str | None,
+    now: dt.datetime,
 ) -> RoleGrant:
     """Revoke a grant; it leaves the person's tokens at their next refresh."""
     grant = await GrantRepository(session).get(grant_id, for_update=True)
@@ -225,10 +244,11 @@ async def revoke_grant(
     _ensure_may_grant(principal, grant.role, grant.municipality_code)
     if grant.revoked_at is not None:
         raise AlreadyRevoked("This grant is already revoked")
-    grant.revoked_at, grant.revoked_by = now(), actor_of(principal)
+    grant.revoked_at, grant.revoked_by = now, actor_of(principal)
     await session.flush()
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="grant.revoked",
         target=str(grant.person_id),
@@ -246,6 +266,7 @@ async def reveal_person(
     principal: Principal,
     person_id: uuid.UUID,
     client_address: str | None,
+    now: dt.datetime,
 ) -> PersonIdentity:
     """Name and personal code for a trusted machine client; every lookup is audited."""
     if principal.client_id is None or not principal.has(Role.SERVICE):
@@ -255,9 +276,10 @@ async def reveal_person(
     person = await PersonRepository(session).get(person_id)
     if person is None or person.personal_code_encrypted is None:
         raise PersonNotFound(f"No person with id {person_id} and a known personal code")
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    kek = RotatingCipher(settings.key_encryption_key)
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="person.personal_code_read",
         target=str(person.id),

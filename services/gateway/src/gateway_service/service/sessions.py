@@ -15,7 +15,7 @@ from gateway_service.exceptions import InvalidGrant
 from gateway_service.models import Person, RefreshFamily, RefreshToken
 from gateway_service.repository import GrantRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
-from gateway_service.service.common import audit, now
+from gateway_service.service.common import audit, person_actor
 from gateway_service.service.tokens import issue_access_token
 
 
@@ -46,7 +46,7 @@ def _present(values: Iterable[str | None]) -> list[str]:
 
 
 async def _tokens_for(
-    session: AsyncSession, settings: GatewaySettings, family: RefreshFamily
+    session: AsyncSession, settings: GatewaySettings, family: RefreshFamily, now: dt.datetime
 ) -> TokenResponse:
     refresh = crypto.new_secret()
     await RefreshRepository(session).add_token(
@@ -56,6 +56,7 @@ async def _tokens_for(
     issued = await issue_access_token(
         session=session,
         settings=settings,
+        now=now,
         subject=str(family.person_id),
         audience=family.audience,
         idp=family.idp,
@@ -77,11 +78,11 @@ async def start_session(
     amr: Sequence[str],
     auth_time: dt.datetime,
     audience: Sequence[str] | None = None,
+    now: dt.datetime,
     login_claims: LoginClaims | None = None,
     client_address: str | None = None,
 ) -> TokenResponse:
     """After a login: an access token and the first refresh token of a new family."""
-    at = now()
     family = RefreshFamily(
         person_id=person.id,
         idp=idp,
@@ -90,20 +91,21 @@ async def start_session(
         # By default the services and the gateway's own admin API.
         audience=list(audience or [*settings.audiences, settings.jwt_audience]),
         login_claims=asdict(login_claims or LoginClaims()),
-        expires_at=at + dt.timedelta(seconds=settings.refresh_token_ttl_s),
+        expires_at=now + dt.timedelta(seconds=settings.refresh_token_ttl_s),
     )
     await RefreshRepository(session).add_family(family)
-    person.last_login_at = at
+    person.last_login_at = now
     audit(
         session,
-        actor=str(person.id),
+        at=now,
+        actor=person_actor(person.id),
         action="session.started",
         target=str(family.id),
         client_address=client_address,
         idp=idp,
         amr=list(amr),
     )
-    return await _tokens_for(session, settings, family)
+    return await _tokens_for(session, settings, family, now)
 
 
 async def refresh_session(
@@ -112,6 +114,7 @@ async def refresh_session(
     settings: GatewaySettings,
     refresh_token: str,
     client_address: str | None,
+    now: dt.datetime,
 ) -> TokenResponse:
     """Rotate a refresh token; a spent one revokes its whole family (theft detection)."""
     repo = RefreshRepository(session)
@@ -120,27 +123,27 @@ async def refresh_session(
         raise InvalidGrant("Unknown refresh token")
     family = await repo.family(token.family_id)
     assert family is not None
-    at = now()
     if family.revoked_at is not None:
         raise InvalidGrant("This session has ended; log in again")
     if token.used_at is not None:
-        await repo.revoke_family(family.id, "reuse", at)
+        await repo.revoke_family(family.id, "reuse", now)
         audit(
             session,
-            actor=str(family.person_id),
+            at=now,
+            actor=person_actor(family.person_id),
             action="session.reuse_detected",
             target=str(family.id),
             client_address=client_address,
         )
         raise InvalidGrant("This refresh token was already used; the session is revoked")
-    if family.expires_at <= at:
+    if family.expires_at <= now:
         raise InvalidGrant("This session has expired; log in again")
-    token.used_at = at
-    return await _tokens_for(session, settings, family)
+    token.used_at = now
+    return await _tokens_for(session, settings, family, now)
 
 
 async def revoke_refresh_token(
-    *, session: AsyncSession, token: str, client_address: str | None
+    *, session: AsyncSession, token: str, client_address: str | None, now: dt.datetime
 ) -> None:
     """RFC 7009: end the session a refresh token belongs to (unknown tokens are ignored)."""
     repo = RefreshRepository(session)
@@ -150,10 +153,11 @@ async def revoke_refresh_token(
     family = await repo.family(row.family_id)
     assert family is not None
     if family.revoked_at is None:
-        await repo.revoke_family(family.id, "logout", now())
+        await repo.revoke_family(family.id, "logout", now)
         audit(
             session,
-            actor=str(family.person_id),
+            at=now,
+            actor=person_actor(family.person_id),
             action="session.revoked",
             target=str(family.id),
             client_address=client_address,

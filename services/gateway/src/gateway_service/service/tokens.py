@@ -17,8 +17,11 @@ from gateway_service.config import GatewaySettings
 from gateway_service.exceptions import AdminForbidden, KeyNotPropagated
 from gateway_service.models import KeyState, SigningKey
 from gateway_service.repository import SigningKeyRepository
-from gateway_service.service.common import SCOPES, actor_of, audit, now
+from gateway_service.service.common import SCOPES, audit
 from shared_kit.auth import Principal, Role
+from shared_kit.clock import Clock
+from shared_kit.crypto import RotatingCipher
+from shared_kit.tenancy import actor_of
 
 ALG = "ES256"
 CLAIMS = (
@@ -31,31 +34,35 @@ _private_keys: dict[str, ECKey] = {}
 
 
 async def _create_key(
-    repo: SigningKeyRepository, settings: GatewaySettings, state: KeyState
+    repo: SigningKeyRepository, settings: GatewaySettings, state: KeyState, now: dt.datetime
 ) -> SigningKey:
     key = crypto.new_signing_key()
-    kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+    kek = RotatingCipher(settings.key_encryption_key)
     row = SigningKey(
         kid=str(key.kid),
         alg=ALG,
         state=state,
         public_jwk=crypto.public_jwk(key),
-        private_key_encrypted=kek.encrypt(crypto.private_pem(key)),
-        activated_at=now() if state is KeyState.ACTIVE else None,
+        private_key_encrypted=kek.encrypt(crypto.private_pem(key)).decode(),
+        # The service's time, not the database's: rotation compares it with the clock.
+        created_at=now,
+        activated_at=now if state is KeyState.ACTIVE else None,
     )
     await repo.add(row)
     _private_keys[row.kid] = key
     return row
 
 
-async def ensure_keys(*, session: AsyncSession, settings: GatewaySettings) -> None:
+async def ensure_keys(
+    *, session: AsyncSession, settings: GatewaySettings, now: dt.datetime
+) -> None:
     """Create the active and the next key when missing (serialised across replicas)."""
     repo = SigningKeyRepository(session)
     await repo.lock()
     if await repo.by_state(KeyState.ACTIVE) is None:
-        await _create_key(repo, settings, KeyState.ACTIVE)
+        await _create_key(repo, settings, KeyState.ACTIVE, now)
     if await repo.by_state(KeyState.NEXT) is None:
-        await _create_key(repo, settings, KeyState.NEXT)
+        await _create_key(repo, settings, KeyState.NEXT, now)
 
 
 async def rotate_keys(
@@ -64,36 +71,41 @@ async def rotate_keys(
     settings: GatewaySettings,
     principal: Principal,
     client_address: str | None,
+    clock: Clock,
     force: bool = False,
 ) -> Sequence[SigningKey]:
     """Promote next → active, active → retired, and create a new next key."""
     if not principal.has(Role.PLATFORM_ADMIN):
         raise AdminForbidden("Only platform administrators rotate the signing keys")
-    await ensure_keys(session=session, settings=settings)
-    repo, at = SigningKeyRepository(session), now()
+    repo = SigningKeyRepository(session)
+    await repo.lock()
+    # Read after the lock: a rotation that waited for another sees that one's keys as older.
+    now = clock()
+    await ensure_keys(session=session, settings=settings, now=now)
     active, upcoming = await repo.by_state(KeyState.ACTIVE), await repo.by_state(KeyState.NEXT)
     assert active is not None and upcoming is not None
     if not force:
-        _ensure_propagated(upcoming, settings, at)
-    active.state, active.retired_at = KeyState.RETIRED, at
+        _ensure_propagated(upcoming, settings, now)
+    active.state, active.retired_at = KeyState.RETIRED, now
     # Tokens it signed live at most one access-token lifetime (plus verifiers' leeway).
-    active.publish_until = at + dt.timedelta(
+    active.publish_until = now + dt.timedelta(
         seconds=settings.access_token_ttl_s + settings.jwt_leeway_s
     )
     await session.flush()  # one active key at a time: retire before promoting
-    upcoming.state, upcoming.activated_at = KeyState.ACTIVE, at
+    upcoming.state, upcoming.activated_at = KeyState.ACTIVE, now
     await session.flush()
-    await _create_key(repo, settings, KeyState.NEXT)
-    await repo.drop_expired(at)
+    await _create_key(repo, settings, KeyState.NEXT, now)
+    await repo.drop_expired(now)
     audit(
         session,
+        at=now,
         actor=actor_of(principal),
         action="keys.rotated",
         target=upcoming.kid,
         client_address=client_address,
         retired=active.kid,
     )
-    return await repo.published(at)
+    return await repo.published(now)
 
 
 def _ensure_propagated(upcoming: SigningKey, settings: GatewaySettings, at: dt.datetime) -> None:
@@ -111,14 +123,14 @@ def _ensure_propagated(upcoming: SigningKey, settings: GatewaySettings, at: dt.d
 
 
 async def published_keys(
-    *, session: AsyncSession, settings: GatewaySettings
+    *, session: AsyncSession, settings: GatewaySettings, now: dt.datetime
 ) -> Sequence[SigningKey]:
     """Keys for the JWKS; creates the first keys on first use."""
     repo = SigningKeyRepository(session)
-    keys = await repo.published(now())
+    keys = await repo.published(now)
     if not any(k.state is KeyState.ACTIVE for k in keys):
-        await ensure_keys(session=session, settings=settings)
-        keys = await repo.published(now())
+        await ensure_keys(session=session, settings=settings, now=now)
+        keys = await repo.published(now)
     return keys
 
 
@@ -127,16 +139,16 @@ def jwks(keys: Sequence[SigningKey]) -> dict[str, Any]:
     return {"keys": [dict(k.public_jwk) for k in keys]}
 
 
-async def _signing_key(session: AsyncSession, settings: GatewaySettings) -> ECKey:
+async def _signing_key(session: AsyncSession, settings: GatewaySettings, now: dt.datetime) -> ECKey:
     repo = SigningKeyRepository(session)
     row = await repo.by_state(KeyState.ACTIVE)
     if row is None:
-        await ensure_keys(session=session, settings=settings)
+        await ensure_keys(session=session, settings=settings, now=now)
         row = await repo.by_state(KeyState.ACTIVE)
         assert row is not None
     key = _private_keys.get(row.kid)
     if key is None:
-        kek = crypto.KeyEncryption(settings.key_encryption_key.get_secret_value())
+        kek = RotatingCipher(settings.key_encryption_key)
         key = crypto.load_private_key(kek.decrypt(row.private_key_encrypted), row.kid)
         _private_keys[row.kid] = key
     return key
@@ -181,6 +193,7 @@ async def issue_access_token(
     *,
     session: AsyncSession,
     settings: GatewaySettings,
+    now: dt.datetime,
     subject: str,
     audience: Sequence[str] | None = None,
     roles: Sequence[str] = (),
@@ -194,8 +207,8 @@ async def issue_access_token(
     scope: str | None = None,
 ) -> IssuedToken:
     """Sign an access JWT with the active key (`sub` is an opaque id, never a personal code)."""
-    key = await _signing_key(session, settings)
-    issued_at = int(now().timestamp())
+    key = await _signing_key(session, settings, now)
+    issued_at = int(now.timestamp())
     claims: dict[str, Any] = {
         "iss": settings.issuer,
         "sub": subject,

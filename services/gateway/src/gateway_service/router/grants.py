@@ -1,0 +1,84 @@
+"""Role grants: the roles VIIS does not know, granted and revoked by administrators."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+
+from gateway_service import service
+from gateway_service.models import GrantedRole
+from gateway_service.schemas import GrantCreate, GrantRead
+from shared_kit.auth import CurrentPrincipal
+from shared_kit.deps import ClientAddress, NowDep, SessionDep
+from shared_kit.idempotency import IdempotencyDep
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
+from shared_kit.problems import problem_responses
+
+router = APIRouter(tags=["grants"])
+
+
+@router.post(
+    "/grants",
+    status_code=201,
+    response_model=GrantRead,
+    responses=problem_responses(404, 409),
+)
+async def create_grant(
+    body: GrantCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    address: ClientAddress,
+    now: NowDep,
+    idem: IdempotencyDep,
+) -> Any:
+    """Grant a role that VIIS does not know (platform admins; municipality admins: technicians)."""
+    if replay := await idem.replay(body):
+        return replay
+    grant = await service.create_grant(
+        session=session, principal=principal, data=body, client_address=address, now=now
+    )
+    return idem.respond(201, GrantRead.model_validate(grant))
+
+
+@router.get("/grants", response_model=Page[GrantRead])
+async def list_grants(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    cursor: CursorParam = None,
+    limit: LimitParam = 50,
+    person_id: uuid.UUID | None = None,
+    role: GrantedRole | None = None,
+    include_revoked: bool = False,
+) -> Any:
+    """Role grants you administer, oldest first."""
+    rows = await service.list_grants(
+        session=session,
+        principal=principal,
+        person_id=person_id,
+        role=role,
+        include_revoked=include_revoked,
+        cursor=cursor,
+        limit=limit,
+    )
+    items, nxt = page_of(rows, limit, lambda g: (g.granted_at, g.id))
+    return Page(items=[GrantRead.model_validate(g) for g in items], next_cursor=nxt)
+
+
+@router.post(
+    "/grants/{grant_id}/revoke",
+    response_model=GrantRead,
+    responses=problem_responses(404, 409),
+)
+async def revoke_grant(
+    grant_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    address: ClientAddress,
+    now: NowDep,
+) -> Any:
+    """Revoke a grant; it leaves the person's tokens at their next refresh."""
+    return await service.revoke_grant(
+        session=session, principal=principal, grant_id=grant_id, client_address=address, now=now
+    )
