@@ -27,6 +27,7 @@ from gateway_service.config import GatewaySettings
 from inventory_service.config import InventorySettings
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.testing.client import running_app
+from shared_kit.testing.http import bearer
 from shared_kit.testing.infra import free_port
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 
@@ -193,11 +194,6 @@ async def inventory(
     )
     async with running_app(inventory_service.main.create_app(settings)) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 API = "/api/v1/inventory"

@@ -19,6 +19,7 @@ import pytest
 
 from shared_kit.testing.database import scalar
 from shared_kit.testing.gateway import Gateway
+from shared_kit.testing.http import bearer
 from shared_kit.testing.kafka import eventually, group_lag
 from shared_kit.testing.tokens import TokenIssuer
 
@@ -31,11 +32,6 @@ SCHOOL = "3113900101"  # the VIIS stand-in's demo school of the demo guardian's 
 CONTRACTS = "/api/v1/contracts"
 TICKETS = "/api/v1/tickets"
 CHILD = "learner-0001"
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def seed_devices(client: httpx.AsyncClient, admin: str, count: int) -> list[str]:

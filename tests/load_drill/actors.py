@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from shared_kit.testing.http import bearer
 from shared_kit.testing.tokens import TokenIssuer
 
 LOAD_S = 15.0  # the drill's fixed wall-clock time
@@ -52,11 +53,6 @@ SITES = (
     Site("0010000", "Rīga", "3113900101", devices=10, families=36, auto_approve=True),
     Site("0130000", "Jūrmala", "3113900202", devices=8, families=24, auto_approve=False),
 )
-
-
-def bearer(token: str) -> dict[str, str]:
-    """Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 def now() -> dt.datetime:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_service.config import PortalSettings
@@ -26,6 +25,7 @@ from portal_service.exceptions import LoginFailed, LoginRequired
 from portal_service.models import WebSession
 from portal_service.repository import WebSessionRepository
 from portal_service.web.gateway import GatewayClient, Profile, RefreshRefused, Tokens
+from shared_kit.crypto import RotatingCipher
 
 # A session's last_seen_at is written at most this often (not on every page).
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
@@ -53,22 +53,22 @@ def pkce_challenge(verifier: str) -> str:
 
 
 class SessionCipher:
-    """Encrypts a session's secrets with the first key; decrypts with any (key rotation)."""
+    """A session's secrets as one JSON document, encrypted with the kit's rotating cipher."""
 
     def __init__(self, keys: str) -> None:
-        self._fernet = MultiFernet([Fernet(k.strip()) for k in keys.split(",")])
+        self._cipher = RotatingCipher(keys)
 
     def seal(self, data: dict[str, Any]) -> str:
         """Encrypt a JSON document."""
-        return self._fernet.encrypt(json.dumps(data).encode()).decode()
+        return self._cipher.encrypt(json.dumps(data)).decode()
 
     def open(self, token: str | None) -> dict[str, Any]:
         """Decrypt one; an unreadable one (a retired key) is empty."""
         if not token:
             return {}
         try:
-            return dict(json.loads(self._fernet.decrypt(token.encode())))
-        except InvalidToken:
+            return dict(json.loads(self._cipher.decrypt(token)))
+        except ValueError:
             return {}
 
 
