@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared_kit.events import CloudEvent
 from shared_kit.events.kafka import ensure_topics
 from shared_kit.testing.infra import Tansu
-from shared_kit.testing.kafka import eventually, group_lag, publish
+from shared_kit.testing.kafka import eventually, publish
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import build_consumers
 
@@ -104,26 +104,18 @@ async def test_events_after_a_broker_restart_are_counted_once(
     async def counted(expected: Counters) -> bool:
         return await stored_counters(engine) == expected
 
-    async def committed_everything() -> bool:
-        lags = [
-            await group_lag(own.kafka_bootstrap_servers, own.consumer_group, topic)
-            for topic in own.consumed_topics
-        ]
-        return sum(lags) == 0
-
     restarted = Tansu(port=own_broker.port)
     try:
         async with live_consumer(sessions, own):
             await eventually(partial(counted, recompute(first)), timeout_s=40)
-            # The broker goes away between batches, not in the middle of a batch's offset
-            # commit: the embedded broker would accept a commit sent by the old group member
-            # after its restart (real Kafka refuses a member it does not know), and that stale
-            # offset would then hide the new topic's first records.
-            await eventually(committed_everything, timeout_s=30)
-            own_broker.stop()
-            restarted.start()
-            # A relay that did not hear its acks sends the tail of `first` again.
-            await publish_all(own, first[-10:] + later)
+        # As after `make run` is stopped and started again: the broker comes back empty and
+        # the service's consumer starts afresh (a consumer kept alive across an embedded
+        # broker's restart can have a stale commit accepted by it: see the README).
+        own_broker.stop()
+        restarted.start()
+        # A relay that did not hear its acks sends the tail of `first` again.
+        await publish_all(own, first[-10:] + later)
+        async with live_consumer(sessions, own):
             await eventually(partial(counted, recompute(events)), timeout_s=60)
     finally:
         restarted.stop()
