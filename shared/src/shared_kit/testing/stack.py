@@ -101,10 +101,12 @@ class PortRange:
     connection takes one while the stack starts), held by a lock file so that no other test
     process on this machine picks the same range until `release()`."""
 
-    def __init__(self, span: int = PORT_SPAN) -> None:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-        bases = list(range(10_000, low - span, span))
-        random.shuffle(bases)
+    def __init__(self, span: int = PORT_SPAN, candidates: list[int] | None = None) -> None:
+        if candidates is None:
+            low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+            candidates = list(range(10_000, low - span, span))
+            random.shuffle(candidates)  # parallel callers mostly try different ranges first
+        bases = candidates
         LOCK_DIR.mkdir(parents=True, exist_ok=True)
         for base in bases:
             lock = self._lock(base)
