@@ -69,7 +69,8 @@ async def browser_login(console: str) -> tuple[dict[str, Any], str]:
             page = await browser.new_page()
             await page.goto(f"{console}/")
             await page.click("#login")  # → the gateway's provider choice (Latvian)
-            await page.get_by_role("link", name="Latvija.lv").click()  # → the SAML IdP
+            # The choices are GOV.UK start buttons (links with role=button). → the SAML IdP
+            await page.get_by_role("button", name="Pieteikties ar Latvija.lv").click()
             await page.check("input[name=person][value=municipality_admin]")
             await page.select_option("select[name=method]", "eparaksts")
             await page.get_by_role("button", name="Approve").click()  # → ACS → console

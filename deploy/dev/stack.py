@@ -328,6 +328,7 @@ def gateway_env(urls: dict[str, str]) -> dict[str, str]:
     return {
         "GATEWAY_ISSUER": urls["gateway"],
         "GATEWAY_RETURN_TO_ALLOWED": f"{urls['console']} {urls['portal']}",
+        "GATEWAY_PORTAL_URL": urls["portal"],
         "GATEWAY_VIIS_URL": urls["viis"],
         "GATEWAY_EKLASE_AUTHORIZE_URL": f"{eklase}/authorize",
         "GATEWAY_EKLASE_TOKEN_URL": f"{eklase}/token",

@@ -24,6 +24,7 @@ PROD = {
     "saml_sp_key_pem": "-----BEGIN PRIVATE KEY-----\n…",
     "saml_sp_cert_pem": "-----BEGIN CERTIFICATE-----\n…",
     "latvija_idp_metadata_url": "https://idp.latvija.lv/metadata",
+    "portal_url": "https://rezervacijas.datori.lv",
 }
 
 
@@ -45,6 +46,7 @@ class TestProductionGuard:
             ("saml_sp_key_pem", None),
             ("saml_sp_cert_pem", None),
             ("latvija_idp_metadata_url", None),
+            ("portal_url", None),
         ],
     )
     def test_each_dev_secret_is_refused(self, field: str, value: str | None) -> None:

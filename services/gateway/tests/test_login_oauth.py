@@ -413,6 +413,6 @@ class TestChoicePage:
     ) -> None:
         params = {"lang": lang, "return_to": RETURN_TO, "code_challenge": "a" * 43}
         r = await client.get("/login", params=params)
-        assert r.status_code == 200 and f'<html lang="{lang}">' in r.text
+        assert r.status_code == 200 and f'<html lang="{lang}" class="govuk-template">' in r.text
         assert f"{text} E-klase" in r.text and f"{text} Mykoob" in r.text
         assert "/login/eklase?return_to=" in r.text

@@ -301,7 +301,7 @@ class TestBadInputFromTheBrowser:
         params = {"SAMLResponse": "garbage", "lang": lang}
         r = await client.get(SLO_PATH, params=params, headers={"Accept": "text/html"})
         assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
-        assert f'<html lang="{lang}">' in r.text and 'role="alert"' in r.text
+        assert f'<html lang="{lang}" class="govuk-template">' in r.text and 'role="alert"' in r.text
 
     @pytest.mark.parametrize("name", ["RelayState", "SigAlg", "Signature"])
     async def test_an_oversized_parameter_is_a_400(

@@ -22,6 +22,7 @@ DEV_LOGIN_SECRETS = {
     "mykoob_client_secret": "dev-mykoob-secret",
 }
 DEV_LATVIJA_IDP_METADATA_URL = "http://127.0.0.1:8193/metadata"
+DEV_PORTAL_URL = "http://127.0.0.1:8110"
 SERVICE_AUDIENCES = ["inventory", "reservations", "contracts", "tickets", "statistics"]
 
 
@@ -57,6 +58,9 @@ class GatewaySettings(ServiceSettings):
     login_rate_per_s: float = Field(1.0, gt=0)
     login_rate_burst: int = Field(10, ge=1)
 
+    # The platform's home for a person (the portal): where the header of the login's pages
+    # links, and whose accessibility statement their footer names.
+    portal_url: str = DEV_PORTAL_URL
     # Login: where logins may return to (exact origins), VIIS, and the identity providers.
     return_to_allowed: Annotated[list[str], NoDecode] = Field(default_factory=list)
     login_attempt_ttl_s: int = Field(600, ge=60, le=3600)
@@ -132,6 +136,8 @@ class GatewaySettings(ServiceSettings):
             raise ValueError("GATEWAY_LATVIJA_IDP_METADATA_URL must be set in production")
         if any(not origin.startswith("https://") for origin in self.return_to_allowed):
             raise ValueError("GATEWAY_RETURN_TO_ALLOWED takes only https origins in production")
+        if not self.portal_url.startswith("https://"):
+            raise ValueError("GATEWAY_PORTAL_URL must be the portal's https URL in production")
         return self
 
 

@@ -12,9 +12,11 @@ from gateway_service import service
 from gateway_service.config import GatewaySettings
 from gateway_service.consumers import build_consumers
 from gateway_service.deps import TokenBucket
+from gateway_service.login import pages
 from gateway_service.login.router import login_router, logout_router
 from gateway_service.router import oauth_router, router
 from gateway_service.service.common import audit_purge
+from shared_kit import design
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
@@ -43,6 +45,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     """Build the gateway service; `clock` replaces the system clock (tests move time)."""
     settings = settings or GatewaySettings()
     clock = clock or system_clock
+    pages.warm_up()
     app = create_service_app(
         ServiceSpec(
             name="gateway",
@@ -73,6 +76,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
             ],
         )
     )
+    # The design system's CSS and JS for the login's pages (the portal's look).
+    app.mount(pages.STATIC_URL, design.static_files(), name="static")
     app.state.token_limiter = TokenBucket(settings.token_rate_per_s, settings.token_rate_burst)
     app.state.login_limiter = TokenBucket(settings.login_rate_per_s, settings.login_rate_burst)
     return app

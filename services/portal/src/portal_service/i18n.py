@@ -1,55 +1,44 @@
 """Languages: Latvian first, English offered; Babel catalogues compiled in memory at start.
 
 The `.po` files under `translations/` are the source (no `.mo` to build or forget: a fresh
-clone runs as it is). Dates and times are shown in Europe/Riga in the language's format.
+clone runs as it is); the kit's layout brings its own catalogue (`shared_kit.design.i18n`).
+Dates and times are shown in Europe/Riga in the language's format.
 Catalogues: `uv run python -m portal_service.i18n` extracts the messages and updates both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
-import sys
-from functools import cache
 from pathlib import Path
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 
-Lang = Literal["lv", "en"]
-LANGS: tuple[Lang, ...] = ("lv", "en")
-DEFAULT_LANG: Lang = "lv"
+from shared_kit.design import i18n as design
+from shared_kit.design.i18n import DEFAULT_LANG, LANGS, N_, Lang, as_lang
+
+# The kit's language names, re-exported: the portal's modules import them from here.
+__all__ = [
+    "DEFAULT_LANG",
+    "LANGS",
+    "N_",
+    "RIGA",
+    "Lang",
+    "as_lang",
+    "format_day",
+    "format_when",
+    "translations",
+    "update_catalogues",
+]
+
 RIGA = ZoneInfo("Europe/Riga")
 TRANSLATIONS = Path(__file__).parent / "translations"
-DOMAIN = "messages"
-STEADY_DATE = '"POT-Creation-Date: 2026-12-06 00:00+0000\\n"'
 
 
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
-
-def as_lang(value: str | None) -> Lang:
-    """A supported language, or the default."""
-    return "en" if value == "en" else DEFAULT_LANG
-
-
-@cache
 def translations(lang: Lang) -> Translations:
-    """The compiled catalogue of a language (read from its `.po` once per process)."""
-    po = TRANSLATIONS / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po.open("rb") as source:
-        catalog = read_po(source, locale=lang)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    """The compiled catalogue of a language, over the kit's (read once per process)."""
+    return design.translations(TRANSLATIONS, lang)
 
 
 def format_when(value: dt.datetime, lang: Lang) -> str:
@@ -64,43 +53,8 @@ def format_day(value: dt.date, lang: Lang) -> str:
 
 
 def update_catalogues(root: Path) -> None:
-    """Extract messages into the `.pot` and merge them into each language's `.po`; English
-    (the source language) gets its messages as they are, Latvian needs a translator."""
-    from babel.messages.frontend import main as pybabel
-
-    pot = TRANSLATIONS / f"{DOMAIN}.pot"
-    base = ["pybabel", "-q"]
-    extract = ["extract", "-F", str(root / "babel.cfg"), "-k", "N_", "--no-location"]
-    extract += ["--sort-output", "-o", str(pot), str(root)]
-    sys.argv = [*base, *extract]
-    pybabel()
-    for lang in LANGS:
-        sys.argv = [*base, "update", "-i", str(pot), "-d", str(TRANSLATIONS), "-l", lang]
-        sys.argv += ["--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"]
-        pybabel()
-    _fill_source_language(TRANSLATIONS / "en" / "LC_MESSAGES" / f"{DOMAIN}.po")
-    for path in [pot, *(TRANSLATIONS / lang / "LC_MESSAGES" / f"{DOMAIN}.po" for lang in LANGS)]:
-        _steady_header(path)
-
-
-def _steady_header(path: Path) -> None:
-    """No extraction date in the header: catalogues updated on two branches merge cleanly."""
-    text = path.read_text(encoding="utf-8")
-    path.write_text(
-        re.sub(r'"POT-Creation-Date: [^"]*"', lambda _: STEADY_DATE, text), encoding="utf-8"
-    )
-
-
-def _fill_source_language(po: Path) -> None:
-    from babel.messages.pofile import write_po
-
-    with po.open("rb") as source:
-        catalog = read_po(source, locale="en")
-    for message in catalog:
-        if message.id and not message.string:
-            message.string = message.id
-    with po.open("wb") as target:
-        write_po(target, catalog, width=100, include_lineno=False)
+    """Extract messages into the `.pot` and merge them into each language's `.po`."""
+    design.update_catalogues(root / "babel.cfg", TRANSLATIONS)
 
 
 if __name__ == "__main__":

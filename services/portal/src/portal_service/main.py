@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from portal_service import service
 from portal_service.config import PortalSettings
@@ -16,9 +15,11 @@ from portal_service.router import ROUTERS
 from portal_service.web.errors import install_page_errors
 from portal_service.web.security import page_policy
 from portal_service.web.templates import warm_up
+from shared_kit import design
 from shared_kit.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Files of the portal's own, if it has any, beside the design system's (the kit's).
 STATIC = Path(__file__).parent / "static"
 
 DESCRIPTION = """
@@ -47,7 +48,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             page_policy=page_policy(settings),
         )
     )
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", design.static_files(STATIC), name="static")
     install_page_errors(app)
     _with_http_client(app, settings)
     return app

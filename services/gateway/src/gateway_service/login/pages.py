@@ -1,146 +1,119 @@
-"""Plain, accessible HTML pages of the login: the provider choice and errors, in lv and en.
+"""The login's pages a person can meet: the provider choice and the login and logout errors.
 
-Every word on a page is in the page's language: an error page says what went wrong from this
-catalogue, by problem type, never the problem's (English) title or detail.
+They are pages of the platform's design system (the kit's `design/base.html`, as the portal's
+are), wholly in the language asked for: Latvian by default, English offered, every word from
+the gateway's gettext catalogues. An error page says what went wrong by problem type, never the
+problem's (English) title or detail, which stay in problem+json.
 """
 
 from __future__ import annotations
 
-from html import escape
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
-Lang = Literal["lv", "en"]
+from jinja2 import Environment
+
+from shared_kit import design
+from shared_kit.design.i18n import LANGS, N_, Lang
+
+__all__ = ["FALLBACK", "HINTS", "LANGS", "PROBLEMS", "STATIC_URL", "Kind", "Lang"]
+
 Kind = Literal["login", "logout"]
-LANGS: tuple[Lang, ...] = ("lv", "en")
+HERE = Path(__file__).parent
+TRANSLATIONS = HERE.parent / "translations"
+# Where the gateway serves the design system's files: under /login, which the ingress already
+# routes to it (the portal has its own /static on its own host).
+STATIC_URL = "/login/static"
 
-TEXT = {
-    "lv": {
-        "title": "Pieteikšanās",
-        "choose": "Izvēlieties, kā pieteikties",
-        "with": "Pieteikties ar",
-        "other": "English",
-        "error": "Pieteikšanās neizdevās",
-        "again": "Mēģiniet vēlreiz no lietotnes, kurā sākāt.",
-        "logout_error": "Izrakstīšanās netika pabeigta",
-        "logout_again": "Aizveriet pārlūkprogrammu, lai visas sesijas noteikti beigtos.",
-        "code": "Kļūdas kods",
-    },
-    "en": {
-        "title": "Log in",
-        "choose": "Choose how to log in",
-        "with": "Log in with",
-        "other": "Latviski",
-        "error": "The login did not succeed",
-        "again": "Try again from the application where you started.",
-        "logout_error": "The logout did not finish",
-        "logout_again": "Close the browser to be sure that every session has ended.",
-        "code": "Error code",
-    },
+# How each provider proves who the person is, under its button.
+HINTS = {
+    "Latvija.lv": N_("With an eID card, eParaksts mobile or an internet bank"),
+    "E-klase": N_("With your E-klase account"),
+    "Mykoob": N_("With your Mykoob account"),
 }
-
-# What went wrong, by problem type (lv, en).
-PROBLEMS: dict[str, tuple[str, str]] = {
-    "return-to-not-allowed": (
-        "Lietotne, no kuras sākāt, šai platformai nav zināma.",
-        "The application you started from is not known to this platform.",
+# What went wrong, by problem type.
+PROBLEMS: dict[str, str] = {
+    "return-to-not-allowed": N_("The application you started from is not known to this platform."),
+    "invalid-login-request": N_("The login request is not valid."),
+    "invalid-login-state": N_("This login is unknown, has expired or was already completed."),
+    "login-cancelled": N_("You cancelled the login at the identity provider."),
+    "login-refused": N_("The identity provider did not log you in."),
+    "invalid-login-response": N_("The identity provider's answer cannot be accepted."),
+    "identity-provider-failed": N_(
+        "The identity provider is not answering as it should. Try again later."
     ),
-    "invalid-login-request": (
-        "Pieteikšanās pieprasījums nav derīgs.",
-        "The login request is not valid.",
-    ),
-    "invalid-login-state": (
-        "Šī pieteikšanās nav zināma, tās laiks ir beidzies, vai tā jau ir pabeigta.",
-        "This login is unknown, has expired or was already completed.",
-    ),
-    "login-cancelled": (
-        "Jūs atcēlāt pieteikšanos identitātes nodrošinātāja lapā.",
-        "You cancelled the login at the identity provider.",
-    ),
-    "login-refused": (
-        "Identitātes nodrošinātājs atteica pieteikšanos.",
-        "The identity provider did not log you in.",
-    ),
-    "invalid-login-response": (
-        "Identitātes nodrošinātāja atbildi nevar pieņemt.",
-        "The identity provider's answer cannot be accepted.",
-    ),
-    "identity-provider-failed": (
-        "Identitātes nodrošinātājs pašlaik neatbild, kā vajadzētu. Mēģiniet vēlāk.",
-        "The identity provider is not answering as it should. Try again later.",
-    ),
-    "school-mismatch": (
-        "Identitātes nodrošinātāja norādītā skola neatbilst VIIS datiem. "
-        "Lūdziet skolai izlabot datus.",
+    "school-mismatch": N_(
         "The school the identity provider names does not match VIIS. "
-        "Ask the school to correct its records.",
+        "Ask the school to correct its records."
     ),
-    "viis-unavailable": (
-        "VIIS pašlaik nav sasniedzama. Mēģiniet vēlāk.",
-        "VIIS cannot be reached right now. Try again later.",
-    ),
-    "unknown-identity-provider": (
-        "Šāda identitātes nodrošinātāja nav.",
-        "There is no such identity provider.",
-    ),
-    "too-many-requests": (
-        "Pārāk daudz mēģinājumu no šīs adreses. Pagaidiet brīdi.",
-        "Too many attempts from this address. Wait a moment.",
-    ),
-    "invalid-logout-request": (
-        "Izrakstīšanās pieprasījums nav derīgs.",
-        "The logout request is not valid.",
-    ),
-    "invalid-logout-state": (
-        "Šī izrakstīšanās nav zināma, tās laiks ir beidzies, vai tā jau ir pabeigta.",
-        "This logout is unknown, has expired or was already finished.",
-    ),
+    "viis-unavailable": N_("VIIS cannot be reached right now. Try again later."),
+    "unknown-identity-provider": N_("There is no such identity provider."),
+    "too-many-requests": N_("Too many attempts from this address. Wait a moment."),
+    "invalid-logout-request": N_("The logout request is not valid."),
+    "invalid-logout-state": N_("This logout is unknown, has expired or was already finished."),
 }
 # For a problem type the catalogue does not name: by status class.
-FALLBACK: dict[int, tuple[str, str]] = {
-    4: ("Pieprasījums nav derīgs.", "The request is not valid."),
-    5: ("Radās kļūda. Mēģiniet vēlāk.", "Something went wrong. Try again later."),
+FALLBACK: dict[int, str] = {
+    4: N_("The request is not valid."),
+    5: N_("Something went wrong. Try again later."),
 }
 
 
-def _page(lang: Lang, title: str, body: str) -> str:
-    return (
-        f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title></head>"
-        f"<body><main>{body}</main></body></html>\n"
-    )
+@cache
+def environment(lang: Lang) -> Environment:
+    """The login's templates in one language."""
+    return design.environment(lang, TRANSLATIONS, {"login": HERE / "templates"})
 
 
-def choice_page(lang: Lang, links: dict[str, str], other_lang_href: str) -> str:
-    """The provider-choice page; `links` maps a provider's label to its (escaped here) URL."""
-    t = TEXT[lang]
-    items = "".join(
-        f'<li><a href="{escape(href)}">{escape(t["with"])} {escape(label)}</a></li>'
-        for label, href in links.items()
-    )
+def warm_up() -> None:
+    """Load both catalogues at start (a broken `.po` fails the start, not a page)."""
+    for lang in LANGS:
+        environment(lang)
+
+
+def _render(name: str, lang: Lang, nonce: str, portal_url: str, **context: object) -> str:
+    page = environment(lang).get_template(f"login/{name}")
+    portal = portal_url.rstrip("/")
+    return page.render(lang=lang, nonce=nonce, portal_url=portal, static=STATIC_URL, **context)
+
+
+def choice_page(
+    lang: Lang,
+    links: dict[str, str],
+    other_lang_href: str,
+    *,
+    nonce: str = "",
+    portal_url: str = "/",
+) -> str:
+    """The provider-choice page; `links` maps a provider's label to its URL."""
+    choices = [(label, href, HINTS.get(label)) for label, href in links.items()]
     other = "en" if lang == "lv" else "lv"
-    body = (
-        f"<h1>{escape(t['choose'])}</h1><ul>{items}</ul>"
-        f'<p><a href="{escape(other_lang_href)}" lang="{other}" hreflang="{other}">'
-        f"{escape(t['other'])}</a></p>"
+    return _render(
+        "choice.html",
+        lang,
+        nonce,
+        portal_url,
+        choices=choices,
+        lang_href=other_lang_href,
+        other_lang=other,
     )
-    return _page(lang, t["title"], body)
 
 
-def problem_text(lang: Lang, problem_type: str, status: int) -> str:
-    """What went wrong, in the page's language."""
-    texts = PROBLEMS.get(problem_type) or FALLBACK[5 if status >= 500 else 4]
-    return texts[LANGS.index(lang)]
+def problem_message(problem_type: str, status: int) -> str:
+    """What went wrong (the catalogue's message id; the page translates it)."""
+    return PROBLEMS.get(problem_type) or FALLBACK[5 if status >= 500 else 4]
 
 
-def error_page(lang: Lang, status: int, problem_type: str, kind: Kind = "login") -> str:
+def error_page(
+    lang: Lang,
+    status: int,
+    problem_type: str,
+    kind: Kind = "login",
+    *,
+    nonce: str = "",
+    portal_url: str = "/",
+) -> str:
     """A failed login or logout, explained: what went wrong, its code, then what to do."""
-    t = TEXT[lang]
-    prefix = "" if kind == "login" else "logout_"
-    heading, advice = t[f"{prefix}error"], t[f"{prefix}again"]
-    body = (
-        f"<h1>{escape(heading)}</h1>"
-        f'<div role="alert"><p>{escape(problem_text(lang, problem_type, status))}</p>'
-        f"<p>{escape(t['code'])}: {status}</p></div><p>{escape(advice)}</p>"
-    )
-    return _page(lang, heading, body)
+    message = problem_message(problem_type, status)
+    return _render("error.html", lang, nonce, portal_url, kind=kind, status=status, message=message)

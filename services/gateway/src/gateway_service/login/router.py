@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
+from gateway_service.config import GatewaySettings
 from gateway_service.deps import LoginRate, Settings, Viis
 from gateway_service.exceptions import InvalidLoginRequest, InvalidLogoutRequest
 from gateway_service.login import flow, latvija, pages, providers
@@ -42,11 +43,17 @@ def requested_lang(request: Request) -> Lang:
     return "en" if request.query_params.get("lang") == "en" else "lv"
 
 
+def page_context(request: Request) -> dict[str, str]:
+    """What every page needs beyond its language: the response's CSP nonce, the portal."""
+    settings: GatewaySettings = request.app.state.settings
+    return {"nonce": request.state.csp_nonce, "portal_url": settings.portal_url}
+
+
 def problem_answer(request: Request, exc: ProblemError, kind: Kind, lang: Lang) -> Response:
     """The error page for a browser that asks for HTML, else problem+json."""
     headers = {**NO_STORE, **exc.headers}
     if "text/html" in request.headers.get("accept", ""):
-        html = pages.error_page(lang, exc.status, exc.type, kind)
+        html = pages.error_page(lang, exc.status, exc.type, kind, **page_context(request))
         return HTMLResponse(html, status_code=exc.status, headers=headers)
     return problem_response(
         exc.status, exc.type, exc.title, exc.detail, request.url.path, headers, **exc.extra
@@ -136,7 +143,8 @@ async def choose_provider(
         for name in providers.providers(settings)
     }
     other = urlencode([*passed, ("lang", "en" if lang == "lv" else "lv")])
-    return HTMLResponse(pages.choice_page(lang, links, f"/login?{other}"), headers=NO_STORE)
+    html = pages.choice_page(lang, links, f"/login?{other}", **page_context(request))
+    return HTMLResponse(html, headers=NO_STORE)
 
 
 @login_router.get(

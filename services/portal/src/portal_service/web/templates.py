@@ -1,4 +1,5 @@
-"""Jinja environments, one per language, with the GOV.UK Frontend macros and our layout."""
+"""Jinja environments, one per language, with the GOV.UK Frontend macros and our layout
+(`web/layout.html`, on the kit's `design/base.html`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2 import Environment
 
-from portal_service.i18n import LANGS, Lang, format_day, format_when, translations
+from portal_service.i18n import LANGS, TRANSLATIONS, Lang, format_day, format_when, translations
 from portal_service.web.forms import FormErrors
+from shared_kit import design
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # One folder per area, each with its templates; `web` holds the shared layout and components.
@@ -21,20 +23,8 @@ AREAS = tuple(sorted(path.parent.name for path in PACKAGE.glob("*/templates")))
 @cache
 def environment(lang: Lang) -> Environment:
     """The environment of one language: its gettext, its date formats."""
-    loader = ChoiceLoader(
-        [
-            PrefixLoader({area: FileSystemLoader(PACKAGE / area / "templates") for area in AREAS}),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
-        ]
-    )
-    env = Environment(
-        loader=loader,
-        autoescape=True,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    folders = {area: PACKAGE / area / "templates" for area in AREAS}
+    env = design.environment(lang, TRANSLATIONS, folders)
     env.filters["when"] = partial(_when, lang=lang)
     env.filters["day"] = partial(_day, lang=lang)
     gettext = translations(lang).gettext

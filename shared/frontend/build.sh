@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Rebuilds the portal's design-system assets from pinned npm packages into
-# ../src/portal_service/static (the result is committed; running the portal needs no Node).
+# Rebuilds the design-system assets the portal and the gateway's pages share, from pinned npm
+# packages, into ../src/shared_kit/design/static (the result is committed; running a service
+# needs no Node).
 #   GOV.UK Frontend: the CSS (re-branded through portal.scss), the JS, the images it needs.
 # Needs node and npm; downloads only from the npm registry, into a temporary folder.
 set -euo pipefail
-GOVUK_FRONTEND_VERSION=6.3.0 # what govuk-frontend-jinja 4.1.0 (pyproject.toml) targets
+GOVUK_FRONTEND_VERSION=6.3.0 # what govuk-frontend-jinja 4.1.0 (the kit's `design` extra) targets
 SASS_VERSION=1.108.2
 
 here="$(cd "$(dirname "$0")" && pwd)"
-static="$here/../src/portal_service/static"
+static="$here/../src/shared_kit/design/static"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
