@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from portal_service.config import PortalSettings
+from portal_service.config import SERVICE_URLS, PortalSettings
 
 PROD = {
     "environment": "prod",
@@ -14,6 +14,7 @@ PROD = {
     "public_url": "https://www.datori.example",
     "gateway_public_url": "https://api.datori.example",
     "gateway_url": "https://api.datori.example",
+    **{name: "https://api.datori.example" for name in SERVICE_URLS},
 }
 
 
@@ -30,6 +31,12 @@ class TestProduction:
     @pytest.mark.parametrize("name", ["public_url", "gateway_public_url"])
     def test_plain_http_is_refused(self, name: str) -> None:
         config = {**PROD, name: "http://127.0.0.1:8110"}
+        with pytest.raises(ValidationError, match=name.upper()):
+            PortalSettings(**config, session_key=Fernet.generate_key().decode())
+
+    @pytest.mark.parametrize("name", SERVICE_URLS)
+    def test_a_services_dev_url_is_refused(self, name: str) -> None:
+        config = {**PROD, name: "http://127.0.0.1:8101"}
         with pytest.raises(ValidationError, match=name.upper()):
             PortalSettings(**config, session_key=Fernet.generate_key().decode())
 

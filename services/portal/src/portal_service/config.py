@@ -15,6 +15,18 @@ from shared_kit.settings import DEV_DATABASE_URL, Environment, ServiceSettings
 DEV_SESSION_KEY = "ZGV2LW9ubHktcG9ydGFsLXNlc3Npb24ta2V5LTMyYiE="
 DEV_URL = "http://127.0.0.1:8110"
 DEV_GATEWAY_URL = "http://127.0.0.1:8100"
+DEV_INVENTORY_URL = "http://127.0.0.1:8101"
+DEV_RESERVATIONS_URL = "http://127.0.0.1:8102"
+DEV_CONTRACTS_URL = "http://127.0.0.1:8103"
+DEV_TICKETS_URL = "http://127.0.0.1:8104"
+DEV_STATISTICS_URL = "http://127.0.0.1:8105"
+SERVICE_URLS = (
+    "inventory_url",
+    "reservations_url",
+    "contracts_url",
+    "tickets_url",
+    "statistics_url",
+)
 
 
 def origin_of(url: str) -> str:
@@ -40,6 +52,13 @@ class PortalSettings(ServiceSettings):
     gateway_public_url: str = DEV_GATEWAY_URL
     gateway_url: str = DEV_GATEWAY_URL
     gateway_timeout_s: float = Field(10.0, gt=0)
+    # The services' public APIs, called with the person's own access token (in a cluster all
+    # of them are the API host behind the ingress).
+    inventory_url: str = DEV_INVENTORY_URL
+    reservations_url: str = DEV_RESERVATIONS_URL
+    contracts_url: str = DEV_CONTRACTS_URL
+    tickets_url: str = DEV_TICKETS_URL
+    statistics_url: str = DEV_STATISTICS_URL
     # Origins a logout may pass through after its form (a Latvija.lv single logout goes to the
     # IdP and back through the gateway): the CSP's form-action lists them beside the gateway.
     logout_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -94,6 +113,9 @@ class PortalSettings(ServiceSettings):
             url = getattr(self, name)
             if not url.startswith("https://") or "127.0.0.1" in url:
                 raise ValueError(f"PORTAL_{name.upper()} must be an https URL in production")
+        for name in SERVICE_URLS:
+            if "127.0.0.1" in getattr(self, name):
+                raise ValueError(f"PORTAL_{name.upper()} must be set in production")
         return self
 
 

@@ -1,4 +1,5 @@
-"""Dependencies of the pages: settings, the gateway client, the web session, CSRF, the person."""
+"""Dependencies of the pages: settings, the gateway client, the web session, CSRF, the person,
+and the services' APIs with the person's token."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from portal_service import service
 from portal_service.config import PortalSettings, origin_of
 from portal_service.exceptions import CsrfRejected, LoginRequired
 from portal_service.models import WebSession
+from portal_service.web.api import ServiceApi
 from portal_service.web.gateway import GatewayClient, Profile
 from portal_service.web.pages import here
 from shared_kit.deps import SessionDep
@@ -93,3 +95,29 @@ async def signed_in(
 
 
 Person = Annotated[SignedIn, Depends(signed_in)]
+
+
+@dataclass(frozen=True)
+class Apis:
+    """The services' APIs with the logged-in person's own access token."""
+
+    inventory: ServiceApi
+    reservations: ServiceApi
+    contracts: ServiceApi
+    tickets: ServiceApi
+    statistics: ServiceApi
+
+
+def apis_of(request: Request, settings: PortalSettings, token: str) -> Apis:
+    """Every service's API client for one token, on the app's shared HTTP client."""
+    http = request.app.state.http
+    urls = {name: getattr(settings, f"{name}_url") for name in Apis.__dataclass_fields__}
+    return Apis(**{name: ServiceApi(http, name, url, token) for name, url in urls.items()})
+
+
+def person_apis(request: Request, person: Person, settings: Settings) -> Apis:
+    """The services' APIs as the logged-in person."""
+    return apis_of(request, settings, person.access_token)
+
+
+PersonApis = Annotated[Apis, Depends(person_apis)]

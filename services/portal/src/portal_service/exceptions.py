@@ -18,8 +18,9 @@ class LoginRequired(PortalError):
 
     status = 303
 
-    def __init__(self, next_path: str = "/home") -> None:
+    def __init__(self, next_path: str | None = "/home") -> None:
         super().__init__("login required")
+        # None: back to this page (a GET) or home (a form).
         self.next_path = next_path
 
 
@@ -37,5 +38,17 @@ class LoginFailed(PortalError):
 
 class GatewayUnavailable(PortalError):
     """The gateway did not answer as it should."""
+
+    status = 503
+
+
+class PageNotFound(PortalError):
+    """What the address names does not exist, or is not this person's to see."""
+
+    status = 404
+
+
+class ServiceUnavailable(PortalError):
+    """A service did not answer as it should (unreachable, 5xx)."""
 
     status = 503

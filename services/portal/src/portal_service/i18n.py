@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,7 @@ DEFAULT_LANG: Lang = "lv"
 RIGA = ZoneInfo("Europe/Riga")
 TRANSLATIONS = Path(__file__).parent / "translations"
 DOMAIN = "messages"
+STEADY_DATE = '"POT-Creation-Date: 2026-12-06 00:00+0000\\n"'
 
 
 def N_(message: str) -> str:
@@ -77,6 +79,16 @@ def update_catalogues(root: Path) -> None:
         sys.argv += ["--no-fuzzy-matching", "--ignore-obsolete", "-w", "100"]
         pybabel()
     _fill_source_language(TRANSLATIONS / "en" / "LC_MESSAGES" / f"{DOMAIN}.po")
+    for path in [pot, *(TRANSLATIONS / lang / "LC_MESSAGES" / f"{DOMAIN}.po" for lang in LANGS)]:
+        _steady_header(path)
+
+
+def _steady_header(path: Path) -> None:
+    """No extraction date in the header: catalogues updated on two branches merge cleanly."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        re.sub(r'"POT-Creation-Date: [^"]*"', lambda _: STEADY_DATE, text), encoding="utf-8"
+    )
 
 
 def _fill_source_language(po: Path) -> None:

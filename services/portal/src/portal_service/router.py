@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from portal_service.families.router import router as families_router
 from portal_service.help.router import router as help_router
 from portal_service.home.router import router as home_router
+from portal_service.schools.router import router as schools_router
 from portal_service.start.router import router as start_router
+from portal_service.support.router import router as support_router
 
-ROUTERS: list[APIRouter] = [start_router, home_router, help_router]
+ROUTERS: list[APIRouter] = [
+    start_router,
+    home_router,
+    families_router,
+    schools_router,
+    support_router,
+    help_router,
+]

@@ -15,8 +15,11 @@ from portal_service.exceptions import (
     GatewayUnavailable,
     LoginFailed,
     LoginRequired,
+    PageNotFound,
+    ServiceUnavailable,
 )
-from portal_service.web.pages import render_page
+from portal_service.web.api import ApiProblem
+from portal_service.web.pages import here, render_page
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,25 @@ def install_page_errors(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/?{urlencode({'next': exc.next_path})}", status_code=303)
+        back = exc.next_path or (here(request) if request.method == "GET" else "/home")
+        return RedirectResponse(f"/?{urlencode({'next': back})}", status_code=303)
+
+    @app.exception_handler(PageNotFound)
+    async def _not_found(request: Request, exc: PageNotFound) -> Response:
+        logger.info("not found: %s", exc.detail)
+        return render_page(request, "web/error.html", 404, kind="not_found")
+
+    @app.exception_handler(ServiceUnavailable)
+    async def _service_down(request: Request, exc: ServiceUnavailable) -> Response:
+        logger.warning("service unavailable: %s", exc.detail)
+        return render_page(request, "web/error.html", 503, kind="unavailable")
+
+    @app.exception_handler(ApiProblem)
+    async def _refused(request: Request, exc: ApiProblem) -> Response:
+        # A page that did not expect this answer: say it did not work, never crash.
+        logger.info("a service refused: %s %s", exc.status, exc.type)
+        status = exc.status if 400 <= exc.status < 500 else 400
+        return render_page(request, "web/error.html", status, kind="bad_request")
 
     @app.exception_handler(CsrfRejected)
     async def _csrf(request: Request, exc: CsrfRejected) -> Response:

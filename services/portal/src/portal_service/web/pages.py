@@ -40,6 +40,8 @@ def render_page(request: Request, name: str, status: int = 200, **context: Any) 
         "profile": profile,
         "nonce": request.state.csp_nonce,
         "path": request.url.path,
+        # A refused form's page title starts with "Error:" (the design system's pattern).
+        "error_title": bool(context.get("errors")),
     }
     return HTMLResponse(render(lang, name, {**base, **context}), status_code=status)
 

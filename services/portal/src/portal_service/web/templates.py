@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
 
 from portal_service.i18n import LANGS, Lang, format_day, format_when, translations
+from portal_service.web.forms import FormErrors
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # One folder per area, each with its templates; `web` holds the shared layout and components.
-AREAS = ("web", "start", "home", "help")
+AREAS = tuple(sorted(path.parent.name for path in PACKAGE.glob("*/templates")))
 
 
 @cache
@@ -35,7 +37,32 @@ def environment(lang: Lang) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = partial(_when, lang=lang)
     env.filters["day"] = partial(_day, lang=lang)
+    gettext = translations(lang).gettext
+    env.filters["summary"] = partial(error_summary, gettext=gettext)
+    env.filters["error_at"] = partial(error_at, gettext=gettext)
     return env
+
+
+def error_summary(errors: FormErrors | None, gettext: Callable[[str], str]) -> list[dict[str, str]]:
+    """The error summary's list: each field's message, linked to the field."""
+    if not errors:
+        return []
+    items = []
+    for name, (message, params) in errors.fields.items():
+        item = {"text": gettext(message) % params if params else gettext(message)}
+        href = errors.anchor(name)
+        items.append(item | ({"href": href} if href else {}))
+    return items
+
+
+def error_at(
+    errors: FormErrors | None, name: str, gettext: Callable[[str], str]
+) -> dict[str, str] | None:
+    """A field's `errorMessage` for the design system's macros (None: no message)."""
+    if not errors or name not in errors.fields:
+        return None
+    message, params = errors.fields[name]
+    return {"text": gettext(message) % params if params else gettext(message)}
 
 
 def _when(value: dt.datetime | None, lang: Lang) -> str:

@@ -1,0 +1,7 @@
+"""Families: report (pages under `/families/`)."""
+
+from __future__ import annotations
+
+from portal_service.web.pages import page_router
+
+router = page_router()

@@ -1,0 +1,1 @@
+"""Schools: the school administrator approves, hands over and takes back."""

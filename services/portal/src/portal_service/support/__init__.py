@@ -1,0 +1,1 @@
+"""Support: the municipality's technicians work through the problem reports."""
