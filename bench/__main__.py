@@ -21,6 +21,7 @@ from bench import (
     contracts,
     imports,
     journey,
+    portal,
     relay,
     reservations,
     search,
@@ -93,6 +94,12 @@ async def journey_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     return await journey.benchmark(infra)
 
 
+async def portal_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """The portal's guardian home and school approvals queue under 50 sessions each."""
+    print("Portal pages …", flush=True)
+    return await portal.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -104,6 +111,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "tickets": ticket_benchmarks,
     "statistics": statistics_benchmarks,
     "journey": journey_benchmark,
+    "portal": portal_benchmark,
 }
 
 

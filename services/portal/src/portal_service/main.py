@@ -15,6 +15,7 @@ from portal_service.router import ROUTERS
 from portal_service.web.errors import install_page_errors
 from portal_service.web.security import page_policy
 from portal_service.web.templates import warm_up
+from portal_service.web.timing import ServerTiming, TimedTransport
 from shared_kit import design
 from shared_kit.app import ServiceSpec, create_service_app
 
@@ -50,6 +51,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     )
     app.mount("/static", design.static_files(STATIC), name="static")
     install_page_errors(app)
+    app.add_middleware(ServerTiming)
     _with_http_client(app, settings)
     return app
 
@@ -61,7 +63,8 @@ def _with_http_client(app: FastAPI, settings: PortalSettings) -> None:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeout = httpx.Timeout(settings.gateway_timeout_s)
-        async with httpx.AsyncClient(timeout=timeout) as http, inner(app):
+        transport = TimedTransport(httpx.AsyncHTTPTransport())
+        async with httpx.AsyncClient(timeout=timeout, transport=transport) as http, inner(app):
             app.state.http = http
             yield
 
