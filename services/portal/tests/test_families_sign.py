@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
-from playwright.async_api import Error as PlaywrightError
 
-from .conftest import System, api_as
+from .conftest import System, api_as, latvija_approves, require_approval
 from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 DEMO_SCHOOL = "3113900101"  # the school of Marta (the demo guardian's) and Emīls (the other's)
@@ -42,13 +41,15 @@ class Agreements:
     emils: dict[str, Any]  # the other family's, at the demo school
 
 
-async def _reserve(api: Any, learner: str, school: str) -> dict[str, Any]:
-    """A reservation the school has approved (the demo policy approves at once; otherwise the
-    school's administrator approves it)."""
-    body = {"learner_id": learner, "institution_number": school}
-    reservation = await api.ok("POST", "reservations", "", json=body)
-    assert reservation["state"] in ("approved", "requested"), reservation
-    return dict(reservation)
+async def _reserve(family: Any, school: Any, learner: str, number: str) -> dict[str, Any]:
+    """A reservation the family asks for and the school approves."""
+    body = {"learner_id": learner, "institution_number": number}
+    reservation = await family.ok("POST", "reservations", "", json=body)
+    assert reservation["state"] == "requested", reservation
+    path = f"/{reservation['id']}/approve"
+    approved = await school.ok("POST", "reservations", path, json={})
+    assert approved["state"] == "approved", approved
+    return dict(approved)
 
 
 async def _contract_of(api: Any, reservation_id: str, timeout_s: float = 60) -> dict[str, Any]:
@@ -65,21 +66,22 @@ async def _contract_of(api: Any, reservation_id: str, timeout_s: float = 60) -> 
 
 @pytest.fixture(scope="module")
 async def agreements(system: System) -> Agreements:
-    """Three agreements to sign: two of the demo guardian's children, one of the other family."""
+    """Three agreements to sign: two of the demo guardian's children, one of the other family;
+    each reserved by the family and approved by the school (the other school has no demo
+    administrator: the municipality's approves there)."""
+    await require_approval(system)
     guardian = await api_as(system, "guardian")
     other = await api_as(system, "other_guardian")
     school = await api_as(system, "school_admin")
+    municipality = await api_as(system, "municipality_admin")
     me = await guardian.ok("GET", "gateway", "/me")
     kids = {c["given_name"]: c["id"] for c in me["children"]}
     (emils,) = (await other.ok("GET", "gateway", "/me"))["children"]
     made = [
-        (guardian, await _reserve(guardian, kids["Marta"], DEMO_SCHOOL)),
-        (guardian, await _reserve(guardian, kids["Jānis"], OTHER_SCHOOL)),
-        (other, await _reserve(other, emils["id"], DEMO_SCHOOL)),
+        (guardian, await _reserve(guardian, school, kids["Marta"], DEMO_SCHOOL)),
+        (guardian, await _reserve(guardian, municipality, kids["Jānis"], OTHER_SCHOOL)),
+        (other, await _reserve(other, school, emils["id"], DEMO_SCHOOL)),
     ]
-    for _, reservation in made:
-        if reservation["state"] == "requested":
-            await school.ok("POST", "reservations", f"/{reservation['id']}/approve", json={})
     contracts = [await _contract_of(api, r["id"]) for api, r in made]
     return Agreements(*contracts)
 
@@ -108,36 +110,13 @@ async def check_page(page: Page) -> None:
         await page.set_viewport_size(PHONE)
 
 
-async def _until(page: Page, url: str | re.Pattern[str], what: str) -> None:
-    """Wait until the browser is at `url`, pressing the SAML form's Continue button when the
-    page has no JavaScript to submit it."""
-    proceed = page.get_by_role("button", name="Continue")
-    deadline = time.monotonic() + 30
-    matches = (lambda u: u == url) if isinstance(url, str) else (lambda u: bool(url.search(u)))
-    while not matches(page.url.split("#")[0]):
-        assert time.monotonic() < deadline, f"{what} ended at {page.url}"
-        with contextlib.suppress(PlaywrightError):
-            if await proceed.is_visible():
-                await proceed.click()
-        await asyncio.sleep(0.1)
-    await page.wait_for_load_state()
-
-
 async def log_in_weakly(page: Page, system: System, person: str, provider: str) -> None:
     """Log in through E-klase or Mykoob (a login too weak to sign) and land on home."""
     await page.goto(f"{system.portal}/")
     await page.get_by_role("button", name=f"Pieteikties ar {provider}").click()
     await page.get_by_role("radio", name=re.compile(rf"\({re.escape(person)}\)$")).check()
     await page.get_by_role("button", name="Approve").click()
-    await _until(page, f"{system.portal}/home", f"the {provider} login of {person}")
-
-
-async def pass_latvija(page: Page, person: str, back: str | re.Pattern[str]) -> None:
-    """At the Latvija.lv stand-in: pick the person, log in with eParaksts, come back."""
-    await page.get_by_role("radio", name=re.compile(rf"\({re.escape(person)}\)$")).check()
-    await page.get_by_label("Authentication method").select_option("eparaksts")
-    await page.get_by_role("button", name="Approve").click()
-    await _until(page, back, f"the Latvija.lv login of {person}")
+    await page.wait_for_url(f"{system.portal}/home")
 
 
 async def sign_with_step_up(
@@ -163,12 +142,12 @@ async def sign_with_step_up(
     ).wait_for()
     await check_page(page)
     await page.get_by_role("button", name="Turpināt Latvija.lv").click()
-    await pass_latvija(page, person, url)
+    await latvija_approves(page, person, then=url)
 
     # Straight back at the signing step: now strong enough.
     await page.get_by_role("checkbox", name=re.compile("piekrītu tā noteikumiem")).check()
     await page.get_by_role("button", name=SIGN).click()
-    await _until(page, f"{url}/signed", "signing")
+    await page.wait_for_url(f"{url}/signed")
     await page.get_by_role("heading", name="Līgums parakstīts").wait_for()
     await page.get_by_text("Tagad līgums gaida skolas parakstu").wait_for()
     await check_page(page)
@@ -252,10 +231,10 @@ class TestSigningWithAStepUp:
                 "heading", name="Lai parakstītu, piesakieties caur Latvija.lv"
             ).wait_for()
             await page.get_by_role("button", name="Turpināt Latvija.lv").click()
-            await pass_latvija(page, "guardian", url)
+            await latvija_approves(page, "guardian", then=url)
             await page.get_by_role("checkbox", name=re.compile("piekrītu tā noteikumiem")).check()
             await page.get_by_role("button", name=SIGN).click()
-            await _until(page, f"{url}/signed", "signing")
+            await page.wait_for_url(f"{url}/signed")
             await page.get_by_role("heading", name="Līgums parakstīts").wait_for()
             # axe runs in the page, so it checks these same pages in the JavaScript test.
             assert "js-enabled" not in (await page.get_attribute("body", "class") or "")
@@ -299,7 +278,7 @@ class TestAnotherFamily:
             await page.get_by_role("button", name=SIGN).click()
             await page.get_by_role("button", name="Turpināt Latvija.lv").click()
             # Somebody else picks up the computer and logs in at Latvija.lv.
-            await pass_latvija(page, "guardian", re.compile(r"/login/callback\?"))
+            await latvija_approves(page, "guardian", then=re.compile(r"/login/callback\?"))
             await page.get_by_role("heading", name="Pieteicās cita persona").wait_for()
             await check_page(page)
             await page.goto(url)  # nobody is logged in any more
