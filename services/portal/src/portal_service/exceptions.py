@@ -36,6 +36,10 @@ class LoginFailed(PortalError):
     status = 400
 
 
+class StepUpRefused(LoginFailed):
+    """A stronger login in the middle of a task logged another person in than the session's."""
+
+
 class GatewayUnavailable(PortalError):
     """The gateway did not answer as it should."""
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_service.config import PortalSettings
-from portal_service.exceptions import LoginFailed, LoginRequired
+from portal_service.exceptions import LoginFailed, LoginRequired, StepUpRefused
 from portal_service.models import WebSession
 from portal_service.repository import WebSessionRepository
 from portal_service.web.gateway import GatewayClient, Profile, RefreshRefused, Tokens
@@ -79,6 +79,8 @@ class PendingLogin:
     state: str
     verifier: str
     next_path: str
+    # A step-up (a stronger login in the middle of a task): the person it must be again.
+    person_id: str | None = None
 
 
 def safe_next(path: str | None, default: str = "/home") -> str:
@@ -118,12 +120,16 @@ async def start_login(
     settings: PortalSettings,
     current: WebSession | None,
     next_path: str,
+    step_up: bool = False,
 ) -> tuple[str, PendingLogin]:
-    """A fresh anonymous session holding the login's PKCE verifier; its cookie and the login."""
+    """A fresh anonymous session holding the login's PKCE verifier; its cookie and the login.
+
+    A step-up started from a logged-in session must log the same person in again."""
     repo = WebSessionRepository(session)
+    same = str(current.person_id) if step_up and current and current.person_id else None
     if current is not None:
         await repo.remove(current)  # a new login never continues an old session
-    pending = PendingLogin(new_secret(), secrets.token_urlsafe(48), safe_next(next_path))
+    pending = PendingLogin(new_secret(), secrets.token_urlsafe(48), safe_next(next_path), same)
     cookie, at = new_secret(), now()
     await repo.add(
         WebSession(
@@ -159,6 +165,11 @@ async def complete_login(
     redirect_uri = f"{settings.public_url.rstrip('/')}/login/callback"
     tokens = await gateway.redeem_code(code, pending["verifier"], redirect_uri)
     profile = await gateway.me(tokens.access_token)
+    expected = pending.get("person_id")
+    if expected is not None and expected != profile.id:
+        # Someone else logged in at the identity provider: the session stays anonymous (the
+        # person's own ended when the step-up started), so nobody's continues.
+        raise StepUpRefused("the stronger login was of another person")
     cookie, at = new_secret(), now()
     # Renewed at login: the anonymous session's id and CSRF token are never a person's.
     current.token_sha256, current.csrf_token = token_hash(cookie), new_secret()

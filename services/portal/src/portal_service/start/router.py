@@ -64,10 +64,16 @@ async def login(
     settings: Settings,
     web: CurrentSession,
     next_path: NextParam = None,
+    step_up: bool = False,
 ) -> Response:
-    """Start a login at the gateway straight with the chosen identity provider."""
+    """Start a login at the gateway straight with the chosen identity provider (`step_up`: a
+    stronger login of the person already logged in, e.g. to sign, who comes back to `next`)."""
     cookie, pending = await service.start_login(
-        session=session, settings=settings, current=web, next_path=next_path or "/home"
+        session=session,
+        settings=settings,
+        current=web,
+        next_path=next_path or "/home",
+        step_up=step_up,
     )
     query = {
         "return_to": f"{settings.public_url.rstrip('/')}/login/callback",

@@ -17,6 +17,7 @@ from portal_service.exceptions import (
     LoginRequired,
     PageNotFound,
     ServiceUnavailable,
+    StepUpRefused,
 )
 from portal_service.web.api import ApiProblem
 from portal_service.web.pages import here, render_page
@@ -58,6 +59,11 @@ def install_page_errors(app: FastAPI) -> None:
     async def _login_failed(request: Request, exc: LoginFailed) -> Response:
         logger.info("login not finished: %s", exc.detail)
         return render_page(request, "web/error.html", 400, kind="login")
+
+    @app.exception_handler(StepUpRefused)
+    async def _step_up_refused(request: Request, exc: StepUpRefused) -> Response:
+        logger.info("step-up refused: %s", exc.detail)
+        return render_page(request, "web/error.html", 400, kind="step_up")
 
     @app.exception_handler(GatewayUnavailable)
     async def _unavailable(request: Request, exc: GatewayUnavailable) -> Response:
