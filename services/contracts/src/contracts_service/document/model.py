@@ -30,14 +30,15 @@ class LenderData(BaseModel):
 
 
 class BorrowerData(BaseModel):
-    """The borrower (the guardian); the personal code is printed in the PDF only."""
+    """The borrower (the guardian); the personal code is printed in the PDF only, so the
+    agreement's text is built without it (None)."""
 
     model_config = ConfigDict(frozen=True)
 
     person_id: uuid.UUID
     given_name: str | None
     family_name: str | None
-    personal_code: SecretStr
+    personal_code: SecretStr | None = None
 
     @property
     def full_name(self) -> str:

@@ -5,25 +5,25 @@ The creation date is the document's own `issued_at` and fpdf2 derives the file i
 content, so the same data always gives the same bytes and so the same SHA-256. Dates print in
 Riga time; amounts with a decimal comma in Latvian and a point in English. A period ends
 exclusively: an end at Riga midnight prints as the day before, inclusive; any other end as its
-date and time.
+date and time. The wording, the formats and the filled clauses come from `text.py`, which
+builds the agreement's text for reading in a page from the same pieces.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
 from contracts_service.document import template as t
+from contracts_service.document import text
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
+from contracts_service.document.text import RIGA, date_lv
 from shared_kit.fields import PERSONAL_CODE
 
-RIGA = ZoneInfo("Europe/Riga")
 FONT = "DejaVu"
 GREY = (90, 90, 90)
 PRODUCER = "Datori bērnam – computer libraries"
@@ -36,49 +36,9 @@ def font_path(name: str) -> Path:
         return Path(p)
 
 
-def date_lv(moment: dt.datetime | dt.date) -> str:
-    """A date as Latvians write it: 01.09.2026."""
-    day = moment.astimezone(RIGA).date() if isinstance(moment, dt.datetime) else moment
-    return day.strftime("%d.%m.%Y.")
-
-
-def date_en(moment: dt.datetime | dt.date) -> str:
-    """A date in ISO form for the English rendering."""
-    day = moment.astimezone(RIGA).date() if isinstance(moment, dt.datetime) else moment
-    return day.isoformat()
-
-
 def time_lv(moment: dt.datetime) -> str:
     """A moment in Riga time, to the second."""
     return moment.astimezone(RIGA).strftime("%d.%m.%Y. %H:%M:%S (%Z)")
-
-
-def clock_time(local: dt.datetime) -> str:
-    """12:00 (EEST), with seconds when there are any; the zone tells the two 03:30s apart."""
-    return local.strftime("%H:%M:%S (%Z)" if local.second else "%H:%M (%Z)")
-
-
-def last_day(end: dt.datetime) -> dt.date | None:
-    """The last whole day of a period ending (exclusively) at `end`: the day before an end at
-    Riga midnight; None when the end falls during a day."""
-    local = end.astimezone(RIGA)
-    return local.date() - dt.timedelta(days=1) if local.time() == dt.time(0) else None
-
-
-def period_end_lv(end: dt.datetime) -> str:
-    """The end as the agreement prints it: 31.05.2027. (ieskaitot), or 01.06.2027. plkst. 12:00."""
-    day = last_day(end)
-    if day is not None:
-        return f"{date_lv(day)} (ieskaitot)"
-    return f"{date_lv(end)} plkst. {clock_time(end.astimezone(RIGA))}"
-
-
-def period_end_en(end: dt.datetime) -> str:
-    """The end in English: 2027-05-31 (inclusive), or 2027-06-01 12:00 (EEST)."""
-    day = last_day(end)
-    if day is not None:
-        return f"{date_en(day)} (inclusive)"
-    return f"{date_en(end)} {clock_time(end.astimezone(RIGA))}"
 
 
 def personal_code(code: str) -> str:
@@ -87,27 +47,22 @@ def personal_code(code: str) -> str:
     return f"{match[1]}-{match[2]}" if match else code
 
 
-def money_lv(value: Decimal) -> str:
-    """329,00 EUR."""
-    return f"{value:.2f}".replace(".", ",") + " EUR"
-
-
-def money_en(value: Decimal) -> str:
-    """EUR 329.00."""
-    return f"EUR {value:.2f}"
+def both(label: tuple[str, str]) -> str:
+    """A label as the PDF prints it: Latvian / English."""
+    return f"{label[0]} / {label[1]}"
 
 
 def lender_lines(lender: LenderData) -> list[str]:
     """The lender's block: legal details, or the registry codes when they are missing."""
-    kind = "pašvaldība" if lender.kind == "municipality" else "izglītības iestāde"
-    code = "ATVK kods" if lender.kind == "municipality" else "VIIS reģ. Nr."
-    lines = [f"{lender.name or '—'} ({kind}, {code} {lender.code})"]
-    if lender.registration_number:
-        lines.append(f"Reģistrācijas Nr. / Registration No.: {lender.registration_number}")
-    if lender.address:
-        lines.append(f"Adrese / Address: {lender.address}")
-    if lender.representative:
-        lines.append(f"Pārstāvis / Represented by: {lender.representative}")
+    kind, code = t.LENDER_KINDS[lender.kind]
+    lines = [f"{lender.name or '—'} ({kind[0]}, {code[0]} {lender.code})"]
+    for label, value in (
+        (t.REGISTRATION_NUMBER, lender.registration_number),
+        (t.ADDRESS, lender.address),
+        (t.REPRESENTATIVE, lender.representative),
+    ):
+        if value:
+            lines.append(f"{both(label)}: {value}")
     return lines
 
 
@@ -187,71 +142,41 @@ class Renderer:
 
     def _parties(self) -> None:
         d = self.data
-        self._line("Patapinātājs / Lender", bold=True)
+        self._line(both(t.LENDER), bold=True)
         for line in lender_lines(d.lender):
             self._line(line)
         self._gap()
-        self._line("Patapinājuma ņēmējs / Borrower", bold=True)
-        self._line(f"Vārds, uzvārds / Name: {d.borrower.full_name}")
+        self._line(both(t.BORROWER), bold=True)
+        self._line(f"{both(t.NAME)}: {d.borrower.full_name}")
+        if d.borrower.personal_code is None:
+            raise ValueError("A PDF prints the borrower's personal code")
         code = personal_code(d.borrower.personal_code.get_secret_value())
-        self._line(f"Personas kods / Personal code: {code}")
+        self._line(f"{both(t.PERSONAL_CODE)}: {code}")
         self._gap()
-        self._line("Izglītojamais (lietotājs) / Learner (user)", bold=True)
-        self._line(f"{d.learner} · izglītības iestāde / institution: {d.institution_number}")
+        self._line(both(t.LEARNER), bold=True)
+        self._line(f"{d.learner} · {both(t.INSTITUTION)}: {d.institution_number}")
         self._gap(4)
 
     def _device(self) -> None:
-        dev = self.data.device
-        value = (
-            (money_lv(dev.value), money_en(dev.value)) if dev.value is not None else t.VALUE_UNKNOWN
-        )
-        rows = [
-            ("Inventāra Nr. / Asset tag", dev.asset_tag),
-            ("Sērijas Nr. / Serial number", dev.serial_number),
-            ("Modelis / Model", dev.model),
-            ("Veids / Category", dev.category),
-            ("Piederumi / Accessories", ", ".join(dev.accessories) or "—"),
-            ("Vērtība atbildībai / Value for liability", f"{value[0]} / {value[1]}"),
-            (
-                "Termiņš / Period",
-                f"{date_lv(self.data.period_start)} – {period_end_lv(self.data.period_end)}",
-            ),
-        ]
-        self._line("Ierīce / Device", bold=True)
+        lv, en = text.device_details(self.data, 0), text.device_details(self.data, 1)
+        value = text.value_texts(self.data)
+        self._line(both(t.DEVICE), bold=True)
         self.pdf.set_font(FONT, "", 9)
         with self.pdf.table(
             col_widths=(38, 62), line_height=5.5, first_row_as_headings=False
         ) as table:
-            for label, value_text in rows:
+            for row_lv, row_en in zip(lv, en, strict=True):
                 row = table.row()
-                row.cell(label)
-                row.cell(value_text)
+                row.cell(f"{row_lv.label} / {row_en.label}")
+                # The value's two currencies side by side; every other value in Latvian.
+                row.cell(" / ".join(value) if row_lv.label == t.VALUE[0] else row_lv.value)
         self._gap(4)
 
     def _clauses(self) -> None:
-        d = self.data
-        insured = d.device.insured_until
-        insurance = (
-            tuple(s.format(until_lv=date_lv(insured), until_en=date_en(insured)) for s in t.INSURED)
-            if insured is not None
-            else t.NOT_INSURED
-        )
-        value = d.device.value
-        fields = {
-            "learner": d.learner,
-            "start_lv": date_lv(d.period_start),
-            "end_lv": period_end_lv(d.period_end),
-            "start_en": date_en(d.period_start),
-            "end_en": period_end_en(d.period_end),
-            "insurance_lv": insurance[0],
-            "insurance_en": insurance[1],
-            "value_lv": money_lv(value) if value is not None else t.VALUE_UNKNOWN[0],
-            "value_en": money_en(value) if value is not None else t.VALUE_UNKNOWN[1],
-        }
-        for number, clause in enumerate(t.CLAUSES, start=1):
-            self._line(f"{number}. {clause.heading[0]} / {clause.heading[1]}", bold=True)
-            self._line(clause.text[0].format(**fields))
-            self._line(clause.text[1].format(**fields), size=8, grey=True)
+        for number, heading, wording in text.clauses(self.data):
+            self._line(f"{number}. {heading[0]} / {heading[1]}", bold=True)
+            self._line(wording[0])
+            self._line(wording[1], size=8, grey=True)
             self._gap()
 
     def _signature_placeholders(self) -> None:

@@ -29,6 +29,34 @@ DRAFT_NOTICE = (
 )
 
 
+# The labels of the parties' and the device's blocks; the PDF prints "Latvian / English".
+LENDER = ("Patapinātājs", "Lender")
+BORROWER = ("Patapinājuma ņēmējs", "Borrower")
+LEARNER = ("Izglītojamais (lietotājs)", "Learner (user)")
+NAME = ("Vārds, uzvārds", "Name")
+PERSONAL_CODE = ("Personas kods", "Personal code")
+INSTITUTION = ("izglītības iestāde", "institution")
+REGISTRATION_NUMBER = ("Reģistrācijas Nr.", "Registration No.")
+ADDRESS = ("Adrese", "Address")
+REPRESENTATIVE = ("Pārstāvis", "Represented by")
+# The lender's kind and registry code, by kind: (kind, code label), each in Latvian and English.
+LENDER_KINDS = {
+    "municipality": (("pašvaldība", "municipality"), ("ATVK kods", "ATVK code")),
+    "institution": (
+        ("izglītības iestāde", "education institution"),
+        ("VIIS reģ. Nr.", "VIIS reg. No."),
+    ),
+}
+DEVICE = ("Ierīce", "Device")
+ASSET_TAG = ("Inventāra Nr.", "Asset tag")
+SERIAL_NUMBER = ("Sērijas Nr.", "Serial number")
+MODEL = ("Modelis", "Model")
+CATEGORY = ("Veids", "Category")
+ACCESSORIES = ("Piederumi", "Accessories")
+VALUE = ("Vērtība atbildībai", "Value for liability")
+PERIOD = ("Termiņš", "Period")
+
+
 @dataclass(frozen=True)
 class Clause:
     """A numbered clause: heading and text, each in Latvian and English."""

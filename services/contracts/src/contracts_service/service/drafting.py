@@ -118,14 +118,14 @@ async def resolve_lender(
 
 def contract_data(
     contract: Contract,
-    personal_code: SecretStr,
+    personal_code: SecretStr | None,
     *,
     version: int,
     issued_at: dt.datetime,
     kind: str = "draft",
     signatures: list[SignatureLine] | None = None,
 ) -> ContractData:
-    """Everything a document of this contract prints."""
+    """Everything a document of this contract prints (the agreement's text: no personal code)."""
     terms = contract.terms
     return ContractData(
         contract_id=contract.id,
