@@ -57,6 +57,10 @@ class SupersededVersion(Conflict):
     type, title = "superseded-version", "A newer version of the contract exists"
 
 
+class TextUnavailable(Conflict):
+    type, title = "text-unavailable", "This version's text is only in its PDF"
+
+
 class ConsentOutdated(Conflict):
     type, title = "consent-outdated", "The consent text has changed"
 

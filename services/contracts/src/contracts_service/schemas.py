@@ -8,6 +8,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from contracts_service.document.text import AgreementText
 from contracts_service.models import (
     Contract,
     ContractState,
@@ -101,6 +102,22 @@ class DocumentRead(ReadModel):
     template_version: str
     created_at: dt.datetime
     current: bool = False
+
+
+class AgreementTextRead(BaseModel):
+    """The agreement's text of one version, as its PDF prints it; no personal code (that
+    appears in the PDF only). The signature records are the contract's `signatures`."""
+
+    contract_id: uuid.UUID
+    number: str = Field(description="The contract's number, as printed")
+    document_version: int
+    document_kind: DocumentKind
+    document_sha256: str = Field(description="SHA-256 of the PDF this text is printed in")
+    template_version: str
+    issued_at: dt.datetime
+    texts: list[AgreementText] = Field(
+        description="One rendering per language: Latvian first (it prevails), then English"
+    )
 
 
 class SignatureRead(BaseModel):

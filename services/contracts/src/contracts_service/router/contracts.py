@@ -1,4 +1,4 @@
-"""Contracts: list, read, documents, signing, countersigning, return, termination."""
+"""Contracts: list, read, documents and text, signing, countersigning, return, termination."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from contracts_service.deps import (
     Settings,
     ValidContract,
 )
+from contracts_service.document.text import LANGS, agreement_text
 from contracts_service.models import Contract, ContractState, ReturnCondition
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import (
     LENDER_CODE_PATTERN,
+    AgreementTextRead,
     ContractRead,
     DocumentRead,
     PhotoRead,
@@ -126,6 +128,31 @@ async def download_version(
     """One version's PDF, exactly as stored."""
     document = await contracts.document(session, contract, number)
     return _pdf(document.pdf, f"{contract.number}-v{number}.pdf", document.sha256)
+
+
+@router.get(
+    "/{contract_id}/documents/{number}/text",
+    response_model=AgreementTextRead,
+    responses=problem_responses(404, 409),
+)
+async def read_text(
+    number: Annotated[int, Path(ge=1)], contract: ValidContract, session: SessionDep
+):
+    """One version's text, to read in a page: the title, the parties (no personal code), the
+    device and the numbered clauses, in Latvian (it prevails) and English, as its PDF prints
+    them. 409 `text-unavailable` for a version whose text only its PDF holds: a draft a newer
+    one replaced, or a retired template's."""
+    document, data = await contracts.document_data(session, contract, number)
+    return AgreementTextRead(
+        contract_id=contract.id,
+        number=contract.number,
+        document_version=document.number,
+        document_kind=document.kind,
+        document_sha256=document.sha256,
+        template_version=document.template_version,
+        issued_at=document.created_at,
+        texts=[agreement_text(data, lang) for lang in LANGS],
+    )
 
 
 def _signing(body: SignRequest, origin: dict[str, str | None]) -> signing.SigningRequest:

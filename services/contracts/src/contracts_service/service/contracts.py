@@ -1,4 +1,5 @@
-"""Reading contracts: one or a page of them, their signatures, documents, return and photos.
+"""Reading contracts: one or a page of them, their signatures, documents and their text,
+return and photos.
 
 Each read goes through `access`: a page holds only what the caller's scope allows, and a
 return with its photos is for the lender's side only.
@@ -12,12 +13,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts_service.exceptions import ContractNotFound, DocumentNotFound, PhotoNotFound
+from contracts_service.document.model import ContractData
+from contracts_service.document.template import TEMPLATE_VERSION
+from contracts_service.exceptions import (
+    ContractNotFound,
+    DocumentNotFound,
+    PhotoNotFound,
+    TextUnavailable,
+)
 from contracts_service.models import (
     Contract,
     ContractDocument,
     ContractReturn,
     ContractState,
+    DocumentKind,
     ReturnPhoto,
     Signature,
 )
@@ -28,7 +37,7 @@ from contracts_service.repository import (
     ReturnRepository,
     SignatureRepository,
 )
-from contracts_service.service import access
+from contracts_service.service import access, drafting
 from shared_kit.auth import Principal
 from shared_kit.pagination import page_of
 
@@ -95,6 +104,37 @@ async def document(session: AsyncSession, contract: Contract, number: int) -> Co
     if found is None:
         raise DocumentNotFound(f"Contract {contract.number} has no version {number}")
     return found
+
+
+async def document_data(
+    session: AsyncSession, contract: Contract, number: int
+) -> tuple[Any, ContractData]:
+    """Version `number`'s metadata and the data its PDF was rendered from, personal code left
+    out; DocumentNotFound, or TextUnavailable for a version only its PDF holds.
+
+    The data is rebuilt from the contract's terms, which change only before the borrower signs
+    (the lender's details, each change a new draft): a draft a newer one replaced was printed
+    from other terms. A retired template's wording is no longer here either."""
+    rows = await DocumentRepository(session).listing(contract.id)
+    row = next((r for r in rows if r.number == number), None)
+    if row is None:
+        raise DocumentNotFound(f"Contract {contract.number} has no version {number}")
+    latest_draft = max(r.number for r in rows if r.kind is DocumentKind.DRAFT)
+    if row.number < latest_draft:
+        raise TextUnavailable(
+            f"Version {number} was replaced by version {latest_draft}; its text is in its PDF",
+            current_version=contract.current_document,
+        )
+    if row.template_version != TEMPLATE_VERSION:
+        raise TextUnavailable(
+            f"Version {number} uses the retired template {row.template_version}; "
+            "its text is in its PDF",
+            current_version=contract.current_document,
+        )
+    data = drafting.contract_data(
+        contract, None, version=row.number, issued_at=row.created_at, kind=row.kind.value
+    )
+    return row, data
 
 
 async def return_of(
