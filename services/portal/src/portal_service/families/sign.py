@@ -1,9 +1,10 @@
 """Families: the loan agreements (pages under `/families/contracts`).
 
-The guardian reads the agreement (its terms in the page, the full text in the PDF), consents and
-signs; the contracts service decides whether the login is strong and recent enough, and when it
-is not the person logs in again through Latvija.lv (a step-up of the same person) and comes
-straight back here. Then the school countersigns at hand-over, and the sealed PDF is here.
+The guardian reads the agreement (its main terms, then its whole text in the page, in the
+person's language, and both languages in the PDF), consents and signs; the contracts service
+decides whether the login is strong and recent enough, and when it is not the person logs in
+again through Latvija.lv (a step-up of the same person) and comes straight back here. Then the
+school countersigns at hand-over, and the sealed PDF is here.
 """
 
 from __future__ import annotations
@@ -168,15 +169,41 @@ async def _agreement(
     context: dict[str, Any] = {"contract": _terms(contract, request, person), "errors": errors}
     if contract["state"] == "awaiting_borrower":
         documents = await apis.contracts.get(f"{API}/{contract_id}/documents")
+        document = next(d for d in documents if d["current"])
         consent = await apis.contracts.get(f"{API}/consent")
         context |= {
-            "document": next(d for d in documents if d["current"]),
+            "document": document,
+            "agreement": await _agreement_text(apis, contract_id, document, lang_of(request)),
             "consent": consent,
             "consent_text": consent["en" if lang_of(request) == "en" else "lv"],
             "form_key": new_form_key(),
         }
     status = 400 if errors else 200
     return render_page(request, "families/sign/contract.html", status, **context)
+
+
+async def _agreement_text(
+    apis: Apis, contract_id: uuid.UUID, document: dict[str, Any], lang: str
+) -> dict[str, Any] | None:
+    """The text of the version to sign in the person's language (the Latvian text prevails,
+    and says so), or None when only its PDF has it; then the page offers the PDF alone."""
+    path = f"{API}/{contract_id}/documents/{document['number']}/text"
+    try:
+        answer = await apis.contracts.get(path)
+    except ApiProblem as problem:
+        if problem.type == "text-unavailable":
+            return None
+        raise
+    texts = {text["lang"]: text for text in answer["texts"]}
+    text = dict(texts.get(lang) or texts["lv"])
+    text["parties"] = [{**p, "rows": _rows(p["details"])} for p in text["parties"]]
+    text["device_rows"] = _rows(text["device"])
+    return text
+
+
+def _rows(details: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Labelled values as a summary list's rows."""
+    return [{"key": {"text": d["label"]}, "value": {"text": d["value"]}} for d in details]
 
 
 def _see(path: str) -> Response:
