@@ -131,6 +131,7 @@ async def sign_with_step_up(
     assert page.url == url
     await page.get_by_role("heading", name="Izlasiet un parakstiet patapinājuma līgumu").wait_for()
     await page.get_by_text(contract["number"]).first.wait_for()
+    await see_the_clauses(page, system, contract, person)
     await check_page(page)
 
     await sign_without_consent(page)
@@ -151,6 +152,22 @@ async def sign_with_step_up(
     await page.get_by_role("heading", name="Līgums parakstīts").wait_for()
     await page.get_by_text("Tagad līgums gaida skolas parakstu").wait_for()
     await check_page(page)
+
+
+async def see_the_clauses(
+    page: Page, system: System, contract: dict[str, Any], person: str
+) -> None:
+    """The agreement's text is in the page: each clause under its heading, worded as the
+    contracts service gives the version to sign (in Latvian, the page's language)."""
+    api = await api_as(system, person)
+    documents = await api.ok("GET", "contracts", f"/{contract['id']}/documents")
+    path = f"/{contract['id']}/documents/{documents[-1]['number']}/text"
+    (text,) = [t for t in (await api.ok("GET", "contracts", path))["texts"] if t["lang"] == "lv"]
+    assert text["sections"][2]["heading"] == "Patapinājuma ņēmēja pienākumi"
+    for section in text["sections"]:
+        heading = f"{section['number']}. {section['heading']}"
+        await page.get_by_role("heading", name=heading, exact=True).wait_for()
+    await page.get_by_text(text["sections"][0]["paragraphs"][0], exact=True).wait_for()
 
 
 async def sign_without_consent(page: Page) -> None:
