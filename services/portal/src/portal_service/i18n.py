@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -63,6 +63,11 @@ def format_day(value: dt.date, lang: Lang) -> str:
     return format_date(value, "long", locale=lang)
 
 
+def format_duration(value: dt.timedelta, lang: Lang) -> str:
+    """A length of time, rounded to its largest sensible unit, e.g. `3 stundas`, `2 dienas`."""
+    return format_timedelta(abs(value), threshold=2, locale=lang)
+
+
 def update_catalogues(root: Path) -> None:
     """Extract messages into the `.pot` and merge them into each language's `.po`; English
     (the source language) gets its messages as they are, Latvian needs a translator."""
@@ -97,7 +102,9 @@ def _fill_source_language(po: Path) -> None:
     with po.open("rb") as source:
         catalog = read_po(source, locale="en")
     for message in catalog:
-        if message.id and not message.string:
+        if isinstance(message.id, tuple | list) and not all(message.string):
+            message.string = tuple(message.id)  # English: singular and plural as written
+        elif message.id and not message.string:
             message.string = message.id
     with po.open("wb") as target:
         write_po(target, catalog, width=100, include_lineno=False)

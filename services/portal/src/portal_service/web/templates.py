@@ -10,7 +10,14 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader
 
-from portal_service.i18n import LANGS, Lang, format_day, format_when, translations
+from portal_service.i18n import (
+    LANGS,
+    Lang,
+    format_day,
+    format_duration,
+    format_when,
+    translations,
+)
 from portal_service.web.forms import FormErrors
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -37,6 +44,7 @@ def environment(lang: Lang) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = partial(_when, lang=lang)
     env.filters["day"] = partial(_day, lang=lang)
+    env.filters["duration"] = partial(format_duration, lang=lang)
     gettext = translations(lang).gettext
     env.filters["summary"] = partial(error_summary, gettext=gettext)
     env.filters["error_at"] = partial(error_at, gettext=gettext)
