@@ -64,8 +64,22 @@ def format_day(value: dt.date, lang: Lang) -> str:
 
 
 def format_duration(value: dt.timedelta, lang: Lang) -> str:
-    """A length of time, rounded to its largest sensible unit, e.g. `3 stundas`, `2 dienas`."""
-    return format_timedelta(abs(value), threshold=2, locale=lang)
+    """A length of time in its two largest units, e.g. `2 dienas 3 stundas`, `45 minūtes`
+    (at least one minute; the sign is the caller's to say)."""
+    minutes = max(1, int(abs(value).total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    Unit = Literal["day", "hour", "minute"]
+    parts: list[tuple[int, Unit]] = (
+        [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
+    )
+    return " ".join(
+        format_timedelta(
+            dt.timedelta(**{f"{unit}s": count}), granularity=unit, threshold=10**6, locale=lang
+        )
+        for count, unit in parts
+        if count
+    )
 
 
 def update_catalogues(root: Path) -> None:
@@ -102,7 +116,7 @@ def _fill_source_language(po: Path) -> None:
     with po.open("rb") as source:
         catalog = read_po(source, locale="en")
     for message in catalog:
-        if isinstance(message.id, tuple | list) and not all(message.string):
+        if isinstance(message.id, tuple | list) and not all(message.string or ()):
             message.string = tuple(message.id)  # English: singular and plural as written
         elif message.id and not message.string:
             message.string = message.id

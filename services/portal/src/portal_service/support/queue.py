@@ -26,7 +26,11 @@ VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
     "breached": (N_("SLA breached"), {"open": "true", "breached": "true"}),
     "done": (N_("Resolved and closed"), {"open": "false"}),
 }
-SORTS: dict[str, str] = {"sla": N_("SLA time left"), "oldest": N_("Oldest first")}
+# The queue's orders: the radio's label and what the list says of itself.
+SORTS: dict[str, tuple[str, str]] = {
+    "sla": (N_("SLA time left"), N_("The nearest SLA deadline first; overdue ones lead.")),
+    "oldest": (N_("Oldest first"), N_("The longest waiting first.")),
+}
 # One page holds what a municipality's open queue usually is, so the SLA order is the queue's.
 PAGE_SIZE = 200
 

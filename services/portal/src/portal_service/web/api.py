@@ -100,8 +100,8 @@ class ServiceApi:
         if_match: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """The service's answer; statuses in `allow` come back as they are. `if_match` is the
-        ETag the page was rendered with (a change made meanwhile is refused with 412)."""
+        """The service's answer; statuses in `allow` come back as they are. `if_match`: the
+        ETag the page was rendered from (a change meanwhile answers 412)."""
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
