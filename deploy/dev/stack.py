@@ -53,7 +53,8 @@ from shared_kit.testing.infra import Postgres, Tansu, free_port, postgres_from_e
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT_BASE = 8100
 DEFAULT_KAFKA_PORT = 9092
-READY_TIMEOUT_S = 60.0
+# A loaded machine (a shared CI runner) may need longer: STACK_READY_TIMEOUT_S.
+READY_TIMEOUT_S = float(os.environ.get("STACK_READY_TIMEOUT_S", "60"))
 STOP_GRACE_S = 15.0
 LOG_TAIL_LINES = 40
 # uvicorn options of a service: nothing stands in front of it here, so no X-Forwarded-For is
