@@ -37,18 +37,29 @@ def claims_of(token: str) -> dict[str, Any]:
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
-async def checked(page: Page) -> None:
-    """axe finds no WCAG 2.1 A/AA violation, and nothing is wider than the viewport."""
+async def checked(page: Page, *, javascript: bool = True) -> None:
+    """axe finds no WCAG 2.1 A/AA violation, and nothing is wider than the viewport (both need
+    the page's JavaScript: without it the page is only kept as a screenshot, if asked; the same
+    pages are checked with it)."""
+    if not javascript:
+        await screenshot(page, "nojs")
+        return
     results = await axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
     widths = await page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in {widths[1]} px"
+    await screenshot(page, str(widths[1]))
+
+
+async def screenshot(page: Page, tag: str) -> None:
+    """The whole page as a PNG in `SCREENSHOTS`, when it is set."""
     if SCREENSHOTS:
         name = re.sub(r"[^a-z0-9]+", "-", page.url.split("/", 3)[-1])[:60]
-        path = f"{SCREENSHOTS}/{next(shots):03d}-{widths[1]}-{name}.png"
-        await page.screenshot(path=path, full_page=True)
+        await page.screenshot(
+            path=f"{SCREENSHOTS}/{next(shots):03d}-{tag}-{name}.png", full_page=True
+        )
 
 
 @dataclass
@@ -114,13 +125,13 @@ async def phone(context: BrowserContext) -> AsyncIterator[Page]:
     yield page
 
 
-async def open_ticket(page: Page, system: System, number: int) -> None:
+async def open_ticket(page: Page, system: System, number: int, *, javascript: bool = True) -> None:
     """From the queue to the ticket, by its title."""
     await page.goto(f"{system.portal}/support")
-    await checked(page)
+    await checked(page, javascript=javascript)
     await page.get_by_role("link", name=re.compile(rf"^Nr\. {number}: ")).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Pieteikums Nr. {number}")
-    await checked(page)
+    await checked(page, javascript=javascript)
 
 
 async def change_status(page: Page, status: str, **fields: str) -> None:
@@ -189,6 +200,15 @@ class TestTechnicianWorksATicket:
         await checked(page)
         assert (await family.ticket(ticket["id"]))["state"] == "resolved"
 
+        # The same pages on a desktop's width.
+        await page.set_viewport_size({"width": 1280, "height": 900})
+        await checked(page)
+        await page.goto(f"{system.portal}/support?view=done")
+        await checked(page)
+        await expect(
+            page.get_by_role("link", name=f"Nr. {ticket['number']}: Ekrāns")
+        ).to_be_visible()
+
     async def test_bad_input_re_renders_the_forms_with_their_messages(
         self, system: System, family: Family, phone: Page
     ) -> None:
@@ -223,9 +243,24 @@ class TestTechnicianWorksATicket:
             "par apdrošinātas ierīces bojājumu vai zādzību"
         )
         await checked(page)
-        assert (
-            await family.technician.ok("GET", "tickets", f"/{ticket['id']}/insurance-claims") == []
+        claims = await family.technician.ok("GET", "tickets", f"/{ticket['id']}/insurance-claims")
+        assert claims == []
+
+        # A loss the service will not confirm (a keyboard is not lost): at the field.
+        await page.get_by_role("link", name="Atpakaļ uz pieteikumu").click()
+        await page.get_by_role(
+            "link", name="Apstiprināt, ka ierīce ir nozaudēta vai nozagta"
+        ).click()
+        await checked(page)
+        await page.get_by_label(re.compile("Policijas lietas numurs")).fill("KP-2026/15")
+        await page.get_by_role("button", name="Apstiprināt zaudējumu").click()
+        await expect(page.locator("#police_report_number-error")).to_contain_text(
+            "tikai nozaudētai vai nozagtai ierīcei"
         )
+        await checked(page)
+        await page.goto(f"{system.portal}/support/tickets/{ticket['id']}/loaner")
+        await checked(page)
+        assert (await family.ticket(ticket["id"]))["loss_confirmed_at"] is None
 
 
 class TestWithoutJavaScript:
@@ -246,14 +281,14 @@ class TestWithoutJavaScript:
             page = await context.new_page()
             await page.set_viewport_size({"width": 320, "height": 800})
             await log_in(page, system, "technician")
-            await open_ticket(page, system, ticket["number"])
+            await open_ticket(page, system, ticket["number"], javascript=False)
             await page.get_by_role("button", name="Piešķirt man").click()
             await expect(page.get_by_text("Pieteikums piešķirts jums.")).to_be_visible()
             await comment(page, "Korpuss jāmaina, pieteiksim apdrošinātājam.", "Iekšējs")
             await expect(page.get_by_text("Jūsu komentārs pievienots.")).to_be_visible()
             await change_status(page, "Remontā")
             await expect(page.get_by_text("Statuss nomainīts.")).to_be_visible()
-            await checked(page)
+            await checked(page, javascript=False)
 
             await page.get_by_role(
                 "link", name="Reģistrēt apdrošināšanas atlīdzības pieteikumu"
@@ -264,13 +299,13 @@ class TestWithoutJavaScript:
             await expect(page.get_by_text("pieteikums reģistrēts")).to_be_visible()
 
             await page.get_by_role("link", name="Pieprasīt skolēnam aizvietotājierīci").click()
-            await checked(page)
+            await checked(page, javascript=False)
             await page.get_by_role("button", name="Pieprasīt aizvietotājierīci").click()
             await expect(page.get_by_text("Aizvietotājierīce pieprasīta.")).to_be_visible()
             await expect(
                 page.get_by_text(re.compile("Aizvietotājierīce pieprasīta: "))
             ).to_be_visible()
-            await checked(page)
+            await checked(page, javascript=False)
 
         after = await family.ticket(ticket["id"])
         assert after["assignee_id"] == family.technician_id

@@ -192,12 +192,11 @@ async def request_loaner(
     request: Request, ticket_id: uuid.UUID, person: Person, apis: PersonApis
 ) -> Response:
     """The reservations service makes a top-priority reservation for the pupil."""
-    form, errors = await read_form(request, Versioned)
-    assert form is not None  # every field is optional
+    form, _ = await read_form(request, Versioned)
     try:
         await apis.tickets.post(
             f"{TICKETS}/{ticket_id}/loaner",
-            if_match=form.if_match,
+            if_match=form.if_match if form is not None else None,
             idempotency_key=await posted_form_key(request),
         )
     except ApiProblem as problem:

@@ -37,15 +37,15 @@ def _on(value: str | None) -> dt.date | None:
 
 
 def with_times(resource: dict[str, Any]) -> dict[str, Any]:
-    """A resource of the API with its moments (`*_at`) as datetimes and its days (`*_on`) as
-    dates, also in nested objects."""
+    """A resource of the API with its moments (`*_at`) as datetimes and its days (`*_on`,
+    `*_until`) as dates, also in nested objects."""
     return {
         k: with_times(v)
         if isinstance(v, dict)
         else _at(v)
         if k.endswith("_at")
         else _on(v)
-        if k.endswith("_on")
+        if k.endswith(("_on", "_until"))
         else v
         for k, v in resource.items()
     }
