@@ -197,6 +197,9 @@ class DevStack:
         shared = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") if isolated else ()
         inherited = {k: v for k, v in os.environ.items() if k not in shared}
         own = {"STACK_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+        # Each service's own readiness wait inside the stack, as patient as ours for it all.
+        patience = str(min(240.0, START_TIMEOUT_S / 2))
+        own["STACK_READY_TIMEOUT_S"] = os.environ.get("STACK_READY_TIMEOUT_S", patience)
         self.process = subprocess.Popen(
             [*command, *args],
             cwd=REPO,
