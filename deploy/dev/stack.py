@@ -590,6 +590,10 @@ async def start_broker(
     return bootstrap
 
 
+# The services whose APIs the portal calls with the person's token.
+PORTAL_APIS = ("inventory", "reservations", "contracts", "tickets", "statistics")
+
+
 def portal_env(urls: dict[str, str]) -> dict[str, str]:
     """The portal's own URL and the gateway's; a Latvija.lv logout passes the IdP's origin."""
     return {
@@ -597,6 +601,7 @@ def portal_env(urls: dict[str, str]) -> dict[str, str]:
         "PORTAL_GATEWAY_URL": urls["gateway"],
         "PORTAL_GATEWAY_PUBLIC_URL": urls["gateway"],
         "PORTAL_LOGOUT_ORIGINS": urls["latvija"],
+        **{f"PORTAL_{name.upper()}_URL": urls[name] for name in PORTAL_APIS},
     }
 
 
