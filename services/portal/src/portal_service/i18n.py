@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from babel.support import Translations
 
 from shared_kit.design import i18n as design
@@ -27,6 +28,7 @@ __all__ = [
     "Lang",
     "as_lang",
     "format_day",
+    "format_duration",
     "format_when",
     "translations",
     "update_catalogues",
@@ -50,6 +52,25 @@ def format_when(value: dt.datetime, lang: Lang) -> str:
 def format_day(value: dt.date, lang: Lang) -> str:
     """A date in the language's long format, e.g. `2026. gada 6. decembris`."""
     return format_date(value, "long", locale=lang)
+
+
+def format_duration(value: dt.timedelta, lang: Lang) -> str:
+    """A length of time in its two largest units, e.g. `2 dienas 3 stundas`, `45 minūtes`
+    (at least one minute; the sign is the caller's to say)."""
+    minutes = max(1, int(abs(value).total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    Unit = Literal["day", "hour", "minute"]
+    parts: list[tuple[int, Unit]] = (
+        [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
+    )
+    return " ".join(
+        format_timedelta(
+            dt.timedelta(**{f"{unit}s": count}), granularity=unit, threshold=10**6, locale=lang
+        )
+        for count, unit in parts
+        if count
+    )
 
 
 def update_catalogues(root: Path) -> None:

@@ -11,7 +11,15 @@ from typing import Any
 
 from jinja2 import Environment
 
-from portal_service.i18n import LANGS, TRANSLATIONS, Lang, format_day, format_when, translations
+from portal_service.i18n import (
+    LANGS,
+    TRANSLATIONS,
+    Lang,
+    format_day,
+    format_duration,
+    format_when,
+    translations,
+)
 from portal_service.web.forms import FormErrors
 from shared_kit import design
 
@@ -27,6 +35,7 @@ def environment(lang: Lang) -> Environment:
     env = design.environment(lang, TRANSLATIONS, folders)
     env.filters["when"] = partial(_when, lang=lang)
     env.filters["day"] = partial(_day, lang=lang)
+    env.filters["duration"] = partial(format_duration, lang=lang)
     gettext = translations(lang).gettext
     env.filters["summary"] = partial(error_summary, gettext=gettext)
     env.filters["error_at"] = partial(error_at, gettext=gettext)
