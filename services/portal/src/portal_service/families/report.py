@@ -116,18 +116,23 @@ async def report_draft(person: Person, session: SessionDep) -> Draft:
 ReportDraft = Annotated[Draft, Depends(report_draft)]
 
 
-async def loans_of(apis: PersonApis) -> list[dict[str, Any]]:
-    """The devices lent to the person's family now (the contracts they signed as borrower)."""
+async def loans_of(apis: PersonApis, person: Person) -> list[dict[str, Any]]:
+    """The devices lent to the person's family now (the contracts they signed as borrower),
+    each with the child's name when the child is theirs."""
     page = await apis.contracts.get("/api/v1/contracts", state="active", limit=50)
-    return [
-        {
-            "device_id": c["device_id"],
-            "model": c["device"].get("model") or "",
-            "asset_tag": c["device"].get("asset_tag") or "",
-            "learner": c.get("learner") or "",
-        }
-        for c in page["items"]
-    ]
+    children = {child.id: child for child in person.profile.children}
+    loans = []
+    for contract in page["items"]:
+        child = children.get(contract["learner_id"])
+        loans.append(
+            {
+                "device_id": contract["device_id"],
+                "model": contract["device"].get("model") or "",
+                "asset_tag": contract["device"].get("asset_tag") or "",
+                "learner": f"{child.given_name} {child.family_name}" if child else "",
+            }
+        )
+    return loans
 
 
 def _redirect(path: str) -> Response:
@@ -135,9 +140,13 @@ def _redirect(path: str) -> Response:
 
 
 async def _device_page(
-    request: Request, apis: PersonApis, answers: dict[str, Any], errors: FormErrors | None = None
+    request: Request,
+    apis: PersonApis,
+    person: Person,
+    answers: dict[str, Any],
+    errors: FormErrors | None = None,
 ) -> Response:
-    loans = await loans_of(apis)
+    loans = await loans_of(apis, person)
     values = {"device": answers.get("device_id"), "asset_tag": answers.get("asset_tag")}
     status = 400 if errors else 200
     return render_page(
@@ -152,31 +161,35 @@ async def start(person: Person) -> Response:
 
 
 @router.get(f"{BASE}/device")
-async def device(request: Request, apis: PersonApis, draft: ReportDraft) -> Response:
+async def device(
+    request: Request, person: Person, apis: PersonApis, draft: ReportDraft
+) -> Response:
     """Which device has the problem."""
-    return await _device_page(request, apis, await draft.answers())
+    return await _device_page(request, apis, person, await draft.answers())
 
 
 @router.post(f"{BASE}/device")
-async def save_device(request: Request, apis: PersonApis, draft: ReportDraft) -> Response:
+async def save_device(
+    request: Request, person: Person, apis: PersonApis, draft: ReportDraft
+) -> Response:
     """Keep the device and go on to the category."""
     form, errors = await read_form(request, DeviceForm)
     if form is not None and form.device is None and form.asset_tag is None:
-        loans = await loans_of(apis)
+        loans = await loans_of(apis, person)
         errors.add(
             "device" if loans else "asset_tag",
             DeviceForm.messages["device" if loans else "asset_tag"],
         )
     if form is None or errors:
-        return await _device_page(request, apis, dict(await form_answers(request)), errors)
+        return await _device_page(request, apis, person, dict(await form_answers(request)), errors)
     label = form.asset_tag or ""
     if form.device is not None:
-        lent = {loan["device_id"]: loan for loan in await loans_of(apis)}
+        lent = {loan["device_id"]: loan for loan in await loans_of(apis, person)}
         loan = lent.get(str(form.device))
         if loan is None:
             errors.add("device", DeviceForm.messages["device"])
-            return await _device_page(request, apis, {}, errors)
-        label = " ".join(p for p in (loan["model"], loan["asset_tag"]) if p)
+            return await _device_page(request, apis, person, {}, errors)
+        label = ", ".join(p for p in (loan["model"], loan["asset_tag"], loan["learner"]) if p)
     await draft.save(
         device_id=str(form.device) if form.device else None,
         asset_tag=None if form.device else form.asset_tag,
@@ -349,7 +362,7 @@ async def check(request: Request, draft: ReportDraft) -> Response:
 
 @router.post(f"{BASE}/check")
 async def send(
-    request: Request, apis: PersonApis, draft: ReportDraft, settings: Settings
+    request: Request, person: Person, apis: PersonApis, draft: ReportDraft, settings: Settings
 ) -> Response:
     """Send the report to the tickets service, then its photos; the confirmation."""
     answers = await _answers_up_to(draft, "check")
@@ -361,7 +374,7 @@ async def send(
     try:
         ticket = await apis.tickets.post("/api/v1/tickets", body, idempotency_key=key)
     except ApiProblem as problem:
-        return await _refused(request, apis, draft, settings, problem)
+        return await _refused(request, person, apis, draft, settings, problem)
     photos = await draft.contents()
     photos_refused = False
     if photos:
@@ -380,7 +393,12 @@ async def send(
 
 
 async def _refused(
-    request: Request, apis: PersonApis, draft: Draft, settings: Settings, problem: ApiProblem
+    request: Request,
+    person: Person,
+    apis: PersonApis,
+    draft: Draft,
+    settings: Settings,
+    problem: ApiProblem,
 ) -> Response:
     """The step whose answer the service refused, with its message at the field."""
     messages = {**DeviceForm.messages, **CategoryForm.messages, **DescriptionForm.messages}
@@ -397,7 +415,7 @@ async def _refused(
     if step == "device":
         if name == "device" and not answers.get("device_id"):
             errors = FormErrors().add("asset_tag", errors.fields[name][0])
-        return await _device_page(request, apis, answers, errors)
+        return await _device_page(request, apis, person, answers, errors)
     if step == "category":
         return _category_page(request, answers.get("category"), errors)
     if step == "description":

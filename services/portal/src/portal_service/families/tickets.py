@@ -7,6 +7,7 @@ ask for public comments alone all the same, so nothing internal is ever on a fam
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any, ClassVar
 
@@ -46,6 +47,15 @@ class ReplyForm(Form):
     messages: ClassVar[dict[str, str]] = {"body": N_("Write your reply in up to 5000 characters")}
 
 
+def moment(value: str | None) -> dt.datetime | None:
+    """An API's ISO 8601 time as a datetime (the `when` filter shows it in Riga time)."""
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _ticket(ticket: dict[str, Any]) -> dict[str, Any]:
+    return {**ticket, "opened_at": moment(ticket["opened_at"])}
+
+
 def _redirect(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
@@ -54,7 +64,7 @@ def _redirect(path: str) -> Response:
 async def tickets(request: Request, apis: PersonApis) -> Response:
     """The tickets the person reported, newest first."""
     page = await apis.tickets.get(TICKETS, limit=100)
-    items = sorted(page["items"], key=lambda t: t["opened_at"], reverse=True)
+    items = sorted(map(_ticket, page["items"]), key=lambda t: t["opened_at"], reverse=True)
     return render_page(
         request, "families/report/tickets.html", tickets=items, states=STATES,
         categories=CATEGORIES,
@@ -79,7 +89,7 @@ async def _ticket_page(
         request,
         "families/report/ticket.html",
         400 if errors else 200,
-        ticket=ticket,
+        ticket=_ticket(ticket),
         child=children.get(ticket.get("learner_id") or ""),
         comments=[_comment(c, person) for c in comments["items"]],
         photos=photos,
@@ -95,7 +105,8 @@ def _comment(comment: dict[str, Any], person: Person) -> dict[str, Any]:
     """A comment as the page shows it: who (you, support), when, what."""
     mine = comment["author_id"] in (f"person:{person.profile.id}", person.profile.id)
     who = N_("You") if mine else N_("Support") if comment["author_is_staff"] else N_("Family")
-    return {**comment, "who": who, "paragraphs": comment["body"].splitlines()}
+    lines = comment["body"].splitlines()
+    return {**comment, "who": who, "paragraphs": lines, "created_at": moment(comment["created_at"])}
 
 
 @router.get(f"{BASE}/{{ticket_id}}")
