@@ -40,10 +40,10 @@ CATEGORIES: dict[str, str] = {
     "other": N_("Something else"),
 }
 PHOTO_MESSAGES = {
-    "payload-too-large": N_("%(name)s is bigger than %(mb)s MB. Choose a smaller photo"),
-    "invalid-photo": N_("%(name)s is not a photo we can take. Choose a JPEG, PNG or WebP photo"),
-    "unreadable-photo": N_("%(name)s cannot be opened. It may be damaged: choose another photo"),
-    "photo-dimensions-too-large": N_("%(name)s has too many pixels. Choose a smaller photo"),
+    "payload-too-large": N_("%(file)s is bigger than %(mb)s MB. Choose a smaller photo"),
+    "invalid-photo": N_("%(file)s is not a photo we can take. Choose a JPEG, PNG or WebP photo"),
+    "unreadable-photo": N_("%(file)s cannot be opened. It may be damaged: choose another photo"),
+    "photo-dimensions-too-large": N_("%(file)s has too many pixels. Choose a smaller photo"),
     "too-many-photos": N_("You can add up to %(count)s photos. Remove one to add another"),
 }
 NO_PHOTO = N_("Select a photo to add")
@@ -308,7 +308,7 @@ async def _photos_page(
 def photo_errors(kind: str, filename: str, settings: Settings) -> FormErrors:
     """A refused photo's message at the photos field."""
     message = PHOTO_MESSAGES.get(kind, PHOTO_MESSAGES["invalid-photo"])
-    params = {"name": filename or "?", "mb": settings.photo_max_bytes // (1024 * 1024),
+    params = {"file": filename or "?", "mb": settings.photo_max_bytes // (1024 * 1024),
               "count": settings.photo_max_count}  # fmt: skip
     return FormErrors().add("photos", message, **params)
 
