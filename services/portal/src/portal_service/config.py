@@ -69,6 +69,10 @@ class PortalSettings(ServiceSettings):
     session_absolute_timeout_s: int = Field(12 * 3600, ge=300)
     # An access token this close to its expiry is refreshed before it is used.
     token_refresh_margin_s: int = Field(30, ge=0)
+    # Photos kept with a form until it is sent (a problem report's): as many and as large as
+    # the tickets service takes (TICKETS_PHOTO_MAX_COUNT / _BYTES), which still decides.
+    photo_max_count: int = Field(5, ge=0, le=20)
+    photo_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
 
     @property
     def secure_cookies(self) -> bool:

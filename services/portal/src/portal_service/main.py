@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from portal_service import service
 from portal_service.config import PortalSettings
 from portal_service.router import ROUTERS
+from portal_service.web.drafts import drafts_purge
 from portal_service.web.errors import install_page_errors
 from portal_service.web.security import page_policy
 from portal_service.web.templates import warm_up
@@ -44,7 +45,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
             settings=settings,
             routers=ROUTERS,
             migrations=MIGRATIONS,
-            housekeeping=[service.session_purge(settings)],
+            housekeeping=[service.session_purge(settings), drafts_purge(settings)],
             broker=False,
             page_policy=page_policy(settings),
         )

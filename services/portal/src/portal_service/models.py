@@ -1,11 +1,24 @@
-"""The portal's only table: web sessions (the cookie holds a random id; we keep its hash)."""
+"""The portal's tables: web sessions (the cookie holds a random id; we keep its hash) and the
+answers of a multi-page form a person has not sent yet (with its uploaded files)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, String, Text, func
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared_kit.db import NAMING_CONVENTION
@@ -41,3 +54,34 @@ class WebSession(Base):
     authenticated_at: Mapped[dt.datetime | None] = _tz()
     # The absolute timeout; the idle one counts from `last_seen_at`.
     expires_at: Mapped[dt.datetime] = _tz(index=True)
+
+
+class FormDraft(Base):
+    """A multi-page form's answers so far, one per web session and form (`flow`); it goes with
+    its session, and housekeeping removes drafts left for longer than a session can live."""
+
+    __tablename__ = "form_draft"
+    __table_args__ = (UniqueConstraint("session_id", "flow"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("web_session.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(40))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    updated_at: Mapped[dt.datetime] = _tz(server_default=func.now(), index=True)
+
+
+class DraftFile(Base):
+    """A file uploaded into a draft (a photo of a problem), kept until the form is sent."""
+
+    __tablename__ = "draft_file"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    draft_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("form_draft.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = _tz(server_default=func.now())

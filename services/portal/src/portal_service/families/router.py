@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal_service.families import report, reserve, sign
+from portal_service.families import report, reserve, sign, tickets
 
 router = APIRouter()
-for part in (reserve, sign, report):
+for part in (reserve, sign, report, tickets):
     router.include_router(part.router)
