@@ -213,12 +213,16 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[System]:
     """A pristine system per test module (its own PostgreSQL, broker and ports): no module sees
-    another's reservations, contracts or tickets."""
+    another's reservations, contracts or tickets. A module's `STACK_ENV` (a dict) sets the
+    services' settings it needs, e.g. `CONTRACTS_SIGN_MAX_AGE_S`."""
     data_dir = tmp_path_factory.mktemp("system")
     started = time.monotonic()
-    stack = DevStack(data_dir, isolated=True)
+    env = getattr(request.module, "STACK_ENV", None)
+    stack = DevStack(data_dir, isolated=True, env=env)
     try:
         urls = stack.wait_ready()
         yield System(urls, stack, time.monotonic() - started)
