@@ -97,12 +97,16 @@ class ServiceApi:
         *,
         allow: tuple[int, ...] = (),
         idempotency_key: str | None = None,
+        if_match: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """The service's answer; statuses in `allow` come back as they are."""
+        """The service's answer; statuses in `allow` come back as they are. `if_match`: the
+        ETag the page was rendered from (a change meanwhile answers 412)."""
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if if_match:
+            headers["If-Match"] = if_match
         try:
             answer = await self._http.request(method, self._base + path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
