@@ -97,7 +97,9 @@ def _fill_source_language(po: Path) -> None:
     with po.open("rb") as source:
         catalog = read_po(source, locale="en")
     for message in catalog:
-        if message.id and not message.string:
+        if message.pluralizable and not all(message.string or ()):
+            message.string = tuple(message.id)  # (singular, plural): English's two forms
+        elif message.id and not message.string:
             message.string = message.id
     with po.open("wb") as target:
         write_po(target, catalog, width=100, include_lineno=False)
