@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import Query, Request, UploadFile
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from portal_service.deps import PersonApis
 from portal_service.exceptions import PageNotFound
