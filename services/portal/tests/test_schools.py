@@ -91,15 +91,20 @@ async def as_school_admin(page: Page, system: System) -> None:
     await check(page)
 
 
-async def open_request(page: Page, system: System, reservation: dict[str, Any]) -> None:
-    """From the school's page to the request's, through the approvals queue."""
+async def open_request(
+    page: Page, system: System, reservation: dict[str, Any], *, audit: bool = True
+) -> None:
+    """From the school's page to the request's, through the approvals queue (checking each page
+    with axe unless JavaScript is off: axe runs in the page)."""
     await page.goto(f"{system.portal}/schools/{SCHOOL}")
     await page.get_by_role("link", name="Pieprasījumu apstiprināšana").click()
     await page.get_by_role("heading", level=1, name="Pieprasījumu apstiprināšana").wait_for()
-    await check(page)
+    if audit:
+        await check(page)
     await page.get_by_role("link", name=f"Izlemt (Pieprasījums {ref(reservation)})").click()
     await page.get_by_role("heading", level=1, name=f"Pieprasījums {ref(reservation)}").wait_for()
-    await check(page)
+    if audit:
+        await check(page)
 
 
 async def error_summary(page: Page) -> str:
@@ -298,7 +303,7 @@ class TestDecisions:
             assert answer is not None and answer.status == 404, path
             await phone.get_by_role("heading", level=1, name="Lapa nav atrasta").wait_for()
         await check(phone)
-        assert elsewhere["id"] not in await phone.content()
+        assert ref(elsewhere) not in await phone.inner_text("body")
 
     async def test_pages_of_the_school_in_english(self, system: System, phone: Page) -> None:
         await as_school_admin(phone, system)
@@ -323,7 +328,7 @@ class TestWithoutJavaScript:
         async with context_without_js(browser, viewport=PHONE) as context:
             page = await context.new_page()
             await log_in(page, system, "school_admin")
-            await open_request(page, system, reservation)
+            await open_request(page, system, reservation, audit=False)
             # The system's own choice is the default.
             assert await page.get_by_role("radio", name="Lai izvēlas sistēma").is_checked()
             await page.get_by_role("button", name="Apstiprināt pieprasījumu").click()
@@ -338,11 +343,9 @@ class TestWithoutJavaScript:
             # Without ticking the confirmation: refused at the checkbox.
             await page.get_by_role("button", name="Parakstīt un izsniegt").click()
             assert "Apstipriniet, ka izsniedzat ierīci" in await error_summary(page)
-            await check(page)
             await page.get_by_role("checkbox", name=re.compile("Esmu izsniedzis ierīci")).check()
             await page.get_by_role("button", name="Parakstīt un izsniegt").click()
             await page.get_by_text("Ierīce ir izsniegta").wait_for()
-            await check(page)
             active = await school.ok("GET", "contracts", f"/{contract['id']}")
             assert active["state"] == "active"
             device = approved["device_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import field_validator
 
@@ -52,19 +53,13 @@ class CountersignForm(Form):
     document: str = ""
     consent_version: str = ""
     version: int | None = None
-    confirm: bool = False
+    # The person's own confirmation (the box is unticked until they tick it).
+    confirm: Literal["yes"]
 
     messages = {
         "confirm": N_("Confirm that you hand the device over and sign the agreement"),
         "form": N_("The agreement could not be signed. Check it and try again."),
     }
-
-    @field_validator("confirm")
-    @classmethod
-    def _confirmed(cls, value: bool) -> bool:
-        if not value:
-            raise ValueError("not confirmed")
-        return value
 
 
 class ReturnForm(Form):
