@@ -42,6 +42,9 @@ router = page_router()
 Cursor = Annotated[str | None, Query(max_length=500)]
 Outcome = Literal["approved", "waitlisted", "rejected"]
 Ref = Annotated[str | None, Query(pattern=r"^[0-9A-F]{8}$")]
+# Requests per page of the queue: a phone screen or two, and cheap to render (the queue is the
+# page a school opens most, and is benchmarked at 50 concurrent sessions).
+QUEUE_PAGE = 10
 # Devices offered to choose from on a request's page (the service's own choice comes first).
 DEVICE_CHOICES = 5
 STALE = N_("Someone changed this request while you were looking at it. Check it and decide again.")
@@ -82,7 +85,7 @@ async def approvals(
     ref: Ref = None,
 ) -> Response:
     """Requests waiting for the school's decision, oldest first, with their priority."""
-    query = {"state": "requested", "institution_number": school.number, "limit": PAGE_SIZE}
+    query = {"state": "requested", "institution_number": school.number, "limit": QUEUE_PAGE}
     name, page = await together(
         school_name(apis, school.number),
         apis.reservations.get(RESERVATIONS, cursor=cursor, **query),
