@@ -4,6 +4,7 @@ name, the labels of the services' codes, a list's next page, and rendering."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -58,13 +59,26 @@ async def school_path(
 School = Annotated[SchoolPath, Depends(school_path)]
 
 
+# School names, kept a few minutes: every school page shows its school's name, and a name is
+# public reference data (who may see a school's pages is checked from the token, every time).
+NAME_TTL_S = 300.0
+_names: dict[str, tuple[float, str]] = {}
+
+
 async def school_name(apis: PersonApis, number: str) -> str:
     """The school's name from the inventory (its number while the inventory does not know it)."""
+    kept = _names.get(number)
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
     try:
         body = await apis.inventory.get(f"{INVENTORY}/institutions/{number}")
     except PageNotFound:
         return number
-    return str(body.get("name") or number)
+    name = str(body.get("name") or number)
+    if len(_names) > 10_000:  # bounded: a municipality has hundreds of schools, not more
+        _names.clear()
+    _names[number] = (time.monotonic() + NAME_TTL_S, name)
+    return name
 
 
 async def together(*calls: Awaitable[Any]) -> list[Any]:
