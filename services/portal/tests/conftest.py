@@ -2,9 +2,11 @@
 subprocesses, the portal served over real HTTP in-process, and one headless Chromium.
 
 For whole journeys: `system`, the whole dev stack (`make run`) with its demo data, one per test
-module; `log_in(page, system, person)` logs a demo person in through Latvija.lv in the browser;
+module; `log_in(page, system, person)` logs a demo person in through Latvija.lv in the browser
+(`latvija_approves` is its part at the stand-in, for a strong login to sign);
 `api_as(system, person)` calls the services' APIs as that person, to check outcomes;
-`context_without_js(browser)` is a browser profile with JavaScript off."""
+`require_approval(system)` makes reservations wait for the school;
+`context_without_js(browser)` (or the `no_js_context` fixture) is a profile without JavaScript."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from shared_kit.testing.infra import Postgres, free_port
 from shared_kit.testing.stack import AsyncApi, DevStack, StackUrls, login_token
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+RIGA = "0010000"  # the demo municipality
 
 
 @dataclass
@@ -224,26 +227,49 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-async def log_in(page: Page, system: System, person: str, *, method: str = "eparaksts") -> None:
+async def log_in(
+    page: Page,
+    system: System,
+    person: str,
+    *,
+    method: str = "eparaksts",
+    start: str = "/",
+    lands_on: str = "/home",
+) -> None:
     """Log a demo person (a key of `viis_standin.DEMO_PEOPLE`) in as they would: the portal's
-    start page → the Latvija.lv stand-in → back on the portal's /home. Works with JavaScript
-    off too (the stand-in's SAML POST form then shows a Continue button)."""
-    home = f"{system.portal}/home"
-    await page.goto(f"{system.portal}/")
+    `start` page → "Log in with Latvija.lv" → the stand-in → back on the portal at `lands_on`.
+    Works with JavaScript off too."""
+    await page.goto(f"{system.portal}{start}")
     await page.get_by_role("button", name=re.compile(r"Latvija\.lv")).click()
+    await latvija_approves(page, person, method=method, then=f"{system.portal}{lands_on}")
+
+
+async def latvija_approves(
+    page: Page, person: str, *, method: str = "eparaksts", then: str | re.Pattern[str]
+) -> None:
+    """On the Latvija.lv stand-in's page (a login, or a strong login to sign): pick the person
+    and the method, approve, and follow the signed answer back until the browser is at `then`
+    (a URL, its query aside, or a pattern). With JavaScript off, the stand-in's SAML POST form
+    shows a Continue button instead of sending itself: it is pressed."""
     await page.get_by_role("radio", name=re.compile(rf"\({re.escape(person)}\)$")).check()
     await page.get_by_label("Authentication method").select_option(method)
     await page.get_by_role("button", name="Approve").click()
     proceed = page.get_by_role("button", name="Continue")
     deadline = time.monotonic() + 30
-    while page.url != home:
+    while not _at(page.url, then):
         if time.monotonic() > deadline:
-            raise AssertionError(f"the login of {person} ended at {page.url}")
+            raise AssertionError(f"{person}'s Latvija.lv login ended at {page.url}, not {then}")
         with contextlib.suppress(PlaywrightError):  # the page may be navigating away
             if await proceed.is_visible():
                 await proceed.click()
         await asyncio.sleep(0.1)
     await page.wait_for_load_state()
+
+
+def _at(url: str, then: str | re.Pattern[str]) -> bool:
+    if isinstance(then, re.Pattern):
+        return then.search(url) is not None
+    return url.split("?", 1)[0] == then
 
 
 async def api_token(
@@ -258,6 +284,18 @@ async def api_as(system: System, person: str, *, provider: str = "latvija") -> A
     """A caller of the services' APIs as a demo person: `await api.ok("GET", "reservations",
     "/availability", params=...)`."""
     return AsyncApi(system.urls, await api_token(system, person, provider=provider))
+
+
+async def require_approval(system: System, municipality: str = RIGA) -> None:
+    """The municipality's reservations wait for the school's approval (the demo default is
+    auto-approval), as its administrator sets it through the reservations API."""
+    admin = await api_as(system, "municipality_admin")
+    path = f"/policies/{municipality}"
+    policy = await admin.call("GET", "reservations", path)
+    assert policy.is_success, policy.text
+    rules = {k: v for k, v in policy.json().items() if k not in ("municipality_code", "version")}
+    await admin.ok("PUT", "reservations", path, json={**rules, "auto_approve": False},
+                   headers={"If-Match": policy.headers["etag"]})  # fmt: skip
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, BrowserContext
 
-from .conftest import System, api_as, context_without_js, log_in
+from .conftest import System, api_as, context_without_js, log_in, require_approval
 
 DEMO_SCHOOL = "3113900101"  # Marta's (the demo guardian's younger child) and Emīls' school
 
@@ -51,3 +51,24 @@ class TestApisAsDemoPeople:
         params = {"institution_number": DEMO_SCHOOL, "limit": 100}
         devices = (await school.ok("GET", "inventory", "/devices", params=params))["items"]
         assert len(devices) == 80 and {d["status"] for d in devices} == {"available"}
+
+
+class TestTheJourneyIsPossible:
+    async def test_a_family_reserves_the_school_approves_the_other_family_cannot_see_it(
+        self, system: System
+    ) -> None:
+        await require_approval(system)
+        family = await api_as(system, "other_guardian")
+        (child,) = family.claims["learners"]  # Emīls, at the demo school
+        body = {"learner_id": child, "institution_number": DEMO_SCHOOL,
+                "criteria": {"category": "chromebook"}}  # fmt: skip
+        reservation = await family.ok("POST", "reservations", "", json=body)
+        assert reservation["state"] == "requested", reservation
+        school = await api_as(system, "school_admin")
+        approved = await school.ok("POST", "reservations", f"/{reservation['id']}/approve", json={})
+        assert approved["state"] == "approved" and approved["device_id"], approved
+        other = await api_as(system, "guardian")
+        # The API refuses (403 today); the portal's page must say "not found" either way.
+        refused = await other.call("GET", "reservations", f"/{reservation['id']}")
+        assert refused.status_code in (403, 404), refused.text
+        assert (await other.ok("GET", "reservations", ""))["items"] == []

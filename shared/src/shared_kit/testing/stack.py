@@ -12,8 +12,10 @@ the services' public APIs with one token (`Api`, `AsyncApi`). Needs the dev depe
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import json
 import os
 import queue
 import random
@@ -38,12 +40,13 @@ REPO = Path(__file__).resolve().parents[4]  # shared/src/shared_kit/testing/stac
 STACK_SCRIPT = REPO / "deploy" / "dev" / "stack.py"
 READY_MARKER = "/token?role="  # the stack prints it last, once seeded and serving
 ROW = re.compile(r"^(\S+)\s+(http://127\.0\.0\.1:\d+)\s+(\S.*)$")  # name, URL, docs
-START_TIMEOUT_S = 180.0
-STOP_TIMEOUT_S = 30.0
+# About 20 s on an idle 2-core machine; minutes when other stacks share its cores.
+START_TIMEOUT_S = float(os.environ.get("STACK_START_TIMEOUT_S", "480"))
+STOP_TIMEOUT_S = float(os.environ.get("STACK_STOP_TIMEOUT_S", "60"))
 PORT_SPAN = 100  # the stand-ins sit 90-93 above the port base
 KAFKA_OFFSET = 50  # the broker's port above the port base (unused by the services)
 LOCK_DIR = Path(tempfile.gettempdir()) / "datori-stack-ports"
-LOG_TAIL_LINES = 30
+LOG_TAIL_LINES = 20
 
 
 class StackError(RuntimeError):
@@ -194,6 +197,9 @@ class DevStack:
         shared = ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") if isolated else ()
         inherited = {k: v for k, v in os.environ.items() if k not in shared}
         own = {"STACK_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+        # Each service's own readiness wait inside the stack, as patient as ours for it all.
+        patience = str(min(240.0, START_TIMEOUT_S / 2))
+        own["STACK_READY_TIMEOUT_S"] = os.environ.get("STACK_READY_TIMEOUT_S", patience)
         self.process = subprocess.Popen(
             [*command, *args],
             cwd=REPO,
@@ -385,11 +391,19 @@ def _url(urls: dict[str, str], service: str, path: str) -> str:
     return f"{urls[service]}/api/v1/{service}{path}"
 
 
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified (to read ids such as `sub` or `learners` in a test)."""
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
 class Api:
     """A caller of the stack's public APIs with one token (blocking)."""
 
     def __init__(self, urls: dict[str, str] | StackUrls, token: str) -> None:
         self.urls = urls.apis() if isinstance(urls, StackUrls) else urls
+        self.token = token
+        self.claims = token_claims(token)
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -410,6 +424,8 @@ class AsyncApi:
 
     def __init__(self, urls: dict[str, str] | StackUrls, token: str) -> None:
         self.urls = urls.apis() if isinstance(urls, StackUrls) else urls
+        self.token = token
+        self.claims = token_claims(token)
         self.headers = {"Authorization": f"Bearer {token}"}
 
     async def call(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
