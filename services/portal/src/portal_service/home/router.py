@@ -44,11 +44,17 @@ ROLE_AREAS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# The areas whose pages exist: where each role's work starts.
+AREA_LINKS: dict[str, str] = {
+    "institution_admin": "/schools",
+}
+
+
 @router.get("/home")
 async def home(request: Request, person: Person) -> Response:
     """The person's home page."""
     roles = set(person.profile.roles)
-    areas = [(title, what) for role, title, what in ROLE_AREAS if role in roles]
+    areas = [(t, what, AREA_LINKS.get(role)) for role, t, what in ROLE_AREAS if role in roles]
     return render_page(
         request,
         "home/index.html",

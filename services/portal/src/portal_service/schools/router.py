@@ -1,7 +1,11 @@
-"""Pages of this area."""
+"""The school administrator's pages under `/schools/` (one module per part)."""
 
 from __future__ import annotations
 
-from portal_service.web.pages import page_router
+from fastapi import APIRouter
 
-router = page_router()
+from portal_service.schools import decisions, loans, overview
+
+router = APIRouter()
+for part in (overview, decisions, loans):
+    router.include_router(part.router)
