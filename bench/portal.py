@@ -218,4 +218,4 @@ async def _close(clients: list[httpx.AsyncClient]) -> None:
 
 
 # The school's approvals queue (the schools area of the portal).
-APPROVALS = "/schools/approvals"
+APPROVALS = f"/schools/{SCHOOL}/approvals"
