@@ -280,9 +280,10 @@ async def prepare_databases(postgres: Postgres, stop: asyncio.Event) -> None:
 # Broker -------------------------------------------------------------------------------------
 
 
-def start_tansu() -> Tansu:
-    """Tansu on 9092 when that port is free, else on a free port."""
-    port = DEFAULT_KAFKA_PORT if port_is_free(DEFAULT_KAFKA_PORT) else free_port()
+def start_tansu(port: int | None = None) -> Tansu:
+    """Tansu on `port`; by default on 9092 when that port is free, else on a free port."""
+    if port is None:
+        port = DEFAULT_KAFKA_PORT if port_is_free(DEFAULT_KAFKA_PORT) else free_port()
     broker = Tansu(port)
     broker.start()
     return broker
@@ -484,6 +485,7 @@ PORTAL_DEMO_ROLES = [
     ("municipality administrator", "municipality_admin"),
     ("technician", "technician"),
     ("ministry analyst", "ministry_analyst"),
+    ("another family's parent", "other_guardian"),
 ]
 
 
@@ -533,6 +535,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE,
                         help="the gateway's port; the others keep their offsets")  # fmt: skip
+    parser.add_argument("--kafka-port", type=int, default=None,
+                        help="the embedded broker's port (default: 9092 when free, else any "
+                        "free port)")  # fmt: skip
     parser.add_argument("--no-seed", action="store_true", help="do not seed demo data")
     parser.add_argument("--migrate-only", action="store_true",
                         help="create and migrate the databases, then exit")  # fmt: skip
@@ -545,9 +550,12 @@ def data_dir() -> Path:
     return Path(configured).resolve() if configured else REPO_ROOT / ".data"
 
 
-def check_ports(port_base: int) -> None:
+def check_ports(port_base: int, kafka_port: int | None = None) -> None:
     """Fail early when a port the stack needs is taken."""
-    taken = [p for p in all_ports(port_base) if not port_is_free(p)]
+    wanted = all_ports(port_base)
+    if kafka_port is not None and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        wanted.append(kafka_port)
+    taken = [p for p in wanted if not port_is_free(p)]
     if taken:
         raise StackError(f"ports in use: {taken}; stop what uses them or pass --port-base")
 
@@ -564,11 +572,14 @@ async def start_database(resources: contextlib.ExitStack, stop: asyncio.Event) -
     return postgres
 
 
-async def start_broker(resources: contextlib.ExitStack, stop: asyncio.Event) -> str:
-    """`KAFKA_BOOTSTRAP_SERVERS` or a Tansu broker, with the topics created; the bootstrap."""
+async def start_broker(
+    resources: contextlib.ExitStack, stop: asyncio.Event, port: int | None = None
+) -> str:
+    """`KAFKA_BOOTSTRAP_SERVERS` or a Tansu broker (on `port` when given), with the topics
+    created; the bootstrap."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        broker = await asyncio.to_thread(start_tansu)
+        broker = await asyncio.to_thread(start_tansu, port)
         resources.callback(timed, "broker", broker.stop)
         bootstrap = broker.bootstrap
     say(f"Kafka: {bootstrap}")
@@ -657,11 +668,11 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if not args.migrate_only:
-        check_ports(args.port_base)
+        check_ports(args.port_base, args.kafka_port)
     postgres = await start_database(resources, stop)
     if args.migrate_only:
         return
-    bootstrap = await start_broker(resources, stop)
+    bootstrap = await start_broker(resources, stop, args.kafka_port)
     urls = urls_of(args.port_base)
     extra = {"contracts": await contracts_env(postgres, urls), "portal": portal_env(urls)}
     started = start_all(postgres, bootstrap, args.port_base, extra, resources)

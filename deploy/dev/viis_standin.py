@@ -107,6 +107,16 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
     "municipality_admin": DemoPerson("010188-10007", "VIIS-DEMO-0007", "Dace", "Krūmiņa"),
     "technician": DemoPerson("010190-10001", "VIIS-DEMO-0008", "Edgars", "Zariņš"),
     "ministry_analyst": DemoPerson("010183-10002", "VIIS-DEMO-0009", "Laura", "Vītola"),
+    # A second family, with a child at the first family's school (Marta's): one family must
+    # never see the other's reservations, contracts or tickets.
+    "other_guardian": DemoPerson(
+        "010186-10005", "VIIS-DEMO-0010", "Kristīne", "Kalēja",
+        guardian_of=(("VIIS-DEMO-0011", DEMO_SCHOOL_1),),
+    ),
+    "other_child": DemoPerson(
+        "329999-00002", "VIIS-DEMO-0011", "Emīls", "Kalējs",
+        learner=Enrolment(DEMO_SCHOOL_1, 3, "3.b"),
+    ),
 }  # fmt: skip
 
 # Pupils per grade (invented, plausible): a basic school (1-9) and a secondary school (1-12).

@@ -1,12 +1,20 @@
 """Portal test fixtures: a real gateway (with the VIIS, Latvija.lv and Mykoob stand-ins) in
-subprocesses, the portal served over real HTTP in-process, and one headless Chromium."""
+subprocesses, the portal served over real HTTP in-process, and one headless Chromium.
+
+For whole journeys: `system`, the whole dev stack (`make run`) with its demo data, one per test
+module; `log_in(page, system, person)` logs a demo person in through Latvija.lv in the browser;
+`api_as(system, person)` calls the services' APIs as that person, to check outcomes;
+`context_without_js(browser)` is a browser profile with JavaScript off."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import re
+import shutil
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,13 +25,15 @@ import pytest
 import uvicorn
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 from portal_service.config import PortalSettings
 from portal_service.main import MIGRATIONS, create_app
 from shared_kit.migrations import upgrade
 from shared_kit.testing.gateway import GATEWAY_MIGRATIONS, Process
 from shared_kit.testing.infra import Postgres, free_port
+from shared_kit.testing.stack import AsyncApi, DevStack, StackUrls, login_token
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -175,6 +185,96 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     made = await browser.new_context()
     yield made
     await made.close()
+
+
+# The whole system ------------------------------------------------------------------------------
+
+
+@dataclass
+class System:
+    """The whole dev stack (`deploy/dev/stack.py`) with its demo data: every service, the portal,
+    the stand-ins (VIIS, Latvija.lv, E-klase, Mykoob) and the dev console."""
+
+    urls: StackUrls
+    stack: DevStack
+    started_in_s: float
+
+    @property
+    def portal(self) -> str:
+        """The portal's base URL."""
+        return self.urls.portal
+
+    def token(self, role: str, **claims: str) -> str:
+        """A token the console mints for any role and claims (not a real person's login)."""
+        return self.stack.token(role, **claims)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """A pristine system per test module (its own PostgreSQL, broker and ports): no module sees
+    another's reservations, contracts or tickets."""
+    data_dir = tmp_path_factory.mktemp("system")
+    started = time.monotonic()
+    stack = DevStack(data_dir, isolated=True)
+    try:
+        urls = stack.wait_ready()
+        yield System(urls, stack, time.monotonic() - started)
+    finally:
+        stack.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def log_in(page: Page, system: System, person: str, *, method: str = "eparaksts") -> None:
+    """Log a demo person (a key of `viis_standin.DEMO_PEOPLE`) in as they would: the portal's
+    start page → the Latvija.lv stand-in → back on the portal's /home. Works with JavaScript
+    off too (the stand-in's SAML POST form then shows a Continue button)."""
+    home = f"{system.portal}/home"
+    await page.goto(f"{system.portal}/")
+    await page.get_by_role("button", name=re.compile(r"Latvija\.lv")).click()
+    await page.get_by_role("radio", name=re.compile(rf"\({re.escape(person)}\)$")).check()
+    await page.get_by_label("Authentication method").select_option(method)
+    await page.get_by_role("button", name="Approve").click()
+    proceed = page.get_by_role("button", name="Continue")
+    deadline = time.monotonic() + 30
+    while page.url != home:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the login of {person} ended at {page.url}")
+        with contextlib.suppress(PlaywrightError):  # the page may be navigating away
+            if await proceed.is_visible():
+                await proceed.click()
+        await asyncio.sleep(0.1)
+    await page.wait_for_load_state()
+
+
+async def api_token(
+    system: System, person: str, *, provider: str = "latvija", method: str = "eparaksts"
+) -> str:
+    """A demo person's own access token from a real login through the gateway (the same person,
+    with the same ids, as their portal session)."""
+    return await asyncio.to_thread(login_token, system.urls.console, person, provider, method)
+
+
+async def api_as(system: System, person: str, *, provider: str = "latvija") -> AsyncApi:
+    """A caller of the services' APIs as a demo person: `await api.ok("GET", "reservations",
+    "/availability", params=...)`."""
+    return AsyncApi(system.urls, await api_token(system, person, provider=provider))
+
+
+@contextlib.asynccontextmanager
+async def context_without_js(browser: Browser, **options: object) -> AsyncIterator[BrowserContext]:
+    """A fresh browser profile with JavaScript disabled."""
+    made = await browser.new_context(java_script_enabled=False, **options)  # type: ignore[arg-type]
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+@pytest.fixture
+async def no_js_context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A fresh browser profile with JavaScript disabled, per test."""
+    async with context_without_js(browser) as made:
+        yield made
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
