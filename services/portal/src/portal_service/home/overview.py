@@ -13,7 +13,7 @@ from typing import Any
 from portal_service.deps import Apis, SignedIn
 from portal_service.exceptions import ServiceUnavailable
 from portal_service.families import labels
-from portal_service.families.reserve import reservation_view
+from portal_service.families.reservations import reservation_view
 from portal_service.i18n import N_
 from portal_service.web.gateway import Child
 
@@ -126,7 +126,10 @@ def _arrange(
         if reservation["state"] != "fulfilled":
             box.reservations.append(view)
         if reservation["state"] == "approved" and view["pickup_by"]:
-            box.tasks.append(_collect_task(view, contract_of.get(reservation["id"])))
+            contract = contract_of.get(reservation["id"])
+            if contract is None:  # the agreement is still being drafted
+                box.tasks.append(_contract_tasks({"state": "drafted", "id": ""})[0])
+            box.tasks.append(_collect_task(view, contract))
     learner_of_contract = {c["id"]: c["learner_id"] for c in contracts}
     for ticket in tickets:
         learner = ticket.get("learner_id") or learner_of_contract.get(ticket.get("contract_id"))
@@ -197,7 +200,7 @@ def _collect_task(reservation: dict[str, Any], contract: dict[str, Any] | None) 
     return Task(
         N_("Collect the computer from the school by %(when)s"),
         {"when": reservation["pickup_by"], "sort": reservation["pickup_by"]},
-        f"/families/reservations/{reservation['id']}",
+        f"/families/reservations/{reservation['id']}" if signed else None,
         N_("To do") if signed else N_("Cannot start yet"),
         "govuk-tag--blue" if signed else "govuk-task-list__status--cannot-start-yet",
         None if signed else N_("Sign the loan agreement first."),
