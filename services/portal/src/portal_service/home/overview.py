@@ -126,10 +126,10 @@ def _arrange(
         if reservation["state"] != "fulfilled":
             box.reservations.append(view)
         if reservation["state"] == "approved" and view["pickup_by"]:
-            contract = contract_of.get(reservation["id"])
-            if contract is None:  # the agreement is still being drafted
+            drafted = contract_of.get(reservation["id"])
+            if drafted is None:  # the agreement is still being drafted
                 box.tasks.append(_contract_tasks({"state": "drafted", "id": ""})[0])
-            box.tasks.append(_collect_task(view, contract))
+            box.tasks.append(_collect_task(view, drafted))
     learner_of_contract = {c["id"]: c["learner_id"] for c in contracts}
     for ticket in tickets:
         learner = ticket.get("learner_id") or learner_of_contract.get(ticket.get("contract_id"))
