@@ -173,15 +173,18 @@ async def device_post(
 async def period_page(
     request: Request, person: Person, settings: Settings, apis: PersonApis
 ) -> Response:
-    """Until the end of the school year, or until an earlier day."""
+    """The last day of the loan: the end of the school year unless the family wants less."""
     draft = read_draft(person, settings)
     if missing := missing_step(draft, "period"):
         return to_step(missing)
-    values: dict[str, Any] = {"until": draft.get("until", "school_year")}
-    if draft.get("end"):
-        end = dt.date.fromisoformat(draft["end"])
-        values |= {"end_day": end.day, "end_month": end.month, "end_year": end.year}
-    return await _period(request, person, apis, draft, values, FormErrors())
+    return await _period(request, person, apis, draft, _end_values(draft), FormErrors())
+
+
+def _end_values(draft: dict[str, Any]) -> dict[str, Any]:
+    if not draft.get("end"):
+        return {}
+    end = dt.date.fromisoformat(draft["end"])
+    return {"end_day": end.day, "end_month": end.month, "end_year": end.year}
 
 
 async def _period(
@@ -196,12 +199,19 @@ async def _period(
     if child is None:
         return to_step("child")
     offer = await _offer(apis, child)
+    school_year_end = labels.last_day(dt.datetime.fromisoformat(offer["end"]))
+    if not values:  # the default: the school year's last day, as the service counts it
+        values = {
+            "end_day": school_year_end.day,
+            "end_month": school_year_end.month,
+            "end_year": school_year_end.year,
+        }
     return render_page(
         request,
         "families/reserve/period.html",
         400 if errors else 200,
         child=child,
-        school_year_end=labels.last_day(dt.datetime.fromisoformat(offer["end"])),
+        school_year_end=school_year_end,
         values=values,
         errors=errors,
     )
@@ -218,7 +228,6 @@ async def period_post(
     form, errors = await read_form(request, PeriodForm)
     if form is None:
         return await _period(request, person, apis, draft, await form_values(request), errors)
-    draft["until"] = form.until
     draft["end"] = form.end.isoformat() if form.end else None
     keep_draft(person, settings, draft)
     return next_step(draft, "period")
@@ -356,12 +365,8 @@ async def _refused(
         code = draft["item"]["catalogue_item_code"]
         return await _device(request, person, apis, draft, {"item": code}, errors)
     if step == "period":
-        errors.anchors["end"] = "end-day" if draft.get("end") else "until"
-        values: dict[str, Any] = {"until": draft["until"]}
-        if draft.get("end"):
-            end = dt.date.fromisoformat(draft["end"])
-            values |= {"end_day": end.day, "end_month": end.month, "end_year": end.year}
-        return await _period(request, person, apis, draft, values, errors)
+        errors.anchors["end"] = "end-day"
+        return await _period(request, person, apis, draft, _end_values(draft), errors)
     if step == "priority":
         return _priority(request, person, draft, {"criteria": draft["criteria"]}, errors)
     return _check(request, person, draft, errors)

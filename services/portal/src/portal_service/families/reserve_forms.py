@@ -4,7 +4,7 @@ where each refusal of the reservations service is shown."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError, model_validator
@@ -44,7 +44,7 @@ def keep_draft(person: SignedIn, settings: PortalSettings, answers: dict[str, An
 
 def missing_step(draft: dict[str, Any], step: str) -> str | None:
     """The first earlier step without an answer (where to send someone who skipped it)."""
-    needs = {"child": "child", "device": "item", "period": "until", "priority": "criteria"}
+    needs = {"child": "child", "device": "item", "period": "end", "priority": "criteria"}
     for earlier in STEPS[: STEPS.index(step)]:
         if needs[earlier] not in draft:
             return earlier
@@ -81,13 +81,9 @@ class DeviceForm(Form):
 
 
 class PeriodForm(Form):
-    """Until when: the end of the school year, or an earlier day."""
+    """The last day of the loan (the page offers the end of the school year)."""
 
-    messages = {
-        "until": N_("Select how long you need the computer"),
-        "end": N_("Enter a real date, for example 15 3 2027"),
-    }
-    until: Literal["school_year", "date"]
+    messages = {"end": N_("Enter a real date, for example 15 3 2027")}
     end_day: str = ""
     end_month: str = ""
     end_year: str = ""
@@ -95,9 +91,6 @@ class PeriodForm(Form):
 
     @model_validator(mode="after")
     def _end_date(self) -> PeriodForm:
-        if self.until != "date":
-            self.end = None
-            return self
         try:
             self.end = dt.date(int(self.end_year), int(self.end_month), int(self.end_day))
         except ValueError as exc:
