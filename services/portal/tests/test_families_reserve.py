@@ -118,7 +118,7 @@ class TestReserveInTheBrowser:
 
         await page.get_by_role("link", name="Skatīt rezervāciju").click()
         await checked(page)
-        await page.get_by_role("link", name="Atcelt rezervāciju").click()
+        await page.get_by_role("button", name="Atcelt rezervāciju").click()
         await checked(page)
         await page.get_by_role("button", name="Jā, atcelt rezervāciju").click()
         await checked(page)
