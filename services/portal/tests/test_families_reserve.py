@@ -152,6 +152,7 @@ class TestReserveInTheBrowser:
         await page.keyboard.press("Space")
         await tab_to(page, "Turpināt")
         await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Pirms rezervēšanas pārbaudiet atbildes").wait_for()
         await tab_to(page, "Rezervēt datoru")
         await page.keyboard.press("Enter")
         await page.get_by_role("heading", name="Dators rezervēts").wait_for()
