@@ -172,7 +172,7 @@ def _contract_tasks(loan: dict[str, Any]) -> list[Task]:
         return [
             Task(
                 N_("Sign the loan agreement"),
-                {},
+                {"sort": dt.datetime.min.replace(tzinfo=dt.UTC)},  # signing comes first
                 None,
                 N_("Cannot start yet"),
                 "govuk-task-list__status--cannot-start-yet",
