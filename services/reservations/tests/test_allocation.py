@@ -519,6 +519,46 @@ class TestAvailability:
         )
         problem(r, 404, "institution-not-found")
 
+    async def test_the_offer_lists_each_item_the_school_lends_with_free_counts(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        inventory: Inventory,
+        schools: dict[str, str],
+        clock: TestClock,
+    ) -> None:
+        await inventory.add(item="LAPTOP-14")
+        await inventory.add(item="LAPTOP-14")
+        tablet = dict(category="tablet", os="android", screen="10.1", touch=True, item="TAB-10")
+        await inventory.add(**tablet)
+        await inventory.add(item="LAPTOP-14", status="in_repair")
+        await inventory.add(item="OTHER-SCHOOL", institution=SCHOOL_B)
+        await reserve(client, tokens.guardian, criteria={"catalogue_item_code": "TAB-10"})
+        r = await client.get(
+            f"{API}/availability/offer",
+            params={"institution_number": SCHOOL_A},
+            headers=bearer(tokens.guardian),
+        )
+        assert r.status_code == 200, r.text
+        items = [
+            (i["catalogue_item_code"], i["category"], i["touch"], i["matching"], i["free"])
+            for i in r.json()["items"]
+        ]
+        assert items == [("LAPTOP-14", "laptop", False, 2, 2), ("TAB-10", "tablet", True, 1, 0)]
+        later = (clock.now + dt.timedelta(days=400)).isoformat()
+        r = await client.get(
+            f"{API}/availability/offer",
+            params={"institution_number": SCHOOL_A, "start": later},
+            headers=bearer(tokens.guardian),
+        )
+        assert [i["free"] for i in r.json()["items"]] == [2, 1]
+        r = await client.get(
+            f"{API}/availability/offer",
+            params={"institution_number": "5555555555"},
+            headers=bearer(tokens.guardian),
+        )
+        problem(r, 404, "institution-not-found")
+
     async def test_a_school_with_more_devices_than_a_statement_has_parameters(
         self,
         client: httpx.AsyncClient,

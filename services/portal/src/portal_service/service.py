@@ -184,11 +184,14 @@ async def complete_login(
 def _keep_tokens(
     row: WebSession, cipher: SessionCipher, tokens: Tokens, profile: Profile, at: dt.datetime
 ) -> None:
+    # Answers a multi-step form keeps in the session (families/reserve.py) outlive a refresh.
+    drafts = cipher.open(row.secrets_encrypted).get("drafts") or {}
     row.secrets_encrypted = cipher.seal(
         {
             "access_token": tokens.access_token,
             "refresh_token": tokens.refresh_token,
             "profile": profile.model_dump(),
+            "drafts": drafts,
         }
     )
     row.access_expires_at = at + dt.timedelta(seconds=tokens.expires_in)

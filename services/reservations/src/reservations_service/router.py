@@ -24,6 +24,8 @@ from reservations_service.schemas import (
     CancelBody,
     DeviceCriteria,
     Instant,
+    Offer,
+    OfferItem,
     PolicyRead,
     PolicyWrite,
     RegNumber,
@@ -33,6 +35,7 @@ from reservations_service.schemas import (
     ReservationRead,
     WaitlistEntry,
 )
+from reservations_service.service import offer as offer_service
 from reservations_service.service import reservations as service
 from reservations_service.service.policies import effective_policy, put_policy
 from shared_kit.concurrency import IfMatch, etag
@@ -111,6 +114,45 @@ async def get_availability(
     )
     return Availability(
         institution_number=institution_number, start=start, end=end, matching=matching, free=free
+    )
+
+
+@router.get("/availability/offer", response_model=Offer, tags=["waitlists"], responses=READ)
+async def get_offer(
+    session: SessionDep,
+    _: AggregateReader,
+    settings: Settings,
+    now: NowDep,
+    institution_number: Annotated[RegNumber, Query()],
+    start: Annotated[Instant | None, Query(description="Default: now")] = None,
+    end: Annotated[Instant | None, Query(description="Default: school year end")] = None,
+):
+    """What an institution lends: per catalogue item, its kind and how many devices are free
+    for the period (what a family chooses from)."""
+    start, end, items = await offer_service.offer(
+        session=session,
+        number=institution_number,
+        start=start,
+        end=end,
+        now=now,
+        settings=settings,
+    )
+    return Offer(
+        institution_number=institution_number,
+        start=start,
+        end=end,
+        items=[
+            OfferItem(
+                catalogue_item_code=i.kind.catalogue_item_code,
+                category=i.kind.category,
+                os=i.kind.os,
+                screen_inches=i.kind.screen_inches,
+                touch=i.kind.touch,
+                matching=i.matching,
+                free=i.free,
+            )
+            for i in items
+        ],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -224,6 +225,27 @@ class Availability(BaseModel):
     end: dt.datetime
     matching: int = Field(description="Lendable devices that match the criteria")
     free: int = Field(description="Of those, devices with no allocation overlapping the period")
+
+
+class OfferItem(BaseModel):
+    """A catalogue item an institution lends, its kind, and how many are free for the period."""
+
+    catalogue_item_code: str
+    category: str
+    os: str
+    screen_inches: Decimal | None
+    touch: bool
+    matching: int = Field(description="Lendable devices of this item at the institution")
+    free: int = Field(description="Of those, devices with no allocation overlapping the period")
+
+
+class Offer(BaseModel):
+    """What an institution lends for a period, by catalogue item (code order)."""
+
+    institution_number: str
+    start: dt.datetime
+    end: dt.datetime
+    items: list[OfferItem]
 
 
 class PolicyWrite(Strict):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from portal_service.deps import Person
+from portal_service.deps import Person, PersonApis
+from portal_service.home import overview
 from portal_service.i18n import N_
 from portal_service.web.pages import page_router, render_page
 
@@ -44,21 +45,27 @@ ROLE_AREAS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-# The areas whose pages exist: where each role's work starts.
-AREA_LINKS: dict[str, str] = {
-    "institution_admin": "/schools",
-}
+# Where each role's pages start (roles without pages yet get no link).
+AREA_LINKS: dict[str, str] = {"institution_admin": "/schools", "technician": "/support"}
+FAMILY_ROLES = frozenset({"guardian", "learner"})
 
 
 @router.get("/home")
-async def home(request: Request, person: Person) -> Response:
-    """The person's home page."""
+async def home(request: Request, person: Person, apis: PersonApis) -> Response:
+    """The person's home page: for a family, what is happening for each child, tasks first."""
     roles = set(person.profile.roles)
-    areas = [(t, what, AREA_LINKS.get(role)) for role, t, what in ROLE_AREAS if role in roles]
+    areas = [
+        (title, what, AREA_LINKS.get(role))
+        for role, title, what in ROLE_AREAS
+        if role in roles and role not in FAMILY_ROLES
+    ]
+    family = await overview.load(person, apis) if roles & FAMILY_ROLES else None
     return render_page(
         request,
         "home/index.html",
         person=person.profile,
         areas=areas,
+        family=family,
+        guardian="guardian" in roles,
         logged_in_at=person.session.authenticated_at,
     )

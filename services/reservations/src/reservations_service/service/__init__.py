@@ -6,6 +6,7 @@
 - `allocation_rules`: the pure core of allocation (no database): the priority score, which
   device matches a request, and the greedy assignment with its invariants;
 - `allocation`: applying those rules against the database, under the institution lock;
+- `offer`: what an institution lends (its catalogue items, with free counts);
 - `lifecycle`: expiry and loans (contract events);
 - `readmodel`: the inventory's devices and institutions.
 """

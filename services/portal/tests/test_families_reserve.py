@@ -1,0 +1,227 @@
+"""A guardian's home and reserving a computer, in a real browser on the whole system (`make
+run`'s stack with its demo data): every step with bad input first, axe on every page, 320 px
+without sideways scrolling, the keyboard alone, JavaScript off; outcomes checked through the
+reservations API as the guardian; another family's reservation is "not found"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page
+
+from .conftest import System, api_as, context_without_js, log_in
+from .test_browser import assert_accessible, assert_no_sideways_scroll
+
+PHONE = {"viewport": {"width": 320, "height": 700}}
+ERROR_SUMMARY = "Radās problēma"
+
+
+async def checked(page: Page) -> Page:
+    """The page passes axe (WCAG 2.1 A/AA) and does not scroll sideways."""
+    await assert_accessible(page)
+    await assert_no_sideways_scroll(page)
+    return page
+
+
+async def refused_with(page: Page, message: str, *, scripts: bool = True) -> None:
+    """The form came back with the error summary and the message at the field (not an error
+    page): the summary links to the field, whose own message says the same."""
+    summary = page.get_by_role("alert")
+    await summary.get_by_text(ERROR_SUMMARY).wait_for()
+    await summary.get_by_role("link", name=message).wait_for()
+    assert await page.locator(".govuk-error-message").filter(has_text=message).count() == 1
+    assert (await page.title()).startswith("Kļūda:"), await page.title()
+    if scripts:  # axe runs in the page: not where JavaScript is off (the same pages run it)
+        await checked(page)
+
+
+async def fill_date(page: Page, day: str, month: str, year: str) -> None:
+    """The date input's three fields."""
+    await page.get_by_label("Diena", exact=True).fill(day)
+    await page.get_by_label("Mēnesis", exact=True).fill(month)
+    await page.get_by_label("Gads", exact=True).fill(year)
+
+
+async def proceed(page: Page) -> None:
+    await page.get_by_role("button", name="Turpināt").click()
+
+
+async def reservations_of(system: System, person: str) -> list[dict[str, Any]]:
+    """The person's reservations as the reservations API shows them to that person."""
+    api = await api_as(system, person)
+    return list((await api.ok("GET", "reservations", ""))["items"])
+
+
+async def reserve_for_first_child(system: System) -> dict[str, Any]:
+    """A reservation of the first demo family, made through the API with the guardian's token."""
+    guardian = await api_as(system, "guardian")
+    child = (await guardian.ok("GET", "gateway", "/me"))["children"][0]
+    body = {
+        "learner_id": child["id"],
+        "institution_number": child["school"]["registration_number"],
+    }
+    return dict(await guardian.ok("POST", "reservations", "", json=body))
+
+
+class TestReserveInTheBrowser:
+    async def test_a_guardian_reserves_sees_it_on_home_and_cancels(
+        self, system: System, browser: Browser
+    ) -> None:
+        context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
+        page = await context.new_page()
+        await log_in(page, system, "guardian")
+        await checked(page)
+        await page.get_by_role("heading", name="Marta Bērziņa").wait_for()
+
+        await page.goto(f"{system.portal}/families/reserve")
+        await checked(page)
+        await proceed(page)  # no child chosen
+        await refused_with(page, "Izvēlieties bērnu, kuram rezervējat datoru")
+        await page.get_by_label("Marta Bērziņa").check()
+        await proceed(page)
+
+        await checked(page)
+        await page.get_by_text("Brīvi: 80 no 80").wait_for()
+        await proceed(page)  # no computer chosen
+        await refused_with(page, "Izvēlieties datoru, ko vēlaties rezervēt")
+        await page.get_by_label(re.compile("Chromebook, ChromeOS")).check()
+        await proceed(page)
+
+        await checked(page)
+        await fill_date(page, "31", "2", "2027")
+        await proceed(page)  # 31 February
+        await refused_with(page, "Ievadiet pareizu datumu, piemēram, 15 3 2027")
+        await fill_date(page, "1", "3", "2020")  # before today: the service refuses it
+        await proceed(page)
+
+        await checked(page)
+        await proceed(page)  # nothing ticked
+        await refused_with(page, "Atzīmējiet attiecīgos apstākļus vai 'Neviens no šiem'")
+        await page.get_by_label("Es audzinu bērnu viens (viena vecāka ģimene)").check()
+        await proceed(page)
+
+        await checked(page)
+        await page.get_by_role("heading", name="Pirms rezervēšanas pārbaudiet atbildes").wait_for()
+        await page.get_by_role("button", name="Rezervēt datoru").click()
+        # The service refused the period: its message is at the end date, on the period step.
+        await refused_with(page, "Patapinājuma beigu datumam jābūt pēc šodienas")
+        assert await reservations_of(system, "guardian") == []
+        soon = dt.date.today() + dt.timedelta(days=60)
+        await fill_date(page, str(soon.day), str(soon.month), str(soon.year))
+        await proceed(page)  # back to the check page, the other answers kept
+        await page.get_by_text("Viena vecāka ģimene").wait_for()
+        await page.get_by_role("button", name="Rezervēt datoru").click()
+
+        await checked(page)
+        await page.get_by_role("heading", name="Dators rezervēts").wait_for()
+        [reservation] = await reservations_of(system, "guardian")
+        assert reservation["state"] == "approved"
+        assert reservation["criteria"]["catalogue_item_code"] == "CB-116-TOUCH-G1-3"
+        assert reservation["social_criteria"] == [
+            {"criterion": "single_parent", "source": "declared"}
+        ]
+
+        await page.get_by_role("link", name="Uz sākumlapu").click()
+        await checked(page)
+        await page.get_by_text("Apstiprināta").wait_for()
+        await page.get_by_text(re.compile("Saņemiet datoru skolā — termiņš:")).wait_for()
+
+        await page.get_by_role("link", name="Skatīt rezervāciju").click()
+        await checked(page)
+        await page.get_by_role("button", name="Atcelt rezervāciju").click()
+        await checked(page)
+        await page.get_by_role("button", name="Jā, atcelt rezervāciju").click()
+        await checked(page)
+        await page.get_by_text("Rezervācija ir atcelta.").wait_for()
+        [reservation] = await reservations_of(system, "guardian")
+        assert reservation["state"] == "cancelled"
+        await context.close()
+
+    async def test_the_keyboard_alone_reserves(
+        self, system: System, context: BrowserContext
+    ) -> None:
+        page = await context.new_page()
+        await log_in(page, system, "guardian")
+        await page.goto(f"{system.portal}/families/reserve")
+        await tab_to(page, "Jānis Bērziņš")
+        await page.keyboard.press("Space")
+        await tab_to(page, "Turpināt")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Kādu datoru vēlaties rezervēt?").wait_for()
+        # Tab reaches a radio group once (its first option); arrows would move inside it.
+        await tab_to(page, re.compile("^Monobloka dators, Windows"))
+        await page.keyboard.press("Space")
+        await tab_to(page, "Turpināt")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Cik ilgi jums vajag datoru?").wait_for()
+        # The date is filled in with the school year's last day.
+        await tab_to(page, "Turpināt")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name=re.compile("Vai kāds no šiem")).wait_for()
+        await tab_to(page, "Neviens no šiem")
+        await page.keyboard.press("Space")
+        await tab_to(page, "Turpināt")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Pirms rezervēšanas pārbaudiet atbildes").wait_for()
+        await tab_to(page, "Rezervēt datoru")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name="Dators rezervēts").wait_for()
+        mine = [r for r in await reservations_of(system, "guardian") if r["state"] == "approved"]
+        assert [r["criteria"]["category"] for r in mine] == ["all_in_one"]
+
+
+async def tab_to(page: Page, name: str | re.Pattern[str], presses: int = 40) -> None:
+    """Press Tab until the focused element's label (or text) is `name`."""
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        label = await page.evaluate(
+            "(() => { const e = document.activeElement;"
+            " return ((e.labels && e.labels[0]) ? e.labels[0].innerText : e.innerText || '')"
+            ".trim(); })()"
+        )
+        if name.search(label) if isinstance(name, re.Pattern) else label == name:
+            return
+    raise AssertionError(f"Tab never reached {name!r} on {page.url}")
+
+
+class TestWithoutJavaScript:
+    async def test_the_other_family_reserves_and_cannot_see_the_first_familys(
+        self, system: System, browser: Browser
+    ) -> None:
+        async with context_without_js(browser, **PHONE) as context:
+            page = await context.new_page()
+            await log_in(page, system, "other_guardian")
+            await page.get_by_role("button", name="Rezervēt datoru: Emīls").click()
+            await page.get_by_label(re.compile("Chromebook, ChromeOS")).check()
+            await proceed(page)
+            await proceed(page)  # until the end of the school year, as filled in
+            await page.get_by_label("Mūsu ģimenē ir 3 vai vairāk bērni").check()
+            await page.get_by_label("Neviens no šiem").check()  # no script unticks the others
+            await proceed(page)
+            await refused_with(
+                page,
+                "Atzīmējiet vai nu attiecīgos apstākļus, vai 'Neviens no šiem', bet ne abus",
+                scripts=False,
+            )
+            await page.get_by_label("Neviens no šiem").uncheck()
+            await proceed(page)
+            await page.get_by_role("button", name="Rezervēt datoru").click()
+            await page.get_by_role("heading", name="Dators rezervēts").wait_for()
+            [own] = await reservations_of(system, "other_guardian")
+            assert own["social_criteria"] == [{"criterion": "large_family", "source": "declared"}]
+
+            first_family = await reservations_of(system, "guardian") or [
+                await reserve_for_first_child(system)
+            ]
+            for reservation in first_family:
+                for path in ("", "/cancel"):
+                    url = f"{system.portal}/families/reservations/{reservation['id']}{path}"
+                    answer = await page.goto(url)
+                    assert answer is not None and answer.status == 404, url
+                    await page.get_by_role("heading", name="Lapa nav atrasta").wait_for()
+            answer = await page.goto(
+                f"{system.portal}/families/reserve/done/{first_family[0]['id']}"
+            )
+            assert answer is not None and answer.status == 404
