@@ -55,7 +55,9 @@ class Timings:
 
 async def portal_login(urls: StackUrls, person: str) -> httpx.AsyncClient:
     """A browser-like client logged in to the portal as a demo person through Latvija.lv."""
-    browser = httpx.AsyncClient(timeout=60, follow_redirects=False)
+    # Idle connections are dropped before the server's keep-alive (5 s) ends them under us.
+    limits = httpx.Limits(keepalive_expiry=2)
+    browser = httpx.AsyncClient(timeout=60, follow_redirects=False, limits=limits)
     answer = await browser.get(f"{urls.portal}/login/latvija", params={"next": "/home"})
     answer = await _follow(browser, answer)
     form = {**hidden_fields(answer.text), "person": person, "decision": "approve",
