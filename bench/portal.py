@@ -7,12 +7,13 @@ so the guardian's home page has tasks and the school's approvals queue has reque
 
 SESSIONS web sessions of the demo guardian and SESSIONS of the demo school administrator are
 logged in through the Latvija.lv stand-in, as a browser would; then every session asks for its
-page REQUESTS times, all sessions at once: once a second each (people reading what they see;
-the target applies), then back to back (where one portal process saturates). Per request the portal's `Server-Timing` header
-says how long the portal took (`app`) and how long of that it waited for the services' APIs
-(`api`, overlapping calls counted once): the figure is the page's server time, the baseline
-the API calls it made, in the same requests. The home page's weight is its HTML and every file
-it loads (CSS, JS, fonts, icons), each compressed with gzip as a server would send it.
+page REQUESTS times, all sessions at once: once a second each (people reading what they see; the
+target applies), then back to back (where one portal process saturates). Per request the
+portal's `Server-Timing` header says how long the portal took (`app`) and how long of that it
+waited for the services' APIs (`api`, overlapping calls counted once): the figure is the page's
+server time, the baseline the API calls it made, in the same requests. The home page's weight is
+its HTML and every file it loads (CSS, JS, fonts, icons), each compressed with gzip as a server
+would send it.
 """
 
 from __future__ import annotations
