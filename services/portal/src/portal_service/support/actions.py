@@ -24,7 +24,7 @@ from portal_service.web.forms import (
     problem_errors,
     read_form,
 )
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 CLAIM_PROBLEMS = {
@@ -89,13 +89,12 @@ async def action_page(
 ) -> Response:
     """An action's page about the ticket as it is now."""
     ticket = await apis.tickets.get(f"{TICKETS}/{ticket_id}")
-    return render_page(
+    return render_form(
         request,
         f"support/{template}",
-        status=400 if errors else 200,
+        errors,
         ticket=sla.with_times(ticket),
         back=ticket_path(ticket_id),
-        errors=errors,
         values=await form_values(request) if errors else {},
         form_key=new_form_key(),
         **context,

@@ -23,7 +23,7 @@ from portal_service.web.forms import (
     problem_errors,
     read_form,
 )
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 TICKETS = "/api/v1/tickets"
@@ -111,13 +111,12 @@ async def render_ticket(
 ) -> Response:
     """The ticket's page; with a refused form's messages and what the person typed."""
     data = await load_ticket(apis, ticket_id)
-    return render_page(
+    return render_form(
         request,
         "support/ticket.html",
-        status=400 if errors else 200,
+        errors,
         **data,
         me=person.profile.id,
-        errors=errors,
         values=values or {},
         refused=form,
         form_key=new_form_key(),
