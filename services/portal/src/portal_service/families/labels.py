@@ -1,4 +1,4 @@
-"""What the families' pages call the services' values: device kinds, reservation states, the
+"""What the families' pages call the services' values: reservation states, the
 programme's priority criteria, contract and ticket states (message ids, translated in pages)."""
 
 from __future__ import annotations
@@ -8,20 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from portal_service.i18n import N_, RIGA
-
-CATEGORIES = {
-    "chromebook": N_("Chromebook"),
-    "laptop": N_("Laptop"),
-    "all_in_one": N_("All-in-one computer"),
-    "tablet": N_("Tablet"),
-    "accessory": N_("Accessory"),
-}
-SYSTEMS = {
-    "windows": "Windows",
-    "chromeos": "ChromeOS",
-    "macos": "macOS",
-    "linux": "Linux",
-}
+from portal_service.web.labels import DEVICE_CATEGORIES, SYSTEMS
 
 # State → (tag text, tag colour class).
 RESERVATION_STATES: dict[str, tuple[str, str]] = {
@@ -78,7 +65,7 @@ def kind(item: dict[str, Any] | None) -> dict[str, Any]:
     message id, operating system, screen size and touch."""
     item = item or {}
     return {
-        "category": CATEGORIES.get(str(item.get("category") or ""), ""),
+        "category": DEVICE_CATEGORIES.get(str(item.get("category") or ""), ""),
         "os": SYSTEMS.get(str(item.get("os") or ""), ""),
         "screen": screen(item["screen_inches"]) if item.get("screen_inches") else "",
         "touch": bool(item.get("touch")),

@@ -19,7 +19,7 @@ from portal_service.i18n import N_
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.drafts import Draft, chosen_files, clean_photos
 from portal_service.web.forms import Form, FormErrors, posted_form_key, problem_errors, read_form
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form, render_page
 from shared_kit.deps import SessionDep
 
 router = page_router()
@@ -148,10 +148,7 @@ async def _device_page(
 ) -> Response:
     loans = await loans_of(apis, person)
     values = {"device": answers.get("device_id"), "asset_tag": answers.get("asset_tag")}
-    status = 400 if errors else 200
-    return render_page(
-        request, "families/report/device.html", status, loans=loans, values=values, errors=errors
-    )
+    return render_form(request, "families/report/device.html", errors, loans=loans, values=values)
 
 
 @router.get(BASE)
@@ -232,13 +229,12 @@ async def category(request: Request, draft: ReportDraft) -> Response:
 def _category_page(
     request: Request, chosen: str | None, errors: FormErrors | None = None
 ) -> Response:
-    return render_page(
+    return render_form(
         request,
         "families/report/category.html",
-        400 if errors else 200,
+        errors,
         categories=CATEGORIES,
         chosen=chosen,
-        errors=errors,
     )
 
 
@@ -262,12 +258,11 @@ async def description(request: Request, draft: ReportDraft) -> Response:
 
 
 def _description_page(request: Request, text: str, errors: FormErrors | None = None) -> Response:
-    return render_page(
+    return render_form(
         request,
         "families/report/description.html",
-        400 if errors else 200,
+        errors,
         text=text,
-        errors=errors,
     )
 
 
@@ -294,14 +289,13 @@ async def photos(request: Request, draft: ReportDraft, settings: Settings) -> Re
 async def _photos_page(
     request: Request, draft: Draft, settings: Settings, errors: FormErrors | None = None
 ) -> Response:
-    return render_page(
+    return render_form(
         request,
         "families/report/photos.html",
-        400 if errors else 200,
+        errors,
         photos=await draft.files(),
         max_count=settings.photo_max_count,
         max_mb=settings.photo_max_bytes // (1024 * 1024),
-        errors=errors,
     )
 
 

@@ -16,7 +16,7 @@ from portal_service.i18n import N_, RIGA
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.forms import FormErrors, posted_form_key
 from portal_service.web.gateway import Child
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form, render_page
 
 router = page_router()
 
@@ -97,13 +97,12 @@ async def cancel_page(
 def _cancel(
     request: Request, person: SignedIn, reservation: dict[str, Any], errors: FormErrors
 ) -> Response:
-    return render_page(
+    return render_form(
         request,
         "families/reservations/cancel.html",
-        400 if errors else 200,
+        errors,
         reservation=reservation_view(person, reservation),
         form_key=new_form_key(),
-        errors=errors,
     )
 
 

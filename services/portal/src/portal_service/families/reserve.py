@@ -43,7 +43,7 @@ from portal_service.web.forms import (
     read_form,
 )
 from portal_service.web.gateway import Child
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 
@@ -73,13 +73,12 @@ async def child_page(request: Request, person: Person, settings: Settings) -> Re
 def _child(
     request: Request, person: SignedIn, values: dict[str, Any], errors: FormErrors
 ) -> Response:
-    return render_page(
+    return render_form(
         request,
         "families/reserve/child.html",
-        400 if errors else 200,
+        errors,
         children=person.profile.children,
         values=values,
-        errors=errors,
     )
 
 
@@ -134,15 +133,14 @@ async def _device(
     except ApiProblem:
         offer = {"items": []}  # the school lends nothing through the platform yet
     items = [{**i, "kind": labels.kind(i)} for i in offer["items"]]
-    return render_page(
+    return render_form(
         request,
         "families/reserve/device.html",
-        400 if errors else 200,
+        errors,
         child=child,
         items=items,
         until=labels.last_day(dt.datetime.fromisoformat(offer["end"])) if "end" in offer else None,
         values=values,
-        errors=errors,
     )
 
 
@@ -206,14 +204,13 @@ async def _period(
             "end_month": school_year_end.month,
             "end_year": school_year_end.year,
         }
-    return render_page(
+    return render_form(
         request,
         "families/reserve/period.html",
-        400 if errors else 200,
+        errors,
         child=child,
         school_year_end=school_year_end,
         values=values,
-        errors=errors,
     )
 
 
@@ -251,14 +248,13 @@ def _priority(
     values: dict[str, Any],
     errors: FormErrors,
 ) -> Response:
-    return render_page(
+    return render_form(
         request,
         "families/reserve/priority.html",
-        400 if errors else 200,
+        errors,
         child=child_of(person, draft["child"]),
         criteria=labels.CRITERIA,
         values=values,
-        errors=errors,
     )
 
 
@@ -299,16 +295,15 @@ def _check(
     request: Request, person: SignedIn, draft: dict[str, Any], errors: FormErrors
 ) -> Response:
     end = dt.date.fromisoformat(draft["end"]) if draft.get("end") else None
-    return render_page(
+    return render_form(
         request,
         "families/reserve/check.html",
-        400 if errors else 200,
+        errors,
         child=child_of(person, draft["child"]),
         kind=labels.kind(draft["item"]),
         end=end,
         criteria=[labels.CRITERIA_SHORT[c] for c in draft["criteria"]],
         form_key=new_form_key(),
-        errors=errors,
     )
 
 

@@ -31,7 +31,7 @@ from portal_service.web.forms import (
     problem_errors,
     read_form,
 )
-from portal_service.web.pages import lang_of, page_router, render_page
+from portal_service.web.pages import lang_of, page_router, render_form, render_page
 from shared_kit.downloads import file_response
 
 router = page_router()
@@ -166,7 +166,7 @@ async def _agreement(
     errors: FormErrors | None = None,
 ) -> Response:
     contract = await apis.contracts.get(f"{API}/{contract_id}")
-    context: dict[str, Any] = {"contract": _terms(contract, request, person), "errors": errors}
+    context: dict[str, Any] = {"contract": _terms(contract, request, person)}
     if contract["state"] == "awaiting_borrower":
         documents = await apis.contracts.get(f"{API}/{contract_id}/documents")
         document = next(d for d in documents if d["current"])
@@ -178,8 +178,7 @@ async def _agreement(
             "consent_text": consent["en" if lang_of(request) == "en" else "lv"],
             "form_key": new_form_key(),
         }
-    status = 400 if errors else 200
-    return render_page(request, "families/sign/contract.html", status, **context)
+    return render_form(request, "families/sign/contract.html", errors, **context)
 
 
 async def _agreement_text(

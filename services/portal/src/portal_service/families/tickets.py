@@ -21,7 +21,7 @@ from portal_service.i18n import N_
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.drafts import chosen_files, clean_photos
 from portal_service.web.forms import Form, FormErrors, posted_form_key, problem_errors, read_form
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form, render_page
 
 router = page_router()
 BASE = "/families/tickets"
@@ -85,17 +85,16 @@ async def _ticket_page(
     )
     photos = await apis.tickets.get(f"{TICKETS}/{ticket_id}/photos")
     children = {child.id: child for child in person.profile.children}
-    return render_page(
+    return render_form(
         request,
         "families/report/ticket.html",
-        400 if errors else 200,
+        errors,
         ticket=_ticket(ticket),
         child=children.get(ticket.get("learner_id") or ""),
         comments=[_comment(c, person) for c in comments["items"]],
         photos=photos,
         states=STATES,
         categories=CATEGORIES,
-        errors=errors,
         reply=reply,
         form_key=new_form_key(),
     )

@@ -16,6 +16,7 @@ from portal_service.families import labels
 from portal_service.families.reservations import reservation_view
 from portal_service.i18n import N_
 from portal_service.web.gateway import Child
+from portal_service.web.labels import DEVICE_CATEGORIES
 
 ACTIVE_CONTRACTS = ("drafted", "awaiting_borrower", "awaiting_lender", "active")
 PAGE = {"limit": 50}
@@ -151,7 +152,7 @@ def _loan(contract: dict[str, Any]) -> dict[str, Any]:
         "return_by": labels.last_day(dt.datetime.fromisoformat(contract["period_end"])),
         "model": device.get("model") or "",
         "asset_tag": device.get("asset_tag") or "",
-        "category": labels.CATEGORIES.get(str(device.get("category") or ""), ""),
+        "category": DEVICE_CATEGORIES.get(str(device.get("category") or ""), ""),
     }
 
 

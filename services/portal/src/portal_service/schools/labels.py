@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal_service.i18n import N_
+from portal_service.web import labels as web_labels
 
 CRITERIA = {
     "low_income": N_("Poor or low-income family"),
@@ -15,20 +16,7 @@ SOURCES = {
     "verified_by_school": N_("verified by the school"),
     "declared": N_("declared by the family"),
 }
-CATEGORIES = {
-    "laptop": N_("Laptop"),
-    "chromebook": N_("Chromebook"),
-    "all_in_one": N_("All-in-one computer"),
-    "tablet": N_("Tablet"),
-    "accessory": N_("Accessory"),
-}
-SYSTEMS = {
-    "windows": "Windows",
-    "chromeos": "ChromeOS",
-    "macos": "macOS",
-    "linux": "Linux",
-    "none": N_("no operating system"),
-}
+SYSTEMS = {**web_labels.SYSTEMS, "none": N_("no operating system")}
 BENEFICIARIES = {
     "learner": N_("Pupil"),
     "teacher": N_("Teacher"),
@@ -52,16 +40,6 @@ CONTRACT_STATES = {
     "cancelled": N_("Cancelled"),
     "expired": N_("Expired"),
     "terminated": N_("Ended early"),
-}
-DEVICE_STATUSES = {
-    "in_stock": N_("In stock"),
-    "available": N_("Available"),
-    "reserved": N_("Reserved"),
-    "on_loan": N_("On loan"),
-    "in_repair": N_("In repair"),
-    "lost": N_("Lost"),
-    "stolen": N_("Stolen"),
-    "written_off": N_("Written off"),
 }
 DEVICE_CONDITIONS = {
     "new": N_("New"),
@@ -88,24 +66,6 @@ TICKET_STATES = {
     "waiting_for_reporter": N_("Waiting for an answer"),
     "resolved": N_("Resolved"),
     "closed": N_("Closed"),
-}
-TICKET_CATEGORIES = {
-    "does_not_start": N_("Does not start"),
-    "screen": N_("Screen"),
-    "keyboard": N_("Keyboard"),
-    "battery_charger": N_("Battery or charger"),
-    "software": N_("Software"),
-    "damage": N_("Damage"),
-    "lost": N_("Lost"),
-    "stolen": N_("Stolen"),
-    "accessory_missing": N_("Accessory missing"),
-    "other": N_("Other"),
-}
-SEVERITIES = {
-    "critical": N_("Critical"),
-    "high": N_("High"),
-    "normal": N_("Normal"),
-    "low": N_("Low"),
 }
 # The design system's tag colours for states worth noticing (others are grey).
 TAG_COLOURS = {
@@ -140,16 +100,16 @@ def tag_classes(state: str) -> str:
 LABELS = {
     "criteria": CRITERIA,
     "sources": SOURCES,
-    "categories": CATEGORIES,
+    "categories": web_labels.DEVICE_CATEGORIES,
     "systems": SYSTEMS,
     "beneficiaries": BENEFICIARIES,
     "reservation_states": RESERVATION_STATES,
     "contract_states": CONTRACT_STATES,
-    "device_statuses": DEVICE_STATUSES,
+    "device_statuses": web_labels.DEVICE_STATUSES,
     "device_conditions": DEVICE_CONDITIONS,
     "return_conditions": RETURN_CONDITIONS,
     "return_hints": RETURN_HINTS,
     "ticket_states": TICKET_STATES,
-    "ticket_categories": TICKET_CATEGORIES,
-    "severities": SEVERITIES,
+    "ticket_categories": web_labels.TICKET_CATEGORIES,
+    "severities": web_labels.SEVERITIES,
 }

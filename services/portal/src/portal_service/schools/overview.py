@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from portal_service.deps import Person, PersonApis
 from portal_service.exceptions import PageNotFound
-from portal_service.schools import labels
 from portal_service.schools.common import (
     CONTRACTS,
     INVENTORY,
@@ -26,6 +25,7 @@ from portal_service.schools.common import (
     together,
 )
 from portal_service.schools.models import Device, Ticket
+from portal_service.web.labels import DEVICE_STATUSES
 from portal_service.web.pages import page_router, render_page
 
 router = page_router()
@@ -92,7 +92,7 @@ async def devices(
     cursor: Cursor = None,
 ) -> Response:
     """The school's devices, by asset tag, filtered by status."""
-    chosen = status if status in labels.DEVICE_STATUSES else None
+    chosen = status if status in DEVICE_STATUSES else None
     name, catalogue, page = await together(
         school_name(apis, school.number),
         catalogue_names(apis.inventory),

@@ -15,16 +15,15 @@ from portal_service.i18n import N_
 from portal_service.support import sla
 from portal_service.support.forms import ClaimForm, ClaimUpdateForm, LossForm, Versioned
 from portal_service.support.labels import labels
-from portal_service.support.ticket import STALE, TICKETS, done, ticket_path
+from portal_service.support.ticket import STALE, TICKETS, done, send_action, ticket_path
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.forms import (
     FormErrors,
     form_values,
-    posted_form_key,
     problem_errors,
     read_form,
 )
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 CLAIM_PROBLEMS = {
@@ -89,13 +88,12 @@ async def action_page(
 ) -> Response:
     """An action's page about the ticket as it is now."""
     ticket = await apis.tickets.get(f"{TICKETS}/{ticket_id}")
-    return render_page(
+    return render_form(
         request,
         f"support/{template}",
-        status=400 if errors else 200,
+        errors,
         ticket=sla.with_times(ticket),
         back=ticket_path(ticket_id),
-        errors=errors,
         values=await form_values(request) if errors else {},
         form_key=new_form_key(),
         **context,
@@ -121,15 +119,10 @@ async def record_claim(
     """The claim filed with the insurer; the service decides whether the ticket has one."""
     form, errors = await read_form(request, ClaimForm)
     if form is not None:
-        try:
-            await apis.tickets.post(
-                f"{TICKETS}/{ticket_id}/insurance-claims",
-                form.model_dump(include={"insurer", "claim_number"}),
-                idempotency_key=await posted_form_key(request),
-            )
-        except ApiProblem as problem:
-            errors = problem_errors(problem, ClaimForm.messages, by_type=CLAIM_PROBLEMS)
-        else:
+        body = form.model_dump(include={"insurer", "claim_number"})
+        path = f"{ticket_id}/insurance-claims"
+        errors = await send_action(request, apis, path, body, ClaimForm.messages, CLAIM_PROBLEMS)
+        if not errors:
             return done(ticket_id, "claim")
     return await action_page(request, apis, ticket_id, "claim.html", errors=errors)
 
@@ -193,14 +186,10 @@ async def request_loaner(
 ) -> Response:
     """The reservations service makes a top-priority reservation for the pupil."""
     form, _ = await read_form(request, Versioned)
-    try:
-        await apis.tickets.post(
-            f"{TICKETS}/{ticket_id}/loaner",
-            if_match=form.if_match if form is not None else None,
-            idempotency_key=await posted_form_key(request),
-        )
-    except ApiProblem as problem:
-        errors = problem_errors(problem, {}, by_type=LOANER_PROBLEMS)
+    if_match = form.if_match if form is not None else None
+    path = f"{ticket_id}/loaner"
+    errors = await send_action(request, apis, path, None, {}, LOANER_PROBLEMS, if_match=if_match)
+    if errors:
         return await action_page(request, apis, ticket_id, "loaner.html", errors=errors)
     return done(ticket_id, "loaner")
 
@@ -224,15 +213,10 @@ async def confirm_loss(
     form, errors = await read_form(request, LossForm)
     if form is not None:
         body = form.model_dump(include={"police_report_number"}, exclude_none=True)
-        try:
-            await apis.tickets.post(
-                f"{TICKETS}/{ticket_id}/confirm-loss",
-                body,
-                if_match=form.if_match,
-                idempotency_key=await posted_form_key(request),
-            )
-        except ApiProblem as problem:
-            errors = problem_errors(problem, LossForm.messages, by_type=LOSS_PROBLEMS)
-        else:
+        path = f"{ticket_id}/confirm-loss"
+        errors = await send_action(
+            request, apis, path, body, LossForm.messages, LOSS_PROBLEMS, if_match=form.if_match
+        )
+        if not errors:
             return done(ticket_id, "loss")
     return await action_page(request, apis, ticket_id, "loss.html", errors=errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from portal_service.i18n import N_
+from portal_service.web.labels import DEVICE_STATUSES, SEVERITIES, TICKET_CATEGORIES
 
 STATES: dict[str, str] = {
     "new": N_("New"),
@@ -35,24 +36,6 @@ STATE_COLOURS: dict[str, str] = {
     "resolved": "govuk-tag--green",
     "closed": "govuk-tag--grey",
 }
-CATEGORIES: dict[str, str] = {
-    "does_not_start": N_("Does not start"),
-    "screen": N_("Screen"),
-    "keyboard": N_("Keyboard"),
-    "battery_charger": N_("Battery or charger"),
-    "software": N_("Software"),
-    "damage": N_("Damage"),
-    "lost": N_("Lost"),
-    "stolen": N_("Stolen"),
-    "accessory_missing": N_("Accessory missing"),
-    "other": N_("Other"),
-}
-SEVERITIES: dict[str, str] = {
-    "critical": N_("Critical"),
-    "high": N_("High"),
-    "normal": N_("Normal"),
-    "low": N_("Low"),
-}
 REPORTERS: dict[str, str] = {
     "guardian": N_("Parent or guardian"),
     "learner": N_("Pupil"),
@@ -68,16 +51,6 @@ CLAIM_STATUSES: dict[str, str] = {
     "paid": N_("Paid"),
     "withdrawn": N_("Withdrawn"),
 }
-DEVICE_STATUSES: dict[str, str] = {
-    "in_stock": N_("In stock"),
-    "available": N_("Available"),
-    "reserved": N_("Reserved"),
-    "on_loan": N_("On loan"),
-    "in_repair": N_("In repair"),
-    "lost": N_("Lost"),
-    "stolen": N_("Stolen"),
-    "written_off": N_("Written off"),
-}
 
 
 def labels() -> dict[str, dict[str, str]]:
@@ -86,7 +59,7 @@ def labels() -> dict[str, dict[str, str]]:
         "states": STATES,
         "state_hints": STATE_HINTS,
         "state_colours": STATE_COLOURS,
-        "categories": CATEGORIES,
+        "categories": TICKET_CATEGORIES,
         "severities": SEVERITIES,
         "reporters": REPORTERS,
         "claim_statuses": CLAIM_STATUSES,

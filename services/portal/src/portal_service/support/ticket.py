@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -23,7 +24,7 @@ from portal_service.web.forms import (
     problem_errors,
     read_form,
 )
-from portal_service.web.pages import page_router, render_page
+from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 TICKETS = "/api/v1/tickets"
@@ -79,6 +80,30 @@ def done(ticket_id: uuid.UUID, what: str) -> RedirectResponse:
     return RedirectResponse(f"{ticket_path(ticket_id)}?done={what}", status_code=303)
 
 
+async def send_action(
+    request: Request,
+    apis: Apis,
+    path: str,
+    body: dict[str, Any] | None,
+    messages: Mapping[str, str],
+    problems: Mapping[str, tuple[str, str]],
+    *,
+    if_match: str | None = None,
+) -> FormErrors:
+    """POST one of the ticket's actions (`<ticket id>/<action>`) with the form's idempotency
+    key: no messages when it is done, else the form's messages for the refusal."""
+    try:
+        await apis.tickets.post(
+            f"{TICKETS}/{path}",
+            body,
+            if_match=if_match,
+            idempotency_key=await posted_form_key(request),
+        )
+    except ApiProblem as problem:
+        return problem_errors(problem, messages, by_type=problems)
+    return FormErrors()
+
+
 async def load_ticket(apis: Apis, ticket_id: uuid.UUID) -> dict[str, Any]:
     """The ticket with its SLA clocks, comments and insurance claims (not the person's
     ticket, or no such ticket: the not-found page)."""
@@ -111,13 +136,12 @@ async def render_ticket(
 ) -> Response:
     """The ticket's page; with a refused form's messages and what the person typed."""
     data = await load_ticket(apis, ticket_id)
-    return render_page(
+    return render_form(
         request,
         "support/ticket.html",
-        status=400 if errors else 200,
+        errors,
         **data,
         me=person.profile.id,
-        errors=errors,
         values=values or {},
         refused=form,
         form_key=new_form_key(),
@@ -165,16 +189,11 @@ async def change_status(
     form, errors = await read_form(request, StatusForm)
     if form is not None:
         body = form.model_dump(include={"to", "resolution", "note"}, exclude_none=True)
-        try:
-            await apis.tickets.post(
-                f"{TICKETS}/{ticket_id}/transitions",
-                body,
-                if_match=form.if_match,
-                idempotency_key=await posted_form_key(request),
-            )
-        except ApiProblem as problem:
-            errors = problem_errors(problem, StatusForm.messages, by_type=STATUS_PROBLEMS)
-        else:
+        path = f"{ticket_id}/transitions"
+        errors = await send_action(
+            request, apis, path, body, StatusForm.messages, STATUS_PROBLEMS, if_match=form.if_match
+        )
+        if not errors:
             return done(ticket_id, "status")
     values = await form_values(request)
     return await render_ticket(
@@ -189,15 +208,12 @@ async def add_comment(
     """A public comment (the family sees it) or an internal one (staff only)."""
     form, errors = await read_form(request, CommentForm)
     if form is not None:
-        try:
-            await apis.tickets.post(
-                f"{TICKETS}/{ticket_id}/comments",
-                form.model_dump(include={"body", "visibility"}),
-                idempotency_key=await posted_form_key(request),
-            )
-        except ApiProblem as problem:
-            errors = problem_errors(problem, CommentForm.messages, by_type=COMMENT_PROBLEMS)
-        else:
+        body = form.model_dump(include={"body", "visibility"})
+        path = f"{ticket_id}/comments"
+        errors = await send_action(
+            request, apis, path, body, CommentForm.messages, COMMENT_PROBLEMS
+        )
+        if not errors:
             return done(ticket_id, "comment")
     values = await form_values(request)
     return await render_ticket(

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from portal_service.config import PortalSettings
 from portal_service.i18n import Lang, as_lang
+from portal_service.web.forms import FormErrors
 from portal_service.web.gateway import Profile
 from portal_service.web.templates import render
 
@@ -44,6 +45,13 @@ def render_page(request: Request, name: str, status: int = 200, **context: Any) 
         "error_title": bool(context.get("errors")),
     }
     return HTMLResponse(render(lang, name, {**base, **context}), status_code=status)
+
+
+def render_form(
+    request: Request, name: str, errors: FormErrors | None, **context: Any
+) -> HTMLResponse:
+    """A page with a form: 400 with the form's messages when it was refused, else 200."""
+    return render_page(request, name, 400 if errors else 200, errors=errors, **context)
 
 
 def page_router(*guards: Any) -> APIRouter:
