@@ -12,13 +12,15 @@ from portal_service.web.labels import DEVICE_CATEGORIES, SYSTEMS
 
 # State → (tag text, tag colour class).
 RESERVATION_STATES: dict[str, tuple[str, str]] = {
-    "requested": (N_("Waiting for the school"), "govuk-tag--blue"),
+    # A reservation's own words: Latvian agrees them with "rezervācija" (feminine), where the
+    # school's pages speak of a "pieprasījums" and the support pages of a device.
+    "requested": (N_("Waiting for the school's decision"), "govuk-tag--blue"),
     "waitlisted": (N_("On the waiting list"), "govuk-tag--yellow"),
-    "approved": (N_("Approved"), "govuk-tag--green"),
-    "fulfilled": (N_("On loan"), "govuk-tag--turquoise"),
-    "cancelled": (N_("Cancelled"), "govuk-tag--grey"),
+    "approved": (N_("Reservation approved"), "govuk-tag--green"),
+    "fulfilled": (N_("Computer on loan"), "govuk-tag--turquoise"),
+    "cancelled": (N_("Reservation cancelled"), "govuk-tag--grey"),
     "rejected": (N_("Not approved"), "govuk-tag--red"),
-    "expired": (N_("Expired"), "govuk-tag--grey"),
+    "expired": (N_("Reservation expired"), "govuk-tag--grey"),
 }
 # Reservations a family may still cancel (the service decides; this only offers the button).
 CANCELLABLE = frozenset({"requested", "waitlisted", "approved"})
