@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page
 
+from portal_service.i18n import translations
 from shared_kit.testing.kafka import eventually
 from shared_kit.testing.stack import AsyncApi
 
@@ -206,6 +207,29 @@ async def take_back(page: Page, system: System, contract: dict[str, Any]) -> Non
     await seen(page)
 
 
+def latvian_messages() -> set[str]:
+    """Our Latvian messages that cannot occur in an English page (longer than a word or two)."""
+    catalogue = translations("lv")._catalog  # type: ignore[attr-defined]
+    texts = {str(v) for k, v in catalogue.items() if k and v and v != k}
+    found = {t for t in texts if len(t) >= 15 and "%(" not in t}
+    assert len(found) > 300, len(found)  # the catalogue was read
+    return found
+
+
+async def in_english(page: Page, system: System, paths: list[str]) -> None:
+    """The person switches to English: each page is English (no Latvian message of ours on it)
+    and passes axe."""
+    await page.get_by_role("link", name="English").click()
+    latvian = latvian_messages()
+    for path in paths:
+        await page.goto(f"{system.portal}{path}")
+        assert await page.get_attribute("html", "lang") == "en"
+        text = await page.locator("body").inner_text()
+        left = sorted(t for t in latvian if t in text)
+        assert not left, f"{path}: Latvian messages on the English page: {left}"
+        await seen(page)
+
+
 async def only(api: AsyncApi, service: str, **params: Any) -> dict[str, Any]:
     """The one item the person sees in the service's list."""
     items = (await api.ok("GET", service, "", params=params or None))["items"]
@@ -276,3 +300,11 @@ async def test_reserve_approve_sign_hand_over_report_resolve_return(
     returned = await school.ok("GET", "contracts", f"/{contract['id']}/return")
     assert returned["condition"] == "good", returned
     await state_is(school, "inventory", f"/devices/{device}", "available", key="status")
+
+    # The same people's pages in English.
+    await in_english(ilze, system, ["/home", f"/families/reservations/{reservation['id']}",
+                                     f"/families/contracts/{contract['id']}",
+                                     f"/families/tickets/{ticket['id']}", "/families/reserve"])  # fmt: skip
+    await in_english(inese, system, [f"/schools/{SCHOOL}", f"/schools/{SCHOOL}/approvals",
+                                     f"/schools/{SCHOOL}/handovers", f"/schools/{SCHOOL}/loans"])  # fmt: skip
+    await in_english(edgars, system, ["/support", f"/support/tickets/{ticket['id']}"])

@@ -39,6 +39,8 @@ def environment(lang: Lang, catalogues: Path, templates: Mapping[str, Path]) -> 
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates do not change under a running process: no file stat on every render.
+        auto_reload=False,
     )
     env.install_gettext_translations(translations(catalogues, lang), newstyle=True)  # type: ignore[attr-defined]
     return env
