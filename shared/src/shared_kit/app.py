@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +35,21 @@ ConsumerFactory = Callable[
 ]
 
 
+class Worker(Protocol):
+    """A background loop of a service: runs until stopped."""
+
+    name: str
+
+    async def run(self) -> None:
+        """Work until `stop` is called."""
+
+    async def stop(self) -> None:
+        """Ask `run` to finish its current step and return."""
+
+
+WorkerFactory = Callable[[async_sessionmaker[AsyncSession], ServiceSettings], list[Worker]]
+
+
 @dataclass
 class ServiceSpec:
     """What makes one service: its name, routers, topic, consumers and migrations."""
@@ -54,6 +70,9 @@ class ServiceSpec:
     broker: bool = True
     # What the service's HTML pages may do beyond the kit's strict default (security_headers).
     page_policy: PagePolicy = field(default_factory=PagePolicy)
+    # The service's own background loops (a dispatcher, a scheduler), started and stopped with
+    # the consumers; each has `name`, `async run()` and `async stop()`.
+    workers: WorkerFactory | None = None
 
 
 class ServiceApp(FastAPI):
@@ -94,6 +113,7 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
             sessions, settings, spec.housekeeping, kit_tables=spec.broker
         )
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
+        app.state.workers = spec.workers(sessions, settings) if spec.workers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
         try:
             yield
@@ -119,6 +139,7 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
     app.state.migrations_head = head_revision(spec.migrations) if spec.migrations else None
     app.state.migrations_known = known_revisions(spec.migrations) if spec.migrations else None
     app.state.consumers = []
+    app.state.workers = []
     app.state.uses_broker = spec.broker
     install_problem_handlers(app)
     install_docs(app)
@@ -137,6 +158,8 @@ def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
         tasks.append(asyncio.create_task(app.state.relay.run(), name="outbox-relay"))
     for runner in app.state.consumers:
         tasks.append(asyncio.create_task(runner.run(), name=f"consumer-{runner.name}"))
+    for worker in app.state.workers:
+        tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.name}"))
     return tasks
 
 
@@ -147,6 +170,8 @@ async def _stop_workers(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
     # only after their database commit, so nothing is lost either way.
     for runner in app.state.consumers:
         await runner.stop()
+    for worker in app.state.workers:
+        await worker.stop()
     if app.state.relay is not None:
         await app.state.relay.stop()
     await app.state.housekeeper.stop()

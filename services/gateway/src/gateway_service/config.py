@@ -23,7 +23,14 @@ DEV_LOGIN_SECRETS = {
 }
 DEV_LATVIJA_IDP_METADATA_URL = "http://127.0.0.1:8193/metadata"
 DEV_PORTAL_URL = "http://127.0.0.1:8110"
-SERVICE_AUDIENCES = ["inventory", "reservations", "contracts", "tickets", "statistics"]
+SERVICE_AUDIENCES = [
+    "inventory",
+    "reservations",
+    "contracts",
+    "tickets",
+    "statistics",
+    "notifications",
+]
 
 
 class GatewaySettings(ServiceSettings):

@@ -1,0 +1,1 @@
+"""Notifications service: tells each person what to do next, once."""
