@@ -99,7 +99,7 @@ class NotificationsSettings(ServiceSettings):
         if self.smtp_starttls in ("off", "opportunistic"):
             raise ValueError("NOTIFICATIONS_SMTP_STARTTLS must be require or tls in production")
         if not self.portal_url.startswith("https://"):
-            raise ValueError("NOTIFICATIONS_PORTAL_URL must be the portal's https URL in production")
+            raise ValueError("NOTIFICATIONS_PORTAL_URL must be the portal's https URL in prod")
         return self
 
 
