@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from notifications_service.config import NotificationsSettings
 from notifications_service.consumers import build_consumers
+from notifications_service.dispatcher import build_workers
 from notifications_service.router import router
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
@@ -40,6 +41,7 @@ def create_app(
             routers=[router],
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock),
+            workers=partial(build_workers, clock=clock),
             clock=clock,
             openapi_tags=[
                 {"name": "notices", "description": "A person's in-portal notices"},
