@@ -30,11 +30,12 @@ class EmailSender:
         mail["Date"] = formatdate(localtime=False)
         # The same id on every attempt: a mail client shows a resent copy as one message.
         mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
-        mail["Content-Language"] = message.language
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
+        # After the body: set_content and add_alternative drop the Content-* headers set before.
+        mail["Content-Language"] = message.language
         return mail
 
     async def send(self, message: Outgoing) -> None:
