@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from notifications_service.config import NotificationsSettings
+from shared_kit.auth import CurrentPrincipal, Principal, Role
+from shared_kit.problems import Forbidden
 
 
 def get_settings(request: Request) -> NotificationsSettings:
@@ -15,3 +17,13 @@ def get_settings(request: Request) -> NotificationsSettings:
 
 
 Settings = Annotated[NotificationsSettings, Depends(get_settings)]
+
+
+async def platform_admin(principal: CurrentPrincipal) -> Principal:
+    """A platform administrator in person (a machine client is refused)."""
+    if principal.client_id is not None or not principal.has(Role.PLATFORM_ADMIN):
+        raise Forbidden("Deliveries are for platform administrators")
+    return principal
+
+
+PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
