@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from notifications_service.kinds import Channel
 from notifications_service.models import (
@@ -78,14 +78,16 @@ def _job(row: Any) -> Job:
 class DeliveryRepository:
     """Deliveries and what the dispatcher reads beside them."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection) -> None:
         self.session = session
 
     # Fan-out ----------------------------------------------------------------------------------
 
     async def preference(self, person_id: str, kind: str) -> Preference | None:
         """The person's stored choice for a kind."""
-        return await self.session.get(Preference, (person_id, kind))
+        return await self.session.scalar(
+            select(Preference).where(Preference.person_id == person_id, Preference.kind == kind)
+        )
 
     async def reachable_channels(self, person_id: str, channels: Iterable[Channel]) -> set[Channel]:
         """Those of `channels` with a verified, not rejected contact point of the person."""

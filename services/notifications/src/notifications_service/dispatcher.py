@@ -1,6 +1,6 @@
-"""The dispatcher: the worker that takes deliveries out of this service's outbox and sends them.
+"""The dispatcher's work: taking deliveries out of this service's outbox and sending them.
 
-One pass claims due deliveries (`FOR UPDATE SKIP LOCKED`, marked `sending` with a lease) and
+A claim takes due deliveries (`FOR UPDATE SKIP LOCKED`, marked `sending` with a lease) and
 commits the claim, so replicas share the work and a dead replica's claims come back when their
 lease runs out. Each message is then sent with bounded concurrency and its outcome committed
 at once, so after a crash at most `dispatch_concurrency` messages are in doubt: accepted by
@@ -17,29 +17,21 @@ import logging
 import random
 import uuid
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from notifications_service import messages
-from notifications_service.channels import (
-    Outgoing,
-    PermanentFailure,
-    Sender,
-    TemporaryFailure,
-    build_senders,
-)
+from notifications_service.channels import Outgoing, PermanentFailure, Sender, TemporaryFailure
 from notifications_service.config import NotificationsSettings
 from notifications_service.delivery_repository import DeliveryRepository, Job
 from notifications_service.kinds import Channel
 from notifications_service.service.dispatch import backoff, obstacle, scrub
 from notifications_service.service.quiet import QuietHours
-from shared_kit.clock import Clock, system_clock
+from shared_kit.clock import Clock
 from shared_kit.crypto import RotatingCipher
-from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +59,8 @@ class PassReport:
 
 
 class Dispatch:
-    """One pass's context: the settings, senders, clock and the contact points it saw refused."""
+    """Claims and sends deliveries: the settings, senders, clock and the contact points it saw
+    refused (the worker in `workers` keeps one for its life; tests drive `run_pass`)."""
 
     def __init__(
         self,
@@ -78,49 +71,65 @@ class Dispatch:
         stopping: asyncio.Event | None = None,
     ) -> None:
         self.sessions, self.settings, self.senders, self.clock = sessions, settings, senders, clock
+        self.engine: AsyncEngine = sessions.kw["bind"]
         self.cipher = RotatingCipher(settings.contact_key)
         self.quiet = QuietHours.of(settings)
         self.stopping = stopping or asyncio.Event()
         self.rejected: set[uuid.UUID] = set()
         self.rng = random.Random()
 
-    async def run_pass(self) -> PassReport:
-        """Claim a batch, commit the claim, send each message and commit each outcome."""
+    async def claim(self) -> list[Job]:
+        """Claim up to a batch of due deliveries and commit the claim; what sending needs."""
         now = self.clock()
         lease = now + dt.timedelta(seconds=self.settings.dispatch_lease_s)
         async with self.sessions.begin() as session:
             repo = DeliveryRepository(session)
             claimed = await repo.claim(now, lease, self.settings.dispatch_batch_size)
-            jobs = await repo.jobs(claimed)
+            return await repo.jobs(claimed)
+
+    @contextlib.asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one slot's outcomes: one autocommitted statement each, so no pool
+        checkout, BEGIN or COMMIT per message."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def run_pass(self) -> PassReport:
+        """Claim a batch, send each message and commit each outcome; return when all are done
+        (the worker overlaps passes; tests drive this one)."""
+        jobs = await self.claim()
         report = PassReport(claimed=len(jobs))
-        slots = asyncio.Semaphore(self.settings.dispatch_concurrency)
+        queue = iter(jobs)  # shared by the slots: each job is taken by one
 
-        async def one(job: Job) -> None:
-            async with slots:
-                report.outcomes[await self.deliver(job)] += 1
+        async def slot() -> None:
+            async with self.writer() as db:
+                for job in queue:
+                    report.outcomes[await self.deliver(job, db)] += 1
 
-        await asyncio.gather(*(one(job) for job in jobs))
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.settings.dispatch_concurrency, len(jobs))):
+                group.create_task(slot())
         return report
 
-    async def deliver(self, job: Job) -> str:
+    async def deliver(self, job: Job, db: AsyncConnection) -> str:
         """Send one claimed delivery, or put it back, cancel or fail it; the outcome's name."""
         now = self.clock()
         if self.stopping.is_set():  # a shutdown: hand it back now rather than after the lease
-            return await self._settle("released", lambda r: r.wait(job.id, now))
+            return await self._settle("released", lambda r: r.wait(job.id, now), db)
         reason = obstacle(job)
         if reason is None and job.contact_point_id in self.rejected:
             reason = "the contact point was refused"
         if reason is not None:
             why: str = reason
             CANCELLED.labels(job.channel.value).inc()
-            return await self._settle("cancelled", lambda r: r.cancel(job.id, why))
+            return await self._settle("cancelled", lambda r: r.cancel(job.id, why), db)
         quiet_end = self.quiet.until(now) if job.channel is Channel.SMS else None
         if quiet_end is not None:
             until: dt.datetime = quiet_end
-            return await self._settle("waiting", lambda r: r.wait(job.id, until))
-        return await self._send(job)
+            return await self._settle("waiting", lambda r: r.wait(job.id, until), db)
+        return await self._send(job, db)
 
-    async def _send(self, job: Job) -> str:
+    async def _send(self, job: Job, db: AsyncConnection) -> str:
         attempts = job.attempts + 1
         address: str | None = None
         try:
@@ -129,7 +138,8 @@ class Dispatch:
             outgoing = self._compose(job, address)
         except Exception as exc:  # a template that cannot be written for these params
             logger.exception("delivery %s: cannot be written", job.id)
-            return await self._failed(job, attempts, f"cannot write: {scrub(exc, address)}")
+            error = f"cannot write: {scrub(exc, address)}"
+            return await self._failed(job, attempts, error, db)
         try:
             await self.senders[job.channel].send(outgoing)
         except PermanentFailure as exc:
@@ -137,11 +147,11 @@ class Dispatch:
         except Exception as exc:  # TemporaryFailure, and whatever else a provider throws
             if not isinstance(exc, TemporaryFailure):
                 logger.exception("delivery %s: unexpected sender error", job.id)
-            return await self._temporary(job, attempts, scrub(exc, address))
+            return await self._temporary(job, attempts, scrub(exc, address), db)
         now = self.clock()
         SENT.labels(job.channel.value).inc()
         LAG.labels(job.channel.value).observe(max((now - job.notice_created_at).total_seconds(), 0))
-        return await self._settle("sent", lambda r: r.sent(job.id, attempts, now))
+        return await self._settle("sent", lambda r: r.sent(job.id, attempts, now), db)
 
     def _compose(self, job: Job, address: str) -> Outgoing:
         params = {"link": job.link, **job.params} if job.link else job.params
@@ -156,18 +166,18 @@ class Dispatch:
             language=job.language,
         )
 
-    async def _temporary(self, job: Job, attempts: int, error: str) -> str:
+    async def _temporary(self, job: Job, attempts: int, error: str, db: AsyncConnection) -> str:
         if attempts >= self.settings.dispatch_max_attempts:
-            return await self._failed(job, attempts, error)
+            return await self._failed(job, attempts, error, db)
         RETRIED.labels(job.channel.value).inc()
         at = self.clock() + backoff(attempts, self.settings, self.rng)
         logger.info("delivery %s: attempt %d failed, again at %s", job.id, attempts, at)
-        return await self._settle("retried", lambda r: r.retry(job.id, attempts, at, error))
+        return await self._settle("retried", lambda r: r.retry(job.id, attempts, at, error), db)
 
-    async def _failed(self, job: Job, attempts: int, error: str) -> str:
+    async def _failed(self, job: Job, attempts: int, error: str, db: AsyncConnection) -> str:
         FAILED.labels(job.channel.value).inc()
         logger.warning("delivery %s: failed after %d attempts", job.id, attempts)
-        return await self._settle("failed", lambda r: r.fail(job.id, attempts, error))
+        return await self._settle("failed", lambda r: r.fail(job.id, attempts, error), db)
 
     async def _refused(self, job: Job, attempts: int, error: str) -> str:
         """Refused for good: fail it, mark the contact point and tell the person in-portal."""
@@ -192,63 +202,7 @@ class Dispatch:
         )
         return "failed"
 
-    async def _settle(self, outcome: str, change: _Change) -> str:
-        async with self.sessions.begin() as session:
-            if not await change(DeliveryRepository(session)):
-                logger.warning("a delivery was taken over by another dispatcher (lease ran out)")
+    async def _settle(self, outcome: str, change: _Change, db: AsyncConnection) -> str:
+        if not await change(DeliveryRepository(db)):
+            logger.warning("a delivery was taken over by another dispatcher (lease ran out)")
         return outcome
-
-
-class Dispatcher:
-    """The background worker: passes until stopped, idling when nothing is due."""
-
-    name = "dispatcher"
-
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: NotificationsSettings,
-        clock: Clock = system_clock,
-        senders: Mapping[Channel, Sender] | None = None,
-    ) -> None:
-        self.settings = settings
-        self._senders = senders or build_senders(settings)
-        self._stopping = asyncio.Event()
-        self.dispatch = Dispatch(sessions, settings, self._senders, clock, self._stopping)
-
-    async def run(self) -> None:
-        """Dispatch until stopped; a database outage only pauses it."""
-        delay = self.settings.dispatch_poll_interval_s
-        try:
-            while not self._stopping.is_set():
-                try:
-                    report = await self.dispatch.run_pass()
-                except (SQLAlchemyError, OSError, TimeoutError) as exc:
-                    logger.warning("dispatcher: %s; retrying in %.1fs", type(exc).__name__, delay)
-                    await self._sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                    continue
-                delay = self.settings.dispatch_poll_interval_s
-                if report.claimed < self.settings.dispatch_batch_size:
-                    await self._sleep(delay)
-        finally:
-            for sender in self._senders.values():
-                await sender.close()
-
-    async def stop(self) -> None:
-        """Finish the messages being sent, hand the rest of the batch back, and return."""
-        self._stopping.set()
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-
-
-def build_workers(
-    sessions: async_sessionmaker[AsyncSession],
-    settings: ServiceSettings,
-    clock: Clock = system_clock,
-) -> list[Dispatcher]:
-    """The service's background loops: the dispatcher."""
-    assert isinstance(settings, NotificationsSettings)
-    return [Dispatcher(sessions, settings, clock)]

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from notifications_service.config import NotificationsSettings
 from notifications_service.consumers import build_consumers
-from notifications_service.dispatcher import build_workers
 from notifications_service.router import router
+from notifications_service.workers import build_workers
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 

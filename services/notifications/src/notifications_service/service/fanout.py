@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications_service import wakeup
 from notifications_service.delivery_repository import DeliveryRepository
 from notifications_service.kinds import KINDS, Channel, Kind
 from notifications_service.models import Notice
@@ -58,3 +59,4 @@ async def plan(
     for channel in sorted(await repo.reachable_channels(notice.person_id, wanted)):
         due = quiet_end if channel is Channel.SMS and quiet_end is not None else now
         await repo.add(notice.id, notice.person_id, channel, due)
+        wakeup.deliveries_added(session)
