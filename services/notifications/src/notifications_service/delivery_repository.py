@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -83,37 +83,43 @@ class DeliveryRepository:
 
     # Fan-out ----------------------------------------------------------------------------------
 
-    async def preference(self, person_id: str, kind: str) -> Preference | None:
-        """The person's stored choice for a kind."""
-        return await self.session.scalar(
-            select(Preference).where(Preference.person_id == person_id, Preference.kind == kind)
+    async def reach(self, person_id: str, kind: str) -> tuple[Preference | None, set[Channel]]:
+        """The person's stored choice for a kind, and the channels with a verified, not
+        rejected contact point (one round trip: fan-out runs for every notice)."""
+        usable = and_(
+            ContactPoint.person_id == person_id,
+            ContactPoint.verified_at.is_not(None),
+            ContactPoint.rejected_at.is_(None),
         )
-
-    async def reachable_channels(self, person_id: str, channels: Iterable[Channel]) -> set[Channel]:
-        """Those of `channels` with a verified, not rejected contact point of the person."""
-        rows = await self.session.scalars(
-            select(ContactPoint.channel).where(
-                ContactPoint.person_id == person_id,
-                ContactPoint.channel.in_(list(channels)),
-                ContactPoint.verified_at.is_not(None),
-                ContactPoint.rejected_at.is_(None),
+        chosen = and_(Preference.person_id == person_id, Preference.kind == kind)
+        rows = (
+            await self.session.execute(
+                select(ContactPoint.channel, Preference)
+                .select_from(select(literal(1)).subquery())
+                .outerjoin(Preference, chosen)
+                .outerjoin(ContactPoint, usable)
             )
-        )
-        return set(rows)
+        ).all()
+        preference = rows[0][1] if rows else None
+        return preference, {row[0] for row in rows if row[0] is not None}
 
-    async def add(
-        self, notice_id: uuid.UUID, person_id: str, channel: Channel, due: dt.datetime
+    async def add_all(
+        self, notice_id: uuid.UUID, person_id: str, due: dict[Channel, dt.datetime]
     ) -> None:
-        """A pending delivery of the notice by the channel, unless it exists."""
+        """Pending deliveries of the notice by each channel, unless they exist."""
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "notice_id": notice_id,
+                "person_id": person_id,
+                "channel": channel,
+                "next_attempt_at": at,
+            }
+            for channel, at in sorted(due.items())
+        ]
         await self.session.execute(
             insert(Delivery)
-            .values(
-                id=uuid.uuid4(),
-                notice_id=notice_id,
-                person_id=person_id,
-                channel=channel,
-                next_attempt_at=due,
-            )
+            .values(rows)
             .on_conflict_do_nothing(index_elements=[Delivery.notice_id, Delivery.channel])
         )
 

@@ -46,17 +46,16 @@ async def plan(
     Only channels with a verified, not rejected contact point get one; an SMS planned in
     quiet hours waits for their end (pass the service's `QuietHours.of(settings)`).
     """
-    repo = DeliveryRepository(session)
-    preference = await repo.preference(notice.person_id, notice.kind)
+    preference, reachable = await DeliveryRepository(session).reach(notice.person_id, notice.kind)
     wanted = channels_for(
         KINDS.get(notice.kind),
         None if preference is None else preference.enabled,
         None if preference is None else preference.channels,
     )
-    if not wanted:
+    channels = wanted & reachable
+    if not channels:
         return
     quiet_end = (quiet or QuietHours()).until(now)
-    for channel in sorted(await repo.reachable_channels(notice.person_id, wanted)):
-        due = quiet_end if channel is Channel.SMS and quiet_end is not None else now
-        await repo.add(notice.id, notice.person_id, channel, due)
-        wakeup.deliveries_added(session)
+    due = {c: quiet_end if c is Channel.SMS and quiet_end else now for c in channels}
+    await DeliveryRepository(session).add_all(notice.id, notice.person_id, due)
+    wakeup.deliveries_added(session)
