@@ -98,28 +98,44 @@ class Dispatcher:
                 await self._sleep(delay, self._woken)
 
     async def _slot(self) -> None:
-        """Send jobs until the end marker; reconnect after a database error."""
+        """Send jobs until the end marker, on a connection held while jobs keep coming."""
         delay = self.settings.dispatch_poll_interval_s
-        while True:
+        while (job := await self._next()) is not None:
             try:
                 async with self.dispatch.writer() as db:
-                    while (job := await self._next()) is not None:
+                    while job is not None:
                         await self.dispatch.deliver(job, db)
-                return
+                        job = self._ready()
+                delay = self.settings.dispatch_poll_interval_s
             except Exception as exc:
                 # The job's outcome was not written: it stays `sending` and is taken again
                 # when its lease runs out.
                 if not isinstance(exc, TRANSIENT):
                     logger.exception("dispatcher slot: unexpected error")
-                logger.warning("dispatcher slot: %s; reconnecting", type(exc).__name__)
+                logger.warning("dispatcher slot: %s; retrying in %.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
     async def _next(self) -> Job | None:
+        """The next job, waiting for one; None is the end."""
         job = await self._jobs.get()
+        self._note_hunger()
+        return job
+
+    def _ready(self) -> Job | None:
+        """The next job if one waits now (the end marker stays for `_next`)."""
+        try:
+            job = self._jobs.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        if job is None:
+            self._jobs.put_nowait(None)
+        self._note_hunger()
+        return job
+
+    def _note_hunger(self) -> None:
         if self._jobs.qsize() < self.settings.dispatch_concurrency:
             self._hungry.set()
-        return job
 
     async def _sleep(self, seconds: float, woken: asyncio.Event | None = None) -> None:
         events = [self._stopping] + ([woken] if woken else [])
