@@ -145,9 +145,10 @@ class Dispatch:
         except PermanentFailure as exc:
             return await self._refused(job, attempts, scrub(exc, address))
         except Exception as exc:  # TemporaryFailure, and whatever else a provider throws
-            if not isinstance(exc, TemporaryFailure):
-                logger.exception("delivery %s: unexpected sender error", job.id)
-            return await self._temporary(job, attempts, scrub(exc, address), db)
+            error = scrub(exc, address)
+            if not isinstance(exc, TemporaryFailure):  # no traceback: it may hold the address
+                logger.error("delivery %s: unexpected %s: %s", job.id, type(exc).__name__, error)
+            return await self._temporary(job, attempts, error, db)
         now = self.clock()
         SENT.labels(job.channel.value).inc()
         LAG.labels(job.channel.value).observe(max((now - job.notice_created_at).total_seconds(), 0))
