@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import logging
 import random
-import uuid
 from collections import Counter as Tally
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ LAG = Histogram(
     buckets=(0.5, 1, 2, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600),
 )
 REJECTED_KIND = "contact_point_rejected"
+MAX_REMEMBERED = 10_000
 # One outcome written through the repository; False when the delivery was not ours any more.
 _Change = Callable[[DeliveryRepository], Awaitable[bool]]
 
@@ -75,7 +75,9 @@ class Dispatch:
         self.cipher = RotatingCipher(settings.contact_key)
         self.quiet = QuietHours.of(settings)
         self.stopping = stopping or asyncio.Event()
-        self.rejected: set[uuid.UUID] = set()
+        # Addresses (as stored) refused since their jobs were loaded; a changed address is
+        # stored anew, so it is not among them.
+        self.rejected: set[str] = set()
         self.rng = random.Random()
 
     async def claim(self) -> list[Job]:
@@ -117,7 +119,7 @@ class Dispatch:
         if self.stopping.is_set():  # a shutdown: hand it back now rather than after the lease
             return await self._settle("released", lambda r: r.wait(job.id, now), db)
         reason = obstacle(job)
-        if reason is None and job.contact_point_id in self.rejected:
+        if reason is None and job.address_encrypted in self.rejected:
             reason = "the contact point was refused"
         if reason is not None:
             why: str = reason
@@ -183,9 +185,11 @@ class Dispatch:
     async def _refused(self, job: Job, attempts: int, error: str) -> str:
         """Refused for good: fail it, mark the contact point and tell the person in-portal."""
         FAILED.labels(job.channel.value).inc()
-        assert job.contact_point_id is not None
+        assert job.contact_point_id is not None and job.address_encrypted is not None
         contact_point_id = job.contact_point_id
-        self.rejected.add(contact_point_id)
+        if len(self.rejected) >= MAX_REMEMBERED:
+            self.rejected.clear()  # they are marked in the database; this only saves sends
+        self.rejected.add(job.address_encrypted)
         now = self.clock()
         async with self.sessions.begin() as session:
             repo = DeliveryRepository(session)
