@@ -3,8 +3,10 @@ addresses marked, quiet hours kept, and nothing sent that the person no longer w
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications_service.config import NotificationsSettings
@@ -199,3 +201,36 @@ class TestNoLongerWanted:
             "sent": 1,
         }
         assert [m.message["To"] for m in sink.messages] == [EMAIL]
+
+
+class TestReplicas:
+    async def test_two_dispatchers_at_once_send_each_message_once(
+        self, engine: AsyncEngine, mail_settings: NotificationsSettings, sink: MailSink,
+        clock: TestClock,
+    ) -> None:  # fmt: skip
+        settings = mail_settings.model_copy(update={"dispatch_batch_size": 7})
+        await person(engine, settings, email=EMAIL)
+        for _ in range(30):
+            await notify(engine, settings, clock())
+        claimed = 0
+        while True:
+            reports = await asyncio.gather(*(one_pass(engine, settings, clock) for _ in range(2)))
+            if not any(r.claimed for r in reports):
+                break
+            claimed += sum(r.claimed for r in reports)
+        assert claimed == 30
+        assert len(sink.messages) == len(set(ids(sink))) == 30
+
+
+class TestMetrics:
+    async def test_outcomes_and_lag_are_counted_per_channel(
+        self, engine: AsyncEngine, mail_settings: NotificationsSettings, sink: MailSink,
+        clock: TestClock, client: httpx.AsyncClient,
+    ) -> None:  # fmt: skip
+        await person(engine, mail_settings, email=EMAIL)
+        await notify(engine, mail_settings, clock())
+        clock.advance(seconds=3)
+        await one_pass(engine, mail_settings, clock)
+        metrics = (await client.get("/metrics")).text
+        assert 'notifications_deliveries_sent_total{channel="email"}' in metrics
+        assert 'notifications_delivery_lag_seconds_bucket{channel="email",le="5.0"}' in metrics
