@@ -20,12 +20,14 @@ DEV_RESERVATIONS_URL = "http://127.0.0.1:8102"
 DEV_CONTRACTS_URL = "http://127.0.0.1:8103"
 DEV_TICKETS_URL = "http://127.0.0.1:8104"
 DEV_STATISTICS_URL = "http://127.0.0.1:8105"
+DEV_NOTIFICATIONS_URL = "http://127.0.0.1:8106"
 SERVICE_URLS = (
     "inventory_url",
     "reservations_url",
     "contracts_url",
     "tickets_url",
     "statistics_url",
+    "notifications_url",
 )
 
 
@@ -59,6 +61,7 @@ class PortalSettings(ServiceSettings):
     contracts_url: str = DEV_CONTRACTS_URL
     tickets_url: str = DEV_TICKETS_URL
     statistics_url: str = DEV_STATISTICS_URL
+    notifications_url: str = DEV_NOTIFICATIONS_URL
     # Origins a logout may pass through after its form (a Latvija.lv single logout goes to the
     # IdP and back through the gateway): the CSP's form-action lists them beside the gateway.
     logout_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
