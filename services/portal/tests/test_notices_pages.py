@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,6 +20,10 @@ from portal_service.web.forms import FormErrors
 from portal_service.web.gateway import Profile
 from portal_service.web.templates import render
 from shared_kit.problems import PROBLEM_BASE
+from shared_kit.testing.infra import free_port
+
+from .conftest import Portal
+from .test_pages import login_over_http
 
 NOW = dt.datetime(2026, 12, 6, 10, 0, tzinfo=dt.UTC)
 PUBLIC = "https://www.datori.example"
@@ -245,3 +250,34 @@ class TestPreferences:
     def test_an_unknown_answer_is_shown_on_the_form(self) -> None:
         errors = preference_errors(problem(422, "validation"), [])
         assert isinstance(errors, FormErrors) and list(errors.fields) == ["form"]
+
+
+class TestWithoutTheNotificationsService:
+    """The portal over real HTTP with a notifications service that does not answer."""
+
+    @pytest.fixture
+    def silent(self, portal: Portal) -> Iterator[None]:
+        kept = portal.settings.notifications_url
+        portal.settings.notifications_url = f"http://127.0.0.1:{free_port()}"
+        yield
+        portal.settings.notifications_url = kept
+
+    async def test_pages_still_show_the_link_without_a_count(
+        self, http: httpx.AsyncClient, silent: None
+    ) -> None:
+        await login_over_http(http, "guardian")
+        home = await http.get("/home")
+        assert home.status_code == 200
+        link = re.search(r'href="/notifications"[^>]*>\s*([^<]*)<', home.text)
+        assert link is not None and link[1].strip() == "Paziņojumi"
+        assert int(home.headers["content-length"]) == len(home.content)
+
+    async def test_the_notification_pages_say_the_service_is_unavailable(
+        self, http: httpx.AsyncClient, silent: None
+    ) -> None:
+        await login_over_http(http, "guardian")
+        for path in ("/notifications", "/settings/contact", "/settings/notifications"):
+            answer = await http.get(path)
+            assert answer.status_code == 503, path
+        switched = await http.get("/language/en", params={"next": "/home"})
+        assert switched.status_code == 303  # the language changes all the same

@@ -28,6 +28,7 @@ from portal_service.web.pages import lang_of, page_router, render_form, render_p
 router = page_router()
 BASE = "/settings/contact"
 Channel = Literal["email", "sms"]
+ALREADY_VERIFIED = "already-verified"
 CHANNEL_ORDER: tuple[Channel, ...] = ("email", "sms")
 
 
@@ -152,6 +153,8 @@ async def code_post(
                 f"{API}/me/contact-points/{channel}/verify", {"code": form.code}
             )
         except ApiProblem as problem:
+            if problem.type == ALREADY_VERIFIED:  # a second click, or another tab
+                return _to(f"{BASE}?verified={channel}")
             errors = code_errors(problem, lang_of(request))
         else:
             return _to(f"{BASE}?verified={channel}")
@@ -173,6 +176,8 @@ async def resend(request: Request, channel: Channel, person: Person, apis: Perso
         point = await _point(apis.notifications, channel)
         if point is None:
             return _to(f"{BASE}/{channel}")
+        if problem.type == ALREADY_VERIFIED:
+            return _to(BASE)
         return _code_page(request, channel, point, code_errors(problem, lang_of(request)))
     return _to(f"{BASE}/{channel}/code?sent=true")
 

@@ -112,6 +112,6 @@ def address_errors(problem: ApiProblem, channel: str) -> FormErrors:
         return FormErrors().add("address", NOT_SENT)
     if problem.status == 429:
         return FormErrors().add("address", TOO_SOON)
-    if problem.errors or problem.status == 422:
-        return FormErrors().add("address", ADDRESS_MESSAGES[channel])
-    return FormErrors().add("address", ADDRESS_REFUSED)
+    if problem.type == "address-refused" or problem.status != 422:
+        return FormErrors().add("address", ADDRESS_REFUSED)
+    return FormErrors().add("address", ADDRESS_MESSAGES[channel])
