@@ -173,7 +173,10 @@ TEXTS: dict[str, Text] = {
             "The loan under agreement %(number)s ended on %(due_on)s and the computer has not "
             "been returned. Please return it to school %(school)s as soon as possible."
         ),
-        N_("The computer was due back by %(due_on)s. Please return it to school %(school)s: %(url)s"),
+        N_(
+            "The computer was due back by %(due_on)s. Please return it to school %(school)s: "
+            "%(url)s"
+        ),
         SEE_AGREEMENT,
     ),
     "ticket_acknowledged": Text(
@@ -184,7 +187,9 @@ TEXTS: dict[str, Text] = {
     ),
     "ticket_commented": Text(
         N_("New reply on problem report %(number)s"),
-        N_("There is a new reply on your problem report %(number)s. You can read it in the portal."),
+        N_(
+            "There is a new reply on your problem report %(number)s. You can read it in the portal."
+        ),
         N_("New reply on your problem report %(number)s: %(url)s"),
         SEE_REPORT,
     ),
