@@ -264,6 +264,14 @@ class TestStaff:
         assert await feed.planned(ticket) == [("sla_at_risk", at(2026, 10, 8, 11))]
         assert await feed.kinds() == ["ticket_acknowledged"]
 
+    async def test_a_reassigned_ticket_warns_its_new_assignee(self, feed: Feed) -> None:
+        ticket = str(uuid.uuid4())
+        await feed(ticket_event("opened", ticket, assignee_id="tech-1"))
+        await feed(ticket_event("assigned", ticket, assignee_id="tech-2"))
+        await feed.scan(at(2026, 10, 5, 11))
+        assert await feed.kinds("tech-1") == []
+        assert await feed.kinds("tech-2") == ["sla_at_risk"]
+
     async def test_unassigned_tickets_reach_the_municipalitys_technicians(self, feed: Feed) -> None:
         now = feed.clock()
         for person in ("tech-1", "tech-2"):

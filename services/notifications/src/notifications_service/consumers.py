@@ -47,7 +47,15 @@ CONTRACT_CHANGES = (
     "overdue",
     "cancelled",
 )
-TICKET_CHANGES = ("opened", "acknowledged", "resolved", "closed", "reopened", "sla_breached")
+TICKET_CHANGES = (
+    "opened",
+    "acknowledged",
+    "assigned",
+    "resolved",
+    "closed",
+    "reopened",
+    "sla_breached",
+)
 TICKET_COMMENTED = TICKET + "commented.v1"
 ROLES_CHANGED = "lv.datori.identity.person.roles_changed.v1"
 

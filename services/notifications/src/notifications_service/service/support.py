@@ -120,7 +120,8 @@ async def plan_sla(session: AsyncSession, facts: TicketFacts, *, now: dt.datetim
         Slot(
             kind=SLA_AT_RISK,
             subject_id=str(facts.ticket_id),
-            key=f"{clock}:{due.astimezone(dt.UTC).isoformat()}",
+            # The target is part of the slot: a reassigned ticket warns its new assignee.
+            key=f"{clock}:{due.astimezone(dt.UTC).isoformat()}:{_target(facts)}",
             person_id=_target(facts),
             # Already within 4 hours: now; the cause stays that of the due moment.
             due_at=max(due - AT_RISK, now),
