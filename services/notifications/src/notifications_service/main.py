@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from notifications_service.config import NotificationsSettings
 from notifications_service.consumers import build_consumers
 from notifications_service.router import router
+from notifications_service.service import schedule
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 
@@ -41,6 +42,7 @@ def create_app(
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock),
             clock=clock,
+            workers=partial(schedule.build_workers, clock=clock),
             openapi_tags=[
                 {"name": "notices", "description": "A person's in-portal notices"},
                 {"name": "contact points", "description": "E-mail and mobile, verified"},

@@ -1,4 +1,8 @@
 """Business rules of the notifications service (no HTTP, no commits: callers own the session).
 
 - `fanout`: a new notice's deliveries, by the person's preferences and verified contact points;
+- `notices`: telling a person something, once per (cause, person);
+- `reminders`: slots planned from the events' dates, re-planned when they move;
+- `families`, `support`, `roster`: who is told what about reservations, contracts, tickets;
+- `schedule`: the scheduler that makes due reminders and the daily digest into notices.
 """

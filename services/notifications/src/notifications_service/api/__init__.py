@@ -1,0 +1,1 @@
+"""HTTP endpoints of the notifications service, one module per area."""
