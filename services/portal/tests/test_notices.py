@@ -51,13 +51,26 @@ async def unread(system: System, person: str) -> int:
     return int((await api.ok("GET", "notifications", "/me/notices/unread-count"))["unread"])
 
 
-async def wait_for_unread(system: System, person: str, at_least: int = 1) -> int:
-    """The person's unread count once the notifications service has told them something."""
+async def notice_of(system: System, person: str, kind: str) -> dict[str, Any]:
+    """The person's newest notice of a kind, once the notifications service made it."""
+    api = await api_as(system, person)
     deadline = time.monotonic() + 60
-    while (count := await unread(system, person)) < at_least:
-        assert time.monotonic() < deadline, f"{person} was told nothing"
+    while True:
+        items = (await api.ok("GET", "notifications", "/me/notices"))["items"]
+        found = next((n for n in items if n["kind"] == kind), None)
+        if found is not None:
+            return dict(found)
+        assert time.monotonic() < deadline, f"{person} was not told {kind}"
         await asyncio.sleep(0.5)
-    return count
+
+
+async def settled(system: System, person: str) -> None:
+    """The person's unread count has stopped growing (the events behind it are all in)."""
+    last, steady = -1, 0
+    while steady < 4:
+        count = await unread(system, person)
+        steady, last = (steady + 1, last) if count == last else (0, count)
+        await asyncio.sleep(0.5)
 
 
 async def phone(browser: Browser) -> BrowserContext:
@@ -119,22 +132,28 @@ class TestNotices:
         self, system: System, browser: Browser
     ) -> None:
         await reserve_for_first_child(system)  # the demo municipality approves at once
-        count = await wait_for_unread(system, "guardian")
+        approved = await notice_of(system, "guardian", "reservation_approved")
+        await settled(system, "guardian")
         context = await phone(browser)
         page = await context.new_page()
         await log_in(page, system, "guardian")
-        header = page.get_by_role("link", name=re.compile(rf"^Paziņojumi \({count} nelasīt"))
+        header = page.get_by_role("link", name=re.compile(r"^Paziņojumi \((\d+) nelasīt"))
+        shown = re.search(r"\((\d+)", await header.inner_text())
+        assert shown is not None and int(shown[1]) == await unread(system, "guardian")
         await header.click()
         await checked(page)
-        await page.get_by_text("Jauns").first.wait_for()
+        item = page.locator(f"[id='notice-{approved['id']}']")
+        await item.get_by_text("Jauns").wait_for()
+        about = rf"\s*\({re.escape(approved['title'])}\)$"
+        await item.get_by_role("link", name=re.compile("^Atvērt" + about)).wait_for()
 
-        mark = page.get_by_role("button", name=re.compile("^Atzīmēt kā izlasītu"))
-        await mark.first.click()
+        await item.get_by_role("button", name=re.compile("^Atzīmēt kā izlasītu" + about)).click()
         await page.wait_for_url(re.compile(r"/notifications(\?|#|$)"))
-        assert await unread(system, "guardian") == count - 1
+        assert (await notice_of(system, "guardian", "reservation_approved"))["read_at"]
+        assert await item.get_by_text("Jauns").count() == 0
         await checked(page)
 
-        if count > 1:
+        if await unread(system, "guardian"):
             await page.get_by_role("button", name="Atzīmēt visus kā izlasītus").click()
             await page.wait_for_url(re.compile(r"/notifications(\?|#|$)"))
         assert await unread(system, "guardian") == 0
