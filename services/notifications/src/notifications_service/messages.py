@@ -18,4 +18,5 @@ class Rendered:
 
 def render(kind: str, params: dict[str, Any], language: str, *, portal_url: str) -> Rendered:
     """The message of `kind` with its `params` (placeholder until the catalogue exists)."""
-    return Rendered(subject=kind, text=kind, html=f"<p>{kind}</p>", short=kind)
+    text = " ".join([kind, *(f"{k}={v}" for k, v in params.items())])
+    return Rendered(subject=kind, text=text, html=f"<p>{text}</p>", short=text)

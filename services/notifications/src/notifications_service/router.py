@@ -4,4 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from notifications_service.routers import contacts, preferences
+
 router = APIRouter(prefix="/api/v1/notifications")
+router.include_router(contacts.router)
+router.include_router(preferences.router)
