@@ -38,6 +38,7 @@ from viis_standin import DEMO_PEOPLE
 import contracts_service.main
 import gateway_service.main
 import inventory_service.main
+import notifications_service.main
 import portal_service.main
 import reservations_service.main
 import statistics_service.main
@@ -49,6 +50,7 @@ from shared_kit.events.kafka import ensure_topics
 from shared_kit.migrations import upgrade
 from shared_kit.settings import ServiceSettings
 from shared_kit.testing.infra import Postgres, Tansu, free_port, postgres_from_env_or_embedded
+from shared_kit.testing.mailsink import ensure_certificate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT_BASE = 8100
@@ -132,6 +134,20 @@ SERVICES = [
             "tickets.events",
         ),
     ),
+    Service(
+        name="notifications",
+        module="notifications_service.main:create_app",
+        migrations=notifications_service.main.MIGRATIONS,
+        port=8106,
+        env_prefix="NOTIFICATIONS_",
+        topics=(
+            "notifications.events",
+            "reservations.events",
+            "contracts.events",
+            "tickets.events",
+            "identity.events",
+        ),
+    ),
     Service(  # the people's pages; it publishes and consumes nothing
         name="portal",
         module="portal_service.main:create_app",
@@ -150,14 +166,18 @@ class Helper:
     name: str
     app: str  # uvicorn's "module:attribute", relative to deploy/dev
     port: int  # at the default port base, like Service.port
+    other_ports: tuple[int, ...] = ()  # more ports it listens on (the mail sink's SMTP)
 
 
+MAIL_SMTP_PORT = 8125  # the mail sink's SMTP port at the default base; its web inbox is 8195
 HELPERS = [
     Helper("viis", "viis_standin:app", 8190),
     Helper("eklase", "eklase_standin:app", 8191),
     Helper("mykoob", "mykoob_standin:app", 8192),
     Helper("latvija", "latvija_standin:app", 8193),
     Helper("console", "console:app", 8109),
+    Helper("mail", "mail_sink:app", 8195, other_ports=(MAIL_SMTP_PORT,)),
+    Helper("sms", "sms_standin:app", 8196),
 ]
 DEV_DIR = Path(__file__).resolve().parent
 
@@ -313,7 +333,9 @@ def url_of(port: int, port_base: int) -> str:
 
 def all_ports(port_base: int) -> list[int]:
     """Every port the stack listens on."""
-    return [shifted(p.port, port_base) for p in [*SERVICES, *HELPERS]]
+    ports = [s.port for s in SERVICES] + [h.port for h in HELPERS]
+    ports += [port for h in HELPERS for port in h.other_ports]
+    return [shifted(port, port_base) for port in ports]
 
 
 def urls_of(port_base: int) -> dict[str, str]:
@@ -505,9 +527,19 @@ def print_portal(url: str) -> None:
     print("\n".join(lines), flush=True)
 
 
+def print_outbox(urls: dict[str, str]) -> None:
+    """Where to read what the platform sent: the mail sink's inbox and the SMS stand-in."""
+    print(
+        f"\nWhat the platform sent (nothing leaves this machine):\n"
+        f"  e-mail  {urls['mail']}\n  SMS     {urls['sms']}",
+        flush=True,
+    )
+
+
 def print_table(urls: dict[str, str], notes: list[str]) -> None:
     """Print the portal, the services, where their docs are, and how to get a token."""
     print_portal(urls["portal"])
+    print_outbox(urls)
     rows = [("service", "URL", "docs")]
     rows += [
         (s.name, urls[s.name], "(pages)" if s.name == "portal" else f"{urls[s.name]}/docs")
@@ -592,7 +624,7 @@ async def start_broker(
 
 
 # The services whose APIs the portal calls with the person's token.
-PORTAL_APIS = ("inventory", "reservations", "contracts", "tickets", "statistics")
+PORTAL_APIS = ("inventory", "reservations", "contracts", "tickets", "statistics", "notifications")
 
 
 def portal_env(urls: dict[str, str]) -> dict[str, str]:
@@ -627,6 +659,30 @@ async def contracts_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, s
     }
 
 
+def mail_env(port_base: int) -> dict[str, str]:
+    """The mail sink's SMTP port, and the folder of the certificate it presents (kept across
+    restarts, made here before anything starts so that the notifications service trusts it)."""
+    folder = data_dir() / "mail"
+    ensure_certificate(folder)
+    return {
+        "MAIL_SINK_SMTP_PORT": str(shifted(MAIL_SMTP_PORT, port_base)),
+        "MAIL_SINK_CERT_DIR": str(folder),
+    }
+
+
+def notifications_env(port_base: int, urls: dict[str, str]) -> dict[str, str]:
+    """The notifications service sends e-mail to the mail sink over STARTTLS (required, as in
+    production) and SMS to the stand-in; its links point at the portal."""
+    return {
+        "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
+        "NOTIFICATIONS_SMTP_PORT": str(shifted(MAIL_SMTP_PORT, port_base)),
+        "NOTIFICATIONS_SMTP_STARTTLS": "require",
+        "NOTIFICATIONS_SMTP_CA_FILE": str(ensure_certificate(data_dir() / "mail")),
+        "NOTIFICATIONS_SMS_URL": f"{urls['sms']}/api/v1/messages",
+        "NOTIFICATIONS_PORTAL_URL": urls["portal"],
+    }
+
+
 def start_all(
     postgres: Postgres,
     bootstrap: str,
@@ -648,7 +704,8 @@ def start_all(
         paths.append("/readyz")
     for helper in HELPERS:
         command = uvicorn(helper.app, shifted(helper.port, port_base), "--app-dir", str(DEV_DIR))
-        running.append(start_process(helper.name, command, helper_env(postgres, urls), logs))
+        env = {**helper_env(postgres, urls), **extra.get(helper.name, {})}
+        running.append(start_process(helper.name, command, env, logs))
         paths.append("/healthz")
     say(f"started {', '.join(r.name for r in running)}; logs in {logs}")
     return list(zip(running, paths, strict=True))
@@ -677,7 +734,12 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
         return
     bootstrap = await start_broker(resources, stop, args.kafka_port)
     urls = urls_of(args.port_base)
-    extra = {"contracts": await contracts_env(postgres, urls), "portal": portal_env(urls)}
+    extra = {
+        "contracts": await contracts_env(postgres, urls),
+        "portal": portal_env(urls),
+        "notifications": notifications_env(args.port_base, urls),
+        "mail": mail_env(args.port_base),
+    }
     started = start_all(postgres, bootstrap, args.port_base, extra, resources)
     await asyncio.gather(*(wait_ready(r, urls[r.name] + path, stop) for r, path in started))
     say("all services ready")

@@ -93,7 +93,16 @@ class _Handler:
 class MailSink:
     """An SMTP server on `host:port` keeping every accepted message in memory."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, starttls: bool = True) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        starttls: bool = True,
+        cert_dir: Path | None = None,
+    ) -> None:
+        """`cert_dir`: keep the certificate there (reused while valid) instead of a new one in
+        a temporary folder."""
         self.host, self.port = host, port
         self.paused = False
         self._messages: list[Received] = []
@@ -101,7 +110,7 @@ class MailSink:
         self._tls: ssl.SSLContext | None = None
         self.ca_file: str | None = None  # the certificate a client must trust for STARTTLS
         if starttls:
-            self._tls, self.ca_file = _self_signed_context()
+            self._tls, self.ca_file = _self_signed_context(cert_dir)
         self._controller: Controller | None = None
 
     def start(self) -> MailSink:
@@ -142,8 +151,15 @@ class MailSink:
             self._messages.clear()
 
 
-def _self_signed_context() -> tuple[ssl.SSLContext, str]:
-    """A server context on a new self-signed certificate, and the PEM file clients trust."""
+def ensure_certificate(folder: Path) -> Path:
+    """A self-signed certificate for localhost in `folder` (`cert.pem`, `key.pem`): the one
+    there while it is valid for another week, else a new one. The certificate's path."""
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    if cert_file.exists() and key_file.exists():
+        existing = x509.load_pem_x509_certificate(cert_file.read_bytes())
+        if existing.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=7):
+            return cert_file
+    folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.UTC)
@@ -163,15 +179,22 @@ def _self_signed_context() -> tuple[ssl.SSLContext, str]:
         )
         .sign(key, hashes.SHA256())
     )
-    folder = Path(tempfile.mkdtemp(prefix="mailsink-"))
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
     )
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_file
+
+
+def _self_signed_context(cert_dir: Path | None = None) -> tuple[ssl.SSLContext, str]:
+    """A server context on a self-signed certificate, and the PEM file clients trust."""
+    folder = cert_dir or Path(tempfile.mkdtemp(prefix="mailsink-"))
+    cert_file = ensure_certificate(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    return context, str(folder / "cert.pem")
+    context.load_cert_chain(cert_file, folder / "key.pem")
+    return context, str(cert_file)

@@ -43,7 +43,7 @@ ROW = re.compile(r"^(\S+)\s+(http://127\.0\.0\.1:\d+)\s+(\S.*)$")  # name, URL, 
 # About 20 s on an idle 2-core machine; minutes when other stacks share its cores.
 START_TIMEOUT_S = float(os.environ.get("STACK_START_TIMEOUT_S", "480"))
 STOP_TIMEOUT_S = float(os.environ.get("STACK_STOP_TIMEOUT_S", "60"))
-PORT_SPAN = 100  # the stand-ins sit 90-93 above the port base
+PORT_SPAN = 100  # the stand-ins sit 90-96 above the port base
 KAFKA_OFFSET = 50  # the broker's port above the port base (unused by the services)
 LOCK_DIR = Path(tempfile.gettempdir()) / "datori-stack-ports"
 LOG_TAIL_LINES = 20
@@ -64,11 +64,14 @@ class StackUrls:
     contracts: str
     tickets: str
     statistics: str
+    notifications: str
     console: str
     latvija: str
     eklase: str
     mykoob: str
     viis: str
+    mail: str  # the mail sink's web inbox (`/api/messages` for tests)
+    sms: str  # the SMS stand-in (`/api/v1/messages` for tests)
 
     @classmethod
     def from_table(cls, printed: dict[str, str]) -> StackUrls:
@@ -81,7 +84,8 @@ class StackUrls:
 
     def apis(self) -> dict[str, str]:
         """The services with a REST API under `/api/v1/<name>` (not the portal or helpers)."""
-        names = ("gateway", "inventory", "reservations", "contracts", "tickets", "statistics")
+        names = ("gateway", "inventory", "reservations", "contracts", "tickets", "statistics",
+                 "notifications")  # fmt: skip
         return {name: getattr(self, name) for name in names}
 
 
