@@ -256,6 +256,23 @@ async def states(engine: AsyncEngine, *deliveries: uuid.UUID) -> list[str]:
     return [by_id[d] for d in deliveries]
 
 
+class TestCodeBudget:
+    async def test_at_most_ten_codes_an_hour_whatever_the_addresses(
+        self, me: httpx.AsyncClient, sink: MailSink, clock: TestClock
+    ) -> None:
+        for n in range(10):
+            assert (await set_email(me, f"ilze{n}@example.lv")).status_code == 202
+        refused = problem(await set_email(me, "ilze10@example.lv"), 429, "too-many-codes")
+        assert refused["retry_after"] == 3600
+        # Removing the contact point does not start the count afresh.
+        assert (await me.delete(f"{POINTS}/email")).status_code == 204
+        problem(await set_email(me, "ilze10@example.lv"), 429, "too-many-codes")
+        problem(await me.put(f"{POINTS}/sms", json={"address": "29000001"}), 429, "too-many-codes")
+        assert len(sink.messages) == 10
+        clock.advance(hours=1)
+        assert (await set_email(me, "ilze10@example.lv")).status_code == 202
+
+
 class TestOwnership:
     async def test_another_person_sees_and_changes_nothing_of_theirs(
         self, client: httpx.AsyncClient, sink: MailSink, people: People

@@ -53,6 +53,10 @@ class TooSoon(TooManyRequests):
     type, title = "too-soon", "A code was sent a moment ago; wait before asking again"
 
 
+class TooManyCodes(TooManyRequests):
+    type, title = "too-many-codes", "Too many codes were sent to you this hour; wait a while"
+
+
 # Preferences -------------------------------------------------------------------------------
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,33 @@ class RecipientRepository:
     async def language(self, person_id: str) -> str | None:
         """The person's language, if they have a row."""
         stmt = select(Recipient.language).where(Recipient.person_id == person_id)
+        return await self.session.scalar(stmt)
+
+    async def take_code(
+        self, person_id: str, *, now: dt.datetime, window: dt.timedelta, limit: int
+    ) -> dt.datetime | None:
+        """Count one more code sent to the person; None when the window's `limit` is reached,
+        else the window's start. One statement: concurrent requests cannot both take the last."""
+        fresh = or_(
+            Recipient.codes_window_start.is_(None), Recipient.codes_window_start <= now - window
+        )
+        stmt = (
+            update(Recipient)
+            .where(
+                Recipient.person_id == person_id,
+                or_(fresh, Recipient.codes_in_window < limit),
+            )
+            .values(
+                codes_window_start=case((fresh, now), else_=Recipient.codes_window_start),
+                codes_in_window=case((fresh, 1), else_=Recipient.codes_in_window + 1),
+            )
+            .returning(Recipient.codes_window_start)
+        )
+        return await self.session.scalar(stmt)
+
+    async def codes_window_start(self, person_id: str) -> dt.datetime | None:
+        """When the person's current window of codes began."""
+        stmt = select(Recipient.codes_window_start).where(Recipient.person_id == person_id)
         return await self.session.scalar(stmt)
 
     async def set_language(self, person_id: str, language: str) -> None:

@@ -5,7 +5,9 @@ nobody but its owner; the code is stored only as an HMAC-SHA256 under `code_pepp
 sent at once, inside the request's transaction: if the provider does not take it, the request
 fails and nothing is stored, so no code waits that never arrived. Wrong guesses are counted,
 and the last one allowed locks the contact point for a while (verify, resend, set and remove
-all wait), so a person cannot guess a code for an address that is not theirs.
+all wait), so a person cannot guess a code for an address that is not theirs. And a person has
+at most so many codes sent an hour, whatever the addresses, so that nobody can use the service
+to send someone else message after message.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from notifications_service.exceptions import (
     ContactPointNotFound,
     InvalidAddress,
     NoCodePending,
+    TooManyCodes,
     TooSoon,
     WrongCode,
 )
@@ -46,6 +49,10 @@ from shared_kit.problems import ProblemError, field_error
 
 LOCK = dt.timedelta(minutes=15)
 RESEND_AFTER = dt.timedelta(seconds=60)
+# Codes per person and hour, whatever the addresses: setting, removing and setting again
+# must not turn the service into a way to send anyone any number of messages.
+CODES_WINDOW = dt.timedelta(hours=1)
+CODES_PER_WINDOW = 10
 CODE_KIND = "verification_code"
 ADDRESS = ("body", "address")
 
@@ -223,6 +230,7 @@ async def _send_code(
     now: dt.datetime,
 ) -> None:
     """A new code on the point, sent to `address`; a provider's refusal fails the request."""
+    await _take_code(session, point.person_id, now)
     code = f"{secrets.randbelow(1_000_000):06d}"
     point.code_hash = _code_hash(settings, point, code)
     point.code_sent_at = now
@@ -241,6 +249,19 @@ async def _send_code(
         raise AddressRefused(
             detail, errors=[field_error(ADDRESS, detail, "address_refused")]
         ) from None
+
+
+async def _take_code(session: AsyncSession, person_id: str, now: dt.datetime) -> None:
+    """Count the code against the person's hourly budget, or refuse it."""
+    recipients = RecipientRepository(session)
+    await recipients.ensure(person_id)
+    taken = await recipients.take_code(
+        person_id, now=now, window=CODES_WINDOW, limit=CODES_PER_WINDOW
+    )
+    if taken is None:
+        start = await recipients.codes_window_start(person_id) or now
+        seconds = max(1, int((start + CODES_WINDOW - now).total_seconds()))
+        raise TooManyCodes(headers={"Retry-After": str(seconds)}, retry_after=seconds)
 
 
 def _code_message(
