@@ -3,6 +3,7 @@ locked after wrong guesses, resent, removed; only ever the person's own."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -322,6 +323,22 @@ class TestStorage:
         assert ILZE not in row.address_encrypted and "example" not in row.address_encrypted
         assert row.address_encrypted.startswith("gAAAA")  # a Fernet token
         assert re.fullmatch(r"[0-9a-f]{64}", row.code_hash) and code not in row.code_hash
+
+    async def test_neither_the_address_nor_the_code_is_logged(
+        self, me: httpx.AsyncClient, sink: MailSink, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG)
+        await set_email(me)
+        code = code_in(sink, ILZE)
+        await verify(me, wrong(code))
+        await verify(me, code)
+        sink.stop()
+        await set_email(me, OTHER)
+        # Ours and our libraries' records; the sink (`mail.log`) is the far side of SMTP.
+        ours = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")]
+        assert any("contact-points" in line for line in ours)
+        for needle in (ILZE, OTHER, "example.lv", "pasts.lv", code):
+            assert not [line for line in ours if needle in line]
 
 
 class TestProviderTrouble:
