@@ -437,7 +437,7 @@ class TestCompose:
 
     def test_standins_and_console_exist(self) -> None:
         services = self.compose["services"]
-        for name in ("viis", "eklase", "mykoob", "latvija", "console"):
+        for name in ("viis", "eklase", "mykoob", "latvija", "console", "mail", "sms"):
             command = services[name]["command"]
             module = command[command.index("--app-dir") + 2].split(":")[0]
             assert (REPO / "deploy" / "dev" / f"{module}.py").exists(), module
