@@ -92,6 +92,10 @@ class Recipient(Timestamps, Base):
 
     person_id: Mapped[str] = mapped_column(PERSON, primary_key=True)
     language: Mapped[str] = mapped_column(String(2), server_default="lv")
+    # Verification codes sent to this person's addresses in the current hour (any channel,
+    # kept when a contact point is removed): a person cannot make us send codes without end.
+    codes_window_start: Mapped[dt.datetime | None] = _at()
+    codes_in_window: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ContactPoint(UUIDKey, Timestamps, Base):

@@ -4,5 +4,7 @@
 - `notices`: telling a person something, once per (cause, person);
 - `reminders`: slots planned from the events' dates, re-planned when they move;
 - `families`, `support`, `roster`: who is told what about reservations, contracts, tickets;
-- `schedule`: the scheduler that makes due reminders and the daily digest into notices.
+- `schedule`: the scheduler that makes due reminders and the daily digest into notices;
+- `contacts`: contact points, set and verified by a one-time code (`addresses` checks them);
+- `preferences`: a person's language and, per kind, on or off and its channels.
 """

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications_service.repository import TrackingRepository
+from notifications_service.repository.readmodels import TrackingRepository
 from notifications_service.service.notices import Tell, tell
 from notifications_service.service.reminders import Slot, at_local, cancel, local_day, replan
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications_service.exceptions import NoticeNotFound
 from notifications_service.kinds import KINDS
 from notifications_service.models import Notice
-from notifications_service.repository import NoticeRepository, RecipientRepository
+from notifications_service.repository.notices import NoticeRepository, RecipientRepository
 from notifications_service.service import fanout
 from shared_kit.pagination import page_of
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications_service.repository import ReminderRepository
+from notifications_service.repository.reminders import ReminderRepository
 
 AT_HOUR = 9
 # A reminder for a group rather than one person: resolved from the roster when it falls due.

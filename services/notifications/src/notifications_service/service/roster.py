@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications_service.repository import RosterRepository, TrackingRepository
+from notifications_service.repository.readmodels import RosterRepository, TrackingRepository
 from notifications_service.service.notices import Tell, tell_each
 from notifications_service.service.reminders import local_day
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications_service.config import NotificationsSettings
 from notifications_service.models import Reminder, ReminderState
-from notifications_service.repository import ReminderRepository
+from notifications_service.repository.reminders import ReminderRepository
 from notifications_service.service import roster
 from notifications_service.service.notices import Tell, tell_each
 from notifications_service.service.support import technicians

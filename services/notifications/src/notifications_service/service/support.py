@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications_service.repository import RosterRepository
+from notifications_service.repository.readmodels import RosterRepository
 from notifications_service.service.notices import Tell, tell, tell_each
 from notifications_service.service.reminders import TECHNICIANS, Slot, replan
 

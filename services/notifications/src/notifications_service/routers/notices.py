@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from notifications_service.deps import Person, Settings
 from notifications_service.messages import render
 from notifications_service.models import Notice
-from notifications_service.schemas import NoticeRead, UnreadCount
+from notifications_service.schemas.notices import NoticeRead, UnreadCount
 from notifications_service.service import notices as service
 from shared_kit.deps import NowDep, SessionDep
 from shared_kit.pagination import CursorParam, LimitParam, Page

@@ -1,1 +1,0 @@
-"""HTTP endpoints of the notifications service, one module per area."""
