@@ -46,6 +46,19 @@ async def code_sent_to(system: System, address: str, *, after: int = 0) -> str:
     raise AssertionError(f"no message to {address} reached the sink")
 
 
+async def text_code(system: System, number: str) -> str:
+    """The one-time code in the newest text message the SMS stand-in took for a number."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        async with httpx.AsyncClient(timeout=10) as client:
+            sent = (await client.get(f"{system.urls.sms}/api/v1/messages")).json()
+        texts = [m["text"] for m in sent if m["to"] == number]
+        if texts and (found := CODE.search(texts[-1])):
+            return found[1]
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"no text message to {number}")
+
+
 async def unread(system: System, person: str) -> int:
     api = await api_as(system, person)
     return int((await api.ok("GET", "notifications", "/me/notices/unread-count"))["unread"])
@@ -124,6 +137,38 @@ class TestContactDetails:
         points = await guardian.ok("GET", "notifications", "/me/contact-points")
         email = next(p for p in points if p["channel"] == "email")
         assert email["address"] == ADDRESS and email["verified"] is True
+        await context.close()
+
+    async def test_a_mobile_number_refused_then_verified_by_text_then_removed(
+        self, system: System, browser: Browser
+    ) -> None:
+        context = await phone(browser)
+        page = await context.new_page()
+        path = "/settings/contact/sms"
+        await log_in(page, system, "guardian", start=path, lands_on=path)
+        field = page.get_by_label("Pievienojiet savu mobilā tālruņa numuru")
+        send = page.get_by_role("button", name="Nosūtīt kodu")
+        await field.fill("+371 2000 0042")  # a number the provider cannot reach
+        await send.click()
+        await refused_with(page, "Šo adresi nevar izmantot. Pārbaudiet to vai ievadiet citu")
+        await field.fill("2612 3456")
+        await send.click()
+        await page.get_by_text("Mēs nosūtījām kodu īsziņā uz +37126123456.").wait_for()
+        await checked(page)
+        await page.get_by_label("Kods", exact=True).fill(await text_code(system, "+37126123456"))
+        await page.get_by_role("button", name="Turpināt").click()
+        await page.get_by_text("Jūsu mobilā tālruņa numurs ir apstiprināts.").wait_for()
+
+        await page.get_by_role(
+            "link", name=re.compile(r"^Noņemt\s*\(Mobilā tālruņa numurs\)")
+        ).click()
+        await page.get_by_role("heading", name="Noņemt jūsu mobilā tālruņa numuru?").wait_for()
+        await checked(page)
+        await page.get_by_role("button", name="Jā, noņemt").click()
+        await page.get_by_text("Jūsu mobilā tālruņa numurs ir noņemts.").wait_for()
+        guardian = await api_as(system, "guardian")
+        points = await guardian.ok("GET", "notifications", "/me/contact-points")
+        assert [p["channel"] for p in points] == ["email"]
         await context.close()
 
 
