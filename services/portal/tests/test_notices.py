@@ -1,6 +1,7 @@
 """The notification pages on the whole system (`make run`'s stack with its local mail sink), in
 a real browser on a phone: a guardian adds an e-mail address and verifies it with the code the
-sink received (a wrong code first); sees the notices an approved reservation brings, with the
+sink received (a wrong code first), and a mobile number with the SMS stand-in's (one the
+provider refuses first), then removes it; sees the notices an approved reservation brings, with the
 unread count in the header, and marks them read; turns a kind off and cannot turn an essential
 one off; another guardian sees none of it. axe and 320 px on every page; outcomes checked
 through the notifications API as the person."""
