@@ -291,4 +291,18 @@ class TestAnotherFamily:
             max_redirects=0,
         )
         assert answer.status == 404
+
+        # Malformed addresses and forms are pages that say so, never a crash.
+        token = await csrf_of(page)
+        for path, form in [
+            ("/notifications?cursor=not*a*cursor", None),
+            ("/notifications?cursor=bm90LW91cnM", None),
+            ("/settings/contact/fax", None),
+            ("/notifications/not-an-id/read", {"csrf_token": token}),
+            ("/settings/contact/fax/code", {"csrf_token": token, "code": "123456"}),
+            ("/settings/notifications", {"csrf_token": token, "language": "xx"}),
+        ]:
+            url = f"{system.portal}{path}"
+            sent = page.request.post(url, form=form) if form else page.request.get(url)
+            assert 400 <= (await sent).status < 500, path
         await context.close()
