@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared_kit.crypto import check_fernet_keys
 from shared_kit.settings import DEV_DATABASE_URL, Environment, ServiceSettings
 
 # Development default; production refuses it (see `_refuse_dev_defaults_in_prod`).
@@ -100,12 +100,7 @@ class PortalSettings(ServiceSettings):
     @field_validator("session_key")
     @classmethod
     def _valid_fernet_keys(cls, value: SecretStr) -> SecretStr:
-        for key in value.get_secret_value().split(","):
-            try:
-                Fernet(key.strip())
-            except ValueError as exc:
-                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
-        return value
+        return check_fernet_keys(value)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> PortalSettings:
