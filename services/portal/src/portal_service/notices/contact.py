@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+import httpx
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -43,6 +44,17 @@ async def _point(api: ServiceApi, channel: Channel) -> dict[str, Any] | None:
     return point_view(point, dt.datetime.now(dt.UTC))
 
 
+async def _sending(
+    api: ServiceApi, method: str, path: str, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    """A call that sends a code: the service's 503 (the code could not be sent) is a problem
+    the page shows at the field, not an "unavailable" page."""
+    answer = await api.request(method, path, json=body, allow=(503,))
+    if answer.status_code == 503:
+        raise ApiProblem.of(answer)
+    return answer
+
+
 def _to(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
@@ -70,15 +82,11 @@ def _edit(
     channel: Channel,
     point: dict[str, Any] | None,
     errors: FormErrors | None,
-    value: str = "",
+    value: str | None = None,
 ) -> Response:
+    shown = (point or {}).get("address", "") if value is None else value
     return render_form(
-        request,
-        "notices/contact_edit.html",
-        errors,
-        channel=channel,
-        point=point,
-        value=value or (point or {}).get("address", ""),
+        request, "notices/contact_edit.html", errors, channel=channel, point=point, value=shown
     )
 
 
@@ -103,11 +111,7 @@ async def edit_post(
         return _edit(request, channel, point, errors, typed if isinstance(typed, str) else "")
     path = f"{API}/me/contact-points/{channel}"
     try:
-        answer = await apis.notifications.request(
-            "PUT", path, json={"address": form.address}, allow=(503,)
-        )
-        if answer.status_code == 503:
-            raise ApiProblem.of(answer)
+        answer = await _sending(apis.notifications, "PUT", path, {"address": form.address})
     except ApiProblem as problem:
         point = await _point(apis.notifications, channel)
         return _edit(request, channel, point, address_errors(problem, channel), form.address)
@@ -169,9 +173,7 @@ async def resend(request: Request, channel: Channel, person: Person, apis: Perso
     """Ask the service for a new code (it may say it is too soon, or that it cannot send)."""
     path = f"{API}/me/contact-points/{channel}/resend"
     try:
-        answer = await apis.notifications.request("POST", path, allow=(503,))
-        if answer.status_code == 503:
-            raise ApiProblem.of(answer)
+        await _sending(apis.notifications, "POST", path)
     except ApiProblem as problem:
         point = await _point(apis.notifications, channel)
         if point is None:
