@@ -21,6 +21,7 @@ from bench import (
     contracts,
     imports,
     journey,
+    notifications,
     portal,
     relay,
     reservations,
@@ -100,6 +101,12 @@ async def portal_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     return await portal.benchmark(infra)
 
 
+async def notifications_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Notices through fan-out and the dispatcher to a real SMTP sink, beside raw aiosmtplib."""
+    print("Notifications …", flush=True)
+    return await notifications.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -112,6 +119,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "statistics": statistics_benchmarks,
     "journey": journey_benchmark,
     "portal": portal_benchmark,
+    "notifications": notifications_benchmark,
 }
 
 

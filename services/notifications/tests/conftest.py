@@ -4,7 +4,7 @@ tokens, and a clock the tests move."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from notifications_service.main import MIGRATIONS, create_app
 from shared_kit.db import create_engine
 from shared_kit.testing.client import running_app
 from shared_kit.testing.clock import TestClock
+from shared_kit.testing.mailsink import MailSink
 
 API = "/api/v1/notifications"
 START = dt.datetime(2026, 10, 5, 7, 0, tzinfo=dt.UTC)  # a Monday morning in Riga
@@ -54,3 +55,19 @@ async def engine(settings: NotificationsSettings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings.database_url, pool_size=2)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def sink() -> Iterator[MailSink]:
+    """A real SMTP server (STARTTLS) of this test; what it accepted is in `sink.messages`."""
+    sink = MailSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: NotificationsSettings, sink: MailSink) -> NotificationsSettings:
+    """This test's settings sending e-mail to the sink over required STARTTLS."""
+    return settings.model_copy(
+        update={"smtp_port": sink.port, "smtp_starttls": "require", "smtp_ca_file": sink.ca_file}
+    )

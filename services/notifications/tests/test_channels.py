@@ -62,3 +62,29 @@ class TestEmail:
         with pytest.raises(TemporaryFailure, match="CERTIFICATE_VERIFY_FAILED"):
             await sender_for(sink, smtp_ca_file=None).send(MESSAGE)
         assert sink.messages == []
+
+
+class TestKeptConnections:
+    async def test_messages_share_a_connection_and_a_dropped_one_is_replaced(
+        self, sink: MailSink
+    ) -> None:
+        sender = sender_for(sink)
+        for n in range(3):
+            await sender.send(Outgoing(f"kept-{n}", "ilze@example.lv", "S", "T"))
+        assert len(sender._idle) == 1  # one connection carried all three
+        sink.stop()  # the server goes away and comes back: the kept connection is dead
+        sink.start()
+        await sender.send(Outgoing("kept-3", "ilze@example.lv", "S", "T"))
+        await sender.close()
+        assert [m.message_id for m in sink.messages] == [
+            f"<kept-{n}@datori.localhost>" for n in range(4)
+        ]
+
+    async def test_a_refusal_does_not_spoil_the_next_message(self, sink: MailSink) -> None:
+        sender = sender_for(sink)
+        await sender.send(MESSAGE)
+        with pytest.raises(PermanentFailure):
+            await sender.send(Outgoing("bad", f"x@{REFUSED_DOMAIN}", "S", "T"))
+        await sender.send(Outgoing("after", "ilze@example.lv", "S", "T"))
+        await sender.close()
+        assert len(sink.messages) == 2

@@ -40,3 +40,13 @@ def get_senders(request: Request) -> dict[Channel, Sender]:
 
 
 Senders = Annotated[dict[Channel, Sender], Depends(get_senders)]
+
+
+async def platform_admin(principal: CurrentPrincipal) -> Principal:
+    """A platform administrator in person (a machine client is refused)."""
+    if principal.client_id is not None or not principal.has(Role.PLATFORM_ADMIN):
+        raise Forbidden("Deliveries are for platform administrators")
+    return principal
+
+
+PlatformAdmin = Annotated[Principal, Depends(platform_admin)]

@@ -73,3 +73,14 @@ class EssentialKind(Unprocessable):
 
 class NoticeNotFound(NotFound):
     type, title = "notice-not-found", "No such notice"
+
+
+# Deliveries ---------------------------------------------------------------------------------
+
+
+class DeliveryNotFound(NotFound):
+    type, title = "delivery-not-found", "Unknown delivery"
+
+
+class DeliveryNotFailed(Conflict):
+    type, title = "delivery-not-failed", "Only a failed delivery can be retried"

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from notifications_service.config import NotificationsSettings
 from notifications_service.consumers import build_consumers
 from notifications_service.router import router
-from notifications_service.service import schedule
+from notifications_service.workers import build_workers
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 
@@ -41,8 +41,8 @@ def create_app(
             routers=[router],
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock),
+            workers=partial(build_workers, clock=clock),
             clock=clock,
-            workers=partial(schedule.build_workers, clock=clock),
             openapi_tags=[
                 {"name": "notices", "description": "A person's in-portal notices"},
                 {"name": "contact points", "description": "E-mail and mobile, verified"},

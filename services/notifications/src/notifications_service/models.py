@@ -163,6 +163,13 @@ class Delivery(UUIDKey, Timestamps, Base):
             postgresql_where=text("state IN ('pending', 'sending')"),
         ),
         Index("ix_delivery_failed", "updated_at", postgresql_where=text("state = 'failed'")),
+        # A refused or deleted contact point cancels the person's waiting deliveries by it.
+        Index(
+            "ix_delivery_person_waiting",
+            "person_id",
+            "channel",
+            postgresql_where=text("state IN ('pending', 'sending')"),
+        ),
     )
 
     notice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))

@@ -1,8 +1,15 @@
-"""E-mail over SMTP (aiosmtplib): STARTTLS, an optional login, one message per send."""
+"""E-mail over SMTP (aiosmtplib): STARTTLS, an optional login, connections kept and reused.
+
+A connection's STARTTLS handshake costs more than a message, so each is kept for up to
+`MESSAGES_PER_CONNECTION` messages (servers limit a session's messages) and reused by the
+next send; there are as many as sends run at once. Any error closes the connection it
+happened on, and a kept connection the server had closed is replaced once.
+"""
 
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
@@ -10,6 +17,8 @@ import aiosmtplib
 
 from notifications_service.channels import Outgoing, PermanentFailure, TemporaryFailure
 from notifications_service.config import NotificationsSettings
+
+MESSAGES_PER_CONNECTION = 100
 
 
 class EmailSender:
@@ -20,6 +29,7 @@ class EmailSender:
         self.tls_context = ssl.create_default_context(cafile=settings.smtp_ca_file)
         _, address = parseaddr(settings.mail_from)
         self.domain = address.rpartition("@")[2] or "localhost"
+        self._idle: list[_Connection] = []
 
     def compose(self, message: Outgoing) -> EmailMessage:
         """The MIME message: plain text, and HTML as its alternative."""
@@ -30,29 +40,22 @@ class EmailSender:
         mail["Date"] = formatdate(localtime=False)
         # The same id on every attempt: a mail client shows a resent copy as one message.
         mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
-        mail["Content-Language"] = message.language
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
+        # After the body: set_content and add_alternative drop the Content-* headers set before.
+        mail["Content-Language"] = message.language
         return mail
 
     async def send(self, message: Outgoing) -> None:
         """Hand the message to the SMTP server; classify what it answers."""
-        mode = self.settings.smtp_starttls
-        password = self.settings.smtp_password
+        mail = self.compose(message)
         try:
-            await aiosmtplib.send(
-                self.compose(message),
-                hostname=self.settings.smtp_host,
-                port=self.settings.smtp_port,
-                username=self.settings.smtp_username,
-                password=None if password is None else password.get_secret_value(),
-                use_tls=mode == "tls",
-                start_tls={"require": True, "off": False}.get(mode),
-                tls_context=self.tls_context,
-                timeout=self.settings.smtp_timeout_s,
-            )
+            try:
+                await self._send_on(await self._connection(reuse=True), mail)
+            except _Stale:  # a kept connection the server had closed: once on a new one
+                await self._send_on(await self._connection(reuse=False), mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0] if exc.recipients else None
             if refusal is not None and 500 <= refusal.code < 600:
@@ -63,5 +66,64 @@ class EmailSender:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
 
+    async def _connection(self, *, reuse: bool) -> _Connection:
+        """A kept connection when one is free (and `reuse`), else a new one."""
+        if reuse and self._idle:
+            return self._idle.pop()
+        mode = self.settings.smtp_starttls
+        password = self.settings.smtp_password
+        client = aiosmtplib.SMTP(
+            hostname=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            username=self.settings.smtp_username,
+            password=None if password is None else password.get_secret_value(),
+            use_tls=mode == "tls",
+            start_tls={"require": True, "off": False}.get(mode),
+            tls_context=self.tls_context,
+            timeout=self.settings.smtp_timeout_s,
+        )
+        await client.connect()
+        return _Connection(client)
+
+    async def _send_on(self, connection: _Connection, mail: EmailMessage) -> None:
+        """Send on a connection; keep it for the next message unless anything went wrong."""
+        try:
+            await connection.client.send_message(mail)
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            connection.client.close()
+            if connection.sent:  # nothing went on a connection the server had dropped
+                raise _Stale from exc
+            raise
+        except BaseException:
+            connection.client.close()  # a refusal may come with the server hanging up
+            raise
+        connection.sent += 1
+        if connection.sent < MESSAGES_PER_CONNECTION:
+            self._idle.append(connection)
+        else:
+            await _quit(connection)
+
     async def close(self) -> None:
-        """Nothing held between sends."""
+        """Say goodbye on the kept connections."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await _quit(connection)
+
+
+@dataclass
+class _Connection:
+    """An open SMTP session and how many messages went through it."""
+
+    client: aiosmtplib.SMTP
+    sent: int = 0
+
+
+class _Stale(Exception):
+    """A kept connection was closed by the server before this message went."""
+
+
+async def _quit(connection: _Connection) -> None:
+    try:
+        await connection.client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        connection.client.close()

@@ -24,7 +24,6 @@ from notifications_service.service.notices import Tell, tell_each
 from notifications_service.service.support import technicians
 from shared_kit.clock import Clock, system_clock
 from shared_kit.db import session_scope
-from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +95,3 @@ class Scheduler:
     async def stop(self) -> None:
         """Finish the current pass and return."""
         self._stopping.set()
-
-
-def build_workers(
-    sessions: async_sessionmaker[AsyncSession],
-    settings: ServiceSettings,
-    clock: Clock = system_clock,
-) -> list[Scheduler]:
-    """The scheduler of this service."""
-    assert isinstance(settings, NotificationsSettings)
-    return [Scheduler(sessions, settings, clock)]
