@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from contracts_service import consumers as contracts_consumers
 from contracts_service import events as contracts_events
+from gateway_service import events as gateway_events
 from inventory_service import consumers as inventory_consumers
 from inventory_service import events as inventory_events
 from reservations_service import consumers as reservations_consumers
@@ -36,6 +37,7 @@ SCHEMA_BASE = "https://datori.lv/contracts/events/"
 def producers() -> dict[str, tuple[str, str, dict[str, type[BaseModel]]]]:
     """Topic → (service, description, event type → payload model)."""
     return {
+        "identity.events": ("gateway", "People's staff roles", gateway_events.PAYLOADS),
         "inventory.events": ("inventory", "Device life cycle", inventory_events.PAYLOADS),
         "reservations.events": ("reservations", "Reservations", reservations_events.PAYLOADS),
         "contracts.events": ("contracts", "Loan contracts", contracts_events.PAYLOADS),

@@ -339,7 +339,7 @@ def fake_secret(name: str) -> str:
     """A well-formed stand-in for a secret the Deployment reads from its Secret."""
     if name.endswith("DATABASE_URL"):
         return "postgresql+asyncpg://svc@db.internal:5432/svc"
-    if name.endswith(("ENCRYPTION_KEY", "PERSONAL_CODE_KEY", "SESSION_KEY")):
+    if name.endswith(("ENCRYPTION_KEY", "PERSONAL_CODE_KEY", "SESSION_KEY", "CONTACT_KEY")):
         return Fernet.generate_key().decode()
     if name.endswith("PERSONAL_CODE"):
         return "010190-10001"
@@ -437,7 +437,7 @@ class TestCompose:
 
     def test_standins_and_console_exist(self) -> None:
         services = self.compose["services"]
-        for name in ("viis", "eklase", "mykoob", "latvija", "console"):
+        for name in ("viis", "eklase", "mykoob", "latvija", "console", "mail", "sms"):
             command = services[name]["command"]
             module = command[command.index("--app-dir") + 2].split(":")[0]
             assert (REPO / "deploy" / "dev" / f"{module}.py").exists(), module

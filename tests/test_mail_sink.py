@@ -15,6 +15,7 @@ from types import ModuleType
 import aiosmtplib
 import httpx
 import pytest
+from cryptography import x509
 
 from notifications_service.channels import Outgoing
 from notifications_service.channels.email import EmailSender
@@ -174,3 +175,14 @@ async def test_the_certificate_is_kept_across_restarts(tmp_path: Path) -> None:
     async with serving(mail_sink.create_app(free_port(), folder)):
         assert (folder / "cert.pem").read_bytes() == first
     assert (folder / "key.pem").stat().st_mode & 0o077 == 0
+
+
+async def test_a_certificate_for_another_host_name_replaces_the_kept_one(tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    async with serving(mail_sink.create_app(free_port(), folder)):
+        first = (folder / "cert.pem").read_bytes()
+    async with serving(mail_sink.create_app(free_port(), folder, cert_names=("mail",))):
+        cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost", "mail"]
+    assert (folder / "cert.pem").read_bytes() != first

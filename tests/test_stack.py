@@ -16,10 +16,13 @@ import base64
 import json
 import os
 import random
+import smtplib
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +243,8 @@ def first_and_second_run(data_dir: Path, ports: PortRange) -> None:
             ready = httpx.get(f"{url}/readyz", timeout=10)
             assert ready.status_code == 200, f"{name}: {ready.text}"
             assert httpx.get(f"{url}/docs", timeout=10).status_code == 200
-        assert {"gateway", "inventory"} <= services.keys(), stack.output
+        assert {"gateway", "inventory", "notifications"} <= services.keys(), stack.output
+        mail_and_sms_pages_answer(stack)
         assert list_devices(services, stack.token("platform_admin")).status_code == 200
         # Seeded before the stack says it is ready: today's feed already counts the devices.
         assert feed_today(stack, services)["figures"]["devices"]["total"] == 80
@@ -256,6 +260,7 @@ def first_and_second_run(data_dir: Path, ports: PortRange) -> None:
     # 0 again), and statistics still counts the devices imported now.
     with running_stack(data_dir, ports) as stack:
         assert "devices 0 created, 200 unchanged" in stack.output
+        mail_and_sms_pages_answer(stack)  # the kept certificate still works
         services = stack.urls.apis()
         import_devices(services, stack.token("platform_admin"), 3)
         platform = Api(services, stack.token("platform_admin"))
@@ -266,6 +271,26 @@ def first_and_second_run(data_dir: Path, ports: PortRange) -> None:
             "statistics to count the 3 devices imported after the restart",
         )
         stop_and_check_nothing_remains(stack)
+
+
+def mail_and_sms_pages_answer(stack: DevStack) -> None:
+    """The mail sink takes mail over STARTTLS with the certificate the notifications service is
+    told to trust, and shows it; the SMS stand-in's page answers."""
+    urls = stack.urls
+    health = httpx.get(f"{urls.mail}/healthz", timeout=10).json()
+    assert health["ca_file"] == str(stack.data_dir / "mail" / "cert.pem"), health
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "stack@datori.localhost", "a@example.lv", "Sveiki"
+    mail.set_content("Pārbaude.")
+    context = ssl.create_default_context(cafile=health["ca_file"])
+    with smtplib.SMTP("127.0.0.1", health["smtp_port"], timeout=10) as smtp:
+        smtp.starttls(context=context)
+        smtp.send_message(mail)
+    [kept] = httpx.get(f"{urls.mail}/api/messages", params={"to": "a@example.lv"}).json()
+    assert kept["subject"] == "Sveiki" and kept["tls"], kept
+    assert "Sveiki" in httpx.get(f"{urls.mail}/", timeout=10).text
+    assert httpx.delete(f"{urls.mail}/api/messages", timeout=10).status_code == 204
+    assert httpx.get(f"{urls.sms}/", timeout=10).status_code == 200
 
 
 def feed_today(stack: DevStack, services: dict[str, str]) -> dict[str, Any]:

@@ -267,7 +267,8 @@ async def seed_grants(settings: GatewaySettings) -> str:
     engine = create_engine(settings.database_url, pool_size=1)
     created = 0
     try:
-        async for session in session_scope(create_session_factory(engine)):
+        factory = create_session_factory(engine, outbox_topic=settings.events_topic)
+        async for session in session_scope(factory):
             for person, role, municipality in DEMO_GRANTS:
                 grant, _ = await people.provision_grant(
                     session=session,

@@ -3,8 +3,9 @@
 For the tests and the local stack only; nothing here reaches a real mailbox. The SMTP side is
 `shared_kit.testing.mailsink.MailSink` (aiosmtpd, STARTTLS on a self-signed certificate kept in
 `MAIL_SINK_CERT_DIR`, default `$STACK_DATA_DIR/mail`, as `cert.pem`: the notifications service
-trusts it through `NOTIFICATIONS_SMTP_CA_FILE`). It listens on `MAIL_SINK_SMTP_PORT` (8125)
-while the web app is served. Run it alone with
+trusts it through `NOTIFICATIONS_SMTP_CA_FILE`; valid for localhost, 127.0.0.1 and the host
+names in `MAIL_SINK_CERT_NAMES`, space-separated). It listens on `MAIL_SINK_HOST` (127.0.0.1)
+port `MAIL_SINK_SMTP_PORT` (8125) while the web app is served. Run it alone with
 
     uv run uvicorn --app-dir deploy/dev mail_sink:app --port 8195
 
@@ -67,13 +68,18 @@ def to_wire(number: int, received: Received) -> dict[str, Any]:
 
 
 def create_app(
-    smtp_port: int = DEFAULT_SMTP_PORT, cert_dir: Path | None = None, host: str = "127.0.0.1"
+    smtp_port: int = DEFAULT_SMTP_PORT,
+    cert_dir: Path | None = None,
+    host: str = "127.0.0.1",
+    cert_names: tuple[str, ...] = (),
 ) -> FastAPI:
-    """The inbox app; it runs the SMTP server on `host:smtp_port` while it is served."""
+    """The inbox app; it runs the SMTP server on `host:smtp_port` while it is served, with a
+    certificate for localhost and `cert_names`."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sink = MailSink(host, smtp_port, cert_dir=cert_dir or default_cert_dir())
+        folder = cert_dir or default_cert_dir()
+        sink = MailSink(host, smtp_port, cert_dir=folder, cert_names=cert_names)
         app.state.sink = await asyncio.to_thread(sink.start)
         try:
             yield
@@ -187,4 +193,8 @@ def _time(m: Received) -> str:
     return f'<time datetime="{stamp}">{stamp}</time>'
 
 
-app = create_app(int(os.environ.get("MAIL_SINK_SMTP_PORT", DEFAULT_SMTP_PORT)))
+app = create_app(
+    int(os.environ.get("MAIL_SINK_SMTP_PORT", DEFAULT_SMTP_PORT)),
+    host=os.environ.get("MAIL_SINK_HOST", "127.0.0.1"),
+    cert_names=tuple(os.environ.get("MAIL_SINK_CERT_NAMES", "").split()),
+)

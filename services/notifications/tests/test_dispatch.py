@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications_service.config import NotificationsSettings
-from notifications_service.delivery_repository import DeliveryRepository
 from notifications_service.kinds import Channel
+from notifications_service.repository.deliveries import DeliveryRepository
 from shared_kit.testing.clock import TestClock
 from shared_kit.testing.mailsink import REFUSED_DOMAIN, MailSink
 

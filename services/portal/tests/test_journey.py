@@ -304,7 +304,10 @@ async def test_reserve_approve_sign_hand_over_report_resolve_return(
     # The same people's pages in English.
     await in_english(ilze, system, ["/home", f"/families/reservations/{reservation['id']}",
                                      f"/families/contracts/{contract['id']}",
-                                     f"/families/tickets/{ticket['id']}", "/families/reserve"])  # fmt: skip
+                                     f"/families/tickets/{ticket['id']}", "/families/reserve",
+                                     "/notifications", "/settings/contact",
+                                     "/settings/notifications"])  # fmt: skip
     await in_english(inese, system, [f"/schools/{SCHOOL}", f"/schools/{SCHOOL}/approvals",
-                                     f"/schools/{SCHOOL}/handovers", f"/schools/{SCHOOL}/loans"])  # fmt: skip
+                                     f"/schools/{SCHOOL}/handovers", f"/schools/{SCHOOL}/loans",
+                                     "/notifications", "/settings/notifications"])  # fmt: skip
     await in_english(edgars, system, ["/support", f"/support/tickets/{ticket['id']}"])

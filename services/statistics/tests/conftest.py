@@ -367,6 +367,7 @@ class Producers:
             "state": state,
             "source": "portal",
             "reporter_kind": "guardian",
+            "reporter_id": str(uuid.uuid4()),
             "learner_id": None,
             "contract_id": None,
             "repair": False,
@@ -376,6 +377,8 @@ class Producers:
             "first_response_at": None,
             "resolved_at": resolved_at.isoformat() if resolved_at else None,
             "closed_at": None,
+            "response_due_at": None,
+            "resolution_due_at": None,
         }
         if kind == "sla_breached":
             data |= {

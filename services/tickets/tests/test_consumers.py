@@ -154,8 +154,15 @@ class TestFromTheBroker:
         assert [(e.subject, e.data["ticket_id"]) for e in started] == [
             (damaged_device, ticket["id"])
         ]
-        # The guardian's id stays here: ticket events name only the learner.
-        assert GUARDIAN not in json.dumps([e.data for e in opened_events])
+        # The guardian is named only as the reporting person (notifications tell them), and a
+        # ticket opened by a return names no reporting person.
+        assert sorted((e.data["source"], e.data["reporter_id"] or "") for e in opened_events) == [
+            ("api", GUARDIAN),
+            ("contract_return", ""),
+            ("contract_return", ""),
+        ]
+        returns = [e.data for e in opened_events if e.data["source"] == "contract_return"]
+        assert GUARDIAN not in json.dumps(returns)
 
     async def test_an_unreadable_event_is_dead_lettered_and_the_rest_flows(
         self, live: httpx.AsyncClient, tokens: Tokens, settings: TicketsSettings

@@ -29,6 +29,12 @@ async def test_emitted_events_match_their_schemas(world: World) -> None:
     device, contract = await world.lent()
     repair = await world.report(world.tokens.guardian, device, category="screen")  # opened
     await world.move(repair, "acknowledged")  # acknowledged
+    url = f"{API}/{repair['id']}"
+    tech = bearer(world.tokens.technician)
+    r = await world.client.post(f"{url}/assign", json={"assignee_id": "tech-0001"}, headers=tech)
+    assert r.status_code == 200, r.text  # assigned
+    r = await world.client.post(f"{url}/comments", json={"body": "On it"}, headers=tech)
+    assert r.status_code == 201, r.text  # commented
     await world.move(repair, "in_progress")  # no event: the device stays with the learner
     await world.move(repair, "in_repair")  # repair.started
     r = await world.client.post(f"{API}/{repair['id']}/loaner", headers=bearer(world.tokens.riga))

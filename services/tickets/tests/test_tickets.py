@@ -79,7 +79,7 @@ class TestReport:
         [opened] = [r for r in await world.outbox() if r.key == ticket["id"]]
         assert b"20000000" not in opened.payload and b"J\\u0101nis" not in opened.payload
         data = json.loads(opened.payload)
-        assert data["learner_id"] == CHILD and "reporter_id" not in data
+        assert data["learner_id"] == CHILD and data["reporter_id"] == GUARDIAN
         assert opened.event_type == "lv.datori.tickets.ticket.opened.v1"
 
 

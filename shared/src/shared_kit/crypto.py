@@ -32,3 +32,13 @@ class RotatingCipher:
         """The token re-encrypted under the first key (for re-keying stored values)."""
         raw = token.encode() if isinstance(token, str) else token
         return self._fernet.rotate(raw)
+
+
+def check_fernet_keys(value: SecretStr) -> SecretStr:
+    """A settings validator's check: every comma-separated key is a Fernet key."""
+    for key in value.get_secret_value().split(","):
+        try:
+            Fernet(key.strip())
+        except ValueError as exc:
+            raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
+    return value

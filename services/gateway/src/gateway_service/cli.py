@@ -201,7 +201,9 @@ async def execute(settings: GatewaySettings, command: Command, args: argparse.Na
     """Run one command in one transaction; its JSON output."""
     engine = create_engine(settings.database_url, pool_size=1)
     try:
-        async for session in session_scope(create_session_factory(engine)):
+        # Grants announce role changes through the outbox, which the running gateway relays.
+        sessions = create_session_factory(engine, outbox_topic=settings.events_topic)
+        async for session in session_scope(sessions):
             result = await command(session, settings, args)
     finally:
         await engine.dispose()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from gateway_service.crypto import normalise_personal_code
+from shared_kit.crypto import check_fernet_keys
 from shared_kit.settings import Environment, ServiceSettings
 
 # Development defaults; production refuses both (see `_refuse_dev_secrets_in_prod`).
@@ -106,12 +106,7 @@ class GatewaySettings(ServiceSettings):
     @field_validator("key_encryption_key")
     @classmethod
     def _valid_fernet_keys(cls, value: SecretStr) -> SecretStr:
-        for key in value.get_secret_value().split(","):
-            try:
-                Fernet(key.strip())
-            except ValueError as exc:
-                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
-        return value
+        return check_fernet_keys(value)
 
     @field_validator("bootstrap_admin_personal_code")
     @classmethod

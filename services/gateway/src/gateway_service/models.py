@@ -132,6 +132,12 @@ class Person(UUIDKey, Timestamps, Base):
     given_name: Mapped[str | None] = mapped_column(String(200))
     family_name: Mapped[str | None] = mapped_column(String(200))
     last_login_at: Mapped[dt.datetime | None] = _tz()
+    # The staff positions VIIS named at the last login (`role`, `institution_number`), and the
+    # staff roles last published in `person.roles_changed` (None: never); see `service/roles`.
+    viis_staff: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"), default=list
+    )
+    published_roles: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
 
 class RoleGrant(UUIDKey, Base):

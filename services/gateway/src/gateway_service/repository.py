@@ -110,6 +110,16 @@ class PersonRepository:
         """The person with this id, if any."""
         return await self.session.get(Person, person_id)
 
+    async def lock(self, person_id: uuid.UUID) -> Person | None:
+        """The person with this id re-read under a row lock, if any."""
+        stmt = (
+            select(Person)
+            .where(Person.id == person_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(stmt)
+
     async def by_code_hmac(self, code_hmac: str) -> Person | None:
         """The person with this personal-code HMAC, if any."""
         return await self.session.scalar(

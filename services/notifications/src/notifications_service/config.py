@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared_kit.crypto import check_fernet_keys
 from shared_kit.settings import Environment, ServiceSettings
 
 # Development defaults; production refuses them (see `_refuse_dev_secrets_in_prod`).
@@ -79,12 +79,7 @@ class NotificationsSettings(ServiceSettings):
     @field_validator("contact_key")
     @classmethod
     def _valid_fernet_keys(cls, value: SecretStr) -> SecretStr:
-        for key in value.get_secret_value().split(","):
-            try:
-                Fernet(key.strip())
-            except ValueError as exc:
-                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
-        return value
+        return check_fernet_keys(value)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_prod(self) -> NotificationsSettings:

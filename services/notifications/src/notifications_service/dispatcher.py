@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from notifications_service import messages
 from notifications_service.channels import Outgoing, PermanentFailure, Sender, TemporaryFailure
 from notifications_service.config import NotificationsSettings
-from notifications_service.delivery_repository import DeliveryRepository, Job
 from notifications_service.kinds import Channel
+from notifications_service.repository.deliveries import DeliveryRepository, Job
 from notifications_service.service.dispatch import backoff, obstacle, scrub
 from notifications_service.service.quiet import QuietHours
 from shared_kit.clock import Clock

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -91,6 +92,10 @@ class Recipient(Timestamps, Base):
 
     person_id: Mapped[str] = mapped_column(PERSON, primary_key=True)
     language: Mapped[str] = mapped_column(String(2), server_default="lv")
+    # Verification codes sent to this person's addresses in the current hour (any channel,
+    # kept when a contact point is removed): a person cannot make us send codes without end.
+    codes_window_start: Mapped[dt.datetime | None] = _at()
+    codes_in_window: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ContactPoint(UUIDKey, Timestamps, Base):
@@ -202,3 +207,64 @@ class Reminder(UUIDKey, Timestamps, Base):
     state: Mapped[ReminderState] = mapped_column(
         _enum(ReminderState, "reminder_state"), server_default=ReminderState.PLANNED.value
     )
+
+
+# What the rules remember of other services' events (their own tolerant read models) ----------
+
+
+class TrackedReservation(Base):
+    """A reservation as its events told it: who asked, its school, state and pickup deadline."""
+
+    __tablename__ = "tracked_reservation"
+    __table_args__ = (
+        Index(
+            "ix_tracked_reservation_waiting",
+            "institution_number",
+            postgresql_where=text("state = 'requested'"),
+        ),
+    )
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(PERSON)
+    municipality_code: Mapped[str] = mapped_column(String(20))
+    institution_number: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30))
+    loaner: Mapped[bool] = mapped_column(server_default=text("false"))
+    pickup_deadline: Mapped[dt.datetime | None] = _at()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class TrackedContract(Base):
+    """A loan contract as its events told it: enough to re-plan its reminders."""
+
+    __tablename__ = "tracked_contract"
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    reservation_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    person_id: Mapped[str] = mapped_column(PERSON)
+    number: Mapped[str] = mapped_column(String(60))
+    institution_number: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30))
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class StaffMember(Base):
+    """A person's whole current staff role set, from the gateway's `roles_changed` events."""
+
+    __tablename__ = "staff_member"
+    __table_args__ = (Index("ix_staff_member_roles", "roles", postgresql_using="gin"),)
+
+    person_id: Mapped[str] = mapped_column(PERSON, primary_key=True)
+    # [{"role": ..., "municipality_code": ..., "institution_number": ...}]
+    roles: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DigestRun(Base):
+    """A daily digest made for one local day: whoever inserts the row makes it, once."""
+
+    __tablename__ = "digest_run"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    made_at: Mapped[dt.datetime] = _created()

@@ -1,4 +1,4 @@
-"""The service's background loops (`ServiceSpec.workers`): the dispatcher.
+"""The service's background loops (`ServiceSpec.workers`): the scheduler and the dispatcher.
 
 The dispatcher keeps `dispatch_concurrency` slots busy: a feeder claims the next batch as soon
 as fewer jobs wait than there are slots (not when the slowest message of the last batch is
@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifications_service import wakeup
 from notifications_service.channels import Sender, build_senders
 from notifications_service.config import NotificationsSettings
-from notifications_service.delivery_repository import Job
 from notifications_service.dispatcher import Dispatch
 from notifications_service.kinds import Channel
+from notifications_service.repository.deliveries import Job
+from notifications_service.service.schedule import Scheduler
 from shared_kit.app import Worker
 from shared_kit.clock import Clock, system_clock
 from shared_kit.settings import ServiceSettings
@@ -154,6 +155,6 @@ def build_workers(
     settings: ServiceSettings,
     clock: Clock = system_clock,
 ) -> list[Worker]:
-    """The service's background loops: the dispatcher."""
+    """The service's background loops: the scheduler and the dispatcher."""
     assert isinstance(settings, NotificationsSettings)
-    return [Dispatcher(sessions, settings, clock)]
+    return [Scheduler(sessions, settings, clock), Dispatcher(sessions, settings, clock)]

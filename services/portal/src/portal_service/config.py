@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from shared_kit.crypto import check_fernet_keys
 from shared_kit.settings import DEV_DATABASE_URL, Environment, ServiceSettings
 
 # Development default; production refuses it (see `_refuse_dev_defaults_in_prod`).
@@ -20,12 +20,14 @@ DEV_RESERVATIONS_URL = "http://127.0.0.1:8102"
 DEV_CONTRACTS_URL = "http://127.0.0.1:8103"
 DEV_TICKETS_URL = "http://127.0.0.1:8104"
 DEV_STATISTICS_URL = "http://127.0.0.1:8105"
+DEV_NOTIFICATIONS_URL = "http://127.0.0.1:8106"
 SERVICE_URLS = (
     "inventory_url",
     "reservations_url",
     "contracts_url",
     "tickets_url",
     "statistics_url",
+    "notifications_url",
 )
 
 
@@ -59,6 +61,7 @@ class PortalSettings(ServiceSettings):
     contracts_url: str = DEV_CONTRACTS_URL
     tickets_url: str = DEV_TICKETS_URL
     statistics_url: str = DEV_STATISTICS_URL
+    notifications_url: str = DEV_NOTIFICATIONS_URL
     # Origins a logout may pass through after its form (a Latvija.lv single logout goes to the
     # IdP and back through the gateway): the CSP's form-action lists them beside the gateway.
     logout_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -97,12 +100,7 @@ class PortalSettings(ServiceSettings):
     @field_validator("session_key")
     @classmethod
     def _valid_fernet_keys(cls, value: SecretStr) -> SecretStr:
-        for key in value.get_secret_value().split(","):
-            try:
-                Fernet(key.strip())
-            except ValueError as exc:
-                raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
-        return value
+        return check_fernet_keys(value)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_prod(self) -> PortalSettings:

@@ -16,6 +16,7 @@ from portal_service.models import WebSession
 from portal_service.web.api import ServiceApi
 from portal_service.web.gateway import GatewayClient, Profile
 from portal_service.web.pages import here
+from portal_service.web.unread import start_count
 from shared_kit.deps import SessionDep
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,6 +92,10 @@ async def signed_in(
     token = await service.access_token(
         session=session, settings=settings, row=web, gateway=gateway, next_path=back
     )
+    notifications = ServiceApi(
+        request.app.state.http, "notifications", settings.notifications_url, token
+    )
+    start_count(request, notifications)  # the header's unread count, beside the page's calls
     return SignedIn(web, profile, token)
 
 
@@ -106,6 +111,7 @@ class Apis:
     contracts: ServiceApi
     tickets: ServiceApi
     statistics: ServiceApi
+    notifications: ServiceApi
 
 
 def apis_of(request: Request, settings: PortalSettings, token: str) -> Apis:

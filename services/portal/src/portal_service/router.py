@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from portal_service.families.router import router as families_router
 from portal_service.help.router import router as help_router
 from portal_service.home.router import router as home_router
+from portal_service.notices.router import router as notices_router
 from portal_service.schools.router import router as schools_router
 from portal_service.start.router import router as start_router
 from portal_service.support.router import router as support_router
@@ -17,5 +18,6 @@ ROUTERS: list[APIRouter] = [
     families_router,
     schools_router,
     support_router,
+    notices_router,
     help_router,
 ]

@@ -1,8 +1,16 @@
 """Events tickets publish, as versioned payload models (JSON Schemas come from these).
 
 Ticket events (`ticket.*`) carry the ticket as consumers need it, keyed by the ticket id.
-They name people only by opaque platform ids (the learner), never by personal code, and
-carry no free text (descriptions and comments may hold personal details).
+They name people only by opaque platform ids (the learner, the reporting person, the
+assignee), never by personal code, and carry no free text (descriptions and comments may hold
+personal details). `reporter_id` is the reporter's subject when a person reported the ticket,
+null for a machine client or an institution (a damaged return). `response_due_at` and
+`resolution_due_at` are the SLA clocks' deadlines while they run, null while a clock is
+stopped (responded, resolved) or paused (waiting for the reporter). `ticket.assigned` is
+published when the assignee changes (`assignee_id` null: unassigned). `ticket.commented` is
+published for a public comment only (never an internal one), without its text: the person
+reads it where they see the ticket; `author_id` is the commenting person (null for a machine
+client), `by_staff` whether they wrote as support or school staff.
 
 Device effects are keyed by the **device id**, so that one device's effects stay in order
 across tickets:
@@ -30,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.events import CloudEvent, add_event
 from shared_kit.observability import correlation_id
-from tickets_service.models import Ticket
+from tickets_service.models import Comment, Ticket
 
 SOURCE = "/datori/tickets"
 PREFIX = "lv.datori.tickets."
@@ -41,6 +49,8 @@ RESOLVED = PREFIX + "ticket.resolved.v1"
 CLOSED = PREFIX + "ticket.closed.v1"
 REOPENED = PREFIX + "ticket.reopened.v1"
 SLA_BREACHED = PREFIX + "ticket.sla_breached.v1"
+ASSIGNED = PREFIX + "ticket.assigned.v1"
+COMMENTED = PREFIX + "ticket.commented.v1"
 REPAIR_STARTED = PREFIX + "repair.started.v1"
 REPAIR_COMPLETED = PREFIX + "repair.completed.v1"
 LOST_CONFIRMED = PREFIX + "device.lost_confirmed.v1"
@@ -63,6 +73,7 @@ class TicketPayload(BaseModel):
     state: str
     source: str
     reporter_kind: str
+    reporter_id: str | None
     learner_id: str | None
     contract_id: uuid.UUID | None
     repair: bool
@@ -72,6 +83,8 @@ class TicketPayload(BaseModel):
     first_response_at: dt.datetime | None
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
+    response_due_at: dt.datetime | None
+    resolution_due_at: dt.datetime | None
 
 
 class TicketOpened(TicketPayload):
@@ -94,6 +107,10 @@ class TicketReopened(TicketPayload):
     """A resolved or closed ticket was reopened."""
 
 
+class TicketAssigned(TicketPayload):
+    """The ticket's assignee changed (`assignee_id` null: nobody works it now)."""
+
+
 class TicketSlaBreached(TicketPayload):
     """An SLA clock exceeded its target (published once per clock and ticket)."""
 
@@ -101,6 +118,22 @@ class TicketSlaBreached(TicketPayload):
     target_minutes: int
     due_at: dt.datetime
     detected_at: dt.datetime
+
+
+class TicketCommented(BaseModel):
+    """Someone commented publicly on a ticket (the text stays in the tickets service)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: uuid.UUID
+    number: int
+    municipality_code: str
+    institution_number: str | None
+    comment_id: uuid.UUID
+    author_id: str | None
+    by_staff: bool
+    reporter_id: str | None
+    commented_at: dt.datetime
 
 
 class DeviceEffect(BaseModel):
@@ -166,6 +199,7 @@ TICKET_PAYLOADS: dict[str, type[TicketPayload]] = {
     CLOSED: TicketClosed,
     REOPENED: TicketReopened,
     SLA_BREACHED: TicketSlaBreached,
+    ASSIGNED: TicketAssigned,
 }
 EFFECT_PAYLOADS: dict[str, type[DeviceEffect]] = {
     REPAIR_STARTED: RepairStarted,
@@ -176,6 +210,7 @@ EFFECT_PAYLOADS: dict[str, type[DeviceEffect]] = {
 PAYLOADS: dict[str, type[BaseModel]] = {
     **TICKET_PAYLOADS,
     **EFFECT_PAYLOADS,
+    COMMENTED: TicketCommented,
     LOANER_REQUESTED: LoanerRequested,
 }
 
@@ -191,6 +226,11 @@ def _event(type_: str, subject: Any, municipality: str, data: BaseModel) -> Clou
     )
 
 
+def person_reporter(ticket: Ticket) -> str | None:
+    """The reporting person's subject; None for a machine client or an institution."""
+    return ticket.reporter_id if ticket.reporter_is_person else None
+
+
 def ticket_event(type_: str, ticket: Ticket, **fields: Any) -> CloudEvent:
     """A CloudEvent describing the ticket as it is now."""
     payload = TICKET_PAYLOADS[type_](
@@ -204,6 +244,7 @@ def ticket_event(type_: str, ticket: Ticket, **fields: Any) -> CloudEvent:
         state=ticket.state.value,
         source=ticket.source.value,
         reporter_kind=ticket.reporter_kind.value,
+        reporter_id=person_reporter(ticket),
         learner_id=ticket.learner_id,
         contract_id=ticket.contract_id,
         repair=ticket.repair,
@@ -213,6 +254,9 @@ def ticket_event(type_: str, ticket: Ticket, **fields: Any) -> CloudEvent:
         first_response_at=ticket.first_response_at,
         resolved_at=ticket.resolved_at,
         closed_at=ticket.closed_at,
+        # The response clock stops at the first response; the column keeps its deadline.
+        response_due_at=ticket.response_due_at if ticket.first_response_at is None else None,
+        resolution_due_at=ticket.resolution_due_at,
         **fields,
     )
     return _event(type_, ticket.id, ticket.municipality_code, payload)
@@ -238,6 +282,24 @@ def publish(session: AsyncSession, type_: str, ticket: Ticket, **fields: Any) ->
 def publish_effect(session: AsyncSession, type_: str, ticket: Ticket, **fields: Any) -> None:
     """Queue a device effect in the outbox of the caller's transaction."""
     add_event(session, effect_event(type_, ticket, **fields))
+
+
+def publish_comment(
+    session: AsyncSession, ticket: Ticket, comment: Comment, author_id: str | None
+) -> None:
+    """Queue a public comment's event, keyed by the ticket, in the caller's transaction."""
+    payload = TicketCommented(
+        ticket_id=ticket.id,
+        number=ticket.number,
+        municipality_code=ticket.municipality_code,
+        institution_number=ticket.institution_number,
+        comment_id=comment.id,
+        author_id=author_id,
+        by_staff=comment.author_is_staff,
+        reporter_id=person_reporter(ticket),
+        commented_at=comment.created_at,
+    )
+    add_event(session, _event(COMMENTED, ticket.id, ticket.municipality_code, payload))
 
 
 def publish_loaner(session: AsyncSession, payload: LoanerRequested) -> None:

@@ -257,6 +257,11 @@ class Ticket(UUIDKey, Timestamps, Versioned, Base):
     source: Mapped[TicketSource] = mapped_column(_enum(TicketSource, "ticket_source"))
     reporter_id: Mapped[str] = mapped_column(String(200))
     reporter_kind: Mapped[ReporterKind] = mapped_column(_enum(ReporterKind, "reporter_kind"))
+    # Whether `reporter_id` is a person's subject (not a machine client's id or an institution),
+    # so that events may name the reporter for the notifications service.
+    reporter_is_person: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("false"), default=False
+    )
     # The loan the device was on when reported (if any): whose child is without a computer.
     contract_id: Mapped[uuid.UUID | None] = mapped_column()
     learner_id: Mapped[str | None] = mapped_column(String(100))

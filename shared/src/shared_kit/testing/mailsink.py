@@ -100,9 +100,10 @@ class MailSink:
         *,
         starttls: bool = True,
         cert_dir: Path | None = None,
+        cert_names: tuple[str, ...] = (),
     ) -> None:
         """`cert_dir`: keep the certificate there (reused while valid) instead of a new one in
-        a temporary folder."""
+        a temporary folder; `cert_names`: host names it is valid for besides localhost."""
         self.host, self.port = host, port
         self.paused = False
         self._messages: list[Received] = []
@@ -110,7 +111,7 @@ class MailSink:
         self._tls: ssl.SSLContext | None = None
         self.ca_file: str | None = None  # the certificate a client must trust for STARTTLS
         if starttls:
-            self._tls, self.ca_file = _self_signed_context(cert_dir)
+            self._tls, self.ca_file = _self_signed_context(cert_dir, cert_names)
         self._controller: Controller | None = None
 
     def start(self) -> MailSink:
@@ -151,13 +152,17 @@ class MailSink:
             self._messages.clear()
 
 
-def ensure_certificate(folder: Path) -> Path:
-    """A self-signed certificate for localhost in `folder` (`cert.pem`, `key.pem`): the one
-    there while it is valid for another week, else a new one. The certificate's path."""
+def ensure_certificate(folder: Path, names: tuple[str, ...] = ()) -> Path:
+    """A self-signed certificate for localhost (and `names`) in `folder` (`cert.pem`,
+    `key.pem`): the one there while it is valid for another week and for those names, else a
+    new one. The certificate's path."""
     cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    dns = ["localhost", *(n for n in names if n != "localhost")]
     if cert_file.exists() and key_file.exists():
         existing = x509.load_pem_x509_certificate(cert_file.read_bytes())
-        if existing.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=7):
+        valid = existing.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+        sans = existing.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        if valid and set(dns) <= set(sans.get_values_for_type(x509.DNSName)):
             return cert_file
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -173,7 +178,10 @@ def ensure_certificate(folder: Path) -> Path:
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    *(x509.DNSName(name) for name in dns),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
             ),
             critical=False,
         )
@@ -191,10 +199,12 @@ def ensure_certificate(folder: Path) -> Path:
     return cert_file
 
 
-def _self_signed_context(cert_dir: Path | None = None) -> tuple[ssl.SSLContext, str]:
+def _self_signed_context(
+    cert_dir: Path | None = None, names: tuple[str, ...] = ()
+) -> tuple[ssl.SSLContext, str]:
     """A server context on a self-signed certificate, and the PEM file clients trust."""
     folder = cert_dir or Path(tempfile.mkdtemp(prefix="mailsink-"))
-    cert_file = ensure_certificate(folder)
+    cert_file = ensure_certificate(folder, names)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, folder / "key.pem")
     return context, str(cert_file)

@@ -40,6 +40,7 @@ from gateway_service.login.pages import Lang
 from gateway_service.models import AuthorizationCode, LoginAttempt, Person, RefreshFamily
 from gateway_service.repository import LoginRepository, PersonRepository, RefreshRepository
 from gateway_service.schemas import TokenResponse
+from gateway_service.service import roles
 from gateway_service.service.common import audit, person_actor
 from gateway_service.service.people import resolve_person
 from gateway_service.service.sessions import LoginClaims, start_session
@@ -211,6 +212,7 @@ async def complete_login(
     claims = await _login_claims(session, viis_person)
     person = await _person_of(session, settings, assertion, viis_person, now)
     code = await _new_code(session, settings, attempt, assertion, person.id, claims, now)
+    await roles.seen_at_login(session, person, viis_person, now)
     audit(
         session,
         at=now,

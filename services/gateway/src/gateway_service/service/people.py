@@ -23,6 +23,7 @@ from gateway_service.exceptions import (
 from gateway_service.models import GrantedRole, Person, RoleGrant
 from gateway_service.repository import GrantRepository, PersonRepository
 from gateway_service.schemas import GrantCreate, GrantTarget, PersonIdentity
+from gateway_service.service import roles
 from gateway_service.service.common import PERSONAL_CODE_SCOPE, audit
 from shared_kit.auth import Principal, Role
 from shared_kit.crypto import RotatingCipher
@@ -150,6 +151,7 @@ async def _grant(
         granted_at=now,
     )
     await repo.add(grant)
+    await roles.announce(session, person_id, now)
     audit(
         session,
         at=now,
@@ -237,7 +239,7 @@ async def revoke_grant(
     client_address: str | None,
     now: dt.datetime,
 ) -> RoleGrant:
-    """Revoke a grant; it leaves the person's tokens at their next refresh."""
+    """Revoke a grant; it leaves the person's tokens at their next refresh (and is announced)."""
     grant = await GrantRepository(session).get(grant_id, for_update=True)
     if grant is None:
         raise GrantNotFound(f"No role grant with id {grant_id}")
@@ -246,6 +248,7 @@ async def revoke_grant(
         raise AlreadyRevoked("This grant is already revoked")
     grant.revoked_at, grant.revoked_by = now, actor_of(principal)
     await session.flush()
+    await roles.announce(session, grant.person_id, now)
     audit(
         session,
         at=now,

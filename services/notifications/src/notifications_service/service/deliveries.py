@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications_service.delivery_repository import DeliveryRepository
 from notifications_service.exceptions import DeliveryNotFailed, DeliveryNotFound
 from notifications_service.models import Delivery, DeliveryState
+from notifications_service.repository.deliveries import DeliveryRepository
 
 
 async def list_deliveries(

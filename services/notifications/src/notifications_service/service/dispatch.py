@@ -6,8 +6,8 @@ import datetime as dt
 import random
 
 from notifications_service.config import NotificationsSettings
-from notifications_service.delivery_repository import Job
 from notifications_service.kinds import KINDS
+from notifications_service.repository.deliveries import Job
 from notifications_service.service.fanout import channels_for
 
 MAX_ERROR = 500

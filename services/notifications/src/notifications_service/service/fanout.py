@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications_service import wakeup
-from notifications_service.delivery_repository import DeliveryRepository
 from notifications_service.kinds import KINDS, Channel, Kind
 from notifications_service.models import Notice
+from notifications_service.repository.deliveries import DeliveryRepository
 from notifications_service.service.quiet import QuietHours
 
 CHANNEL_NAMES = frozenset(c.value for c in Channel)

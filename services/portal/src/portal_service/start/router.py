@@ -12,6 +12,7 @@ from portal_service import service
 from portal_service.deps import CurrentSession, Gateway, Person, Settings
 from portal_service.exceptions import GatewayUnavailable
 from portal_service.i18n import N_
+from portal_service.notices.preferences import tell_language
 from portal_service.web.cookies import clear_session_cookie, set_lang_cookie, set_session_cookie
 from portal_service.web.pages import page_router, render_page
 from shared_kit.deps import SessionDep
@@ -112,9 +113,19 @@ async def logged_out(request: Request) -> Response:
 
 @router.get("/language/{lang}")
 async def language(
-    lang: Literal["lv", "en"], settings: Settings, next_path: NextParam = None
+    request: Request,
+    lang: Literal["lv", "en"],
+    session: SessionDep,
+    settings: Settings,
+    web: CurrentSession,
+    gateway: Gateway,
+    next_path: NextParam = None,
 ) -> Response:
-    """Switch the language and go back to the page the person was on."""
+    """Switch the language and go back to the page the person was on (the notifications
+    service hears of it too, for the person's messages)."""
+    await tell_language(
+        request, session=session, settings=settings, web=web, gateway=gateway, lang=lang
+    )
     response = RedirectResponse(service.safe_next(next_path, "/"), status_code=303)
     set_lang_cookie(response, settings, lang)
     return response

@@ -12,7 +12,7 @@ from portal_service.config import PortalSettings
 from portal_service.i18n import Lang, as_lang
 from portal_service.web.forms import FormErrors
 from portal_service.web.gateway import Profile
-from portal_service.web.templates import render
+from portal_service.web.unread import page_response
 
 
 def lang_of(request: Request) -> Lang:
@@ -44,7 +44,7 @@ def render_page(request: Request, name: str, status: int = 200, **context: Any) 
         # A refused form's page title starts with "Error:" (the design system's pattern).
         "error_title": bool(context.get("errors")),
     }
-    return HTMLResponse(render(lang, name, {**base, **context}), status_code=status)
+    return page_response(request, lang, name, {**base, **context}, status)
 
 
 def render_form(

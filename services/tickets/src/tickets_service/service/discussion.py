@@ -4,6 +4,7 @@
   and the school's administrators (`access.sees_internal`); anyone else asking for or
   writing an internal comment gets 403 `internal-comments-forbidden`.
 - Support's first public comment is a response: it stops the response clock.
+- A public comment publishes `ticket.commented` (without its text); an internal one nothing.
 - The reporter's public comment on a ticket waiting for them answers it: the ticket goes back
   to work (`in_repair` while a repair is under way, else `acknowledged`).
 - Photos: at most `photo_max_bytes` each and `photo_max_count` per ticket (422), checked and
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared_kit import uploads
 from shared_kit.auth import Principal
 from shared_kit.tenancy import actor_of
+from tickets_service import events
 from tickets_service.config import TicketsSettings
 from tickets_service.exceptions import PhotoNotFound, TicketClosed
 from tickets_service.models import Comment, Photo, Ticket, TicketState, Visibility
@@ -79,6 +81,8 @@ async def add_comment(
     )
     CommentRepository(session).add(comment)
     public = data.visibility is Visibility.PUBLIC
+    if public:
+        events.publish_comment(session, ticket, comment, author_id=_person_id(principal))
     if public and support and sla.respond(ticket, now):
         publish_breach(session, ticket, sla.ClockName.RESPONSE, now)
     if (
@@ -90,6 +94,11 @@ async def add_comment(
         await move(session, ticket, back, actor=actor, support=False, now=now)
     await session.flush()
     return comment
+
+
+def _person_id(principal: Principal) -> str | None:
+    """The commenting person's subject; None for a machine client."""
+    return None if principal.client_id else principal.subject
 
 
 async def add_photos(

@@ -238,15 +238,18 @@ async def assign(
     if_match: str | None,
     now: dt.datetime,
 ) -> Ticket:
-    """Assign the ticket to a technician (or unassign it)."""
+    """Assign the ticket to a technician (or unassign it); a change publishes `ticket.assigned`."""
     access.ensure_support(principal, ticket, "assign tickets")
     ticket = await lock(session, ticket)
     check_if_match(if_match, ticket.version)
     if ticket.state is S.CLOSED:
         raise IllegalTransition("A closed ticket cannot be assigned", current_state="closed")
+    changed = assignee_id != ticket.assignee_id
     ticket.assignee_id = assignee_id
     ticket.assigned_at = now if assignee_id else None
     await session.flush()
+    if changed:  # assigning the same person again announces nothing
+        events.publish(session, events.ASSIGNED, ticket)
     return ticket
 
 

@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from notifications_service.delivery_schemas import DeliveryRead
 from notifications_service.deps import PlatformAdmin
 from notifications_service.models import DeliveryState
+from notifications_service.schemas.deliveries import DeliveryRead
 from notifications_service.service import deliveries as service
 from shared_kit.deps import NowDep, SessionDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response

@@ -1,0 +1,1 @@
+"""All SQL of the notifications service, one module per domain."""

@@ -1,0 +1,79 @@
+"""SQL of notices and recipients: what a person was told, and their language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications_service.models import (
+    Notice,
+    Recipient,
+)
+from shared_kit.pagination import decode_cursor
+
+
+class NoticeRepository:
+    """A person's notices."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_once(self, values: dict[str, Any]) -> Notice | None:
+        """Insert a notice unless its (cause, person) exists; the new notice or None."""
+        stmt = (
+            insert(Notice)
+            .values(id=uuid.uuid4(), **values)
+            .on_conflict_do_nothing(index_elements=[Notice.cause, Notice.person_id])
+            .returning(Notice)
+        )
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def page(self, person_id: str, cursor: str | None, limit: int) -> Sequence[Notice]:
+        """One page of a person's notices, newest first (plus one row to tell more follow)."""
+        key: list[ColumnElement[Any]] = [Notice.created_at, Notice.id]
+        stmt = select(Notice).where(Notice.person_id == person_id)
+        if cursor:
+            stmt = stmt.where(tuple_(*key) < tuple_(*decode_cursor(cursor, key)))
+        stmt = stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit + 1)
+        return (await self.session.scalars(stmt)).all()
+
+    async def unread(self, person_id: str) -> int:
+        """How many of a person's notices are unread."""
+        stmt = select(func.count()).where(Notice.person_id == person_id, Notice.read_at.is_(None))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def own(self, person_id: str, notice_id: uuid.UUID) -> Notice | None:
+        """A notice of this person (None for anyone else's)."""
+        stmt = select(Notice).where(Notice.id == notice_id, Notice.person_id == person_id)
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def mark_all_read(self, person_id: str, now: dt.datetime) -> None:
+        """Every unread notice of a person read now."""
+        await self.session.execute(
+            update(Notice)
+            .where(Notice.person_id == person_id, Notice.read_at.is_(None))
+            .values(read_at=now)
+        )
+
+    async def of_cause(self, cause: str) -> Sequence[Notice]:
+        """Notices made for one cause (tests and diagnostics)."""
+        return (await self.session.scalars(select(Notice).where(Notice.cause == cause))).all()
+
+
+class RecipientRepository:
+    """People's languages."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def language(self, person_id: str) -> str | None:
+        """The language a person chose, if they did."""
+        return await self.session.scalar(
+            select(Recipient.language).where(Recipient.person_id == person_id)
+        )

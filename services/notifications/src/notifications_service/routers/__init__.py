@@ -1,0 +1,1 @@
+"""The notifications API's endpoints, one module per area, included by `router.py`."""
