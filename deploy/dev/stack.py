@@ -7,7 +7,8 @@ Run with `make run` (or `uv run python deploy/dev/stack.py`). `DATABASE_URL` (a 
 server; one database per service is created on it) and `KAFKA_BOOTSTRAP_SERVERS` point the
 stack at existing servers; otherwise it starts an embedded PostgreSQL whose data persists in
 `$STACK_DATA_DIR/postgres` (default `.data/`) and a Tansu broker (in memory). Service logs go
-to `$STACK_DATA_DIR/logs/`. Ctrl-C (or SIGTERM) stops everything the stack started.
+to `$STACK_DATA_DIR/logs/`. A process killed by a signal is started again; one that exits by
+itself stops the stack. Ctrl-C (or SIGTERM) stops everything the stack started.
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ class Running:
     name: str
     process: subprocess.Popen[bytes]
     log: Path | None = None
+    command: tuple[str, ...] = ()  # how to start it again
+    env: dict[str, str] | None = None
 
 
 def say(message: str) -> None:
@@ -402,10 +405,13 @@ def helper_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, str]:
     }
 
 
-def start_process(name: str, command: list[str], env: dict[str, str], logs: Path) -> Running:
-    """Start a uvicorn process in its own session, output to `logs/<name>.log`."""
+def start_process(
+    name: str, command: list[str], env: dict[str, str], logs: Path, *, mode: str = "wb"
+) -> Running:
+    """Start a uvicorn process in its own session, output to `logs/<name>.log` (appended to
+    with `mode="ab"`)."""
     log = logs / f"{name}.log"
-    with log.open("wb") as out:
+    with log.open(mode) as out:
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
@@ -415,7 +421,16 @@ def start_process(name: str, command: list[str], env: dict[str, str], logs: Path
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches only the stack, which stops it in order
         )
-    return Running(name, process, log)
+    return Running(name, process, log, tuple(command), env)
+
+
+def restart(running: Running) -> None:
+    """Start a process that was killed again, in place (its log goes on)."""
+    assert running.log is not None and running.env is not None
+    again = start_process(running.name, list(running.command), running.env, running.log.parent,
+                          mode="ab")  # fmt: skip
+    running.process = again.process
+    say(f"{running.name} was killed; started it again")
 
 
 def uvicorn(app: str, port: int, *options: str) -> list[str]:
@@ -712,10 +727,14 @@ def start_all(
 
 
 async def watch(processes: list[Running], stop: asyncio.Event) -> None:
-    """Return on a stop request; raise when a process dies on its own."""
+    """Return on a stop request. A process killed by a signal (the OOM killer, a drill) is
+    started again, as Kubernetes would; one that exits by itself fails the stack."""
     while not stop.is_set():
         for running in processes:
-            if running.process.poll() is not None:
+            code = running.process.poll()
+            if code is not None and code < 0 and running.command:
+                restart(running)
+            elif code is not None:
                 raise StackError(_died(running))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)

@@ -77,6 +77,7 @@ async def notify(
     who: str = GUARDIAN,
     cause: str | None = None,
     params: dict[str, Any] | None = None,
+    link: str | None = None,
 ) -> uuid.UUID:
     """A notice for the person and its deliveries, in one transaction (as a consumer does)."""
     async with sessions_of(engine).begin() as session:
@@ -86,6 +87,7 @@ async def notify(
             kind=kind,
             cause=cause or f"event-{uuid.uuid4()}",
             params=params or {"number": 7},
+            link=link,
             created_at=now,
         )
         session.add(notice)

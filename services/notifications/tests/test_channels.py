@@ -41,6 +41,7 @@ class TestEmail:
         assert received.message_id == "<delivery-1@datori.localhost>"
         assert received.text().strip() == "Parakstiet."
         assert "<p>Ā</p>" in received.html()
+        assert received.message["Date"].endswith("+0000")  # UTC, not "-0000" (zone unknown)
 
     async def test_an_unknown_mailbox_is_a_permanent_failure(self, sink: MailSink) -> None:
         bad = Outgoing("delivery-2", f"nobody@{REFUSED_DOMAIN}", "S", "T")

@@ -53,6 +53,19 @@ class TestSending:
         assert (await one_pass(engine, mail_settings, clock)).claimed == 0
         assert len(sink.messages) == 1
 
+    async def test_the_message_links_to_the_notices_page_in_the_portal(
+        self, engine: AsyncEngine, mail_settings: NotificationsSettings, sink: MailSink,
+        clock: TestClock,
+    ) -> None:  # fmt: skip
+        await person(engine, mail_settings, email=EMAIL)
+        link = "/families/reservations/5b0e8c1e-0000-4000-8000-000000000001"
+        await notify(engine, mail_settings, clock(), link=link)
+        await one_pass(engine, mail_settings, clock)
+        [received] = sink.to(EMAIL)
+        url = mail_settings.portal_url + link
+        assert f"Skatīt rezervāciju: {url}" in received.text()
+        assert f'href="{url}"' in received.html()
+
     async def test_nothing_is_due_before_its_time(
         self, engine: AsyncEngine, mail_settings: NotificationsSettings, sink: MailSink,
         clock: TestClock,

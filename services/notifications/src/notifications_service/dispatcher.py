@@ -157,8 +157,9 @@ class Dispatch:
         return await self._settle("sent", lambda r: r.sent(job.id, attempts, now), db)
 
     def _compose(self, job: Job, address: str) -> Outgoing:
-        params = {"link": job.link, **job.params} if job.link else job.params
-        text = messages.render(job.kind, params, job.language, portal_url=self.settings.portal_url)
+        text = messages.render(
+            job.kind, job.params, job.language, portal_url=self.settings.portal_url, link=job.link
+        )
         sms = job.channel is Channel.SMS
         return Outgoing(
             reference=str(job.id),

@@ -268,11 +268,18 @@ WORDS = {
 _HTML = Environment(autoescape=True, auto_reload=False).from_string(
     """<!DOCTYPE html>
 <html lang="{{ lang }}">
-<head><meta charset="utf-8"><title>{{ subject }}</title></head>
-<body>
-<h1>{{ subject }}</h1>
-<p>{{ body }}</p>
-{% if url and action %}<p><a href="{{ url }}">{{ action }}</a></p>{% endif %}
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ subject }}</title>
+</head>
+<body style="margin:0;padding:16px;color:#0b0c0c;
+  font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5">
+<h1 style="margin:0 0 16px;font-size:24px;line-height:1.25">{{ subject }}</h1>
+<p style="margin:0 0 16px">{{ body }}</p>
+{% if url and action -%}
+<p style="margin:0"><a href="{{ url }}" style="color:#1d70b8;font-weight:bold">{{ action }}</a></p>
+{%- endif %}
 </body>
 </html>
 """

@@ -293,6 +293,16 @@ class DevStack:
         postmaster = postmaster_pid(self.data_dir)
         return [*found, postmaster] if postmaster is not None else found
 
+    def service_pid(self, name: str) -> int | None:
+        """The pid of a service's process (e.g. `notifications`), to signal it in a drill; None
+        while it is not running."""
+        app = f"{name}_service.main:create_app"
+        for pid in descendants(self.process.pid):
+            with contextlib.suppress(OSError):
+                if app in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"):
+                    return pid
+        return None
+
     def interrupt(self, timeout_s: float = STOP_TIMEOUT_S) -> int:
         """Ctrl-C, and wait for it to stop everything; its exit code."""
         self.process.send_signal(signal.SIGINT)

@@ -8,10 +8,11 @@ happened on, and a kept connection the server had closed is replaced once.
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 
@@ -37,7 +38,7 @@ class EmailSender:
         mail["From"] = self.settings.mail_from
         mail["To"] = message.to
         mail["Subject"] = message.subject
-        mail["Date"] = formatdate(localtime=False)
+        mail["Date"] = format_datetime(dt.datetime.now(dt.UTC))  # "+0000", not "unknown zone"
         # The same id on every attempt: a mail client shows a resent copy as one message.
         mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
         mail["Auto-Submitted"] = "auto-generated"
