@@ -71,7 +71,9 @@ class Gateway:
         """What a login flow does for the bootstrap admin, on the gateway's own database."""
         engine = create_engine(self.settings.database_url)
         try:
-            async with create_session_factory(engine)() as session, session.begin():
+            # Resolving the bootstrap admin grants a role, which publishes through the outbox.
+            sessions = create_session_factory(engine, outbox_topic=self.settings.events_topic)
+            async with sessions() as session, session.begin():
                 now = dt.datetime.now(dt.UTC)
                 person = await service.resolve_person(
                     session=session, settings=self.settings, personal_code=ADMIN_CODE, now=now
