@@ -16,7 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import Field
 
 from portal_service.deps import Person, PersonApis, Settings
-from portal_service.families.report import CATEGORIES, PHOTO_MESSAGES, photo_errors
+from portal_service.families.report import photo_errors
+from portal_service.families.report_forms import CATEGORIES, PHOTO_MESSAGES
 from portal_service.i18n import N_
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.drafts import chosen_files, clean_photos
