@@ -17,7 +17,7 @@ import httpx
 import pytest
 from cryptography import x509
 
-from notifications_service.channels import Outgoing
+from notifications_service.channels import Outgoing, TemporaryFailure
 from notifications_service.channels.email import EmailSender
 from notifications_service.config import NotificationsSettings
 from shared_kit.testing.client import serving
@@ -115,6 +115,28 @@ async def test_the_notifications_sender_reaches_the_sink(sink: Sink) -> None:
     [received] = (await sink.web.get("/api/messages")).json()
     assert received["subject"] == "Atgādinājums" and received["tls"]
     assert received["message_id"].startswith("<delivery-9@")
+
+
+async def test_an_outage_refuses_mail_for_a_while_and_the_inbox_says_so(sink: Sink) -> None:
+    settings = NotificationsSettings(
+        smtp_port=sink.smtp_port, smtp_starttls="require", smtp_ca_file=sink.ca_file
+    )
+    outgoing = Outgoing("delivery-7", "ilze@example.lv", "Atgādinājums", "Teksts", None)
+    assert (await sink.web.post("/api/outage", json={"down": True})).json() == {"down": True}
+    with pytest.raises(TemporaryFailure, match="421"):
+        await EmailSender(settings).send(outgoing)
+    assert "outage drill" in (await sink.web.get("/")).text
+    assert (await sink.web.get("/api/messages")).json() == []
+    assert (await sink.web.post("/api/outage", json={"down": False})).json() == {"down": False}
+    await EmailSender(settings).send(outgoing)
+    assert len((await sink.web.get("/api/messages")).json()) == 1
+    assert "outage drill" not in (await sink.web.get("/")).text
+
+
+async def test_a_malformed_outage_switch_is_400(sink: Sink) -> None:
+    response = await sink.web.post("/api/outage", json={"down": "maybe"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_the_inbox_is_newest_first_escaped_and_without_script(sink: Sink) -> None:

@@ -150,7 +150,9 @@ async def test_staff_roles(directory: Any, key: str, reg_no: str, role: str) -> 
     assert person.learner is None
 
 
-@pytest.mark.parametrize("key", ["municipality_admin", "technician", "ministry_analyst"])
+@pytest.mark.parametrize(
+    "key", ["municipality_admin", "technician", "ministry_analyst", "platform_admin"]
+)
 async def test_platform_granted_people_have_no_viis_roles(directory: Any, key: str) -> None:
     person = await directory.person_by_personal_code(PEOPLE[key].personal_code)
     assert person.viis_id == PEOPLE[key].viis_id

@@ -15,6 +15,8 @@ port `MAIL_SINK_SMTP_PORT` (8125) while the web app is served. Run it alone with
   its markup can run nothing and load nothing.
 - `GET /api/messages[?to=address]`: JSON for tests and the benchmark, oldest first;
   `DELETE /api/messages` forgets everything.
+- `POST /api/outage` `{"down": true}` makes the SMTP server answer 421 (up, but not accepting:
+  a sender retries) until `{"down": false}`, as the SMS stand-in's `/api/v1/outage` does.
 
 Messages live in memory: a restart empties the inbox.
 """
@@ -32,7 +34,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from sms_standin import page, problem, stylesheet
+from sms_standin import Outage, page, problem, stylesheet
 
 from shared_kit.testing.mailsink import MailSink, Received
 
@@ -91,6 +93,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if request.url.path == "/api/outage":
+            return problem(400, 'Send {"down": true} or {"down": false}')
         return problem(404, "No such message")
 
     return app
@@ -124,6 +128,12 @@ def _install_routes(app: FastAPI) -> None:
         """Forget every message."""
         _sink(request).clear()
 
+    @app.post("/api/outage")
+    async def outage(request: Request, body: Outage) -> dict[str, bool]:
+        """Stop accepting mail (421 to every sender) or accept it again."""
+        _sink(request).paused = body.down
+        return {"down": _sink(request).paused}
+
     @app.get("/style.css", include_in_schema=False)
     async def style() -> Response:
         """The pages' stylesheet."""
@@ -132,7 +142,8 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     async def inbox(request: Request) -> HTMLResponse:
         """The inbox, newest first."""
-        return page("Mail sink", _inbox_html(_sink(request).messages))
+        sink = _sink(request)
+        return page("Mail sink", _inbox_html(sink.messages, down=sink.paused))
 
     @app.get("/messages/{n}", response_class=HTMLResponse)
     async def message(request: Request, n: int) -> Response:
@@ -157,7 +168,7 @@ def _install_routes(app: FastAPI) -> None:
         return HTMLResponse(found.html(), headers=headers)
 
 
-def _inbox_html(messages: list[Received]) -> str:
+def _inbox_html(messages: list[Received], *, down: bool = False) -> str:
     items = "".join(
         f'<li><a href="/messages/{n}">{escape(str(m.message.get("Subject", "")) or "(none)")}'
         f'</a><div class="meta">to {escape(", ".join(m.recipients))} · '
@@ -166,7 +177,9 @@ def _inbox_html(messages: list[Received]) -> str:
     )
     return (
         f"<h1>Mail sink ({len(messages)})</h1>"
-        "<p>Nothing here reaches a mailbox: this is the local SMTP sink.</p>"
+        "<p>Nothing here reaches a mailbox: this is the local SMTP sink."
+        + (" It refuses mail for now (421, outage drill)." if down else "")
+        + "</p>"
         + (f"<ol>{items}</ol>" if items else "<p>No mail yet.</p>")
     )
 

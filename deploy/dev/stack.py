@@ -516,7 +516,7 @@ async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
 
 
 # Who to log in as in the portal for each role (the VIIS stand-in's demo people; the gateway
-# grants the last three their roles when the stack seeds).
+# grants the administrators, the technician and the analyst their roles when the stack seeds).
 PORTAL_DEMO_ROLES = [
     ("parent (guardian of two)", "guardian"),
     ("pupil", "learner"),
@@ -525,6 +525,7 @@ PORTAL_DEMO_ROLES = [
     ("municipality administrator", "municipality_admin"),
     ("technician", "technician"),
     ("ministry analyst", "ministry_analyst"),
+    ("platform administrator", "platform_admin"),
     ("another family's parent", "other_guardian"),
 ]
 

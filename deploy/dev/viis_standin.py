@@ -103,10 +103,11 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
         "010180-10018", "VIIS-DEMO-0006", "Andris", "Liepiņš",
         staff=((DEMO_SCHOOL_2, "teacher"),),
     ),
-    # No VIIS roles: the gateway grants these three theirs.
+    # No VIIS roles: the gateway grants these four theirs.
     "municipality_admin": DemoPerson("010188-10007", "VIIS-DEMO-0007", "Dace", "Krūmiņa"),
     "technician": DemoPerson("010190-10001", "VIIS-DEMO-0008", "Edgars", "Zariņš"),
     "ministry_analyst": DemoPerson("010183-10002", "VIIS-DEMO-0009", "Laura", "Vītola"),
+    "platform_admin": DemoPerson("010179-10006", "VIIS-DEMO-0012", "Gatis", "Lapiņš"),
     # A second family, with a child at the first family's school (Marta's): one family must
     # never see the other's reservations, contracts or tickets.
     "other_guardian": DemoPerson(

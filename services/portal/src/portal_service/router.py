@@ -8,6 +8,7 @@ from portal_service.families.router import router as families_router
 from portal_service.help.router import router as help_router
 from portal_service.home.router import router as home_router
 from portal_service.notices.router import router as notices_router
+from portal_service.platform.router import router as platform_router
 from portal_service.schools.router import router as schools_router
 from portal_service.start.router import router as start_router
 from portal_service.support.router import router as support_router
@@ -19,5 +20,6 @@ ROUTERS: list[APIRouter] = [
     schools_router,
     support_router,
     notices_router,
+    platform_router,
     help_router,
 ]

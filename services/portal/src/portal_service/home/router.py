@@ -41,12 +41,20 @@ ROLE_AREAS: tuple[tuple[str, str, str], ...] = (
         N_("Ministry analyst"),
         N_("Follow the national statistics of the computer libraries."),
     ),
-    ("platform_admin", N_("Platform administrator"), N_("Look after the platform itself.")),
+    (
+        "platform_admin",
+        N_("Platform administrator"),
+        N_("Look after the platform itself: see the messages it could not send, send them again."),
+    ),
 )
 
 
 # Where each role's pages start (roles without pages yet get no link).
-AREA_LINKS: dict[str, str] = {"institution_admin": "/schools", "technician": "/support"}
+AREA_LINKS: dict[str, str] = {
+    "institution_admin": "/schools",
+    "technician": "/support",
+    "platform_admin": "/platform/deliveries",
+}
 FAMILY_ROLES = frozenset({"guardian", "learner"})
 
 

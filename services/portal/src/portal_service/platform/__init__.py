@@ -1,0 +1,1 @@
+"""Platform administration: what keeps the platform itself running (pages under `/platform/`)."""

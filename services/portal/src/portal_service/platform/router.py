@@ -1,0 +1,10 @@
+"""The platform administrator's pages under `/platform/` (one module per part)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from portal_service.platform import deliveries
+
+router = APIRouter()
+router.include_router(deliveries.router)
