@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from notifications_service.models import (
     DigestRun,
@@ -28,15 +29,21 @@ class TrackingRepository:
         """A reservation as last heard of."""
         return await self.session.get(TrackedReservation, reservation_id, populate_existing=True)
 
-    async def keep_reservation(self, values: dict[str, Any]) -> None:
-        """Insert or overwrite a reservation's facts."""
+    async def keep_reservation(self, values: dict[str, Any]) -> str | None:
+        """Insert or overwrite a reservation's facts; the state it had before (None: new).
+
+        One round trip: a sub-select in RETURNING reads the statement's snapshot, taken
+        before the row was written, so it sees the old state.
+        """
         stmt = insert(TrackedReservation).values(**values)
         fields = {k: stmt.excluded[k] for k in values if k != "reservation_id"}
-        await self.session.execute(
+        old = aliased(TrackedReservation)
+        before = select(old.state).where(old.reservation_id == values["reservation_id"])
+        return await self.session.scalar(
             stmt.on_conflict_do_update(
                 index_elements=[TrackedReservation.reservation_id],
                 set_={**fields, "updated_at": func.now()},
-            )
+            ).returning(before.scalar_subquery())
         )
 
     async def contract_of(self, reservation_id: uuid.UUID) -> TrackedContract | None:
