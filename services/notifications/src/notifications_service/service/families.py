@@ -174,12 +174,15 @@ async def plan_pickup(
     """The reminder the day before the pickup deadline, while a signed device waits;
     `known`: the reservation's facts just kept (else they are read)."""
     repo = TrackingRepository(session)
-    reservation = known or await repo.reservation(reservation_id)
     contract = await repo.contract_of(reservation_id)
+    if contract is None:
+        # Nothing to plan or cancel: a pickup reminder is only ever planned beside the
+        # reservation's contract, and tracked contracts are never deleted.
+        return
+    reservation = known or await repo.reservation(reservation_id)
     slots: list[Slot] = []
-    waiting = contract is not None and contract.state == "awaiting_lender"
+    waiting = contract.state == "awaiting_lender"
     if reservation is not None and waiting and reservation.pickup_deadline is not None:
-        assert contract is not None
         deadline = reservation.pickup_deadline
         day = local_day(deadline, timezone)
         slots.append(
