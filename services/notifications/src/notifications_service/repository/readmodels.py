@@ -6,10 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from notifications_service.models import (
     DigestRun,
@@ -17,6 +16,37 @@ from notifications_service.models import (
     TrackedContract,
     TrackedReservation,
 )
+
+RESERVATION_FACTS = (
+    "person_id",
+    "municipality_code",
+    "institution_number",
+    "state",
+    "loaner",
+    "pickup_deadline",
+)
+
+
+def _keep_reservation() -> Any:
+    """The upsert of a reservation's facts, returning its state before: a sub-select in
+    RETURNING reads the statement's snapshot, taken before the row was written. Built once
+    (every reservation event runs it)."""
+    table = TrackedReservation.__table__
+    old = table.alias("old")
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.reservation_id],
+        set_={**{k: stmt.excluded[k] for k in RESERVATION_FACTS}, "updated_at": func.now()},
+    ).returning(
+        # The row written, as RETURNING sees it (SQLAlchemy does not correlate a sub-select
+        # in RETURNING to the INSERT's table).
+        select(old.c.state)
+        .where(old.c.reservation_id == literal_column("tracked_reservation.reservation_id"))
+        .scalar_subquery()
+    )
+
+
+_KEEP_RESERVATION = _keep_reservation()
 
 
 class TrackingRepository:
@@ -30,21 +60,9 @@ class TrackingRepository:
         return await self.session.get(TrackedReservation, reservation_id, populate_existing=True)
 
     async def keep_reservation(self, values: dict[str, Any]) -> str | None:
-        """Insert or overwrite a reservation's facts; the state it had before (None: new).
-
-        One round trip: a sub-select in RETURNING reads the statement's snapshot, taken
-        before the row was written, so it sees the old state.
-        """
-        stmt = insert(TrackedReservation).values(**values)
-        fields = {k: stmt.excluded[k] for k in values if k != "reservation_id"}
-        old = aliased(TrackedReservation)
-        before = select(old.state).where(old.reservation_id == values["reservation_id"])
-        return await self.session.scalar(
-            stmt.on_conflict_do_update(
-                index_elements=[TrackedReservation.reservation_id],
-                set_={**fields, "updated_at": func.now()},
-            ).returning(before.scalar_subquery())
-        )
+        """Insert or overwrite a reservation's facts (`RESERVATION_FACTS` and its id); the
+        state it had before (None: new)."""
+        return await self.session.scalar(_KEEP_RESERVATION, values)
 
     async def contract_of(self, reservation_id: uuid.UUID) -> TrackedContract | None:
         """The contract drafted for a reservation, if one was heard of."""
