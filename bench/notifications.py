@@ -7,10 +7,12 @@ person) published to the reservations topic as fast as the producer goes, while 
 runs as in production: one uvicorn process (a pod) with its consumer group, dispatcher and
 scheduler. Throughput: messages accepted by the sink / (last accepted - first published).
 Lag: the sink's acceptance - the event's publication, matched through the Message-ID (the
-delivery id → its notice → the notice's cause, the event id). Then, in this process, where the
-time goes: the consumer alone on a backlog of 2,000 events (events → notices and their
-deliveries), and the dispatcher alone on the backlog of e-mails that leaves. The raw
-baseline sends composed messages with aiosmtplib at the same concurrency on kept connections.
+delivery id → its notice → the notice's cause, the event id), for the burst (so it includes
+the queue) and for 1,000 more events published at 100/s (below capacity: no queue). Then, in
+this process, where the time goes: the consumer alone on a backlog of 2,000 events (events →
+notices and their deliveries), and the dispatcher alone on the backlog of e-mails that
+leaves. The raw baseline sends messages composed as the service composes them with
+aiosmtplib, at the same concurrency on kept connections.
 
 `BENCH_PROFILE=1` records the service process with py-spy (collapsed stacks) into
 bench/results/notifications-profile.txt.
@@ -28,182 +30,37 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
-import aiosmtplib
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.infra import Infra, cpu_seconds, service_server
+from bench.notifications_data import (
+    WARM,
+    Wiring,
+    add_people,
+    approved,
+    notices_made,
+    outcomes,
+    person,
+    publish,
+)
 from bench.report import Row, results_dir
 from bench.search import percentile
-from bench.sink import SinkProcess
-from notifications_service.channels import Outgoing
-from notifications_service.channels.email import EmailSender
+from bench.sink import SinkProcess, raw_sends
 from notifications_service.config import NotificationsSettings
 from notifications_service.consumers import build_consumers
 from notifications_service.main import MIGRATIONS
 from notifications_service.workers import Dispatcher
 from shared_kit.clock import system_clock
-from shared_kit.crypto import RotatingCipher
 from shared_kit.db import create_engine, create_session_factory
-from shared_kit.events import CloudEvent
-from shared_kit.events.kafka import ensure_topics, make_producer
+from shared_kit.events.kafka import ensure_topics
 
 EVENTS = 2_000
+PACED, PACED_PER_S = 1_000, 100.0
 TARGET_PER_S = 200
 TIMEOUT_S = 300.0
 KIND = "reservation_approved"
-APPROVED = "lv.datori.reservations.reservation.approved.v1"
-SCHOOL, RIGA = "3113900001", "0010000"
-WARM = "bench-warm"
 PY_SPY = shutil.which("py-spy") or "/root/.local/bin/py-spy"
-
-
-def person(i: int) -> str:
-    """The benchmark's i-th person id."""
-    return f"bench-{i}"
-
-
-def address(i: int) -> str:
-    """The benchmark's i-th address."""
-    return f"bench-{i}@example.lv"
-
-
-def approved(person_id: str) -> CloudEvent:
-    """A reservation approved for `person_id`, as the reservations service publishes it."""
-    reservation_id = str(uuid.uuid4())
-    data: dict[str, Any] = {
-        "reservation_id": reservation_id,
-        "device_id": str(uuid.uuid4()),
-        "municipality_code": RIGA,
-        "institution_number": SCHOOL,
-        "beneficiary": "learner",
-        "learner_id": f"learner-{person_id}",
-        "requested_by": person_id,
-        "period_start": "2026-10-06T21:00:00+00:00",
-        "period_end": "2027-06-29T21:00:00+00:00",
-        "state": "approved",
-        "reason": None,
-        "priority_score": 20,
-        "social_criteria": [],
-        "requested_at": "2026-10-05T07:00:00+00:00",
-        "pickup_deadline": "2026-10-12T21:00:00+00:00",
-    }
-    return CloudEvent(
-        type=APPROVED,
-        source="/datori/reservations",
-        subject=reservation_id,
-        data=data,
-        municipality=RIGA,
-    )
-
-
-@dataclass(frozen=True)
-class Wiring:
-    """One run's database, broker, topics, group and sink."""
-
-    url: str
-    bootstrap: str
-    suffix: str
-    sink: SinkProcess
-
-    def topic(self, round_: str) -> str:
-        """The reservations topic of one round."""
-        return f"reservations.events.{self.suffix}.{round_}"
-
-    def group(self, round_: str) -> str:
-        """The consumer group of one round."""
-        return f"notifications.{self.suffix}.{round_}"
-
-    def settings(self, round_: str) -> NotificationsSettings:
-        """The service's settings for one round (defaults but for where things are)."""
-        return NotificationsSettings(
-            database_url=self.url,
-            kafka_bootstrap_servers=self.bootstrap,
-            reservations_topic=self.topic(round_),
-            consumer_group=self.group(round_),
-            smtp_port=self.sink.port,
-            smtp_starttls="require",
-            smtp_ca_file=self.sink.ca_file,
-            run_background_workers=False,
-        )
-
-    def env(self, round_: str) -> dict[str, str]:
-        """The service process's environment for one round (besides `service_env`'s)."""
-        values = {
-            "RESERVATIONS_TOPIC": self.topic(round_),
-            "CONSUMER_GROUP": self.group(round_),
-            "SMTP_PORT": str(self.sink.port),
-            "SMTP_STARTTLS": "require",
-            "SMTP_CA_FILE": self.sink.ca_file,
-            "RUN_BACKGROUND_WORKERS": "true",
-        }
-        return {f"NOTIFICATIONS_{k}": v for k, v in values.items()}
-
-
-async def add_people(engine: AsyncEngine, settings: NotificationsSettings) -> None:
-    """One verified e-mail contact point per person (and one for the warm-up)."""
-    cipher = RotatingCipher(settings.contact_key)
-    people = [(person(i), address(i)) for i in range(EVENTS)] + [(WARM, "warm@example.lv")]
-    rows = [
-        {"id": uuid.uuid4(), "person": p, "address": cipher.encrypt(a).decode()} for p, a in people
-    ]
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO contact_point (id, person_id, channel, address_encrypted, "
-                "verified_at) VALUES (:id, :person, 'email', :address, now())"
-            ),
-            rows,
-        )
-
-
-async def publish(settings: NotificationsSettings, events: list[CloudEvent]) -> dict[str, float]:
-    """Send the events to the reservations topic as fast as the producer takes them; event id
-    → when it was handed to the producer (epoch seconds)."""
-    producer = make_producer(settings)
-    await producer.start()
-    try:
-        published: dict[str, float] = {}
-        acks = []
-        for evt in events:
-            published[evt.id] = time.time()
-            headers = evt.kafka_headers()
-            value, key = evt.kafka_value(), evt.subject.encode()
-            topic = settings.reservations_topic
-            acks.append(await producer.send(topic, value, key=key, headers=headers))
-        await asyncio.gather(*acks)
-        return published
-    finally:
-        await producer.stop()
-
-
-async def outcomes(engine: AsyncEngine) -> dict[str, tuple[str, dt.datetime]]:
-    """Message-ID → (its notice's cause, the notice's creation)."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT d.id, n.cause, n.created_at FROM delivery d "
-                "JOIN notice n ON n.id = d.notice_id"
-            )
-        )
-        return {f"<{r[0]}@datori.localhost>": (r[1], r[2]) for r in rows.all()}
-
-
-async def notices_made(engine: AsyncEngine, causes: list[str]) -> tuple[int, float]:
-    """How many of these causes have a notice, and seconds from the first to the last."""
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT count(*), extract(epoch FROM max(created_at) - min(created_at)) "
-                    "FROM notice WHERE cause = ANY(:causes)"
-                ),
-                {"causes": causes},
-            )
-        ).one()
-    return int(row[0]), float(row[1] or 0.0)
 
 
 @contextlib.asynccontextmanager
@@ -232,6 +89,7 @@ class Run:
     lags: list[float]
     notice_lags: list[float]
     cpu_s: float
+    paced_lags: list[float]  # PACED events at PACED_PER_S, below capacity: no queue
 
 
 @contextlib.asynccontextmanager
@@ -268,17 +126,32 @@ async def through_the_service(infra: Infra, wiring: Wiring, engine: AsyncEngine)
             published = await publish(settings, events)
             await wiring.sink.until(EVENTS, TIMEOUT_S)
             cpu = (cpu_seconds(pid) or 0.0) - cpu
-    received = await wiring.sink.received()
+        received = await wiring.sink.received()
+        await wiring.sink.clear()
+        paced = [approved(person(i)) for i in range(PACED)]
+        paced_published = await publish(settings, paced, PACED_PER_S)
+        await wiring.sink.until(PACED, TIMEOUT_S)
+        paced_received = await wiring.sink.received()
     made = await outcomes(engine)
-    first = min(published.values())
+    lags, notice_lags = lags_of(received, made, published)
+    paced_lags, _ = lags_of(paced_received, made, paced_published)
+    last = max(at.timestamp() for at in received.values())
+    return Run(last - min(published.values()), lags, notice_lags, cpu, paced_lags)
+
+
+def lags_of(
+    received: dict[str, dt.datetime],
+    made: dict[str, tuple[str, dt.datetime]],
+    published: dict[str, float],
+) -> tuple[list[float], list[float]]:
+    """Each message's lag from its event's publication to the sink and to its notice (ms)."""
     lags, notice_lags = [], []
     for mid, at in received.items():
         cause, created = made[mid]
         if cause in published:
             lags.append((at.timestamp() - published[cause]) * 1000)
             notice_lags.append((created.timestamp() - published[cause]) * 1000)
-    last = max(at.timestamp() for at in received.values())
-    return Run(last - first, lags, notice_lags, cpu)
+    return lags, notice_lags
 
 
 @dataclass(frozen=True)
@@ -328,34 +201,6 @@ async def dispatcher_alone(wiring: Wiring, engine: AsyncEngine) -> Alone:
     return Alone(EVENTS / seconds, cpu * 1000 / EVENTS)
 
 
-async def raw_sends(settings: NotificationsSettings) -> float:
-    """Seconds for aiosmtplib to send the same messages at the same concurrency, each slot on
-    one kept STARTTLS connection (as the service's sender keeps them)."""
-    sender = EmailSender(settings)  # only to compose the same MIME message
-    mails = [
-        (address(i), sender.compose(Outgoing(f"raw-{i}", address(i), KIND, KIND, KIND)).as_bytes())
-        for i in range(EVENTS)
-    ]
-    slots = settings.dispatch_concurrency
-
-    async def slot(share: list[tuple[str, bytes]]) -> None:
-        client = aiosmtplib.SMTP(
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            start_tls=True,
-            tls_context=sender.tls_context,
-        )
-        async with client:
-            for to, data in share:
-                await client.sendmail(sender.address, [to], data)
-
-    started = time.perf_counter()
-    async with asyncio.TaskGroup() as group:
-        for i in range(slots):
-            group.create_task(slot(mails[i::slots]))
-    return time.perf_counter() - started
-
-
 @dataclass(frozen=True)
 class Figures:
     """Everything one benchmark run measured."""
@@ -374,14 +219,14 @@ async def measure(infra: Infra, sink: SinkProcess) -> Figures:
         settings = wiring.settings("raw")
         engine = create_engine(url, pool_size=settings.db_pool_size)
         try:
-            await add_people(engine, settings)
+            await add_people(engine, settings, EVENTS)
             run = await through_the_service(infra, wiring, engine)
             consumer = await consumer_alone(wiring, engine)
             dispatcher = await dispatcher_alone(wiring, engine)
         finally:
             await engine.dispose()
     await sink.clear()
-    raw_s = await raw_sends(settings)
+    raw_s = await raw_sends(settings, EVENTS, KIND)
     assert await sink.count() == EVENTS
     return Figures(run, consumer, dispatcher, raw_s, settings)
 
@@ -402,6 +247,16 @@ def rows_of(f: Figures) -> list[Row]:
         ),
         Row("Notifications: event → e-mail lag p50 (burst)", percentile(f.run.lags, 50), "ms"),
         Row("Notifications: event → e-mail lag p99 (burst)", percentile(f.run.lags, 99), "ms"),
+        Row(
+            f"Notifications: event → e-mail lag p50 at {PACED_PER_S:.0f} events/s",
+            percentile(f.run.paced_lags, 50),
+            "ms",
+        ),
+        Row(
+            f"Notifications: event → e-mail lag p99 at {PACED_PER_S:.0f} events/s",
+            percentile(f.run.paced_lags, 99),
+            "ms",
+        ),
         Row(
             "Notifications: service CPU per message (consumer + dispatcher)",
             f.run.cpu_s * 1000 / EVENTS,

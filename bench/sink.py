@@ -1,5 +1,6 @@
 """The MailSink (a real SMTP server with STARTTLS) in a process of its own, as in the local
-stack, asked over a pipe how many messages it accepted and when."""
+stack, asked over a pipe how many messages it accepted and when; and the raw baseline:
+aiosmtplib sending to it without the service."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import asyncio
 import datetime as dt
 import json
 import sys
+import time
 from asyncio.subprocess import PIPE
 from typing import Any
+
+import aiosmtplib
+
+from notifications_service.channels import Outgoing
+from notifications_service.channels.email import EmailSender
+from notifications_service.config import NotificationsSettings
 
 SINK = """
 import json, sys
@@ -78,3 +86,31 @@ class SinkProcess:
         assert self.process.stdin is not None
         self.process.stdin.close()
         await self.process.wait()
+
+
+async def raw_sends(settings: NotificationsSettings, count: int, kind: str) -> float:
+    """Seconds for aiosmtplib to send `count` messages composed as the service composes them
+    at its concurrency, each slot on one kept STARTTLS connection (as its sender keeps them)."""
+    sender = EmailSender(settings)  # only to compose the same MIME message
+    mails = [
+        (to, sender.compose(Outgoing(f"raw-{i}", to, kind, kind, kind)).as_bytes())
+        for i, to in enumerate(f"raw-{i}@example.lv" for i in range(count))
+    ]
+    slots = settings.dispatch_concurrency
+
+    async def slot(share: list[tuple[str, bytes]]) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            start_tls=True,
+            tls_context=sender.tls_context,
+        )
+        async with client:
+            for to, data in share:
+                await client.sendmail(sender.address, [to], data)
+
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for i in range(slots):
+            group.create_task(slot(mails[i::slots]))
+    return time.perf_counter() - started
