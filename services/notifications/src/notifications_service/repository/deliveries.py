@@ -102,6 +102,20 @@ def _reach() -> Any:
 _REACH = _reach()
 
 
+_SENT = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("delivery_id"), Delivery.state == SENDING)
+    .values(
+        state=DeliveryState.SENT,
+        sent_at=bindparam("sent_now"),
+        attempts=bindparam("sent_attempts"),
+        last_error=None,
+        lease_until=None,
+    )
+    .returning(Delivery.id)
+)
+
+
 class DeliveryRepository:
     """Deliveries and what the dispatcher reads beside them."""
 
@@ -210,10 +224,9 @@ class DeliveryRepository:
         return done is not None
 
     async def sent(self, delivery_id: uuid.UUID, attempts: int, now: dt.datetime) -> bool:
-        """The provider accepted it."""
-        return await self._settle(
-            delivery_id, state=DeliveryState.SENT, sent_at=now, attempts=attempts, last_error=None
-        )
+        """The provider accepted it (a statement built once: every message runs it)."""
+        params = {"delivery_id": delivery_id, "sent_attempts": attempts, "sent_now": now}
+        return await self.session.scalar(_SENT, params) is not None
 
     async def retry(
         self, delivery_id: uuid.UUID, attempts: int, at: dt.datetime, error: str
