@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Uuid, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,11 @@ def _keep_reservation() -> Any:
 
 
 _KEEP_RESERVATION = _keep_reservation()
+_CONTRACT_OF = (
+    select(TrackedContract)
+    .where(TrackedContract.reservation_id == bindparam("reservation_id", type_=Uuid))
+    .limit(1)
+)
 
 
 class TrackingRepository:
@@ -65,9 +70,10 @@ class TrackingRepository:
         return await self.session.scalar(_KEEP_RESERVATION, values)
 
     async def contract_of(self, reservation_id: uuid.UUID) -> TrackedContract | None:
-        """The contract drafted for a reservation, if one was heard of."""
-        stmt = select(TrackedContract).where(TrackedContract.reservation_id == reservation_id)
-        return (await self.session.scalars(stmt.limit(1))).one_or_none()
+        """The contract drafted for a reservation, if one was heard of (a statement built
+        once: every reservation event asks)."""
+        rows = await self.session.scalars(_CONTRACT_OF, {"reservation_id": reservation_id})
+        return rows.one_or_none()
 
     async def keep_contract(self, values: dict[str, Any]) -> None:
         """Insert or overwrite a contract's facts."""
