@@ -123,9 +123,9 @@ def spawn_inventory(env: dict[str, str], port: int, log_path: Path) -> subproces
 
 
 def spawn_uvicorn(
-    factory: str, env: dict[str, str], port: int, log_path: Path
+    factory: str, env: dict[str, str], port: int, log_path: Path, workers: int = WORKERS
 ) -> subprocess.Popen[bytes]:
-    """Start `uvicorn <factory> --factory` with WORKERS processes on a loopback port."""
+    """Start `uvicorn <factory> --factory` with `workers` processes on a loopback port."""
     command = [sys.executable, "-m", "uvicorn", factory, "--factory"]
     options = [
         "--host",
@@ -135,7 +135,7 @@ def spawn_uvicorn(
         "--log-level",
         "warning",
         "--workers",
-        str(WORKERS),
+        str(workers),
     ]
     with log_path.open("wb") as log:
         return subprocess.Popen([*command, *options], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -189,14 +189,16 @@ async def service_server(
     env: dict[str, str] | None = None,
     *,
     benchmark: str,
+    workers: int = WORKERS,
 ) -> AsyncIterator[Server]:
-    """`uvicorn <name>_service.main:create_app` (2 workers), once /readyz answers 200; `env`
-    adds to or overrides its environment. Its log is kept in bench/results/ per `benchmark`."""
+    """`uvicorn <name>_service.main:create_app` (`workers` processes), once /readyz answers
+    200; `env` adds to or overrides its environment. Its log is kept in bench/results/ per
+    `benchmark`."""
     port = free_port()
     log_path = infra.workdir / f"{name}-{port}.log"
     app = f"{name}_service.main:create_app"
     process = spawn_uvicorn(
-        app, {**service_env(infra, prefix, database_url), **(env or {})}, port, log_path
+        app, {**service_env(infra, prefix, database_url), **(env or {})}, port, log_path, workers
     )
     try:
         server = Server(f"http://127.0.0.1:{port}", process.pid)

@@ -4,6 +4,11 @@ A connection's STARTTLS handshake costs more than a message, so each is kept for
 `MESSAGES_PER_CONNECTION` messages (servers limit a session's messages) and reused by the
 next send; there are as many as sends run at once. Any error closes the connection it
 happened on, and a kept connection the server had closed is replaced once.
+
+The MIME message is built with the `email.mime` classes and sent as bytes: the modern
+`EmailMessage` parses every header it is given and flattens again on sending, which cost
+about as much CPU as the SMTP exchange itself (the addresses are ASCII, see
+`service.addresses`, and the non-ASCII texts are encoded here).
 """
 
 from __future__ import annotations
@@ -11,8 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email import charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 
@@ -20,6 +29,11 @@ from notifications_service.channels import Outgoing, PermanentFailure, Temporary
 from notifications_service.config import NotificationsSettings
 
 MESSAGES_PER_CONNECTION = 100
+# UTF-8 with quoted-printable headers and base64 bodies (binascii: the quoted-printable body
+# encoder is pure Python and costs more than the rest of the message).
+UTF8 = charset.Charset("utf-8")
+UTF8.header_encoding = charset.QP
+UTF8.body_encoding = charset.BASE64
 
 
 class EmailSender:
@@ -28,30 +42,34 @@ class EmailSender:
     def __init__(self, settings: NotificationsSettings) -> None:
         self.settings = settings
         self.tls_context = ssl.create_default_context(cafile=settings.smtp_ca_file)
-        _, address = parseaddr(settings.mail_from)
+        name, address = parseaddr(settings.mail_from)
+        self.address = address
+        self.sender = formataddr((name, address), charset=UTF8)  # the name in RFC 2047 words
         self.domain = address.rpartition("@")[2] or "localhost"
         self._idle: list[_Connection] = []
 
-    def compose(self, message: Outgoing) -> EmailMessage:
+    def compose(self, message: Outgoing) -> Message:
         """The MIME message: plain text, and HTML as its alternative."""
-        mail = EmailMessage()
-        mail["From"] = self.settings.mail_from
+        text = _text(message.text, "plain")
+        if message.html:
+            mail: Message = MIMEMultipart("alternative")
+            mail.attach(text)
+            mail.attach(_text(message.html, "html"))
+        else:
+            mail = text
+        mail["From"] = self.sender
         mail["To"] = message.to
-        mail["Subject"] = message.subject
+        mail["Subject"] = Header(message.subject, UTF8).encode()
         mail["Date"] = format_datetime(dt.datetime.now(dt.UTC))  # "+0000", not "unknown zone"
         # The same id on every attempt: a mail client shows a resent copy as one message.
         mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
         mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.text)
-        if message.html:
-            mail.add_alternative(message.html, subtype="html")
-        # After the body: set_content and add_alternative drop the Content-* headers set before.
         mail["Content-Language"] = message.language
         return mail
 
     async def send(self, message: Outgoing) -> None:
         """Hand the message to the SMTP server; classify what it answers."""
-        mail = self.compose(message)
+        mail = (message.to, self.compose(message).as_bytes())
         try:
             try:
                 await self._send_on(await self._connection(reuse=True), mail)
@@ -86,10 +104,12 @@ class EmailSender:
         await client.connect()
         return _Connection(client)
 
-    async def _send_on(self, connection: _Connection, mail: EmailMessage) -> None:
-        """Send on a connection; keep it for the next message unless anything went wrong."""
+    async def _send_on(self, connection: _Connection, mail: tuple[str, bytes]) -> None:
+        """Send (recipient, message) on a connection; keep it for the next message unless
+        anything went wrong."""
+        to, data = mail
         try:
-            await connection.client.send_message(mail)
+            await connection.client.sendmail(self.address, [to], data)
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
             connection.client.close()
             if connection.sent:  # nothing went on a connection the server had dropped
@@ -109,6 +129,13 @@ class EmailSender:
         idle, self._idle = self._idle, []
         for connection in idle:
             await _quit(connection)
+
+
+def _text(body: str, subtype: str) -> Message:
+    """A text part in UTF-8."""
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, UTF8)
+    return part
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy import String, and_, bindparam, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -75,6 +75,47 @@ def _job(row: Any) -> Job:
     )
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A person's stored preference for a kind."""
+
+    enabled: bool
+    channels: list[str]
+
+
+def _reach() -> Any:
+    person, kind = bindparam("person", type_=String), bindparam("kind", type_=String)
+    usable = and_(
+        ContactPoint.person_id == person,
+        ContactPoint.verified_at.is_not(None),
+        ContactPoint.rejected_at.is_(None),
+    )
+    chosen = and_(Preference.person_id == person, Preference.kind == kind)
+    return (
+        select(ContactPoint.channel, Preference.enabled, Preference.channels)
+        .select_from(select(literal(1)).subquery())
+        .outerjoin(Preference, chosen)
+        .outerjoin(ContactPoint, usable)
+    )
+
+
+_REACH = _reach()
+
+
+_SENT = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("delivery_id"), Delivery.state == SENDING)
+    .values(
+        state=DeliveryState.SENT,
+        sent_at=bindparam("sent_now"),
+        attempts=bindparam("sent_attempts"),
+        last_error=None,
+        lease_until=None,
+    )
+    .returning(Delivery.id)
+)
+
+
 class DeliveryRepository:
     """Deliveries and what the dispatcher reads beside them."""
 
@@ -83,25 +124,13 @@ class DeliveryRepository:
 
     # Fan-out ----------------------------------------------------------------------------------
 
-    async def reach(self, person_id: str, kind: str) -> tuple[Preference | None, set[Channel]]:
+    async def reach(self, person_id: str, kind: str) -> tuple[Choice | None, set[Channel]]:
         """The person's stored choice for a kind, and the channels with a verified, not
-        rejected contact point (one round trip: fan-out runs for every notice)."""
-        usable = and_(
-            ContactPoint.person_id == person_id,
-            ContactPoint.verified_at.is_not(None),
-            ContactPoint.rejected_at.is_(None),
-        )
-        chosen = and_(Preference.person_id == person_id, Preference.kind == kind)
-        rows = (
-            await self.session.execute(
-                select(ContactPoint.channel, Preference)
-                .select_from(select(literal(1)).subquery())
-                .outerjoin(Preference, chosen)
-                .outerjoin(ContactPoint, usable)
-            )
-        ).all()
-        preference = rows[0][1] if rows else None
-        return preference, {row[0] for row in rows if row[0] is not None}
+        rejected contact point (one round trip, a statement built once: fan-out runs for
+        every notice)."""
+        rows = (await self.session.execute(_REACH, {"person": person_id, "kind": kind})).all()
+        choice = Choice(rows[0][1], rows[0][2]) if rows and rows[0][1] is not None else None
+        return choice, {row[0] for row in rows if row[0] is not None}
 
     async def add_all(
         self, notice_id: uuid.UUID, person_id: str, due: dict[Channel, dt.datetime]
@@ -195,10 +224,9 @@ class DeliveryRepository:
         return done is not None
 
     async def sent(self, delivery_id: uuid.UUID, attempts: int, now: dt.datetime) -> bool:
-        """The provider accepted it."""
-        return await self._settle(
-            delivery_id, state=DeliveryState.SENT, sent_at=now, attempts=attempts, last_error=None
-        )
+        """The provider accepted it (a statement built once: every message runs it)."""
+        params = {"delivery_id": delivery_id, "sent_attempts": attempts, "sent_now": now}
+        return await self.session.scalar(_SENT, params) is not None
 
     async def retry(
         self, delivery_id: uuid.UUID, attempts: int, at: dt.datetime, error: str

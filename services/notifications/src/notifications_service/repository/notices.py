@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy import ColumnElement, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications_service.kinds import Channel
 from notifications_service.models import (
     Notice,
     Recipient,
 )
 from shared_kit.pagination import decode_cursor
+
+# The deliveries only when the notice is new: they select from what the insert returned.
+_NOTICE_WITH_DELIVERIES = text(
+    "WITH notice AS ("
+    " INSERT INTO notice (id, person_id, kind, cause, params, link, created_at)"
+    " VALUES (:id, :person_id, :kind, :cause, CAST(:params AS jsonb), :link, :created_at)"
+    " ON CONFLICT (cause, person_id) DO NOTHING RETURNING id, person_id"
+    "), delivery AS ("
+    " INSERT INTO delivery (id, notice_id, person_id, channel, next_attempt_at)"
+    " SELECT d.id, notice.id, notice.person_id, d.channel, d.due FROM notice,"
+    " unnest(CAST(:delivery_ids AS uuid[]), CAST(:channels AS channel[]),"
+    " CAST(:due AS timestamptz[])) AS d(id, channel, due)"
+    " ON CONFLICT (notice_id, channel) DO NOTHING"
+    ") SELECT id FROM notice"
+)
 
 
 class NoticeRepository:
@@ -33,6 +50,24 @@ class NoticeRepository:
             .returning(Notice)
         )
         return (await self.session.scalars(stmt)).one_or_none()
+
+    async def add_once_with_deliveries(
+        self, values: dict[str, Any], due: dict[Channel, dt.datetime]
+    ) -> uuid.UUID | None:
+        """Insert a notice and its deliveries (channel → when due) in one statement unless
+        its (cause, person) exists; the new notice's id or None (and no deliveries)."""
+        channels = sorted(due)
+        return await self.session.scalar(
+            _NOTICE_WITH_DELIVERIES,
+            {
+                **values,
+                "id": uuid.uuid4(),
+                "params": json.dumps(values["params"]),
+                "delivery_ids": [uuid.uuid4() for _ in channels],
+                "channels": [c.value for c in channels],
+                "due": [due[c] for c in channels],
+            },
+        )
 
     async def page(self, person_id: str, cursor: str | None, limit: int) -> Sequence[Notice]:
         """One page of a person's notices, newest first (plus one row to tell more follow)."""

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Uuid, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,42 @@ from notifications_service.models import (
     StaffMember,
     TrackedContract,
     TrackedReservation,
+)
+
+RESERVATION_FACTS = (
+    "person_id",
+    "municipality_code",
+    "institution_number",
+    "state",
+    "loaner",
+    "pickup_deadline",
+)
+
+
+def _keep_reservation() -> Any:
+    """The upsert of a reservation's facts, returning its state before: a sub-select in
+    RETURNING reads the statement's snapshot, taken before the row was written. Built once
+    (every reservation event runs it)."""
+    table = TrackedReservation.__table__
+    old = table.alias("old")
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.reservation_id],
+        set_={**{k: stmt.excluded[k] for k in RESERVATION_FACTS}, "updated_at": func.now()},
+    ).returning(
+        # The row written, as RETURNING sees it (SQLAlchemy does not correlate a sub-select
+        # in RETURNING to the INSERT's table).
+        select(old.c.state)
+        .where(old.c.reservation_id == literal_column("tracked_reservation.reservation_id"))
+        .scalar_subquery()
+    )
+
+
+_KEEP_RESERVATION = _keep_reservation()
+_CONTRACT_OF = (
+    select(TrackedContract)
+    .where(TrackedContract.reservation_id == bindparam("reservation_id", type_=Uuid))
+    .limit(1)
 )
 
 
@@ -28,21 +64,16 @@ class TrackingRepository:
         """A reservation as last heard of."""
         return await self.session.get(TrackedReservation, reservation_id, populate_existing=True)
 
-    async def keep_reservation(self, values: dict[str, Any]) -> None:
-        """Insert or overwrite a reservation's facts."""
-        stmt = insert(TrackedReservation).values(**values)
-        fields = {k: stmt.excluded[k] for k in values if k != "reservation_id"}
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[TrackedReservation.reservation_id],
-                set_={**fields, "updated_at": func.now()},
-            )
-        )
+    async def keep_reservation(self, values: dict[str, Any]) -> str | None:
+        """Insert or overwrite a reservation's facts (`RESERVATION_FACTS` and its id); the
+        state it had before (None: new)."""
+        return await self.session.scalar(_KEEP_RESERVATION, values)
 
     async def contract_of(self, reservation_id: uuid.UUID) -> TrackedContract | None:
-        """The contract drafted for a reservation, if one was heard of."""
-        stmt = select(TrackedContract).where(TrackedContract.reservation_id == reservation_id)
-        return (await self.session.scalars(stmt.limit(1))).one_or_none()
+        """The contract drafted for a reservation, if one was heard of (a statement built
+        once: every reservation event asks)."""
+        rows = await self.session.scalars(_CONTRACT_OF, {"reservation_id": reservation_id})
+        return rows.one_or_none()
 
     async def keep_contract(self, values: dict[str, Any]) -> None:
         """Insert or overwrite a contract's facts."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,9 +117,7 @@ async def reservation_changed(
     timezone: str,
 ) -> None:
     """Keep the reservation's facts, tell the family what changed, re-plan its pickup."""
-    repo = TrackingRepository(session)
-    previous = await repo.reservation(facts.reservation_id)
-    await repo.keep_reservation(
+    before = await TrackingRepository(session).keep_reservation(
         {
             "reservation_id": facts.reservation_id,
             "person_id": facts.person_id,
@@ -130,7 +129,7 @@ async def reservation_changed(
             "pickup_deadline": facts.pickup_deadline,
         }
     )
-    kind = _reservation_kind(change, facts, previous.state if previous else None)
+    kind = _reservation_kind(change, facts, before)
     if kind is not None:
         params = {
             "school": facts.institution_number,
@@ -143,7 +142,7 @@ async def reservation_changed(
     if change in RESERVATION_GONE:
         await cancel(session, subject_id=str(facts.reservation_id), kinds=[PICKUP_REMINDER])
     else:
-        await plan_pickup(session, facts.reservation_id, now=now, timezone=timezone)
+        await plan_pickup(session, facts.reservation_id, now=now, timezone=timezone, known=facts)
 
 
 def _reservation_kind(change: str, facts: ReservationFacts, before: str | None) -> str | None:
@@ -154,17 +153,36 @@ def _reservation_kind(change: str, facts: ReservationFacts, before: str | None) 
     return RESERVATION_KINDS.get(change)
 
 
+class PickupFacts(Protocol):
+    """What the pickup reminder reads of a reservation (kept, or just heard of)."""
+
+    @property
+    def institution_number(self) -> str: ...
+
+    @property
+    def pickup_deadline(self) -> dt.datetime | None: ...
+
+
 async def plan_pickup(
-    session: AsyncSession, reservation_id: uuid.UUID, *, now: dt.datetime, timezone: str
+    session: AsyncSession,
+    reservation_id: uuid.UUID,
+    *,
+    now: dt.datetime,
+    timezone: str,
+    known: PickupFacts | None = None,
 ) -> None:
-    """The reminder the day before the pickup deadline, while a signed device waits."""
+    """The reminder the day before the pickup deadline, while a signed device waits;
+    `known`: the reservation's facts just kept (else they are read)."""
     repo = TrackingRepository(session)
-    reservation = await repo.reservation(reservation_id)
     contract = await repo.contract_of(reservation_id)
+    if contract is None:
+        # Nothing to plan or cancel: a pickup reminder is only ever planned beside the
+        # reservation's contract, and tracked contracts are never deleted.
+        return
+    reservation = known or await repo.reservation(reservation_id)
     slots: list[Slot] = []
-    waiting = contract is not None and contract.state == "awaiting_lender"
+    waiting = contract.state == "awaiting_lender"
     if reservation is not None and waiting and reservation.pickup_deadline is not None:
-        assert contract is not None
         deadline = reservation.pickup_deadline
         day = local_day(deadline, timezone)
         slots.append(

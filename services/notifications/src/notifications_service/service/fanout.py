@@ -34,6 +34,32 @@ def channels_for(
     return picked if enabled else set()
 
 
+async def due(
+    session: AsyncSession,
+    person_id: str,
+    kind: str,
+    *,
+    now: dt.datetime,
+    quiet: QuietHours | None = None,
+) -> dict[Channel, dt.datetime]:
+    """The channels a new notice of `kind` goes by to the person, and when each is due.
+
+    Only channels with a verified, not rejected contact point; an SMS planned in quiet hours
+    waits for their end (pass the service's `QuietHours.of(settings)`).
+    """
+    preference, reachable = await DeliveryRepository(session).reach(person_id, kind)
+    wanted = channels_for(
+        KINDS.get(kind),
+        None if preference is None else preference.enabled,
+        None if preference is None else preference.channels,
+    )
+    channels = wanted & reachable
+    if not channels:
+        return {}
+    quiet_end = (quiet or QuietHours()).until(now)
+    return {c: quiet_end if c is Channel.SMS and quiet_end else now for c in channels}
+
+
 async def plan(
     session: AsyncSession,
     notice: Notice,
@@ -41,21 +67,8 @@ async def plan(
     now: dt.datetime,
     quiet: QuietHours | None = None,
 ) -> None:
-    """Add the deliveries of `notice` in the caller's transaction (once: a replay adds none).
-
-    Only channels with a verified, not rejected contact point get one; an SMS planned in
-    quiet hours waits for their end (pass the service's `QuietHours.of(settings)`).
-    """
-    preference, reachable = await DeliveryRepository(session).reach(notice.person_id, notice.kind)
-    wanted = channels_for(
-        KINDS.get(notice.kind),
-        None if preference is None else preference.enabled,
-        None if preference is None else preference.channels,
-    )
-    channels = wanted & reachable
-    if not channels:
-        return
-    quiet_end = (quiet or QuietHours()).until(now)
-    due = {c: quiet_end if c is Channel.SMS and quiet_end else now for c in channels}
-    await DeliveryRepository(session).add_all(notice.id, notice.person_id, due)
-    wakeup.deliveries_added(session)
+    """Add the deliveries of `notice` in the caller's transaction (once: a replay adds none)."""
+    channels = await due(session, notice.person_id, notice.kind, now=now, quiet=quiet)
+    if channels:
+        await DeliveryRepository(session).add_all(notice.id, notice.person_id, channels)
+        wakeup.deliveries_added(session)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications_service import wakeup
 from notifications_service.exceptions import NoticeNotFound
 from notifications_service.kinds import KINDS
 from notifications_service.models import Notice
@@ -29,13 +30,15 @@ class Tell:
     link: str | None = None
 
 
-async def tell(session: AsyncSession, message: Tell, *, now: dt.datetime) -> Notice | None:
-    """Make the notice unless this cause told this person already; the new notice or None."""
+async def tell(session: AsyncSession, message: Tell, *, now: dt.datetime) -> uuid.UUID | None:
+    """Make the notice and its deliveries unless this cause told this person already; the
+    new notice's id or None."""
     if message.kind not in KINDS:
         raise ValueError(f"unknown kind {message.kind}")
     if not message.person_id:
         return None
-    notice = await NoticeRepository(session).add_once(
+    due = await fanout.due(session, message.person_id, message.kind, now=now)
+    notice_id = await NoticeRepository(session).add_once_with_deliveries(
         {
             "person_id": message.person_id,
             "kind": message.kind,
@@ -43,11 +46,12 @@ async def tell(session: AsyncSession, message: Tell, *, now: dt.datetime) -> Not
             "params": message.params,
             "link": message.link,
             "created_at": now,
-        }
+        },
+        due,
     )
-    if notice is not None:
-        await fanout.plan(session, notice, now=now)
-    return notice
+    if notice_id is not None and due:
+        wakeup.deliveries_added(session)
+    return notice_id
 
 
 async def tell_each(
