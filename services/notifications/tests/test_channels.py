@@ -51,8 +51,10 @@ class TestEmail:
 
     async def test_a_busy_server_is_a_temporary_failure(self, sink: MailSink) -> None:
         sink.paused = True
-        with pytest.raises(TemporaryFailure, match="421"):
+        with pytest.raises(TemporaryFailure, match="421") as refused:
             await sender_for(sink).send(MESSAGE)
+        assert str(refused.value).startswith("421 ")  # the server's words, not the address
+        assert MESSAGE.to not in str(refused.value)
 
     async def test_a_server_that_is_down_is_a_temporary_failure(self, sink: MailSink) -> None:
         sink.stop()

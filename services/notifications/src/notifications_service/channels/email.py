@@ -77,9 +77,13 @@ class EmailSender:
                 await self._send_on(await self._connection(reuse=False), mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0] if exc.recipients else None
-            if refusal is not None and 500 <= refusal.code < 600:
-                raise PermanentFailure(f"{refusal.code} {refusal.message}") from exc
-            raise TemporaryFailure(str(exc)) from exc
+            if refusal is None:
+                raise TemporaryFailure("recipient refused") from exc
+            # The server's code and words only: the exception's text names the address.
+            reason = f"{refusal.code} {refusal.message}"
+            if 500 <= refusal.code < 600:
+                raise PermanentFailure(reason) from exc
+            raise TemporaryFailure(reason) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise TemporaryFailure(f"{exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
