@@ -169,6 +169,7 @@ class TestRefusal:
         assert failed["state"] == "failed" and REFUSED not in failed["last_error"]
         told = [n for n in await notices(engine) if n.kind == "contact_point_rejected"]
         assert [n.cause for n in told] == [f"rejected:{point.id}:{point.rejected_at.isoformat()}"]
+        assert told[0].link == "/settings/contact" and told[0].params == {"channel": "email"}
         assert len(await deliveries(engine)) == 2  # the in-portal notice has none
         # New notices find no usable address: no delivery at all.
         await notify(engine, mail_settings, clock())

@@ -45,6 +45,7 @@ LAG = Histogram(
     buckets=(0.5, 1, 2, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600),
 )
 REJECTED_KIND = "contact_point_rejected"
+CONTACTS = "/settings/contact"  # the portal's page where the person changes the address
 MAX_REMEMBERED = 10_000
 # One outcome written through the repository; False when the delivery was not ours any more.
 _Change = Callable[[DeliveryRepository], Awaitable[bool]]
@@ -202,7 +203,7 @@ class Dispatch:
                 )
                 cause = f"rejected:{contact_point_id}:{rejected_at.isoformat()}"
                 params = {"channel": job.channel.value}
-                await repo.add_notice(job.person_id, REJECTED_KIND, cause, params, now)
+                await repo.add_notice(job.person_id, REJECTED_KIND, cause, params, now, CONTACTS)
         logger.warning(
             "delivery %s: refused for good; contact point %s marked", job.id, contact_point_id
         )

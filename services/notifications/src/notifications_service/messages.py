@@ -238,10 +238,10 @@ TEXTS: dict[str, Text] = {
     "contact_point_rejected": Text(
         N_("Your %(channel)s was refused"),
         N_(
-            "Messages could not be delivered to %(address)s (%(channel)s): it was refused. "
+            "Messages could not be delivered to your %(channel)s: it was refused. "
             "Please check it and enter it again in the portal."
         ),
-        N_("Messages to %(address)s were refused: %(url)s"),
+        N_("Messages to your %(channel)s were refused: %(url)s"),
         N_("Check your contact details"),
     ),
     "verification_code": Text(

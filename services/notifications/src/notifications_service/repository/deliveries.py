@@ -277,7 +277,13 @@ class DeliveryRepository:
         return len(cancelled.all())
 
     async def add_notice(
-        self, person_id: str, kind: str, cause: str, params: dict[str, Any], now: dt.datetime
+        self,
+        person_id: str,
+        kind: str,
+        cause: str,
+        params: dict[str, Any],
+        now: dt.datetime,
+        link: str | None = None,
     ) -> None:
         """An in-portal notice, once per (cause, person)."""
         await self.session.execute(
@@ -288,6 +294,7 @@ class DeliveryRepository:
                 kind=kind,
                 cause=cause,
                 params=params,
+                link=link,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=[Notice.cause, Notice.person_id])
