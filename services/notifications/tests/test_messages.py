@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from notifications_service.messages import TEXTS, render
+import pytest
+
+from notifications_service.messages import TEXTS, TRANSLATIONS, render
+from shared_kit.testing.catalogues import catalogue_problems
 
 PORTAL = "https://datori.example.lv"
 LINK = "/families/contracts/548bc217-e801-4224-b4a2-4f95a97db95a"
@@ -44,3 +47,8 @@ class TestPunctuation:
         for kind in ("return_due_soon", "return_due_tomorrow", "loan_overdue"):
             body = render(kind, SAMPLE, "lv", portal_url=PORTAL, link=LINK).body
             assert body.startswith("Patapinājuma līguma DL-2026-548BC217 termiņš"), body
+
+
+@pytest.mark.parametrize("lang", ["lv", "en"])
+def test_every_message_is_translated(lang: str) -> None:
+    assert catalogue_problems(TRANSLATIONS, lang) == [], "python -m notifications_service.messages"

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-from babel.messages.pofile import read_po
 from sqlalchemy import select, update
 
 from portal_service.models import WebSession
 from portal_service.service import SessionCipher
+from shared_kit.testing.catalogues import catalogue_problems
 
 from .conftest import Portal, Stack
 
@@ -254,11 +254,4 @@ class TestLanguage:
 class TestCatalogues:
     @pytest.mark.parametrize("lang", ["lv", "en"])
     def test_every_message_is_translated(self, lang: str) -> None:
-        template = read_po((TRANSLATIONS / "messages.pot").open("rb"))
-        catalogue = read_po((TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb"))
-        ids = {m.id for m in template if m.id}
-        assert ids == {m.id for m in catalogue if m.id}, "run python -m portal_service.i18n"
-        for message in catalogue:
-            if message.id:
-                assert message.string, f"{lang}: no translation of {message.id!r}"
-                assert not message.fuzzy, f"{lang}: fuzzy {message.id!r}"
+        assert catalogue_problems(TRANSLATIONS, lang) == [], "run python -m portal_service.i18n"
