@@ -43,6 +43,12 @@ class TestEmail:
         assert "<p>Ā</p>" in received.html()
         assert received.message["Date"].endswith("+0000")  # UTC, not "-0000" (zone unknown)
 
+    async def test_a_long_latvian_subject_arrives_as_written(self, sink: MailSink) -> None:
+        subject = "Patapinājuma līgums DL-2026-40AE26A0 ir gatavs parakstīšanai"
+        await sender_for(sink).send(Outgoing("delivery-3", "ilze@example.lv", subject, "T"))
+        [received] = sink.to("ilze@example.lv")
+        assert received.message["Subject"] == subject  # folded, never a leading space
+
     async def test_an_unknown_mailbox_is_a_permanent_failure(self, sink: MailSink) -> None:
         bad = Outgoing("delivery-2", f"nobody@{REFUSED_DOMAIN}", "S", "T")
         with pytest.raises(PermanentFailure, match="550"):

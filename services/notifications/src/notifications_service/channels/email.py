@@ -59,7 +59,8 @@ class EmailSender:
             mail = text
         mail["From"] = self.sender
         mail["To"] = message.to
-        mail["Subject"] = Header(message.subject, UTF8).encode()
+        # A Header (not its text): folded knowing the field name, so no line starts empty.
+        mail["Subject"] = Header(message.subject, UTF8, header_name="Subject")  # type: ignore[assignment]
         mail["Date"] = format_datetime(dt.datetime.now(dt.UTC))  # "+0000", not "unknown zone"
         # The same id on every attempt: a mail client shows a resent copy as one message.
         mail["Message-ID"] = f"<{message.reference}@{self.domain}>"
