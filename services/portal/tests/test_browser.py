@@ -30,6 +30,7 @@ async def log_in_with_latvija(page: Page, portal: Portal, person: str = "guardia
 
 async def assert_accessible(page: Page) -> None:
     """axe-core finds no WCAG 2.1 A or AA violation on the page."""
+    await page.wait_for_load_state()  # after a click, a busy machine may still be loading it
     results = await axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
     assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
 

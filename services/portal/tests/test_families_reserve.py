@@ -20,7 +20,6 @@ ERROR_SUMMARY = "Radās problēma"
 
 async def checked(page: Page) -> Page:
     """The page passes axe (WCAG 2.1 A/AA) and does not scroll sideways."""
-    await page.wait_for_load_state()  # a busy machine may still be loading the step's page
     await assert_accessible(page)
     await assert_no_sideways_scroll(page)
     return page
