@@ -112,6 +112,7 @@ class Apis:
     tickets: ServiceApi
     statistics: ServiceApi
     notifications: ServiceApi
+    gateway: ServiceApi
 
 
 def apis_of(request: Request, settings: PortalSettings, token: str) -> Apis:

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from portal_service.families.router import router as families_router
 from portal_service.help.router import router as help_router
 from portal_service.home.router import router as home_router
+from portal_service.ministry.router import router as ministry_router
+from portal_service.municipality.router import router as municipality_router
 from portal_service.notices.router import router as notices_router
 from portal_service.platform.router import router as platform_router
 from portal_service.schools.router import router as schools_router
@@ -19,6 +21,8 @@ ROUTERS: list[APIRouter] = [
     families_router,
     schools_router,
     support_router,
+    municipality_router,
+    ministry_router,
     notices_router,
     platform_router,
     help_router,

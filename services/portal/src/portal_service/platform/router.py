@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal_service.platform import deliveries
+from portal_service.platform import deliveries, onboarding
 
 router = APIRouter()
 router.include_router(deliveries.router)
+router.include_router(onboarding.router)

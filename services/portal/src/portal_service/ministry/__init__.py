@@ -1,0 +1,1 @@
+"""The national view for the ministry's analysts (`/ministry/…`): aggregates only."""

@@ -1,0 +1,18 @@
+"""The municipality's console under `/municipality/` (one module per section)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from portal_service.municipality import (
+    catalogue,
+    dashboard,
+    deliveries,
+    devices,
+    policies,
+    staff,
+)
+
+router = APIRouter()
+for section in (dashboard, devices, deliveries, catalogue, policies, staff):
+    router.include_router(section.router)

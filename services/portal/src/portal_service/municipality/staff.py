@@ -1,0 +1,7 @@
+"""The console's staff pages (to be written)."""
+
+from __future__ import annotations
+
+from portal_service.web.pages import page_router
+
+router = page_router()
