@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -87,11 +87,15 @@ class ClientRepository:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
-    async def page(self, scope: Scope, cursor: str | None, limit: int) -> Sequence[ApiClient]:
-        """A page of the clients in the scope, by client id."""
+    async def page(
+        self, scope: Scope, cursor: str | None, limit: int, municipality_code: str | None = None
+    ) -> Sequence[ApiClient]:
+        """A page of the clients in the scope (of one municipality when given), by client id."""
         stmt = select(ApiClient)
         if (condition := scope.condition(municipality=ApiClient.municipality_code)) is not None:
             stmt = stmt.where(condition)
+        if municipality_code is not None:
+            stmt = stmt.where(ApiClient.municipality_code == municipality_code)
         return await fetch_page(self.session, stmt, [ApiClient.client_id], cursor, limit)
 
     async def add(self, client: ApiClient) -> None:
@@ -137,6 +141,15 @@ class PersonRepository:
         person = await self.by_code_hmac(values["personal_code_hmac"])
         assert person is not None
         return person, new_id is not None
+
+    async def names(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The known names ("Given Family") of these people, by id."""
+        wanted = sorted(set(person_ids))
+        if not wanted:
+            return {}
+        stmt = select(Person.id, Person.given_name, Person.family_name).where(Person.id.in_(wanted))
+        rows = (await self.session.execute(stmt)).all()
+        return {i: " ".join(n for n in (g, f) if n) for i, g, f in rows if g or f}
 
     async def by_viis_id(self, viis_id: str) -> Person | None:
         """The person with this VIIS id, if any."""
@@ -197,15 +210,20 @@ class GrantRepository:
         include_revoked: bool,
         cursor: str | None,
         limit: int,
+        within: Scope | None = None,
     ) -> Sequence[RoleGrant]:
-        """A page of the grants that match, in the scope, oldest first."""
+        """A page of the grants that match, in the scope (and `within`), oldest first."""
         stmt = select(RoleGrant)
         if person_id is not None:
             stmt = stmt.where(RoleGrant.person_id == person_id)
         if role is not None:
             stmt = stmt.where(RoleGrant.role == role)
-        if (condition := scope.condition(municipality=RoleGrant.municipality_code)) is not None:
-            stmt = stmt.where(condition)
+        for limit_to in (scope, within or Scope.all()):
+            condition = limit_to.condition(
+                municipality=RoleGrant.municipality_code, institution=RoleGrant.institution_number
+            )
+            if condition is not None:
+                stmt = stmt.where(condition)
         if not include_revoked:
             stmt = stmt.where(RoleGrant.revoked_at.is_(None))
         columns = [RoleGrant.granted_at, RoleGrant.id]

@@ -56,6 +56,13 @@ class ClientRead(ReadModel):
     revoked_at: dt.datetime | None
 
 
+class ScopeRead(BaseModel):
+    """A scope a client can be given, and what it allows."""
+
+    scope: str
+    description: str
+
+
 class ClientWithSecret(ClientRead):
     client_secret: str = Field(description="Shown only this once; store it safely")
 
@@ -87,6 +94,22 @@ class GrantRead(ReadModel):
     granted_at: dt.datetime
     revoked_by: str | None
     revoked_at: dt.datetime | None
+    person_name: str | None = Field(None, description="The holder's name, when known")
+    granted_by_name: str | None = Field(None, description="The granting person's name")
+
+
+class PersonLookup(Strict):
+    """A person to find by personal code (in the body: a URL would be logged)."""
+
+    personal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+
+
+class PersonFound(BaseModel):
+    """A person found by personal code: their platform id and VIIS name, never the code."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str
 
 
 class SchoolRead(BaseModel):

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Response
 from gateway_service import service
 from gateway_service.deps import LockedClient, Settings, ValidClient
 from gateway_service.router.base import NO_STORE, PREFIX
-from gateway_service.schemas import ClientCreate, ClientRead, ClientWithSecret
+from gateway_service.schemas import ClientCreate, ClientRead, ClientWithSecret, ScopeRead
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import ClientAddress, NowDep, SessionDep
+from shared_kit.fields import AtvkCode
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
 from shared_kit.problems import problem_responses
 
@@ -60,13 +61,25 @@ async def list_clients(
     principal: CurrentPrincipal,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
+    municipality_code: AtvkCode | None = None,
 ) -> Any:
-    """API clients you administer, ordered by client id."""
+    """API clients you administer (of one municipality when given), ordered by client id."""
     rows = await service.list_clients(
-        session=session, principal=principal, cursor=cursor, limit=limit
+        session=session,
+        principal=principal,
+        cursor=cursor,
+        limit=limit,
+        municipality_code=municipality_code,
     )
     items, nxt = page_of(rows, limit, lambda c: (c.client_id,))
     return Page(items=[ClientRead.model_validate(c) for c in items], next_cursor=nxt)
+
+
+@router.get("/client-scopes", response_model=list[ScopeRead])
+async def client_scopes(principal: CurrentPrincipal) -> Any:
+    """The scopes you may give a client you register, with what each allows."""
+    scopes = service.grantable_scopes(principal)
+    return [ScopeRead(scope=s, description=text) for s, text in scopes.items()]
 
 
 @router.get(

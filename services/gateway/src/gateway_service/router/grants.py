@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from gateway_service import service
+from gateway_service.deps import ViisPeople
 from gateway_service.models import GrantedRole
 from gateway_service.schemas import GrantCreate, GrantRead
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import ClientAddress, NowDep, SessionDep
+from shared_kit.fields import AtvkCode
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of
 from shared_kit.problems import problem_responses
@@ -29,41 +31,53 @@ async def create_grant(
     body: GrantCreate,
     session: SessionDep,
     principal: CurrentPrincipal,
+    viis: ViisPeople,
     address: ClientAddress,
     now: NowDep,
     idem: IdempotencyDep,
 ) -> Any:
-    """Grant a role that VIIS does not know (platform admins; municipality admins: technicians)."""
+    """Grant a role that VIIS does not know (platform admins: any; municipality admins:
+    technicians of their municipality and institution admins of its schools)."""
     if replay := await idem.replay(body):
         return replay
     grant = await service.create_grant(
-        session=session, principal=principal, data=body, client_address=address, now=now
+        session=session,
+        principal=principal,
+        viis=viis,
+        data=body,
+        client_address=address,
+        now=now,
     )
-    return idem.respond(201, GrantRead.model_validate(grant))
+    return idem.respond(201, (await service.named(session, [grant]))[0])
 
 
 @router.get("/grants", response_model=Page[GrantRead])
 async def list_grants(
     session: SessionDep,
     principal: CurrentPrincipal,
+    viis: ViisPeople,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
     person_id: uuid.UUID | None = None,
     role: GrantedRole | None = None,
+    municipality_code: AtvkCode | None = None,
     include_revoked: bool = False,
 ) -> Any:
-    """Role grants you administer, oldest first."""
+    """Role grants you administer, oldest first, with the names of holders and granters; a
+    `municipality_code` keeps its roles and its schools' admins (schools as VIIS lists them)."""
     rows = await service.list_grants(
         session=session,
         principal=principal,
+        viis=viis,
         person_id=person_id,
         role=role,
+        municipality_code=municipality_code,
         include_revoked=include_revoked,
         cursor=cursor,
         limit=limit,
     )
     items, nxt = page_of(rows, limit, lambda g: (g.granted_at, g.id))
-    return Page(items=[GrantRead.model_validate(g) for g in items], next_cursor=nxt)
+    return Page(items=await service.named(session, items), next_cursor=nxt)
 
 
 @router.post(
@@ -75,10 +89,17 @@ async def revoke_grant(
     grant_id: uuid.UUID,
     session: SessionDep,
     principal: CurrentPrincipal,
+    viis: ViisPeople,
     address: ClientAddress,
     now: NowDep,
 ) -> Any:
     """Revoke a grant; it leaves the person's tokens at their next refresh."""
-    return await service.revoke_grant(
-        session=session, principal=principal, grant_id=grant_id, client_address=address, now=now
+    grant = await service.revoke_grant(
+        session=session,
+        principal=principal,
+        viis=viis,
+        grant_id=grant_id,
+        client_address=address,
+        now=now,
     )
+    return (await service.named(session, [grant]))[0]

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from gateway_service import service
-from gateway_service.deps import Settings, ViisPeople
+from gateway_service.deps import Settings, Viis, ViisPeople
 from gateway_service.router.base import NO_STORE
-from gateway_service.schemas import MeRead, PersonIdentity
+from gateway_service.schemas import MeRead, PersonFound, PersonIdentity, PersonLookup
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import ClientAddress, NowDep, SessionDep
 from shared_kit.problems import problem_responses
@@ -50,6 +50,36 @@ async def reveal_person(
         settings=settings,
         principal=principal,
         person_id=person_id,
+        client_address=address,
+        now=now,
+    )
+
+
+@router.post(
+    "/people/lookup",
+    response_model=PersonFound,
+    tags=["people"],
+    responses=problem_responses(404, 503),
+)
+async def find_person(
+    body: PersonLookup,
+    session: SessionDep,
+    settings: Settings,
+    principal: CurrentPrincipal,
+    viis: Viis,
+    address: ClientAddress,
+    now: NowDep,
+    response: Response,
+) -> Any:
+    """The person VIIS knows by this personal code: their id (to grant them a role) and name,
+    never the code; administrators only, every lookup audited."""
+    response.headers.update(NO_STORE)
+    return await service.find_person(
+        session=session,
+        settings=settings,
+        principal=principal,
+        viis=viis,
+        personal_code=body.personal_code,
         client_address=address,
         now=now,
     )

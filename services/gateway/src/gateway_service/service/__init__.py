@@ -6,6 +6,7 @@ from gateway_service.service.clients import (
     client_scope,
     create_client,
     get_client,
+    grantable_scopes,
     list_clients,
     provision_client,
     revoke_client,
@@ -37,6 +38,7 @@ from gateway_service.service.sessions import (
     revoke_refresh_token,
     start_session,
 )
+from gateway_service.service.staff import find_person, named
 from gateway_service.service.tokens import (
     ALG,
     IssuedToken,
@@ -64,13 +66,16 @@ __all__ = [
     "create_grant",
     "discovery",
     "ensure_keys",
+    "find_person",
     "get_client",
     "grant_scope",
+    "grantable_scopes",
     "issue_access_token",
     "jwks",
     "list_audit",
     "list_clients",
     "list_grants",
+    "named",
     "person_actor",
     "provision_client",
     "provision_grant",

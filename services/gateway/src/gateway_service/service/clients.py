@@ -111,10 +111,24 @@ async def _register(
 
 
 async def list_clients(
-    *, session: AsyncSession, principal: Principal, cursor: str | None, limit: int
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    municipality_code: str | None = None,
 ) -> Sequence[ApiClient]:
-    """A page of the clients the principal administers, by client id."""
-    return await ClientRepository(session).page(client_scope(principal), cursor, limit)
+    """A page of the clients the principal administers (of one municipality), by client id."""
+    scope = client_scope(principal)
+    return await ClientRepository(session).page(scope, cursor, limit, municipality_code)
+
+
+def grantable_scopes(principal: Principal) -> dict[str, str]:
+    """The scopes the principal may give a client they register, with what each allows."""
+    client_scope(principal)
+    if principal.has(Role.PLATFORM_ADMIN):
+        return dict(SCOPES)
+    return {s: text for s, text in SCOPES.items() if s not in PRIVILEGED_SCOPES}
 
 
 async def get_client(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from gateway_service.exceptions import (
     InvalidGrantTarget,
     InvalidPersonalCode,
     PersonNotFound,
+    ViisUnavailableProblem,
 )
 from gateway_service.models import GrantedRole, Person, RoleGrant
 from gateway_service.repository import GrantRepository, PersonRepository
@@ -28,6 +29,7 @@ from gateway_service.service.common import PERSONAL_CODE_SCOPE, audit
 from shared_kit.auth import Principal, Role
 from shared_kit.crypto import RotatingCipher
 from shared_kit.tenancy import Scope, actor_of
+from shared_kit.viis import ViisError, ViisPersonRegister
 
 MUNICIPAL_ROLES = frozenset({GrantedRole.MUNICIPALITY_ADMIN, GrantedRole.TECHNICIAN})
 
@@ -102,14 +104,42 @@ def grant_scope(principal: Principal) -> Scope:
     raise AdminForbidden("Only platform and municipality administrators manage role grants")
 
 
-def _ensure_may_grant(principal: Principal, role: GrantedRole, municipality: str | None) -> None:
+async def administered(principal: Principal, viis: ViisPersonRegister) -> Scope:
+    """The grants the principal administers: a platform admin's are all; a municipality
+    admin's are their municipalities' roles and the admins of their schools (VIIS's list)."""
     scope = grant_scope(principal)
     if scope.everything:
+        return scope
+    schools = await schools_of(viis, scope.municipality_codes)
+    return Scope.of(municipalities=scope.municipality_codes, institutions=schools)
+
+
+async def schools_of(viis: ViisPersonRegister, municipalities: Iterable[str]) -> list[str]:
+    """The registration numbers of the municipalities' schools, as VIIS lists them."""
+    try:
+        return [
+            school.registration_number
+            for code in sorted(municipalities)
+            for school in await viis.institutions(code)
+        ]
+    except ViisError:
+        raise ViisUnavailableProblem("VIIS cannot be asked for the schools now") from None
+
+
+def _ensure_may_grant(scope: Scope, target: GrantTarget) -> None:
+    if scope.everything:
         return
-    if role is not GrantedRole.TECHNICIAN or not scope.allows(municipality=municipality):
-        raise AdminForbidden(
-            "Municipality administrators grant only the technician role in their municipality"
-        )
+    role = target.role
+    if role is GrantedRole.TECHNICIAN and scope.allows(municipality=target.municipality_code):
+        return
+    if role is GrantedRole.INSTITUTION_ADMIN and target.institution_number in (
+        scope.institution_numbers
+    ):
+        return
+    raise AdminForbidden(
+        "Municipality administrators grant only the technician role in their municipality "
+        "and the institution admin role at its schools"
+    )
 
 
 def _check_target(target: GrantTarget) -> None:
@@ -171,17 +201,25 @@ async def list_grants(
     *,
     session: AsyncSession,
     principal: Principal,
+    viis: ViisPersonRegister,
     person_id: uuid.UUID | None,
     role: GrantedRole | None,
+    municipality_code: str | None,
     include_revoked: bool,
     cursor: str | None,
     limit: int,
 ) -> Sequence[RoleGrant]:
-    """A page of the grants the principal administers, oldest first."""
+    """A page of the grants the principal administers, oldest first; with a municipality,
+    only its roles and its schools' admins."""
+    within = None
+    if municipality_code is not None:
+        schools = await schools_of(viis, [municipality_code])
+        within = Scope.of(municipalities=[municipality_code], institutions=schools)
     return await GrantRepository(session).page(
         person_id=person_id,
         role=role,
-        scope=grant_scope(principal),
+        scope=await administered(principal, viis),
+        within=within,
         include_revoked=include_revoked,
         cursor=cursor,
         limit=limit,
@@ -192,16 +230,26 @@ async def create_grant(
     *,
     session: AsyncSession,
     principal: Principal,
+    viis: ViisPersonRegister,
     data: GrantCreate,
     client_address: str | None,
     now: dt.datetime,
 ) -> RoleGrant:
-    """Grant a role (platform admins: any; municipality admins: technicians of their own)."""
+    """Grant a role (platform admins: any; municipality admins: technicians of their own and
+    admins of its schools)."""
     _check_target(data)
-    _ensure_may_grant(principal, data.role, data.municipality_code)
+    _ensure_may_grant(await _scope_for(principal, viis, data), data)
     if await PersonRepository(session).get(data.person_id) is None:
         raise PersonNotFound(f"No person with id {data.person_id}")
     return await _grant(session, data.person_id, data, actor_of(principal), client_address, now)
+
+
+async def _scope_for(principal: Principal, viis: ViisPersonRegister, target: GrantTarget) -> Scope:
+    """What the principal administers, as far as this target needs to know (VIIS is asked
+    only about a school's admin)."""
+    if target.role is GrantedRole.INSTITUTION_ADMIN:
+        return await administered(principal, viis)
+    return grant_scope(principal)
 
 
 async def provision_grant(
@@ -235,6 +283,7 @@ async def revoke_grant(
     *,
     session: AsyncSession,
     principal: Principal,
+    viis: ViisPersonRegister,
     grant_id: uuid.UUID,
     client_address: str | None,
     now: dt.datetime,
@@ -243,7 +292,12 @@ async def revoke_grant(
     grant = await GrantRepository(session).get(grant_id, for_update=True)
     if grant is None:
         raise GrantNotFound(f"No role grant with id {grant_id}")
-    _ensure_may_grant(principal, grant.role, grant.municipality_code)
+    target = GrantTarget(
+        role=grant.role,
+        municipality_code=grant.municipality_code,
+        institution_number=grant.institution_number,
+    )
+    _ensure_may_grant(await _scope_for(principal, viis, target), target)
     if grant.revoked_at is not None:
         raise AlreadyRevoked("This grant is already revoked")
     grant.revoked_at, grant.revoked_by = now, actor_of(principal)
