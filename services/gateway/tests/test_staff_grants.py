@@ -113,6 +113,18 @@ class TestMunicipalityAdminGrants:
             GRANTS, params={"municipality_code": VALMIERA}, headers=bearer(tokens.platform)
         )
         assert elsewhere.json()["items"] == []
+        one = await client.get(f"{GRANTS}/{created['id']}", headers=bearer(tokens.riga))
+        assert one.json()["person_name"] == "Andris Liepiņš"
+        problem(
+            await client.get(f"{GRANTS}/{created['id']}", headers=bearer(tokens.valmiera)),
+            403,
+            "admin-forbidden",
+        )
+        problem(
+            await client.get(f"{GRANTS}/{uuid.uuid4()}", headers=bearer(tokens.riga)),
+            404,
+            "grant-not-found",
+        )
         problem(
             await client.post(f"{GRANTS}/{created['id']}/revoke", headers=bearer(tokens.valmiera)),
             403,

@@ -80,6 +80,17 @@ async def list_grants(
     return Page(items=await service.named(session, items), next_cursor=nxt)
 
 
+@router.get("/grants/{grant_id}", response_model=GrantRead, responses=problem_responses(404))
+async def get_grant(
+    grant_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, viis: ViisPeople
+) -> Any:
+    """One role grant you administer, with the names of its holder and granter."""
+    grant = await service.get_grant(
+        session=session, principal=principal, viis=viis, grant_id=grant_id
+    )
+    return (await service.named(session, [grant]))[0]
+
+
 @router.post(
     "/grants/{grant_id}/revoke",
     response_model=GrantRead,

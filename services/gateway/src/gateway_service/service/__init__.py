@@ -24,6 +24,7 @@ from gateway_service.service.common import (
 from gateway_service.service.me import who_am_i
 from gateway_service.service.people import (
     create_grant,
+    get_grant,
     grant_scope,
     list_grants,
     provision_grant,
@@ -68,6 +69,7 @@ __all__ = [
     "ensure_keys",
     "find_person",
     "get_client",
+    "get_grant",
     "grant_scope",
     "grantable_scopes",
     "issue_access_token",

@@ -279,6 +279,26 @@ async def provision_grant(
     return grant, person
 
 
+async def get_grant(
+    *, session: AsyncSession, principal: Principal, viis: ViisPersonRegister, grant_id: uuid.UUID
+) -> RoleGrant:
+    """A grant the principal administers (404 when missing, 403 when not theirs)."""
+    grant = await GrantRepository(session).get(grant_id)
+    if grant is None:
+        raise GrantNotFound(f"No role grant with id {grant_id}")
+    target = GrantTarget(
+        role=grant.role,
+        municipality_code=grant.municipality_code,
+        institution_number=grant.institution_number,
+    )
+    scope = await administered(principal, viis)
+    if not scope.allows(
+        municipality=target.municipality_code, institution=target.institution_number
+    ):
+        raise AdminForbidden("This grant is outside your administration")
+    return grant
+
+
 async def revoke_grant(
     *,
     session: AsyncSession,
