@@ -9,10 +9,11 @@ from portal_service.municipality import (
     dashboard,
     deliveries,
     devices,
+    platforms,
     policies,
     staff,
 )
 
 router = APIRouter()
-for section in (dashboard, devices, deliveries, catalogue, policies, staff):
+for section in (dashboard, devices, deliveries, catalogue, policies, staff, platforms):
     router.include_router(section.router)
