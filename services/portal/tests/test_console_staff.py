@@ -81,7 +81,7 @@ async def grant_page(page: Page, system: System) -> None:
     await page.goto(f"{system.portal}{STAFF}")
     await page.get_by_role("heading", level=1, name="Darbinieki").wait_for()
     await check(page)
-    await page.get_by_role("link", name="Piešķirt lomu").click()
+    await page.get_by_role("button", name="Piešķirt lomu").click()
     await page.get_by_role("heading", level=1, name="Piešķirt lomu").wait_for()
 
 
@@ -197,7 +197,7 @@ async def token_with(system: System, client_id: str, secret: str) -> httpx.Respo
 async def shown_secret(page: Page) -> tuple[str, str]:
     """The client ID and secret on the page that shows them once."""
     await page.get_by_role("heading", level=1, name="Nokopējiet noslēpumu tagad").wait_for()
-    client_id = (await page.locator("code").first.inner_text()).strip()
+    client_id = (await page.locator("#client-id").inner_text()).strip()
     secret = (await page.locator("#client-secret").inner_text()).strip()
     return client_id, secret
 
@@ -211,7 +211,7 @@ class TestPlatforms:
         await page.goto(f"{system.portal}{PLATFORMS}")
         await page.get_by_role("heading", level=1, name="Platformas").wait_for()
         await check(page)
-        await page.get_by_role("link", name="Reģistrēt sistēmu").click()
+        await page.get_by_role("button", name="Reģistrēt sistēmu").click()
         await check(page)
 
         # Without a permission: refused at the field, the name kept.
