@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from portal_service.i18n import Lang
+from portal_service.ministry.dashboard import heading_links, sorted_areas
 from portal_service.municipality.common import SECTIONS, MunicipalityPath
 from portal_service.web.charts import (
     LABEL_CHARS,
@@ -149,7 +150,7 @@ SERIES = {
             "tickets_open": 2,
             "sla_breaches": 1,
         },
-    ],  # fmt: skip
+    ],
 }
 
 
@@ -233,7 +234,7 @@ class TestSvg:
         chart = charts(view(), SERIES, "lv")["activity"]
         assert len({(line.dash, line.marker) for line in chart.lines}) == len(chart.lines)
         html = draw(chart, "lv")
-        assert "stroke-dasharray" in html and "Gaida rezervācijas" not in "" and "<polyline" in html
+        assert "stroke-dasharray" in html and "<polyline" in html
 
     def test_the_csv_has_the_numbers_as_the_api_gave_them(self) -> None:
         made = charts(view(), SERIES, "en")
@@ -294,3 +295,42 @@ class TestDashboardPage:
         assert 'href="/municipality/0010000/devices/d-1"' in html
         assert "Laptop, Windows" in html and "REACT-EU" in html
         assert "Never lent since delivery: none." in html
+
+
+class TestNationalPage:
+    AREAS = [
+        {"code": "0010000", "name": "Rīga", "devices_in_service": 9, "pupils": 90,
+         "active_loans": 3, "coverage": [band("1-3", 1, 3)]},
+        {"code": "0020000", "name": "Ādaži", "devices_in_service": 2, "pupils": 10,
+         "active_loans": 1, "coverage": [band("1-3", 1, 3, pupils_per_device=None)]},
+    ]  # fmt: skip
+
+    def test_sorting_puts_figures_the_api_did_not_give_last_either_way(self) -> None:
+        by = [a["code"] for a in sorted_areas(self.AREAS, "ratio", "descending")]
+        assert by == ["0010000", "0020000"]
+        by = [a["code"] for a in sorted_areas(self.AREAS, "ratio", "ascending")]
+        assert by == ["0010000", "0020000"]
+        assert [a["name"] for a in sorted_areas(self.AREAS, "name", "ascending")] == [
+            "Ādaži",
+            "Rīga",
+        ]
+
+    def test_the_sorted_column_says_so_and_its_link_sorts_the_other_way(self) -> None:
+        heads = {h["key"]: h for h in heading_links("loans", "descending", with_usage=False)}
+        assert (
+            heads["loans"]["sort"] == "descending" and "order=ascending" in heads["loans"]["href"]
+        )
+        assert heads["devices"]["sort"] is None and "order=descending" in heads["devices"]["href"]
+        assert "utilisation" not in heads
+
+    @pytest.mark.parametrize("lang", ["lv", "en"])
+    def test_the_page_renders_with_aria_sort_and_drill_down_links(self, lang: Lang) -> None:
+        html = page(lang, "ministry/national.html", view=view(), figures=figures(),
+                    as_of=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), areas=self.AREAS,
+                    heads=heading_links("name", "ascending", False), with_usage=False,
+                    feed={"date": DAY, "provisional": True, "age_days": 0, "institutions": 2})  # fmt: skip
+        assert 'aria-sort="ascending"' in html and 'href="/ministry/municipalities/0020000"' in html
+        html = page(lang, "ministry/municipality.html", code="0010000",
+                    csv_base="/ministry/municipalities/0010000/charts",
+                    **dashboard(view(**USAGE), SERIES, lang))  # fmt: skip
+        assert "/municipality/0010000/schools" not in html and 'role="img"' in html
