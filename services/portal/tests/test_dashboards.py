@@ -341,7 +341,10 @@ class TestMinistry:
 
         national = await analyst.ok("GET", "statistics", "/national")
         riga = next(c for c in national["children"] if c["code"] == RIGA)
-        riga_name = riga["name"] or RIGA
+        known = await analyst.ok("GET", "inventory", f"/municipalities/{RIGA}")
+        riga_name = (
+            riga["name"] or known["name"]
+        )  # the inventory names it where statistics does not
         await same(riga_row, riga_api)
         series = await analyst.ok("GET", "statistics", "/national/timeseries")
         if series["points"]:
@@ -382,6 +385,8 @@ class TestUsage:
     ) -> None:
         page = await as_person(browser, system, "municipality_admin", width=1280)
         admin = await api_as(system, "municipality_admin")
+        view = await admin.ok("GET", "statistics", f"/municipalities/{RIGA}")
+        assert "usage" in view["figures"], "statistics does not count usage yet (branch c18-usage)"
 
         async def usage_page() -> Any:
             await page.goto(f"{system.portal}{BASE}?idle_days=30")

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from portal_service.deps import Person, PersonApis, SignedIn
 from portal_service.exceptions import PageNotFound
 from portal_service.i18n import N_, RIGA
+from portal_service.municipality.common import INVENTORY, municipality_name
 from portal_service.schools.common import together
 from portal_service.web.figures import (
     CHART_KEYS,
@@ -23,6 +24,7 @@ from portal_service.web.figures import (
     charts,
     csv_response,
     dashboard,
+    optional,
     series_range,
 )
 from portal_service.web.pages import lang_of, page_router, render_page
@@ -33,6 +35,7 @@ ANALYST_ROLE = "ministry_analyst"
 NATIONAL = f"{STATISTICS}/national"
 ChartKey = Annotated[str, Path(pattern="^(" + "|".join(CHART_KEYS) + ")$")]
 Code = Annotated[str, Path(pattern=ATVK_PATTERN)]
+NAMES_LIMIT = 100  # Latvia has 43 municipalities: their names in one page
 
 
 def band_of(area: dict[str, Any], name: str = "1-3") -> dict[str, Any]:
@@ -134,11 +137,15 @@ async def national(
     order: Order = "ascending",
 ) -> Response:
     """Every municipality side by side, sorted as asked, and the feed's freshness."""
-    view, series = await together(
+    view, series, known = await together(
         apis.statistics.get(NATIONAL, idle_days=IDLE_DAYS),
         apis.statistics.get(f"{NATIONAL}/timeseries", **series_range(today())),
+        optional(apis.inventory.get(f"{INVENTORY}/municipalities", limit=NAMES_LIMIT)),
     )
-    areas = list(view.get("children") or [])
+    names = {m["code"]: m["name"] for m in (known or {}).get("items") or []}
+    areas = [
+        {**a, "name": a.get("name") or names.get(a["code"])} for a in view.get("children") or []
+    ]
     with_usage = bool(areas) and "utilisation" in areas[0]
     return render_page(
         request,
@@ -157,14 +164,16 @@ async def national(
 async def municipality(request: Request, person: Analyst, apis: PersonApis, code: Code) -> Response:
     """One municipality's figures and its schools' (aggregates only)."""
     area = f"{STATISTICS}/municipalities/{code}"
-    view, series = await together(
+    view, series, name = await together(
         apis.statistics.get(area, idle_days=IDLE_DAYS),
         apis.statistics.get(f"{area}/timeseries", **series_range(today())),
+        municipality_name(apis, code),
     )
     return render_page(
         request,
         "ministry/municipality.html",
         code=code,
+        name=view.get("name") or name,
         csv_base=f"/ministry/municipalities/{code}/charts",
         **dashboard(view, series, lang_of(request)),
     )

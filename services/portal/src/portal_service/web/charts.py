@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 WIDTH = 320
-FONT = 14  # the text's size in user units (about pixels on a phone)
-ROW = 46  # a bar's row: its label above, the bar below
-BAR = 18
-LABEL_CHARS = 38  # what fits a row at FONT; the table beside the chart has the whole label
+FONT = 16  # the text's size in user units (about pixels on a phone)
+ROW = 50  # a bar's row: its label above, the bar below
+BAR = 20  # a bar's thickness (the template draws it)
+LABEL_CHARS = 34  # what fits a row at FONT; the table beside the chart has the whole label
 VALUE_ROOM = 64  # right of the longest bar: its value
 PLOT_TOP, PLOT_HEIGHT, PLOT_LEFT = 8, 150, 44
 LEGEND_ROW = 22

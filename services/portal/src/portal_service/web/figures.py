@@ -104,11 +104,12 @@ def series_chart(
 
 
 def coverage_chart(coverage: list[dict[str, Any]], _: Gettext) -> Chart:
-    """The devices still needed to meet each grade band's target (bands without a target are
-    counted in the table without a bar)."""
+    """The devices still needed to meet each grade band's target (the bands that have one; the
+    coverage table beside it has every band)."""
     data = [
         Datum(str(b["band"]), _("Grades %(band)s") % {"band": b["band"]}, b.get("devices_needed"))
         for b in coverage
+        if b.get("target_pupils_per_device") is not None
     ]
     return bar_chart(
         "coverage",
