@@ -249,7 +249,7 @@ class TestSvg:
                                                              "Municipal budget", "2"]]  # fmt: skip
 
 
-def page(lang: Lang, name: str, **context: Any) -> str:
+def page(lang: Lang, template: str, **context: Any) -> str:
     base = {
         "lang": lang,
         "other_lang": "en" if lang == "lv" else "lv",
@@ -270,7 +270,7 @@ def page(lang: Lang, name: str, **context: Any) -> str:
         "warranty_before": "2027-03-01",
         "school_names": {"3113900101": "Skola"},
     }
-    return render(lang, name, {**base, **context})
+    return render(lang, template, {**base, **context})
 
 
 class TestDashboardPage:
