@@ -330,7 +330,7 @@ class TestNationalPage:
                     heads=heading_links("name", "ascending", False), with_usage=False,
                     feed={"date": DAY, "provisional": True, "age_days": 0, "institutions": 2})  # fmt: skip
         assert 'aria-sort="ascending"' in html and 'href="/ministry/municipalities/0020000"' in html
-        html = page(lang, "ministry/municipality.html", code="0010000", name="Rīga",
+        html = page(lang, "ministry/municipality.html", code="0010000", area_name="Rīga",
                     csv_base="/ministry/municipalities/0010000/charts",
                     **dashboard(view(**USAGE), SERIES, lang))  # fmt: skip
         assert "/municipality/0010000/schools" not in html and 'role="img"' in html

@@ -173,7 +173,7 @@ async def municipality(request: Request, person: Analyst, apis: PersonApis, code
         request,
         "ministry/municipality.html",
         code=code,
-        name=view.get("name") or name,
+        area_name=view.get("name") or name,
         csv_base=f"/ministry/municipalities/{code}/charts",
         **dashboard(view, series, lang_of(request)),
     )
