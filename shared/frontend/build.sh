@@ -25,6 +25,10 @@ mkdir -p "$static/govuk/assets"
 cp "$here/portal.scss" "$work/portal.scss"
 npx sass --no-source-map --style=compressed --pkg-importer=node --quiet-deps \
   "$work/portal.scss" "$static/portal.min.css"
+# The console's dashboards' few classes of their own (charts, wide tables), loaded by those pages.
+cp "$here/console.scss" "$work/console.scss"
+npx sass --no-source-map --style=compressed --pkg-importer=node --quiet-deps \
+  "$work/console.scss" "$static/console.min.css"
 cp "$dist/govuk-frontend.min.js" "$static/govuk/govuk-frontend.min.js"
 # Images the CSS refers to; not the fonts (system fonts), not GOV.UK's crown and crest (the
 # footer that shows them is GOV.UK's own; ours has neither).
