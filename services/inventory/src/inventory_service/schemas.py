@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
@@ -237,6 +237,36 @@ class DeviceFilters:
     catalogue_item_code: str | None = None
     warranty_before: dt.date | None = None
     q: str | None = None
+
+
+# The orders of a device search: a field, ascending, or with `-` descending (then by id).
+DeviceSort = Literal[
+    "asset_tag",
+    "-asset_tag",
+    "serial_number",
+    "-serial_number",
+    "created_at",
+    "-created_at",
+    "status",
+    "-status",
+    "warranty_ends_on",
+    "-warranty_ends_on",
+]
+
+
+class DevicePage(BaseModel):
+    """A page of a device search; `next_cursor` as `cursor` gives the next page,
+    `prev_cursor` as `before` the one before (absent on the first page)."""
+
+    items: list[DeviceRead]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+class DeviceCount(BaseModel):
+    """How many devices a search finds."""
+
+    count: int
 
 
 class HistoryRead(ReadModel):
