@@ -288,3 +288,20 @@ class TestBadQueries:
         for case, cursor in forged_cursors(TEXT, UUID).items():
             r = await client.get(DEVICES, params={"before": cursor}, headers=riga)
             assert_invalid_cursor(r, "before", case)
+
+
+class TestAllowedTransitions:
+    async def test_the_statuses_each_caller_may_move_a_device_to(
+        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
+    ) -> None:
+        url = f"{DEVICES}/{device['id']}/transitions"
+        r = await client.get(url, headers=bearer(tokens.riga))
+        assert r.status_code == 200 and r.headers["etag"] == '"1"'
+        assert r.json() == {
+            "status": "in_stock",
+            "allowed": ["available", "in_repair", "lost", "stolen", "written_off"],
+        }
+        # A technician moves everyday statuses but writes nothing off.
+        r = await client.get(url, headers=bearer(tokens.technician))
+        assert r.json()["allowed"] == ["available", "in_repair", "lost", "stolen"]
+        assert (await client.get(url, headers=bearer(tokens.valmiera))).status_code == 403

@@ -199,6 +199,13 @@ class DeviceTransition(Strict):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
 
 
+class TransitionsRead(BaseModel):
+    """Where a device can go from its status, for the caller."""
+
+    status: DeviceStatus
+    allowed: list[DeviceStatus]
+
+
 class DeviceRead(ReadModel):
     id: uuid.UUID
     serial_number: str

@@ -21,6 +21,7 @@ from inventory_service.schemas import (
     DeviceTransition,
     DeviceUpdate,
     HistoryRead,
+    TransitionsRead,
 )
 from inventory_service.service import devices, export, history, states
 from shared_kit.auth import CurrentPrincipal
@@ -185,6 +186,14 @@ async def update_device(
     )
     set_etag(response, device.version)
     return device
+
+
+@router.get("/devices/{device_id}/transitions", response_model=TransitionsRead, responses=READ)
+async def device_transitions(device: ValidDevice, principal: CurrentPrincipal, response: Response):
+    """The statuses you may move the device to now (its ETag: the version they hold for)."""
+    set_etag(response, device.version)
+    allowed = states.allowed_transitions(principal, device)
+    return TransitionsRead(status=device.status, allowed=allowed)
 
 
 @router.post("/devices/{device_id}/transitions", response_model=DeviceRead, responses=WRITE)
