@@ -13,7 +13,7 @@ __all__ = ["DEVICE_CATEGORIES", "DEVICE_CONDITIONS", "DEVICE_STATUSES", "SYSTEMS
 FUNDING_SOURCES: dict[str, str] = {
     "react_eu": N_("REACT-EU"),
     "recovery_fund": N_("Recovery Fund"),
-    "eu_funds_2021_2027": N_("EU funds 2021–2027"),
+    "eu_funds_2021_2027": N_("EU funds 2021-2027"),
     "municipal_budget": N_("Municipal budget"),
     "other": N_("Other funding"),
 }
