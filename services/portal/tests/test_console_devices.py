@@ -126,15 +126,13 @@ class TestSearch:
         await dace.get_by_role("link", name="Iepriekšējā lapa").click()
         await dace.get_by_role("link", name="Nākamā lapa").wait_for()
         assert await table_tags(dace) == first
-        # Sorting by the serial number's heading, then the other way.
-        await dace.get_by_role("link", name=re.compile("^Sērijas numurs")).click()
-        await expect(
-            dace.get_by_role("columnheader", name=re.compile("^Sērijas numurs"))
-        ).to_have_attribute("aria-sort", "ascending")
-        await dace.get_by_role("link", name=re.compile("^Sērijas numurs")).click()
-        header = dace.get_by_role("columnheader", name=re.compile("^Sērijas numurs"))
-        await expect(header).to_have_attribute("aria-sort", "descending")
-        assert "sort=-serial_number" in dace.url
+        # Sorting by a column's heading (a link), then the other way.
+        device_column = dace.get_by_role("columnheader", name=re.compile("^Ierīce"))
+        await expect(device_column).to_have_attribute("aria-sort", "ascending")
+        await device_column.get_by_role("link").click()
+        await dace.wait_for_url(re.compile("sort=-asset_tag"))
+        device_column = dace.get_by_role("columnheader", name=re.compile("^Ierīce"))
+        await expect(device_column).to_have_attribute("aria-sort", "descending")
         assert (await table_tags(dace))[:2] == [f"{prefix}-26", f"{prefix}-25"]
         await check(dace, "devices")
         # The CSV: the whole result of the same filters, as the inventory's search finds it.
@@ -143,7 +141,7 @@ class TestSearch:
         download = await info.value
         text = await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8")
         rows = list(csv.DictReader(io.StringIO(text)))
-        expected = await all_found(admin, municipality=RIGA, q=prefix, sort="-serial_number")
+        expected = await all_found(admin, municipality=RIGA, q=prefix, sort="-asset_tag")
         assert [r["id"] for r in rows] == [d["id"] for d in expected]
         assert len(rows) == 27 and rows[0]["serial_number"] == f"{prefix}-26"
 
@@ -174,6 +172,18 @@ class TestSearch:
         await dace.get_by_role("heading", name="Atrasta 1 ierīce").wait_for()
         assert await table_tags(dace) == [f"{prefix}B-00"]
         assert f"school={OTHER_SCHOOL}" in dace.url and "funding_source=react_eu" in dace.url
+        # Every order is in "Sort by" too (the table's headings hold two).
+        await dace.get_by_label("Skola").select_option(label="Visas skolas")
+        await dace.get_by_label("Finansējums").select_option(label="Jebkurš finansējums")
+        await dace.get_by_label("Kārtot pēc").select_option(label="Sērijas numurs, Z–A")
+        await dace.get_by_role("button", name="Atlasīt").click()
+        await dace.wait_for_url(re.compile("sort=-serial_number"))
+        assert await table_tags(dace) == [
+            f"{prefix}B-00",
+            f"{prefix}-02",
+            f"{prefix}-01",
+            f"{prefix}-00",
+        ]
         await dace.get_by_role("link", name="Notīrīt atlasi").wait_for()
 
 

@@ -24,13 +24,24 @@ WARRANTY_WINDOWS: dict[str, tuple[int, str]] = {
     "6": (6, N_("Ends within 6 months")),
     "12": (12, N_("Ends within a year")),
 }
-# The table's sortable columns: the search's order → the column's heading.
+# The table's sortable columns (a phone's width holds two; every order is in "Sort by"):
+# the order → the heading.
 SORT_COLUMNS: dict[str, str] = {
-    "asset_tag": N_("Asset tag"),
-    "serial_number": N_("Serial number"),
+    "asset_tag": N_("Device"),
     "status": N_("Status"),
-    "warranty_ends_on": N_("Warranty ends"),
 }
+# The "Sort by" choices: the order → its words.
+SORT_CHOICES: dict[str, str] = {
+    "asset_tag": N_("Asset tag, A to Z"),
+    "-asset_tag": N_("Asset tag, Z to A"),
+    "serial_number": N_("Serial number, A to Z"),
+    "-serial_number": N_("Serial number, Z to A"),
+    "status": N_("Status, in the life cycle's order"),
+    "-status": N_("Status, in reverse order"),
+    "warranty_ends_on": N_("Warranty ends, soonest first"),
+    "-warranty_ends_on": N_("Warranty ends, latest first"),
+}
+
 # What a history entry records.
 HISTORY_ACTIONS: dict[str, str] = {
     "registered": N_("Registered"),

@@ -175,8 +175,8 @@ async def _page(
     by_number = {str(s["registration_number"]): str(s["name"]) for s in schools}
     school = next((s for s in schools if s["id"] == device.get("institution_id")), None)
     item = next((i for i in catalogue if i["id"] == device.get("catalogue_item_id")), None)
-    for name in ("delivery_date", "warranty_ends_on"):
-        device[name] = dt.date.fromisoformat(device[name]) if device.get(name) else None
+    for day in ("delivery_date", "warranty_ends_on"):
+        device[day] = dt.date.fromisoformat(device[day]) if device.get(day) else None
     timeline = [entry_view(e, person, by_number) for e in history]
     for entry in timeline:
         entry["at"] = dt.datetime.fromisoformat(entry["at"])

@@ -34,7 +34,7 @@ router.include_router(device_page.router)
 
 CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,2000}$")
 NUMBER = re.compile(r"^[0-9]{5,20}$")
-SORTS = frozenset(labels.SORT_COLUMNS) | {f"-{s}" for s in labels.SORT_COLUMNS}
+SORTS = frozenset(labels.SORT_CHOICES)
 FILTERS: tuple[str, ...] = ("school", "statuses", "category", "os", "catalogue_item")
 FILTERS += ("funding_source", "warranty", "q")
 OS_CHOICES = {**labels.SYSTEMS, "none": "none"}
