@@ -268,6 +268,17 @@ def _status_errors(problem: ApiProblem) -> FormErrors:
     return problem_errors(problem, StatusForm.messages, by_type=by_type)
 
 
+async def _assigned(
+    apis: PersonApis, municipality: MunicipalityPath, device_id: uuid.UUID, school: str
+) -> bool:
+    """Whether the device is at that school now (`none`: at none)."""
+    current = (await _current(apis, municipality, device_id)).get("institution_id")
+    if school == "none" or current is None:
+        return school == "none" and current is None
+    institution = await apis.inventory.get(f"{INVENTORY}/institutions/{school}")
+    return bool(current == institution.get("id"))
+
+
 @router.post(PATH + "/school")
 async def assign_school(
     request: Request,
@@ -293,6 +304,8 @@ async def assign_school(
     except ApiProblem as problem:
         if problem.status in (403, 404) and problem.type != "institution-not-found":
             raise PageNotFound(f"assignment refused: {problem.type}") from problem
+        if problem.status == 412 and await _assigned(apis, municipality, device_id, form.school):
+            return _done(municipality, device_id, "school")  # a form sent twice: done already
         errors = (
             FormErrors().add("form", STALE)
             if problem.status == 412
