@@ -131,12 +131,20 @@ def decode_cursor(cursor: str, columns: Sequence[ColumnElement[Any]]) -> list[An
 
 
 def paginate(
-    stmt: Select[Any], columns: Sequence[ColumnElement[Any]], cursor: str | None, limit: int
+    stmt: Select[Any],
+    columns: Sequence[ColumnElement[Any]],
+    cursor: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
 ) -> Select[Any]:
-    """Order by the key columns, start after the cursor, fetch one extra row to see more."""
+    """Order by the key columns (all ascending, or all descending), start after the cursor,
+    fetch one extra row to see more."""
     if cursor:
-        stmt = stmt.where(tuple_(*columns) > tuple_(*decode_cursor(cursor, columns)))
-    return stmt.order_by(*columns).limit(limit + 1)
+        key, start = tuple_(*columns), tuple_(*decode_cursor(cursor, columns))
+        stmt = stmt.where(key < start if descending else key > start)
+    order = [c.desc() for c in columns] if descending else list(columns)
+    return stmt.order_by(*order).limit(limit + 1)
 
 
 async def fetch_page(
@@ -145,9 +153,12 @@ async def fetch_page(
     columns: Sequence[ColumnElement[Any]],
     cursor: str | None,
     limit: int,
+    *,
+    descending: bool = False,
 ) -> Sequence[Any]:
     """Rows of one page (plus one to tell whether more follow), in key order."""
-    return (await session.scalars(paginate(stmt, columns, cursor, limit))).all()
+    query = paginate(stmt, columns, cursor, limit, descending=descending)
+    return (await session.scalars(query)).all()
 
 
 def page_response(items: Sequence[BaseModel], next_cursor: str | None) -> Response:

@@ -43,6 +43,10 @@ class InstitutionOutsideMunicipality(Unprocessable):
     type, title = "institution-outside-municipality", "Institution of another municipality"
 
 
+class ExportTooLarge(ProblemError):
+    status, type, title = 400, "export-too-large", "Too many devices to export"
+
+
 class TooLarge(ProblemError):
     status, type, title = 413, "payload-too-large", "File too large"
 

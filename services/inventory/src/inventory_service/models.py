@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -141,6 +142,10 @@ class CatalogueItem(UUIDKey, Timestamps, Versioned, Base):
     __table_args__ = (CheckConstraint("base_warranty_months >= 0", name="warranty_nonneg"),)
 
 
+# How searches order by warranty end: a device without one after every date.
+WARRANTY_ORDER = text("COALESCE(warranty_ends_on, '9999-12-31'::date)")
+
+
 class Device(UUIDKey, Timestamps, Versioned, Base):
     """One physical device of a municipality's computer library."""
 
@@ -184,6 +189,14 @@ class Device(UUIDKey, Timestamps, Versioned, Base):
         Index("ix_device_tag_order", "asset_tag", "id"),
         Index("ix_device_created_order", "created_at", "id"),
         Index("ix_device_warranty", "warranty_ends_on"),
+        # Keyset order of the other sorts a search offers, in one municipality and across all
+        # (migration 0005); a device without a warranty end sorts last.
+        Index("ix_device_municipality_serial", "municipality_id", "serial_number", "id"),
+        Index("ix_device_municipality_created", "municipality_id", "created_at", "id"),
+        Index("ix_device_municipality_status", "municipality_id", "status", "id"),
+        Index("ix_device_status_order", "status", "id"),
+        Index("ix_device_municipality_warranty", "municipality_id", WARRANTY_ORDER, "id"),
+        Index("ix_device_warranty_order", WARRANTY_ORDER, "id"),
         # Prefix search on serial numbers and asset tags (stored upper-case).
         Index(
             "ix_device_serial_prefix",

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, false, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    delete,
+    false,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -28,11 +39,23 @@ from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
 from shared_kit.tenancy import Scope
 
-DEVICE_SORTS = {
-    "asset_tag": Device.asset_tag,
-    "serial_number": Device.serial_number,
-    "created_at": Device.created_at,
+# A device without a warranty end sorts after every date (keyset needs a value, not NULL);
+# the indexes of migration 0005 are on the same expression.
+NO_WARRANTY_END = dt.date(9999, 12, 31)
+WARRANTY_ORDER = func.coalesce(Device.warranty_ends_on, literal_column("'9999-12-31'::date", Date))
+# The orders a device search offers: name → the SQL key (then the id) and its value in Python.
+DEVICE_SORTS: dict[str, tuple[ColumnElement[Any], Callable[[Device], Any]]] = {
+    "asset_tag": (Device.asset_tag, lambda d: d.asset_tag),
+    "serial_number": (Device.serial_number, lambda d: d.serial_number),
+    "created_at": (Device.created_at, lambda d: d.created_at),
+    "status": (Device.status, lambda d: d.status),
+    "warranty_ends_on": (WARRANTY_ORDER, lambda d: d.warranty_ends_on or NO_WARRANTY_END),
 }
+
+
+def sort_key(sort: str, device: Device) -> tuple[Any, ...]:
+    """The device's keyset position in a sort order (`-` first: descending)."""
+    return (DEVICE_SORTS[sort.lstrip("-")][1](device), device.id)
 
 
 def _escape_like(value: str) -> str:
@@ -251,12 +274,30 @@ class DeviceRepository:
         return set(rows)
 
     async def search(
-        self, filters: DeviceFilters, scope: Scope, sort: str, cursor: str | None, limit: int
+        self,
+        filters: DeviceFilters,
+        scope: Scope,
+        sort: str,
+        cursor: str | None,
+        limit: int,
+        *,
+        backwards: bool = False,
+        with_references: bool = False,
     ) -> Sequence[Device]:
-        """A page of the devices matching the filters inside the scope."""
+        """A page of the devices matching the filters inside the scope, in the sort's order
+        after the cursor (`backwards`: the page before it, nearest first); `with_references`
+        loads each device's catalogue item and institution too."""
         stmt = self._filtered(select(Device), filters, scope)
-        columns = [DEVICE_SORTS[sort], Device.id]
-        return await fetch_page(self.session, stmt, columns, cursor, limit)
+        if with_references:
+            stmt = stmt.options(joinedload(Device.catalogue_item), joinedload(Device.institution))
+        columns = [DEVICE_SORTS[sort.lstrip("-")][0], Device.id]
+        descending = sort.startswith("-") != backwards
+        return await fetch_page(self.session, stmt, columns, cursor, limit, descending=descending)
+
+    async def count(self, filters: DeviceFilters, scope: Scope) -> int:
+        """How many devices match the filters inside the scope."""
+        stmt = self._filtered(select(func.count(Device.id)), filters, scope)
+        return int(await self.session.scalar(stmt) or 0)
 
     def _filtered(self, stmt: Select[Any], f: DeviceFilters, scope: Scope) -> Select[Any]:
         tenancy = _scope_condition(scope, f)

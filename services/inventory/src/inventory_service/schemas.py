@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
@@ -199,6 +199,13 @@ class DeviceTransition(Strict):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
 
 
+class TransitionsRead(BaseModel):
+    """Where a device can go from its status, for the caller."""
+
+    status: DeviceStatus
+    allowed: list[DeviceStatus]
+
+
 class DeviceRead(ReadModel):
     id: uuid.UUID
     serial_number: str
@@ -237,6 +244,36 @@ class DeviceFilters:
     catalogue_item_code: str | None = None
     warranty_before: dt.date | None = None
     q: str | None = None
+
+
+# The orders of a device search: a field, ascending, or with `-` descending (then by id).
+DeviceSort = Literal[
+    "asset_tag",
+    "-asset_tag",
+    "serial_number",
+    "-serial_number",
+    "created_at",
+    "-created_at",
+    "status",
+    "-status",
+    "warranty_ends_on",
+    "-warranty_ends_on",
+]
+
+
+class DevicePage(BaseModel):
+    """A page of a device search; `next_cursor` as `cursor` gives the next page,
+    `prev_cursor` as `before` the one before (absent on the first page)."""
+
+    items: list[DeviceRead]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+
+
+class DeviceCount(BaseModel):
+    """How many devices a search finds."""
+
+    count: int
 
 
 class HistoryRead(ReadModel):

@@ -5,27 +5,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from inventory_service.deps import LockedDevice, Reader, ValidDevice
 from inventory_service.models import Category, DeviceStatus, FundingSource, OperatingSystem
 from inventory_service.router.base import COMMON, PREFIX, READ, WRITE, set_etag
 from inventory_service.schemas import (
+    DeviceCount,
     DeviceCreate,
     DeviceFilters,
+    DevicePage,
     DeviceRead,
+    DeviceSort,
     DeviceTransition,
     DeviceUpdate,
     HistoryRead,
+    TransitionsRead,
 )
-from inventory_service.service import devices, history, states
+from inventory_service.service import devices, export, history, states
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
 from shared_kit.deps import SessionDep
+from shared_kit.downloads import download_headers
 from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
-from shared_kit.problems import problem_responses
+from shared_kit.problems import Unprocessable, field_error, problem_responses
 
 router = APIRouter(prefix=PREFIX, responses=COMMON, tags=["devices"])
 
@@ -50,12 +56,7 @@ async def register_device(
     return idem.respond(201, DeviceRead.model_validate(device), headers)
 
 
-@router.get("/devices", response_model=Page[DeviceRead])
-async def search_devices(
-    session: SessionDep,
-    principal: Reader,
-    cursor: CursorParam = None,
-    limit: LimitParam = 50,
+def device_filters(
     municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
     institution: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[list[DeviceStatus], Query()] = [],  # noqa: B006 - FastAPI query list
@@ -68,10 +69,9 @@ async def search_devices(
         str | None,
         Query(min_length=1, max_length=100, description="Prefix of a serial number or asset tag"),
     ] = None,
-    sort: Literal["asset_tag", "serial_number", "created_at"] = "asset_tag",
-):
-    """Search devices you may see; stable order by `sort` then id."""
-    filters = DeviceFilters(
+) -> DeviceFilters:
+    """The search's filters from the query (the same for the page, the count and the CSV)."""
+    return DeviceFilters(
         municipality_code=municipality,
         institution_number=institution,
         statuses=status,
@@ -82,16 +82,86 @@ async def search_devices(
         warranty_before=warranty_before,
         q=q,
     )
-    rows = await devices.search_devices(
+
+
+Filters = Annotated[DeviceFilters, Depends(device_filters)]
+SortParam = Annotated[
+    DeviceSort,
+    Query(description="Order by this field, or descending with `-` first; then by id"),
+]
+CSV = "text/csv"
+
+
+def wants_csv(format: str | None, accept: str | None) -> bool:
+    """CSV when asked by `format=csv`, or by an Accept header that prefers it to JSON."""
+    if format is not None:
+        return format == "csv"
+    types = [part.split(";")[0].strip() for part in (accept or "").split(",")]
+    return CSV in types and "application/json" not in types[: types.index(CSV)]
+
+
+@router.get(
+    "/devices",
+    response_model=DevicePage,
+    responses={
+        200: {"content": {CSV: {}}, "description": "A page (JSON), or every device (CSV)"},
+        **problem_responses(400),
+    },
+)
+async def search_devices(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    filters: Filters,
+    cursor: CursorParam = None,
+    before: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{1,2000}$", description="`prev_cursor`: the page before"),
+    ] = None,
+    limit: LimitParam = 50,
+    sort: SortParam = "asset_tag",
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="`csv`: every device found (no pages), as `Accept: text/csv` does"),
+    ] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Search devices you may see; stable order by `sort` then id. As CSV (`format=csv` or
+    `Accept: text/csv`): every device found, streamed, up to 100,000."""
+    if wants_csv(format, accept):
+        await export.check_export(session=session, principal=principal, filters=filters)
+        body = export.export_csv(
+            request.app.state.sessions, principal=principal, filters=filters, sort=sort
+        )
+        headers = download_headers("devices.csv")
+        return StreamingResponse(body, media_type=f"{CSV}; charset=utf-8", headers=headers)
+    if cursor and before:
+        raise Unprocessable(
+            "Give `cursor` or `before`, not both",
+            errors=[field_error(("query", "before"), "not with cursor", "conflicting")],
+        )
+    found = await devices.search_devices(
         session=session,
         principal=principal,
         filters=filters,
         sort=sort,
         cursor=cursor,
+        before=before,
         limit=limit,
     )
-    items, nxt = page_of(rows, limit, lambda d: (getattr(d, sort), d.id))
-    return page_response([DeviceRead.model_validate(d) for d in items], nxt)
+    page = DevicePage(
+        items=[DeviceRead.model_validate(d) for d in found.items],
+        next_cursor=found.next_cursor,
+        prev_cursor=found.prev_cursor,
+    )
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/devices/count", response_model=DeviceCount)
+async def count_devices(session: SessionDep, principal: Reader, filters: Filters):
+    """How many devices a search with these filters finds."""
+    found = await devices.count_devices(session=session, principal=principal, filters=filters)
+    return DeviceCount(count=found)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead, responses=READ)
@@ -116,6 +186,14 @@ async def update_device(
     )
     set_etag(response, device.version)
     return device
+
+
+@router.get("/devices/{device_id}/transitions", response_model=TransitionsRead, responses=READ)
+async def device_transitions(device: ValidDevice, principal: CurrentPrincipal, response: Response):
+    """The statuses you may move the device to now (its ETag: the version they hold for)."""
+    set_etag(response, device.version)
+    allowed = states.allowed_transitions(principal, device)
+    return TransitionsRead(status=device.status, allowed=allowed)
 
 
 @router.post("/devices/{device_id}/transitions", response_model=DeviceRead, responses=WRITE)

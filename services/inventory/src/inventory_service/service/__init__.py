@@ -4,6 +4,7 @@
 - `reference`: municipalities and institutions;
 - `catalogue`: the procurement catalogue;
 - `devices`: registering, reading, searching and editing devices;
+- `export`: a device search as a streamed CSV;
 - `history`: each device's change log;
 - `states`: the status machine (legal moves, each recorded and published);
 - `lifecycle`: what other services' events do to a device (holds by reservations, loans,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +17,12 @@ from inventory_service.exceptions import (
     InstitutionOutsideMunicipality,
 )
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
-from inventory_service.repository import DeviceRepository
+from inventory_service.repository import DeviceRepository, sort_key
 from inventory_service.schemas import DeviceCreate, DeviceFilters, DeviceUpdate
 from inventory_service.service import access, catalogue, history, reference
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+from shared_kit.pagination import InvalidCursor, encode_cursor
 from shared_kit.tenancy import TenantForbidden, actor_of
 
 
@@ -181,6 +182,15 @@ async def get_device(
     return device
 
 
+@dataclass(frozen=True)
+class DeviceSlice:
+    """One page of a search, with the cursors of the pages after and before it."""
+
+    items: list[Device]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
 async def search_devices(
     *,
     session: AsyncSession,
@@ -188,9 +198,38 @@ async def search_devices(
     filters: DeviceFilters,
     sort: str,
     cursor: str | None,
+    before: str | None,
     limit: int,
-) -> Sequence[Device]:
-    """Devices matching the filters inside the principal's scope."""
+) -> DeviceSlice:
+    """Devices matching the filters inside the principal's scope: the page after `cursor`, or
+    the page before `before`."""
     access.ensure_may_search(principal, filters.municipality_code)
     scope = access.scope_for(principal)
-    return await DeviceRepository(session).search(filters, scope, sort, cursor, limit)
+    backwards = before is not None
+    try:
+        rows = await DeviceRepository(session).search(
+            filters, scope, sort, before or cursor, limit, backwards=backwards
+        )
+    except InvalidCursor as exc:
+        if not backwards:
+            raise
+        raise InvalidCursor(parameter="before") from exc
+    items, more = list(rows[:limit]), len(rows) > limit
+    if backwards:
+        items.reverse()
+    # Going forwards, a page after a cursor has one before it; going backwards, the page
+    # before a cursor has the cursor's page after it.
+    earlier, later = (more, True) if backwards else (cursor is not None, more)
+    return DeviceSlice(
+        items,
+        encode_cursor(sort_key(sort, items[-1])) if items and later else None,
+        encode_cursor(sort_key(sort, items[0])) if items and earlier else None,
+    )
+
+
+async def count_devices(
+    *, session: AsyncSession, principal: Principal, filters: DeviceFilters
+) -> int:
+    """How many devices match the filters inside the principal's scope."""
+    access.ensure_may_search(principal, filters.municipality_code)
+    return await DeviceRepository(session).count(filters, access.scope_for(principal))

@@ -10,7 +10,7 @@ from inventory_service.models import Condition, Device, DeviceStatus
 from inventory_service.service import access, history
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
-from shared_kit.tenancy import actor_of
+from shared_kit.tenancy import TenantForbidden, actor_of
 
 S = DeviceStatus
 # The device life cycle. Anything not listed is an illegal transition (409).
@@ -29,6 +29,20 @@ TRANSITIONS: dict[DeviceStatus, frozenset[DeviceStatus]] = {
     S.STOLEN: frozenset({S.AVAILABLE, S.IN_STOCK, S.WRITTEN_OFF}),
     S.WRITTEN_OFF: frozenset(),
 }
+
+
+def allowed_transitions(principal: Principal, device: Device) -> list[DeviceStatus]:
+    """The statuses the principal may move the device to now, in the life cycle's order."""
+    allowed = []
+    for to in DeviceStatus:
+        if to not in TRANSITIONS[device.status]:
+            continue
+        try:
+            access.ensure_may_transition(principal, device, to)
+        except TenantForbidden:
+            continue
+        allowed.append(to)
+    return allowed
 
 
 async def transition_device(

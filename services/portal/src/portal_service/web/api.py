@@ -137,6 +137,23 @@ class ServiceApi:
         """A DELETE's JSON (None for an empty answer)."""
         return _json(await self.request("DELETE", path, **kwargs))
 
+    async def stream(self, path: str, *, accept: str, **params: Any) -> httpx.Response:
+        """A GET whose body is read as it arrives (a large export): the caller passes it on
+        and closes it. A refusal is raised as `request` raises it."""
+        query = {k: v for k, v in params.items() if v is not None}
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": accept}
+        request = self._http.build_request("GET", self._base + path, params=query, headers=headers)
+        try:
+            answer = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            logger.warning("%s unreachable: %s", self.name, type(exc).__name__)
+            raise ServiceUnavailable(f"{self.name} did not answer") from exc
+        if answer.status_code < 400:
+            return answer
+        await answer.aread()
+        await answer.aclose()
+        raise _refusal(self.name, "GET", answer)
+
     async def download(self, path: str) -> httpx.Response:
         """A file (a PDF, a photo) as the service sent it."""
         return await self.request("GET", path)
