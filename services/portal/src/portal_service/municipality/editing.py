@@ -10,7 +10,7 @@ saved one. A conflict where both versions say the same is no conflict: it counts
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,26 @@ class Refusal:
     conflict: Conflict | None = None
     version: int | None = None
     forbidden: bool = False
+
+
+class Prefixes(Mapping[str, str]):
+    """API pointers to form fields by their start: `/school_levels/3` → `school_levels` (a
+    list's or a map's members are one field of the form)."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self._fields = dict(fields)
+
+    def __getitem__(self, pointer: str) -> str:
+        for start, name in self._fields.items():
+            if pointer == start or pointer.startswith(start + "/"):
+                return name
+        raise KeyError(pointer)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from portal_service.municipality import (
     dashboard,
     deliveries,
     devices,
+    lenders,
     policies,
     staff,
 )
 
 router = APIRouter()
-for section in (dashboard, devices, deliveries, catalogue, policies, staff):
+for section in (dashboard, devices, deliveries, catalogue, lenders, policies, staff):
     router.include_router(section.router)
