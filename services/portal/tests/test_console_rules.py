@@ -119,7 +119,7 @@ class TestReservationPolicy:
             await page.get_by_role("button", name="Save the rules").click()
             await expect(page.get_by_text("The reservation rules are saved")).to_be_visible()
             await expect(page.get_by_text(f"{pickup} days")).to_be_visible()
-            await expect(page.get_by_text("31 May")).to_be_visible()
+            await expect(page.get_by_text("May 31")).to_be_visible()
             await check(page)
             saved = await api.ok("GET", "reservations", POLICY)
             assert fields_of(saved) == {
@@ -226,7 +226,7 @@ class TestSla:
         try:
             async with signed_in(browser, system) as page:
                 await page.goto(f"{system.portal}{BASE}/policies#sla")
-                await page.get_by_role("link", name="Change targets for low problems").click()
+                await page.get_by_role("link", name="Change targets (Low)").click()
                 await expect(page.get_by_role("heading", level=1)).to_have_text(
                     "Support targets for low problems"
                 )
