@@ -288,7 +288,7 @@ class TestLenders:
             await page.goto(f"{system.portal}{BASE}/lenders")
             await expect(page.get_by_role("heading", name="Lenders", level=1)).to_be_visible()
             await check(page)
-            await page.get_by_role("link", name="Register a lender").click()
+            await page.get_by_role("button", name="Register a lender").click()
             await page.get_by_role("radio", name="A school's").check()
             await page.get_by_label("The school's registration number in VIIS").fill(number)
             await page.get_by_label("Legal name").fill(f"Test school {number}")
