@@ -9,11 +9,12 @@ from portal_service.municipality import (
     dashboard,
     deliveries,
     devices,
+    lenders,
     platforms,
     policies,
     staff,
 )
 
 router = APIRouter()
-for section in (dashboard, devices, deliveries, catalogue, policies, staff, platforms):
+for section in (dashboard, devices, deliveries, catalogue, lenders, policies, staff, platforms):
     router.include_router(section.router)
