@@ -14,13 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from portal_service.deps import PersonApis
 from portal_service.exceptions import PageNotFound
+from portal_service.municipality import console
 from portal_service.municipality.common import (
     GATEWAY,
     INVENTORY,
-    SECTIONS,
     Municipality,
     MunicipalityPath,
-    municipality_name,
 )
 from portal_service.municipality.staff_forms import (
     GRANTABLE,
@@ -34,7 +33,7 @@ from portal_service.municipality.staff_forms import (
 )
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.forms import FormErrors, form_values, posted_form_key, read_form
-from portal_service.web.pages import page_router, render_form
+from portal_service.web.pages import page_router
 
 router = page_router()
 GRANTS = f"{GATEWAY}/grants"
@@ -58,19 +57,11 @@ async def render_console(
     section: str = "/staff",
     **context: Any,
 ) -> HTMLResponse:
-    """A page of the staff or platforms section, in the console's frame (a refused form's
+    """A page of the staff or platforms section in the console's frame (a refused form's
     `errors` make it a 400)."""
-    title = await municipality_name(apis, place.code)
     errors = context.pop("errors", None)
-    return render_form(
-        request,
-        f"municipality/{name}",
-        errors,
-        place=place,
-        municipality_name=title,
-        sections=SECTIONS,
-        section=section,
-        **context,
+    return await console.render_console(
+        request, place, apis, f"municipality/{name}", section, errors, place=place, **context
     )
 
 
