@@ -77,6 +77,28 @@ class GrantCreate(GrantTarget):
     person_id: uuid.UUID
 
 
+PersonalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+
+class PersonLookup(Strict):
+    """Who a personal code names (the code travels in the body, never in a URL)."""
+
+    personal_code: PersonalCode
+
+
+class PersonNamed(BaseModel):
+    """A person as VIIS names them, for an administrator to confirm (never the code)."""
+
+    given_name: str
+    family_name: str
+
+
+class GrantByCode(GrantTarget):
+    """A role for a person named by personal code (found in VIIS; need not have logged in)."""
+
+    personal_code: PersonalCode
+
+
 class GrantRead(ReadModel):
     id: uuid.UUID
     person_id: uuid.UUID

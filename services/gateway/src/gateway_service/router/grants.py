@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from gateway_service import service
+from gateway_service.deps import Settings, Viis
 from gateway_service.models import GrantedRole
-from gateway_service.schemas import GrantCreate, GrantRead
+from gateway_service.router.base import NO_STORE
+from gateway_service.schemas import GrantByCode, GrantCreate, GrantRead, PersonLookup, PersonNamed
+from gateway_service.service import appoint
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import ClientAddress, NowDep, SessionDep
 from shared_kit.idempotency import IdempotencyDep
@@ -40,6 +43,55 @@ async def create_grant(
         session=session, principal=principal, data=body, client_address=address, now=now
     )
     return idem.respond(201, GrantRead.model_validate(grant))
+
+
+@router.post(
+    "/grants/by-personal-code",
+    status_code=201,
+    response_model=GrantRead,
+    responses=problem_responses(404, 409, 503),
+)
+async def grant_by_personal_code(
+    body: GrantByCode,
+    session: SessionDep,
+    settings: Settings,
+    principal: CurrentPrincipal,
+    viis: Viis,
+    address: ClientAddress,
+    now: NowDep,
+    response: Response,
+) -> Any:
+    """Grant a role to the person VIIS knows by this personal code (201), or answer the grant
+    they already hold there (200): repeating it grants nothing twice. The code is never
+    answered, logged or audited."""
+    grant, created = await appoint.grant_by_personal_code(
+        session=session,
+        settings=settings,
+        principal=principal,
+        viis=viis,
+        data=body,
+        client_address=address,
+        now=now,
+    )
+    response.status_code = 201 if created else 200
+    return GrantRead.model_validate(grant)
+
+
+@router.post(
+    "/people/lookup",
+    response_model=PersonNamed,
+    tags=["people"],
+    responses=problem_responses(404, 503),
+)
+async def look_up_person(
+    body: PersonLookup, principal: CurrentPrincipal, viis: Viis, response: Response
+) -> Any:
+    """The name VIIS gives the person with this personal code, for an administrator to
+    confirm before granting (platform and municipality administrators)."""
+    response.headers.update(NO_STORE)
+    return await appoint.look_up_person(
+        principal=principal, viis=viis, personal_code=body.personal_code
+    )
 
 
 @router.get("/grants", response_model=Page[GrantRead])
