@@ -13,24 +13,23 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from portal_service.deps import PersonApis, Settings, SignedIn
+from portal_service.deps import PersonApis, Settings
 from portal_service.municipality.common import GATEWAY, INVENTORY, RESERVATIONS, TICKETS
+from portal_service.platform import onboarding_municipality
 from portal_service.platform.deliveries import PlatformAdmin
-from portal_service.platform.municipalities import every
 from portal_service.platform.onboarding_create import STEP_NAMES, create_all
 from portal_service.platform.onboarding_flow import (
     BASE,
     CREATE_FAILED,
     LIST,
-    OTHER,
     RETYPE,
     SEVERITIES,
     UNKNOWN_PERSON,
     AdminForm,
     LenderForm,
-    MunicipalityForm,
     ReservationsForm,
     back_of,
+    draft_for,
     failed,
     keep_draft,
     missing_step,
@@ -55,84 +54,12 @@ async def start(admin: PlatformAdmin, settings: Settings) -> Response:
     return to_step("municipality")
 
 
-def _draft(admin: SignedIn, settings: Settings, step: str) -> dict[str, Any] | Response:
-    """The answers so far, or where to go instead (the start, or a skipped step)."""
-    draft = read_draft(admin, settings)
-    if "flow_key" not in draft or draft.get("outcomes"):
-        return RedirectResponse(BASE, status_code=303)
-    missing = missing_step(draft, step)
-    return to_step(missing) if missing else draft
-
-
-@router.get(BASE + "/municipality")
-async def municipality_page(
-    request: Request, admin: PlatformAdmin, apis: PersonApis, settings: Settings
-) -> Response:
-    """Which municipality."""
-    draft = _draft(admin, settings, "municipality")
-    if isinstance(draft, Response):
-        return draft
-    values = {"choice": draft.get("choice", ""), "code": "", "name": ""}
-    if draft.get("choice") == OTHER:
-        values.update(code=draft["code"], name=draft["name"])
-    return await _municipality(request, apis, draft, values, FormErrors())
-
-
-async def _municipality(
-    request: Request,
-    apis: PersonApis,
-    draft: dict[str, Any],
-    values: dict[str, Any],
-    errors: FormErrors,
-) -> Response:
-    known = await apis.inventory.get(f"{INVENTORY}/viis/municipalities")
-    here = {m["code"] for m in await every(apis, f"{INVENTORY}/municipalities")}
-    return render_form(
-        request,
-        "platform/onboarding/municipality.html",
-        errors,
-        values=values,
-        known=known,
-        here=here,
-        back=back_of(draft, "municipality"),
-    )
-
-
-@router.post(BASE + "/municipality")
-async def municipality_post(
-    request: Request, admin: PlatformAdmin, apis: PersonApis, settings: Settings
-) -> Response:
-    """Keep the municipality chosen (VIIS's name for one from its list)."""
-    draft = _draft(admin, settings, "municipality")
-    if isinstance(draft, Response):
-        return draft
-    form, errors = await read_form(request, MunicipalityForm)
-    if form is not None:
-        errors = form.other_errors()
-    if form is None or errors:
-        return await _municipality(request, apis, draft, await form_values(request), errors)
-    if form.choice == OTHER:
-        code, name = form.code, form.name
-    else:
-        known = await apis.inventory.get(f"{INVENTORY}/viis/municipalities")
-        names = {m["code"]: m["name"] for m in known}
-        if form.choice not in names:
-            errors = FormErrors().add("choice", MunicipalityForm.messages["choice"])
-            return await _municipality(request, apis, draft, await form_values(request), errors)
-        code, name = form.choice, names[form.choice]
-    if code != draft.get("code"):
-        draft.pop("schools_seen", None)  # another municipality's schools are to be seen
-    draft.update(choice=form.choice, code=code, name=name)
-    keep_draft(admin, settings, draft)
-    return next_step(draft, "municipality")
-
-
 @router.get(BASE + "/schools")
 async def schools_page(
     request: Request, admin: PlatformAdmin, apis: PersonApis, settings: Settings
 ) -> Response:
     """The schools VIIS lists in the municipality, to be imported."""
-    draft = _draft(admin, settings, "schools")
+    draft = draft_for(admin, settings, "schools")
     if isinstance(draft, Response):
         return draft
     listed = await apis.inventory.get(
@@ -150,7 +77,7 @@ async def schools_page(
 @router.post(BASE + "/schools")
 async def schools_post(admin: PlatformAdmin, settings: Settings) -> Response:
     """The schools are seen: on to the rules."""
-    draft = _draft(admin, settings, "schools")
+    draft = draft_for(admin, settings, "schools")
     if isinstance(draft, Response):
         return draft
     draft["schools_seen"] = True
@@ -163,7 +90,7 @@ async def reservations_page(
     request: Request, admin: PlatformAdmin, apis: PersonApis, settings: Settings
 ) -> Response:
     """Reservation rules to start with (the service's defaults offered)."""
-    draft = _draft(admin, settings, "reservations")
+    draft = draft_for(admin, settings, "reservations")
     if isinstance(draft, Response):
         return draft
     values = draft.get("reservations")
@@ -193,7 +120,7 @@ def _reservations(
 @router.post(BASE + "/reservations")
 async def reservations_post(request: Request, admin: PlatformAdmin, settings: Settings) -> Response:
     """Keep the reservation rules."""
-    draft = _draft(admin, settings, "reservations")
+    draft = draft_for(admin, settings, "reservations")
     if isinstance(draft, Response):
         return draft
     form, errors = await read_form(request, ReservationsForm)
@@ -209,7 +136,7 @@ async def sla_page(
     request: Request, admin: PlatformAdmin, apis: PersonApis, settings: Settings
 ) -> Response:
     """Support time targets per severity, in hours (the tickets service's defaults offered)."""
-    draft = _draft(admin, settings, "sla")
+    draft = draft_for(admin, settings, "sla")
     if isinstance(draft, Response):
         return draft
     chosen = draft.get("sla")
@@ -243,7 +170,7 @@ def _sla(
 @router.post(BASE + "/sla")
 async def sla_post(request: Request, admin: PlatformAdmin, settings: Settings) -> Response:
     """Keep the support time targets."""
-    draft = _draft(admin, settings, "sla")
+    draft = draft_for(admin, settings, "sla")
     if isinstance(draft, Response):
         return draft
     values = await form_values(request)
@@ -258,7 +185,7 @@ async def sla_post(request: Request, admin: PlatformAdmin, settings: Settings) -
 @router.get(BASE + "/lender")
 async def lender_page(request: Request, admin: PlatformAdmin, settings: Settings) -> Response:
     """The municipality as lender: its legal details for loan contracts."""
-    draft = _draft(admin, settings, "lender")
+    draft = draft_for(admin, settings, "lender")
     if isinstance(draft, Response):
         return draft
     values = draft.get("lender") or {"name": draft["name"]}
@@ -281,7 +208,7 @@ def _lender(
 @router.post(BASE + "/lender")
 async def lender_post(request: Request, admin: PlatformAdmin, settings: Settings) -> Response:
     """Keep the lender's details."""
-    draft = _draft(admin, settings, "lender")
+    draft = draft_for(admin, settings, "lender")
     if isinstance(draft, Response):
         return draft
     form, errors = await read_form(request, LenderForm)
@@ -295,7 +222,7 @@ async def lender_post(request: Request, admin: PlatformAdmin, settings: Settings
 @router.get(BASE + "/admin")
 async def admin_page(request: Request, admin: PlatformAdmin, settings: Settings) -> Response:
     """The first municipality administrator's personal code (never shown back)."""
-    draft = _draft(admin, settings, "admin")
+    draft = draft_for(admin, settings, "admin")
     if isinstance(draft, Response):
         return draft
     return _admin(request, draft, FormErrors())
@@ -316,7 +243,7 @@ async def admin_post(
     request: Request, admin: PlatformAdmin, apis: PersonApis, settings: Settings
 ) -> Response:
     """Find the person in VIIS; keep the code (encrypted, until "Create") and their name."""
-    draft = _draft(admin, settings, "admin")
+    draft = draft_for(admin, settings, "admin")
     if isinstance(draft, Response):
         return draft
     form, errors = await read_form(request, AdminForm)
@@ -343,7 +270,7 @@ async def check_page(request: Request, admin: PlatformAdmin, settings: Settings)
     draft = read_draft(admin, settings)
     if draft.get("outcomes") and not failed(draft):
         return RedirectResponse(BASE + "/done", status_code=303)
-    found = _draft(admin, settings, "check")
+    found = draft_for(admin, settings, "check")
     if isinstance(found, Response):
         return found
     found["checking"] = True
@@ -399,3 +326,7 @@ async def done(request: Request, admin: PlatformAdmin, settings: Settings) -> Re
         outcomes=draft["outcomes"],
         step_names=STEP_NAMES,
     )
+
+
+# The first question (which municipality) has a module of its own.
+router.include_router(onboarding_municipality.router)

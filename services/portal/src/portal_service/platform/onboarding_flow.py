@@ -7,10 +7,9 @@ dropped, and only what was done stays for the confirmation page.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import Field
 
 from portal_service.config import PortalSettings
@@ -71,6 +70,15 @@ def keep_draft(person: SignedIn, settings: PortalSettings, answers: dict[str, An
     person.session.secrets_encrypted = cipher.seal({**data, "drafts": drafts})
 
 
+def draft_for(admin: SignedIn, settings: PortalSettings, step: str) -> dict[str, Any] | Response:
+    """The answers so far, or where to go instead (the start, or a skipped step)."""
+    draft = read_draft(admin, settings)
+    if "flow_key" not in draft or draft.get("outcomes"):
+        return RedirectResponse(BASE, status_code=303)
+    missing = missing_step(draft, step)
+    return to_step(missing) if missing else draft
+
+
 def missing_step(draft: dict[str, Any], step: str) -> str | None:
     """The first earlier step without an answer (where to send someone who skipped it)."""
     for earlier in STEPS[: STEPS.index(step)]:
@@ -104,26 +112,21 @@ def back_of(draft: dict[str, Any], step: str) -> str:
 
 
 class MunicipalityForm(Form):
-    """Which municipality: one VIIS lists, or another by ATVK code and name."""
+    """Which municipality: one VIIS lists (its ATVK code), or another one."""
+
+    messages = {"choice": N_("Select the municipality, or choose another one")}
+    choice: str = Field(pattern=rf"^([0-9]{{7}}|{OTHER})$")
+
+
+class OtherMunicipalityForm(Form):
+    """A municipality VIIS does not list: its ATVK code and name."""
 
     messages = {
-        "choice": N_("Select the municipality, or choose another one"),
         "code": N_("Enter the municipality's ATVK code: 7 digits, like 0420200"),
         "name": N_("Enter the municipality's name"),
     }
-    choice: str = Field(pattern=rf"^([0-9]{{7}}|{OTHER})$")
-    code: str = ""
-    name: str = Field("", max_length=200)
-
-    def other_errors(self) -> FormErrors:
-        """Messages for "another municipality" without a valid code or a name."""
-        errors = FormErrors()
-        if self.choice == OTHER:
-            if re.fullmatch(ATVK_PATTERN, self.code) is None:
-                errors.add("code", self.messages["code"])
-            if not self.name:
-                errors.add("name", self.messages["name"])
-        return errors
+    code: str = Field(pattern=ATVK_PATTERN)
+    name: str = Field(min_length=1, max_length=200)
 
 
 class ReservationsForm(Form):
