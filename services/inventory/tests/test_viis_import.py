@@ -7,6 +7,7 @@ kit's real HTTP client; "unavailable" is a real connection to a closed port.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -176,6 +177,15 @@ class TestImport:
             f"{API}/institutions", params={"municipality": CESIS}, headers=admin
         )
         assert len(listed.json()["items"]) == 3
+
+    async def test_the_import_is_logged_with_its_counts(
+        self, viis_client: httpx.AsyncClient, tokens: Tokens, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.INFO, logger="inventory_service")
+        await _onboard(viis_client, tokens)
+        assert (await viis_client.post(IMPORT, headers=bearer(tokens.platform))).is_success
+        record = next(r for r in caplog.records if r.getMessage() == "VIIS import")
+        assert record.__dict__["institutions_created"] == 3
 
     async def test_same_idempotency_key_replays(
         self, viis_client: httpx.AsyncClient, tokens: Tokens

@@ -75,9 +75,14 @@ async def import_institutions(
         else:
             report.unchanged.append(brief)
     await session.flush()
+    # (`created` would clash with the log record's own attribute of that name)
     logger.info(
         "VIIS import",
-        extra={"municipality": municipality.code, "created": len(report.created)},
+        extra={
+            "municipality": municipality.code,
+            "institutions_created": len(report.created),
+            "institutions_updated": len(report.updated),
+        },
     )
     return report
 

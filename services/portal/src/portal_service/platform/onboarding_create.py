@@ -9,6 +9,7 @@ Each step reports "created" or "already there"; the first that fails stops the r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from portal_service.municipality.common import CONTRACTS, GATEWAY, INVENTORY, RE
 from portal_service.platform.onboarding_flow import FAILED
 from portal_service.web.api import ApiProblem
 
+logger = logging.getLogger(__name__)
 CREATED, THERE = "created", "there"
 # The steps in the order they run, with what the confirmation page calls them.
 STEP_NAMES: dict[str, str] = {
@@ -55,7 +57,9 @@ async def create_all(apis: Apis, draft: dict[str, Any], key: str) -> list[dict[s
     for step, run in runs:
         try:
             outcomes.append(await run(apis, code, draft, f"{key}-{step}"))
-        except (ApiProblem, ServiceUnavailable):
+        except (ApiProblem, ServiceUnavailable) as exc:
+            # The problem's status and type, or which service failed: never the answers.
+            logger.warning("onboarding step %s failed: %s", step, exc)
             outcomes.append(Outcome(step, FAILED))
             break
     return [asdict(o) for o in outcomes]
