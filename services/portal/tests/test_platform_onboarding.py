@@ -211,8 +211,8 @@ class TestOnboarding:
         code_field = page.get_by_label("Who is the municipality's first administrator?")
         await expect(code_field).to_have_attribute("autocomplete", "off")
         for typed, message in (
-            ("0101", "Enter a personal code in the correct format"),
-            ("010101-10000", "VIIS knows no person with this personal code"),
+            ("0417-88", "Enter a personal code in the correct format"),
+            ("020202-10005", "VIIS knows no person with this personal code"),
         ):
             await code_field.fill(typed)
             await press_continue(page)
