@@ -201,6 +201,23 @@ async def test_unknown_institution(directory: Any) -> None:
         await directory.institution_pupils("9999999999")
 
 
+async def test_municipalities_and_their_schools_with_addresses(directory: Any) -> None:
+    assert isinstance(directory, viis.ViisInstitutionRegister)
+    listed = await directory.municipalities()
+    assert [(m.code, m.name) for m in listed] == [
+        ("0010000", "Rīgas valstspilsēta"),
+        (standin.CESIS, "Cēsu novads"),
+    ]
+    schools = await directory.institutions(standin.CESIS)
+    assert [s.registration_number for s in schools] == list(standin.CESIS_SCHOOLS)
+    assert all(s.address and s.grades for s in schools)
+
+
+def test_an_answer_without_addresses_is_still_read() -> None:
+    body = {"registration_number": "3113900101", "name": "X", "municipality_code": "0010000"}
+    assert viis.ViisInstitution.model_validate(body).address is None
+
+
 async def test_wrong_api_key_is_an_auth_error(server: StandIn) -> None:
     async with viis.HttpViisDirectory(server.url, "wrong-key") as client:
         with pytest.raises(viis.ViisAuthError):

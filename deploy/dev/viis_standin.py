@@ -6,6 +6,10 @@ and number here is invented. Run it alone with
     uv run uvicorn --app-dir deploy/dev viis_standin:app --port 8190
 
 The API key is `VIIS_STANDIN_API_KEY` (default `dev-viis-key`), sent as `Authorization: Bearer`.
+Besides Rīga (seeded into the inventory by `demo.py`), the register knows a second demo
+municipality, Cēsu novads, with three schools and a future municipality administrator that
+nothing seeds: onboarding a municipality (the portal's `/platform/municipalities`) imports it.
+`VIIS_STANDIN_DATASET=riga` serves Rīga's two schools alone (what service tests count on).
 `VIIS_STANDIN_DATASET=national` adds a national-scale school register for benchmarks: about 600
 invented schools in 43 municipalities with about 220,000 pupils, generated deterministically
 (`national_institutions()`), next to the two demo schools.
@@ -34,7 +38,9 @@ INSTITUTION_NOT_FOUND = "urn:datori:viis:institution-not-found"
 RIGA = "0010000"  # ATVK code of Rīga (real)
 DEMO_SCHOOL_1 = "3113900101"  # "Rīgas Demo 1. pamatskola" (grades 1-9); invented number
 DEMO_SCHOOL_2 = "3113900102"  # "Rīgas Demo 2. vidusskola" (grades 1-12); invented number
-DATASETS = ("demo", "national")
+CESIS = "0420200"  # ATVK code of Cēsu novads: on the platform only once onboarded
+CESIS_SCHOOLS = ("4212900101", "4212900102", "4212900103")  # invented numbers
+DATASETS = ("demo", "riga", "national")
 
 _PERSONAL_CODE = re.compile(r"\d{6}-\d{5}")
 
@@ -108,6 +114,8 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
     "technician": DemoPerson("010190-10001", "VIIS-DEMO-0008", "Edgars", "Zariņš"),
     "ministry_analyst": DemoPerson("010183-10002", "VIIS-DEMO-0009", "Laura", "Vītola"),
     "platform_admin": DemoPerson("010179-10006", "VIIS-DEMO-0012", "Gatis", "Lapiņš"),
+    # Cēsu novads's future municipality administrator: onboarding grants her the role.
+    "cesis_admin": DemoPerson("010177-10004", "VIIS-DEMO-0013", "Sarmīte", "Ābele"),
     # A second family, with a child at the first family's school (Marta's): one family must
     # never see the other's reservations, contracts or tickets.
     "other_guardian": DemoPerson(
@@ -138,6 +146,7 @@ class School:
     name: str
     municipality_code: str
     pupils: dict[int, int] = field(hash=False)
+    address: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The contract's institution body."""
@@ -146,13 +155,38 @@ class School:
             "name": self.name,
             "municipality_code": self.municipality_code,
             "grades": sorted(self.pupils),
+            "address": self.address,
         }
 
 
 DEMO_SCHOOLS = (
-    School(DEMO_SCHOOL_1, "Rīgas Demo 1. pamatskola", RIGA, PUPIL_COUNTS[DEMO_SCHOOL_1]),
-    School(DEMO_SCHOOL_2, "Rīgas Demo 2. vidusskola", RIGA, PUPIL_COUNTS[DEMO_SCHOOL_2]),
-)
+    School(
+        DEMO_SCHOOL_1, "Rīgas Demo 1. pamatskola", RIGA, PUPIL_COUNTS[DEMO_SCHOOL_1],
+        "Demo iela 1, Rīga, LV-1001",
+    ),
+    School(
+        DEMO_SCHOOL_2, "Rīgas Demo 2. vidusskola", RIGA, PUPIL_COUNTS[DEMO_SCHOOL_2],
+        "Demo iela 2, Rīga, LV-1002",
+    ),
+)  # fmt: skip
+
+# Cēsu novads (invented schools): a primary, a basic and a secondary school.
+ONBOARDING_SCHOOLS = (
+    School(
+        CESIS_SCHOOLS[0], "Cēsu Demo sākumskola", CESIS,
+        {1: 41, 2: 39, 3: 44, 4: 38, 5: 36, 6: 35}, "Skolas iela 1, Cēsis, LV-4101",
+    ),
+    School(
+        CESIS_SCHOOLS[1], "Cēsu Demo pamatskola", CESIS,
+        {g: 30 + g for g in range(1, 10)}, "Skolas iela 2, Cēsis, LV-4101",
+    ),
+    School(
+        CESIS_SCHOOLS[2], "Priekuļu Demo vidusskola", CESIS,
+        {g: 25 + g for g in range(1, 13)}, "Skolas iela 3, Priekuļi, LV-4126",
+    ),
+)  # fmt: skip
+
+MUNICIPALITY_NAMES = {RIGA: "Rīgas valstspilsēta", CESIS: "Cēsu novads"}
 
 # The national data set: 43 municipalities (Rīga first; the other codes are invented), schools
 # of four kinds with plausible class sizes. Seeded, so every run yields the same register.
@@ -187,8 +221,18 @@ def register(dataset: str = "demo") -> dict[str, School]:
     """The schools a stand-in serves, by registration number."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
-    schools = national_institutions() if dataset == "national" else DEMO_SCHOOLS
+    if dataset == "national":
+        schools = national_institutions()
+    elif dataset == "riga":
+        schools = DEMO_SCHOOLS
+    else:
+        schools = (*DEMO_SCHOOLS, *ONBOARDING_SCHOOLS)
     return {s.registration_number: s for s in schools}
+
+
+def municipality_name(code: str) -> str:
+    """A municipality's name (the national data set's invented ones are numbered)."""
+    return MUNICIPALITY_NAMES.get(code) or f"Demo novads {code}"
 
 
 class Lookup(BaseModel):
@@ -274,6 +318,12 @@ def create_app(api_key: str = DEFAULT_API_KEY, dataset: str = "demo") -> FastAPI
             if municipality is None or s.municipality_code == municipality
         ]
         return {"institutions": listed}
+
+    @app.get("/v1/municipalities", dependencies=guarded)
+    async def municipalities() -> Any:
+        """The municipalities with listed institutions, by code."""
+        codes = sorted({s.municipality_code for s in schools.values()})
+        return {"municipalities": [{"code": c, "name": municipality_name(c)} for c in codes]}
 
     return app
 

@@ -87,8 +87,9 @@ def sessions(engine: AsyncEngine, settings: StatisticsSettings) -> async_session
     return create_session_factory(engine, outbox_topic=settings.events_topic)
 
 
-def viis_factory(dataset: str = "demo") -> ViisFactory:
-    """Opens the real VIIS client against the stand-in (in-process, over ASGI)."""
+def viis_factory(dataset: str = "riga") -> ViisFactory:
+    """Opens the real VIIS client against the stand-in (in-process, over ASGI); by default
+    Rīga's two demo schools alone."""
     app = standin.create_app(VIIS_KEY, dataset)
 
     def open_client() -> AbstractAsyncContextManager[ViisSchoolRegister]:

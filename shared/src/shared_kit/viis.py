@@ -21,8 +21,12 @@ tests and the local stack. Contract, version 1 (every request carries
   or 404 with problem type `INSTITUTION_NOT_FOUND`.
 - `GET /v1/institutions` (optionally `?municipality=<ATVK code>`)
   → 200 `{"institutions": [{"registration_number": "…", "name": "…",
-  "municipality_code": "0010000", "grades": [1, 2, …]}, …]}`: every general-education
-  institution VIIS knows, with the grades it teaches, ordered by registration number.
+  "municipality_code": "0010000", "grades": [1, 2, …], "address": "…"}, …]}`: every
+  general-education institution VIIS knows, with the grades it teaches and its address
+  (optional: older answers lack it), ordered by registration number.
+- `GET /v1/municipalities`
+  → 200 `{"municipalities": [{"code": "0010000", "name": "Rīgas valstspilsēta"}, …]}`: the
+  municipalities (ATVK codes) whose institutions VIIS lists, ordered by code.
 - 401/403 → `ViisAuthError`; network errors, timeouts, 429 and 5xx → `ViisUnavailable`;
   any other answer, including a 404 without the contract's problem type (a wrong base URL must
   not look like "nobody is in VIIS") → `ViisProtocolError`.
@@ -134,18 +138,33 @@ class InstitutionPupils(_Frozen):
 
 
 class ViisInstitution(_Frozen):
-    """An institution as VIIS lists it: its municipality (ATVK code) and the grades it teaches."""
+    """An institution as VIIS lists it: its municipality (ATVK code), the grades it teaches and
+    its address (None when VIIS does not send one)."""
 
     registration_number: str
     name: str
     municipality_code: str
     grades: tuple[int, ...] = ()
+    address: str | None = None
 
 
 class InstitutionList(_Frozen):
     """Wire shape of the institution-list answer."""
 
     institutions: tuple[ViisInstitution, ...]
+
+
+class ViisMunicipality(_Frozen):
+    """A municipality as VIIS names it (ATVK code)."""
+
+    code: str
+    name: str
+
+
+class MunicipalityList(_Frozen):
+    """Wire shape of the municipality-list answer."""
+
+    municipalities: tuple[ViisMunicipality, ...]
 
 
 @runtime_checkable
@@ -184,6 +203,19 @@ class ViisSchoolRegister(Protocol):
 
     async def institution_pupils(self, registration_number: str) -> list[GradeCount]:
         """Pupil counts per grade; raises `UnknownInstitution` for an unknown number."""
+        ...
+
+
+@runtime_checkable
+class ViisInstitutionRegister(Protocol):
+    """What the inventory asks VIIS when a municipality comes on board: its schools."""
+
+    async def municipalities(self) -> list[ViisMunicipality]:
+        """The municipalities whose institutions VIIS lists."""
+        ...
+
+    async def institutions(self, municipality_code: str | None = None) -> list[ViisInstitution]:
+        """Every institution VIIS lists (of one municipality when a code is given)."""
         ...
 
 
@@ -278,6 +310,13 @@ class HttpViisDirectory:
         if response.status_code == 404:
             raise ViisProtocolError("VIIS answered 404 for the institution list")
         return list(_parse(InstitutionList, response).institutions)
+
+    async def municipalities(self) -> list[ViisMunicipality]:
+        """The municipalities whose institutions VIIS lists."""
+        response = await self._send("GET", "/v1/municipalities")
+        if response.status_code == 404:
+            raise ViisProtocolError("VIIS answered 404 for the municipality list")
+        return list(_parse(MunicipalityList, response).municipalities)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}

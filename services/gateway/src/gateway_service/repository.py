@@ -184,6 +184,24 @@ class GrantRepository:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def live(
+        self,
+        person_id: uuid.UUID,
+        role: GrantedRole,
+        municipality_code: str | None,
+        institution_number: str | None,
+    ) -> RoleGrant | None:
+        """The person's unrevoked grant of this role there, if any."""
+        return await self.session.scalar(
+            select(RoleGrant).where(
+                RoleGrant.person_id == person_id,
+                RoleGrant.role == role,
+                RoleGrant.municipality_code.is_not_distinct_from(municipality_code),
+                RoleGrant.institution_number.is_not_distinct_from(institution_number),
+                RoleGrant.revoked_at.is_(None),
+            )
+        )
+
     async def live_exists(
         self,
         person_id: uuid.UUID,

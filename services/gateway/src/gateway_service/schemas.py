@@ -84,6 +84,15 @@ class GrantCreate(GrantTarget):
     person_id: uuid.UUID
 
 
+PersonalCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+
+class GrantByCode(GrantTarget):
+    """A role for a person named by personal code (found in VIIS; need not have logged in)."""
+
+    personal_code: PersonalCode
+
+
 class GrantRead(ReadModel):
     id: uuid.UUID
     person_id: uuid.UUID

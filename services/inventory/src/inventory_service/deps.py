@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from inventory_service.config import InventorySettings
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from inventory_service.service import access, catalogue, devices, reference
+from inventory_service.service.viis import ViisFactory
 from shared_kit.auth import CurrentPrincipal, Principal, require_roles
 from shared_kit.deps import SessionDep
 
@@ -20,6 +21,14 @@ def get_settings(request: Request) -> InventorySettings:
 
 
 Settings = Annotated[InventorySettings, Depends(get_settings)]
+
+
+def get_viis(request: Request) -> ViisFactory:
+    """Opens the app's VIIS client."""
+    return request.app.state.viis
+
+
+Viis = Annotated[ViisFactory, Depends(get_viis)]
 Reader = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.READ_SCOPE)]
 
 

@@ -1,6 +1,12 @@
 """Business errors of the inventory, each with its HTTP status and problem type."""
 
-from shared_kit.problems import Conflict, NotFound, ProblemError, Unprocessable
+from shared_kit.problems import (
+    Conflict,
+    NotFound,
+    ProblemError,
+    ServiceUnavailable,
+    Unprocessable,
+)
 
 
 class MunicipalityNotFound(NotFound):
@@ -53,3 +59,7 @@ class TooLarge(ProblemError):
 
 class UnsupportedType(ProblemError):
     status, type, title = 415, "unsupported-media-type", "Not a CSV file"
+
+
+class ViisUnreachable(ServiceUnavailable):
+    type, title = "viis-unavailable", "VIIS is unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,21 +11,36 @@ from inventory_service.config import InventorySettings
 from inventory_service.consumers import build_consumers
 from inventory_service.router import router
 from inventory_service.service.lifecycle import hold_purge
+from inventory_service.service.viis import ViisFactory
 from shared_kit.app import ServiceSpec, create_service_app
+from shared_kit.viis import HttpViisDirectory, ViisInstitutionRegister
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 DESCRIPTION = """
 The stock of the municipal computer libraries: municipalities and institutions (reference
 data), the procurement catalogue, and every device with its status, warranty, insurance,
-funding source and full history. Deliveries are imported from CSV.
+funding source and full history. Deliveries are imported from CSV; a municipality's schools
+from VIIS.
 """
 
 
-def create_app(settings: InventorySettings | None = None) -> FastAPI:
-    """Build the inventory service."""
+def http_viis(settings: InventorySettings) -> ViisFactory:
+    """Opens the HTTP VIIS client (the kit's, as the gateway and statistics use it)."""
+
+    def open_client() -> AbstractAsyncContextManager[ViisInstitutionRegister]:
+        key = settings.viis_api_key.get_secret_value()
+        return HttpViisDirectory(settings.viis_url, key, timeout_s=settings.viis_timeout_s)
+
+    return open_client
+
+
+def create_app(
+    settings: InventorySettings | None = None, viis: ViisFactory | None = None
+) -> FastAPI:
+    """Build the inventory service; `viis` replaces the HTTP VIIS client."""
     settings = settings or InventorySettings()
-    return create_service_app(
+    app = create_service_app(
         ServiceSpec(
             name="inventory",
             title="Inventory service",
@@ -42,3 +58,5 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
             ],
         )
     )
+    app.state.viis = viis or http_viis(settings)
+    return app

@@ -118,6 +118,11 @@ class Institution(UUIDKey, Timestamps, Versioned, Base):
     name: Mapped[str] = mapped_column(String(300))
     municipality_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("municipality.id"), index=True)
     municipality: Mapped[Municipality] = relationship(lazy="raise")
+    # As VIIS lists them (empty for an institution registered by hand, until a VIIS import);
+    # `viis_synced_at`: when a VIIS import last created or changed the row.
+    address: Mapped[str | None] = mapped_column(String(300))
+    grades: Mapped[list[int]] = mapped_column(JSONB, default=list, server_default="[]")
+    viis_synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CatalogueItem(UUIDKey, Timestamps, Versioned, Base):

@@ -117,6 +117,21 @@ class MunicipalityRepository:
             stmt = stmt.where(tenancy)
         return await fetch_page(self.session, stmt, [Municipality.code], cursor, limit)
 
+    async def lock(self, municipality: Municipality) -> None:
+        """Lock the municipality's row for the rest of the transaction (one import at a time)."""
+        await self.session.execute(
+            select(Municipality.id).where(Municipality.id == municipality.id).with_for_update()
+        )
+
+    async def institution_counts(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """Municipality id → how many institutions it has (only those with any)."""
+        rows = await self.session.execute(
+            select(Institution.municipality_id, func.count())
+            .where(Institution.municipality_id.in_(list(ids)))
+            .group_by(Institution.municipality_id)
+        )
+        return {municipality_id: count for municipality_id, count in rows.all()}
+
 
 class InstitutionRepository:
     """Education institutions."""

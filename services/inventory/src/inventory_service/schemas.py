@@ -77,7 +77,53 @@ class InstitutionRead(ReadModel):
     registration_number: str
     name: str
     municipality_id: uuid.UUID
+    address: str | None = None
+    grades: list[int] = Field(default_factory=list, description="Grades taught, as VIIS says")
+    viis_synced_at: dt.datetime | None = None
     version: int
+
+
+class MunicipalityListItem(MunicipalityRead):
+    institution_count: int = Field(description="Institutions registered in the municipality")
+
+
+# What VIIS lists, and importing it -----------------------------------------------------------
+
+
+class ViisMunicipalityRead(BaseModel):
+    """A municipality VIIS lists institutions of."""
+
+    code: str
+    name: str
+
+
+class ViisInstitutionRead(BaseModel):
+    """An institution as VIIS lists it."""
+
+    registration_number: str
+    name: str
+    municipality_code: str
+    address: str | None = None
+    grades: list[int] = Field(default_factory=list)
+
+
+class ImportedInstitution(BaseModel):
+    """One institution of a VIIS import, by number and name."""
+
+    registration_number: str
+    name: str
+
+
+class ViisImportReport(BaseModel):
+    """What a VIIS import did: institutions created, updated (name, address or grades),
+    unchanged, and those VIIS lists here but the platform keeps in another municipality
+    (left alone: moving a school between municipalities moves its devices' tenancy)."""
+
+    municipality_code: str
+    created: list[ImportedInstitution] = Field(default_factory=list)
+    updated: list[ImportedInstitution] = Field(default_factory=list)
+    unchanged: list[ImportedInstitution] = Field(default_factory=list)
+    elsewhere: list[ImportedInstitution] = Field(default_factory=list)
 
 
 # Catalogue ----------------------------------------------------------------------------------

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from gateway_service import service
-from gateway_service.deps import ViisPeople
+from gateway_service.deps import Settings, Viis, ViisPeople
 from gateway_service.models import GrantedRole
-from gateway_service.schemas import GrantCreate, GrantRead
+from gateway_service.schemas import GrantByCode, GrantCreate, GrantRead
+from gateway_service.service import appoint
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.deps import ClientAddress, NowDep, SessionDep
 from shared_kit.fields import AtvkCode
@@ -49,6 +50,40 @@ async def create_grant(
         now=now,
     )
     return idem.respond(201, (await service.named(session, [grant]))[0])
+
+
+@router.post(
+    "/grants/by-personal-code",
+    status_code=201,
+    response_model=GrantRead,
+    responses=problem_responses(404, 409, 503),
+)
+async def grant_by_personal_code(
+    body: GrantByCode,
+    session: SessionDep,
+    settings: Settings,
+    principal: CurrentPrincipal,
+    viis: Viis,
+    register: ViisPeople,
+    address: ClientAddress,
+    now: NowDep,
+    response: Response,
+) -> Any:
+    """Grant a role to the person VIIS knows by this personal code (201), or answer the grant
+    they already hold there (200): repeating it grants nothing twice. The code is never
+    answered, logged or audited."""
+    grant, created = await appoint.grant_by_personal_code(
+        session=session,
+        settings=settings,
+        principal=principal,
+        viis=viis,
+        register=register,
+        data=body,
+        client_address=address,
+        now=now,
+    )
+    response.status_code = 201 if created else 200
+    return GrantRead.model_validate(grant)
 
 
 @router.get("/grants", response_model=Page[GrantRead])

@@ -13,6 +13,7 @@ from inventory_service.schemas import (
     InstitutionRead,
     InstitutionUpdate,
     MunicipalityCreate,
+    MunicipalityListItem,
     MunicipalityRead,
     MunicipalityUpdate,
 )
@@ -54,16 +55,23 @@ async def create_municipality(
     )
 
 
-@router.get("/municipalities", response_model=Page[MunicipalityRead])
+@router.get("/municipalities", response_model=Page[MunicipalityListItem])
 async def list_municipalities(
     session: SessionDep, principal: Reader, cursor: CursorParam = None, limit: LimitParam = 50
 ):
-    """Municipalities you may see, ordered by code."""
+    """Municipalities you may see, ordered by code, with how many institutions each has."""
     rows = await reference.list_municipalities(
         session=session, principal=principal, cursor=cursor, limit=limit
     )
     items, nxt = page_of(rows, limit, lambda m: (m.code,))
-    return page_response([MunicipalityRead.model_validate(m) for m in items], nxt)
+    counts = await reference.institution_counts(session=session, municipalities=items)
+    listed = [
+        MunicipalityListItem.model_validate(
+            {**MunicipalityRead.model_validate(m).model_dump(), "institution_count": counts[m.id]}
+        )
+        for m in items
+    ]
+    return page_response(listed, nxt)
 
 
 @router.get("/municipalities/{code}", response_model=MunicipalityRead, responses=READ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,6 +68,15 @@ async def list_municipalities(
     """A page of the municipalities the principal may see, by code."""
     scope = access.scope_for(principal)
     return await MunicipalityRepository(session).page(scope, cursor, limit)
+
+
+async def institution_counts(
+    *, session: AsyncSession, municipalities: Sequence[Municipality]
+) -> dict[uuid.UUID, int]:
+    """Municipality id → its number of institutions (zero included)."""
+    ids = [m.id for m in municipalities]
+    counts = await MunicipalityRepository(session).institution_counts(ids)
+    return {i: counts.get(i, 0) for i in ids}
 
 
 async def create_institution(

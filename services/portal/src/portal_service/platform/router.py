@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from portal_service.platform import deliveries, onboarding
+from portal_service.platform import deliveries, municipalities, onboarding
 
 router = APIRouter()
 router.include_router(deliveries.router)
 router.include_router(onboarding.router)
+router.include_router(municipalities.router)
