@@ -38,6 +38,7 @@ from shared_kit.testing.gateway import GATEWAY_MIGRATIONS, Process
 from shared_kit.testing.infra import Postgres, free_port
 from shared_kit.testing.sharing import declared_shared_stack
 from shared_kit.testing.stack import AsyncApi, DevStack, StackUrls, login_token
+from shared_kit.testing.stack_template import postgres_template, start_from
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 RIGA = "0010000"  # the demo municipality
@@ -236,9 +237,11 @@ class Systems:
         self._stopping: list[threading.Thread] = []
 
     def start(self, env: dict[str, str]) -> System:
-        """A pristine stack with the demo data (`DevStack.wait_ready`)."""
+        """A pristine stack with the demo data (`DevStack.wait_ready`); its PostgreSQL starts
+        from the session's migrated template (`shared_kit.testing.stack_template`)."""
         data_dir = self._tmp.mktemp("system")
         started = time.monotonic()
+        start_from(self._template(), data_dir)
         stack = DevStack(data_dir, isolated=True, env={**UNLIMITED_LOGINS, **env})
         try:
             urls = stack.wait_ready()
@@ -246,6 +249,12 @@ class Systems:
             self.stop_later(stack)
             raise
         return System(urls, stack, time.monotonic() - started)
+
+    def _template(self) -> Path:
+        # In the folder all xdist workers of the session share: one of them makes it.
+        base = self._tmp.getbasetemp()
+        root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        return postgres_template(root / "stack-postgres-template")
 
     def shared(self, key: SharedKey) -> System:
         """The stack shared under `key`, started by the first module that asks (a failed start
