@@ -40,7 +40,7 @@ from shared_kit.testing.tokens import JWKSServer, TokenIssuer
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 8  # per operation
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0  # for all of them, started at once
 
 
 @dataclass(frozen=True)
@@ -97,26 +97,34 @@ def env_for(target: Target, database_url: str, kafka: str, jwks: JWKSServer) -> 
 
 
 @contextlib.contextmanager
-def serving(target: Target, env: dict[str, str], log: Path) -> Iterator[str]:
-    """The service under uvicorn on a free port, until the block ends; its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", target.app, *target.options,
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def serving(*started: tuple[Target, dict[str, str], Path]) -> Iterator[list[str]]:
+    """Each service under uvicorn on a free port, all started at once and then awaited (each
+    import takes seconds), until the block ends; their base URLs in order."""
+    processes, urls = [], []
     try:
+        for target, env, log in started:
+            port = free_port()
+            command = [sys.executable, "-m", "uvicorn", target.app, *target.options,
+                       "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+            with log.open("wb") as out:
+                processes.append(
+                    (subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT), log)
+                )
+            urls.append(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.2)
-        yield url
+        for (process, log), url in zip(processes, urls, strict=True):
+            while time.monotonic() < deadline:
+                assert process.poll() is None, log.read_text()
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                time.sleep(0.1)
+        yield urls
     finally:
-        process.terminate()
-        process.wait(15)
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            process.wait(15)
 
 
 @pytest.fixture(scope="module")
@@ -129,17 +137,22 @@ async def servers(
     """Every fuzzed service, each on a fresh migrated database."""
     logs = tmp_path_factory.mktemp("fuzz-logs")
     with contextlib.ExitStack() as stack:
-        viis = stack.enter_context(serving(VIIS_STANDIN, dict(os.environ), logs / "viis.log"))
-        latvija = stack.enter_context(serving(LATVIJA_STANDIN, dict(os.environ), logs / "l.log"))
-        urls = {}
+        viis, latvija = stack.enter_context(
+            serving(
+                (VIIS_STANDIN, dict(os.environ), logs / "viis.log"),
+                (LATVIJA_STANDIN, dict(os.environ), logs / "l.log"),
+            )
+        )
+        services = []
         for name, target in TARGETS.items():
             name_of_db = await database_factory.create(target.migrations)
             database_url = database_factory.server.url(name_of_db)
             env = env_for(target, database_url, kafka_bootstrap, jwks_server)
             env[f"{target.prefix}VIIS_URL"] = viis  # statistics reads pupils from VIIS
             env[f"{target.prefix}LATVIJA_IDP_METADATA_URL"] = f"{latvija}/metadata"  # gateway
-            urls[name] = stack.enter_context(serving(target, env, logs / f"{name}.log"))
-        yield urls
+            services.append((target, env, logs / f"{name}.log"))
+        urls = stack.enter_context(serving(*services))
+        yield dict(zip(TARGETS, urls, strict=True))
 
 
 def problem_json_for_4xx(ctx: Any, response: Any, case: Any) -> bool | None:

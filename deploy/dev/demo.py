@@ -226,7 +226,7 @@ async def _devices_counted(client: httpx.AsyncClient, at_least: int, timeout_s: 
             raise SeedError(
                 f"statistics counted {counted} of the {at_least} demo devices in {timeout_s:.0f} s"
             )
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
 
 
 # The lenders named in loan contracts: the municipality and its schools (invented details).

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -35,7 +36,9 @@ from portal_service.main import MIGRATIONS, create_app
 from shared_kit.migrations import upgrade
 from shared_kit.testing.gateway import GATEWAY_MIGRATIONS, Process
 from shared_kit.testing.infra import Postgres, free_port
+from shared_kit.testing.sharing import declared_shared_stack
 from shared_kit.testing.stack import AsyncApi, DevStack, StackUrls, login_token
+from shared_kit.testing.stack_template import postgres_template, start_from
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 RIGA = "0010000"  # the demo municipality
@@ -222,23 +225,136 @@ UNLIMITED_LOGINS = {
 }
 
 
+class Systems:
+    """This worker's stacks: a module's own, stopped as it ends, and the shared ones by name and
+    `STACK_ENV`, stopped after the last module sharing one (or at the session's end). A stack is
+    stopped in the background (PostgreSQL's shutdown alone takes seconds), so the next module
+    starts meanwhile; the session waits for every stop before it ends."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._shared: dict[SharedKey, System | BaseException] = {}
+        self._stopping: list[threading.Thread] = []
+
+    def start(self, env: dict[str, str]) -> System:
+        """A pristine stack with the demo data (`DevStack.wait_ready`); its PostgreSQL starts
+        from the session's migrated template (`shared_kit.testing.stack_template`)."""
+        data_dir = self._tmp.mktemp("system")
+        started = time.monotonic()
+        start_from(self._template(), data_dir)
+        stack = DevStack(data_dir, isolated=True, env={**UNLIMITED_LOGINS, **env})
+        try:
+            urls = stack.wait_ready()
+        except BaseException:
+            self.stop_later(stack)
+            raise
+        return System(urls, stack, time.monotonic() - started)
+
+    def _template(self) -> Path:
+        # In the folder all xdist workers of the session share: one of them makes it.
+        base = self._tmp.getbasetemp()
+        root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        return postgres_template(root / "stack-postgres-template")
+
+    def shared(self, key: SharedKey) -> System:
+        """The stack shared under `key`, started by the first module that asks (a failed start
+        fails the other modules of the name at once)."""
+        if key not in self._shared:
+            try:
+                self._shared[key] = self.start(dict(key[1]))
+            except Exception as exc:
+                self._shared[key] = exc
+                raise
+        found = self._shared[key]
+        if isinstance(found, BaseException):
+            raise RuntimeError(f"the shared stack {key[0]!r} did not start") from found
+        return found
+
+    def release(self, key: SharedKey) -> None:
+        """The last module sharing `key` is done: stop its stack."""
+        found = self._shared.pop(key, None)
+        if isinstance(found, System):
+            self.stop_later(found.stack)
+
+    def stop_later(self, stack: DevStack) -> None:
+        """Stop a stack (and remove its data) in the background."""
+
+        def stop() -> None:
+            try:
+                stack.stop()
+            finally:
+                shutil.rmtree(stack.data_dir, ignore_errors=True)
+
+        thread = threading.Thread(target=stop, name=f"stop-stack-{stack.port_base}")
+        thread.start()
+        self._stopping.append(thread)
+
+    def close(self) -> None:
+        """Stop what is still running and wait for every stop."""
+        for key in list(self._shared):
+            self.release(key)
+        for thread in self._stopping:
+            thread.join()
+
+
+SharedKey = tuple[str, tuple[tuple[str, str], ...]]  # (SHARED_STACK, sorted STACK_ENV items)
+SYSTEMS = pytest.StashKey[Systems]()
+
+
+def shared_key(module: object) -> SharedKey | None:
+    """The shared stack a test module asks for (`SHARED_STACK`, with its `STACK_ENV`), if any."""
+    name = getattr(module, "SHARED_STACK", None)
+    if name is None:
+        return None
+    return str(name), tuple(sorted(getattr(module, "STACK_ENV", {}).items()))
+
+
+@pytest.fixture(scope="session")
+def systems(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[Systems]:
+    """This worker's whole-system stacks."""
+    made = Systems(tmp_path_factory)
+    pytestconfig.stash[SYSTEMS] = made
+    try:
+        yield made
+    finally:
+        del pytestconfig.stash[SYSTEMS]
+        made.close()
+
+
 @pytest.fixture(scope="module")
-def system(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[System]:
+def system(systems: Systems, request: pytest.FixtureRequest) -> Iterator[System]:
     """A pristine system per test module (its own PostgreSQL, broker and ports): no module sees
     another's reservations, contracts or tickets. A module's `STACK_ENV` (a dict) sets the
-    services' settings it needs, e.g. `CONTRACTS_SIGN_MAX_AGE_S`."""
-    data_dir = tmp_path_factory.mktemp("system")
-    started = time.monotonic()
-    env = {**UNLIMITED_LOGINS, **getattr(request.module, "STACK_ENV", {})}
-    stack = DevStack(data_dir, isolated=True, env=env)
+    services' settings it needs, e.g. `CONTRACTS_SIGN_MAX_AGE_S`.
+
+    A module that sets `SHARED_STACK = "<name>"` shares one system with the other modules of
+    that name and `STACK_ENV` instead (they run one after another on one xdist worker, see
+    `shared_kit.testing.sharing`): its tests must not depend on pristine data or on the other
+    modules' order — they create what they need and assert relative to it."""
+    key = shared_key(request.module)
+    if key is not None:
+        yield systems.shared(key)
+        return
+    own = systems.start(getattr(request.module, "STACK_ENV", {}))
     try:
-        urls = stack.wait_ready()
-        yield System(urls, stack, time.monotonic() - started)
+        yield own
     finally:
-        stack.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        systems.stop_later(own.stack)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the last test of the modules sharing a stack, stop it (the next test is elsewhere)."""
+    try:
+        return (yield)
+    finally:
+        key = shared_key(getattr(item, "module", None))
+        after = shared_key(getattr(nextitem, "module", None)) if nextitem else None
+        systems = item.config.stash.get(SYSTEMS, None)
+        if key is not None and key != after and systems is not None:
+            systems.release(key)
 
 
 async def log_in(
@@ -329,9 +445,20 @@ async def no_js_context(browser: Browser) -> AsyncIterator[BrowserContext]:
         yield made
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every portal test starts processes (the gateway, stand-ins): mark them slow."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every portal test starts processes (the gateway, stand-ins): mark them slow. The modules
+    of one shared stack run one after another, where the first of them would (so that one stack
+    serves them all without xdist too); each declares its name as the scheduler reads it."""
     here = Path(__file__).parent
     for item in items:
         if Path(str(item.fspath)).is_relative_to(here):
             item.add_marker(pytest.mark.slow)
+    groups: dict[object, list[pytest.Item]] = {}
+    for item in items:
+        key = shared_key(getattr(item, "module", None))
+        if key is not None and declared_shared_stack(Path(str(item.fspath))) != key[0]:
+            raise pytest.UsageError(
+                f"{item.fspath}: write SHARED_STACK as a plain string at module level"
+            )
+        groups.setdefault(key or item, []).append(item)
+    items[:] = [item for group in groups.values() for item in group]

@@ -25,7 +25,16 @@ from shared_kit.testing.infra import (
     broker_from_env_or_tansu,
     postgres_from_env_or_embedded,
 )
+from shared_kit.testing.sharing import make_scheduler
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` keeps the modules of one shared stack on one worker (`sharing.py`)."""
+    if config.getoption("dist") == "loadfile":
+        return make_scheduler(config, log)
+    return None
 
 
 def _worker() -> str:
