@@ -308,3 +308,39 @@ class TestTenancyAndBadInput:
         r = await client.get(f"{API}{path}", headers=bearer(tokens.analyst), params=params)
         assert r.status_code == 422, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+class TestFeedAndHistory:
+    async def test_snapshots_carry_the_usage_figures(
+        self, client: httpx.AsyncClient, tokens: Tokens, sessions: Sessions, clock: TestClock
+    ) -> None:
+        await apply_in_order(sessions, known_history().events)
+        clock.set(NOW)
+        r = await client.post(f"{API}/ops/snapshots", headers=bearer(tokens.platform))
+        assert r.status_code == 200, r.text
+        feed = await get(client, tokens.viis, "/feeds/viis")
+        assert feed["schema_version"] == "1.2.0"
+        records = {
+            i["record"]["institution_registration_number"]: i["record"] for i in feed["items"]
+        }
+        assert records[SCHOOL_1]["figures"]["usage"] == SCHOOL_1_USAGE
+        series = await get(client, tokens.riga, f"/institutions/{SCHOOL_1}/timeseries")
+        [point] = series["points"]
+        assert {k: point[k] for k in point if k.startswith(("devices_", "loan_days", "util"))} == {
+            "devices_total": 11,
+            "devices_in_service": 9,
+            "devices_lendable": 5,
+            "devices_on_loan": 1,
+            "utilisation": 0.2,
+            "devices_idle": 2,
+            "devices_never_lent": 2,
+            "loan_days_30": 10,
+            "loan_days_90": 89,
+            "loan_days_365": 209,
+        }
+        r = await client.get(
+            f"{API}/export.csv", headers=bearer(tokens.riga), params={"institution": SCHOOL_1}
+        )
+        header, row = r.text.splitlines()[:2]
+        cells = dict(zip(header.split(","), row.split(","), strict=True))
+        assert (cells["devices_idle"], cells["loan_days_365"]) == ("2", "209")
