@@ -34,6 +34,7 @@ from bench.rawsql import Statement, captured, sql_pool, sql_sender
 from bench.relay import delete_topics
 from bench.report import Row
 from bench.search import percentile
+from bench.statistics_usage import usage_rows
 from bench.synthetic import national_history, publish_history
 from shared_kit.auth import Principal
 from shared_kit.db import create_engine, create_session_factory
@@ -85,6 +86,8 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
             rows = await ingestion(sessions, settings, records(schools))
             await infra.settle(url)
             rows += await view_rows(url, sessions, settings)
+            idle_rows, idle_note = await usage_rows(url, sessions, settings)
+            rows += idle_rows
         finally:
             await engine.dispose()
     rebuilt, rebuild_notes = await rebuild_rows(infra, schools)
@@ -96,6 +99,7 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         "table of their own; views computed "
         f"{VIEW_CALLS} times each by the service's view code (no HTTP, no cache) after a "
         "VACUUM (ANALYZE) and CHECKPOINT, beside the same SQL statements executed alone",
+        idle_note,
         *rebuild_notes,
     ]
     return rows + rebuilt, notes

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -167,12 +168,14 @@ class Producers:
     """Builds events of the inventory, reservations, contracts and tickets; each call is a
     moment later than the previous one, as a producer's events are."""
 
-    def __init__(self, start: dt.datetime = START) -> None:
-        self.time = start
+    def __init__(
+        self, start: dt.datetime = START, step: dt.timedelta = dt.timedelta(seconds=1)
+    ) -> None:
+        self.time, self.step = start, step
         self.devices: dict[str, dict[str, Any]] = {}
 
     def _tick(self) -> dt.datetime:
-        self.time += dt.timedelta(seconds=1)
+        self.time += self.step
         return self.time
 
     def device(self, device_id: str | None = None, **fields: Any) -> CloudEvent:
@@ -404,7 +407,7 @@ def random_history(seed: int, scale: int = 1) -> list[CloudEvent]:
     """A plausible history of devices, reservations, contracts and tickets, in production order
     (interleaved across aggregates); `scale` multiplies the number of aggregates."""
     rng = random.Random(seed)
-    p = Producers()
+    p = Producers(step=dt.timedelta(hours=5))  # loans across days, so loan days count
     schools = [(RIGA, SCHOOL_1), (RIGA, SCHOOL_2), (VALMIERA, VALMIERA_SCHOOL), (RIGA, "")]
     streams: list[list[Callable[[], CloudEvent]]] = []
     for _ in range(12 * scale):
@@ -500,6 +503,11 @@ def recompute(events: Iterable[CloudEvent]) -> Counters:
         if isinstance(fact, TicketFact) and fact.sla_breached:
             breached.add(fact.ticket_id)
     reservations = {f.reservation_id: f for f in latest.values() if isinstance(f, ReservationFact)}
+    versions: dict[Any, dict[int, DeviceFact]] = {}
+    for evt in events:
+        fact = to_fact(evt)
+        if isinstance(fact, DeviceFact):
+            versions.setdefault(fact.device_id, {})[fact.version] = fact
     out: dict[str, dict[tuple[Any, ...], list[int]]] = {name: {} for name in COUNTERS}
 
     def bump(name: str, key: tuple[Any, ...], *values: int) -> None:
@@ -510,6 +518,9 @@ def recompute(events: Iterable[CloudEvent]) -> Counters:
     for f in latest.values():
         where = (f.municipality_code, f.institution_number)
         if isinstance(f, DeviceFact):
+            history = [versions[f.device_id][v] for v in sorted(versions[f.device_id])]
+            for name, key in _usage_reference(f, history):
+                bump(name, key, 1)
             dims = (f.status, f.os, f.category, f.funding_source)
             bump("device_count", (*where, *dims), 1)
             if f.warranty_ends_on is not None:
@@ -535,6 +546,43 @@ def recompute(events: Iterable[CloudEvent]) -> Counters:
             ever = f.ticket_id in breached
             bump("ticket_count", (*where, f.is_open, ever), 1, timed, seconds)
     return {name: {k: tuple(v) for k, v in rows.items()} for name, rows in out.items()}
+
+
+LENDABLE = {"available", "reserved", "on_loan"}
+OPEN = dt.date(9999, 12, 31)
+
+
+def _usage_reference(
+    state: DeviceFact, history: list[DeviceFact]
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """The usage counter keys of one device, from all of its versions (oldest first)."""
+
+    def day(at: dt.datetime) -> dt.date:
+        return at.astimezone(ZoneInfo("Europe/Riga")).date()
+
+    loans, start = [], None
+    for v in history:
+        if v.status == "on_loan" and start is None:
+            start = v.event_time
+        elif v.status != "on_loan" and start is not None:
+            loans.append((day(start), day(v.event_time)))
+            start = None
+    if start is not None:
+        loans.append((day(start), OPEN))
+    first = len(history) - 1
+    while first > 0 and history[first - 1].status == state.status:
+        first -= 1
+    ended = [e for _, e in loans if e != OPEN]
+    delivered = state.delivered_on or day(min(v.event_time for v in history))
+    idle = state.status in LENDABLE and state.status != "on_loan"
+    since = (ended[-1] if ended else delivered) if idle else day(history[first].event_time)
+    where = (state.municipality_code, state.institution_number)
+    ever_available = any(v.status in LENDABLE for v in history)
+    key = (*where, state.funding_source, state.status, ever_available, bool(loans), since)
+    out: list[tuple[str, tuple[Any, ...]]] = [("device_usage_count", key)]
+    if state.status in LENDABLE:
+        out += [("loan_day_count", (*where, s, e)) for s, e in loans if e > s]
+    return out
 
 
 _ID = {

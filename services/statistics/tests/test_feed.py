@@ -273,7 +273,7 @@ class TestCursors:
         replaced = [r for r in seen if r not in everything]
         assert replaced and all(r["provisional"] for r in replaced)
         quiet = (await page(client, tokens.viis, cursor)).json()
-        assert quiet == {"schema_version": "1.1.0", "items": [], "next": cursor, "has_more": False}
+        assert quiet == {"schema_version": "1.2.0", "items": [], "next": cursor, "has_more": False}
 
     async def test_item_cursors_resume_after_that_item(
         self, client: httpx.AsyncClient, tokens: Tokens, world: Producers
@@ -351,7 +351,7 @@ class TestFeedAccess:
         r = await client.get(f"{FEED}/schema", headers=bearer(tokens.viis))
         assert r.status_code == 200
         body = r.json()
-        assert body["version"] == "1.1.0" == body["schema"]["version"]
+        assert body["version"] == "1.2.0" == body["schema"]["version"]
         Draft202012Validator.check_schema(body["schema"])
         for item in (await page(client, tokens.viis)).json()["items"]:
             Draft202012Validator(body["schema"]).validate(item["record"])

@@ -48,7 +48,9 @@ async def test_records_from_before_provisional_snapshots(
     assert [r.provisional for r in rows] == [False, True]
     records = [InstitutionSnapshotRecord.model_validate(r.record) for r in rows]
     assert [r.provisional for r in records] == [False, True]
-    assert {r.schema_version for r in records} == {"1.1.0"}
+    # … and, from 0004 on, usage figures, not measured for them (null).
+    assert {r.schema_version for r in records} == {"1.2.0"}
+    assert [r.figures.usage for r in records] == [None, None]
 
 
 async def _insert_legacy_record(engine: AsyncEngine, seq: int, day: dt.date) -> None:
@@ -64,6 +66,7 @@ async def _insert_legacy_record(engine: AsyncEngine, seq: int, day: dt.date) -> 
         figures=publish(Raw(), DEFAULT_BANDS, 5),
     ).model_dump(mode="json")
     del record["provisional"]
+    del record["figures"]["usage"]
     record["schema_version"] = "1.0.0"
     columns = {c: 0 for c in SERIES_COLUMNS}
     async with engine.begin() as conn:

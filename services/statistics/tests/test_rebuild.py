@@ -91,9 +91,9 @@ async def test_rebuild_catches_up_with_a_live_consumer_that_is_ahead(
     # the rebuild must read on to the topics' ends before it swaps.
     replayed = rebuild_module._apply_folded
 
-    async def then_more_events(folded: Any, apply: Any, batch_size: int) -> None:
+    async def then_more_events(folded: Any, versions: Any, apply: Any, batch_size: int) -> None:
         monkeypatch.undo()  # once: the catch-up applies through the real one
-        await replayed(folded, apply, batch_size)
+        await replayed(folded, versions, apply, batch_size)
         await publish_all(settings, later)
         await eventually(partial(counted, recompute(events)), timeout_s=40)
 

@@ -49,6 +49,9 @@ DEFAULT_BANDS = [
 ]
 
 
+DEFAULT_IDLE_DAYS = 60
+
+
 class StatisticsSettings(ServiceSettings):
     """Settings of the statistics service."""
 
@@ -69,6 +72,8 @@ class StatisticsSettings(ServiceSettings):
     coverage_bands: list[GradeBand] = Field(default_factory=lambda: list(DEFAULT_BANDS))
     # Counts of loans by social criterion below this are published as suppressed (null).
     suppression_threshold: int = Field(5, ge=1)
+    # A lendable device not lent for more than this many days is idle (views may ask otherwise).
+    idle_days: int = Field(DEFAULT_IDLE_DAYS, ge=1, le=3650)
     viis_url: str = "http://127.0.0.1:8190"
     viis_api_key: SecretStr = SecretStr(DEV_VIIS_API_KEY)
     viis_timeout_s: float = Field(10.0, gt=0)

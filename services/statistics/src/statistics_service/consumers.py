@@ -108,6 +108,7 @@ class DeviceSnapshotIn(_Tolerant):
     category: str = "unknown"
     funding_source: str = "unknown"
     warranty_ends_on: dt.date | None = None
+    delivery_date: dt.date | None = None
     school_levels: list[str] | None = None  # the catalogue item's (absent from older events)
 
 
@@ -210,6 +211,7 @@ def _device(evt: CloudEvent) -> DeviceFact:
         funding_source=d.funding_source,
         warranty_ends_on=d.warranty_ends_on,
         levels_mask=levels_mask(d.school_levels),
+        delivered_on=d.delivery_date,
     )
 
 

@@ -44,6 +44,15 @@ def device_filter(
     return DeviceFilter({k: v for k, v in given.items() if v is not None})
 
 
+IdleDays = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=3650,
+        description="Days without a loan after which a lendable device is idle "
+        "(default `STATISTICS_IDLE_DAYS`, 60)",
+    ),
+]
 Settings = Annotated[StatisticsSettings, Depends(get_settings)]
 Viis = Annotated[ViisFactory, Depends(get_viis)]
 Devices = Annotated[DeviceFilter, Depends(device_filter)]

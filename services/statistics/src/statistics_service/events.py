@@ -1,6 +1,6 @@
 """Events statistics publishes: each daily institution snapshot, the VIIS feed's record.
 
-The payload is the feed record itself (`InstitutionSnapshotRecord`, schema version 1.1.0),
+The payload is the feed record itself (`InstitutionSnapshotRecord`, schema version 1.2.0),
 keyed by the institution's registration number; its `sequence` is the record's position in the
 feed. Every record of the feed is published, today's provisional ones too (`provisional`); the
 one with the greatest `sequence` per day and institution is the current one, and a record with

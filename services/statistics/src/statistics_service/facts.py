@@ -38,6 +38,7 @@ class DeviceFact(Fact):
     funding_source: str
     warranty_ends_on: dt.date | None
     levels_mask: int
+    delivered_on: dt.date | None = None  # the inventory's delivery date, when it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,16 @@ class TicketFact(Fact):
     is_open: bool
     sla_breached: bool
     resolve_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One version of a device as far as its use goes: its status from `at` on."""
+
+    device_id: uuid.UUID
+    version: int
+    at: dt.datetime
+    status: str
 
 
 AnyFact = DeviceFact | ReservationFact | ContractFact | TicketFact

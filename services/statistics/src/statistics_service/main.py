@@ -93,6 +93,7 @@ def create_app(
             housekeeping=[pupils_job(settings, clock, viis), snapshot_job(settings, clock)],
             openapi_tags=[
                 {"name": "views", "description": "National, municipality, institution views"},
+                {"name": "usage", "description": "Idle and never-lent devices"},
                 {"name": "history", "description": "Daily snapshots: time series and CSV"},
                 {"name": "feed", "description": "The VIIS feed and its JSON Schema"},
                 {"name": "operations", "description": "Health, jobs, dead letters"},

@@ -91,6 +91,7 @@ class DeviceState(OrderKey, Base):
     funding_source: Mapped[str] = mapped_column(Label)
     warranty_ends_on: Mapped[dt.date | None] = mapped_column(Date)
     levels_mask: Mapped[int] = mapped_column(Integer)
+    delivered_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ReservationState(OrderKey, Base):
@@ -131,6 +132,60 @@ class TicketState(OrderKey, Base):
     is_open: Mapped[bool] = mapped_column(Boolean)
     sla_breached: Mapped[bool] = mapped_column(Boolean)
     resolve_seconds: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Device use (see `service.usage`) -----------------------------------------------------------
+
+IDLE = "idle_since IS NOT NULL"
+NEVER_LENT = "idle_since IS NOT NULL AND NOT ever_lent"
+
+
+class DeviceStatusChange(Base):
+    """One version of a device: its status from `at` on. A device's use (loans, idleness,
+    repairs) is computed from all of its versions, whatever order they arrived in."""
+
+    __tablename__ = "device_status_change"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(Label)
+
+
+def _idle_index(name: str, where: str, *area: str) -> Index:
+    return Index(name, *area, "idle_since", "device_id", postgresql_where=text(where))
+
+
+class DeviceUsage(Base):
+    """A device's use as its versions tell it: the rows of the idle-devices lists. Days are
+    Rīga days; `idle_since` is set only for a lendable device not on loan (its last loan's
+    end, else its delivery)."""
+
+    __tablename__ = "device_usage"
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(Code)
+    institution_number: Mapped[str] = mapped_column(RegNo)
+    category: Mapped[str] = mapped_column(Label)
+    os: Mapped[str] = mapped_column(Label)
+    funding_source: Mapped[str] = mapped_column(Label)
+    status: Mapped[str] = mapped_column(Label)
+    delivered_on: Mapped[dt.date] = mapped_column(Date)
+    ever_available: Mapped[bool] = mapped_column(Boolean)
+    ever_lent: Mapped[bool] = mapped_column(Boolean)
+    last_loan_ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    status_since: Mapped[dt.date] = mapped_column(Date)  # e.g. a loan's or a repair's start
+    idle_since: Mapped[dt.date | None] = mapped_column(Date)
+
+    # Most idle first, per area, in keyset order: one partial index per list and area.
+    __table_args__ = (
+        _idle_index("ix_device_usage_idle", IDLE),
+        _idle_index("ix_device_usage_idle_municipality", IDLE, "municipality_code"),
+        _idle_index("ix_device_usage_idle_institution", IDLE, "institution_number"),
+        _idle_index("ix_device_usage_never_lent", NEVER_LENT),
+        _idle_index("ix_device_usage_never_lent_municipality", NEVER_LENT, "municipality_code"),
+        _idle_index("ix_device_usage_never_lent_institution", NEVER_LENT, "institution_number"),
+    )
 
 
 # Counters ---------------------------------------------------------------------------------
@@ -219,9 +274,41 @@ class TicketCount(Where, Base):
     resolve_seconds: Mapped[int] = mapped_column(BigInteger)
 
 
+class DeviceUsageCount(Where, Base):
+    """Devices by funding source, status, whether ever made available or lent, and `since`:
+    the day a lendable device not on loan became idle, else the day its status began."""
+
+    __tablename__ = "device_usage_count"
+
+    funding_source: Mapped[str] = mapped_column(Label, primary_key=True)
+    status: Mapped[str] = mapped_column(Label, primary_key=True)
+    ever_available: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    ever_lent: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    since: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class LoanDayCount(Where, Base):
+    """Loans of the devices lendable now, by their first and last Rīga day (a loan still
+    running ends on 9999-12-31)."""
+
+    __tablename__ = "loan_day_count"
+
+    started_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    ended_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 STATE_TABLES: tuple[Table, ...] = tuple(
     m.__table__  # type: ignore[misc]
-    for m in (DeviceState, ReservationState, ContractState, TicketState)
+    for m in (
+        DeviceState,
+        ReservationState,
+        ContractState,
+        TicketState,
+        DeviceStatusChange,
+        DeviceUsage,
+    )
 )
 COUNTER_TABLES: tuple[Table, ...] = tuple(
     m.__table__  # type: ignore[misc]
@@ -233,6 +320,8 @@ COUNTER_TABLES: tuple[Table, ...] = tuple(
         LoanCount,
         LoanCriterionCount,
         TicketCount,
+        DeviceUsageCount,
+        LoanDayCount,
     )
 )
 # What `statistics-rebuild` recreates from the topics.
@@ -299,6 +388,14 @@ class InstitutionSnapshot(Base):
     tickets_open: Mapped[int] = mapped_column(Integer)
     sla_breaches: Mapped[int] = mapped_column(Integer)
     pupils: Mapped[int] = mapped_column(Integer)
+    # Usage (null in records from before feed schema 1.2.0).
+    devices_lendable: Mapped[int | None] = mapped_column(Integer)
+    devices_on_loan: Mapped[int | None] = mapped_column(Integer)
+    devices_idle: Mapped[int | None] = mapped_column(Integer)
+    devices_never_lent: Mapped[int | None] = mapped_column(Integer)
+    loan_days_30: Mapped[int | None] = mapped_column(Integer)
+    loan_days_90: Mapped[int | None] = mapped_column(Integer)
+    loan_days_365: Mapped[int | None] = mapped_column(Integer)
     provisional: Mapped[bool] = mapped_column(Boolean, server_default=false())
     record: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(

@@ -50,9 +50,11 @@ from statistics_service.facts import (
     DeviceFact,
     ReservationFact,
     TicketFact,
+    Transition,
 )
 from statistics_service.repository.projection import ProjectionRepository, ProjectionTables
 from statistics_service.service.projection import apply_facts, latest
+from statistics_service.service.usage import transitions_of
 
 logger = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 30.0
@@ -79,8 +81,9 @@ class RebuildReport:
         return self.events_read / self.seconds if self.seconds else 0.0
 
 
-Apply = Callable[[list[AnyFact]], Coroutine[Any, Any, None]]
+Apply = Callable[[list[AnyFact], list[Transition]], Coroutine[Any, Any, None]]
 Folded = dict[type[Any], dict[uuid.UUID, Any]]
+Versions = dict[uuid.UUID, list[Transition]]  # every version of each device read
 
 
 async def rebuild(
@@ -113,14 +116,14 @@ async def rebuild(
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             until = {tp: ends[tp] - 1 for tp in partitions}
-            folded = await _read(consumer, until, reached, report, size, to_high_watermark=True)
+            read = await _read(consumer, until, reached, report, size, to_high_watermark=True)
             shadow = ProjectionTables.shadow()
 
-            async def apply(facts: list[AnyFact]) -> None:
+            async def apply(facts: list[AnyFact], versions: list[Transition]) -> None:
                 async with sessions() as s, s.begin():
-                    await apply_facts(s, facts, shadow, lock=False)
+                    await apply_facts(s, facts, shadow, lock=False, transitions=versions)
 
-            await _apply_folded(folded, apply, size)
+            await _apply_folded(*read, apply, size)
         async with sessions() as session, session.begin():
             await _swap(
                 session, consumer, reached, report, batch_size or settings.rebuild_batch_size
@@ -180,14 +183,16 @@ async def _read(
     batch_size: int,
     *,
     to_high_watermark: bool = False,
-) -> Folded:
-    """Read each partition up to `until` (inclusive); the latest fact of every aggregate.
+) -> tuple[Folded, Versions]:
+    """Read each partition up to `until` (inclusive); the latest fact of every aggregate, and
+    every version of each device (its use is computed from all of them).
 
     With `to_high_watermark`, a partition's target is raised to the high watermark its first
     fetch response names: some brokers (Tansu) answer a list-offsets request with the start of
     the last record batch rather than the end of the log.
     """
     folded: Folded = latest([])
+    versions: Versions = {}
     until = dict(until)
     widened: set[TopicPartition] = set()
     pending = {tp for tp, last in until.items() if last > reached[tp]}
@@ -216,15 +221,22 @@ async def _read(
                 pending.discard(tp)
         report.facts += len(facts)
         latest(facts, into=folded)
-    return folded
+        for t in transitions_of(facts):
+            versions.setdefault(t.device_id, []).append(t)
+    return folded, versions
 
 
-async def _apply_folded(folded: Folded, apply: Apply, batch_size: int) -> None:
-    """Apply the folded facts, reservations before the contracts that count their criteria."""
+async def _apply_folded(folded: Folded, versions: Versions, apply: Apply, batch_size: int) -> None:
+    """Apply the folded facts, reservations before the contracts that count their criteria,
+    each device with all of its versions."""
     for kind in (ReservationFact, ContractFact, DeviceFact, TicketFact):
         facts = list(folded[kind].values())
         for start in range(0, len(facts), batch_size):
-            await apply(facts[start : start + batch_size])
+            chunk = facts[start : start + batch_size]
+            of_chunk = [
+                t for f in chunk if isinstance(f, DeviceFact) for t in versions.get(f.device_id, [])
+            ]
+            await apply(chunk, of_chunk)
 
 
 def _fact(
@@ -254,12 +266,12 @@ async def _swap(
             consumer.seek(tp, reached[tp] + 1)
         shadow = ProjectionTables.shadow()
 
-        async def apply(facts: list[AnyFact]) -> None:
-            await apply_facts(session, facts, shadow, lock=False)
+        async def apply(facts: list[AnyFact], versions: list[Transition]) -> None:
+            await apply_facts(session, facts, shadow, lock=False, transitions=versions)
 
         before = report.events_read
-        folded = await _read(consumer, ahead, reached, report, batch_size, to_high_watermark=True)
-        await _apply_folded(folded, apply, batch_size)
+        read = await _read(consumer, ahead, reached, report, batch_size, to_high_watermark=True)
+        await _apply_folded(*read, apply, batch_size)
         report.caught_up = report.events_read - before
     await repo.swap_in_shadow_tables()
     await repo.bump_epoch()

@@ -11,11 +11,13 @@ from fastapi.responses import StreamingResponse
 from shared_kit.deps import NowDep, SessionDep
 from shared_kit.downloads import download_headers
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
+from shared_kit.pagination import CursorParam, LimitParam, Page, page_response
 from shared_kit.problems import problem_responses
 from statistics_service.deps import (
     Cache,
     Devices,
     FeedReader,
+    IdleDays,
     Operator,
     Reader,
     Settings,
@@ -25,11 +27,12 @@ from statistics_service.schemas import (
     FEED_SCHEMA_VERSION,
     FeedPage,
     FeedSchema,
+    IdleDevice,
     OperationResult,
     StatisticsView,
     TimeSeries,
 )
-from statistics_service.service import feed, history, pupils, snapshots, views
+from statistics_service.service import feed, history, idle, pupils, snapshots, views
 
 PREFIX = "/api/v1/statistics"
 router = APIRouter(prefix=PREFIX, responses=problem_responses(400, 401, 403, 422, 503))
@@ -43,6 +46,10 @@ DateFrom = Annotated[
     dt.date | None, Query(alias="from", description="First day (default: 30 days back)")
 ]
 DateTo = Annotated[dt.date | None, Query(alias="to", description="Last day (default: today)")]
+IdleKind = Annotated[
+    idle.Kind,
+    Query(description="`idle`: idle for more than `idle_days`; `never_lent`: never lent at all"),
+]
 
 
 # Views ------------------------------------------------------------------------------------
@@ -56,10 +63,17 @@ async def national_view(
     now: NowDep,
     devices: Devices,
     cache: Cache,
+    idle_days: IdleDays = None,
 ) -> Response:
     """The whole country now, with a summary per municipality (ministry analysts)."""
     view = await views.national(
-        session, principal=principal, settings=settings, now=now, devices=devices, cache=cache
+        session,
+        principal=principal,
+        settings=settings,
+        now=now,
+        devices=devices,
+        cache=cache,
+        idle_days=idle_days,
     )
     return _json(view)
 
@@ -73,6 +87,7 @@ async def municipality_view(
     now: NowDep,
     devices: Devices,
     cache: Cache,
+    idle_days: IdleDays = None,
 ) -> Response:
     """One municipality now, with a summary per institution."""
     view = await views.municipality(
@@ -83,6 +98,7 @@ async def municipality_view(
         now=now,
         devices=devices,
         cache=cache,
+        idle_days=idle_days,
     )
     return _json(view)
 
@@ -101,6 +117,7 @@ async def institution_view(
     now: NowDep,
     devices: Devices,
     cache: Cache,
+    idle_days: IdleDays = None,
 ) -> Response:
     """One institution now."""
     view = await views.institution(
@@ -111,6 +128,7 @@ async def institution_view(
         now=now,
         devices=devices,
         cache=cache,
+        idle_days=idle_days,
     )
     return _json(view)
 
@@ -118,6 +136,75 @@ async def institution_view(
 def _json(view: StatisticsView) -> Response:
     # Serialised straight by pydantic: the views are the hot path (see `page_response`).
     return Response(view.model_dump_json(), media_type="application/json")
+
+
+# Idle devices ------------------------------------------------------------------------------
+
+IDLE_PAGE = {"response_model": Page[IdleDevice], "tags": ["usage"], "responses": READ}
+
+
+@router.get("/national/idle-devices", **IDLE_PAGE)
+async def national_idle_devices(
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: NowDep,
+    idle_days: IdleDays = None,
+    kind: IdleKind = "idle",
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> Response:
+    """Idle (or never lent) lendable devices of the whole country, most idle first."""
+    area = await idle.checked_area(session, principal=principal)
+    items, next_cursor = await idle.idle_devices(
+        session, area=area, settings=settings, now=now, idle_days=idle_days, kind=kind,
+        cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return page_response(items, next_cursor)
+
+
+@router.get("/municipalities/{code}/idle-devices", **IDLE_PAGE)
+async def municipality_idle_devices(
+    code: Atvk,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: NowDep,
+    idle_days: IdleDays = None,
+    kind: IdleKind = "idle",
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> Response:
+    """Idle (or never lent) lendable devices of one municipality, most idle first."""
+    area = await idle.checked_area(session, principal=principal, municipality_code=code)
+    items, next_cursor = await idle.idle_devices(
+        session, area=area, settings=settings, now=now, idle_days=idle_days, kind=kind,
+        cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return page_response(items, next_cursor)
+
+
+@router.get("/institutions/{registration_number}/idle-devices", **IDLE_PAGE)
+async def institution_idle_devices(
+    registration_number: RegNo,
+    session: SessionDep,
+    principal: Reader,
+    settings: Settings,
+    now: NowDep,
+    idle_days: IdleDays = None,
+    kind: IdleKind = "idle",
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> Response:
+    """Idle (or never lent) lendable devices of one institution, most idle first."""
+    area = await idle.checked_area(
+        session, principal=principal, institution_number=registration_number
+    )
+    items, next_cursor = await idle.idle_devices(
+        session, area=area, settings=settings, now=now, idle_days=idle_days, kind=kind,
+        cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return page_response(items, next_cursor)
 
 
 # History -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ record back."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from shared_kit.fields import REG_NUMBER_PATTERN, AtvkCode
 from shared_kit.schemas import Strict
 
-FEED_SCHEMA_VERSION: Literal["1.1.0"] = "1.1.0"
+FEED_SCHEMA_VERSION: Literal["1.2.0"] = "1.2.0"
 
 Atvk = AtvkCode
 RegNumber = Annotated[str, StringConstraints(pattern=REG_NUMBER_PATTERN)]
@@ -96,6 +97,45 @@ class BandCoverage(Strict):
     target_met: bool | None
 
 
+class LoanDays(Strict):
+    """Days on loan within a window of the last N days."""
+
+    days: int = Field(
+        description="Nights on loan within the window, summed over the area's lendable devices"
+    )
+    per_device: float | None = Field(description="`days` per lendable device; null when none")
+
+
+class NotLendable(Strict):
+    """Stock that is not lendable, of one funding programme."""
+
+    funding_source: str
+    never_available: int = Field(description="In stock and never made available")
+    in_repair_long: int = Field(description="In repair for over 30 days")
+    lost_stolen_written_off: int
+
+
+class UsageFigures(Strict):
+    """Are the devices used? Lendable devices are available, reserved or on loan; days are Rīga
+    days. Device counts identify nobody and are never suppressed."""
+
+    lendable: int
+    on_loan: int
+    utilisation: float | None = Field(
+        description="on_loan / lendable (0..1, 4 decimals); null when no device is lendable"
+    )
+    loan_days: dict[str, LoanDays] = Field(
+        description="By window length in days (`30`, `90`, `365`), ending today"
+    )
+    idle_threshold_days: int
+    idle: int = Field(
+        description="Lendable devices not on loan whose last loan ended (never lent: whose "
+        "delivery was) more than `idle_threshold_days` days ago"
+    )
+    never_lent: int = Field(description="Lendable devices never lent since their delivery")
+    not_lendable: list[NotLendable] = Field(description="By funding programme")
+
+
 class Figures(Strict):
     """Everything statistics knows about one area."""
 
@@ -105,6 +145,10 @@ class Figures(Strict):
     tickets: TicketFigures
     pupils: PupilFigures
     coverage: list[BandCoverage]
+    usage: UsageFigures | None = Field(
+        description="Always given by the views; null only in feed records taken before "
+        "schema version 1.2.0"
+    )
 
 
 class AreaSummary(Strict):
@@ -117,6 +161,11 @@ class AreaSummary(Strict):
     active_loans: int
     pupils: int
     coverage: list[BandCoverage]
+    utilisation: float | None = Field(description="Lendable devices on loan, 0..1")
+    idle: int = Field(description="Idle lendable devices (the view's `idle_days`)")
+    never_lent: int
+    tickets_open: int
+    sla_breaches: int
 
 
 class StatisticsView(Strict):
@@ -149,6 +198,14 @@ class SeriesPoint(Strict):
     tickets_open: int
     sla_breaches: int
     pupils: int
+    devices_lendable: int
+    devices_on_loan: int
+    utilisation: float | None
+    devices_idle: int = Field(description="Idle by the threshold the snapshots were taken with")
+    devices_never_lent: int
+    loan_days_30: int
+    loan_days_90: int
+    loan_days_365: int
     coverage: list[BandCoverage]
 
 
@@ -165,7 +222,7 @@ class TimeSeries(Strict):
 class InstitutionSnapshotRecord(Strict):
     """One institution's figures on one day: a record of the VIIS feed (no personal data)."""
 
-    schema_version: Literal["1.1.0"] = FEED_SCHEMA_VERSION
+    schema_version: Literal["1.2.0"] = FEED_SCHEMA_VERSION
     sequence: int = Field(description="Position in the feed (increases, never reused)")
     snapshot_date: dt.date = Field(description="The Rīga day the figures describe")
     provisional: bool = Field(
@@ -209,3 +266,19 @@ class OperationResult(Strict):
     """What an operator-triggered job did."""
 
     result: dict[str, int]
+
+
+class IdleDevice(Strict):
+    """A lendable device that is idle or was never lent (no personal data)."""
+
+    device_id: uuid.UUID
+    municipality_code: str
+    institution_number: str | None = Field(description="Null when assigned to no institution")
+    category: str
+    os: str
+    funding_source: str
+    status: str
+    delivered_on: dt.date
+    age_days: int = Field(description="Days since delivery")
+    last_loan_ended_on: dt.date | None = Field(description="Null when never lent")
+    idle_days: int = Field(description="Days since the last loan ended, else since delivery")

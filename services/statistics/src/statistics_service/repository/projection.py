@@ -26,6 +26,7 @@ from statistics_service.facts import (
     DeviceFact,
     ReservationFact,
     TicketFact,
+    Transition,
 )
 from statistics_service.models import PROJECTION_TABLES, Institution, ProjectionEpoch
 
@@ -62,7 +63,25 @@ COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("municipality_code", "institution_number", "is_open", "sla_breached"),
         ("n", "timed", "resolve_seconds"),
     ),
+    "device_usage_count": (
+        (
+            "municipality_code",
+            "institution_number",
+            "funding_source",
+            "status",
+            "ever_available",
+            "ever_lent",
+            "since",
+        ),
+        ("n",),
+    ),
+    "loan_day_count": (
+        ("municipality_code", "institution_number", "started_on", "ended_on"),
+        ("n",),
+    ),
 }
+# The counters of device use (`service.usage`), computed from each device's versions.
+USAGE_COUNTERS = ("device_usage_count", "loan_day_count")
 
 # Aggregate kind → (state table, id column, fact class).
 KINDS: dict[type[Any], tuple[str, str]] = {
@@ -183,6 +202,57 @@ class ProjectionRepository:
         updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in value_columns)
         await self._unnest_insert(
             name, columns, values, f"({', '.join(keys)}) DO UPDATE SET {updates}"
+        )
+
+    async def add_transitions(self, rows: Sequence[Transition]) -> set[tuple[uuid.UUID, int]]:
+        """Store device versions not stored yet; returns the (device, version) pairs added."""
+        unique = {(t.device_id, t.version): t for t in rows}
+        if not unique:
+            return set()
+        table = self.tables["device_status_change"].name
+        result = await self.session.execute(
+            text(
+                f"INSERT INTO {table} (device_id, version, at, status) "
+                "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS bigint[]), "
+                "CAST(:ats AS timestamptz[]), CAST(:statuses AS varchar[])) "
+                "ON CONFLICT (device_id, version) DO NOTHING RETURNING device_id, version"
+            ),
+            {
+                "ids": [t.device_id for t in unique.values()],
+                "versions": [t.version for t in unique.values()],
+                "ats": [t.at for t in unique.values()],
+                "statuses": [t.status for t in unique.values()],
+            },
+        )
+        return {(r[0], r[1]) for r in result}
+
+    async def transitions_of(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Transition]]:
+        """Every stored version of these devices, oldest first."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        table = self.tables["device_status_change"].name
+        rows = await self.session.execute(
+            text(
+                f"SELECT device_id, version, at, status FROM {table} "
+                "WHERE device_id = ANY(CAST(:ids AS uuid[])) ORDER BY device_id, version"
+            ),
+            {"ids": wanted},
+        )
+        out: dict[uuid.UUID, list[Transition]] = {}
+        for device_id, version, at, status in rows:
+            out.setdefault(device_id, []).append(Transition(device_id, version, at, status))
+        return out
+
+    async def save_usage(self, rows: Sequence[Any]) -> None:
+        """Insert or replace `device_usage` rows (`service.usage.Usage`, loans left out)."""
+        if not rows:
+            return
+        columns = [c.name for c in self.tables["device_usage"].columns]
+        values = {c: [getattr(r, c) for r in rows] for c in columns}
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "device_id")
+        await self._unnest_insert(
+            "device_usage", columns, values, f"(device_id) DO UPDATE SET {updates}"
         )
 
     async def bump_epoch(self) -> None:

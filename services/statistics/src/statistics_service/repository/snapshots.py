@@ -28,6 +28,16 @@ SERIES_COLUMNS = (
     "sla_breaches",
     "pupils",
 )
+# Usage figures of each record (null in records from before feed schema 1.2.0).
+USAGE_COLUMNS = (
+    "devices_lendable",
+    "devices_on_loan",
+    "devices_idle",
+    "devices_never_lent",
+    "loan_days_30",
+    "loan_days_90",
+    "loan_days_365",
+)
 
 
 def _within(stmt: Any, model: Any, area: Area) -> Any:
@@ -109,7 +119,7 @@ class SnapshotRepository:
     async def series(self, area: Area, date_from: dt.date, date_to: dt.date) -> Sequence[Row[Any]]:
         """Per day: institutions and the sums of the snapshot columns."""
         s = InstitutionSnapshot
-        sums = [func.sum(getattr(s, c)).label(c) for c in SERIES_COLUMNS]
+        sums = [func.sum(getattr(s, c)).label(c) for c in (*SERIES_COLUMNS, *USAGE_COLUMNS)]
         stmt = select(
             s.snapshot_date,
             func.count().label("institutions"),

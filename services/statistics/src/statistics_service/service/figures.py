@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from statistics_service.config import GradeBand
+from statistics_service.config import DEFAULT_IDLE_DAYS, GradeBand
+from statistics_service.repository.usage import UsageRepository
 from statistics_service.repository.views import (
     DEVICE_DIMENSIONS,
     Area,
@@ -29,10 +30,13 @@ from statistics_service.schemas import (
     CountOrSuppressed,
     DeviceFigures,
     Figures,
+    LoanDays,
     LoanFigures,
+    NotLendable,
     PupilFigures,
     ReservationFigures,
     TicketFigures,
+    UsageFigures,
 )
 from statistics_service.service.projection import ANY_CRITERION, OUT_OF_SERVICE
 
@@ -40,6 +44,17 @@ from statistics_service.service.projection import ANY_CRITERION, OUT_OF_SERVICE
 SOCIAL_CRITERIA = (ANY_CRITERION, "low_income", "single_parent", "large_family", "disabled_child")
 WAITING_STATES = ("requested", "waitlisted")
 ACTIVE_LOAN = "active"
+USAGE_WINDOWS = (30, 90, 365)  # days on loan within the last N days
+REPAIR_LONG_DAYS = 30  # in repair for longer than this: not lendable for long
+USAGE_FIELDS = (
+    "lendable",
+    "on_loan",
+    "never_lent",
+    "idle",
+    "never_available",
+    "in_repair_long",
+    "lost_stolen_written_off",
+)
 
 
 @dataclass
@@ -58,6 +73,8 @@ class Raw:
     tickets: Counter[str] = field(default_factory=Counter)
     pupils: Counter[int] = field(default_factory=Counter)
     bands: dict[str, list[int | None]] = field(default_factory=dict)  # pupils, devices, needed
+    usage: dict[str, Counter[str]] = field(default_factory=dict)  # funding source → counts
+    loan_days: Counter[int] = field(default_factory=Counter)  # window → nights on loan
 
     def merge(self, other: Raw) -> Raw:
         """Add another area's sums to this one."""
@@ -70,6 +87,7 @@ class Raw:
             (self.reservations, other.reservations),
             (self.tickets, other.tickets),
             (self.pupils, other.pupils),
+            (self.loan_days, other.loan_days),
         ):
             mine.update(theirs)  # type: ignore[arg-type]
         for band, (pupils, devices, needed) in other.bands.items():
@@ -78,7 +96,13 @@ class Raw:
             held[1] = (held[1] or 0) + (devices or 0)
             if needed is not None:
                 held[2] = (held[2] or 0) + needed
+        for funding, counts in other.usage.items():
+            self.usage.setdefault(funding, Counter()).update(counts)
         return self
+
+    def used(self, name: str) -> int:
+        """A usage count (`USAGE_FIELDS`) summed over funding sources."""
+        return sum(counts[name] for counts in self.usage.values())
 
     @property
     def devices_total(self) -> int:
@@ -113,6 +137,7 @@ async def read_raw(
     bands: list[GradeBand],
     today: dt.date,
     summaries_only: bool = False,
+    idle_days: int = DEFAULT_IDLE_DAYS,
 ) -> dict[str, Raw]:
     """Sums per municipality or institution in the area. With `summaries_only`, an area gets only
     what its summary shows (device status, loans, pupils, coverage) and everything else is
@@ -139,12 +164,22 @@ async def read_raw(
         raw(g).criteria[criterion] += int(n)
     for g, state, _, n in await repo.reservations(detail, area):
         raw(g).reservations[state] += int(n)
-    for row in await repo.tickets(detail, area):
+    for row in await repo.tickets(group, area):
         _add_tickets(raw(row.g), row)
     for g, grade, pupils in await repo.pupils(group, area):
         raw(g).pupils[int(grade)] += int(pupils)
     for g, band, pupils, available, needed in await repo.coverage(group, area, bands):
         raw(g).bands[band] = [pupils, available, needed]
+    usage = UsageRepository(repo.session)
+    idle_before = today - dt.timedelta(days=idle_days)
+    repair_before = today - dt.timedelta(days=REPAIR_LONG_DAYS)
+    for g, funding, *counts in await usage.devices(
+        group, area, idle_before=idle_before, repair_before=repair_before
+    ):
+        held = raw(g).usage.setdefault(funding, Counter())
+        held.update(dict(zip(USAGE_FIELDS, map(int, counts), strict=True)))
+    for g, *days in await usage.loan_days(detail, area, today, USAGE_WINDOWS):
+        raw(g).loan_days.update(dict(zip(USAGE_WINDOWS, map(int, days), strict=True)))
     return raws
 
 
@@ -164,7 +199,9 @@ def suppressed(count: int, threshold: int) -> CountOrSuppressed:
     return CountOrSuppressed(count=count, suppressed=False)
 
 
-def publish(raw: Raw, bands: list[GradeBand], threshold: int) -> Figures:
+def publish(
+    raw: Raw, bands: list[GradeBand], threshold: int, idle_days: int = DEFAULT_IDLE_DAYS
+) -> Figures:
     """The figures of an area as the API and the feed publish them."""
     total = raw.devices_total
     known = raw.warranty["in_warranty"] + raw.warranty["expired"]
@@ -211,6 +248,38 @@ def publish(raw: Raw, bands: list[GradeBand], threshold: int) -> Figures:
             by_grade={str(g): n for g, n in sorted(raw.pupils.items()) if n},
         ),
         coverage=coverage(raw, bands),
+        usage=usage(raw, idle_days),
+    )
+
+
+def ratio(part: int, whole: int, digits: int) -> float | None:
+    """part / whole rounded, or None when whole is 0."""
+    return round(part / whole, digits) if whole else None
+
+
+def usage(raw: Raw, idle_days: int) -> UsageFigures:
+    """Usage figures of an area (device counts: never suppressed, they identify nobody)."""
+    lendable = raw.used("lendable")
+    return UsageFigures(
+        lendable=lendable,
+        on_loan=raw.used("on_loan"),
+        utilisation=ratio(raw.used("on_loan"), lendable, 4),
+        loan_days={
+            str(w): LoanDays(days=raw.loan_days[w], per_device=ratio(raw.loan_days[w], lendable, 2))
+            for w in USAGE_WINDOWS
+        },
+        idle_threshold_days=idle_days,
+        idle=raw.used("idle"),
+        never_lent=raw.used("never_lent"),
+        not_lendable=[
+            NotLendable(
+                funding_source=funding,
+                never_available=counts["never_available"],
+                in_repair_long=counts["in_repair_long"],
+                lost_stolen_written_off=counts["lost_stolen_written_off"],
+            )
+            for funding, counts in sorted(raw.usage.items())
+        ],
     )
 
 

@@ -18,10 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from statistics_service.config import StatisticsSettings
 from statistics_service.exceptions import InvalidDateRange
-from statistics_service.repository.snapshots import SERIES_COLUMNS, SnapshotRepository
+from statistics_service.repository.snapshots import (
+    SERIES_COLUMNS,
+    USAGE_COLUMNS,
+    SnapshotRepository,
+)
 from statistics_service.repository.views import Area
 from statistics_service.schemas import SeriesPoint, TimeSeries
-from statistics_service.service.figures import SOCIAL_CRITERIA, Raw, coverage
+from statistics_service.service.figures import SOCIAL_CRITERIA, Raw, coverage, ratio
 from statistics_service.service.views import local_date
 
 MAX_SERIES_DAYS = 3 * 366
@@ -84,7 +88,8 @@ async def time_series(
             date=row.snapshot_date,
             provisional=row.provisional,
             institutions=row.institutions,
-            **{c: int(getattr(row, c) or 0) for c in SERIES_COLUMNS},
+            **{c: int(getattr(row, c) or 0) for c in (*SERIES_COLUMNS, *USAGE_COLUMNS)},
+            utilisation=ratio(int(row.devices_on_loan or 0), int(row.devices_lendable or 0), 4),
             coverage=coverage(bands.get(row.snapshot_date, Raw()), settings.coverage_bands),
         )
         for row in await repo.series(area, date_from, date_to)
@@ -102,7 +107,7 @@ def csv_header(settings: StatisticsSettings, criteria: tuple[str, ...]) -> list[
     """Columns of the export."""
     columns = ["snapshot_date", "municipality_code", "institution_registration_number"]
     columns += ["institution_name", "sequence", "provisional"]
-    columns += [*SERIES_COLUMNS, "devices_with_warranty"]
+    columns += [*SERIES_COLUMNS, "devices_with_warranty", *USAGE_COLUMNS]
     for band in settings.coverage_bands:
         columns += [f"pupils_{band.name}", f"devices_{band.name}", f"devices_needed_{band.name}"]
     columns += [f"active_loans_{c}" for c in criteria]
@@ -132,6 +137,7 @@ def csv_row(
         f["tickets"]["sla_breaches"],
         f["pupils"]["total"],
         devices["by_warranty_state"].get("in_warranty", 0),
+        *_usage_cells(f.get("usage")),
     ]
     by_band = {b["band"]: b for b in f["coverage"]}
     for band in settings.coverage_bands:
@@ -142,6 +148,20 @@ def csv_row(
         cell = loans["by_social_criterion"].get(c, {"count": 0})
         values.append("" if cell["count"] is None else cell["count"])
     return values
+
+
+def _usage_cells(usage: dict[str, Any] | None) -> list[Any]:
+    """The usage columns of a record (empty cells for records from before schema 1.2.0)."""
+    if usage is None:
+        return [""] * len(USAGE_COLUMNS)
+    days = usage["loan_days"]
+    return [
+        usage["lendable"],
+        usage["on_loan"],
+        usage["idle"],
+        usage["never_lent"],
+        *(days[w]["days"] for w in ("30", "90", "365")),
+    ]
 
 
 def export(

@@ -42,6 +42,7 @@ from statistics_service.facts import (
     DeviceFact,
     ReservationFact,
     TicketFact,
+    Transition,
 )
 from statistics_service.repository.projection import (
     COUNTERS,
@@ -50,6 +51,7 @@ from statistics_service.repository.projection import (
     ProjectionRepository,
     ProjectionTables,
 )
+from statistics_service.service import usage
 
 OUT_OF_SERVICE = frozenset({"lost", "stolen", "written_off"})
 NOT_FOR_PUPILS = frozenset({"accessory"})
@@ -151,12 +153,15 @@ async def apply_facts(
     tables: ProjectionTables = LIVE,
     *,
     lock: bool = True,
+    transitions: Sequence[Transition] | None = None,
 ) -> int:
     """Apply facts in the caller's transaction; returns how many aggregates changed.
 
     `lock=False` only for tables no one else writes (the rebuild's shadow copies).
+    `transitions`: the device versions to store, when not every device fact is given (the
+    rebuild folds facts to the latest per device but keeps every version).
     """
-    if not facts:
+    if not facts and not transitions:
         return 0
     repo = ProjectionRepository(session, tables)
     if lock:
@@ -166,12 +171,15 @@ async def apply_facts(
     changed: dict[type[Any], list[Any]] = defaultdict(list)
     for kind in (DeviceFact, ReservationFact):
         changed[kind] = await _newer(repo, winners[kind], deltas)
+    versions = usage.transitions_of(facts) if transitions is None else transitions
+    used = await usage.apply_usage(repo, versions, changed[DeviceFact], deltas)
     changed[TicketFact] = await _tickets(repo, winners[TicketFact], deltas)
     criteria = await _reservation_criteria(repo, winners, changed[ReservationFact])
     changed[ContractFact] = await _contracts(repo, winners[ContractFact], criteria, deltas)
-    count = sum(len(v) for v in changed.values())
+    count = sum(len(v) for v in changed.values()) + len(used)
     if count:
         await _write(repo, changed, deltas)
+        await repo.save_usage(used)
         if tables is LIVE:
             await repo.bump_epoch()
     return count

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from statistics_service import events
 from statistics_service.config import StatisticsSettings
-from statistics_service.repository.snapshots import SnapshotRepository
+from statistics_service.repository.snapshots import USAGE_COLUMNS, SnapshotRepository
 from statistics_service.repository.views import Area, DeviceFilter, ViewRepository
 from statistics_service.schemas import Figures, InstitutionSnapshotRecord
-from statistics_service.service.figures import Raw, publish, read_raw
+from statistics_service.service.figures import USAGE_WINDOWS, Raw, publish, read_raw
 from statistics_service.service.views import local_date
 
 
@@ -59,6 +59,7 @@ async def _today(
         devices=DeviceFilter(),
         bands=settings.coverage_bands,
         today=day,
+        idle_days=settings.idle_days,
     )
     return [
         InstitutionSnapshotRecord(
@@ -73,6 +74,7 @@ async def _today(
                 raws.get(inst.registration_number, Raw()),
                 settings.coverage_bands,
                 settings.suppression_threshold,
+                settings.idle_days,
             ),
         )
         for inst in await SnapshotRepository(session).institutions()
@@ -123,8 +125,22 @@ def _row(record: InstitutionSnapshotRecord) -> dict[str, Any]:
         "tickets_open": f.tickets.open,
         "sla_breaches": f.tickets.sla_breaches,
         "pupils": f.pupils.total,
+        **_usage_columns(f),
         "provisional": record.provisional,
         "record": record.model_dump(mode="json"),
+    }
+
+
+def _usage_columns(f: Figures) -> dict[str, int | None]:
+    u = f.usage
+    if u is None:
+        return dict.fromkeys(USAGE_COLUMNS)
+    return {
+        "devices_lendable": u.lendable,
+        "devices_on_loan": u.on_loan,
+        "devices_idle": u.idle,
+        "devices_never_lent": u.never_lent,
+        **{f"loan_days_{w}": u.loan_days[str(w)].days for w in USAGE_WINDOWS},
     }
 
 

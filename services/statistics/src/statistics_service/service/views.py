@@ -21,7 +21,7 @@ from statistics_service.repository.projection import epoch
 from statistics_service.repository.views import Area, DeviceFilter, Group, ViewRepository
 from statistics_service.schemas import AreaSummary, StatisticsView
 from statistics_service.service import access
-from statistics_service.service.figures import Raw, coverage, merged, publish, read_raw
+from statistics_service.service.figures import Raw, coverage, merged, publish, ratio, read_raw
 
 
 class ViewCache:
@@ -60,6 +60,7 @@ async def national(
     now: dt.datetime,
     devices: DeviceFilter,
     cache: ViewCache | None = None,
+    idle_days: int | None = None,
 ) -> StatisticsView:
     """The whole country, with a summary per municipality."""
     access.check_national(principal)
@@ -72,6 +73,7 @@ async def national(
         now=now,
         devices=devices,
         cache=cache,
+        idle_days=idle_days or settings.idle_days,
     )
 
 
@@ -84,6 +86,7 @@ async def municipality(
     now: dt.datetime,
     devices: DeviceFilter,
     cache: ViewCache | None = None,
+    idle_days: int | None = None,
 ) -> StatisticsView:
     """One municipality, with a summary per institution."""
     access.check_municipality(principal, code)
@@ -99,6 +102,7 @@ async def municipality(
         now=now,
         devices=devices,
         cache=cache,
+        idle_days=idle_days or settings.idle_days,
     )
 
 
@@ -111,6 +115,7 @@ async def institution(
     now: dt.datetime,
     devices: DeviceFilter,
     cache: ViewCache | None = None,
+    idle_days: int | None = None,
 ) -> StatisticsView:
     """One institution."""
     known = await ViewRepository(session).institution(registration_number)
@@ -126,6 +131,7 @@ async def institution(
         now=now,
         devices=devices,
         cache=cache,
+        idle_days=idle_days or settings.idle_days,
         children=False,
     )
     return view.model_copy(
@@ -147,10 +153,11 @@ async def _view(
     now: dt.datetime,
     devices: DeviceFilter,
     cache: ViewCache | None,
+    idle_days: int,
     children: bool = True,
 ) -> StatisticsView:
     today = local_date(now, settings)
-    key = (level, area, tuple(sorted(devices.values.items())), today)
+    key = (level, area, tuple(sorted(devices.values.items())), today, idle_days)
     at = await epoch(session)
     if cache is not None and (kept := cache.get(key, at)) is not None:
         return kept
@@ -162,6 +169,7 @@ async def _view(
         settings=settings,
         now=now,
         devices=devices,
+        idle_days=idle_days,
         children=children,
     )
     if cache is not None:
@@ -178,6 +186,7 @@ async def _compute(
     settings: StatisticsSettings,
     now: dt.datetime,
     devices: DeviceFilter,
+    idle_days: int,
     children: bool,
 ) -> StatisticsView:
     bands = settings.coverage_bands
@@ -191,6 +200,7 @@ async def _compute(
         bands=bands,
         today=local_date(now, settings),
         summaries_only=children,
+        idle_days=idle_days,
     )
     total = merged(raws.values())
     return StatisticsView(
@@ -200,7 +210,7 @@ async def _compute(
         municipality_code=area.municipality_code,
         as_of=now,
         filters=dict(devices.values),
-        figures=publish(total, bands, settings.suppression_threshold),
+        figures=publish(total, bands, settings.suppression_threshold, idle_days),
         children=_summaries(raws, names, settings) if children else [],
     )
 
@@ -218,6 +228,11 @@ def _summaries(
             active_loans=raw.active_loans,
             pupils=sum(raw.pupils.values()),
             coverage=coverage(raw, settings.coverage_bands),
+            utilisation=ratio(raw.used("on_loan"), raw.used("lendable"), 4),
+            idle=raw.used("idle"),
+            never_lent=raw.used("never_lent"),
+            tickets_open=raw.tickets["open"],
+            sla_breaches=raw.tickets["sla_breaches"],
         )
         for code, raw in sorted(raws.items())
         if code
