@@ -46,7 +46,9 @@ def postgres_template(folder: Path) -> Path:
                 timeout=START_TIMEOUT_S,
             )
             if done.returncode != 0:
-                raise StackError(f"the PostgreSQL template was not made:\n{done.stdout}")
+                raise StackError(
+                    f"the PostgreSQL template was not made:\n{done.stdout}\n{done.stderr}"
+                )
             with (folder / "postgres" / "postgresql.auto.conf").open("a") as conf:
                 conf.write(NO_SYNC)
             made.touch()

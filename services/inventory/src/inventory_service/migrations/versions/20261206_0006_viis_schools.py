@@ -1,7 +1,7 @@
 """Institutions as VIIS lists them: address, grades taught, when last read from VIIS
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-06 10:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
