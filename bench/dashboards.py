@@ -12,13 +12,18 @@ advanced first, as any event does: the view cache of a live service rarely holds
 is the portal's server time from its `Server-Timing` header. Right after each page request,
 its API calls are made alone — the same URLs and token, all at once as the page makes them —
 and timed from the client: the baseline, in the same run and under the same load.
+
+`BENCH_PROFILE=1` records the portal's processes with py-spy (collapsed stacks) into
+bench/results/dashboards-portal-profile.txt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
 import time
 import uuid
 from collections import Counter
@@ -30,7 +35,8 @@ import httpx
 
 from bench import dashboards_data as data
 from bench.infra import Infra, Server, service_server
-from bench.report import Row
+from bench.notifications import PY_SPY
+from bench.report import Row, results_dir
 from bench.search import percentile
 from bench.statistics import DEVICES, EVENTS
 from inventory_service.main import MIGRATIONS as INVENTORY_MIGRATIONS
@@ -196,11 +202,12 @@ async def benchmark(
         print(f"  {events:,} events, {data.SNAPSHOT_DAYS} daily snapshots …", flush=True)
         await data.load_statistics(databases["statistics"], schools, devices, events)
         await infra.settle(databases["statistics"])
-        urls = await start_services(stack, infra, databases)
+        servers = await start_services(stack, infra, databases)
+        urls = {name: server.url for name, server in servers.items()}
         names = data.municipality_names(schools)
         await data.seed_municipalities(urls["inventory"], infra.issuer, names)
         boards = await sign_in(infra, databases["portal"], urls)
-        async with epoch_bumper(databases["statistics"]) as fresh:
+        async with epoch_bumper(databases["statistics"]) as fresh, profiled(servers["portal"]):
             measured = [(b, await measure(urls["portal"], b, fresh, requests)) for b in boards]
     out = [row for board, timings in measured for row in rows(board, timings)]
     notes = [
@@ -218,23 +225,22 @@ async def benchmark(
 
 async def start_services(
     stack: contextlib.AsyncExitStack, infra: Infra, databases: dict[str, str]
-) -> dict[str, str]:
-    """statistics, inventory and notifications, then the portal calling them; their URLs."""
-    urls: dict[str, str] = {}
+) -> dict[str, Server]:
+    """statistics, inventory and notifications, then the portal calling them."""
+    servers: dict[str, Server] = {}
     for name in ("statistics", "inventory", "notifications"):
-        server: Server = await stack.enter_async_context(
+        servers[name] = await stack.enter_async_context(
             service_server(infra, name, f"{name.upper()}_", databases[name],
                            benchmark="dashboards")
         )  # fmt: skip
-        urls[name] = server.url
-    wiring = {f"PORTAL_{name.upper()}_URL": urls.get(name, NOWHERE)
+    wiring = {f"PORTAL_{name.upper()}_URL": servers[name].url if name in servers else NOWHERE
               for name in ("gateway", "inventory", "reservations", "contracts", "tickets",
                            "statistics", "notifications")}  # fmt: skip
-    portal = await stack.enter_async_context(
+    servers["portal"] = await stack.enter_async_context(
         service_server(infra, "portal", "PORTAL_", databases["portal"], wiring,
                        benchmark="dashboards")
     )  # fmt: skip
-    return {**urls, "portal": portal.url}
+    return servers
 
 
 async def sign_in(infra: Infra, portal_db: str, urls: dict[str, str]) -> list[Dashboard]:
@@ -256,6 +262,25 @@ async def sign_in(infra: Infra, portal_db: str, urls: dict[str, str]) -> list[Da
         Dashboard("national (43 municipalities)", "/ministry", analyst_cookie, analyst_token,
                   national_calls(urls)),
     ]  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def profiled(server: Server) -> AsyncIterator[None]:
+    """py-spy records the portal's processes while the block runs, when BENCH_PROFILE is set
+    (collapsed stacks in bench/results/dashboards-portal-profile.txt)."""
+    if not os.environ.get("BENCH_PROFILE"):
+        yield
+        return
+    out = results_dir() / "dashboards-portal-profile.txt"
+    command = [PY_SPY, "record", "--pid", str(server.pid), "--subprocesses", "--format", "raw",
+               "--rate", "250", "--nonblocking", "--output", str(out)]  # fmt: skip
+    spy = await asyncio.create_subprocess_exec(*command)
+    await asyncio.sleep(1.0)  # attached before the first request
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
+        await asyncio.wait_for(spy.wait(), 30)
 
 
 @contextlib.asynccontextmanager
