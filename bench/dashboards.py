@@ -170,6 +170,8 @@ def note(board: Dashboard, timings: Timings) -> str:
     waited, page = percentile(timings.waited, 50), percentile(timings.page, 50)
     counts = " or ".join(f"{n} calls ({times} times)" for n, times in sorted(timings.calls.items()))
     answered = ", ".join(f"{_short(url)} {status}" for url, status in timings.statuses.items())
+    if set(timings.calls) != {len(board.calls)}:  # the page changed: the baseline must follow
+        counts += f" — NOT the baseline's {len(board.calls)}: update bench/dashboards.py"
     return (
         f"dashboards, {board.name} (`{board.path}`): p50 {page:.0f} ms of which waiting for its "
         f"API calls {waited:.0f} ms and the portal's own work {page - waited:.0f} ms (session, "
@@ -188,7 +190,7 @@ async def benchmark(
     infra: Infra, *, devices: int = DEVICES, events: int = EVENTS, requests: int = REQUESTS
 ) -> tuple[list[Row], list[str]]:
     """Load the data, start the services and the portal, measure both dashboards (a smaller
-    dataset and fewer requests when asked: the suite's quick run)."""
+    dataset and fewer requests when asked, to try it quickly)."""
     schools = data.national_schools()
     async with contextlib.AsyncExitStack() as stack:
         databases = {
