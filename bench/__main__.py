@@ -19,6 +19,7 @@ import httpx
 
 from bench import (
     contracts,
+    dashboards,
     imports,
     journey,
     notifications,
@@ -107,6 +108,12 @@ async def notifications_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     return await notifications.benchmark(infra)
 
 
+async def dashboards_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """The console's municipal and national dashboards at national scale."""
+    print("Dashboards …", flush=True)
+    return await dashboards.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -120,6 +127,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "journey": journey_benchmark,
     "portal": portal_benchmark,
     "notifications": notifications_benchmark,
+    "dashboards": dashboards_benchmark,
 }
 
 

@@ -64,12 +64,14 @@ SOURCES = ("inventory", "reservations", "contracts", "tickets")
 RIGA = "0010000"
 
 
-def records(schools: list[tuple[str, str]]) -> list[ConsumerRecord[bytes, bytes]]:
+def records(
+    schools: list[tuple[str, str]], devices: int = DEVICES, events: int = EVENTS
+) -> list[ConsumerRecord[bytes, bytes]]:
     """The synthetic history as broker records (what the consumer would poll)."""
     return [
         ConsumerRecord("inventory.events", i % 6, i, 0, 0, evt.subject.encode(),
                        evt.kafka_value(), None, 0, 0, evt.kafka_headers())
-        for i, evt in enumerate(national_history(schools, devices=DEVICES, events=EVENTS))
+        for i, evt in enumerate(national_history(schools, devices=devices, events=events))
     ]  # fmt: skip
 
 
