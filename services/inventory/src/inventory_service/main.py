@@ -10,6 +10,7 @@ from inventory_service.config import InventorySettings
 from inventory_service.consumers import build_consumers
 from inventory_service.router import router
 from inventory_service.service.lifecycle import hold_purge
+from inventory_service.workers import build_workers
 from shared_kit.app import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,6 +35,7 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[hold_purge(settings.inbox_retention_hours)],
+            workers=build_workers,
             openapi_tags=[
                 {"name": "devices", "description": "Devices, their status and history"},
                 {"name": "catalogue", "description": "What can be procured"},
