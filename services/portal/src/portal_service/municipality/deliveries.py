@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from portal_service.deps import Person, PersonApis, Settings
+from portal_service.deps import Apis, Person, PersonApis, Settings
 from portal_service.municipality import delivery_labels as labels
 from portal_service.municipality.common import (
     INVENTORY,
@@ -33,7 +33,7 @@ from portal_service.municipality.delivery_views import (
     import_view,
     list_row,
 )
-from portal_service.web.api import ApiProblem, Apis, new_form_key
+from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.drafts import Draft, chosen_files
 from portal_service.web.forms import FormErrors, posted_form_key
 from portal_service.web.pages import page_router, render_form, render_page
@@ -75,7 +75,7 @@ async def _upload_page(
         "municipality/deliveries/upload.html",
         errors,
         place=place,
-        name=await municipality_name(apis, place.code),
+        place_name=await municipality_name(apis, place.code),
         imports=[list_row(i, person.profile.id, place.base) for i in page.get("items") or []],
         cursor=cursor,
         next_cursor=page.get("next_cursor"),

@@ -16,7 +16,10 @@ SHOWN_ROWS = 200
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:
-    errors = [f"{e.get('field')}: {e.get('detail')}" for e in row.get("errors") or []]
+    errors = [
+        {"field": str(e.get("field") or ""), "detail": str(e.get("detail") or "")}
+        for e in row.get("errors") or []
+    ]
     return {"line": row.get("line"), "serial": row.get("serial_number") or "", "errors": errors}
 
 
