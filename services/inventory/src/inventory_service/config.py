@@ -23,6 +23,10 @@ class InventorySettings(ServiceSettings):
     consumer_group: str = "inventory"
     import_max_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     import_max_rows: int = Field(50_000, ge=1)
+    # Background imports: rows per committed chunk, the worker's lease, how often it looks.
+    import_chunk_rows: int = Field(200, ge=1)
+    import_lease_s: float = Field(60.0, gt=0)
+    import_poll_interval_s: float = Field(1.0, gt=0)
     # VIIS lists a municipality's schools when it comes on board (and on each refresh).
     viis_url: str = "http://127.0.0.1:8190"
     viis_api_key: SecretStr = SecretStr(DEV_VIIS_API_KEY)

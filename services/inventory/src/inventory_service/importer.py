@@ -68,6 +68,7 @@ class ParsedRow:
 
     line: int
     raw: dict[str, str]
+    cells: list[str] = field(default_factory=list)  # as in the file, for a rejected rows' CSV
     data: ImportRowData | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
     outcome: str = "valid"  # valid → created | would_create; or unchanged | invalid
@@ -111,6 +112,12 @@ def parse_csv(content: bytes, max_rows: int) -> list[ParsedRow]:
     return rows
 
 
+def header_of(content: bytes) -> list[str]:
+    """The file's columns, as its header names them."""
+    first = next(csvfile.read_records(content), None)
+    return [h.strip() for h in first.cells] if first is not None else []
+
+
 def read_rows(content: bytes, max_rows: int) -> list[ParsedRow]:
     """The file's rows, each checked on its own and against the file's other rows."""
     rows = parse_csv(content, max_rows)
@@ -151,7 +158,8 @@ def _names(columns: list[str]) -> str:
 
 
 def _parsed(record: csvfile.Record, header: list[str]) -> ParsedRow:
-    row = ParsedRow(line=record.line, raw=dict(zip(header, record.cells, strict=False)))
+    raw = dict(zip(header, record.cells, strict=False))
+    row = ParsedRow(line=record.line, raw=raw, cells=record.cells)
     if len(record.cells) > len(header):
         row.fail("-", "the row has more cells than the header")
     return row

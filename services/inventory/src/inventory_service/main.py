@@ -12,6 +12,7 @@ from inventory_service.consumers import build_consumers
 from inventory_service.router import router
 from inventory_service.service.lifecycle import hold_purge
 from inventory_service.service.viis import ViisFactory
+from inventory_service.workers import build_workers
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.viis import HttpViisDirectory, ViisInstitutionRegister
 
@@ -50,6 +51,7 @@ def create_app(
             migrations=MIGRATIONS,
             consumers=build_consumers,
             housekeeping=[hold_purge(settings.inbox_retention_hours)],
+            workers=build_workers,
             openapi_tags=[
                 {"name": "devices", "description": "Devices, their status and history"},
                 {"name": "catalogue", "description": "What can be procured"},

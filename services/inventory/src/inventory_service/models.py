@@ -18,6 +18,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -254,8 +255,19 @@ class DeviceHold(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ImportState(StrEnum):
+    """Where an import is: a background one is queued, then running, then done (or failed,
+    when an all-or-nothing file had invalid rows); a synchronous one is done at once."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class DeviceImport(UUIDKey, Base):
-    """A bulk import of a delivery, with its per-row report."""
+    """A bulk import of a delivery, with its per-row report (the failed rows, each with its
+    original cells under `cells`, so that they can be given back as a CSV to fix)."""
 
     __tablename__ = "device_import"
 
@@ -272,4 +284,25 @@ class DeviceImport(UUIDKey, Base):
     report: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    state: Mapped[ImportState] = mapped_column(
+        _enum(ImportState, "import_state"), server_default=ImportState.DONE.value
+    )
+    processed_rows: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The file's header, for the rejected rows' CSV.
+    columns: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    # A background import's file, kept until it is done; its lease while a worker has it.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    lease_owner: Mapped[uuid.UUID | None] = mapped_column()
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_device_import_municipality_created", "municipality_id", "created_at", "id"),
+        Index(
+            "ix_device_import_pending",
+            "created_at",
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),
     )

@@ -29,7 +29,6 @@ from inventory_service.models import (
     Device,
     DeviceHistory,
     DeviceHold,
-    DeviceImport,
     Institution,
     Municipality,
     OperatingSystem,
@@ -387,18 +386,3 @@ class HistoryRepository:
         stmt = select(DeviceHistory).where(DeviceHistory.device_id == device_id)
         columns = [DeviceHistory.seq]
         return await fetch_page(self.session, stmt, columns, cursor, limit)
-
-
-class ImportRepository:
-    """Import reports."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def add(self, record: DeviceImport) -> None:
-        """Add an import record to the session."""
-        self.session.add(record)
-
-    async def get(self, import_id: uuid.UUID) -> DeviceImport | None:
-        """An import record by id."""
-        return await self.session.get(DeviceImport, import_id)

@@ -15,6 +15,7 @@ from inventory_service.models import (
     Condition,
     DeviceStatus,
     FundingSource,
+    ImportState,
     OperatingSystem,
 )
 from shared_kit.fields import AsciiDecimal, AtvkCode, RegNumber
@@ -351,8 +352,38 @@ class ImportReport(BaseModel):
     id: uuid.UUID | None
     mode: str
     dry_run: bool
+    state: ImportState = Field(
+        ImportState.DONE,
+        description="queued, running, done, or failed (an all-or-nothing file with invalid "
+        "rows: nothing imported); a synchronous import is done when it answers",
+    )
+    filename: str | None = None
+    created_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    processed_rows: int | None = Field(
+        None, description="Rows checked and imported so far (all of them once done)"
+    )
     total_rows: int
     created_rows: int
     unchanged_rows: int
     failed_rows: int
-    rows: list[ImportRow]
+    rows: list[ImportRow] = Field(
+        description="Every row (a synchronous import's answer), or the failed ones (stored)"
+    )
+
+
+class ImportSummary(ReadModel):
+    """An import as a line of the list of earlier imports."""
+
+    id: uuid.UUID
+    state: ImportState
+    mode: str
+    filename: str | None
+    actor: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    total_rows: int
+    processed_rows: int
+    created_rows: int
+    unchanged_rows: int
+    failed_rows: int

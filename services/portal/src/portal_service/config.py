@@ -76,6 +76,8 @@ class PortalSettings(ServiceSettings):
     # the tickets service takes (TICKETS_PHOTO_MAX_COUNT / _BYTES), which still decides.
     photo_max_count: int = Field(5, ge=0, le=20)
     photo_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
+    # A delivery's CSV, kept in the session's draft between its dry run and its import.
+    delivery_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=20 * 1024 * 1024)
 
     @property
     def secure_cookies(self) -> bool:

@@ -3,6 +3,7 @@ devices with their history and events in one go."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections import Counter
@@ -12,13 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory_service import events, importer
 from inventory_service.exceptions import ImportNotFound, ImportRejected
+from inventory_service.import_repository import ImportRepository
 from inventory_service.importer import ImportRowData, ParsedRow
-from inventory_service.models import CatalogueItem, Device, DeviceImport, Institution, Municipality
+from inventory_service.models import (
+    CatalogueItem,
+    Device,
+    DeviceImport,
+    ImportState,
+    Institution,
+    Municipality,
+)
 from inventory_service.repository import (
     CatalogueRepository,
     DeviceRepository,
     HistoryRepository,
-    ImportRepository,
     InstitutionRepository,
     MunicipalityRepository,
 )
@@ -89,29 +97,44 @@ async def import_csv(
     access.ensure_manages(principal, municipality_code)
     municipality = await reference.get_municipality(session=session, code=municipality_code)
     rows = importer.read_rows(content, max_rows)
-    items, institutions = await check_against_database(session, rows, municipality)
-    new = [r for r in rows if not r.errors and r.outcome != "unchanged"]
-    failed = [r for r in rows if r.errors]
-    if failed and mode == "all_or_nothing":
-        report = _report(None, mode, dry_run, rows)
+    if not await apply_rows(session, rows, municipality, actor_of(principal), mode, dry_run):
+        failed = sum(1 for r in rows if r.errors)
         raise ImportRejected(
-            f"{len(failed)} of {len(rows)} rows are invalid; nothing was imported",
-            report=report.model_dump(mode="json"),
+            f"{failed} of {len(rows)} rows are invalid; nothing was imported",
+            report=_report(None, mode, dry_run, rows).model_dump(mode="json"),
         )
-    for r in new:
-        r.outcome = "would_create" if dry_run else "created"
     if dry_run:
         return _report(None, mode, dry_run, rows)
-    await _create(session, principal, new, municipality, items, institutions)
     record = _record(municipality, content, filename, mode, principal, rows)
     ImportRepository(session).add(record)
     await session.flush()
     return _report(record.id, mode, dry_run, rows)
 
 
+async def apply_rows(
+    session: AsyncSession,
+    rows: list[ParsedRow],
+    municipality: Municipality,
+    actor: str,
+    mode: str,
+    dry_run: bool,
+) -> bool:
+    """Check rows against the database and create the new devices (unless a dry run); False,
+    with nothing written, when an all-or-nothing set of rows has an invalid one."""
+    items, institutions = await check_against_database(session, rows, municipality)
+    if mode == "all_or_nothing" and any(r.errors for r in rows):
+        return False
+    new = [r for r in rows if not r.errors and r.outcome != "unchanged"]
+    for r in new:
+        r.outcome = "would_create" if dry_run else "created"
+    if not dry_run:
+        await _create(session, actor, new, municipality, items, institutions)
+    return True
+
+
 async def _create(
     session: AsyncSession,
-    principal: Principal,
+    actor: str,
     rows: list[ParsedRow],
     municipality: Municipality,
     items: dict[str, CatalogueItem],
@@ -122,7 +145,7 @@ async def _create(
     await DeviceRepository(session).insert_many(
         [{c: getattr(d, c) for c in columns} for d in created]
     )
-    actor, cid = actor_of(principal), correlation_id.get()
+    cid = correlation_id.get()
     await HistoryRepository(session).insert_many(
         [
             {
@@ -186,11 +209,21 @@ def _record(
         dry_run=False,
         actor=actor_of(principal),
         total_rows=len(rows),
+        processed_rows=len(rows),
         created_rows=counts["created"],
         unchanged_rows=counts["unchanged"],
         failed_rows=counts["invalid"],
-        report=[_row(r).model_dump() for r in rows if r.errors],
+        report=failed_rows(rows),
+        columns=importer.header_of(content),
+        state=ImportState.DONE,
+        correlation_id=correlation_id.get(),
+        finished_at=dt.datetime.now(dt.UTC),
     )
+
+
+def failed_rows(rows: list[ParsedRow]) -> list[dict[str, Any]]:
+    """The stored report's entries: the failed rows, each with its cells as in the file."""
+    return [{**_row(r).model_dump(), "cells": r.cells} for r in rows if r.errors]
 
 
 def _row(r: ParsedRow) -> ImportRow:
@@ -206,6 +239,7 @@ def _report(
         id=import_id,
         mode=mode,
         dry_run=dry_run,
+        processed_rows=len(rows),
         total_rows=len(rows),
         created_rows=counts["created"] + counts["would_create"],
         unchanged_rows=counts["unchanged"],
@@ -220,6 +254,11 @@ def report_of(record: DeviceImport) -> ImportReport:
         id=record.id,
         mode=record.mode,
         dry_run=record.dry_run,
+        state=record.state,
+        filename=record.filename,
+        created_at=record.created_at,
+        finished_at=record.finished_at,
+        processed_rows=record.processed_rows,
         total_rows=record.total_rows,
         created_rows=record.created_rows,
         unchanged_rows=record.unchanged_rows,
@@ -232,6 +271,13 @@ async def get_import(
     *, session: AsyncSession, principal: Principal, import_id: uuid.UUID
 ) -> ImportReport:
     """The stored report of an import, for the municipality that made it."""
+    return report_of(await visible_import(session, principal, import_id))
+
+
+async def visible_import(
+    session: AsyncSession, principal: Principal, import_id: uuid.UUID
+) -> DeviceImport:
+    """An import record the caller may see: their own municipality's (any, for the platform)."""
     record = await ImportRepository(session).get(import_id)
     if record is None:
         raise ImportNotFound(f"No import with id {import_id}")
@@ -239,4 +285,4 @@ async def get_import(
         mine = await MunicipalityRepository(session).ids_for_codes(principal.municipalities)
         if record.municipality_id not in mine:
             raise TenantForbidden("This import belongs to another municipality")
-    return report_of(record)
+    return record

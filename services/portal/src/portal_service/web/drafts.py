@@ -72,6 +72,24 @@ class Draft:
             )
         row.updated_at = dt.datetime.now(dt.UTC)
 
+    async def keep_file(self, filename: str, media_type: str, content: bytes) -> None:
+        """Keep one file in place of any kept before (a delivery's CSV between its steps)."""
+        row = await self._repo.open(self._session_id, self._flow)
+        for kept in await self._repo.files(row.id):
+            await self._repo.remove_file(row.id, kept.id)
+        await self._repo.add_file(
+            DraftFile(
+                id=uuid.uuid4(),
+                draft_id=row.id,
+                position=0,
+                filename=filename[:255],
+                media_type=media_type,
+                size=len(content),
+                content=content,
+            )
+        )
+        row.updated_at = dt.datetime.now(dt.UTC)
+
     async def remove_file(self, file_id: uuid.UUID) -> None:
         """Forget one photo."""
         row = await self._repo.get(self._session_id, self._flow)
