@@ -59,7 +59,10 @@ async def upload_and_check(page: Page, system: System, path: Path) -> None:
     """The upload page → the file → the dry run's report."""
     await page.goto(system.portal + DELIVERIES)
     await check(page)
-    await page.get_by_label("Augšupielādējiet piegādes CSV failu").set_input_files(path)
+    # The design system's script turns the file input into a button that opens the chooser.
+    async with page.expect_file_chooser() as chooser:
+        await page.get_by_label("Augšupielādējiet piegādes CSV failu").click()
+    await (await chooser.value).set_files(path)
     await page.get_by_role("button", name="Pārbaudīt failu").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Pārbaudiet piegādi")
 
