@@ -210,13 +210,13 @@ class ProjectionRepository:
         """Store device versions not stored yet, in one statement with the read of every
         version of `devices` (and of the devices of the added ones); returns the (device,
         version) pairs added and the versions by device, oldest first."""
-        unique = {(t.device_id, t.version): t for t in rows}
-        wanted = {*devices, *(t.device_id for t in unique.values())}
+        wanted = [*devices, *(t.device_id for t in rows)]  # repeats are harmless in ANY()
         if not wanted:
             return set(), {}
         table = self.tables["device_status_change"].name
         # The outer SELECT sees the table as it was before the WITH's INSERT: stored versions
-        # come from it, the added ones from RETURNING.
+        # come from it, the added ones from RETURNING. A version repeated in `rows` (a
+        # redelivery in the same batch) is added once: DO NOTHING skips the repeat.
         result = await self.session.execute(
             text(
                 f"WITH added AS (INSERT INTO {table} (device_id, version, at, status) "
@@ -229,11 +229,11 @@ class ProjectionRepository:
                 "WHERE device_id = ANY(CAST(:wanted AS uuid[]))"
             ),
             {
-                "ids": [t.device_id for t in unique.values()],
-                "versions": [t.version for t in unique.values()],
-                "ats": [t.at for t in unique.values()],
-                "statuses": [t.status for t in unique.values()],
-                "wanted": list(wanted),
+                "ids": [t.device_id for t in rows],
+                "versions": [t.version for t in rows],
+                "ats": [t.at for t in rows],
+                "statuses": [t.status for t in rows],
+                "wanted": wanted,
             },
         )
         added: set[tuple[uuid.UUID, int]] = set()

@@ -71,7 +71,11 @@ class Deltas:
     def add(self, contribution: Contribution, sign: int) -> None:
         """Add (sign 1) or subtract (sign -1) a contribution."""
         for name, key, values in contribution:
-            row = self.rows[name].setdefault(key, [0] * len(values))
+            counter = self.rows[name]
+            row = counter.get(key)
+            if row is None:
+                counter[key] = [sign * value for value in values]
+                continue
             for i, value in enumerate(values):
                 row[i] += sign * value
 
