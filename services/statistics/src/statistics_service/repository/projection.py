@@ -204,45 +204,47 @@ class ProjectionRepository:
             name, columns, values, f"({', '.join(keys)}) DO UPDATE SET {updates}"
         )
 
-    async def add_transitions(self, rows: Sequence[Transition]) -> set[tuple[uuid.UUID, int]]:
-        """Store device versions not stored yet; returns the (device, version) pairs added."""
-        unique = {(t.device_id, t.version): t for t in rows}
-        if not unique:
-            return set()
+    async def add_versions(
+        self, rows: Sequence[Transition], devices: Iterable[uuid.UUID]
+    ) -> tuple[set[tuple[uuid.UUID, int]], dict[uuid.UUID, list[Transition]]]:
+        """Store device versions not stored yet, in one statement with the read of every
+        version of `devices` (and of the devices of the added ones); returns the (device,
+        version) pairs added and the versions by device, oldest first."""
+        wanted = [*devices, *(t.device_id for t in rows)]  # repeats are harmless in ANY()
+        if not wanted:
+            return set(), {}
         table = self.tables["device_status_change"].name
+        # The outer SELECT sees the table as it was before the WITH's INSERT: stored versions
+        # come from it, the added ones from RETURNING. A version repeated in `rows` (a
+        # redelivery in the same batch) is added once: DO NOTHING skips the repeat.
         result = await self.session.execute(
             text(
-                f"INSERT INTO {table} (device_id, version, at, status) "
+                f"WITH added AS (INSERT INTO {table} (device_id, version, at, status) "
                 "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS bigint[]), "
                 "CAST(:ats AS timestamptz[]), CAST(:statuses AS varchar[])) "
-                "ON CONFLICT (device_id, version) DO NOTHING RETURNING device_id, version"
+                "ON CONFLICT (device_id, version) DO NOTHING "
+                "RETURNING device_id, version, at, status) "
+                "SELECT device_id, version, at, status, true FROM added UNION ALL "
+                f"SELECT device_id, version, at, status, false FROM {table} "
+                "WHERE device_id = ANY(CAST(:wanted AS uuid[]))"
             ),
             {
-                "ids": [t.device_id for t in unique.values()],
-                "versions": [t.version for t in unique.values()],
-                "ats": [t.at for t in unique.values()],
-                "statuses": [t.status for t in unique.values()],
+                "ids": [t.device_id for t in rows],
+                "versions": [t.version for t in rows],
+                "ats": [t.at for t in rows],
+                "statuses": [t.status for t in rows],
+                "wanted": wanted,
             },
         )
-        return {(r[0], r[1]) for r in result}
-
-    async def transitions_of(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Transition]]:
-        """Every stored version of these devices, oldest first."""
-        wanted = list(ids)
-        if not wanted:
-            return {}
-        table = self.tables["device_status_change"].name
-        rows = await self.session.execute(
-            text(
-                f"SELECT device_id, version, at, status FROM {table} "
-                "WHERE device_id = ANY(CAST(:ids AS uuid[])) ORDER BY device_id, version"
-            ),
-            {"ids": wanted},
-        )
-        out: dict[uuid.UUID, list[Transition]] = {}
-        for device_id, version, at, status in rows:
-            out.setdefault(device_id, []).append(Transition(device_id, version, at, status))
-        return out
+        added: set[tuple[uuid.UUID, int]] = set()
+        history: dict[uuid.UUID, list[Transition]] = {}
+        for device_id, version, at, status, is_new in result:
+            if is_new:
+                added.add((device_id, version))
+            history.setdefault(device_id, []).append(Transition(device_id, version, at, status))
+        for versions in history.values():
+            versions.sort(key=lambda t: t.version)
+        return added, history
 
     async def save_usage(self, rows: Sequence[Any]) -> None:
         """Insert or replace `device_usage` rows (`service.usage.Usage`, loans left out)."""

@@ -71,7 +71,11 @@ class Deltas:
     def add(self, contribution: Contribution, sign: int) -> None:
         """Add (sign 1) or subtract (sign -1) a contribution."""
         for name, key, values in contribution:
-            row = self.rows[name].setdefault(key, [0] * len(values))
+            counter = self.rows[name]
+            row = counter.get(key)
+            if row is None:
+                counter[key] = [sign * value for value in values]
+                continue
             for i, value in enumerate(values):
                 row[i] += sign * value
 
@@ -169,10 +173,13 @@ async def apply_facts(
     winners = latest(facts)
     deltas = Deltas()
     changed: dict[type[Any], list[Any]] = defaultdict(list)
+    stored = {kind: await repo.load(kind, winners[kind]) for kind in (DeviceFact, ReservationFact)}
     for kind in (DeviceFact, ReservationFact):
-        changed[kind] = await _newer(repo, winners[kind], deltas)
+        changed[kind] = _newer(winners[kind], stored[kind], deltas)
     versions = usage.transitions_of(facts) if transitions is None else transitions
-    used = await usage.apply_usage(repo, versions, changed[DeviceFact], deltas)
+    used = await usage.apply_usage(
+        repo, versions, changed[DeviceFact], deltas, stored[DeviceFact], winners[DeviceFact]
+    )
     changed[TicketFact] = await _tickets(repo, winners[TicketFact], deltas)
     criteria = await _reservation_criteria(repo, winners, changed[ReservationFact])
     changed[ContractFact] = await _contracts(repo, winners[ContractFact], criteria, deltas)
@@ -185,13 +192,10 @@ async def apply_facts(
     return count
 
 
-async def _newer(
-    repo: ProjectionRepository, winners: dict[uuid.UUID, Any], deltas: Deltas
+def _newer(
+    winners: dict[uuid.UUID, Any], stored: dict[uuid.UUID, Any], deltas: Deltas
 ) -> list[Any]:
     """The winners newer than what is stored, with their counter changes recorded."""
-    if not winners:
-        return []
-    stored = await repo.load(type(next(iter(winners.values()))), winners)
     applied = []
     for key, fact in winners.items():
         old = stored.get(key)

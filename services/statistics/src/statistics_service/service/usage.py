@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -140,22 +140,24 @@ async def apply_usage(
     transitions: Sequence[Transition],
     applied: Sequence[DeviceFact],
     deltas: Any,
+    stored: Mapping[uuid.UUID, DeviceFact],
+    looked_up: Collection[uuid.UUID],
 ) -> list[Usage]:
     """Store new versions, recompute the use of every device they or `applied` (the newer
     states of this batch, not saved yet) touch, record the counter changes in `deltas`;
-    returns the new `device_usage` rows (to be saved)."""
-    added = await repo.add_transitions(transitions)
+    returns the new `device_usage` rows (to be saved). `stored`: the stored states of the
+    devices in `looked_up`, read already (the others are read here)."""
     newest = {f.device_id: f for f in applied}
+    added, history = await repo.add_versions(transitions, newest)
     touched = {device_id for device_id, _ in added} | set(newest)
     if not touched:
         return []
-    history = await repo.transitions_of(touched)
-    stored = await repo.load(DeviceFact, touched)
+    states = {**stored, **await repo.load(DeviceFact, touched.difference(looked_up))}
     rows = []
     for device_id in touched:
         full = history.get(device_id, [])
         before = [t for t in full if (device_id, t.version) not in added]
-        old_state = stored.get(device_id)
+        old_state = states.get(device_id)
         new_state = newest.get(device_id, old_state)
         old = usage_of(old_state, before) if old_state is not None else None
         new = usage_of(new_state, full) if new_state is not None else None
