@@ -55,10 +55,12 @@ async def devices_of(system: System, prefix: str) -> list[dict[str, object]]:
     return [d for d in page["items"] if str(d["serial_number"]).startswith(prefix)]
 
 
-async def upload_and_check(page: Page, system: System, path: Path) -> None:
-    """The upload page → the file → the dry run's report."""
+async def upload_and_check(page: Page, system: System, path: Path, *, axe: bool = True) -> None:
+    """The upload page → the file → the dry run's report (axe needs JavaScript: `axe=False`
+    without it; the same pages are checked with it)."""
     await page.goto(system.portal + DELIVERIES)
-    await check(page)
+    if axe:
+        await check(page)
     # The design system's enhanced input is a button under that label: choose as a person does.
     async with page.expect_file_chooser() as chooser:
         await page.get_by_label("Augšupielādējiet piegādes CSV failu").click()
@@ -139,17 +141,15 @@ class TestImport:
             page = await plain.new_page()
             await log_in(page, system, "municipality_admin")
             path, prefix = delivery(tmp_path, good=8)
-            await upload_and_check(page, system, path)
+            await upload_and_check(page, system, path, axe=False)
             await page.get_by_role("button", name="Importēt 8 derīgās rindas").click()
-            await check(page)
             for _ in range(120):
                 if await page.get_by_text("Imports pabeigts", exact=True).is_visible():
                     break
                 await expect(page.get_by_text("Šī lapa pati neatjaunojas")).to_be_visible()
                 await page.wait_for_timeout(500)
-                await page.get_by_role("link", name="Atjaunot").click()
+                await page.get_by_role("button", name="Atjaunot").click()
             await expect(page.get_by_text("Imports pabeigts", exact=True)).to_be_visible()
-            await check(page)
             assert len(await devices_of(system, prefix)) == 8
 
 
