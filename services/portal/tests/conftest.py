@@ -351,7 +351,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     finally:
         key = shared_key(getattr(item, "module", None))
-        after = shared_key(getattr(nextitem, "module", None)) if nextitem else None
+        # No next item is not the end: xdist may be waiting to be given more (the session's
+        # end stops what is left).
+        after = shared_key(getattr(nextitem, "module", None)) if nextitem else key
         systems = item.config.stash.get(SYSTEMS, None)
         if key is not None and key != after and systems is not None:
             systems.release(key)
