@@ -1,78 +1,24 @@
-"""Statistics tables: the projection (per-aggregate state and counters), the reference data from
-VIIS (institutions, pupils), and the daily snapshots behind the VIIS feed.
-
-The projection is what `statistics-rebuild` recreates from the topics:
-- one *state* table per aggregate kind (device, reservation, contract, ticket) keeps, for each
-  aggregate, the order key of the last event applied (`version` when the producer sends one,
-  else the event's `time` and `id`) and exactly the attributes it contributed to the counters;
-- *counter* tables hold the aggregates the API reads (`n` and sums per key). Applying an event
-  subtracts the aggregate's old contribution and adds the new one, so counters stay exact under
-  duplicates and any delivery order; no request counts over the 250,000 devices.
-`institution_number` is `''` in counters for a device assigned to no institution.
-
-`institution_snapshot` holds the VIIS feed: its `seq` (an identity, allocated under an advisory
-lock so that commit order equals `seq` order) is the feed's cursor. A day's record is
-provisional while the day lasts (replaced by a new row when the figures change), then final
-and never changed.
-"""
+"""The projection: per-aggregate state, device use and the counters the views read."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
     DateTime,
-    ForeignKey,
-    Identity,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
-    UniqueConstraint,
-    false,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from shared_kit import tables as kit_tables
-from shared_kit.db import NAMING_CONVENTION
-
-Code = String(7)  # municipality ATVK code
-RegNo = String(20)  # institution registration number ('' in counters for "none")
-Label = String(40)  # status, OS, category, funding source, state
-EventId = String(200)
-
-
-class Base(DeclarativeBase):
-    """Statistics' own declarative base, with the kit's naming convention.
-
-    Like the reservations read model, some table names (`institution`) also exist in other
-    services; a base of its own keeps them apart when several services share one process.
-    """
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def migration_metadata() -> MetaData:
-    """This service's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
-    return kit_tables.with_kit_tables(Base.metadata)
-
-
-class OrderKey:
-    """The order key of the last event applied to an aggregate."""
-
-    version: Mapped[int | None] = mapped_column(BigInteger)
-    event_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    event_id: Mapped[str] = mapped_column(EventId)
-
+from statistics_service.models.base import Base, Code, Label, OrderKey, RegNo
 
 # Per-aggregate state ----------------------------------------------------------------------
 
@@ -337,99 +283,3 @@ class ProjectionEpoch(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
-
-
-# Reference data from VIIS ------------------------------------------------------------------
-
-
-class Institution(Base):
-    """An institution: from VIIS (name, grades) or first seen in an event (municipality only)."""
-
-    __tablename__ = "institution"
-
-    registration_number: Mapped[str] = mapped_column(RegNo, primary_key=True)
-    municipality_code: Mapped[str] = mapped_column(Code, index=True)
-    name: Mapped[str | None] = mapped_column(String(300))
-    # Bit g set when VIIS lists pupils in grade g; 0 until VIIS has been asked.
-    grades_mask: Mapped[int] = mapped_column(Integer, default=0)
-    in_viis: Mapped[bool] = mapped_column(Boolean, default=False)
-    pupils_refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class PupilCount(Base):
-    """Pupils of an institution in one grade, as VIIS last said."""
-
-    __tablename__ = "pupil_count"
-
-    institution_number: Mapped[str] = mapped_column(RegNo, primary_key=True)
-    grade: Mapped[int] = mapped_column(Integer, primary_key=True)
-    pupils: Mapped[int] = mapped_column(Integer)
-
-
-# Daily snapshots (the VIIS feed) -----------------------------------------------------------
-
-
-class InstitutionSnapshot(Base):
-    """One institution's figures on one day; `seq` is the feed's order. A provisional row (the
-    day is not over) is replaced by a new row; a final row is never changed."""
-
-    __tablename__ = "institution_snapshot"
-
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    snapshot_date: Mapped[dt.date] = mapped_column(Date)
-    municipality_code: Mapped[str] = mapped_column(Code)
-    institution_number: Mapped[str] = mapped_column(RegNo)
-    devices_total: Mapped[int] = mapped_column(Integer)
-    devices_in_service: Mapped[int] = mapped_column(Integer)
-    active_loans: Mapped[int] = mapped_column(Integer)
-    overdue_loans: Mapped[int] = mapped_column(Integer)
-    reservations_waiting: Mapped[int] = mapped_column(Integer)
-    waitlisted: Mapped[int] = mapped_column(Integer)
-    tickets_open: Mapped[int] = mapped_column(Integer)
-    sla_breaches: Mapped[int] = mapped_column(Integer)
-    pupils: Mapped[int] = mapped_column(Integer)
-    # Usage (null in records from before feed schema 1.2.0).
-    devices_lendable: Mapped[int | None] = mapped_column(Integer)
-    devices_on_loan: Mapped[int | None] = mapped_column(Integer)
-    devices_idle: Mapped[int | None] = mapped_column(Integer)
-    devices_never_lent: Mapped[int | None] = mapped_column(Integer)
-    loan_days_30: Mapped[int | None] = mapped_column(Integer)
-    loan_days_90: Mapped[int | None] = mapped_column(Integer)
-    loan_days_365: Mapped[int | None] = mapped_column(Integer)
-    provisional: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    record: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-    __table_args__ = (
-        UniqueConstraint("snapshot_date", "institution_number"),
-        Index("ix_institution_snapshot_municipality_date", "municipality_code", "snapshot_date"),
-        # Only the days not closed yet: the snapshot job looks for them on every run.
-        Index(
-            "ix_institution_snapshot_provisional",
-            "snapshot_date",
-            postgresql_where=text("provisional"),
-        ),
-    )
-
-
-class SnapshotBand(Base):
-    """Coverage of one grade band in one institution snapshot (summable across institutions)."""
-
-    __tablename__ = "snapshot_band"
-
-    snapshot_seq: Mapped[int] = mapped_column(
-        ForeignKey("institution_snapshot.seq", ondelete="CASCADE"), primary_key=True
-    )
-    band: Mapped[str] = mapped_column(String(20), primary_key=True)
-    snapshot_date: Mapped[dt.date] = mapped_column(Date)
-    municipality_code: Mapped[str] = mapped_column(Code)
-    institution_number: Mapped[str] = mapped_column(RegNo)
-    pupils: Mapped[int] = mapped_column(Integer)
-    devices: Mapped[int] = mapped_column(Integer)
-    devices_needed: Mapped[int | None] = mapped_column(Integer)
-
-    __table_args__ = (
-        Index("ix_snapshot_band_date_municipality", "snapshot_date", "municipality_code"),
-    )
