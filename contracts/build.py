@@ -23,6 +23,8 @@ from contracts_service import events as contracts_events
 from gateway_service import events as gateway_events
 from inventory_service import consumers as inventory_consumers
 from inventory_service import events as inventory_events
+from planning_service import consumers as planning_consumers
+from planning_service import events as planning_events
 from reservations_service import consumers as reservations_consumers
 from reservations_service import events as reservations_events
 from statistics_service import consumers as statistics_consumers
@@ -47,6 +49,11 @@ def producers() -> dict[str, tuple[str, str, dict[str, type[BaseModel]]]]:
             "Daily institution snapshots (the VIIS feed's records)",
             statistics_events.PAYLOADS,
         ),
+        "planning.events": (
+            "planning",
+            "Needs-survey rounds, verified criteria and allocation rounds",
+            planning_events.PAYLOADS,
+        ),
     }
 
 
@@ -59,6 +66,7 @@ def consumers() -> dict[str, list[str]]:
         "contracts": sorted(contracts_consumers.HANDLED),
         "tickets": sorted(tickets_consumers.build_handlers()),
         "statistics": sorted(statistics_consumers.HANDLED),
+        "planning": sorted(planning_consumers.build_handlers()),
     }
 
 

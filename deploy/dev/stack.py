@@ -40,6 +40,7 @@ import contracts_service.main
 import gateway_service.main
 import inventory_service.main
 import notifications_service.main
+import planning_service.main
 import portal_service.main
 import reservations_service.main
 import statistics_service.main
@@ -104,7 +105,7 @@ SERVICES = [
         migrations=reservations_service.main.MIGRATIONS,
         port=8102,
         env_prefix="RESERVATIONS_",
-        topics=("reservations.events", "inventory.events", "contracts.events"),
+        topics=("reservations.events", "inventory.events", "contracts.events", "planning.events"),
     ),
     Service(
         name="contracts",
@@ -134,6 +135,7 @@ SERVICES = [
             "reservations.events",
             "contracts.events",
             "tickets.events",
+            "planning.events",
         ),
     ),
     Service(
@@ -148,7 +150,16 @@ SERVICES = [
             "contracts.events",
             "tickets.events",
             "identity.events",
+            "planning.events",
         ),
+    ),
+    Service(
+        name="planning",
+        module="planning_service.main:create_app",
+        migrations=planning_service.main.MIGRATIONS,
+        port=8107,
+        env_prefix="PLANNING_",
+        topics=("planning.events", "inventory.events"),
     ),
     Service(  # the people's pages; it publishes and consumes nothing
         name="portal",
@@ -645,7 +656,15 @@ async def start_broker(
 
 
 # The services whose APIs the portal calls with the person's token.
-PORTAL_APIS = ("inventory", "reservations", "contracts", "tickets", "statistics", "notifications")
+PORTAL_APIS = (
+    "inventory",
+    "reservations",
+    "contracts",
+    "tickets",
+    "statistics",
+    "notifications",
+    "planning",
+)
 
 
 def portal_env(urls: dict[str, str]) -> dict[str, str]:

@@ -30,6 +30,7 @@ SERVICE_AUDIENCES = [
     "tickets",
     "statistics",
     "notifications",
+    "planning",
 ]
 
 

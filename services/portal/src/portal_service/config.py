@@ -21,6 +21,7 @@ DEV_CONTRACTS_URL = "http://127.0.0.1:8103"
 DEV_TICKETS_URL = "http://127.0.0.1:8104"
 DEV_STATISTICS_URL = "http://127.0.0.1:8105"
 DEV_NOTIFICATIONS_URL = "http://127.0.0.1:8106"
+DEV_PLANNING_URL = "http://127.0.0.1:8107"
 SERVICE_URLS = (
     "inventory_url",
     "reservations_url",
@@ -28,6 +29,7 @@ SERVICE_URLS = (
     "tickets_url",
     "statistics_url",
     "notifications_url",
+    "planning_url",
 )
 
 
@@ -62,6 +64,7 @@ class PortalSettings(ServiceSettings):
     tickets_url: str = DEV_TICKETS_URL
     statistics_url: str = DEV_STATISTICS_URL
     notifications_url: str = DEV_NOTIFICATIONS_URL
+    planning_url: str = DEV_PLANNING_URL
     # Origins a logout may pass through after its form (a Latvija.lv single logout goes to the
     # IdP and back through the gateway): the CSP's form-action lists them beside the gateway.
     logout_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

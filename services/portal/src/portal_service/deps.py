@@ -112,6 +112,7 @@ class Apis:
     tickets: ServiceApi
     statistics: ServiceApi
     notifications: ServiceApi
+    planning: ServiceApi
     gateway: ServiceApi
 
 

@@ -65,6 +65,7 @@ class StackUrls:
     tickets: str
     statistics: str
     notifications: str
+    planning: str
     console: str
     latvija: str
     eklase: str
@@ -85,7 +86,7 @@ class StackUrls:
     def apis(self) -> dict[str, str]:
         """The services with a REST API under `/api/v1/<name>` (not the portal or helpers)."""
         names = ("gateway", "inventory", "reservations", "contracts", "tickets", "statistics",
-                 "notifications")  # fmt: skip
+                 "notifications", "planning")  # fmt: skip
         return {name: getattr(self, name) for name in names}
 
 

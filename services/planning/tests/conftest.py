@@ -1,0 +1,90 @@
+"""Planning test fixtures: a fresh migrated database per test, the real broker, real tokens,
+a clock the tests move, and the VIIS stand-in (the real protocol) for learners and pupils."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from planning_service.config import PlanningSettings
+from planning_service.main import MIGRATIONS, create_app
+from shared_kit.db import create_engine
+from shared_kit.testing.client import running_app
+from shared_kit.testing.clock import TestClock
+from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
+
+API = "/api/v1/planning"
+RIGA = "0010000"
+VALMIERA = "0940200"
+SCHOOL_A = "3113900001"
+SCHOOL_B = "3113900002"
+VALMIERA_SCHOOL = "4213900001"
+GUARDIAN = "7d1c2a4e-1111-4c3b-9a55-000000000001"
+OTHER_GUARDIAN = "7d1c2a4e-1111-4c3b-9a55-000000000002"
+CHILD = "learner-0001"
+OTHER_CHILD = "learner-0009"
+START = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)  # a Monday morning in Riga, in March
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    """This test's clock: starts at START and moves only when told."""
+    return TestClock(START)
+
+
+@pytest.fixture
+async def settings(service_settings: Callable[..., Awaitable[Any]]) -> PlanningSettings:
+    """Settings bound to this test's database, topics and the test JWKS."""
+    settings: PlanningSettings = await service_settings(PlanningSettings, MIGRATIONS)
+    return settings
+
+
+@pytest.fixture
+def app(settings: PlanningSettings, clock: TestClock) -> FastAPI:
+    """The planning app of this test."""
+    return create_app(settings, clock)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Client of a running planning app (no background workers)."""
+    async with running_app(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def engine(settings: PlanningSettings) -> AsyncIterator[AsyncEngine]:
+    """An engine on this test's database, for asserting in SQL."""
+    engine = create_engine(settings.database_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+class Tokens(AudienceTokens):
+    """Ready-made tokens (audience `planning`) for the usual callers."""
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        super().__init__(issuer, "planning")
+        self.platform = self.mint(roles=["platform_admin"])
+        self.programme = self.mint("programme-1", roles=["programme_manager"])
+        self.riga = self.mint("riga-admin", roles=["municipality_admin"], municipalities=[RIGA])
+        self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
+        self.school_a = self.mint("school-a", roles=["institution_admin"], institutions=[SCHOOL_A])
+        self.school_b = self.mint(roles=["institution_admin"], institutions=[SCHOOL_B])
+        self.teacher_a = self.mint(roles=["teacher"], institutions=[SCHOOL_A])
+        self.guardian = self.mint(GUARDIAN, roles=["guardian"], learners=[CHILD])
+        self.other_guardian = self.mint(OTHER_GUARDIAN, roles=["guardian"], learners=[OTHER_CHILD])
+        self.learner = self.mint(CHILD, roles=["learner"])
+        self.analyst = self.mint(roles=["ministry_analyst"])
+
+
+@pytest.fixture(scope="session")
+def tokens(token_issuer: TokenIssuer) -> Tokens:
+    """Tokens for the programme manager, admins, school staff, guardians and analysts."""
+    return Tokens(token_issuer)
