@@ -1,0 +1,1 @@
+"""Planning's SQL, one module per part: `survey` and `allocation`."""

@@ -1,0 +1,1 @@
+"""Planning's API models, one module per part: `survey` and `allocation`."""
