@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -24,7 +25,7 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _unique(values: list[str] | list[int] | None, name: str) -> None:
+def _unique(values: Sequence[object] | None, name: str) -> None:
     if values is not None and len(set(values)) != len(values):
         raise ValueError(f"{name} lists a value twice")
 
@@ -50,7 +51,7 @@ class RoundCreate(_Body):
             raise ValueError("closes_on is before opens_on")
         _unique(self.grades, "grades")
         _unique(self.institutions, "institutions")
-        _unique(list(self.criteria), "criteria")
+        _unique(self.criteria, "criteria")
         return self
 
 
@@ -68,7 +69,7 @@ class RoundUpdate(_Body):
     def _unique_lists(self) -> RoundUpdate:
         _unique(self.grades, "grades")
         _unique(self.institutions, "institutions")
-        _unique(list(self.criteria) if self.criteria is not None else None, "criteria")
+        _unique(self.criteria, "criteria")
         return self
 
 
@@ -121,7 +122,7 @@ class AnswerWrite(_Body):
 
     @model_validator(mode="after")
     def _unique_criteria(self) -> AnswerWrite:
-        _unique(list(self.criteria), "criteria")
+        _unique(self.criteria, "criteria")
         return self
 
 

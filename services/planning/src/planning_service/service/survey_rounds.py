@@ -348,3 +348,29 @@ def _publish(
 ) -> None:
     payload = model(**_round_fields(round_, schools))
     publish(session, type_, round_.id, round_.municipality_code, payload)
+
+
+async def list_rounds(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    municipality: str | None,
+    institution: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[SurveyRound]:
+    """Rounds the caller sees (plus one, to tell whether more follow)."""
+    return await RoundRepository(session).page(
+        access.round_scope(principal),
+        municipality=municipality,
+        institution=institution,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def schools_of(
+    session: AsyncSession, round_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[SurveyRoundInstitution]]:
+    """The schools of several rounds."""
+    return await RoundRepository(session).schools_of(round_ids)
