@@ -7,7 +7,17 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    SmallInteger,
+    any_,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,7 +129,7 @@ class RoundRepository:
             .join(SurveyRoundInstitution, SurveyRoundInstitution.round_id == SurveyRound.id)
             .where(
                 SurveyRoundInstitution.registration_number == institution,
-                SurveyRound.grades.any(grade),  # type: ignore[arg-type]
+                literal(grade, SmallInteger) == any_(SurveyRound.grades),
                 SurveyRound.opens_on <= today,
                 SurveyRound.closes_on >= today,
                 SurveyRound.closed_at.is_(None),
