@@ -53,6 +53,8 @@ async def verify(
     before = agg.metrics(shown.content, verified(checks))
     was_verified = body.criterion in verified(checks)
     check = checks.get(body.criterion)
+    if was_verified and check is not None and body.outcome == "rejected":
+        withdrawn(session, answer, check, "rejected", now)  # under the source that vouched
     if check is None:
         check = CriterionVerification(answer_id=answer.id, criterion=body.criterion)
         AnswerRepository(session).add_verification(check)
@@ -67,8 +69,6 @@ async def verify(
             **where(answer), criterion=check.criterion, source=check.source.value, at=now
         )
         publish(session, events.CRITERION_VERIFIED, learner_id, answer.municipality_code, payload)
-    elif was_verified:
-        withdrawn(session, answer, check, "rejected", now)
     for read in audit([answer], principal, role, "answer", endpoint):
         read.at = now
         session.add(read)
