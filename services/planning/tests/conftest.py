@@ -4,7 +4,12 @@ a clock the tests move, and the VIIS stand-in (the real protocol) for learners a
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -14,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from planning_service.config import PlanningSettings
 from planning_service.main import MIGRATIONS, create_app
+from planning_service.viis import ViisFactory, ViisRegister
 from shared_kit.db import create_engine
 from shared_kit.testing.client import running_app
 from shared_kit.testing.clock import TestClock
 from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
+from shared_kit.viis import HttpViisDirectory
 
 API = "/api/v1/planning"
 RIGA = "0010000"
@@ -88,3 +95,55 @@ class Tokens(AudienceTokens):
 def tokens(token_issuer: TokenIssuer) -> Tokens:
     """Tokens for the programme manager, admins, school staff, guardians and analysts."""
     return Tokens(token_issuer)
+
+
+# The VIIS stand-in (deploy/dev), in-process over ASGI through the kit's real client ---------
+
+REPO = Path(__file__).resolve().parents[3]
+STANDIN_KEY = "test-viis-key"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+standin = _load("planning_viis_standin", REPO / "deploy" / "dev" / "viis_standin.py")
+
+
+class _Owned:
+    """A directory and the HTTP client it was given, closed together."""
+
+    def __init__(self, directory: HttpViisDirectory, http: httpx.AsyncClient) -> None:
+        self.directory, self.http = directory, http
+
+    async def __aenter__(self) -> ViisRegister:
+        return self.directory
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+
+def standin_viis(dataset: str = "demo") -> ViisFactory:
+    """Opens the real VIIS client against the stand-in serving `dataset` (by default Rīga's
+    two demo schools and Cēsu novads's three)."""
+    viis_app = standin.create_app(STANDIN_KEY, dataset)
+
+    def open_client() -> AbstractAsyncContextManager[ViisRegister]:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=viis_app))
+        return _Owned(HttpViisDirectory("http://viis.test", STANDIN_KEY, http=http), http)
+
+    return open_client
+
+
+@pytest.fixture
+async def viis_client(
+    settings: PlanningSettings, clock: TestClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Client of a running planning app whose VIIS is the demo stand-in."""
+    async with running_app(create_app(settings, clock, standin_viis())) as c:
+        yield c

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from planning_service.config import PlanningSettings
 from planning_service.consumers import build_consumers
 from planning_service.router import router
+from planning_service.viis import ViisFactory, http_viis
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 
@@ -33,11 +34,15 @@ between their own schools; deliveries with the round's order reference count aga
 """
 
 
-def create_app(settings: PlanningSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the planning service; `clock` replaces the system clock (tests move time)."""
+def create_app(
+    settings: PlanningSettings | None = None,
+    clock: Clock | None = None,
+    viis: ViisFactory | None = None,
+) -> FastAPI:
+    """Build the planning service; `clock` and `viis` replace the system clock and VIIS."""
     settings = settings or PlanningSettings()
     clock = clock or system_clock
-    return create_service_app(
+    app = create_service_app(
         ServiceSpec(
             name="planning",
             title="Planning service",
@@ -57,3 +62,5 @@ def create_app(settings: PlanningSettings | None = None, clock: Clock | None = N
             ],
         )
     )
+    app.state.viis = viis or http_viis(settings)
+    return app
