@@ -82,11 +82,11 @@ async def outbox(engine: AsyncEngine) -> list[tuple[str, dict[str, Any]]]:
 
 class TestLifecycle:
     async def test_create_compute_publish(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
+        self, client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
     ) -> None:
-        created = await create(viis_client, tokens)
+        created = await create(client, tokens)
         assert created["state"] == "draft" and created["totals"] is None
-        computed = await step(viis_client, tokens, created, "compute")
+        computed = await step(client, tokens, created, "compute")
         assert computed["state"] == "computed"
         assert computed["totals"] == {
             "devices": 100,
@@ -95,14 +95,14 @@ class TestLifecycle:
             "schools": 5,
             "municipalities": 2,
         }
-        lines = await lines_of(viis_client, tokens.programme, created["id"])
+        lines = await lines_of(client, tokens.programme, created["id"])
         assert {n: line["need"] for n, line in lines.items()} == NEEDS
         assert sum(line["allocated"] for line in lines.values()) == 100
         riga = lines[RIGA_2]
         assert riga["eligible_pupils"] == {"by_band": {"1-3": 253}, "total": 253}
         assert riga["share_exact"] == "8500/247" and riga["share"] == "34.412955"
         assert riga["floor"] == 34 and riga["allocated"] == 34 + riga["rounded_up"]
-        published = await step(viis_client, tokens, computed, "publish")
+        published = await step(client, tokens, computed, "publish")
         assert published["state"] == "published" and published["published_at"]
         types = [t.rsplit(".", 2)[-2] for t, _ in await outbox(engine)]
         assert types == ["created", "computed", "published"]
@@ -111,12 +111,12 @@ class TestLifecycle:
         assert announced["order_reference"] == "ANM-2027-01"
 
     async def test_the_municipalities_table_shows_pools(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens
+        self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         # Cēsu sākumskola (124 pupils in 1-3) is below the minimum: its weight goes to Cēsis.
-        created = await create(viis_client, tokens, min_eligible_pupils=125)
-        await step(viis_client, tokens, created, "compute")
-        r = await viis_client.get(
+        created = await create(client, tokens, min_eligible_pupils=125)
+        await step(client, tokens, created, "compute")
+        r = await client.get(
             f"{ROUNDS}/{created['id']}/municipalities", headers=bearer(tokens.analyst)
         )
         assert r.status_code == 200, r.text
@@ -127,48 +127,46 @@ class TestLifecycle:
         assert rows[RIGA]["name"] == "Rīgas valstspilsēta"
 
     async def test_supply_beyond_every_need_stays_unallocated(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens
+        self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
-        created = await create(viis_client, tokens, devices=300)
-        computed = await step(viis_client, tokens, created, "compute")
+        created = await create(client, tokens, devices=300)
+        computed = await step(client, tokens, created, "compute")
         assert computed["totals"]["allocated"] == 247
         assert computed["totals"]["unallocated"] == 53
-        lines = await lines_of(viis_client, tokens.programme, created["id"])
+        lines = await lines_of(client, tokens.programme, created["id"])
         assert {n: line["allocated"] for n, line in lines.items()} == NEEDS
 
 
 class TestStateMachine:
-    async def test_if_match_and_states(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens
-    ) -> None:
-        created = await create(viis_client, tokens)
+    async def test_if_match_and_states(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
+        created = await create(client, tokens)
         url = f"{ROUNDS}/{created['id']}"
         stale = {**bearer(tokens.programme), "If-Match": '"99"'}
-        problem(await viis_client.post(f"{url}/compute", headers=stale), 412, "precondition-failed")
+        problem(await client.post(f"{url}/compute", headers=stale), 412, "precondition-failed")
         problem(
-            await viis_client.post(f"{url}/publish", headers=bearer(tokens.programme)),
+            await client.post(f"{url}/publish", headers=bearer(tokens.programme)),
             409,
             "illegal-round-state",
         )
-        computed = await step(viis_client, tokens, created, "compute")
-        again = await step(viis_client, tokens, computed, "compute")  # recomputing is fine
+        computed = await step(client, tokens, created, "compute")
+        again = await step(client, tokens, computed, "compute")  # recomputing is fine
         assert again["version"] > computed["version"]
-        published = await step(viis_client, tokens, again, "publish")
+        published = await step(client, tokens, again, "publish")
         for action in ("compute", "publish"):
-            r = await viis_client.post(f"{url}/{action}", headers=bearer(tokens.programme))
+            r = await client.post(f"{url}/{action}", headers=bearer(tokens.programme))
             problem(r, 409, "illegal-round-state")
-        r = await viis_client.get(url, headers=bearer(tokens.programme))
+        r = await client.get(url, headers=bearer(tokens.programme))
         assert r.headers["ETag"] == f'"{published["version"]}"'
 
     async def test_idempotent_create_and_invalid_bodies(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens
+        self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         headers = {**bearer(tokens.programme), "Idempotency-Key": "round-1"}
-        first = await viis_client.post(ROUNDS, json=BODY, headers=headers)
-        second = await viis_client.post(ROUNDS, json=BODY, headers=headers)
+        first = await client.post(ROUNDS, json=BODY, headers=headers)
+        second = await client.post(ROUNDS, json=BODY, headers=headers)
         assert first.status_code == second.status_code == 201
         assert first.json()["id"] == second.json()["id"]
-        listed = await viis_client.get(ROUNDS, headers=bearer(tokens.programme))
+        listed = await client.get(ROUNDS, headers=bearer(tokens.programme))
         assert len(listed.json()["items"]) == 1
         for bad in (
             {"devices": 0},
@@ -178,9 +176,7 @@ class TestStateMachine:
             {"size_bands": [{"min_pupils": 0, "max_pupils": 50, "weight": 1}] * 2},
             {"social_weights": {"low_income": "NaN"}},
         ):
-            r = await viis_client.post(
-                ROUNDS, json={**BODY, **bad}, headers=bearer(tokens.programme)
-            )
+            r = await client.post(ROUNDS, json={**BODY, **bad}, headers=bearer(tokens.programme))
             problem(r, 422, "validation")
 
 
@@ -211,38 +207,38 @@ class TestViisDown:
 
 class TestAdjustments:
     async def test_adjust_keeps_the_total_and_is_audited(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
+        self, client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
     ) -> None:
-        created = await create(viis_client, tokens)
-        await step(viis_client, tokens, created, "compute")
+        created = await create(client, tokens)
+        await step(client, tokens, created, "compute")
         url = f"{ROUNDS}/{created['id']}/adjustments"
-        before = await lines_of(viis_client, tokens.programme, created["id"])
+        before = await lines_of(client, tokens.programme, created["id"])
         body = {"from_institution": RIGA_2, "to_institution": CESIS_3, "quantity": 5}
         problem(
-            await viis_client.post(url, json=body, headers=bearer(tokens.programme)),
+            await client.post(url, json=body, headers=bearer(tokens.programme)),
             422,
             "validation",
         )  # a reason is required
         body["reason"] = "Cēsis opens a new class in spring"
-        r = await viis_client.post(url, json=body, headers=bearer(tokens.programme))
+        r = await client.post(url, json=body, headers=bearer(tokens.programme))
         assert r.status_code == 201, r.text
         assert r.json()["actor"] == "person:programme-1"
-        after = await lines_of(viis_client, tokens.programme, created["id"])
+        after = await lines_of(client, tokens.programme, created["id"])
         assert after[RIGA_2]["allocated"] == before[RIGA_2]["allocated"] - 5
         assert after[CESIS_3]["allocated"] == before[CESIS_3]["allocated"] + 5
         assert after[CESIS_3]["adjustments"] == 5
         assert sum(line["allocated"] for line in after.values()) == 100
         too_many = {**body, "from_institution": CESIS_1, "quantity": 1000}
-        r = await viis_client.post(url, json=too_many, headers=bearer(tokens.programme))
+        r = await client.post(url, json=too_many, headers=bearer(tokens.programme))
         problem(r, 409, "not-enough-devices")
         # Recomputing keeps the adjustment.
         current = (
-            await viis_client.get(f"{ROUNDS}/{created['id']}", headers=bearer(tokens.programme))
+            await client.get(f"{ROUNDS}/{created['id']}", headers=bearer(tokens.programme))
         ).json()
-        await step(viis_client, tokens, current, "compute")
-        again = await lines_of(viis_client, tokens.programme, created["id"])
+        await step(client, tokens, current, "compute")
+        again = await lines_of(client, tokens.programme, created["id"])
         assert again[CESIS_3]["allocated"] == after[CESIS_3]["allocated"]
-        r = await viis_client.get(url, headers=bearer(tokens.analyst))
+        r = await client.get(url, headers=bearer(tokens.analyst))
         (shown,) = r.json()["items"]
         assert shown["reason"] is None and shown["actor"] is None and shown["quantity"] == 5
         adjusted = [d for t, d in await outbox(engine) if t.endswith("allocation.adjusted.v1")]
@@ -259,122 +255,118 @@ async def published_round(client: httpx.AsyncClient, tokens: Tokens) -> dict[str
 
 class TestTenancy:
     async def test_municipalities_see_published_rounds_and_only_their_own(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens, cesis_admin: str
+        self, client: httpx.AsyncClient, tokens: Tokens, cesis_admin: str
     ) -> None:
-        draft = await create(viis_client, tokens)
+        draft = await create(client, tokens)
         for token in (tokens.riga, cesis_admin):
-            r = await viis_client.get(f"{ROUNDS}/{draft['id']}", headers=bearer(token))
+            r = await client.get(f"{ROUNDS}/{draft['id']}", headers=bearer(token))
             problem(r, 404, "round-not-found")
-        round_ = await published_round(viis_client, tokens)
+        round_ = await published_round(client, tokens)
         rid = round_["id"]
-        assert set(await lines_of(viis_client, cesis_admin, rid)) == {CESIS_1, CESIS_2, CESIS_3}
+        assert set(await lines_of(client, cesis_admin, rid)) == {CESIS_1, CESIS_2, CESIS_3}
         problem(
-            await viis_client.get(
+            await client.get(
                 f"{ROUNDS}/{rid}/lines", headers=bearer(cesis_admin), params={"municipality": RIGA}
             ),
             404,
             "not-found",
         )
         problem(
-            await viis_client.get(
+            await client.get(
                 f"{ROUNDS}/{rid}/lines", headers=bearer(cesis_admin), params={"institution": RIGA_1}
             ),
             404,
             "school-not-in-round",
         )
-        r = await viis_client.get(f"{ROUNDS}/{rid}/municipalities", headers=bearer(cesis_admin))
+        r = await client.get(f"{ROUNDS}/{rid}/municipalities", headers=bearer(cesis_admin))
         assert [row["municipality_code"] for row in r.json()] == [CESIS]
-        r = await viis_client.get(f"{ROUNDS}/{rid}/inputs", headers=bearer(cesis_admin))
+        r = await client.get(f"{ROUNDS}/{rid}/inputs", headers=bearer(cesis_admin))
         assert {i["municipality_code"] for i in r.json()["items"]} == {CESIS}
 
-    async def test_others_are_refused(self, viis_client: httpx.AsyncClient, tokens: Tokens) -> None:
+    async def test_others_are_refused(self, client: httpx.AsyncClient, tokens: Tokens) -> None:
         for token in (tokens.guardian, tokens.school_a, tokens.teacher_a, tokens.learner):
-            problem(await viis_client.get(ROUNDS, headers=bearer(token)), 403, "forbidden")
+            problem(await client.get(ROUNDS, headers=bearer(token)), 403, "forbidden")
         for token in (tokens.analyst, tokens.riga):
-            r = await viis_client.post(ROUNDS, json=BODY, headers=bearer(token))
+            r = await client.post(ROUNDS, json=BODY, headers=bearer(token))
             problem(r, 403, "forbidden")
 
 
 class TestMovesAndOrders:
     async def test_a_municipality_moves_between_its_own_schools(
         self,
-        viis_client: httpx.AsyncClient,
+        client: httpx.AsyncClient,
         tokens: Tokens,
         cesis_admin: str,
         engine: AsyncEngine,
     ) -> None:
-        created = await create(viis_client, tokens)
-        computed = await step(viis_client, tokens, created, "compute")
+        created = await create(client, tokens)
+        computed = await step(client, tokens, created, "compute")
         url = f"{ROUNDS}/{created['id']}/moves"
         move = {"from_institution": RIGA_1, "to_institution": RIGA_2, "quantity": 3, "reason": "x"}
         problem(
-            await viis_client.post(url, json=move, headers=bearer(tokens.riga)),
+            await client.post(url, json=move, headers=bearer(tokens.riga)),
             404,
             "round-not-found",
         )  # not published yet
-        await step(viis_client, tokens, computed, "publish")
-        before = await lines_of(viis_client, tokens.riga, created["id"])
-        r = await viis_client.post(url, json=move, headers=bearer(tokens.riga))
+        await step(client, tokens, computed, "publish")
+        before = await lines_of(client, tokens.riga, created["id"])
+        r = await client.post(url, json=move, headers=bearer(tokens.riga))
         assert r.status_code == 201, r.text
-        after = await lines_of(viis_client, tokens.riga, created["id"])
+        after = await lines_of(client, tokens.riga, created["id"])
         assert after[RIGA_1]["allocated"] == before[RIGA_1]["allocated"] - 3
         assert after[RIGA_2]["moves"] == 3
         across = {**move, "to_institution": CESIS_1}
         problem(
-            await viis_client.post(url, json=across, headers=bearer(tokens.riga)),
+            await client.post(url, json=across, headers=bearer(tokens.riga)),
             404,
             "school-not-in-round",
         )
         problem(
-            await viis_client.post(url, json=move, headers=bearer(cesis_admin)),
+            await client.post(url, json=move, headers=bearer(cesis_admin)),
             404,
             "school-not-in-round",
         )
         drain = {**move, "quantity": after[RIGA_1]["allocated"] + 1}
         problem(
-            await viis_client.post(url, json=drain, headers=bearer(tokens.riga)),
+            await client.post(url, json=drain, headers=bearer(tokens.riga)),
             409,
             "not-enough-devices",
         )
         problem(
-            await viis_client.post(url, json=move, headers=bearer(tokens.programme)),
+            await client.post(url, json=move, headers=bearer(tokens.programme)),
             403,
             "forbidden",
         )
-        r = await viis_client.get(url, headers=bearer(cesis_admin))
+        r = await client.get(url, headers=bearer(cesis_admin))
         assert r.json()["items"] == []
-        r = await viis_client.get(url, headers=bearer(tokens.analyst))
+        r = await client.get(url, headers=bearer(tokens.analyst))
         (seen,) = r.json()["items"]
         assert seen["reason"] is None and seen["quantity"] == 3
-        r = await viis_client.get(url, headers=bearer(tokens.riga))
+        r = await client.get(url, headers=bearer(tokens.riga))
         assert r.json()["items"][0]["reason"] == "x"
         moved = [d for t, d in await outbox(engine) if t.endswith("allocation.moved.v1")]
         assert moved[0]["source"]["allocated"] == after[RIGA_1]["allocated"]
 
     async def test_orders(
-        self, viis_client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
+        self, client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
     ) -> None:
-        draft = await create(viis_client, tokens)
-        computed = await step(viis_client, tokens, draft, "compute")
+        draft = await create(client, tokens)
+        computed = await step(client, tokens, draft, "compute")
         url = f"{ROUNDS}/{draft['id']}/orders"
-        r = await viis_client.put(
+        r = await client.put(
             f"{url}/{RIGA_1}", json={"ordered": 5}, headers=bearer(tokens.programme)
         )
         problem(r, 409, "illegal-round-state")
-        await step(viis_client, tokens, computed, "publish")
-        r = await viis_client.put(
-            f"{url}/{RIGA_1}", json={"ordered": 20}, headers=bearer(tokens.riga)
-        )
+        await step(client, tokens, computed, "publish")
+        r = await client.put(f"{url}/{RIGA_1}", json={"ordered": 20}, headers=bearer(tokens.riga))
         assert r.status_code == 200 and r.json()["ordered"] == 20
-        r = await viis_client.put(
-            f"{url}/{CESIS_1}", json={"ordered": 5}, headers=bearer(tokens.riga)
-        )
+        r = await client.put(f"{url}/{CESIS_1}", json={"ordered": 5}, headers=bearer(tokens.riga))
         problem(r, 404, "school-not-in-round")
-        r = await viis_client.put(
+        r = await client.put(
             f"{url}/{CESIS_1}", json={"ordered": 7}, headers=bearer(tokens.programme)
         )
         assert r.json()["ordered"] == 7
-        r = await viis_client.put(
+        r = await client.put(
             f"{url}/{CESIS_1}", json={"ordered": -1}, headers=bearer(tokens.programme)
         )
         problem(r, 422, "validation")

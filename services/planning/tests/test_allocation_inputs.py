@@ -27,7 +27,8 @@ from shared_kit.testing.clock import TestClock
 from shared_kit.testing.http import bearer
 from shared_kit.testing.kafka import eventually, publish
 
-from .conftest import API, RIGA, Tokens, standin, standin_viis
+from .conftest import API, CHILD, CHILD_B, RIGA, Tokens, standin, viis_factory
+from .survey_helpers import ANSWER, answer_url, make_round
 
 ROUNDS = f"{API}/allocation-rounds"
 CONTRACTS = Path(__file__).parents[3] / "contracts"
@@ -95,7 +96,7 @@ def device(
 async def live(settings: PlanningSettings, clock: TestClock) -> AsyncIterator[httpx.AsyncClient]:
     """Planning with its consumer running, VIIS the demo stand-in."""
     live_settings = settings.model_copy(update={"run_background_workers": True})
-    async with running_app(create_app(live_settings, clock, standin_viis())) as client:
+    async with running_app(create_app(live_settings, clock, viis_factory())) as client:
         yield client
 
 
@@ -190,3 +191,44 @@ class TestBands:
         assert band_of(levels_mask(["grades 1-6"]), ["4-6"], pupils) == "4-6"
         assert band_of(0, ["1-3", "4-6"], pupils) == "4-6"  # where the school has pupils
         assert band_of(levels_mask(["grades 10-12"]), ["1-3"], pupils) is None
+
+
+class TestSurveyNeed:
+    async def test_the_survey_round_blends_into_need_and_weight(
+        self, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        survey = await make_round(client, tokens.riga_h)
+        answers = {
+            CHILD: ANSWER,  # grade 2 at RIGA_1: a smartphone only, low income
+            CHILD_B: {"device_access": "own", "internet": "yes", "criteria": []},  # RIGA_2
+        }
+        for learner, answer in answers.items():
+            r = await client.put(
+                answer_url(survey["id"], learner), json=answer, headers=tokens.guardian_h
+            )
+            assert r.status_code == 201, r.text
+        body = {
+            **BODY,
+            "grade_bands": ["1-3"],
+            "target_ratio": {"1-3": 3},
+            "subtract_devices_held": False,
+            "survey_round_id": survey["id"],
+            "survey_weight": "0.5",
+            "social_weights": {"low_income": "1"},
+        }
+        r = await client.post(ROUNDS, json=body, headers=bearer(tokens.programme))
+        lines = await compute(client, tokens, r.json()["id"])
+        stored = await inputs_of(client, tokens, r.json()["id"])
+        assert stored[RIGA_1]["survey"] == {
+            "responses": 1,
+            "without_suitable_device": {"1-3": 1},
+            "criteria": {"low_income": 1},
+        }
+        # RIGA_1: (61 + 1) / 2 = 31, doubled by its one answer's low income; RIGA_2: 85 / 2.
+        assert (lines[RIGA_1]["survey_need"], lines[RIGA_1]["need"]) == (1, 31)
+        assert (lines[RIGA_1]["social_factor"], lines[RIGA_1]["weight"]) == (
+            "2.000000",
+            "62.000000",
+        )
+        assert (lines[RIGA_2]["need"], lines[RIGA_2]["weight"]) == (43, "42.500000")
+        assert lines[RIGA_1]["allocated"] + lines[RIGA_2]["allocated"] == 74  # both needs met

@@ -30,7 +30,7 @@ from planning_service.service.allocation_rule import (
     SizeBand,
     SurveyFigures,
 )
-from planning_service.viis import ViisFactory, ViisRegister
+from planning_service.viis import PlanningViis, ViisFactory
 from shared_kit.viis import UnknownInstitution, ViisError, ViisInstitution
 
 
@@ -59,7 +59,7 @@ async def read_viis(
 
 
 async def _listed(
-    viis: ViisRegister, municipalities: list[str], concurrency: int
+    viis: PlanningViis, municipalities: list[str], concurrency: int
 ) -> list[ViisInstitution]:
     if not municipalities:
         return await viis.institutions()
@@ -91,7 +91,7 @@ def _chosen(round_: AllocationRound, listed: list[ViisInstitution]) -> list[Viis
 
 
 async def _pupils(
-    viis: ViisRegister, schools: list[ViisInstitution], concurrency: int
+    viis: PlanningViis, schools: list[ViisInstitution], concurrency: int
 ) -> dict[str, dict[int, int]]:
     limit = asyncio.Semaphore(concurrency)
 

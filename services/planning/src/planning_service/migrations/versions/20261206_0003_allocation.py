@@ -1,10 +1,10 @@
 """allocation rounds, inputs, lines, transfers and held devices
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-06 16:45:17.299792
 
-The allocation part (re-chained after the survey's 0002 on merge).
+The allocation part (after the survey's 0002).
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
