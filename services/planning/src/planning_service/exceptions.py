@@ -54,3 +54,36 @@ class SurveyForbidden(Forbidden):
 
 class InvalidPeriod(Unprocessable):
     type, title = "invalid-period", "The round closes before it opens"
+
+
+# The allocation -----------------------------------------------------------------------------
+
+
+class RoundNotFound(NotFound):
+    """No such allocation round, or not one the caller may see."""
+
+    type, title = "round-not-found", "Round not found"
+
+
+class SchoolNotInRound(NotFound):
+    """The school has no line in the round, or is not the caller's."""
+
+    type, title = "school-not-in-round", "School not in the round"
+
+
+class IllegalRoundState(Conflict):
+    """The allocation round's state does not allow this step."""
+
+    type, title = "illegal-round-state", "Not in this state"
+
+
+class NotEnoughDevices(Conflict):
+    """A school would end up with fewer than zero devices."""
+
+    type, title = "not-enough-devices", "Not enough devices"
+
+
+class SurveyNotAvailable(Unprocessable):
+    """The allocation round's survey results cannot be read."""
+
+    type, title = "survey-not-available", "Survey results not available"

@@ -20,6 +20,7 @@ from shared_kit.viis import (
     HttpViisDirectory,
     ViisError,
     ViisInstitution,
+    ViisMunicipality,
     ViisPerson,
 )
 
@@ -41,6 +42,10 @@ class PlanningViis(Protocol):
 
     async def institution_pupils(self, registration_number: str) -> list[GradeCount]:
         """Pupil counts per grade of one institution."""
+        ...
+
+    async def municipalities(self) -> list[ViisMunicipality]:
+        """The municipalities whose institutions VIIS lists (their names)."""
         ...
 
 
