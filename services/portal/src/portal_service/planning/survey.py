@@ -1,0 +1,7 @@
+"""The needs survey's pages (one module per audience)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
