@@ -19,7 +19,7 @@ from portal_service.planning.common import (
     ResultsReader,
     render_area,
 )
-from portal_service.planning.survey_labels import BANDS, CRITERIA_SHORT, SURVEY_API
+from portal_service.planning.survey_labels import BANDS, CRITERIA_SHORT, SCOPES, SURVEY_API
 from portal_service.planning.survey_rounds import RoundForms
 from portal_service.planning.survey_staff import Place, round_of, round_view
 from portal_service.web.forms import FormErrors
@@ -56,7 +56,7 @@ async def rounds(request: Request, person: ResultsReader, apis: PersonApis) -> R
     found = sorted((round_view(r) for r in items or []), key=lambda r: r["opens_on"], reverse=True)
     return await _place().render(
         request, "planning/survey/national/rounds.html", None,
-        rounds=found, manager=PROGRAMME_ROLE in person.profile.roles,
+        rounds=found, scopes=SCOPES, manager=PROGRAMME_ROLE in person.profile.roles,
     )  # fmt: skip
 
 

@@ -40,9 +40,8 @@ def row_of(row: dict[str, Any]) -> dict[str, Any]:
 
 def _total(bands: list[dict[str, Any]], name: str) -> int | None:
     values = [b.get(name) for b in bands]
-    if not values or any(v is None for v in values):
-        return None
-    return sum(int(v) for v in values)
+    counts = [int(v) for v in values if v is not None]
+    return sum(counts) if counts and len(counts) == len(values) else None
 
 
 def results_view(results: dict[str, Any]) -> dict[str, Any]:

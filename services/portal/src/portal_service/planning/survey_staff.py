@@ -20,7 +20,6 @@ from portal_service.exceptions import PageNotFound
 from portal_service.i18n import N_
 from portal_service.planning.survey_family_answer import answer_view
 from portal_service.planning.survey_labels import (
-    BANDS,
     CRITERIA_SHORT,
     DEVICE_ACCESS,
     INTERNET,
@@ -28,6 +27,7 @@ from portal_service.planning.survey_labels import (
     SURVEY_API,
     round_tag,
 )
+from portal_service.planning.survey_results import rate, results_view
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.forms import FormErrors, posted_form_key, problem_errors
 from portal_service.web.pages import page_router
@@ -113,7 +113,9 @@ async def round_page(request: Request, place: Place, apis: Apis, round_id: str) 
     results = await results_of(apis, round_id, **place.filters)
     return await place.render(
         request, "planning/survey/staff/round.html", None,
-        place=place, round=found, results=results, bands=BANDS, criteria=CRITERIA_SHORT,
+        place=place, round=found, results=results_view(results) if results else None,
+        rate=rate, saved=request.query_params.get("saved"),
+        closed=request.query_params.get("closed"),
     )  # fmt: skip
 
 
