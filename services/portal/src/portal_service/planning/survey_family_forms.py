@@ -29,7 +29,10 @@ MESSAGES = {
 PROBLEM_FIELDS = {"device_access": "device_access", "internet": "internet", "criteria": "criteria"}
 STEP_OF_FIELD = {"device_access": "device", "internet": "internet", "criteria": "criteria"}
 PROBLEM_TYPES = {
-    "round-not-open": ("form", N_("The survey is closed. Your answers cannot be sent now.")),
+    "survey-round-not-open": (
+        "form",
+        N_("The survey is closed. Your answers cannot be sent now."),
+    ),
     "survey-round-closed": ("form", N_("The survey is closed. Your answers cannot be sent now.")),
 }
 

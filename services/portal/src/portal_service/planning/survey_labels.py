@@ -84,15 +84,13 @@ def access_rows(body: Any) -> list[dict[str, Any]]:
     for read in items or []:
         if not isinstance(read, dict):
             continue
-        at = read.get("read_at") or read.get("at")
-        role = ROLES.get(str(read.get("reader_role") or read.get("role")), "")
-        who = read.get("reader_name") or read.get("name") or ""
+        at = read.get("at")
         rows.append(
             {
                 "at_": dt.datetime.fromisoformat(at) if isinstance(at, str) and at else None,
-                "who": ", ".join(str(x) for x in (who, read.get("institution_number")) if x),
-                "role": role,
-                "how": ENDPOINTS.get(str(read.get("endpoint")), ""),
+                "who": "",
+                "role": ROLES.get(str(read.get("role")), str(read.get("role") or "")),
+                "how": ENDPOINTS.get(str(read.get("what")), ""),
             }
         )
     return rows

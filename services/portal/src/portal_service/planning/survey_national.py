@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from portal_service.deps import PersonApis
 from portal_service.i18n import translations
+from portal_service.municipality.common import municipality_name
 from portal_service.planning import survey_results
 from portal_service.planning.common import (
     BASE,
@@ -91,9 +92,10 @@ async def round_page(
     found = await round_of(apis, round_id)
     scope = _scope(municipality, institution)
     results = await apis.planning.get(f"{SURVEY_API}/{round_id}/results", **scope)
+    names = await _names(apis, found, results)
     return await _place().render(
         request, "planning/survey/national/round.html", None,
-        round=found, results=survey_results.results_view(results), scope=scope,
+        round=found, results=survey_results.results_view(results, names), scope=scope,
         bands=BANDS, criteria=CRITERIA_SHORT, rate=survey_results.rate,
         manager=PROGRAMME_ROLE in person.profile.roles and found.get("scope") == "national",
         saved=request.query_params.get("saved"), closed=request.query_params.get("closed"),
@@ -111,10 +113,23 @@ async def results_csv(
 ) -> Response:
     """The results table as CSV (figures only)."""
     scope = _scope(municipality, institution)
+    found = await round_of(apis, round_id)
     results = await apis.planning.get(f"{SURVEY_API}/{round_id}/results", **scope)
+    names = await _names(apis, found, results)
     gettext = translations(lang_of(request)).gettext
     name = "-".join(["survey", round_id[:8], *scope.values()])
-    return survey_results.csv_response(results, gettext, name)
+    return survey_results.csv_response(results, names, gettext, name)
+
+
+async def _names(
+    apis: PersonApis, found: dict[str, Any], results: dict[str, Any]
+) -> dict[str, str]:
+    """The names of the results' rows: municipalities (from the inventory) and schools."""
+    names = survey_results.school_names(found)
+    codes = {str(r.get("code")) for r in [results, *(results.get("children") or [])]}
+    for code in sorted(c for c in codes if len(c) == 7 and c not in names):
+        names[code] = await municipality_name(apis, code)
+    return names
 
 
 @router.get(SURVEYS + "/{round_id}/edit")

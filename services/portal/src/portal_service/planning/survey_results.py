@@ -44,10 +44,13 @@ def _total(bands: list[dict[str, Any]], name: str) -> int | None:
     return sum(counts) if counts and len(counts) == len(values) else None
 
 
-def results_view(results: dict[str, Any]) -> dict[str, Any]:
-    """The level's figures, its bands, criteria and rows (each row's totals)."""
+def results_view(results: dict[str, Any], names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The level's figures, its bands, criteria and rows (each row's totals), each named from
+    `names` (code → name) where known."""
+    names = names or {}
     return {
         **results,
+        "name": names.get(str(results.get("code"))),
         "total": row_of(results),
         "bands": [
             {**b, "label": BANDS.get(b.get("band", ""), b.get("band"))}
@@ -57,7 +60,10 @@ def results_view(results: dict[str, Any]) -> dict[str, Any]:
             {**c, "label": CRITERIA_SHORT.get(c.get("criterion", ""), c.get("criterion"))}
             for c in results.get("criteria") or []
         ],
-        "rows": [row_of(r) for r in results.get("children") or []],
+        "rows": [
+            {**row_of(r), "name": names.get(str(r.get("code")))}
+            for r in results.get("children") or []
+        ],
     }
 
 
@@ -67,17 +73,29 @@ def rate(row: dict[str, Any]) -> str:
     return "" if value is None else f"{float(value) * 100:.0f} %"
 
 
-def csv_response(results: dict[str, Any], gettext: Gettext, name: str) -> Response:
+def csv_response(
+    results: dict[str, Any], names: dict[str, str], gettext: Gettext, name: str
+) -> Response:
     """The results table as a CSV file: the level first, then each row."""
-    view = results_view(results)
+    view = results_view(results, names)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([gettext(N_("Code")), gettext(N_("Name"))] + [gettext(h) for _, h in COLUMNS])
-    for row in [view["total"], *view["rows"]]:
+    for row in [{**view["total"], "name": view["name"]}, *view["rows"]]:
         cells = ["" if row.get(k) is None else row.get(k) for k, _ in COLUMNS]
         writer.writerow([row.get("code") or "", row.get("name") or "", *cells])
+
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers=download_headers(f"{name}.csv"),
     )
+
+
+def school_names(found: dict[str, Any]) -> dict[str, str]:
+    """A round's schools: registration number → name."""
+    return {
+        str(i["registration_number"]): str(i.get("name") or i["registration_number"])
+        for i in found.get("institutions") or []
+        if isinstance(i, dict)
+    }

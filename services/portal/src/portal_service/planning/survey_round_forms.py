@@ -48,7 +48,7 @@ FIELDS = Prefixes(
 )
 BY_TYPE = {
     "answers-exist": ("grades", MESSAGES["shrinking"]),
-    "round-has-answers": ("grades", MESSAGES["shrinking"]),
+    "unknown-institutions": ("institutions", MESSAGES["institutions"]),
     "invalid-period": ("closes", MESSAGES["closes"]),
 }
 LABELS = {

@@ -27,7 +27,7 @@ from portal_service.planning.survey_labels import (
     SURVEY_API,
     round_tag,
 )
-from portal_service.planning.survey_results import rate, results_view
+from portal_service.planning.survey_results import rate, results_view, school_names
 from portal_service.web.api import ApiProblem, new_form_key
 from portal_service.web.forms import FormErrors, posted_form_key, problem_errors
 from portal_service.web.pages import page_router
@@ -42,12 +42,18 @@ PAPER_MESSAGES = {
     "criteria": N_("Check the circumstances you selected"),
 }
 PAPER_TYPES = {
-    "learner-not-covered": (
+    "learner-not-in-round": (
         "learner_id",
         N_("This child does not learn in this round's schools and grades"),
     ),
-    "learner-not-found": ("learner_id", N_("VIIS does not know a child with this identifier")),
-    "round-not-open": ("form", N_("The survey is not open: answers cannot be recorded now")),
+    "survey-round-not-open": (
+        "form",
+        N_("The survey is not open: answers cannot be recorded now"),
+    ),
+    "survey-round-closed": (
+        "form",
+        N_("The survey is not open: answers cannot be recorded now"),
+    ),
 }
 VERIFY_REFUSED = N_("This could not be recorded. Reload the page and try again.")
 
@@ -113,7 +119,8 @@ async def round_page(request: Request, place: Place, apis: Apis, round_id: str) 
     results = await results_of(apis, round_id, **place.filters)
     return await place.render(
         request, "planning/survey/staff/round.html", None,
-        place=place, round=found, results=results_view(results) if results else None,
+        place=place, round=found,
+        results=results_view(results, school_names(found)) if results else None,
         rate=rate, saved=request.query_params.get("saved"),
         closed=request.query_params.get("closed"),
     )  # fmt: skip
@@ -250,6 +257,6 @@ async def paper_post(request: Request, place: Place, apis: Apis, round_id: str) 
     except ApiProblem as problem:
         errors = problem_errors(problem, PAPER_MESSAGES, by_type=PAPER_TYPES)
         if problem.status in (403, 404) and not problem.errors:
-            errors = FormErrors().add("learner_id", PAPER_TYPES["learner-not-covered"][1])
+            errors = FormErrors().add("learner_id", PAPER_TYPES["learner-not-in-round"][1])
         return await paper_page(request, place, apis, round_id, values, errors)
     return RedirectResponse(f"{place.base}/{round_id}/answers/{learner}", status_code=303)
