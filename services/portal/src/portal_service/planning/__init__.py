@@ -1,0 +1,1 @@
+"""Planning: the families' needs survey and the allocation of procurements by need."""
