@@ -121,6 +121,19 @@ class PersonFound(BaseModel):
     family_name: str
 
 
+class EnrolmentRead(BaseModel):
+    """A learner as VIIS has them now: school (and its municipality), grade and class; the
+    person id is the platform's (as in guardians' tokens), never a personal code."""
+
+    person_id: uuid.UUID
+    given_name: str
+    family_name: str
+    institution_number: str
+    municipality_code: str | None
+    grade: int
+    class_name: str
+
+
 class SchoolRead(BaseModel):
     """A school as VIIS names it (the name is missing when VIIS no longer lists it)."""
 

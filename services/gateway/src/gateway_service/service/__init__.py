@@ -21,6 +21,7 @@ from gateway_service.service.common import (
     list_audit,
     person_actor,
 )
+from gateway_service.service.learners import learner_enrolment
 from gateway_service.service.me import who_am_i
 from gateway_service.service.people import (
     create_grant,
@@ -74,6 +75,7 @@ __all__ = [
     "grantable_scopes",
     "issue_access_token",
     "jwks",
+    "learner_enrolment",
     "list_audit",
     "list_clients",
     "list_grants",

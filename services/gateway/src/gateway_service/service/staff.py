@@ -10,13 +10,18 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway_service.config import GatewaySettings
-from gateway_service.exceptions import InvalidPersonalCode, PersonNotFound, ViisUnavailableProblem
+from gateway_service.exceptions import (
+    AdminForbidden,
+    InvalidPersonalCode,
+    PersonNotFound,
+    ViisUnavailableProblem,
+)
 from gateway_service.models import RoleGrant
 from gateway_service.repository import PersonRepository
 from gateway_service.schemas import GrantRead, PersonFound
 from gateway_service.service.common import audit
 from gateway_service.service.people import grant_scope, resolve_person
-from shared_kit.auth import Principal
+from shared_kit.auth import Principal, Role
 from shared_kit.tenancy import actor_of
 from shared_kit.viis import ViisDirectory, ViisError, ViisPerson, normalise_personal_code
 
@@ -32,11 +37,21 @@ async def find_person(
     personal_code: str,
     client_address: str | None,
     now: dt.datetime,
-) -> PersonFound:
+) -> PersonFound | None:
     """The person VIIS knows by this code, registered here on first sight (so that a role can
-    be granted before their first login); administrators only, every lookup audited."""
-    grant_scope(principal)  # platform and municipality administrators only
-    found = await _in_viis(viis, personal_code)
+    be granted before their first login, or a school record a child's paper answer): platform
+    and municipality administrators; a school's admin only for learners of their own schools
+    (anyone else is None, as a person VIIS does not know is a 404). Every lookup audited."""
+    school_only = _school_admin_only(principal)
+    try:
+        found = await _in_viis(viis, personal_code)
+    except PersonNotFound:
+        if not school_only:
+            raise
+        found = None
+    if school_only and not _learner_of(found, principal):
+        _audit(session, principal, now, None, client_address, outcome="refused")
+        return None
     person = await resolve_person(
         session=session,
         settings=settings,
@@ -46,15 +61,45 @@ async def find_person(
         family_name=found.family_name,
         viis_id=found.viis_id,
     )
+    _audit(session, principal, now, str(person.id), client_address)
+    return PersonFound(id=person.id, given_name=found.given_name, family_name=found.family_name)
+
+
+def _school_admin_only(principal: Principal) -> bool:
+    """True for a school's admin (who may look up their learners only); administrators of
+    grants are False; everyone else is refused (403)."""
+    try:
+        grant_scope(principal)  # platform and municipality administrators
+    except AdminForbidden:
+        if principal.client_id is None and principal.has(Role.INSTITUTION_ADMIN):
+            return True
+        raise
+    return False
+
+
+def _learner_of(found: ViisPerson | None, principal: Principal) -> bool:
+    """Whether VIIS has the person as a learner at one of the principal's schools."""
+    enrolment = found.learner if found is not None else None
+    return enrolment is not None and enrolment.institution_reg_no in principal.institutions
+
+
+def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    now: dt.datetime,
+    target: str | None,
+    client_address: str | None,
+    **details: str,
+) -> None:
     audit(
         session,
         at=now,
         actor=actor_of(principal),
         action="person.looked_up",
-        target=str(person.id),
+        target=target,
         client_address=client_address,
+        **details,
     )
-    return PersonFound(id=person.id, given_name=found.given_name, family_name=found.family_name)
 
 
 async def _in_viis(viis: ViisDirectory, personal_code: str) -> ViisPerson:
