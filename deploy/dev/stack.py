@@ -807,6 +807,8 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
     extra = {
         "contracts": await contracts_env(postgres, urls),
         "portal": portal_env(urls),
+        # planning asks the gateway where a child learns (with the caller's own token)
+        "planning": {"PLANNING_GATEWAY_URL": urls["gateway"]},
         "notifications": notifications_env(args.port_base, urls),
         "mail": mail_env(args.port_base),
     }

@@ -1,13 +1,20 @@
 """Planning test fixtures: a fresh migrated database per test, the real broker, real tokens,
-a clock the tests move, and the VIIS stand-in (the real protocol) for learners and pupils."""
+a clock the tests move, the VIIS stand-in (the real protocol) for schools and pupils, and a real
+gateway (with its own VIIS stand-in) for where each child learns.
+
+The gateway trusts the test token issuer, so the tokens the tests send planning (audiences
+`planning` and `gateway`) are the ones planning forwards. The children are the gateway's
+people, found by their personal codes (the VIIS stand-in's demo children) as a school would.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.util
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,7 +30,9 @@ from planning_service.viis import PlanningViis, ViisFactory
 from shared_kit.db import create_engine
 from shared_kit.testing.client import running_app
 from shared_kit.testing.clock import TestClock
-from shared_kit.testing.tokens import AudienceTokens, TokenIssuer
+from shared_kit.testing.gateway import Gateway, running_gateway
+from shared_kit.testing.infra import Postgres
+from shared_kit.testing.tokens import AudienceTokens, JWKSServer, TokenIssuer
 from shared_kit.viis import HttpViisDirectory
 
 API = "/api/v1/planning"
@@ -37,9 +46,7 @@ SCHOOL_B = "3113900102"  # the stand-in's Rīga secondary school (grades 1-12)
 VALMIERA_SCHOOL = "4213900001"
 GUARDIAN = "7d1c2a4e-1111-4c3b-9a55-000000000001"
 OTHER_GUARDIAN = "7d1c2a4e-1111-4c3b-9a55-000000000002"
-CHILD = "VIIS-DEMO-0002"  # Marta, grade 2 at SCHOOL_A
-CHILD_B = "VIIS-DEMO-0003"  # Jānis, grade 5 at SCHOOL_B (the same guardian)
-OTHER_CHILD = "VIIS-DEMO-0011"  # Emīls, grade 3 at SCHOOL_A (another family)
+AUDIENCES = ["planning", "gateway"]  # planning forwards the caller's token to the gateway
 START = dt.datetime(2027, 3, 1, 8, 0, tzinfo=dt.UTC)  # a Monday morning in Riga, in March
 
 
@@ -92,10 +99,25 @@ async def settings(service_settings: Callable[..., Awaitable[Any]]) -> PlanningS
     return settings
 
 
+@pytest.fixture(scope="session")
+def gateway(
+    postgres: Postgres, jwks_server: JWKSServer, token_issuer: TokenIssuer
+) -> Iterator[Gateway]:
+    """A real gateway trusting the test issuer, for the whole session."""
+    with running_gateway(postgres, trust=(jwks_server.jwks_url, token_issuer.issuer)) as running:
+        yield running
+
+
 @pytest.fixture
-def app(settings: PlanningSettings, clock: TestClock) -> FastAPI:
+def settings_with_gateway(settings: PlanningSettings, gateway: Gateway) -> PlanningSettings:
+    """The test settings, pointed at the gateway."""
+    return settings.model_copy(update={"gateway_url": gateway.url})
+
+
+@pytest.fixture
+def app(settings_with_gateway: PlanningSettings, clock: TestClock) -> FastAPI:
     """The planning app of this test."""
-    return create_app(settings, clock, viis_factory())
+    return create_app(settings_with_gateway, clock, viis_factory())
 
 
 @pytest.fixture
@@ -113,11 +135,43 @@ async def engine(settings: PlanningSettings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-class Tokens(AudienceTokens):
-    """Ready-made tokens (audience `planning`) for the usual callers."""
+@dataclass(frozen=True)
+class Children:
+    """The demo children as the gateway knows them: their person ids."""
 
-    def __init__(self, issuer: TokenIssuer) -> None:
+    child: str  # Marta, grade 2 at SCHOOL_A
+    child_b: str  # Jānis, grade 5 at SCHOOL_B (the same guardian)
+    other_child: str  # Emīls, grade 3 at SCHOOL_A (another family)
+
+
+def _children(gateway: Gateway, token_issuer: TokenIssuer) -> Children:
+    """The children's person ids, registered in the gateway through a lookup by code."""
+    admin = token_issuer.mint(roles=["platform_admin"], audience="gateway")
+    ids = []
+    for key in ("child_grade2", "child_grade5", "other_child"):
+        code = standin.DEMO_PEOPLE[key].personal_code
+        r = httpx.post(
+            f"{gateway.url}/api/v1/gateway/people/lookup",
+            json={"personal_code": code},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=15,
+        )
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["id"])
+    return Children(*ids)
+
+
+class Tokens(AudienceTokens):
+    """Ready-made tokens (audiences `planning` and `gateway`) for the usual callers, and the
+    children's person ids (`tokens.child`, ...)."""
+
+    def __init__(self, issuer: TokenIssuer, children: Children) -> None:
         super().__init__(issuer, "planning")
+        self.child, self.child_b, self.other_child = (
+            children.child,
+            children.child_b,
+            children.other_child,
+        )
         self.platform = self.mint(roles=["platform_admin"])
         self.programme = self.mint("programme-1", roles=["programme_manager"])
         self.riga = self.mint("riga-admin", roles=["municipality_admin"], municipalities=[RIGA])
@@ -125,10 +179,17 @@ class Tokens(AudienceTokens):
         self.school_a = self.mint("school-a", roles=["institution_admin"], institutions=[SCHOOL_A])
         self.school_b = self.mint(roles=["institution_admin"], institutions=[SCHOOL_B])
         self.teacher_a = self.mint(roles=["teacher"], institutions=[SCHOOL_A])
-        self.guardian = self.mint(GUARDIAN, roles=["guardian"], learners=[CHILD, CHILD_B])
-        self.other_guardian = self.mint(OTHER_GUARDIAN, roles=["guardian"], learners=[OTHER_CHILD])
-        self.learner = self.mint(CHILD, roles=["learner"])
+        self.guardian = self.mint(GUARDIAN, roles=["guardian"], learners=[self.child, self.child_b])
+        self.other_guardian = self.mint(
+            OTHER_GUARDIAN, roles=["guardian"], learners=[self.other_child]
+        )
+        self.learner = self.mint(self.child, roles=["learner"])
         self.analyst = self.mint(roles=["ministry_analyst"])
+
+    def mint(self, subject: str | None = None, **claims: Any) -> str:
+        """A token for planning that the gateway accepts too."""
+        claims.setdefault("audience", AUDIENCES)
+        return self.issuer.mint(subject, **claims)
 
     def __getattr__(self, name: str) -> dict[str, str]:
         """`tokens.guardian_h`: the Authorization header of `tokens.guardian`."""
@@ -138,6 +199,6 @@ class Tokens(AudienceTokens):
 
 
 @pytest.fixture(scope="session")
-def tokens(token_issuer: TokenIssuer) -> Tokens:
+def tokens(token_issuer: TokenIssuer, gateway: Gateway) -> Tokens:
     """Tokens for the programme manager, admins, school staff, guardians and analysts."""
-    return Tokens(token_issuer)
+    return Tokens(token_issuer, _children(gateway, token_issuer))

@@ -27,7 +27,7 @@ from shared_kit.testing.clock import TestClock
 from shared_kit.testing.http import bearer
 from shared_kit.testing.kafka import eventually, publish
 
-from .conftest import API, CHILD, CHILD_B, RIGA, Tokens, standin, viis_factory
+from .conftest import API, RIGA, Tokens, standin, viis_factory
 from .survey_helpers import ANSWER, answer_url, make_round
 
 ROUNDS = f"{API}/allocation-rounds"
@@ -199,8 +199,8 @@ class TestSurveyNeed:
     ) -> None:
         survey = await make_round(client, tokens.riga_h)
         answers = {
-            CHILD: ANSWER,  # grade 2 at RIGA_1: a smartphone only, low income
-            CHILD_B: {"device_access": "own", "internet": "yes", "criteria": []},  # RIGA_2
+            tokens.child: ANSWER,  # grade 2 at RIGA_1: a smartphone only, low income
+            tokens.child_b: {"device_access": "own", "internet": "yes", "criteria": []},  # RIGA_2
         }
         for learner, answer in answers.items():
             r = await client.put(

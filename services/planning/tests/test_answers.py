@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from planning_service.learners import GatewayLearners, LearnerCache
 from shared_kit.testing.clock import TestClock
+from shared_kit.testing.infra import free_port
 
-from .conftest import API, CHILD, CHILD_B, OTHER_CHILD, SCHOOL_A, Tokens
+from .conftest import API, SCHOOL_A, Tokens
 from .survey_helpers import ANSWER, answer_url, make_round, outbox, types
 
 
@@ -19,11 +22,11 @@ class TestGuardianJourney:
         round_ = await make_round(client, tokens.riga_h)
         tasks = (await client.get(f"{API}/survey-tasks", headers=tokens.guardian_h)).json()
         assert {(t["learner_id"], t["answered"]) for t in tasks} == {
-            (CHILD, False),
-            (CHILD_B, False),
+            (tokens.child, False),
+            (tokens.child_b, False),
         }
         assert tasks[0]["criteria"] == round_["criteria"]
-        url = answer_url(round_["id"], CHILD)
+        url = answer_url(round_["id"], tokens.child)
         first = await client.put(url, json=ANSWER, headers=tokens.guardian_h)
         assert first.status_code == 201, first.text
         body = first.json()
@@ -38,7 +41,10 @@ class TestGuardianJourney:
             "verified_at": None,
         }
         tasks = (await client.get(f"{API}/survey-tasks", headers=tokens.guardian_h)).json()
-        assert {t["learner_id"]: t["answered"] for t in tasks} == {CHILD: True, CHILD_B: False}
+        assert {t["learner_id"]: t["answered"] for t in tasks} == {
+            tokens.child: True,
+            tokens.child_b: False,
+        }
 
         changed = {**ANSWER, "device_access": "own", "criteria": []}
         stale = await client.put(
@@ -61,7 +67,7 @@ class TestGuardianJourney:
         self, client: httpx.AsyncClient, tokens: Tokens, clock: TestClock
     ) -> None:
         round_ = await make_round(client, tokens.riga_h)
-        url = answer_url(round_["id"], CHILD)
+        url = answer_url(round_["id"], tokens.child)
         assert (await client.put(url, json=ANSWER, headers=tokens.guardian_h)).status_code == 201
         clock.advance(days=31)  # 1 April 2027
         assert (await client.get(f"{API}/survey-tasks", headers=tokens.guardian_h)).json() == []
@@ -74,7 +80,7 @@ class TestGuardianJourney:
             client, tokens.riga_h, opens_on="2027-04-01", closes_on="2027-04-30"
         )
         response = await client.put(
-            answer_url(round_["id"], CHILD), json=ANSWER, headers=tokens.guardian_h
+            answer_url(round_["id"], tokens.child), json=ANSWER, headers=tokens.guardian_h
         )
         assert response.status_code == 409
 
@@ -83,7 +89,7 @@ class TestGuardianJourney:
     ) -> None:
         round_ = await make_round(client, tokens.riga_h, grades=[7, 8, 9])
         response = await client.put(
-            answer_url(round_["id"], CHILD), json=ANSWER, headers=tokens.guardian_h
+            answer_url(round_["id"], tokens.child), json=ANSWER, headers=tokens.guardian_h
         )
         assert response.status_code == 404
         assert response.json()["type"].endswith("learner-not-in-round")
@@ -94,7 +100,7 @@ class TestMalformed:
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         round_ = await make_round(client, tokens.riga_h, criteria=["low_income"])
-        url = answer_url(round_["id"], CHILD)
+        url = answer_url(round_["id"], tokens.child)
         for body in (
             {**ANSWER, "device_access": "tablet"},
             {**ANSWER, "criteria": ["low_income", "low_income"]},
@@ -120,13 +126,13 @@ class TestPaperAnswers:
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         round_ = await make_round(client, tokens.riga_h)
-        url = answer_url(round_["id"], OTHER_CHILD)
+        url = answer_url(round_["id"], tokens.other_child)
         response = await client.put(url, json=ANSWER, headers=tokens.school_a_h)
         assert response.status_code == 201, response.text
         assert response.json()["channel"] == "paper"
         # The other school's staff may not record answers for this child.
         other = await client.put(
-            answer_url(round_["id"], CHILD), json=ANSWER, headers=tokens.school_b_h
+            answer_url(round_["id"], tokens.child), json=ANSWER, headers=tokens.school_b_h
         )
         assert other.status_code == 404
 
@@ -141,7 +147,9 @@ class TestPrivacy:
             "internet": "none",
             "criteria": ["disabled_child"],
         }
-        await client.put(answer_url(round_["id"], CHILD), json=body, headers=tokens.guardian_h)
+        await client.put(
+            answer_url(round_["id"], tokens.child), json=body, headers=tokens.guardian_h
+        )
         async with engine.connect() as conn:
             row = (await conn.execute(text("SELECT * FROM survey_answer"))).mappings().one()
         everything = " ".join(
@@ -155,7 +163,7 @@ class TestPrivacy:
         self, client: httpx.AsyncClient, tokens: Tokens, engine: AsyncEngine
     ) -> None:
         round_ = await make_round(client, tokens.riga_h)
-        url = answer_url(round_["id"], CHILD)
+        url = answer_url(round_["id"], tokens.child)
         body = {
             "device_access": "smartphone_only",
             "internet": "none",
@@ -172,3 +180,34 @@ class TestPrivacy:
         for _, message in events[1:]:
             for secret in ("smartphone_only", "large_family", "device_access", "internet", "Marta"):
                 assert secret not in message
+
+
+class TestLearnersFromTheGateway:
+    async def test_children_are_the_gateways_person_ids_not_viis_ids(
+        self, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        round_ = await make_round(client, tokens.riga_h)
+        viis_ids = tokens.mint(roles=["guardian"], learners=["VIIS-DEMO-0002"])
+        headers = {"Authorization": f"Bearer {viis_ids}"}
+        assert (await client.get(f"{API}/survey-tasks", headers=headers)).json() == []
+        r = await client.put(
+            answer_url(round_["id"], "VIIS-DEMO-0002"), json=ANSWER, headers=headers
+        )
+        assert r.status_code == 404 and r.json()["type"].endswith("learner-not-in-round")
+
+    async def test_a_guardian_sees_no_task_for_a_child_the_token_does_not_name(
+        self, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        await make_round(client, tokens.riga_h)
+        tasks = (await client.get(f"{API}/survey-tasks", headers=tokens.other_guardian_h)).json()
+        assert [t["learner_id"] for t in tasks] == [tokens.other_child]
+
+    async def test_gateway_away_is_a_503_problem(
+        self, app: FastAPI, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        await make_round(client, tokens.riga_h)
+        app.state.learners = LearnerCache(GatewayLearners(f"http://127.0.0.1:{free_port()}"))
+        r = await client.get(f"{API}/survey-tasks", headers=tokens.guardian_h)
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"].endswith("gateway-unavailable")

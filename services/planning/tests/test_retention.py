@@ -11,7 +11,7 @@ from planning_service.main import retention_job
 from shared_kit.db import create_session_factory
 from shared_kit.testing.clock import TestClock
 
-from .conftest import API, CHILD, CHILD_B, Tokens
+from .conftest import API, Tokens
 from .survey_helpers import ANSWER, answer_url, make_round, outbox, types
 
 
@@ -30,9 +30,11 @@ async def test_answers_are_deleted_and_results_stay(
 ) -> None:
     round_ = await make_round(client, tokens.riga_h, retention_months=1)
     assert round_["answers_delete_on"] == "2027-04-30"
-    url = answer_url(round_["id"], CHILD)
+    url = answer_url(round_["id"], tokens.child)
     await client.put(url, json=ANSWER, headers=tokens.guardian_h)
-    await client.put(answer_url(round_["id"], CHILD_B), json=ANSWER, headers=tokens.guardian_h)
+    await client.put(
+        answer_url(round_["id"], tokens.child_b), json=ANSWER, headers=tokens.guardian_h
+    )
     verify = {"criterion": "low_income", "outcome": "verified"}
     await client.post(f"{url}/verifications", json=verify, headers=tokens.school_a_h)
     await client.get(url, headers=tokens.riga_h)  # an audited read
@@ -56,7 +58,7 @@ async def test_answers_are_deleted_and_results_stay(
         reads = await conn.scalar(text("SELECT count(*) FROM answer_access"))
     assert (answers, checks) == (0, 0) and reads >= 1
     log = await client.get(
-        f"{API}/survey-rounds/{round_['id']}/access-log?learner_id={CHILD}",
+        f"{API}/survey-rounds/{round_['id']}/access-log?learner_id={tokens.child}",
         headers=tokens.guardian_h,
     )
     assert len(log.json()["items"]) == 2  # the verification and the read

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from planning_service.models.survey import SurveyAggregate, SurveyRound, SurveyRoundInstitution
 from planning_service.service.survey_results import Figures, published
 
-from .conftest import API, CHILD, CHILD_B, OTHER_CHILD, RIGA, SCHOOL_A, Tokens
+from .conftest import API, RIGA, SCHOOL_A, Tokens
 from .survey_helpers import ANSWER, answer_url, make_round
 
 
@@ -41,8 +41,12 @@ class TestResults:
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         round_ = await make_round(client, tokens.riga_h)
-        await client.put(answer_url(round_["id"], CHILD), json=ANSWER, headers=tokens.guardian_h)
-        await client.put(answer_url(round_["id"], CHILD_B), json=ANSWER, headers=tokens.guardian_h)
+        await client.put(
+            answer_url(round_["id"], tokens.child), json=ANSWER, headers=tokens.guardian_h
+        )
+        await client.put(
+            answer_url(round_["id"], tokens.child_b), json=ANSWER, headers=tokens.guardian_h
+        )
         url = f"{API}/survey-rounds/{round_['id']}/results"
         for token in (tokens.programme_h, tokens.analyst_h, tokens.riga_h):
             response = await client.get(url, headers=token)
@@ -64,7 +68,11 @@ class TestResults:
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         round_ = await make_round(client, tokens.riga_h, criteria=["low_income"])
-        for child in (CHILD, CHILD_B, OTHER_CHILD):  # paper answers through the municipality
+        for child in (
+            tokens.child,
+            tokens.child_b,
+            tokens.other_child,
+        ):  # paper answers through the municipality
             response = await client.put(
                 answer_url(round_["id"], child), json=ANSWER, headers=tokens.riga_h
             )

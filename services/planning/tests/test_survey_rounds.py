@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import API, CESIS, CHILD, SCHOOL_A, SCHOOL_B, Tokens
+from .conftest import API, CESIS, SCHOOL_A, SCHOOL_B, Tokens
 from .survey_helpers import ANSWER, answer_url, make_round, round_body
 
 
@@ -83,7 +83,9 @@ class TestChange:
         )
         assert fresh.status_code == 200, fresh.text
         assert [s["registration_number"] for s in fresh.json()["institutions"]] == [SCHOOL_A]
-        await client.put(answer_url(round_["id"], CHILD), json=ANSWER, headers=tokens.guardian_h)
+        await client.put(
+            answer_url(round_["id"], tokens.child), json=ANSWER, headers=tokens.guardian_h
+        )
         shrink = await client.patch(url, json={"grades": [1]}, headers=tokens.riga_h)
         assert shrink.status_code == 409
         grow = await client.patch(
@@ -102,7 +104,7 @@ class TestChange:
         assert closed.json()["answers_delete_on"] == "2028-03-01"
         assert (await client.post(f"{url}/close", headers=tokens.riga_h)).status_code == 409
         late = await client.put(
-            answer_url(round_["id"], CHILD), json=ANSWER, headers=tokens.guardian_h
+            answer_url(round_["id"], tokens.child), json=ANSWER, headers=tokens.guardian_h
         )
         assert late.status_code == 409
 

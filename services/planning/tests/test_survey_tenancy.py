@@ -6,7 +6,7 @@ import httpx
 
 from shared_kit.testing.clock import TestClock
 
-from .conftest import API, CHILD, OTHER_CHILD, Tokens
+from .conftest import API, Tokens
 from .survey_helpers import ANSWER, answer_url, make_round
 
 
@@ -15,7 +15,7 @@ class TestAnswers:
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
         round_ = await make_round(client, tokens.riga_h)
-        url = answer_url(round_["id"], CHILD)
+        url = answer_url(round_["id"], tokens.child)
         await client.put(url, json=ANSWER, headers=tokens.guardian_h)
         for token in (tokens.guardian_h, tokens.school_a_h, tokens.riga_h):
             assert (await client.get(url, headers=token)).status_code == 200
@@ -24,7 +24,7 @@ class TestAnswers:
         for token in (tokens.analyst_h, tokens.programme_h, tokens.teacher_a_h):
             assert (await client.get(url, headers=token)).status_code == 403
         other = await client.put(
-            answer_url(round_["id"], OTHER_CHILD), json=ANSWER, headers=tokens.guardian_h
+            answer_url(round_["id"], tokens.other_child), json=ANSWER, headers=tokens.guardian_h
         )
         assert other.status_code == 404
         assert (await client.delete(url, headers=tokens.other_guardian_h)).status_code == 404
@@ -34,7 +34,7 @@ class TestAnswers:
         self, client: httpx.AsyncClient, tokens: Tokens, clock: TestClock
     ) -> None:
         round_ = await make_round(client, tokens.riga_h)
-        url = answer_url(round_["id"], CHILD)
+        url = answer_url(round_["id"], tokens.child)
         await client.put(url, json=ANSWER, headers=tokens.guardian_h)
         await client.get(url, headers=tokens.guardian_h)  # the family's own read is not logged
         await client.get(url, headers=tokens.school_a_h)
@@ -42,8 +42,8 @@ class TestAnswers:
         listed = await client.get(
             f"{API}/survey-rounds/{round_['id']}/answers", headers=tokens.riga_h
         )
-        assert [a["learner_id"] for a in listed.json()["items"]] == [CHILD]
-        log_url = f"{API}/survey-rounds/{round_['id']}/access-log?learner_id={CHILD}"
+        assert [a["learner_id"] for a in listed.json()["items"]] == [tokens.child]
+        log_url = f"{API}/survey-rounds/{round_['id']}/access-log?learner_id={tokens.child}"
         log = (await client.get(log_url, headers=tokens.guardian_h)).json()["items"]
         assert [(r["reader"], r["role"], r["what"]) for r in log] == [
             ("person:riga-admin", "municipality_admin", "list"),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import CHILD, Tokens
+from .conftest import Tokens
 from .survey_helpers import ANSWER, answer_url, make_round, outbox, types
 
 
 async def _answered(client: httpx.AsyncClient, tokens: Tokens) -> str:
     round_ = await make_round(client, tokens.riga_h)
-    url = answer_url(round_["id"], CHILD)
+    url = answer_url(round_["id"], tokens.child)
     assert (await client.put(url, json=ANSWER, headers=tokens.guardian_h)).status_code == 201
     return url
 

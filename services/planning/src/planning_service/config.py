@@ -36,7 +36,12 @@ class PlanningSettings(ServiceSettings):
     # How many rounds' answers one housekeeping run deletes (the rest wait for the next run).
     retention_batch_size: int = Field(5_000, ge=1)
 
-    # VIIS: the learners (school, grade) and the pupils per school and grade.
+    # The gateway: a learner's school and grade by the platform's person id (as tokens name
+    # children), asked with the caller's own token.
+    gateway_url: str = "http://127.0.0.1:8100"
+    gateway_timeout_s: float = Field(5.0, gt=0)
+
+    # VIIS: the schools and the pupils per school and grade.
     viis_url: str = "http://127.0.0.1:8190"
     viis_api_key: SecretStr = SecretStr(DEV_VIIS_API_KEY)
     viis_timeout_s: float = Field(10.0, gt=0)
@@ -57,6 +62,8 @@ class PlanningSettings(ServiceSettings):
             raise ValueError("PLANNING_VIIS_API_KEY must be set in production")
         if not self.viis_url.startswith("https://"):
             raise ValueError("PLANNING_VIIS_URL must be an https URL in production")
+        if not self.gateway_url.startswith("https://"):
+            raise ValueError("PLANNING_GATEWAY_URL must be an https URL in production")
         return self
 
 

@@ -1,4 +1,4 @@
-"""Dependencies of the planning API: settings, VIIS, the learner cache."""
+"""Dependencies of the planning API: settings, VIIS, the learners as the caller sees them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from planning_service.config import PlanningSettings
-from planning_service.viis import LearnerCache, ViisFactory
+from planning_service.learners import CallerLearners, LearnerCache
+from planning_service.viis import ViisFactory
+from shared_kit.auth import CurrentPrincipal
 
 
 def get_settings(request: Request) -> PlanningSettings:
@@ -20,11 +22,12 @@ def get_viis(request: Request) -> ViisFactory:
     return request.app.state.viis
 
 
-def get_learners(request: Request) -> LearnerCache:
-    """The app's cache of what VIIS said about learners."""
-    return request.app.state.learners
+def get_learners(request: Request, principal: CurrentPrincipal) -> CallerLearners:
+    """The learners as the caller may see them (the gateway is asked with their own token)."""
+    cache: LearnerCache = request.app.state.learners
+    return cache.of(principal.subject, request.headers.get("Authorization", ""))
 
 
 Settings = Annotated[PlanningSettings, Depends(get_settings)]
 Viis = Annotated[ViisFactory, Depends(get_viis)]
-Learners = Annotated[LearnerCache, Depends(get_learners)]
+Learners = Annotated[CallerLearners, Depends(get_learners)]

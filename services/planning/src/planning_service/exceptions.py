@@ -9,6 +9,10 @@ class ViisUnreachable(ServiceUnavailable):
     type, title = "viis-unavailable", "VIIS is unavailable"
 
 
+class GatewayUnreachable(ServiceUnavailable):
+    type, title = "gateway-unavailable", "The gateway cannot tell where the child learns now"
+
+
 # The survey ---------------------------------------------------------------------------------
 
 

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from planning_service.config import PlanningSettings
 from planning_service.consumers import build_consumers
+from planning_service.learners import GatewayLearners, LearnerCache, LearnerDirectory
 from planning_service.router import router
 from planning_service.service import survey_retention
-from planning_service.viis import LearnerCache, ViisFactory, http_viis
+from planning_service.viis import ViisFactory, http_viis
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
@@ -54,8 +55,10 @@ def create_app(
     settings: PlanningSettings | None = None,
     clock: Clock | None = None,
     viis: ViisFactory | None = None,
+    learners: LearnerDirectory | None = None,
 ) -> FastAPI:
-    """Build the planning service; `clock` and `viis` replace the system clock and VIIS."""
+    """Build the planning service; `clock`, `viis` and `learners` replace the system clock,
+    VIIS and the gateway's learner enrolments."""
     settings = settings or PlanningSettings()
     clock = clock or system_clock
     viis = viis or http_viis(settings)
@@ -81,5 +84,5 @@ def create_app(
         )
     )
     app.state.viis = viis
-    app.state.learners = LearnerCache(viis)
+    app.state.learners = LearnerCache(learners or GatewayLearners.from_settings(settings))
     return app

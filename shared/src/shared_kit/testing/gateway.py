@@ -155,8 +155,14 @@ def _admin(sql: str, postgres: Postgres) -> None:
 
 
 @contextlib.contextmanager
-def running_gateway(postgres: Postgres) -> Iterator[Gateway]:
-    """A migrated gateway database, the stand-ins, the gateway, and a machine client."""
+def running_gateway(
+    postgres: Postgres, *, trust: tuple[str, str] | None = None
+) -> Iterator[Gateway]:
+    """A migrated gateway database, the stand-ins, the gateway, and a machine client.
+
+    `trust` = (JWKS URL, issuer): the gateway's API accepts that issuer's tokens (a test's
+    token issuer, whose tokens carry the audience `gateway`) instead of its own.
+    """
     name = f"gw_{uuid.uuid4().hex[:10]}"
     _admin(f'CREATE DATABASE "{name}"', postgres)
     database_url = postgres.url(name)
@@ -191,6 +197,8 @@ def running_gateway(postgres: Postgres) -> Iterator[Gateway]:
         created = json.loads(client.stdout)
         url = f"http://127.0.0.1:{port}"
         own = {"GATEWAY_ISSUER": url, "GATEWAY_JWKS_URL": f"{url}/.well-known/jwks.json"}
+        if trust is not None:
+            own |= {"GATEWAY_JWKS_URL": trust[0], "GATEWAY_JWT_ISSUER": trust[1]}
         gateway = Process("gateway_service.main:create_app", env | own, port=port)
         started.append(gateway)
         yield Gateway(gateway.url, database_url, created["client_id"], created["client_secret"])

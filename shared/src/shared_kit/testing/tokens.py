@@ -51,10 +51,10 @@ class TokenIssuer:
         client_id: str | None = None,
         # Session-wide test tokens must outlive a slow run of the whole suite.
         ttl_s: int = 6 * 3600,
-        audience: str | None = None,
+        audience: str | list[str] | None = None,
         **extra: Any,
     ) -> str:
-        """A signed access token with the platform's claims."""
+        """A signed access token with the platform's claims (`audience`: one or several)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,

@@ -19,6 +19,7 @@ from planning_service.exceptions import (
     RoundNotOpen,
     SurveyRoundNotFound,
 )
+from planning_service.learners import CallerLearners
 from planning_service.models.survey import (
     Channel,
     CriterionVerification,
@@ -31,7 +32,6 @@ from planning_service.schemas.survey import AnswerRead, AnswerWrite, CriterionRe
 from planning_service.service import survey_access as access
 from planning_service.service import survey_aggregates as agg
 from planning_service.service.survey_rounds import local_today, state_of
-from planning_service.viis import LearnerCache
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
 from shared_kit.problems import field_error
@@ -96,14 +96,14 @@ async def tasks(
     principal: Principal,
     now: dt.datetime,
     settings: PlanningSettings,
-    learners: LearnerCache,
+    learners: CallerLearners,
 ) -> list[TaskRead]:
     """For each child of the guardian, the open rounds covering the child's school and grade."""
     today = local_today(now, settings.timezone)
     found: list[TaskRead] = []
     for learner_id in sorted(principal.learners):
         learner = await learners.learner(learner_id, now)
-        if learner is None or learner.institution_number is None or learner.grade is None:
+        if learner is None:
             continue
         rounds = await RoundRepository(session).open_for(
             learner.institution_number, learner.grade, today
@@ -135,7 +135,7 @@ async def put_answer(
     if_match: str | None,
     now: dt.datetime,
     settings: PlanningSettings,
-    learners: LearnerCache,
+    learners: CallerLearners,
 ) -> tuple[Shown, bool]:
     """Answer for a child (guardian: portal; school or municipality staff: paper), or change
     the answer while the round is open; True when the answer is new."""
@@ -171,7 +171,7 @@ async def _new_answer(
     round_: SurveyRound,
     learner_id: str,
     now: dt.datetime,
-    learners: LearnerCache,
+    learners: CallerLearners,
 ) -> tuple[SurveyAnswer, str]:
     """An empty answer where the child learns, if VIIS places the child in the round."""
     learner = await learners.learner(learner_id, now)
