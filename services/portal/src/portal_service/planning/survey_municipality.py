@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from portal_service.deps import PersonApis
 from portal_service.municipality.common import INVENTORY, Municipality, MunicipalityPath
 from portal_service.municipality.console import render_console
+from portal_service.planning import survey_paper as paper_answer
 from portal_service.planning import survey_staff as staff
 from portal_service.planning.survey_rounds import RoundForms
 from portal_service.planning.survey_staff import LEARNER_PATTERN, Place, rounds_of
@@ -168,13 +169,21 @@ async def verify(
 async def paper(
     request: Request, municipality: Municipality, apis: PersonApis, round_id: RoundId
 ) -> Response:
-    """Record an answer a family gave on paper."""
-    return await staff.paper_page(request, _place(municipality, apis), apis, round_id)
+    """Record an answer a family gave on paper: first the child's personal code."""
+    return await paper_answer.code_page(request, _place(municipality, apis), apis, round_id)
 
 
 @router.post(BASE + "/{round_id}/paper")
+async def paper_find(
+    request: Request, municipality: Municipality, apis: PersonApis, round_id: RoundId
+) -> Response:
+    """Find the child; their name and the paper answer's questions."""
+    return await paper_answer.find(request, _place(municipality, apis), apis, round_id)
+
+
+@router.post(BASE + "/{round_id}/paper/answer")
 async def paper_post(
     request: Request, municipality: Municipality, apis: PersonApis, round_id: RoundId
 ) -> Response:
     """Send the paper answer."""
-    return await staff.paper_post(request, _place(municipality, apis), apis, round_id)
+    return await paper_answer.record(request, _place(municipality, apis), apis, round_id)

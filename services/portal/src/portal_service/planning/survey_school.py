@@ -10,6 +10,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
 from portal_service.deps import PersonApis
+from portal_service.planning import survey_paper as paper_answer
 from portal_service.planning import survey_staff as staff
 from portal_service.planning.survey_staff import LEARNER_PATTERN, Place, rounds_of
 from portal_service.schools.common import School, SchoolPath, school_name
@@ -94,13 +95,21 @@ async def verify(
 
 @router.get(BASE + "/{round_id}/paper")
 async def paper(request: Request, school: School, apis: PersonApis, round_id: RoundId) -> Response:
-    """Record an answer a family gave on paper."""
-    return await staff.paper_page(request, _place(school, apis), apis, round_id)
+    """Record an answer a family gave on paper: first the child's personal code."""
+    return await paper_answer.code_page(request, _place(school, apis), apis, round_id)
 
 
 @router.post(BASE + "/{round_id}/paper")
+async def paper_find(
+    request: Request, school: School, apis: PersonApis, round_id: RoundId
+) -> Response:
+    """Find the child; their name and the paper answer's questions."""
+    return await paper_answer.find(request, _place(school, apis), apis, round_id)
+
+
+@router.post(BASE + "/{round_id}/paper/answer")
 async def paper_post(
     request: Request, school: School, apis: PersonApis, round_id: RoundId
 ) -> Response:
     """Send the paper answer."""
-    return await staff.paper_post(request, _place(school, apis), apis, round_id)
+    return await paper_answer.record(request, _place(school, apis), apis, round_id)

@@ -1,12 +1,11 @@
 """What the school's and the municipality's survey pages share: where they are (a school or a
 municipality, each in its own frame), the rounds covering it, a round's results, the answers
 (reading them is audited by the planning service), one answer with "confirm" / "not
-confirmed" per declared criterion, and recording an answer given on paper."""
+confirmed" per declared criterion (a paper answer: `survey_paper`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,40 +20,18 @@ from portal_service.i18n import N_
 from portal_service.planning.survey_family_answer import answer_view
 from portal_service.planning.survey_labels import (
     CRITERIA_SHORT,
-    DEVICE_ACCESS,
-    INTERNET,
     STATUS_FILTERS,
     SURVEY_API,
     round_tag,
 )
 from portal_service.planning.survey_results import rate, results_view, school_names
-from portal_service.web.api import ApiProblem, new_form_key
-from portal_service.web.forms import FormErrors, posted_form_key, problem_errors
+from portal_service.web.api import ApiProblem
+from portal_service.web.forms import FormErrors, posted_form_key
 from portal_service.web.pages import page_router
 
 router = page_router()
 PAGE_SIZE = 25
 LEARNER_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-PAPER_MESSAGES = {
-    "learner_id": N_("Enter the child's VIIS identifier, as the school's VIIS records show it"),
-    "device_access": N_("Select which computer the child can use at home"),
-    "internet": N_("Select what internet the child has at home"),
-    "criteria": N_("Check the circumstances you selected"),
-}
-PAPER_TYPES = {
-    "learner-not-in-round": (
-        "learner_id",
-        N_("This child does not learn in this round's schools and grades"),
-    ),
-    "survey-round-not-open": (
-        "form",
-        N_("The survey is not open: answers cannot be recorded now"),
-    ),
-    "survey-round-closed": (
-        "form",
-        N_("The survey is not open: answers cannot be recorded now"),
-    ),
-}
 VERIFY_REFUSED = N_("This could not be recorded. Reload the page and try again.")
 
 Render = Callable[..., Awaitable[Response]]
@@ -204,59 +181,3 @@ async def verify(
         return await answer_page(request, place, apis, round_id, learner_id, errors)
     where = f"{place.base}/{round_id}/answers/{learner_id}?done={outcome}"
     return RedirectResponse(where, status_code=303)
-
-
-async def paper_page(
-    request: Request,
-    place: Place,
-    apis: Apis,
-    round_id: str,
-    values: dict[str, Any] | None = None,
-    errors: FormErrors | None = None,
-) -> Response:
-    """Record an answer a family gave on paper."""
-    found = await round_of(apis, round_id)
-    if found.get("state") != "open":
-        raise PageNotFound("the round is not open")
-    return await place.render(
-        request, "planning/survey/staff/paper.html", errors,
-        place=place, round=found, values=values or {"criteria": []},
-        devices=DEVICE_ACCESS, internets=INTERNET, criteria=CRITERIA_SHORT,
-        form_key=(values or {}).get("form_key") or new_form_key(),
-    )  # fmt: skip
-
-
-async def paper_post(request: Request, place: Place, apis: Apis, round_id: str) -> Response:
-    """Send the paper answer (the service checks the child is the place's)."""
-    form = await request.form()
-    text = {k: v for k, v in form.items() if isinstance(v, str)}
-    values: dict[str, Any] = {
-        "learner_id": text.get("learner_id", "").strip(),
-        "device_access": text.get("device_access", ""),
-        "internet": text.get("internet", ""),
-        "criteria": [c for c in form.getlist("criteria") if isinstance(c, str)],
-        "form_key": await posted_form_key(request) or "",
-    }
-    errors = FormErrors()
-    if not re.match(LEARNER_PATTERN, values["learner_id"]):
-        errors.add("learner_id", PAPER_MESSAGES["learner_id"])
-    if values["device_access"] not in DEVICE_ACCESS:
-        errors.add("device_access", PAPER_MESSAGES["device_access"])
-    if values["internet"] not in INTERNET:
-        errors.add("internet", PAPER_MESSAGES["internet"])
-    if any(c not in CRITERIA_SHORT for c in values["criteria"]):
-        errors.add("criteria", PAPER_MESSAGES["criteria"])
-    if errors:
-        return await paper_page(request, place, apis, round_id, values, errors)
-    body = {k: values[k] for k in ("device_access", "internet", "criteria")}
-    learner = values["learner_id"]
-    try:
-        await apis.planning.put(
-            f"{SURVEY_API}/{round_id}/answers/{learner}", body, idempotency_key=values["form_key"]
-        )
-    except ApiProblem as problem:
-        errors = problem_errors(problem, PAPER_MESSAGES, by_type=PAPER_TYPES)
-        if problem.status in (403, 404) and not problem.errors:
-            errors = FormErrors().add("learner_id", PAPER_TYPES["learner-not-in-round"][1])
-        return await paper_page(request, place, apis, round_id, values, errors)
-    return RedirectResponse(f"{place.base}/{round_id}/answers/{learner}", status_code=303)
