@@ -176,9 +176,8 @@ def explain(line: dict[str, Any], round_: dict[str, Any]) -> list[Said]:
         )
     said.append(_share_sentence(line))
     if line.get("capped"):
-        said.append(
-            (N_("Capped at %(cap)s devices a school."), {"cap": round_.get("cap_per_school")})
-        )
+        limit = {"limit": line.get("limit", line.get("computed", 0))}
+        said.append((N_("Limited to %(limit)s devices: its need, or the cap per school."), limit))
     said.append((N_("Computed: %(computed)s devices."), {"computed": line.get("computed", 0)}))
     said.append(
         (

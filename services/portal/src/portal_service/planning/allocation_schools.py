@@ -202,7 +202,9 @@ async def transfer(
         await send(api_path, form.model_dump(), idempotency_key=key)
     except ApiProblem as problem:
         fields = {"/from_institution": "from_institution", "/to_institution": "to_institution"}
-        errors = problem_errors(problem, TRANSFER_MESSAGES, fields=fields, by_type=TRANSFER_TYPES)
+        # The form checked the number itself: the service refuses it only for being too many.
+        messages = TRANSFER_MESSAGES | {"quantity": TOO_MANY}
+        errors = problem_errors(problem, messages, fields=fields, by_type=TRANSFER_TYPES)
         return None, values, errors
     return form, values, errors
 
