@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import httpx
 
 from bench import (
+    allocation,
     contracts,
     dashboards,
     imports,
@@ -114,6 +115,12 @@ async def dashboards_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     return await dashboards.benchmark(infra)
 
 
+async def allocation_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """An allocation round of 60,000 devices over the national register, computed and stored."""
+    print("Allocation …", flush=True)
+    return await allocation.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -128,6 +135,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "portal": portal_benchmark,
     "notifications": notifications_benchmark,
     "dashboards": dashboards_benchmark,
+    "allocation": allocation_benchmark,
 }
 
 

@@ -339,7 +339,8 @@ def fake_secret(name: str) -> str:
     """A well-formed stand-in for a secret the Deployment reads from its Secret."""
     if name.endswith("DATABASE_URL"):
         return "postgresql+asyncpg://svc@db.internal:5432/svc"
-    if name.endswith(("ENCRYPTION_KEY", "PERSONAL_CODE_KEY", "SESSION_KEY", "CONTACT_KEY")):
+    keys = ("ENCRYPTION_KEY", "PERSONAL_CODE_KEY", "SESSION_KEY", "CONTACT_KEY", "ANSWERS_KEY")
+    if name.endswith(keys):
         return Fernet.generate_key().decode()
     if name.endswith("PERSONAL_CODE"):
         return "010190-10001"

@@ -243,7 +243,8 @@ def first_and_second_run(data_dir: Path, ports: PortRange) -> None:
             ready = httpx.get(f"{url}/readyz", timeout=10)
             assert ready.status_code == 200, f"{name}: {ready.text}"
             assert httpx.get(f"{url}/docs", timeout=10).status_code == 200
-        assert {"gateway", "inventory", "notifications"} <= services.keys(), stack.output
+        expected = {"gateway", "inventory", "notifications", "planning"}
+        assert expected <= services.keys(), stack.output
         mail_and_sms_pages_answer(stack)
         assert list_devices(services, stack.token("platform_admin")).status_code == 200
         # Seeded before the stack says it is ready: today's feed already counts the devices.

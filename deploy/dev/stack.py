@@ -396,7 +396,7 @@ def service_env(
         f"{p}JWKS_URL": f"{urls['gateway']}/.well-known/jwks.json",
         f"{p}JWT_ISSUER": urls["gateway"],
         f"{p}ENVIRONMENT": "dev",
-        f"{p}VIIS_URL": urls["viis"],  # the gateway's and statistics' VIIS (a stand-in here)
+        f"{p}VIIS_URL": urls["viis"],  # the gateway's, statistics' and planning's VIIS (a stand-in)
     }
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from planning_service.config import PlanningSettings
 from planning_service.consumers import build_consumers
 from planning_service.router import router
+from planning_service.service import survey_retention
+from planning_service.viis import LearnerCache, ViisFactory, http_viis
 from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
+from shared_kit.housekeeping import Purge
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -33,11 +38,28 @@ between their own schools; deliveries with the round's order reference count aga
 """
 
 
-def create_app(settings: PlanningSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    """Build the planning service; `clock` replaces the system clock (tests move time)."""
+def retention_job(settings: PlanningSettings, clock: Clock) -> Purge:
+    """Housekeeping step: delete the answers of rounds past their retention."""
+
+    # The housekeeper's own "now" is the system's; retention reads the service's clock.
+    async def expire(session: AsyncSession, _: dt.datetime) -> dict[str, int]:
+        return await survey_retention.delete_expired_answers(
+            session, now=clock(), timezone=settings.timezone, limit=settings.retention_batch_size
+        )
+
+    return expire
+
+
+def create_app(
+    settings: PlanningSettings | None = None,
+    clock: Clock | None = None,
+    viis: ViisFactory | None = None,
+) -> FastAPI:
+    """Build the planning service; `clock` and `viis` replace the system clock and VIIS."""
     settings = settings or PlanningSettings()
     clock = clock or system_clock
-    return create_service_app(
+    viis = viis or http_viis(settings)
+    app = create_service_app(
         ServiceSpec(
             name="planning",
             title="Planning service",
@@ -46,6 +68,7 @@ def create_app(settings: PlanningSettings | None = None, clock: Clock | None = N
             routers=[router],
             migrations=MIGRATIONS,
             consumers=partial(build_consumers, clock=clock),
+            housekeeping=[retention_job(settings, clock)],
             clock=clock,
             openapi_tags=[
                 {"name": "survey rounds", "description": "Needs-survey rounds and their schools"},
@@ -57,3 +80,6 @@ def create_app(settings: PlanningSettings | None = None, clock: Clock | None = N
             ],
         )
     )
+    app.state.viis = viis
+    app.state.learners = LearnerCache(viis)
+    return app
