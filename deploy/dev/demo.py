@@ -259,6 +259,7 @@ DEMO_GRANTS = [
     ("municipality_admin", GrantedRole.MUNICIPALITY_ADMIN, RIGA),
     ("technician", GrantedRole.TECHNICIAN, RIGA),
     ("ministry_analyst", GrantedRole.MINISTRY_ANALYST, None),
+    ("programme_manager", GrantedRole.PROGRAMME_MANAGER, None),
     ("platform_admin", GrantedRole.PLATFORM_ADMIN, None),
 ]
 

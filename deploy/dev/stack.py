@@ -532,7 +532,8 @@ async def seed(postgres: Postgres, urls: dict[str, str]) -> None:
 
 
 # Who to log in as in the portal for each role (the VIIS stand-in's demo people; the gateway
-# grants the administrators, the technician and the analyst their roles when the stack seeds).
+# grants the administrators, the technician, the analyst and the programme manager their roles
+# when the stack seeds).
 PORTAL_DEMO_ROLES = [
     ("parent (guardian of two)", "guardian"),
     ("pupil", "learner"),
@@ -541,6 +542,7 @@ PORTAL_DEMO_ROLES = [
     ("municipality administrator", "municipality_admin"),
     ("technician", "technician"),
     ("ministry analyst", "ministry_analyst"),
+    ("programme manager", "programme_manager"),
     ("platform administrator", "platform_admin"),
     ("another family's parent", "other_guardian"),
 ]

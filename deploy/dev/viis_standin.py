@@ -109,11 +109,13 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
         "010180-10018", "VIIS-DEMO-0006", "Andris", "Liepiņš",
         staff=((DEMO_SCHOOL_2, "teacher"),),
     ),
-    # No VIIS roles: the gateway grants these four theirs.
+    # No VIIS roles: the gateway grants these theirs.
     "municipality_admin": DemoPerson("010188-10007", "VIIS-DEMO-0007", "Dace", "Krūmiņa"),
     "technician": DemoPerson("010190-10001", "VIIS-DEMO-0008", "Edgars", "Zariņš"),
     "ministry_analyst": DemoPerson("010183-10002", "VIIS-DEMO-0009", "Laura", "Vītola"),
     "platform_admin": DemoPerson("010179-10006", "VIIS-DEMO-0012", "Gatis", "Lapiņš"),
+    # The ministry's programme manager: survey rounds and allocations (granted like the analyst).
+    "programme_manager": DemoPerson("010181-10000", "VIIS-DEMO-0014", "Inese", "Kalniņa"),
     # Cēsu novads's future municipality administrator: onboarding grants her the role.
     "cesis_admin": DemoPerson("010177-10004", "VIIS-DEMO-0013", "Sarmīte", "Ābele"),
     # A second family, with a child at the first family's school (Marta's): one family must

@@ -129,6 +129,7 @@ class Tokens(AudienceTokens):
         super().__init__(issuer, "statistics")
         self.platform = self.mint(roles=["platform_admin"])
         self.analyst = self.mint(roles=["ministry_analyst"])
+        self.programme = self.mint(roles=["programme_manager"])
         self.riga = self.mint(roles=["municipality_admin"], municipalities=[RIGA])
         self.valmiera = self.mint(roles=["municipality_admin"], municipalities=[VALMIERA])
         self.school_1 = self.mint(roles=["institution_admin"], institutions=[SCHOOL_1])
@@ -423,6 +424,8 @@ def random_history(seed: int, scale: int = 1) -> list[CloudEvent]:
         }
         if rng.random() < 0.3:
             first["levels"] = [rng.choice(["grades 1-3", "4.-6. klase", "7-9"])]
+        if device_id[0] in "01234567":  # about half were delivered under a procurement's order
+            first["order_reference"] = f"ANM-2026/{device_id[1] in '01234567'}"
         changes = [
             rng.choice(
                 [
@@ -527,6 +530,8 @@ def recompute(events: Iterable[CloudEvent]) -> Counters:
                 bump("device_warranty_count", (*where, *dims, f.warranty_ends_on), 1)
             if f.status not in OUT and f.category != "accessory":
                 bump("device_band_count", (*where, f.levels_mask), 1)
+            if f.order_reference:
+                bump("device_order_count", (*where, f.order_reference), 1)
         elif isinstance(f, ReservationFact):
             bump(
                 "reservation_count", (*where, f.state, bool(f.criteria) or f.priority_score > 0), 1

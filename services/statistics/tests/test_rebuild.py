@@ -131,6 +131,7 @@ def test_the_command_line(settings: StatisticsSettings, engine: AsyncEngine) -> 
         "STATISTICS_RESERVATIONS_TOPIC": settings.reservations_topic,
         "STATISTICS_CONTRACTS_TOPIC": settings.contracts_topic,
         "STATISTICS_TICKETS_TOPIC": settings.tickets_topic,
+        "STATISTICS_PLANNING_TOPIC": settings.planning_topic,
     }
     command = [str(Path(sys.executable).with_name("statistics-rebuild"))]  # the installed script
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)

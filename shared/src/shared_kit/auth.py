@@ -30,6 +30,7 @@ class Role(StrEnum):
 
     PLATFORM_ADMIN = "platform_admin"
     MINISTRY_ANALYST = "ministry_analyst"
+    PROGRAMME_MANAGER = "programme_manager"  # the ministry's survey and allocation rounds
     MUNICIPALITY_ADMIN = "municipality_admin"
     INSTITUTION_ADMIN = "institution_admin"
     TECHNICIAN = "technician"

@@ -4,10 +4,10 @@
 and learner, which VIIS states at each login and tokens carry): `institution_admin` and
 `teacher` as VIIS named them at the person's last login (institution only), and the roles the
 gateway grants (`technician`, `municipality_admin` for a municipality; `institution_admin`
-for an institution; `ministry_analyst`, `platform_admin` everywhere). It is published when the
-set differs from the last one published for the person: at a login, a grant, a revocation.
-The notifications service reads it to know who hears the staff's messages. People are opaque
-ids here: never a personal code or a name.
+for an institution; `ministry_analyst`, `programme_manager`, `platform_admin` everywhere). It
+is published when the set differs from the last one published for the person: at a login, a
+grant, a revocation. The notifications service reads it to know who hears the staff's
+messages. People are opaque ids here: never a personal code or a name.
 """
 
 from __future__ import annotations

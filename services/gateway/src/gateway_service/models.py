@@ -67,6 +67,7 @@ class GrantedRole(StrEnum):
     MUNICIPALITY_ADMIN = "municipality_admin"
     TECHNICIAN = "technician"
     INSTITUTION_ADMIN = "institution_admin"
+    PROGRAMME_MANAGER = "programme_manager"  # national: survey and allocation rounds
 
 
 class SigningKey(UUIDKey, Base):

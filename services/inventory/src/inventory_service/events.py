@@ -50,6 +50,9 @@ class DeviceSnapshot(BaseModel):
     insured_until: dt.date | None
     condition: str
     status: DeviceStatus
+    # The procurement's order reference the device was delivered under (statistics counts it
+    # as delivered against planning's allocation round); optional, as older events lack it.
+    order_reference: str | None = None
 
 
 class DeviceRegistered(BaseModel):
@@ -122,6 +125,7 @@ def snapshot(device: Device) -> DeviceSnapshot:
         insured_until=device.insured_until,
         condition=device.condition.value,
         status=device.status,
+        order_reference=device.order_reference,
     )
 
 

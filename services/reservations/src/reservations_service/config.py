@@ -16,6 +16,7 @@ class ReservationsSettings(ServiceSettings):
     inventory_topic: str = "inventory.events"
     contracts_topic: str = "contracts.events"
     tickets_topic: str = "tickets.events"
+    planning_topic: str = "planning.events"
     consumer_group: str = "reservations"
     # Local time of the programme: the default period ends at the school year's end there.
     timezone: str = "Europe/Riga"

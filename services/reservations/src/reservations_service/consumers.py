@@ -1,4 +1,5 @@
-"""Events reservations read: the inventory's devices, the contracts' loans, and loaners.
+"""Events reservations read: the inventory's devices, the contracts' loans, loaners, and the
+criteria verified in planning's needs survey.
 
 Each payload model is this service's own tolerant copy: it reads the fields it needs and
 ignores the rest. Every inventory device event carries the full device snapshot, so all four
@@ -8,7 +9,10 @@ this service does not know, is ignored. `activated` fulfils the reservation; `re
 `expired` and `terminated` (ended early) all end the loan. A contract's moment is its
 `activated_at` / `returned_at` / `expired_at` / `terminated_at` field when present, else the
 event's `time`. The tickets service's `loaner.requested` makes a top-priority reservation for
-the learner whose device is in repair, lost or stolen (see `service/loaners.py`).
+the learner whose device is in repair, lost or stolen (see `service/loaners.py`). Planning's
+`criterion.verified` / `criterion.withdrawn` name a learner's criterion and its source; the
+learner's waiting requests are rescored with it (see `service/verified.py`). The other planning
+events are not for this service.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reservations_service.config import ReservationsSettings
-from reservations_service.service import lifecycle, loaners, readmodel
+from reservations_service.service import lifecycle, loaners, readmodel, verified
 from shared_kit.clock import Clock, system_clock
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner, Handler
@@ -36,6 +40,8 @@ CONTRACT_RETURNED = "lv.datori.contracts.contract.returned.v1"
 CONTRACT_EXPIRED = "lv.datori.contracts.contract.expired.v1"
 CONTRACT_TERMINATED = "lv.datori.contracts.contract.terminated.v1"
 LOANER_REQUESTED = "lv.datori.tickets.loaner.requested.v1"
+CRITERION_VERIFIED = "lv.datori.planning.criterion.verified.v1"
+CRITERION_WITHDRAWN = "lv.datori.planning.criterion.withdrawn.v1"
 
 
 class DeviceSnapshotIn(BaseModel):
@@ -90,6 +96,27 @@ class LoanerRequestedIn(BaseModel):
     os: str | None = None
 
 
+class CriterionEventIn(BaseModel):
+    """A learner's criterion verified (or withdrawn) in a survey round, with its source."""
+
+    model_config = ConfigDict(extra="ignore")
+    round_id: uuid.UUID
+    learner_id: str
+    criterion: str
+    source: str
+    at: dt.datetime | None = None
+
+    def verification(self, fallback: dt.datetime) -> verified.Verification:
+        """The service's view of it (the event's time when the payload has none)."""
+        return verified.Verification(
+            learner_id=self.learner_id,
+            criterion=self.criterion,
+            source=self.source,
+            round_id=self.round_id,
+            at=self.at or fallback,
+        )
+
+
 class ContractEventIn(BaseModel):
     """Any contract event: the reservation it belongs to, its device and its moment."""
 
@@ -128,7 +155,14 @@ LOAN_ENDINGS: dict[str, type[ContractEventIn]] = {
     CONTRACT_EXPIRED: ContractExpiredIn,
     CONTRACT_TERMINATED: ContractTerminatedIn,
 }
-HANDLED = (*DEVICE_EVENTS, CONTRACT_ACTIVATED, *LOAN_ENDINGS, LOANER_REQUESTED)
+HANDLED = (
+    *DEVICE_EVENTS,
+    CONTRACT_ACTIVATED,
+    *LOAN_ENDINGS,
+    LOANER_REQUESTED,
+    CRITERION_VERIFIED,
+    CRITERION_WITHDRAWN,
+)
 
 
 def build_handlers(
@@ -160,11 +194,21 @@ def build_handlers(
         request = loaners.LoanerRequest(**LoanerRequestedIn.model_validate(evt.data).model_dump())
         await loaners.request_loaner(session, request, now=clock(), settings=settings)
 
+    async def criterion_verified(session: AsyncSession, evt: CloudEvent) -> None:
+        payload = CriterionEventIn.model_validate(evt.data)
+        await verified.criterion_verified(session, payload.verification(evt.time))
+
+    async def criterion_withdrawn(session: AsyncSession, evt: CloudEvent) -> None:
+        payload = CriterionEventIn.model_validate(evt.data)
+        await verified.criterion_withdrawn(session, payload.verification(evt.time))
+
     return {
         **dict.fromkeys(DEVICE_EVENTS, device),
         CONTRACT_ACTIVATED: activated,
         **dict.fromkeys(LOAN_ENDINGS, ended),
         LOANER_REQUESTED: loaner,
+        CRITERION_VERIFIED: criterion_verified,
+        CRITERION_WITHDRAWN: criterion_withdrawn,
     }
 
 
@@ -173,12 +217,18 @@ def build_consumers(
     settings: ServiceSettings,
     clock: Clock = system_clock,
 ) -> list[ConsumerRunner]:
-    """The service's one consumer group over the inventory, contracts and tickets topics."""
+    """The service's one consumer group over the inventory, contracts, tickets and planning
+    topics."""
     assert isinstance(settings, ReservationsSettings)
     return [
         ConsumerRunner(
             name=settings.consumer_group,
-            topics=[settings.inventory_topic, settings.contracts_topic, settings.tickets_topic],
+            topics=[
+                settings.inventory_topic,
+                settings.contracts_topic,
+                settings.tickets_topic,
+                settings.planning_topic,
+            ],
             handlers=build_handlers(settings, clock),
             session_factory=sessions,
             settings=settings,

@@ -1,4 +1,5 @@
-"""Reservations tables: the inventory read model, policies, and the reservations themselves.
+"""Reservations tables: the inventory read model, policies, the reservations themselves, and
+the learners' criteria verified in planning's needs survey.
 
 The read model (`device`, `institution`) is this service's own copy of what the inventory
 publishes; it is never written by the API. Category and OS are plain strings there, so a new
@@ -159,6 +160,11 @@ class Reservation(UUIDKey, Timestamps, Versioned, Base):
     touch: Mapped[bool | None] = mapped_column(Boolean)
     catalogue_item_code: Mapped[str | None] = mapped_column(String(60))
     social_criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # The learner's criteria verified in planning's needs survey, as they counted in the score
+    # (kept current while the request waits; the family never declares them again).
+    verified_criteria: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     priority_score: Mapped[int] = mapped_column(Integer)
     state: Mapped[ReservationState] = mapped_column(_enum(ReservationState, "reservation_state"))
     # The allocated device; kept after the reservation ends, for history and for the events.
@@ -204,3 +210,19 @@ class Reservation(UUIDKey, Timestamps, Versioned, Base):
             postgresql_where=text("state IN ('requested', 'waitlisted')"),
         ),
     )
+
+
+class LearnerCriterion(Base):
+    """A learner's priority criterion verified in planning's needs survey (its events' copy).
+
+    One row per round and source: a criterion withdrawn in one round may still hold from
+    another, or from the other source.
+    """
+
+    __tablename__ = "learner_criterion"
+
+    learner_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    criterion: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    round_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    verified_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

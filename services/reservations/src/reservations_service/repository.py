@@ -7,14 +7,17 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reservations_service.models import (
     ALLOCATING,
+    WAITING,
+    Beneficiary,
     Device,
     Institution,
+    LearnerCriterion,
     Policy,
     Reservation,
     ReservationState,
@@ -170,6 +173,23 @@ class ReservationRepository:
         stmt = select(Reservation).where(Reservation.loaner_ticket_id == ticket_id)
         return await self.session.scalar(stmt)
 
+    async def waiting_of_learner(self, learner_id: str, *, lock: bool) -> Sequence[Reservation]:
+        """A learner's own waiting requests (not loaners: their score is fixed); with `lock`,
+        locked and re-read."""
+        stmt = (
+            select(Reservation)
+            .where(
+                Reservation.learner_id == learner_id,
+                Reservation.beneficiary == Beneficiary.LEARNER,
+                Reservation.state.in_(WAITING),
+                Reservation.loaner_ticket_id.is_(None),
+            )
+            .order_by(Reservation.id)
+        )
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.scalars(stmt)).all()
+
     async def count_active(self, learner_id: str, now: dt.datetime) -> int:
         """Waiting or approved reservations, and fulfilled ones whose loan has not ended."""
         stmt = select(func.count()).where(
@@ -302,3 +322,49 @@ class ReservationRepository:
             .distinct()
         )
         return list(await self.session.scalars(stmt))
+
+
+class LearnerCriterionRepository:
+    """Learners' criteria verified in planning's needs survey."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(self, row: LearnerCriterion) -> None:
+        """Insert the verification, or move its time forward when it is newer."""
+        stmt = insert(LearnerCriterion).values(
+            learner_id=row.learner_id,
+            criterion=row.criterion,
+            source=row.source,
+            round_id=row.round_id,
+            verified_at=row.verified_at,
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["learner_id", "criterion", "source", "round_id"],
+                set_={"verified_at": stmt.excluded.verified_at},
+                where=LearnerCriterion.verified_at < stmt.excluded.verified_at,
+            )
+        )
+
+    async def remove(self, row: LearnerCriterion) -> None:
+        """Delete the verification unless it was made again after `row.verified_at`."""
+        await self.session.execute(
+            delete(LearnerCriterion).where(
+                LearnerCriterion.learner_id == row.learner_id,
+                LearnerCriterion.criterion == row.criterion,
+                LearnerCriterion.source == row.source,
+                LearnerCriterion.round_id == row.round_id,
+                LearnerCriterion.verified_at <= row.verified_at,
+            )
+        )
+
+    async def of_learner(self, learner_id: str) -> list[tuple[str, str]]:
+        """The learner's distinct (criterion, source) pairs, sorted."""
+        stmt = (
+            select(LearnerCriterion.criterion, LearnerCriterion.source)
+            .where(LearnerCriterion.learner_id == learner_id)
+            .distinct()
+            .order_by(LearnerCriterion.criterion, LearnerCriterion.source)
+        )
+        return [(c, s) for c, s in (await self.session.execute(stmt)).all()]

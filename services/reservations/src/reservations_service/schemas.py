@@ -64,6 +64,10 @@ PRIORITY_DESCRIPTION = (
     "Waiting requests are served by score (highest first), then request time, then id. "
     "Guardians may only declare; school staff may also attest `verified_by_school`; "
     "municipal administrators and municipal platforms may also pass `welfare_data`. "
+    "Criteria verified in the needs survey (school staff attested them, or the municipality "
+    "checked them against welfare data) count too, fully, without the family declaring them "
+    "again: they show in `verified_criteria`, and a waiting request is rescored as soon as "
+    "one is verified or withdrawn. "
     "Loaners (replacements the tickets service requests while a learner's own device is in "
     "repair, lost or stolen) score 1000, above any combination of criteria."
 )
@@ -167,7 +171,12 @@ class ReservationRead(ReadModel):
     requested_device_id: uuid.UUID | None
     criteria: DeviceCriteria | None
     social_criteria: list[SocialCriterion]
-    priority_score: int
+    verified_criteria: list[SocialCriterion] = Field(
+        default_factory=list,
+        description="The learner's criteria verified in the needs survey that count in the "
+        "score (kept current while the request waits)",
+    )
+    priority_score: int = Field(description=PRIORITY_DESCRIPTION)
     device_id: uuid.UUID | None = Field(description="The allocated device")
     start: dt.datetime
     end: dt.datetime

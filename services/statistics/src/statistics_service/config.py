@@ -63,6 +63,7 @@ class StatisticsSettings(ServiceSettings):
     reservations_topic: str = "reservations.events"
     contracts_topic: str = "contracts.events"
     tickets_topic: str = "tickets.events"
+    planning_topic: str = "planning.events"
     consumer_group: str = "statistics"
     # Records applied per transaction by the live consumer, and by the rebuild.
     consumer_batch_size: int = Field(2000, ge=1, le=20_000)
@@ -104,4 +105,5 @@ class StatisticsSettings(ServiceSettings):
             self.reservations_topic,
             self.contracts_topic,
             self.tickets_topic,
+            self.planning_topic,
         ]

@@ -18,6 +18,10 @@ or a resolution after `due_at`) marks the ticket breached for good, whatever com
 projection ORs the flag over all of the ticket's events). The tickets' device effects
 (`repair.*`, `device.*_confirmed`) are not counted here: the inventory's device events carry
 their outcome.
+
+Planning's allocation events (`allocation.published`, `adjusted`, `moved`, `order_recorded`)
+are not facts of one aggregate: they set schools' numbers in a round, guarded by the round's
+`version` (the order recorded by its time), see `service.allocations`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from statistics_service.facts import (
     ReservationFact,
     TicketFact,
 )
-from statistics_service.service import projection
+from statistics_service.service import allocations, projection
 
 DEVICE_TYPES = tuple(
     f"lv.datori.inventory.device.{name}.v1"
@@ -80,7 +84,18 @@ TICKET_TYPES = tuple(
     f"{TICKET_PREFIX}{name}.v1"
     for name in ("opened", "acknowledged", "resolved", "closed", "reopened", "sla_breached")
 )
-HANDLED = (*DEVICE_TYPES, *RESERVATION_TYPES, *CONTRACT_TYPES, *TICKET_TYPES)
+ALLOCATION_PREFIX = "lv.datori.planning.allocation."
+ALLOCATION_PUBLISHED = ALLOCATION_PREFIX + "published.v1"
+ALLOCATION_ADJUSTED = ALLOCATION_PREFIX + "adjusted.v1"
+ALLOCATION_MOVED = ALLOCATION_PREFIX + "moved.v1"
+ALLOCATION_ORDER_RECORDED = ALLOCATION_PREFIX + "order_recorded.v1"
+ALLOCATION_TYPES = (
+    ALLOCATION_PUBLISHED,
+    ALLOCATION_ADJUSTED,
+    ALLOCATION_MOVED,
+    ALLOCATION_ORDER_RECORDED,
+)
+HANDLED = (*DEVICE_TYPES, *RESERVATION_TYPES, *CONTRACT_TYPES, *TICKET_TYPES, *ALLOCATION_TYPES)
 
 CLOSED_TICKET_STATES = frozenset(
     {"resolved", "closed", "done", "completed", "cancelled", "rejected"}
@@ -110,6 +125,7 @@ class DeviceSnapshotIn(_Tolerant):
     warranty_ends_on: dt.date | None = None
     delivery_date: dt.date | None = None
     school_levels: list[str] | None = None  # the catalogue item's (absent from older events)
+    order_reference: str | None = None  # absent from older events
 
 
 class DeviceEventIn(_Tolerant):
@@ -162,6 +178,64 @@ class TicketIn(_Tolerant):
     )
 
 
+class SchoolAllocationIn(_Tolerant):
+    """A school's number in an allocation round."""
+
+    municipality_code: str
+    institution_number: str
+    allocated: int
+
+
+class AllocationPublishedIn(_Tolerant):
+    """A published allocation round with every school's number."""
+
+    round_id: uuid.UUID
+    title: str = ""
+    funding_programme: str = ""
+    order_reference: str
+    devices: int = 0
+    state: str = "published"
+    version: int
+    published_at: dt.datetime | None = None
+    lines: list[SchoolAllocationIn] = Field(default_factory=list)
+
+
+class AllocationChangedIn(_Tolerant):
+    """Devices moved between two schools; both schools' numbers after the change."""
+
+    round_id: uuid.UUID
+    source: SchoolAllocationIn
+    target: SchoolAllocationIn
+    version: int
+
+
+class OrderRecordedIn(_Tolerant):
+    """How many devices are ordered for a school under a round."""
+
+    round_id: uuid.UUID
+    municipality_code: str
+    institution_number: str
+    ordered: int
+    at: dt.datetime | None = None
+
+
+def to_allocation_change(evt: CloudEvent) -> allocations.Change | None:
+    """The allocation change an event states, or None for other events."""
+    if evt.type == ALLOCATION_PUBLISHED:
+        p = AllocationPublishedIn.model_validate(evt.data)
+        lines = tuple(allocations.Line(**line.model_dump()) for line in p.lines)
+        info = p.model_dump(exclude={"lines", "published_at"})
+        return allocations.Published(**info, published_at=p.published_at or evt.time, lines=lines)
+    if evt.type in (ALLOCATION_ADJUSTED, ALLOCATION_MOVED):
+        c = AllocationChangedIn.model_validate(evt.data)
+        pair = tuple(allocations.Line(**x.model_dump()) for x in (c.source, c.target))
+        return allocations.Changed(round_id=c.round_id, version=c.version, lines=pair)
+    if evt.type == ALLOCATION_ORDER_RECORDED:
+        o = OrderRecordedIn.model_validate(evt.data)
+        return allocations.Ordered(**o.model_dump(exclude={"at"}), at=o.at or evt.time)
+    return None
+
+
 # Event → fact ------------------------------------------------------------------------------
 
 
@@ -212,6 +286,7 @@ def _device(evt: CloudEvent) -> DeviceFact:
         warranty_ends_on=d.warranty_ends_on,
         levels_mask=levels_mask(d.school_levels),
         delivered_on=d.delivery_date,
+        order_reference=d.order_reference or None,
     )
 
 
@@ -283,6 +358,8 @@ async def apply_event(session: AsyncSession, evt: CloudEvent) -> None:
     """Handler of one event (dead-letter retries); `apply_deliveries` is the usual path."""
     fact = to_fact(evt)
     await projection.apply_facts(session, [fact] if fact is not None else [])
+    change = to_allocation_change(evt)
+    await allocations.apply_changes(session, [change] if change is not None else [])
 
 
 async def apply_deliveries(session: AsyncSession, deliveries: list[Delivery]) -> None:
@@ -294,6 +371,8 @@ async def apply_deliveries(session: AsyncSession, deliveries: list[Delivery]) ->
     """
     facts = [f for d in deliveries if (f := to_fact(d.event)) is not None]
     await projection.apply_facts(session, facts)
+    changes = [c for d in deliveries if (c := to_allocation_change(d.event)) is not None]
+    await allocations.apply_changes(session, changes)
 
 
 def build_consumers(

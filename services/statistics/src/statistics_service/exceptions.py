@@ -17,3 +17,7 @@ class InvalidDateRange(Unprocessable):
 
 class ViisUnreachable(ServiceUnavailable):
     type, title = "viis-unavailable", "VIIS is unavailable"
+
+
+class AllocationRoundNotFound(NotFound):
+    type, title = "allocation-round-not-found", "Unknown allocation round"

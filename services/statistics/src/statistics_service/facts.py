@@ -39,6 +39,7 @@ class DeviceFact(Fact):
     warranty_ends_on: dt.date | None
     levels_mask: int
     delivered_on: dt.date | None = None  # the inventory's delivery date, when it has one
+    order_reference: str | None = None  # the procurement it was delivered under, when known
 
 
 @dataclass(frozen=True, slots=True)

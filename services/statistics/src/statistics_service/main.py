@@ -13,6 +13,7 @@ from shared_kit.app import ServiceSpec, create_service_app
 from shared_kit.clock import Clock, system_clock
 from shared_kit.housekeeping import Purge
 from shared_kit.viis import HttpViisDirectory, ViisSchoolRegister
+from statistics_service import allocations_router
 from statistics_service.config import StatisticsSettings
 from statistics_service.consumers import build_consumers
 from statistics_service.router import router
@@ -85,7 +86,7 @@ def create_app(
             title="Statistics service",
             description=DESCRIPTION,
             settings=settings,
-            routers=[router],
+            routers=[router, allocations_router.router],
             migrations=MIGRATIONS,
             clock=clock,
             consumers=build_consumers,
@@ -93,6 +94,10 @@ def create_app(
             housekeeping=[pupils_job(settings, clock, viis), snapshot_job(settings, clock)],
             openapi_tags=[
                 {"name": "views", "description": "National, municipality, institution views"},
+                {
+                    "name": "allocations",
+                    "description": "Planning's allocation rounds: allocated, ordered, delivered",
+                },
                 {"name": "usage", "description": "Idle and never-lent devices"},
                 {"name": "history", "description": "Daily snapshots: time series and CSV"},
                 {"name": "feed", "description": "The VIIS feed and its JSON Schema"},

@@ -8,7 +8,8 @@ Run as `statistics-rebuild` (`statistics_service.cli`). Steps:
    from the beginning to the end offsets seen at the start and folds the facts in memory to
    the latest per aggregate (`service.projection.latest`, the live consumer's rule); then the
    folded facts go through the live projection code (`service.projection.apply_facts`) into
-   the shadow tables in large batches, each aggregate written once.
+   the shadow tables in large batches, each aggregate written once. Planning's allocation
+   events are kept in order and applied after them (`service.allocations`, guarded by version).
 3. In one transaction, holding the projection's writer lock (so the live consumer waits):
    the replay reads on to the topics' ends, which holds everything the live consumer applied
    before it had to wait; then each live table is dropped, its shadow renamed into its place
@@ -43,7 +44,7 @@ from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent, InvalidEvent
 from shared_kit.events.kafka import security
 from statistics_service.config import StatisticsSettings
-from statistics_service.consumers import HANDLED, to_fact
+from statistics_service.consumers import HANDLED, to_allocation_change, to_fact
 from statistics_service.facts import (
     AnyFact,
     ContractFact,
@@ -53,6 +54,7 @@ from statistics_service.facts import (
     Transition,
 )
 from statistics_service.repository.projection import ProjectionRepository, ProjectionTables
+from statistics_service.service.allocations import Change, apply_changes
 from statistics_service.service.projection import apply_facts, latest
 from statistics_service.service.usage import transitions_of
 
@@ -116,14 +118,18 @@ async def rebuild(
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             until = {tp: ends[tp] - 1 for tp in partitions}
-            read = await _read(consumer, until, reached, report, size, to_high_watermark=True)
+            folded, versions, changes = await _read(
+                consumer, until, reached, report, size, to_high_watermark=True
+            )
             shadow = ProjectionTables.shadow()
 
             async def apply(facts: list[AnyFact], versions: list[Transition]) -> None:
                 async with sessions() as s, s.begin():
                     await apply_facts(s, facts, shadow, lock=False, transitions=versions)
 
-            await _apply_folded(*read, apply, size)
+            await _apply_folded(folded, versions, apply, size)
+            async with sessions() as s, s.begin():
+                await apply_changes(s, changes, shadow, lock=False)
         async with sessions() as session, session.begin():
             await _swap(
                 session, consumer, reached, report, batch_size or settings.rebuild_batch_size
@@ -183,9 +189,10 @@ async def _read(
     batch_size: int,
     *,
     to_high_watermark: bool = False,
-) -> tuple[Folded, Versions]:
+) -> tuple[Folded, Versions, list[Change]]:
     """Read each partition up to `until` (inclusive); the latest fact of every aggregate, and
-    every version of each device (its use is computed from all of them).
+    every version of each device (its use is computed from all of them), and the allocation
+    changes in the order read.
 
     With `to_high_watermark`, a partition's target is raised to the high watermark its first
     fetch response names: some brokers (Tansu) answer a list-offsets request with the start of
@@ -193,6 +200,7 @@ async def _read(
     """
     folded: Folded = latest([])
     versions: Versions = {}
+    changes: list[Change] = []
     until = dict(until)
     widened: set[TopicPartition] = set()
     pending = {tp for tp, last in until.items() if last > reached[tp]}
@@ -214,6 +222,8 @@ async def _read(
                 fact = _fact(record.headers, record.value)
                 if fact is None:
                     report.skipped += 1
+                elif isinstance(fact, Change):
+                    changes.append(fact)
                 else:
                     facts.append(fact)
                 reached[tp] = record.offset
@@ -223,7 +233,7 @@ async def _read(
         latest(facts, into=folded)
         for t in transitions_of(facts):
             versions.setdefault(t.device_id, []).append(t)
-    return folded, versions
+    return folded, versions, changes
 
 
 async def _apply_folded(folded: Folded, versions: Versions, apply: Apply, batch_size: int) -> None:
@@ -241,11 +251,14 @@ async def _apply_folded(folded: Folded, versions: Versions, apply: Apply, batch_
 
 def _fact(
     headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...], value: bytes | None
-) -> AnyFact | None:
-    """The fact of a record; None for what the live consumer would ignore or dead-letter."""
+) -> AnyFact | Change | None:
+    """The fact (or allocation change) of a record; None for what the live consumer would
+    ignore or dead-letter."""
     try:
         evt = CloudEvent.from_kafka(list(headers), value)
-        return to_fact(evt) if evt.type in HANDLED else None
+        if evt.type not in HANDLED:
+            return None
+        return to_fact(evt) or to_allocation_change(evt)
     except (InvalidEvent, ValidationError):
         return None
 
@@ -270,8 +283,11 @@ async def _swap(
             await apply_facts(session, facts, shadow, lock=False, transitions=versions)
 
         before = report.events_read
-        read = await _read(consumer, ahead, reached, report, batch_size, to_high_watermark=True)
-        await _apply_folded(*read, apply, batch_size)
+        folded, versions, changes = await _read(
+            consumer, ahead, reached, report, batch_size, to_high_watermark=True
+        )
+        await _apply_folded(folded, versions, apply, batch_size)
+        await apply_changes(session, changes, shadow, lock=False)
         report.caught_up = report.events_read - before
     await repo.swap_in_shadow_tables()
     await repo.bump_epoch()

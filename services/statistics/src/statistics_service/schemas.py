@@ -282,3 +282,57 @@ class IdleDevice(Strict):
     age_days: int = Field(description="Days since delivery")
     last_loan_ended_on: dt.date | None = Field(description="Null when never lent")
     idle_days: int = Field(description="Days since the last loan ended, else since delivery")
+
+
+class AllocationFigures(Strict):
+    """Devices allocated to, ordered for and delivered to an area under one round."""
+
+    allocated: int
+    ordered: int
+    delivered: int = Field(
+        description="Devices in the inventory with the round's order reference at the area's "
+        "schools now (written-off ones included)"
+    )
+
+
+class MunicipalityAllocation(AllocationFigures):
+    """A municipality's figures in a round."""
+
+    municipality_code: str
+
+
+class InstitutionAllocation(AllocationFigures):
+    """A school's figures in a round."""
+
+    municipality_code: str
+    institution_number: str
+
+
+class AllocationRoundSummary(Strict):
+    """A published allocation round with its figures within the caller's tenancy."""
+
+    round_id: uuid.UUID
+    title: str
+    funding_programme: str
+    order_reference: str
+    devices: int
+    published_at: dt.datetime
+    totals: AllocationFigures
+
+
+class AllocationRoundList(Strict):
+    """The published allocation rounds statistics knows, newest first."""
+
+    items: list[AllocationRoundSummary]
+
+
+class AllocationView(Strict):
+    """A round's allocated, ordered and delivered devices per municipality (and per school
+    with `?municipality=`, or for a school's own admin)."""
+
+    round_id: uuid.UUID
+    order_reference: str
+    funding_programme: str
+    totals: AllocationFigures
+    municipalities: list[MunicipalityAllocation]
+    institutions: list[InstitutionAllocation] | None

@@ -42,6 +42,11 @@ ROLE_AREAS: tuple[tuple[str, str, str], ...] = (
         N_("Follow the national statistics of the computer libraries."),
     ),
     (
+        "programme_manager",
+        N_("Programme manager"),
+        N_("Run the needs survey and allocate procurements by need."),
+    ),
+    (
         "platform_admin",
         N_("Platform administrator"),
         N_("Look after the platform itself: see the messages it could not send, send them again."),
@@ -54,6 +59,7 @@ AREA_LINKS: dict[str, str] = {
     "institution_admin": "/schools",
     "technician": "/support",
     "platform_admin": "/platform/deliveries",
+    "programme_manager": "/planning",
 }
 FAMILY_ROLES = frozenset({"guardian", "learner"})
 

@@ -8,5 +8,6 @@
 - `allocation`: applying those rules against the database, under the institution lock;
 - `offer`: what an institution lends (its catalogue items, with free counts);
 - `lifecycle`: expiry and loans (contract events);
-- `readmodel`: the inventory's devices and institutions.
+- `readmodel`: the inventory's devices and institutions;
+- `verified`: learners' criteria verified in planning's needs survey, and rescoring.
 """

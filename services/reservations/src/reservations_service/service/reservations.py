@@ -62,8 +62,9 @@ from reservations_service.service.allocation import (
     lock_for,
     rebalance,
 )
-from reservations_service.service.allocation_rules import Criteria, is_free, priority_score
+from reservations_service.service.allocation_rules import Criteria, is_free
 from reservations_service.service.policies import effective_policy, school_year_end_after
+from reservations_service.service.verified import score_of, verified_claims
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
 
@@ -225,10 +226,13 @@ async def create_reservation(
     if data.device_id is not None:
         await _ensure_device_here(session, data.device_id, institution.registration_number)
     locks = Locks(session)
+    verified: list[dict[str, str]] = []
     if data.beneficiary is Beneficiary.LEARNER:
-        await locks.learner(data.learner_id)  # two parallel requests cannot both pass the limit
+        # Two parallel requests cannot both pass the limit, nor miss a verification arriving.
+        await locks.learner(data.learner_id)
         await _ensure_below_limit(session, data.learner_id, policy, now)
-    reservation = _new_reservation(principal, data, institution, start, end, now)
+        verified = await verified_claims(session, data.learner_id)
+    reservation = _new_reservation(principal, data, institution, (start, end), verified, now)
     ReservationRepository(session).add(reservation)
     await session.flush()
     events.publish(session, events.REQUESTED, reservation)
@@ -264,12 +268,13 @@ def _new_reservation(
     principal: Principal,
     data: ReservationCreate,
     institution: Institution,
-    start: dt.datetime,
-    end: dt.datetime,
+    period: tuple[dt.datetime, dt.datetime],
+    verified: list[dict[str, str]],
     now: dt.datetime,
 ) -> Reservation:
     wanted = data.criteria.model_dump() if data.criteria else {}
     claims = [c.model_dump(mode="json") for c in data.social_criteria]
+    start, end = period
     return Reservation(
         id=uuid.uuid4(),
         municipality_code=institution.municipality_code,
@@ -279,7 +284,8 @@ def _new_reservation(
         requested_by=principal.client_id or principal.subject,
         requested_device_id=data.device_id,
         social_criteria=claims,
-        priority_score=priority_score((c["criterion"], c["source"]) for c in claims),
+        verified_criteria=verified,
+        priority_score=score_of(claims, verified),
         state=S.REQUESTED,
         period_start=start,
         period_end=end,

@@ -14,8 +14,12 @@ The projection is what `statistics-rebuild` recreates from the topics:
 lock so that commit order equals `seq` order) is the feed's cursor. A day's record is
 provisional while the day lasts (replaced by a new row when the figures change), then final
 and never changed.
+
+`allocation_round` and `allocation_line` hold planning's published allocations (see
+`models.allocation`); the rebuild recreates them with the projection.
 """
 
+from statistics_service.models.allocation import ALLOCATION_TABLES, AllocationLine, AllocationRound
 from statistics_service.models.base import Base, OrderKey, migration_metadata
 from statistics_service.models.projection import (
     COUNTER_TABLES,
@@ -24,6 +28,7 @@ from statistics_service.models.projection import (
     ContractState,
     DeviceBandCount,
     DeviceCount,
+    DeviceOrderCount,
     DeviceState,
     DeviceStatusChange,
     DeviceUsage,
@@ -46,13 +51,17 @@ from statistics_service.models.reference import (
 )
 
 __all__ = [
+    "ALLOCATION_TABLES",
     "COUNTER_TABLES",
     "PROJECTION_TABLES",
     "STATE_TABLES",
+    "AllocationLine",
+    "AllocationRound",
     "Base",
     "ContractState",
     "DeviceBandCount",
     "DeviceCount",
+    "DeviceOrderCount",
     "DeviceState",
     "DeviceStatusChange",
     "DeviceUsage",

@@ -19,6 +19,7 @@ Code = String(7)  # municipality ATVK code
 RegNo = String(20)  # institution registration number ('' in counters for "none")
 Label = String(40)  # status, OS, category, funding source, state
 EventId = String(200)
+OrderRef = String(100)  # a procurement's order reference (the inventory's column)
 
 
 class Base(DeclarativeBase):

@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from statistics_service.models.base import Base, Code, Label, OrderKey, RegNo
+from statistics_service.models.allocation import ALLOCATION_TABLES
+from statistics_service.models.base import Base, Code, Label, OrderKey, OrderRef, RegNo
 
 # Per-aggregate state ----------------------------------------------------------------------
 
@@ -38,6 +39,7 @@ class DeviceState(OrderKey, Base):
     warranty_ends_on: Mapped[dt.date | None] = mapped_column(Date)
     levels_mask: Mapped[int] = mapped_column(Integer)
     delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    order_reference: Mapped[str | None] = mapped_column(OrderRef)
 
 
 class ReservationState(OrderKey, Base):
@@ -245,6 +247,16 @@ class LoanDayCount(Where, Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class DeviceOrderCount(Where, Base):
+    """Devices by the order reference they were delivered under (any status: a device written
+    off was still delivered), at their current institution."""
+
+    __tablename__ = "device_order_count"
+
+    order_reference: Mapped[str] = mapped_column(OrderRef, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 STATE_TABLES: tuple[Table, ...] = tuple(
     m.__table__  # type: ignore[misc]
     for m in (
@@ -268,10 +280,11 @@ COUNTER_TABLES: tuple[Table, ...] = tuple(
         TicketCount,
         DeviceUsageCount,
         LoanDayCount,
+        DeviceOrderCount,
     )
 )
 # What `statistics-rebuild` recreates from the topics.
-PROJECTION_TABLES = STATE_TABLES + COUNTER_TABLES
+PROJECTION_TABLES = STATE_TABLES + COUNTER_TABLES + ALLOCATION_TABLES
 
 
 class ProjectionEpoch(Base):

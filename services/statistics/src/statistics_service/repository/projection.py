@@ -79,6 +79,7 @@ COUNTERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("municipality_code", "institution_number", "started_on", "ended_on"),
         ("n",),
     ),
+    "device_order_count": (("municipality_code", "institution_number", "order_reference"), ("n",)),
 }
 # The counters of device use (`service.usage`), computed from each device's versions.
 USAGE_COUNTERS = ("device_usage_count", "loan_day_count")

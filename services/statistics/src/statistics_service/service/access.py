@@ -1,7 +1,8 @@
 """Who may see which statistics, from the token alone.
 
-- ministry analysts and platform administrators see every aggregate (national, any
-  municipality or institution, the whole feed);
+- ministry analysts, programme managers (planning's survey and allocation rounds) and platform
+  administrators see every aggregate (national, any municipality or institution, the whole
+  feed);
 - municipality administrators see their municipalities and the institutions in them;
 - institution administrators see their institutions;
 - machine clients (client-credentials grant) need the scope `statistics:read` for the views
@@ -20,7 +21,7 @@ from shared_kit.tenancy import Scope, TenantForbidden
 READ_SCOPE = "statistics:read"
 FEED_SCOPE = "statistics:feed"
 
-NATIONAL_ROLES = (Role.PLATFORM_ADMIN, Role.MINISTRY_ANALYST)
+NATIONAL_ROLES = (Role.PLATFORM_ADMIN, Role.MINISTRY_ANALYST, Role.PROGRAMME_MANAGER)
 READ_ROLES = (*NATIONAL_ROLES, Role.MUNICIPALITY_ADMIN, Role.INSTITUTION_ADMIN, Role.SERVICE)
 FEED_ROLES = (*NATIONAL_ROLES, Role.SERVICE)
 OPERATOR_ROLES = (Role.PLATFORM_ADMIN,)

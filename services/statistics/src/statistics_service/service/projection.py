@@ -19,7 +19,8 @@ Rules for what counts where:
 - devices: every device counts by status, OS, category and funding source; by warranty end
   date when known. A device is *in service* unless lost, stolen or written off; in-service
   devices other than accessories count for coverage, by the grades they are meant for
-  (`levels_mask`, 0 = the grades their institution teaches);
+  (`levels_mask`, 0 = the grades their institution teaches); a device delivered under an order
+  reference counts as delivered against it at its institution, whatever its status;
 - reservations by state, `prioritised` when a social criterion gave priority;
 - loans (contracts) by state and overdue; active loans by criterion (`any` = prioritised);
 - tickets open or resolved, breached (ever, by any of its events) or not, resolution time
@@ -109,6 +110,8 @@ def contribution(fact: AnyFact) -> Contribution:
             out.append(("device_warranty_count", (*key, fact.warranty_ends_on), (1,)))
         if is_in_service(fact.status) and fact.category not in NOT_FOR_PUPILS:
             out.append(("device_band_count", (*where, fact.levels_mask), (1,)))
+        if fact.order_reference:
+            out.append(("device_order_count", (*where, fact.order_reference), (1,)))
         return out
     if isinstance(fact, ReservationFact):
         prioritised = bool(fact.criteria) or fact.priority_score > 0
