@@ -15,6 +15,7 @@ from portal_service.exceptions import ServiceUnavailable
 from portal_service.families import labels
 from portal_service.families.reservations import reservation_view
 from portal_service.i18n import N_
+from portal_service.planning import survey_tasks
 from portal_service.web.gateway import Child
 from portal_service.web.labels import DEVICE_CATEGORIES
 
@@ -86,7 +87,10 @@ async def load(person: SignedIn, apis: Apis) -> Overview:
     )
     unavailable = reservations is None or contracts is None or tickets is None
     reservations = await _with_places(apis, reservations or [])
-    return _arrange(person, reservations, contracts or [], tickets or [], unavailable)
+    found = _arrange(person, reservations, contracts or [], tickets or [], unavailable)
+    if guardian:
+        await survey_tasks.add_tasks(found.children, apis, Task)
+    return found
 
 
 async def _with_places(apis: Apis, reservations: list[dict[str, Any]]) -> list[dict[str, Any]]:

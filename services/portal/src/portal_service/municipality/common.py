@@ -34,6 +34,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("/policies", N_("Rules")),
     ("/staff", N_("Staff")),
     ("/platforms", N_("Platforms")),
+    ("/survey", N_("Needs survey")),
     ("/allocations", N_("Allocations")),
 ]
 
