@@ -1,12 +1,13 @@
 """A municipality's allocations in its console (`/municipality/<code>/allocations`): the
 published rounds, its schools' lines with their explanations, allocated / ordered / delivered
-per school, and moving devices between its own schools (within its total, with the reason)."""
+per school, moving devices between its own schools (within its total, with the reason), and
+recording how many devices are ordered for one of its schools."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal_service.deps import Apis, PersonApis
@@ -15,15 +16,15 @@ from portal_service.municipality.common import Municipality, MunicipalityPath
 from portal_service.municipality.console import render_console
 from portal_service.planning.allocation_data import (
     ROUNDS,
-    by_band,
     every_page,
     explain,
     line_of,
     lines_of,
+    names_of,
     round_of,
     with_times,
 )
-from portal_service.planning.allocation_follow import deliveries_of
+from portal_service.planning.allocation_follow import deliveries_of, send_order
 from portal_service.planning.allocation_rounds import LABELS, RoundId
 from portal_service.planning.allocation_schools import transfer
 from portal_service.web.api import new_form_key
@@ -38,26 +39,35 @@ Number = Annotated[str, Path(pattern=REG_NUMBER_PATTERN)]
 
 
 async def published_round(apis: Apis, round_id: str) -> dict[str, Any]:
-    """A published round (the municipality sees no other)."""
+    """A published round (the planning API shows a municipality no other)."""
     found = await round_of(apis, round_id)
-    if found.get("state") != "published":
+    if found["state"] != "published":
         raise PageNotFound("not published")
     return found
+
+
+async def own_line(
+    apis: Apis, municipality: MunicipalityPath, round_id: str, number: str
+) -> dict[str, Any]:
+    """One of the municipality's schools' line (another municipality's is not found)."""
+    line = await line_of(apis, round_id, number)
+    if line["municipality_code"] != municipality.code:
+        raise PageNotFound("another municipality's school")
+    return line
 
 
 @router.get(BASE)
 async def rounds(request: Request, municipality: Municipality, apis: PersonApis) -> Response:
     """The published rounds, each with the municipality's schools."""
-    found = await every_page(apis.planning, ROUNDS)
-    shown = [x for x in found if x.get("state") == "published"]
+    found = await every_page(apis.planning, ROUNDS, state="published")
     return await render_console(
         request, municipality, apis, "planning/allocation/console_rounds.html", SECTION,
-        rounds=shown, **LABELS,
+        rounds=found, **LABELS,
     )  # fmt: skip
 
 
-def _ordered(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {x["institution_number"]: x for x in figures.get("institutions") or []}
+def _delivered(figures: dict[str, Any]) -> dict[str, int]:
+    return {x["institution_number"]: x["delivered"] for x in figures.get("institutions") or []}
 
 
 async def _round_page(
@@ -71,9 +81,9 @@ async def _round_page(
     figures = await deliveries_of(apis, round_id, municipality.code)
     return await render_console(
         request, municipality, apis, "planning/allocation/console_round.html", SECTION, errors,
-        round=found, lines=lines, moves=moves, figures=_ordered(figures), values=values,
-        form_key=values.get("form_key") or new_form_key(),
-        total=sum(int(x.get("allocated") or 0) for x in lines), **context, **LABELS,
+        round=found, lines=lines, moves=moves, delivered=_delivered(figures), values=values,
+        names=names_of(lines), form_key=values.get("form_key") or new_form_key(),
+        total=sum(x["allocated"] for x in lines), **context, **LABELS,
     )  # fmt: skip
 
 
@@ -81,9 +91,12 @@ async def _round_page(
 async def round_view(
     request: Request, municipality: Municipality, apis: PersonApis, round_id: RoundId,
     moved: bool = False,
+    ordered: Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)] = None,
 ) -> Response:  # fmt: skip
     """The municipality's schools in the round, its moves, and the form to move devices."""
-    return await _round_page(request, municipality, apis, round_id, {}, moved=moved)
+    return await _round_page(
+        request, municipality, apis, round_id, {}, moved=moved, ordered=ordered
+    )
 
 
 @router.post(BASE + "/{round_id}/moves")
@@ -107,12 +120,43 @@ async def school(
 ) -> Response:  # fmt: skip
     """Explain one of the municipality's schools' number."""
     found = await published_round(apis, round_id)
-    line = await line_of(apis, round_id, number)
-    if line.get("municipality_code") != municipality.code:
-        raise PageNotFound("another municipality's school")
+    line = await own_line(apis, municipality, round_id, number)
     return await render_console(
         request, municipality, apis, "planning/allocation/console_explain.html", SECTION,
-        round=found, line=line, said=explain(line, found),
-        pupils=by_band(line.get("eligible_pupils")), held=by_band(line.get("devices_held")),
-        **LABELS,
+        round=found, line=line, said=explain(line, found), **LABELS,
     )  # fmt: skip
+
+
+async def _order_page(
+    request: Request, municipality: MunicipalityPath, apis: Apis, round_id: str, number: str,
+    values: dict[str, str], errors: FormErrors | None = None,
+) -> Response:  # fmt: skip
+    found = await published_round(apis, round_id)
+    line = await own_line(apis, municipality, round_id, number)
+    return await render_console(
+        request, municipality, apis, "planning/allocation/console_order.html", SECTION, errors,
+        round=found, line=line, values=values,
+    )  # fmt: skip
+
+
+@router.get(BASE + "/{round_id}/orders/{number}")
+async def order_form(
+    request: Request, municipality: Municipality, apis: PersonApis, round_id: RoundId,
+    number: Number,
+) -> Response:  # fmt: skip
+    """How many devices are ordered for one of the municipality's schools."""
+    return await _order_page(request, municipality, apis, round_id, number, {})
+
+
+@router.post(BASE + "/{round_id}/orders/{number}")
+async def order(
+    request: Request, municipality: Municipality, apis: PersonApis, round_id: RoundId,
+    number: Number,
+) -> Response:  # fmt: skip
+    """Record the school's order (the latest figure counts)."""
+    await own_line(apis, municipality, round_id, number)
+    values, errors = await send_order(request, apis, round_id, number)
+    if errors:
+        return await _order_page(request, municipality, apis, round_id, number, values, errors)
+    where = f"{municipality.base}/allocations/{round_id}?ordered={number}"
+    return RedirectResponse(where, status_code=303)

@@ -12,18 +12,25 @@ from fastapi.responses import RedirectResponse, Response
 
 from portal_service.deps import Apis, PersonApis
 from portal_service.exceptions import PageNotFound
-from portal_service.planning.allocation_data import ROUNDS, STATISTICS, line_of, lines_of, round_of
-from portal_service.planning.allocation_forms import ORDER_MESSAGES, OrderForm
+from portal_service.planning.allocation_data import (
+    ROUNDS,
+    STATISTICS,
+    line_of,
+    lines_of,
+    municipalities_of,
+    names_of,
+    round_of,
+)
+from portal_service.planning.allocation_forms import (
+    NOT_IN_ROUND,
+    NOT_NOW,
+    ORDER_MESSAGES,
+    OrderForm,
+)
 from portal_service.planning.allocation_rounds import BASE, LABELS, SECTION, RoundId
 from portal_service.planning.common import ProgrammeManager, render_area
-from portal_service.web.api import ApiProblem, new_form_key
-from portal_service.web.forms import (
-    FormErrors,
-    form_values,
-    posted_form_key,
-    problem_errors,
-    read_form,
-)
+from portal_service.web.api import ApiProblem
+from portal_service.web.forms import FormErrors, form_values, problem_errors, read_form
 from portal_service.web.pages import page_router
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 
@@ -46,7 +53,7 @@ async def deliveries_of(apis: Apis, round_id: str, municipality: str | None) -> 
 
 def published(round_: dict[str, Any]) -> dict[str, Any]:
     """The round, which must be published for orders and deliveries."""
-    if round_.get("state") != "published":
+    if round_["state"] != "published":
         raise PageNotFound("the round is not published")
     return round_
 
@@ -61,7 +68,7 @@ async def orders(
 ) -> Response:
     """Every school's allocation, each with its order to record."""
     found = published(await round_of(apis, round_id))
-    lines = [x for x in await lines_of(apis, round_id) if x.get("allocated")]
+    lines = [x for x in await lines_of(apis, round_id) if x["allocated"] or x["ordered"]]
     return render_area(
         request,
         "planning/allocation/orders.html",
@@ -71,6 +78,29 @@ async def orders(
         saved=saved,
         **LABELS,
     )
+
+
+# The planning API's refusals of an order, shown at the form.
+ORDER_TYPES = {
+    "illegal-round-state": ("form", NOT_NOW),
+    "school-not-in-round": ("form", NOT_IN_ROUND),
+}
+
+
+async def send_order(
+    request: Request, apis: Apis, round_id: str, number: str
+) -> tuple[dict[str, str], FormErrors]:
+    """Read the order's form and record it; the form's values and messages when refused."""
+    form, errors = await read_form(request, OrderForm)
+    values = await form_values(request)
+    if form is None:
+        return values, errors
+    path = f"{ROUNDS}/{round_id}/orders/{number}"
+    try:
+        await apis.planning.put(path, form.model_dump())
+    except ApiProblem as problem:
+        errors = problem_errors(problem, ORDER_MESSAGES, by_type=ORDER_TYPES)
+    return values, errors
 
 
 async def _order_page(
@@ -91,7 +121,6 @@ async def _order_page(
         round=found,
         line=line,
         values=values,
-        form_key=new_form_key(),
     )
 
 
@@ -108,19 +137,10 @@ async def order(
     request: Request, person: ProgrammeManager, apis: PersonApis, round_id: RoundId, number: Number
 ) -> Response:
     """Record the school's order (the latest figure counts)."""
-    form, errors = await read_form(request, OrderForm)
-    values = await form_values(request)
-    if form is not None:
-        path = f"{ROUNDS}/{round_id}/orders/{number}"
-        try:
-            await apis.planning.put(
-                path, form.model_dump(), idempotency_key=await posted_form_key(request)
-            )
-        except ApiProblem as problem:
-            errors = problem_errors(problem, ORDER_MESSAGES, by_type={})
-        else:
-            return RedirectResponse(f"{BASE}/{round_id}/orders?saved={number}", status_code=303)
-    return await _order_page(request, apis, round_id, number, values, errors)
+    values, errors = await send_order(request, apis, round_id, number)
+    if errors:
+        return await _order_page(request, apis, round_id, number, values, errors)
+    return RedirectResponse(f"{BASE}/{round_id}/orders?saved={number}", status_code=303)
 
 
 @router.get(f"{BASE}/{{round_id}}/deliveries")
@@ -134,12 +154,16 @@ async def deliveries(
     """Deliveries against the allocation, per municipality (and its schools when chosen)."""
     found = published(await round_of(apis, round_id))
     figures = await deliveries_of(apis, round_id, municipality)
+    places = {x["municipality_code"]: x["name"] for x in await municipalities_of(apis, round_id)}
+    schools = names_of(await lines_of(apis, round_id, municipality=municipality))
     return render_area(
         request,
         "planning/allocation/deliveries.html",
         SECTION,
         round=found,
         figures=figures,
+        places=places,
+        schools=schools if municipality else {},
         municipality=municipality,
         base=f"{BASE}/{round_id}",
     )

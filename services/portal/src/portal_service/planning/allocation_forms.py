@@ -204,6 +204,8 @@ TRANSFER_MESSAGES = {
 }
 TOO_MANY = N_("The school does not have that many devices to give: enter a smaller number")
 SAME_SCHOOL = N_("Select another school for the devices to go to")
+NOT_IN_ROUND = N_("Select one of the round's schools")
+NOT_NOW = N_("The round is not in a state for this step: the page now shows it as it is")
 
 
 class TransferForm(Form):

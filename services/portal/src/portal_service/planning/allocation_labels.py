@@ -31,3 +31,10 @@ CRITERIA: dict[str, str] = {
     "large_family": N_("Family with three or more children"),
     "disabled_child": N_("Family raising a disabled child"),
 }
+# The grades of each band (a stored input counts pupils per grade).
+GRADES: dict[str, range] = {
+    "1-3": range(1, 4),
+    "4-6": range(4, 7),
+    "7-9": range(7, 10),
+    "10-12": range(10, 13),
+}

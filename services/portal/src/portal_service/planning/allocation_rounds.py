@@ -13,8 +13,15 @@ from fastapi.responses import RedirectResponse, Response
 from portal_service.deps import Apis, PersonApis, SignedIn
 from portal_service.exceptions import PageNotFound
 from portal_service.i18n import N_
-from portal_service.planning.allocation_data import ROUNDS, every_page, round_of
+from portal_service.planning.allocation_data import (
+    ROUNDS,
+    every_page,
+    municipalities_of,
+    round_of,
+    shown,
+)
 from portal_service.planning.allocation_forms import (
+    NOT_NOW,
     ROUND_FIELDS,
     ROUND_MESSAGES,
     round_body,
@@ -37,8 +44,12 @@ router = page_router()
 BASE = "/planning/allocations"
 SECTION = "/allocations"
 RoundId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
-STALE = N_("Someone changed the round meanwhile: look at it again, then repeat the step")
-NOT_NOW = N_("The round is not in a state for this step: look at it again")
+STALE = N_(
+    "Someone changed the round while you were looking at it: the page now shows it as it is. "
+    "Check it, then repeat the step"
+)
+# Where the summary's message of a refused step leads: the round as it is now.
+STEP_ANCHORS = {"stale": "round-now", "form": "round-now"}
 LABELS = {"bands": BANDS, "criteria": CRITERIA, "states": STATES, "colours": STATE_COLOURS}
 
 
@@ -122,7 +133,7 @@ async def check(request: Request, person: ProgrammeManager, apis: PersonApis) ->
         values=values,
         body=body,
         survey=surveys.get(body.get("survey_round_id", "")),
-        sizes=size_band_lines(body.get("size_bands")),
+        sizes=size_band_lines(body.get("size_bands", [])),
         **LABELS,
     )
 
@@ -144,11 +155,6 @@ async def create(request: Request, person: ProgrammeManager, apis: PersonApis) -
     return RedirectResponse(f"{BASE}/{made['id']}?created=true", status_code=303)
 
 
-async def municipalities_of(apis: Apis, round_id: str) -> list[dict[str, Any]]:
-    """The round's result per municipality."""
-    return await every_page(apis.planning, f"{ROUNDS}/{round_id}/municipalities")
-
-
 async def round_page(
     request: Request,
     person: SignedIn,
@@ -160,6 +166,8 @@ async def round_page(
     """A round's page (with a refused step's message)."""
     found = await round_of(apis, round_id)
     table = await municipalities_of(apis, round_id) if found["state"] != "draft" else []
+    for row in table:
+        row["pooled_shown"] = shown(row["pooled"])
     return render_area(
         request,
         "planning/allocation/round.html",
@@ -168,7 +176,8 @@ async def round_page(
         round=found,
         municipalities=table,
         manages=manages(person),
-        sizes=size_band_lines(found.get("size_bands")),
+        sizes=size_band_lines(found["size_bands"]),
+        form_key=new_form_key(),
         **LABELS,
         **context,
     )
@@ -203,9 +212,10 @@ async def step(
     except ApiProblem as problem:
         if problem.status in (403, 404):
             raise PageNotFound("not the person's round") from problem
-        message = STALE if problem.status in (409, 412, 428) else NOT_NOW
-        errors = FormErrors().add("form", message)
-        return await round_page(request, person, apis, round_id, errors)
+        stale = problem.status in (412, 428)
+        errors = FormErrors(anchors=STEP_ANCHORS)
+        errors.add("stale" if stale else "form", STALE if stale else NOT_NOW)
+        return await round_page(request, person, apis, round_id, errors, stale=stale)
     return RedirectResponse(f"{BASE}/{round_id}?done={path}", status_code=303)
 
 

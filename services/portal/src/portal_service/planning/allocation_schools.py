@@ -5,6 +5,7 @@ reason, audited by the planning service)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Annotated, Any
 
@@ -14,16 +15,19 @@ from fastapi.responses import RedirectResponse, Response
 from portal_service.deps import Apis, PersonApis
 from portal_service.planning.allocation_data import (
     ROUNDS,
-    by_band,
     every_page,
     explain,
     line_of,
     lines_of,
+    municipalities_of,
+    names_of,
+    pupils_by_band,
     round_of,
-    total_of,
     with_times,
 )
 from portal_service.planning.allocation_forms import (
+    NOT_IN_ROUND,
+    NOT_NOW,
     TOO_MANY,
     TRANSFER_MESSAGES,
     TransferForm,
@@ -46,11 +50,11 @@ from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 router = page_router()
 Code = Annotated[str, Path(pattern=ATVK_PATTERN)]
 Number = Annotated[str, Path(pattern=REG_NUMBER_PATTERN)]
-# API problem types of a transfer shown at a field.
+# The planning API's problem types of a transfer, shown at a field.
 TRANSFER_TYPES = {
-    "insufficient-allocation": ("quantity", TOO_MANY),
     "not-enough-devices": ("quantity", TOO_MANY),
-    "same-institution": ("to_institution", TRANSFER_MESSAGES["to_institution"]),
+    "school-not-in-round": ("from_institution", NOT_IN_ROUND),
+    "illegal-round-state": ("form", NOT_NOW),
 }
 CSV_COLUMNS = [
     "municipality_code",
@@ -59,10 +63,13 @@ CSV_COLUMNS = [
     *(f"pupils_{b}" for b in BANDS),
     "pupils",
     *(f"held_{b}" for b in BANDS),
-    "need",
+    "ratio_need",
     "survey_need",
+    "need",
+    "social_factor",
     "weight",
     "share",
+    "share_exact",
     "floor",
     "remainder",
     "rounded_up",
@@ -72,6 +79,7 @@ CSV_COLUMNS = [
     "adjustments",
     "moves",
     "allocated",
+    "ordered",
 ]
 
 
@@ -80,11 +88,11 @@ def _rows_for_csv(lines: list[dict[str, Any]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for line in lines:
-        pupils, held = by_band(line.get("eligible_pupils")), by_band(line.get("devices_held"))
-        row = {**line, "pupils": total_of(line.get("eligible_pupils"))}
+        pupils, held = line["eligible_pupils"]["by_band"], line["devices_held"]
+        row = {**line, "pupils": line["eligible_pupils"]["total"]}
         row |= {f"pupils_{b}": pupils.get(b, "") for b in BANDS}
         row |= {f"held_{b}": held.get(b, "") for b in BANDS}
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in CSV_COLUMNS])
+        writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     return out.getvalue()
 
 
@@ -103,12 +111,14 @@ async def municipality(
     """One municipality's schools in the round."""
     found = await round_of(apis, round_id)
     lines = await lines_of(apis, round_id, municipality=code)
+    places = {x["municipality_code"]: x["name"] for x in await municipalities_of(apis, round_id)}
     return render_area(
         request,
         "planning/allocation/schools.html",
         SECTION,
         round=found,
         code=code,
+        name=places.get(code) or code,
         lines=lines,
         base=f"{BASE}/{round_id}",
         **LABELS,
@@ -130,10 +140,27 @@ async def school(
         line=line,
         said=explain(line, found),
         base=f"{BASE}/{round_id}",
-        pupils=by_band(line.get("eligible_pupils")),
-        held=by_band(line.get("devices_held")),
         **LABELS,
     )
+
+
+def input_rows(round_: dict[str, Any], stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored inputs per school as the table shows them: pupils per band of the round,
+    devices held per band, and the survey's figures (none without a survey)."""
+    bands = [b for b in BANDS if b in round_["grade_bands"]]
+    rows = []
+    for item in stored:
+        survey = item["survey"] or {}
+        rows.append(
+            item
+            | {
+                "pupils": pupils_by_band(item["pupils"], bands),
+                "without_device": sum((survey.get("without_suitable_device") or {}).values()),
+                "responses": survey.get("responses"),
+                "criteria": survey.get("criteria") or {},
+            }
+        )
+    return rows
 
 
 @router.get(f"{BASE}/{{round_id}}/inputs")
@@ -142,13 +169,17 @@ async def inputs(
 ) -> Response:
     """The inputs the round stored (what its numbers can be explained from, years later)."""
     found = await round_of(apis, round_id)
-    stored = await apis.planning.get(f"{ROUNDS}/{round_id}/inputs")
-    tables = {
-        k: v for k, v in stored.items() if isinstance(v, list) and v and isinstance(v[0], dict)
-    }
-    facts = {k: v for k, v in stored.items() if k not in tables and not isinstance(v, (dict, list))}
+    stored = await every_page(apis.planning, f"{ROUNDS}/{round_id}/inputs")
+    taken = found["inputs_taken_at"]
     return render_area(
-        request, "planning/allocation/inputs.html", SECTION, round=found, tables=tables, facts=facts
+        request,
+        "planning/allocation/inputs.html",
+        SECTION,
+        round=found,
+        taken=taken and dt.datetime.fromisoformat(taken),
+        rows=input_rows(found, stored),
+        shown_bands=[b for b in BANDS if b in found["grade_bands"]],
+        **LABELS,
     )
 
 
@@ -170,6 +201,7 @@ async def _adjust_page(
         round=found,
         lines=lines,
         adjustments=done,
+        names=names_of(lines),
         values=values,
         form_key=values.get("form_key") or new_form_key(),
     )
@@ -201,10 +233,7 @@ async def transfer(
     try:
         await send(api_path, form.model_dump(), idempotency_key=key)
     except ApiProblem as problem:
-        fields = {"/from_institution": "from_institution", "/to_institution": "to_institution"}
-        # The form checked the number itself: the service refuses it only for being too many.
-        messages = TRANSFER_MESSAGES | {"quantity": TOO_MANY}
-        errors = problem_errors(problem, messages, fields=fields, by_type=TRANSFER_TYPES)
+        errors = problem_errors(problem, TRANSFER_MESSAGES, by_type=TRANSFER_TYPES)
         return None, values, errors
     return form, values, errors
 
