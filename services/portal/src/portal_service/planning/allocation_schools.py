@@ -118,7 +118,7 @@ async def municipality(
         SECTION,
         round=found,
         code=code,
-        name=places.get(code) or code,
+        place=places.get(code) or code,
         lines=lines,
         base=f"{BASE}/{round_id}",
         **LABELS,
