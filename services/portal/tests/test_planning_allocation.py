@@ -398,4 +398,3 @@ class TestDeliveries:
         await expect(cells).to_have_text(
             [str(shown["allocated"]), str(shown["ordered"]), str(shown["delivered"])]
         )
-
