@@ -351,3 +351,23 @@ class AggregateRepository:
         if institution is not None:
             stmt = stmt.where(SurveyAggregate.institution_number == institution)
         return (await self.session.scalars(stmt)).all()
+
+    async def by_school_band(self, round_id: uuid.UUID) -> list[tuple[str, int, str, int]]:
+        """A round's non-zero counts per (school, band index (0: grades 1-3 … 3: 10-12),
+        metric), without the `any:` ones the results do not show."""
+        band = (SurveyAggregate.grade - 1) // 3
+        stmt = (
+            select(
+                SurveyAggregate.institution_number,
+                band,
+                SurveyAggregate.metric,
+                func.sum(SurveyAggregate.count),
+            )
+            .where(
+                SurveyAggregate.round_id == round_id,
+                SurveyAggregate.count != 0,
+                SurveyAggregate.metric.not_like("any:%"),
+            )
+            .group_by(SurveyAggregate.institution_number, band, SurveyAggregate.metric)
+        )
+        return [(r[0], int(r[1]), r[2], int(r[3])) for r in (await self.session.execute(stmt))]
