@@ -28,6 +28,7 @@ from bench import (
     reservations,
     search,
     statistics,
+    survey,
     tickets,
     tokens,
 )
@@ -114,6 +115,12 @@ async def dashboards_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     return await dashboards.benchmark(infra)
 
 
+async def survey_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Survey answers ingested through the service code; results at every level."""
+    print("Survey …", flush=True)
+    return await survey.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -128,6 +135,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "portal": portal_benchmark,
     "notifications": notifications_benchmark,
     "dashboards": dashboards_benchmark,
+    "survey": survey_benchmark,
 }
 
 
