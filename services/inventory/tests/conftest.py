@@ -49,6 +49,7 @@ class Tokens(AudienceTokens):
         self.school_a = self.mint(roles=["institution_admin"], institutions=[SCHOOL_A])
         self.technician = self.mint(roles=["technician"], municipalities=[RIGA])
         self.analyst = self.mint(roles=["ministry_analyst"])
+        self.programme = self.mint(roles=["programme_manager"])
         self.guardian = self.mint(roles=["guardian"])
         self.riga_client = self.mint(
             "client-riga",

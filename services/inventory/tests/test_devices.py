@@ -235,16 +235,18 @@ class TestReadAndTenancy:
         # institutions see and move devices; they do not edit
         problem(update, 403, "tenant-forbidden")
 
+    @pytest.mark.parametrize("reader", ["analyst", "programme"])
     async def test_analyst_reads_everything_writes_nothing(
-        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any]
+        self, client: httpx.AsyncClient, tokens: Tokens, device: dict[str, Any], reader: str
     ) -> None:
+        token = getattr(tokens, reader)
         assert (
-            await client.get(f"{DEVICES}/{device['id']}", headers=bearer(tokens.analyst))
+            await client.get(f"{DEVICES}/{device['id']}", headers=bearer(token))
         ).status_code == 200
         r = await client.post(
             f"{DEVICES}/{device['id']}/transitions",
             json={"to": "available"},
-            headers=bearer(tokens.analyst),
+            headers=bearer(token),
         )
         problem(r, 403, "tenant-forbidden")
 

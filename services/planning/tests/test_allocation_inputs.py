@@ -224,11 +224,15 @@ class TestSurveyNeed:
             "without_suitable_device": {"1-3": 1},
             "criteria": {"low_income": 1},
         }
-        # RIGA_1: (61 + 1) / 2 = 31, doubled by its one answer's low income; RIGA_2: 85 / 2.
-        assert (lines[RIGA_1]["survey_need"], lines[RIGA_1]["need"]) == (1, 31)
+        # RIGA_1: its one answer lacks a device, read as a sample of its 181 pupils in grades
+        # 1-3: (61 + 181) / 2 = 121, doubled by the answer's low income; RIGA_2's one answer
+        # has a device: 85 / 2.
+        assert (lines[RIGA_1]["survey_need"], lines[RIGA_1]["need"]) == (181, 121)
         assert (lines[RIGA_1]["social_factor"], lines[RIGA_1]["weight"]) == (
             "2.000000",
-            "62.000000",
+            "242.000000",
         )
         assert (lines[RIGA_2]["need"], lines[RIGA_2]["weight"]) == (43, "42.500000")
-        assert lines[RIGA_1]["allocated"] + lines[RIGA_2]["allocated"] == 74  # both needs met
+        # 150 * 242 / 284.5 is past RIGA_1's need: it gets its need, RIGA_2 the rest.
+        assert (lines[RIGA_1]["allocated"], lines[RIGA_2]["allocated"]) == (121, 29)
+        assert lines[RIGA_1]["capped"] and not lines[RIGA_2]["capped"]

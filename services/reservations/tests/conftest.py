@@ -90,6 +90,7 @@ class Tokens(AudienceTokens):
         self.guardian = self.mint(roles=["guardian"], learners=[CHILD, SIBLING])
         self.other_guardian = self.mint(roles=["guardian"], learners=[OTHER_CHILD])
         self.analyst = self.mint(roles=["ministry_analyst"])
+        self.programme = self.mint(roles=["programme_manager"])
         self.riga_client = self.mint(
             "client-riga",
             roles=["service"],

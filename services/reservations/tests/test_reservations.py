@@ -389,6 +389,13 @@ class TestReading:
         assert await ids(tokens.platform, learner_id=CHILD, state="waitlisted") == {mine["id"]}
         r = await client.get(API, headers=bearer(tokens.analyst))
         problem(r, 403, "forbidden")
+        problem(await client.get(API, headers=bearer(tokens.programme)), 403, "forbidden")
+        aggregate = await client.get(
+            f"{API}/availability",
+            params={"institution_number": SCHOOL_A},
+            headers=bearer(tokens.programme),
+        )
+        assert aggregate.status_code == 200, aggregate.text  # aggregates, as for analysts
 
     async def test_get_is_tenant_checked_and_tagged(
         self, client: httpx.AsyncClient, tokens: Tokens, schools: dict[str, str]

@@ -16,6 +16,7 @@ from shared_kit.tenancy import Scope, TenantForbidden
 READ_ROLES = (
     Role.PLATFORM_ADMIN,
     Role.MINISTRY_ANALYST,
+    Role.PROGRAMME_MANAGER,
     Role.MUNICIPALITY_ADMIN,
     Role.TECHNICIAN,
     Role.SERVICE,
@@ -27,7 +28,7 @@ READ_SCOPE = "inventory:read"
 
 def scope_for(principal: Principal) -> Scope:
     """What the principal may see: everything, their municipalities, or their institutions."""
-    if principal.has(Role.PLATFORM_ADMIN, Role.MINISTRY_ANALYST):
+    if principal.has(Role.PLATFORM_ADMIN, Role.MINISTRY_ANALYST, Role.PROGRAMME_MANAGER):
         return Scope.all()
     municipal = principal.has(Role.MUNICIPALITY_ADMIN, Role.TECHNICIAN, Role.SERVICE)
     return Scope.of(

@@ -6,8 +6,10 @@ Pure (no database, no clock) and exact (`fractions.Fraction`, never a float). Pe
 2. **Ratio need** per band: ceil(pupils / target ratio) (a band without a ratio: one device per
    pupil), minus the devices the school holds in that band when the round subtracts them, never
    below 0; the school's ratio need is their sum.
-3. **Survey need**: the children without a suitable device in the eligible bands, from the
-   survey round. Blended: need' = (1 - w) * ratio need + w * survey need. A school without any
+3. **Survey need**: the share of the answering children without a suitable device (in the
+   eligible bands, over all the school's answers) times the school's eligible pupils, rounded
+   up, minus the devices held when the round subtracts them: the answers are a sample of the
+   school, so a school where few families answered is not read as one without need. Blended: need' = (1 - w) * ratio need + w * survey need. A school without any
    answer has no survey evidence: its need' is its ratio need (it is not punished for silence).
    The school's **need** is ceil(need'): no school gets more than it (see 8).
 4. **Social factor**: 1 + Σ social_weights[c] * (answering children with c / answers).
@@ -180,15 +182,11 @@ def assess(params: Parameters, school: SchoolInput) -> Assessment:
     held = {b: max(0, school.devices_held.get(b, 0)) for b in params.bands}
     ratio_need = sum(_band_need(params, b, eligible[b], held[b]) for b in params.bands)
     survey = school.survey if school.survey is not None and school.survey.responses > 0 else None
-    survey_need = (
-        sum(max(0, survey.without_suitable_device.get(b, 0)) for b in params.bands)
-        if survey is not None
-        else 0
-    )
+    total = sum(eligible.values())
+    survey_need = _survey_need(params, survey, total, sum(held.values()))
     w = params.survey_weight if survey is not None else _ZERO
     blended = (1 - w) * ratio_need + w * survey_need
     social = _social_factor(params, survey)
-    total = sum(eligible.values())
     return Assessment(
         school=school,
         eligible_pupils=eligible,
@@ -201,6 +199,19 @@ def assess(params: Parameters, school: SchoolInput) -> Assessment:
         weight=_weight(params, blended * social, total),
         pooled=total < params.min_eligible_pupils,
     )
+
+
+def _survey_need(
+    params: Parameters, survey: SurveyFigures | None, eligible_total: int, held: int
+) -> int:
+    """The answers' share of children without a suitable device, scaled to the eligible
+    pupils (a school where few families answered is not read as a school without need)."""
+    if survey is None:
+        return 0
+    without = sum(max(0, survey.without_suitable_device.get(b, 0)) for b in params.bands)
+    share = min(Fraction(without, survey.responses), Fraction(1))
+    estimate = math.ceil(share * eligible_total)
+    return max(0, estimate - held) if params.subtract_devices_held else estimate
 
 
 def _band_need(params: Parameters, band: str, pupils: int, held: int) -> int:

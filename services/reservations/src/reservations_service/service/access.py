@@ -12,7 +12,8 @@
   everywhere;
 - machine clients (municipal platforms) act in their municipalities with the scopes
   `reservations:read` / `reservations:write`;
-- ministry analysts see aggregates only (availability), never reservations.
+- ministry analysts and programme managers see aggregates only (availability), never
+  reservations.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ READ_ROLES = (
     Role.GUARDIAN,
     Role.SERVICE,
 )
-AGGREGATE_ROLES = (*READ_ROLES, Role.MINISTRY_ANALYST)
+AGGREGATE_ROLES = (*READ_ROLES, Role.MINISTRY_ANALYST, Role.PROGRAMME_MANAGER)
 STAFF_ROLES = (Role.INSTITUTION_ADMIN, Role.TEACHER)
 DECIDER_ROLES = (Role.PLATFORM_ADMIN, Role.MUNICIPALITY_ADMIN, Role.INSTITUTION_ADMIN, Role.SERVICE)
 POLICY_ROLES = (Role.PLATFORM_ADMIN, Role.MUNICIPALITY_ADMIN)
