@@ -133,8 +133,9 @@ def _survey_sentences(line: dict[str, Any], round_: dict[str, Any]) -> list[Said
     return [
         (
             N_(
-                "Survey: %(count)s children without a suitable device at home, weighing "
-                "%(weight)s against the target ratio."
+                "Survey: the share of answering families without a suitable device at home, "
+                "scaled to the eligible pupils: %(count)s devices, weighing %(weight)s against "
+                "the target ratio."
             ),
             {"count": line["survey_need"], "weight": shown(round_["survey_weight"])},
         )
