@@ -29,6 +29,7 @@ from bench import (
     reservations,
     search,
     statistics,
+    survey,
     tickets,
     tokens,
 )
@@ -121,6 +122,12 @@ async def allocation_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     return await allocation.benchmark(infra)
 
 
+async def survey_benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
+    """Survey answers ingested through the service code; results at every level."""
+    print("Survey …", flush=True)
+    return await survey.benchmark(infra)
+
+
 Benchmark = Callable[[Infra], Awaitable[tuple[list[Row], list[str]]]]
 # Imports and searches share one database (the searches need the imported devices).
 BENCHMARKS: dict[str, Benchmark] = {
@@ -136,6 +143,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "notifications": notifications_benchmark,
     "dashboards": dashboards_benchmark,
     "allocation": allocation_benchmark,
+    "survey": survey_benchmark,
 }
 
 

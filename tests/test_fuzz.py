@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 import contracts_service.main
 import gateway_service.main
 import inventory_service.main
+import planning_service.main
 import reservations_service.main
 import statistics_service.main
 import tickets_service.main
@@ -52,6 +53,8 @@ class Target:
     migrations: Path
     prefix: str
     options: tuple[str, ...] = ("--factory",)
+    # Roles of the fuzzing token besides platform_admin, so requests reach the business rules.
+    roles: tuple[str, ...] = ()
 
 
 TARGETS = {
@@ -69,6 +72,9 @@ TARGETS = {
                tickets_service.main.MIGRATIONS, "TICKETS_"),
         Target("statistics", "statistics_service.main:create_app",
                statistics_service.main.MIGRATIONS, "STATISTICS_"),
+        # Planning asks VIIS (the stand-in) for schools and pupils (learners: the gateway).
+        Target("planning", "planning_service.main:create_app",
+               planning_service.main.MIGRATIONS, "PLANNING_", roles=("programme_manager",)),
     )
 }  # fmt: skip
 
@@ -148,7 +154,7 @@ async def servers(
             name_of_db = await database_factory.create(target.migrations)
             database_url = database_factory.server.url(name_of_db)
             env = env_for(target, database_url, kafka_bootstrap, jwks_server)
-            env[f"{target.prefix}VIIS_URL"] = viis  # statistics reads pupils from VIIS
+            env[f"{target.prefix}VIIS_URL"] = viis  # statistics and planning read VIIS
             env[f"{target.prefix}LATVIJA_IDP_METADATA_URL"] = f"{latvija}/metadata"  # gateway
             services.append((target, env, logs / f"{name}.log"))
         urls = stack.enter_context(serving(*services))
@@ -180,9 +186,13 @@ def schema_of(servers: dict[str, str], name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def admin(token_issuer: TokenIssuer) -> dict[str, str]:
-    """A platform administrator's bearer header for every service's audience here."""
-    return {"Authorization": f"Bearer {token_issuer.mint(roles=['platform_admin'])}"}
+def admin(token_issuer: TokenIssuer) -> dict[str, dict[str, str]]:
+    """Per service, a platform administrator's bearer header (with the service's extra roles)
+    for every service's audience here."""
+    return {
+        name: {"Authorization": f"Bearer {token_issuer.mint(roles=['platform_admin', *t.roles])}"}
+        for name, t in TARGETS.items()
+    }
 
 
 def fuzz(case: Any, admin: dict[str, str]) -> None:
@@ -207,7 +217,7 @@ def operations(schema: Any) -> list[Any]:
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_no_server_errors_and_every_answer_as_documented(
-    name: str, servers: dict[str, str], admin: dict[str, str]
+    name: str, servers: dict[str, str], admin: dict[str, dict[str, str]]
 ) -> None:
     failures = []
     for operation in operations(schema_of(servers, name)):
@@ -215,7 +225,7 @@ def test_no_server_errors_and_every_answer_as_documented(
         @given(case=operation.as_strategy())
         @FUZZ_SETTINGS
         def run(case: Any) -> None:
-            fuzz(case, admin)
+            fuzz(case, admin[name])
 
         try:
             run()

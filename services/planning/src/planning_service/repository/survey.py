@@ -79,6 +79,14 @@ class RoundRepository:
         )
         return list((await self.session.scalars(stmt)).all())
 
+    async def school_place(self, round_id: uuid.UUID, registration_number: str) -> str | None:
+        """The municipality of one of a round's schools (None: not in the round)."""
+        stmt = select(SurveyRoundInstitution.municipality_code).where(
+            SurveyRoundInstitution.round_id == round_id,
+            SurveyRoundInstitution.registration_number == registration_number,
+        )
+        return await self.session.scalar(stmt)
+
     async def schools_of(self, round_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
         """The schools of several rounds (one query)."""
         found: dict[uuid.UUID, list[Any]] = {r: [] for r in round_ids}
@@ -302,6 +310,13 @@ class AccessRepository:
         return await fetch_page(self.session, stmt, keys, cursor, limit, descending=True)
 
 
+_INSERT_COUNTS = insert(SurveyAggregate)
+_ADD_COUNTS = _INSERT_COUNTS.on_conflict_do_update(
+    index_elements=["round_id", "institution_number", "grade", "metric"],
+    set_={"count": SurveyAggregate.count + _INSERT_COUNTS.excluded.count},
+)
+
+
 class AggregateRepository:
     """Counts per (round, school, grade, metric)."""
 
@@ -330,14 +345,10 @@ class AggregateRepository:
             for metric, delta in sorted(deltas.items())
             if delta
         ]
-        if not rows:
-            return
-        stmt = insert(SurveyAggregate).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["round_id", "institution_number", "grade", "metric"],
-            set_={"count": SurveyAggregate.count + stmt.excluded.count},
-        )
-        await self.session.execute(stmt)
+        if rows:
+            # One statement with the rows as parameters: compiled once, sent as one (the rows
+            # in metric order, so concurrent answers lock the counts in the same order).
+            await self.session.execute(_ADD_COUNTS, rows)
 
     async def of_round(
         self, round_id: uuid.UUID, *, municipality: str | None, institution: str | None
@@ -351,3 +362,23 @@ class AggregateRepository:
         if institution is not None:
             stmt = stmt.where(SurveyAggregate.institution_number == institution)
         return (await self.session.scalars(stmt)).all()
+
+    async def by_school_band(self, round_id: uuid.UUID) -> list[tuple[str, int, str, int]]:
+        """A round's non-zero counts per (school, band index (0: grades 1-3 … 3: 10-12),
+        metric), without the `any:` ones the results do not show."""
+        band = (SurveyAggregate.grade - 1) // 3
+        stmt = (
+            select(
+                SurveyAggregate.institution_number,
+                band,
+                SurveyAggregate.metric,
+                func.sum(SurveyAggregate.count),
+            )
+            .where(
+                SurveyAggregate.round_id == round_id,
+                SurveyAggregate.count != 0,
+                SurveyAggregate.metric.not_like("any:%"),
+            )
+            .group_by(SurveyAggregate.institution_number, band, SurveyAggregate.metric)
+        )
+        return [(r[0], int(r[1]), r[2], int(r[3])) for r in (await self.session.execute(stmt))]

@@ -43,6 +43,19 @@ LearnerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 Municipality = Annotated[str | None, Query(pattern=ATVK_PATTERN)]
 Institution = Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)]
 ROUNDS = "/survey-rounds"
+RESULTS_DESCRIPTION = """
+The round's results at your level (or the one asked): the place's row and a row per
+municipality (national level) or school (municipality level) below it.
+
+**Small counts are hidden.** Every count from 1 to 4 is `null` and named in its row's
+`suppressed` list (`response_rate` with `responses`). So is, by *complementary suppression*,
+any further count that would let a hidden one be worked out as a total minus the counts shown
+beside it (a school's within its municipality, a municipality's within the nation, a grade
+band's within its place): when a sum has a single hidden part, or hidden parts adding up to less
+than 5, the smallest shown non-zero part is hidden too (the total itself when there is none).
+The hidden counts are chosen over the whole round at once, so every level shows the same ones.
+Pupil counts (`eligible_pupils`) come from VIIS, are about nobody, and are never hidden.
+"""
 ANSWER = ROUNDS + "/{round_id}/answers/{learner_id}"
 
 
@@ -359,6 +372,7 @@ async def verify_criterion(
     response_model=ResultsRead,
     responses=READ,
     tags=["survey results"],
+    description=RESULTS_DESCRIPTION,
 )
 async def get_results(
     round_id: uuid.UUID,
@@ -367,7 +381,7 @@ async def get_results(
     municipality: Municipality = None,
     institution: Institution = None,
 ):
-    """The round's results at your level (or the one asked), counts of 1-4 hidden."""
+    """The round's results at your level (or the one asked), small counts hidden."""
     return await survey_results.results(
         session,
         principal=principal,

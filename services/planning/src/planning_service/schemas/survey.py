@@ -172,7 +172,7 @@ class AccessRead(BaseModel):
 
 
 class BandRow(BaseModel):
-    """The figures of one grade band (counts of 1-4 are null and named in `suppressed`)."""
+    """The figures of one grade band (hidden counts are null and named in `suppressed`)."""
 
     band: Band
     eligible_pupils: int
@@ -192,7 +192,8 @@ class CriterionRow(BaseModel):
 
 
 class ResultRow(BaseModel):
-    """The figures of one place (the nation, a municipality or a school)."""
+    """The figures of one place (the nation, a municipality or a school); a count is hidden
+    (null, named in `suppressed`) when it is 1-4 or would give such a count away."""
 
     level: Literal["national", "municipality", "institution"]
     code: str | None

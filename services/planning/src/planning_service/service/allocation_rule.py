@@ -9,8 +9,9 @@ Pure (no database, no clock) and exact (`fractions.Fraction`, never a float). Pe
 3. **Survey need**: the share of the answering children without a suitable device (in the
    eligible bands, over all the school's answers) times the school's eligible pupils, rounded
    up, minus the devices held when the round subtracts them: the answers are a sample of the
-   school, so a school where few families answered is not read as one without need. Blended: need' = (1 - w) * ratio need + w * survey need. A school without any
-   answer has no survey evidence: its need' is its ratio need (it is not punished for silence).
+   school, so a school where few families answered is not read as one without need.
+   Blended: need' = (1 - w) * ratio need + w * survey need. A school without any answer has
+   no survey evidence: its need' is its ratio need (it is not punished for silence).
    The school's **need** is ceil(need'): no school gets more than it (see 8).
 4. **Social factor**: 1 + Σ social_weights[c] * (answering children with c / answers).
 5. **Weight**: need' * social factor, rounded to 6 decimal places (half to even; never to 0 when

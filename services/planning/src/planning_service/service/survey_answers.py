@@ -175,18 +175,18 @@ async def _new_answer(
 ) -> tuple[SurveyAnswer, str]:
     """An empty answer where the child learns, if VIIS places the child in the round."""
     learner = await learners.learner(learner_id, now)
-    schools = {s.registration_number: s for s in await RoundRepository(session).schools(round_.id)}
-    if learner is None or learner.institution_number not in schools:
+    if learner is None or learner.institution_number is None:
         raise LearnerNotInRound()
-    if learner.grade not in round_.grades:
+    school = learner.institution_number
+    municipality = await RoundRepository(session).school_place(round_.id, school)
+    if municipality is None or learner.grade not in round_.grades:
         raise LearnerNotInRound()
-    school = schools[learner.institution_number]
     answer = SurveyAnswer(
         id=uuid.uuid4(),
         round_id=round_.id,
         learner_id=learner_id,
-        institution_number=school.registration_number,
-        municipality_code=school.municipality_code,
+        institution_number=school,
+        municipality_code=municipality,
         grade=learner.grade,
         content=b"",
         submitted_at=now,
@@ -235,10 +235,10 @@ async def _write(
     answer.channel, answer.submitted_by, answer.updated_at = written.channel, written.actor, now
     if old is None:
         repo.add(answer)
-    await session.flush()
-    await agg.record(session, answer, before, agg.metrics(content, verified(checks)))
     payload = events.AnswerSubmitted(**where(answer), channel=written.channel.value, at=now)
     publish(session, events.ANSWER_SUBMITTED, answer.learner_id, answer.municipality_code, payload)
+    await session.flush()  # the answer and its event in one flush; the version for the ETag
+    await agg.record(session, answer, before, agg.metrics(content, verified(checks)))
     return Shown(round_, answer, content, checks)
 
 

@@ -1,114 +1,171 @@
-"""A round's results from its aggregates: per nation, municipality or school, with every count
-from 1 to 4 hidden (null, and named in the row's `suppressed`), so no family can be singled out.
-Pupil counts come from VIIS, are not about anyone, and are never hidden."""
+"""A round's results from its aggregates: per nation, municipality or school, with the rows below
+it, and no count that could single a family out.
+
+Every count from 1 to 4 is hidden (null, and named in its row's `suppressed`); so is, by
+complementary suppression (`survey_suppression`), every further count that would let a hidden
+one be worked out as a total minus the shown counts beside it: a school's within its
+municipality, a municipality's within the nation, a grade band's within its place. The hidden
+cells are chosen once over the whole round (nation, municipalities, schools), so every level and
+every caller sees the same ones and no two views can be subtracted from each other. Pupil counts
+come from VIIS, are not about anyone, and are never hidden.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planning_service.exceptions import SurveyForbidden, SurveyRoundNotFound
-from planning_service.models.survey import (
-    RoundScope,
-    SurveyAggregate,
-    SurveyRound,
-    SurveyRoundInstitution,
-)
+from planning_service.models.survey import RoundScope, SurveyRound, SurveyRoundInstitution
 from planning_service.repository.survey import AggregateRepository
 from planning_service.schemas.survey import BandRow, CriterionRow, ResultRow, ResultsRead
 from planning_service.service import survey_access as access
 from planning_service.service.survey_aggregates import BANDS, band_of
 from planning_service.service.survey_rounds import get_round
+from planning_service.service.survey_suppression import Partition, suppress
 from shared_kit.auth import Principal, Role
 
-SMALLEST_SHOWN = 5
+BAND_METRICS = ("responses", "without_suitable_device", "no_internet")
+BAND_NAMES = tuple(BANDS)
+NATION = "n:"
+LEVEL_OF = {"n": "national", "m": "municipality", "s": "institution"}
 
 
-def published(count: int) -> int | None:
-    """A count as it may be published: None when it is between 1 and 4."""
-    return None if 0 < count < SMALLEST_SHOWN else count
+def node_of(level: str, code: str | None) -> str:
+    """The table's node of a level and code (`n:`, `m:<ATVK>`, `s:<registration number>`)."""
+    return {"national": NATION, "municipality": f"m:{code}", "institution": f"s:{code}"}[level]
 
 
-def _counts(values: dict[str, int], suppressed: list[str]) -> dict[str, int | None]:
-    shown: dict[str, int | None] = {}
-    for name, value in values.items():
-        shown[name] = published(value)
-        if shown[name] is None:
-            suppressed.append(name)
-    return shown
+@dataclass
+class Table:
+    """A round's counts per place (node) and field, with the cells to hide.
+
+    Fields: `responses`; per grade band `<band>/<metric>` for responses, without a suitable
+    device and no internet; per criterion `declared:<c>` and `verified:<c>`.
+    """
+
+    round: SurveyRound
+    bands: list[str]
+    values: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    eligible: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    children: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    hidden: set[Hashable] = field(default_factory=set)
+
+    def fields(self) -> list[str]:
+        """Every field of a place."""
+        per_band = [f"{b}/{m}" for b in self.bands for m in BAND_METRICS]
+        per_criterion = [f"{k}:{c}" for c in self.round.criteria for k in ("declared", "verified")]
+        return ["responses", *per_band, *per_criterion]
+
+    def partitions(self) -> list[Partition]:
+        """Each place's field as the sum of the places below it; responses as the bands' sum."""
+        found = [
+            Partition((parent, name), tuple((child, name) for child in kids))
+            for parent, kids in sorted(self.children.items())
+            for name in self.fields()
+        ]
+        for node in sorted({n for n, _ in self.values}):
+            bands = tuple((node, f"{b}/responses") for b in self.bands)
+            found.append(Partition((node, "responses"), bands))
+        return found
+
+    def shown(self, node: str, name: str, suppressed: list[str], label: str) -> int | None:
+        """A cell as published: None (and its label in `suppressed`) when hidden."""
+        if (node, name) in self.hidden:
+            suppressed.append(label)
+            return None
+        return self.values.get((node, name), 0)
 
 
-class Figures:
-    """The counts of a set of schools in a round."""
+def build(
+    round_: SurveyRound,
+    schools: Sequence[SurveyRoundInstitution],
+    counts: Sequence[tuple[str, int, str, int]],
+) -> Table:
+    """The round's table from its schools and counts per (school, band index, metric), with
+    the places summed up and the hidden cells chosen."""
+    bands = sorted({band_of(g) for g in round_.grades}, key=BAND_NAMES.index)
+    table = Table(round_, bands)
+    fields = set(table.fields())
+    parents: dict[str, str | None] = {}
+    for school in schools:
+        node, muni = f"s:{school.registration_number}", f"m:{school.municipality_code}"
+        parents[node] = muni
+        parents.setdefault(muni, NATION if round_.scope is RoundScope.NATIONAL else None)
+        for grade in round_.grades:
+            table.eligible[(node, band_of(grade))] += int(school.pupils.get(str(grade), 0))
+    for number, band, metric, count in counts:
+        node, name = f"s:{number}", metric
+        if metric in BAND_METRICS:
+            name = f"{BAND_NAMES[band]}/{metric}"
+            if metric == "responses" and name in fields and node in parents:
+                table.values[(node, "responses")] += count
+        if name in fields and node in parents:
+            table.values[(node, name)] += count
+    _sum_up(table, parents)
+    table.hidden = suppress(table.values, table.partitions())
+    return table
 
-    def __init__(self, round_: SurveyRound, schools: Iterable[SurveyRoundInstitution]) -> None:
-        self.round = round_
-        self.eligible: dict[str, int] = defaultdict(int)
-        self.metrics: dict[tuple[str, str], int] = defaultdict(int)  # (band, metric) → count
-        for school in schools:
-            for grade in round_.grades:
-                self.eligible[band_of(grade)] += int(school.pupils.get(str(grade), 0))
 
-    def add(self, row: SurveyAggregate) -> None:
-        """Count one aggregate row in."""
-        self.metrics[(band_of(row.grade), row.metric)] += row.count
+def _sum_up(table: Table, parents: dict[str, str | None]) -> None:
+    """Each municipality's (and the nation's) counts and pupils as the sum of those below."""
+    names = table.fields()
+    for level in ("s", "m"):  # schools into municipalities, then municipalities into the nation
+        for node in sorted(n for n in parents if n[0] == level):
+            parent = parents[node]
+            if parent is None:
+                continue
+            table.children[parent].append(node)
+            for name in names:
+                if value := table.values.get((node, name), 0):
+                    table.values[(parent, name)] += value
+            for band in table.bands:
+                table.eligible[(parent, band)] += table.eligible.get((node, band), 0)
 
-    def total(self, metric: str) -> int:
-        """A metric over every band."""
-        return sum(c for (_, m), c in self.metrics.items() if m == metric)
 
-    def row(self, level: str, code: str | None) -> ResultRow:
-        """The published row of these schools."""
-        suppressed: list[str] = []
-        eligible = sum(self.eligible.values())
-        responses = _counts({"responses": self.total("responses")}, suppressed)["responses"]
-        rate = None
-        if responses is not None and eligible:
-            rate = round(min(responses / eligible, 1.0), 4)
-        elif responses is None:
-            suppressed.append("response_rate")
-        return ResultRow(
-            level=level,  # type: ignore[arg-type]
-            code=code,
-            eligible_pupils=eligible,
-            responses=responses,
-            response_rate=rate,
-            by_grade_band=self._bands(),
-            criteria=self._criteria(),
-            suppressed=suppressed,
-        )
+def row(table: Table, node: str) -> ResultRow:
+    """The published row of a place."""
+    suppressed: list[str] = []
+    eligible = sum(table.eligible.get((node, b), 0) for b in table.bands)
+    responses = table.shown(node, "responses", suppressed, "responses")
+    rate = None
+    if responses is None:
+        suppressed.append("response_rate")
+    elif eligible:
+        rate = round(min(responses / eligible, 1.0), 4)
+    return ResultRow(
+        level=LEVEL_OF[node[0]],  # type: ignore[arg-type]
+        code=node[2:] or None,
+        eligible_pupils=eligible,
+        responses=responses,
+        response_rate=rate,
+        by_grade_band=[_band(table, node, band) for band in table.bands],
+        criteria=[_criterion(table, node, c) for c in table.round.criteria],
+        suppressed=suppressed,
+    )
 
-    def _bands(self) -> list[BandRow]:
-        bands = sorted({band_of(g) for g in self.round.grades}, key=list(BANDS).index)
-        rows = []
-        for band in bands:
-            suppressed: list[str] = []
-            metrics = ("responses", "without_suitable_device", "no_internet")
-            shown = _counts({m: self.metrics.get((band, m), 0) for m in metrics}, suppressed)
-            rows.append(
-                BandRow(
-                    band=band,  # type: ignore[arg-type]
-                    eligible_pupils=self.eligible.get(band, 0),
-                    suppressed=suppressed,
-                    **shown,  # type: ignore[arg-type]
-                )
-            )
-        return rows
 
-    def _criteria(self) -> list[CriterionRow]:
-        rows = []
-        for criterion in self.round.criteria:
-            suppressed: list[str] = []
-            values = {
-                "declared": self.total(f"declared:{criterion}"),
-                "verified": self.total(f"verified:{criterion}"),
-            }
-            shown = _counts(values, suppressed)
-            rows.append(CriterionRow(criterion=criterion, suppressed=suppressed, **shown))  # type: ignore[arg-type]
-        return rows
+def _band(table: Table, node: str, band: str) -> BandRow:
+    suppressed: list[str] = []
+    shown = {m: table.shown(node, f"{band}/{m}", suppressed, m) for m in BAND_METRICS}
+    return BandRow(
+        band=band,  # type: ignore[arg-type]
+        eligible_pupils=table.eligible.get((node, band), 0),
+        suppressed=suppressed,
+        **shown,  # type: ignore[arg-type]
+    )
+
+
+def _criterion(table: Table, node: str, criterion: str) -> CriterionRow:
+    suppressed: list[str] = []
+    shown = {
+        k: table.shown(node, f"{k}:{criterion}", suppressed, k) for k in ("declared", "verified")
+    }
+    return CriterionRow(criterion=criterion, suppressed=suppressed, **shown)  # type: ignore[arg-type]
 
 
 async def results(
@@ -124,19 +181,12 @@ async def results(
         raise SurveyForbidden("Results are for the programme, analysts and school authorities")
     round_, schools = await get_round(session, principal=principal, round_id=round_id)
     level, code = _level(principal, round_, schools, municipality, institution)
-    chosen = [s for s in schools if _inside(s, level, code)]
-    rows = await AggregateRepository(session).of_round(
-        round_id,
-        municipality=code if level == "municipality" else None,
-        institution=code if level == "institution" else None,
-    )
-    return _results(round_, chosen, rows, level, code)
-
-
-def _inside(school: SurveyRoundInstitution, level: str, code: str | None) -> bool:
-    if level == "institution":
-        return school.registration_number == code
-    return level == "national" or school.municipality_code == code
+    counts = await AggregateRepository(session).by_school_band(round_id)
+    table = build(round_, schools, counts)
+    node = node_of(level, code)
+    top = row(table, node)
+    below = [row(table, child) for child in table.children.get(node, [])]
+    return ResultsRead(round_id=round_.id, children=below, **top.model_dump())
 
 
 def _level(
@@ -174,31 +224,3 @@ def _level(
     if school_numbers:
         return "institution", school_numbers[0]
     raise SurveyRoundNotFound()
-
-
-def _results(
-    round_: SurveyRound,
-    schools: Sequence[SurveyRoundInstitution],
-    rows: Sequence[SurveyAggregate],
-    level: str,
-    code: str | None,
-) -> ResultsRead:
-    whole = Figures(round_, schools)
-    child_level = {"national": "municipality", "municipality": "institution"}.get(level)
-    groups: dict[str, list[SurveyRoundInstitution]] = defaultdict(list)
-    for school in schools:
-        key = (
-            school.municipality_code
-            if child_level == "municipality"
-            else school.registration_number
-        )
-        groups[key].append(school)
-    children = {key: Figures(round_, members) for key, members in groups.items()}
-    for row in rows:
-        whole.add(row)
-        key = row.municipality_code if child_level == "municipality" else row.institution_number
-        if child_level is not None and key in children:
-            children[key].add(row)
-    top = whole.row(level, code)
-    below = [children[k].row(child_level, k) for k in sorted(children)] if child_level else []
-    return ResultsRead(round_id=round_.id, children=below, **top.model_dump())

@@ -35,6 +35,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("/staff", N_("Staff")),
     ("/platforms", N_("Platforms")),
     ("/survey", N_("Needs survey")),
+    ("/allocations", N_("Allocations")),
 ]
 
 

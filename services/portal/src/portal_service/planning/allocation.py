@@ -1,7 +1,17 @@
-"""Allocation pages (filled by their owner)."""
+"""The allocation's pages: the programme manager's rounds (`/planning/allocations`), their
+schools, orders and deliveries, and each municipality's allocation in its console."""
 
 from __future__ import annotations
 
-from portal_service.web.pages import page_router
+from fastapi import APIRouter
 
-router = page_router()
+from portal_service.planning import (
+    allocation_console,
+    allocation_follow,
+    allocation_rounds,
+    allocation_schools,
+)
+
+router = APIRouter()
+for part in (allocation_rounds, allocation_schools, allocation_follow, allocation_console):
+    router.include_router(part.router)

@@ -25,7 +25,7 @@ BOTH = frozenset({PROGRAMME_ROLE, ANALYST_ROLE})
 SECTIONS: list[tuple[str, str, frozenset[str]]] = [
     ("", N_("Overview"), BOTH),
     ("/surveys", N_("Needs surveys"), BOTH),
-    ("/allocations", N_("Allocations"), frozenset({PROGRAMME_ROLE})),
+    ("/allocations", N_("Allocations"), BOTH),
 ]
 
 
