@@ -85,9 +85,3 @@ class NotEnoughDevices(Conflict):
     """A school would end up with fewer than zero devices."""
 
     type, title = "not-enough-devices", "Not enough devices"
-
-
-class SurveyNotAvailable(Unprocessable):
-    """The allocation round's survey results cannot be read."""
-
-    type, title = "survey-not-available", "Survey results not available"

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from planning_service.exceptions import SurveyNotAvailable, UnknownInstitutions, ViisUnreachable
+from planning_service.exceptions import UnknownInstitutions, ViisUnreachable
 from planning_service.models.allocation import AllocationInput, AllocationRound
 from planning_service.repository.allocation import HeldDeviceRepository, InputRepository
 from planning_service.service import survey_need
@@ -132,10 +132,7 @@ async def survey_figures(session: AsyncSession, round_: AllocationRound) -> dict
     """School → its survey figures (JSON), from the round's survey round (none without one)."""
     if round_.survey_round_id is None:
         return {}
-    try:
-        needs = await survey_need.need_by_institution(session, round_.survey_round_id)
-    except NotImplementedError as exc:
-        raise SurveyNotAvailable("This service cannot read survey results yet") from exc
+    needs = await survey_need.need_by_institution(session, round_.survey_round_id)
     return {
         number: {
             "responses": need.responses,
