@@ -8,21 +8,22 @@ Once answered, the child's page shows what the family told us (see `survey_famil
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from portal_service.config import PortalSettings
 from portal_service.deps import Person, PersonApis, Settings, SignedIn
 from portal_service.planning import survey_family_answer as answers
-from portal_service.planning.survey_family_answer import Child, Task, child_and_task
+from portal_service.planning.survey_family_answer import ChildTask, SurveyChild
 from portal_service.planning.survey_family_forms import (
     MESSAGES,
     PROBLEM_FIELDS,
     PROBLEM_TYPES,
     STEP_OF_FIELD,
     answer_body,
-    base_of,
     chosen,
     criteria_of,
     draft_of_answer,
@@ -46,257 +47,200 @@ from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 CHILD = "/survey/{round_id}/children/{learner_id}"
+# The radio questions: the page (the step) → the answer's field and its options.
+QUESTIONS = {"device": ("device_access", DEVICE_ACCESS), "internet": ("internet", INTERNET)}
+
+
+@dataclass(frozen=True)
+class DraftContext(ChildTask):
+    """A child's round with the family's answers so far (kept in the web session)."""
+
+    draft: dict[str, Any]
+    person: SignedIn
+    settings: PortalSettings
+
+    def keep(self, draft: dict[str, Any] | None) -> None:
+        """Replace the answers so far (None forgets them)."""
+        keep_draft(self.person, self.settings, self.task.round_id, self.child.id, draft)
+
+    def missing(self, step: str) -> Response | None:
+        """To the first earlier page without an answer, if any."""
+        missing = missing_step(self.draft, step, self.task.criteria)
+        return to_step(self.base, missing) if missing else None
+
+
+async def open_draft(survey: SurveyChild, person: Person, settings: Settings) -> DraftContext:
+    """The child, the round and the family's answers so far."""
+    draft = read_draft(person, settings, survey.task.round_id, survey.child.id)
+    return DraftContext(survey.child, survey.task, draft, person, settings)
+
+
+SurveyDraft = Annotated[DraftContext, Depends(open_draft)]
 
 
 def _page(
-    request: Request,
-    name: str,
-    child: Child,
-    task: Task,
-    errors: FormErrors | None,
-    **context: Any,
+    request: Request, name: str, survey: ChildTask, errors: FormErrors | None, **context: Any
 ) -> Response:
     return render_form(
         request,
         f"planning/survey/family/{name}.html",
         errors,
-        child=child,
-        task=task,
-        base=base_of(task.round_id, child.id),
+        child=survey.child,
+        task=survey.task,
+        base=survey.base,
         **context,
     )
 
 
 @router.get(CHILD + "/start")
-async def start(
-    round_id: str, learner_id: str, person: Person, apis: PersonApis, settings: Settings
-) -> Response:
+async def start(survey: SurveyDraft, apis: PersonApis) -> Response:
     """Start answering (or, once answered, change the answer from the check page)."""
-    child, task = await child_and_task(person, apis, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
+    task = survey.task
     if not task.open:
-        return RedirectResponse(base, status_code=303)
+        return RedirectResponse(survey.base, status_code=303)
     draft: dict[str, Any] = {}
     if task.answered:
-        draft = draft_of_answer(await answers.answer_of(apis, task.round_id, child.id))
-    keep_draft(person, settings, task.round_id, child.id, draft)
-    return to_step(base, "check" if draft else "device")
+        draft = draft_of_answer(await answers.answer_of(apis, task.round_id, survey.child.id))
+    survey.keep(draft)
+    return to_step(survey.base, "check" if draft else "device")
 
 
-async def _open_draft(
-    person: SignedIn, apis: PersonApis, settings: Settings, round_id: str, learner_id: str
-) -> tuple[Child, Task, dict[str, Any]]:
-    child, task = await child_and_task(person, apis, round_id, learner_id)
-    return child, task, read_draft(person, settings, task.round_id, child.id)
+def _question(
+    request: Request, survey: DraftContext, step: str, errors: FormErrors | None, value: str
+) -> Response:
+    """A radio question's page (its field and options by the step)."""
+    options = QUESTIONS[step][1]
+    return _page(request, step, survey, errors, value=value, options=options)
+
+
+def _question_page(request: Request, survey: DraftContext, step: str) -> Response:
+    if missing := survey.missing(step):
+        return missing
+    return _question(request, survey, step, None, survey.draft.get(QUESTIONS[step][0]) or "")
+
+
+async def _question_post(request: Request, survey: DraftContext, step: str) -> Response:
+    if missing := survey.missing(step):
+        return missing
+    field, options = QUESTIONS[step]
+    value, errors = one_of(await chosen(request, field), options, field)
+    if value is None:
+        return _question(request, survey, step, errors, "")
+    survey.draft[field] = value
+    survey.keep(survey.draft)
+    return next_step(survey.base, survey.draft, step, survey.task.criteria)
 
 
 @router.get(CHILD + "/device")
-async def device_page(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def device_page(request: Request, survey: SurveyDraft) -> Response:
     """Which computer the child can use at home."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    if not task.open:
-        return RedirectResponse(base_of(task.round_id, child.id), status_code=303)
-    value = draft.get("device_access") or ""
-    return _page(request, "device", child, task, None, value=value, options=DEVICE_ACCESS)
+    if not survey.task.open:
+        return RedirectResponse(survey.base, status_code=303)
+    return _question_page(request, survey, "device")
 
 
 @router.post(CHILD + "/device")
-async def device_post(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def device_post(request: Request, survey: SurveyDraft) -> Response:
     """Keep the answer about the computer."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    value, errors = one_of(await chosen(request, "device_access"), DEVICE_ACCESS, "device_access")
-    if value is None:
-        return _page(request, "device", child, task, errors, value="", options=DEVICE_ACCESS)
-    draft["device_access"] = value
-    keep_draft(person, settings, task.round_id, child.id, draft)
-    return next_step(base_of(task.round_id, child.id), draft, "device", task.criteria)
+    return await _question_post(request, survey, "device")
 
 
 @router.get(CHILD + "/internet")
-async def internet_page(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def internet_page(request: Request, survey: SurveyDraft) -> Response:
     """What internet the child has at home."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
-    if missing := missing_step(draft, "internet", task.criteria):
-        return to_step(base, missing)
-    value = draft.get("internet") or ""
-    return _page(request, "internet", child, task, None, value=value, options=INTERNET)
+    return _question_page(request, survey, "internet")
 
 
 @router.post(CHILD + "/internet")
-async def internet_post(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def internet_post(request: Request, survey: SurveyDraft) -> Response:
     """Keep the answer about the internet."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
-    if missing := missing_step(draft, "internet", task.criteria):
-        return to_step(base, missing)
-    value, errors = one_of(await chosen(request, "internet"), INTERNET, "internet")
-    if value is None:
-        return _page(request, "internet", child, task, errors, value="", options=INTERNET)
-    draft["internet"] = value
-    keep_draft(person, settings, task.round_id, child.id, draft)
-    return next_step(base, draft, "internet", task.criteria)
+    return await _question_post(request, survey, "internet")
 
 
 def _criteria_page(
-    request: Request, child: Child, task: Task, values: list[str], errors: FormErrors | None
+    request: Request, survey: ChildTask, values: list[str], errors: FormErrors | None
 ) -> Response:
-    options = {c: CRITERIA[c] for c in task.criteria if c in CRITERIA}
-    return _page(request, "criteria", child, task, errors, values=values, options=options)
+    options = {c: CRITERIA[c] for c in survey.task.criteria if c in CRITERIA}
+    return _page(request, "criteria", survey, errors, values=values, options=options)
 
 
 @router.get(CHILD + "/criteria")
-async def criteria_page(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def criteria_page(request: Request, survey: SurveyDraft) -> Response:
     """The round's circumstances, with "None of these"; why we ask and who sees it."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
-    if not task.criteria:
-        return to_step(base, "check")
-    if missing := missing_step(draft, "criteria", task.criteria):
-        return to_step(base, missing)
-    given = draft.get("criteria")
+    if not survey.task.criteria:
+        return to_step(survey.base, "check")
+    if missing := survey.missing("criteria"):
+        return missing
+    given = survey.draft.get("criteria")
     values = ["none"] if given == [] else list(given or [])
-    return _criteria_page(request, child, task, values, None)
+    return _criteria_page(request, survey, values, None)
 
 
 @router.post(CHILD + "/criteria")
-async def criteria_post(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def criteria_post(request: Request, survey: SurveyDraft) -> Response:
     """Keep the declared circumstances ("None of these" is an answer too)."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
-    if missing := missing_step(draft, "criteria", task.criteria):
-        return to_step(base, missing)
+    if missing := survey.missing("criteria"):
+        return missing
     values = await chosen(request, "criteria")
-    declared, errors = criteria_of(values, task.criteria)
+    declared, errors = criteria_of(values, survey.task.criteria)
     if declared is None:
-        return _criteria_page(request, child, task, values, errors)
-    draft["criteria"] = declared
-    keep_draft(person, settings, task.round_id, child.id, draft)
-    return next_step(base, draft, "criteria", task.criteria)
+        return _criteria_page(request, survey, values, errors)
+    survey.draft["criteria"] = declared
+    survey.keep(survey.draft)
+    return next_step(survey.base, survey.draft, "criteria", survey.task.criteria)
 
 
-def _check(
-    request: Request, child: Child, task: Task, draft: dict[str, Any], errors: FormErrors | None
-) -> Response:
+def _check(request: Request, survey: DraftContext, errors: FormErrors | None) -> Response:
+    draft = survey.draft
     return _page(
         request,
         "check",
-        child,
-        task,
+        survey,
         errors,
         device=DEVICE_ACCESS.get(draft["device_access"], ""),
         internet=INTERNET.get(draft["internet"], ""),
         criteria=[CRITERIA_SHORT[c] for c in draft.get("criteria") or [] if c in CRITERIA_SHORT],
-        changing=bool(task.answered),
+        changing=bool(survey.task.answered),
         form_key=new_form_key(),
     )
 
 
 @router.get(CHILD + "/check")
-async def check_page(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def check_page(request: Request, survey: SurveyDraft) -> Response:
     """Check your answers, with a link to change each."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
-    if missing := missing_step(draft, "check", task.criteria):
-        return to_step(base, missing)
-    draft["checking"] = True
-    keep_draft(person, settings, task.round_id, child.id, draft)
-    return _check(request, child, task, draft, None)
+    if missing := survey.missing("check"):
+        return missing
+    survey.draft["checking"] = True
+    survey.keep(survey.draft)
+    return _check(request, survey, None)
 
 
 @router.post(CHILD + "/check")
-async def check_post(
-    request: Request,
-    round_id: str,
-    learner_id: str,
-    person: Person,
-    apis: PersonApis,
-    settings: Settings,
-) -> Response:
+async def check_post(request: Request, survey: SurveyDraft, apis: PersonApis) -> Response:
     """Send the answer; a refusal is shown on the page of the answer it concerns."""
-    child, task, draft = await _open_draft(person, apis, settings, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
-    if missing := missing_step(draft, "check", task.criteria):
-        return to_step(base, missing)
+    if missing := survey.missing("check"):
+        return missing
     try:
         await apis.planning.put(
-            f"{SURVEY_API}/{task.round_id}/answers/{child.id}",
-            answer_body(draft),
+            f"{SURVEY_API}/{survey.task.round_id}/answers/{survey.child.id}",
+            answer_body(survey.draft),
             idempotency_key=await posted_form_key(request),
         )
     except ApiProblem as problem:
         errors = problem_errors(problem, MESSAGES, fields=PROBLEM_FIELDS, by_type=PROBLEM_TYPES)
-        return _refused(request, child, task, draft, errors)
-    keep_draft(person, settings, task.round_id, child.id, None)
-    return RedirectResponse(f"{base}/done", status_code=303)
+        return _refused(request, survey, errors)
+    survey.keep(None)
+    return RedirectResponse(f"{survey.base}/done", status_code=303)
 
 
-def _refused(
-    request: Request, child: Child, task: Task, draft: dict[str, Any], errors: FormErrors
-) -> Response:
+def _refused(request: Request, survey: DraftContext, errors: FormErrors) -> Response:
     """The page of the first refused answer, with the service's message."""
     step = next((STEP_OF_FIELD[f] for f in errors.fields if f in STEP_OF_FIELD), "check")
-    if step == "device":
-        return _page(
-            request, "device", child, task, errors,
-            value=draft["device_access"], options=DEVICE_ACCESS,
-        )  # fmt: skip
-    if step == "internet":
-        return _page(
-            request, "internet", child, task, errors, value=draft["internet"], options=INTERNET
-        )
+    if step in QUESTIONS:
+        return _question(request, survey, step, errors, survey.draft[QUESTIONS[step][0]])
     if step == "criteria":
-        return _criteria_page(request, child, task, list(draft.get("criteria") or []), errors)
-    return _check(request, child, task, draft, errors)
+        return _criteria_page(request, survey, list(survey.draft.get("criteria") or []), errors)
+    return _check(request, survey, errors)
 
 
 router.include_router(answers.router)

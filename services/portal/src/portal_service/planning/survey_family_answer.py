@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal_service.deps import Apis, Person, PersonApis, SignedIn
@@ -31,7 +31,7 @@ from portal_service.web.pages import page_router, render_page
 
 router = page_router()
 CHILD = "/survey/{round_id}/children/{learner_id}"
-__all__ = ["Child", "Task", "child_and_task", "router"]
+__all__ = ["Child", "ChildTask", "SurveyChild", "Task", "child_and_task", "router"]
 
 
 @dataclass
@@ -89,6 +89,27 @@ async def child_and_task(
     return child, Task(round_key, "", None, answered=True)
 
 
+@dataclass(frozen=True)
+class ChildTask:
+    """One of the person's children in a round, and where the child's pages of it start."""
+
+    child: Child
+    task: Task
+
+    @property
+    def base(self) -> str:
+        """The child's pages of the round start here."""
+        return base_of(self.task.round_id, self.child.id)
+
+
+async def child_task(round_id: str, learner_id: str, person: Person, apis: PersonApis) -> ChildTask:
+    """The child and the round from the address (someone else's child: not found)."""
+    return ChildTask(*await child_and_task(person, apis, round_id, learner_id))
+
+
+SurveyChild = Annotated[ChildTask, Depends(child_task)]
+
+
 async def answer_of(apis: Apis, round_id: str, learner_id: str) -> dict[str, Any]:
     """The child's answer in the round (none: not found)."""
     answer: dict[str, Any] = await apis.planning.get(
@@ -129,12 +150,9 @@ def _moment(value: Any) -> dt.datetime | None:
 
 
 @router.get(CHILD)
-async def child_page(
-    request: Request, round_id: str, learner_id: str, person: Person, apis: PersonApis
-) -> Response:
+async def child_page(request: Request, survey: SurveyChild, apis: PersonApis) -> Response:
     """Not answered yet: the start page; answered: what the family told us."""
-    child, task = await child_and_task(person, apis, round_id, learner_id)
-    base = base_of(task.round_id, child.id)
+    child, task, base = survey.child, survey.task, survey.base
     if task.open and not task.answered:
         return render_page(
             request, "planning/survey/family/start.html", child=child, task=task, base=base
@@ -159,48 +177,43 @@ async def done_page(round_id: str, learner_id: str, person: Person) -> Response:
 
 
 @router.get(CHILD + "/withdraw")
-async def withdraw_page(
-    request: Request, round_id: str, learner_id: str, person: Person, apis: PersonApis
-) -> Response:
+async def withdraw_page(request: Request, survey: SurveyChild, apis: PersonApis) -> Response:
     """Are you sure? (a POST deletes the answer and its checks)."""
-    child, task = await child_and_task(person, apis, round_id, learner_id)
-    await answer_of(apis, task.round_id, child.id)
-    base = base_of(task.round_id, child.id)
+    await answer_of(apis, survey.task.round_id, survey.child.id)
     return render_page(
-        request, "planning/survey/family/withdraw.html", child=child, task=task, base=base
+        request,
+        "planning/survey/family/withdraw.html",
+        child=survey.child,
+        task=survey.task,
+        base=survey.base,
     )
 
 
 @router.post(CHILD + "/withdraw")
-async def withdraw_post(
-    request: Request, round_id: str, learner_id: str, person: Person, apis: PersonApis
-) -> Response:
+async def withdraw_post(request: Request, survey: SurveyChild, apis: PersonApis) -> Response:
     """Delete the answer at the planning service (already gone: the same outcome)."""
-    child, task = await child_and_task(person, apis, round_id, learner_id)
-    path = f"{SURVEY_API}/{task.round_id}/answers/{child.id}"
+    path = f"{SURVEY_API}/{survey.task.round_id}/answers/{survey.child.id}"
     try:
         await apis.planning.request("DELETE", path, allow=(404,))
     except ApiProblem as problem:
         if problem.status == 403:
             raise PageNotFound("not the person's answer") from problem
         raise
-    return render_page(request, "planning/survey/family/withdrawn.html", child=child, task=task)
+    return render_page(
+        request, "planning/survey/family/withdrawn.html", child=survey.child, task=survey.task
+    )
 
 
 @router.get(CHILD + "/access-log")
-async def access_log(
-    request: Request, round_id: str, learner_id: str, person: Person, apis: PersonApis
-) -> Response:
+async def access_log(request: Request, survey: SurveyChild, apis: PersonApis) -> Response:
     """Who has looked at the child's answer, and when."""
-    child, task = await child_and_task(person, apis, round_id, learner_id)
-    body = await apis.planning.get(f"{SURVEY_API}/{task.round_id}/access-log", learner_id=child.id)
-    reads = access_rows(body)
-    base = base_of(task.round_id, child.id)
+    path = f"{SURVEY_API}/{survey.task.round_id}/access-log"
+    reads = access_rows(await apis.planning.get(path, learner_id=survey.child.id))
     return render_page(
         request,
         "planning/survey/family/access_log.html",
-        child=child,
-        task=task,
-        base=base,
+        child=survey.child,
+        task=survey.task,
+        base=survey.base,
         reads=reads,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from portal_service.deps import PersonApis
@@ -23,6 +23,7 @@ from portal_service.planning.common import (
 from portal_service.planning.survey_labels import BANDS, CRITERIA_SHORT, SCOPES, SURVEY_API
 from portal_service.planning.survey_rounds import RoundForms
 from portal_service.planning.survey_staff import Place, round_of, round_view
+from portal_service.planning.survey_staff_pages import RoundId, round_form_pages
 from portal_service.web.forms import FormErrors
 from portal_service.web.pages import lang_of, page_router
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
@@ -31,7 +32,6 @@ router = page_router()
 SURVEYS = BASE + "/surveys"
 SECTION = "/surveys"
 FRAME = "planning/survey/staff/national_frame.html"
-RoundId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{32,36}$")]
 MunicipalityCode = Annotated[str | None, Query(pattern=ATVK_PATTERN)]
 SchoolNumber = Annotated[str | None, Query(pattern=REG_NUMBER_PATTERN)]
 
@@ -45,7 +45,8 @@ def _place() -> Place:
     return Place("national", "", SURVEYS, render)
 
 
-def _forms(apis: PersonApis) -> RoundForms:
+async def national_forms(person: ProgrammeManager, apis: PersonApis) -> RoundForms:
+    """The programme's national round forms (the programme manager's only)."""
     return RoundForms(_place(), apis, "national", None, None)
 
 
@@ -61,16 +62,8 @@ async def rounds(request: Request, person: ResultsReader, apis: PersonApis) -> R
     )  # fmt: skip
 
 
-@router.get(SURVEYS + "/new")
-async def new_round(request: Request, person: ProgrammeManager, apis: PersonApis) -> Response:
-    """Start a national survey round."""
-    return await _forms(apis).new_page(request)
-
-
-@router.post(SURVEYS + "/new")
-async def new_round_post(request: Request, person: ProgrammeManager, apis: PersonApis) -> Response:
-    """Create the national round."""
-    return await _forms(apis).create(request)
+# Starting, changing and closing a national round (`/new` before a round's own pages).
+router.include_router(round_form_pages(SURVEYS, national_forms))
 
 
 def _scope(municipality: str | None, institution: str | None) -> dict[str, str]:
@@ -130,35 +123,3 @@ async def _names(
     for code in sorted(c for c in codes if len(c) == 7 and c not in names):
         names[code] = await municipality_name(apis, code)
     return names
-
-
-@router.get(SURVEYS + "/{round_id}/edit")
-async def edit_round(
-    request: Request, person: ProgrammeManager, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """Change a national round."""
-    return await _forms(apis).edit_page(request, round_id)
-
-
-@router.post(SURVEYS + "/{round_id}/edit")
-async def edit_round_post(
-    request: Request, person: ProgrammeManager, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """Save the change (If-Match; a conflict shows both versions)."""
-    return await _forms(apis).save(request, round_id)
-
-
-@router.get(SURVEYS + "/{round_id}/close")
-async def close_round(
-    request: Request, person: ProgrammeManager, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """Close the national round early?"""
-    return await _forms(apis).close_page(request, round_id)
-
-
-@router.post(SURVEYS + "/{round_id}/close")
-async def close_round_post(
-    request: Request, person: ProgrammeManager, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """Close it."""
-    return await _forms(apis).close(request, round_id)

@@ -4,25 +4,21 @@ with "confirm" / "not confirmed" per declared criterion, and a paper answer."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Path, Query, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from portal_service.deps import PersonApis
-from portal_service.planning import survey_paper as paper_answer
 from portal_service.planning import survey_staff as staff
-from portal_service.planning.survey_staff import LEARNER_PATTERN, Place, rounds_of
+from portal_service.planning.survey_staff import Place, rounds_of
+from portal_service.planning.survey_staff_pages import staff_pages
 from portal_service.schools.common import School, SchoolPath, school_name
 from portal_service.web.forms import FormErrors
 from portal_service.web.pages import page_router, render_form
 
 router = page_router()
 BASE = "/schools/{number}/survey"
-RoundId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{32,36}$")]
-LearnerId = Annotated[str, Path(pattern=LEARNER_PATTERN)]
-Filter = Annotated[str | None, Query(max_length=40)]
-Cursor = Annotated[str | None, Query(max_length=500)]
 FRAME = "planning/survey/staff/school_frame.html"
 
 
@@ -36,6 +32,11 @@ def _place(school: SchoolPath, apis: PersonApis) -> Place:
         )
 
     return Place("school", school.number, f"{school.base}/survey", render)
+
+
+async def school_place(school: School, apis: PersonApis) -> Place:
+    """The school's survey pages, in the school's frame (another school's: not found)."""
+    return _place(school, apis)
 
 
 @router.get(BASE)
@@ -54,62 +55,6 @@ async def rounds(request: Request, school: School, apis: PersonApis) -> Response
     )  # fmt: skip
 
 
-@router.get(BASE + "/{round_id}")
-async def round_page(
-    request: Request, school: School, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """A round's results for the school."""
-    return await staff.round_page(request, _place(school, apis), apis, round_id)
-
-
-@router.get(BASE + "/{round_id}/answers")
-async def answers(
-    request: Request,
-    school: School,
-    apis: PersonApis,
-    round_id: RoundId,
-    criterion: Filter = None,
-    status: Filter = None,
-    cursor: Cursor = None,
-) -> Response:
-    """The school's children's answers, filtered by criterion and status."""
-    place = _place(school, apis)
-    return await staff.answers_page(request, place, apis, round_id, criterion, status, cursor)
-
-
-@router.get(BASE + "/{round_id}/answers/{learner_id}")
-async def answer(
-    request: Request, school: School, apis: PersonApis, round_id: RoundId, learner_id: LearnerId
-) -> Response:
-    """One child's answer, with a form per declared criterion."""
-    return await staff.answer_page(request, _place(school, apis), apis, round_id, learner_id)
-
-
-@router.post(BASE + "/{round_id}/answers/{learner_id}/verify")
-async def verify(
-    request: Request, school: School, apis: PersonApis, round_id: RoundId, learner_id: LearnerId
-) -> Response:
-    """The school confirms (or does not) a declared criterion."""
-    return await staff.verify(request, _place(school, apis), apis, round_id, learner_id)
-
-
-@router.get(BASE + "/{round_id}/paper")
-async def paper(request: Request, school: School, apis: PersonApis, round_id: RoundId) -> Response:
-    """Record an answer a family gave on paper: first the child's personal code."""
-    return await paper_answer.code_page(request, _place(school, apis), apis, round_id)
-
-
-@router.post(BASE + "/{round_id}/paper")
-async def paper_find(
-    request: Request, school: School, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """Find the child; their name and the paper answer's questions."""
-    return await paper_answer.find(request, _place(school, apis), apis, round_id)
-
-
-@router.post(BASE + "/{round_id}/paper/answer")
-async def paper_post(
-    request: Request, school: School, apis: PersonApis, round_id: RoundId
-) -> Response:
-    """Send the paper answer."""
-    return await paper_answer.record(request, _place(school, apis), apis, round_id)
+# A round's results, the answers (each read recorded), one answer with its checks
+# (verified_by_school), and a paper answer.
+router.include_router(staff_pages(BASE, school_place))
