@@ -27,9 +27,7 @@ from portal_service.planning.survey_labels import (
 from portal_service.planning.survey_results import rate, results_view, school_names
 from portal_service.web.api import ApiProblem
 from portal_service.web.forms import FormErrors, posted_form_key
-from portal_service.web.pages import page_router
 
-router = page_router()
 PAGE_SIZE = 25
 LEARNER_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 VERIFY_REFUSED = N_("This could not be recorded. Reload the page and try again.")
