@@ -1,4 +1,4 @@
-"""All SQL of reservations lives here."""
+"""The SQL of reservations' read model, policies, reservations, locks and criteria."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,18 @@ def waitlist_key() -> list[ColumnElement[Any]]:
     return [-Reservation.priority_score, Reservation.requested_at, Reservation.id]
 
 
+def institution_lock(number: str, *, shared: bool = False) -> ColumnElement[Any]:
+    """The expression that takes an institution's lock (shared: only new requests hold it so,
+    see `service.requesting`)."""
+    take = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    return take(LOCK_INSTITUTION, func.hashtext(number))
+
+
+def learner_lock(learner_id: str) -> ColumnElement[Any]:
+    """The expression that takes a learner's lock."""
+    return func.pg_advisory_xact_lock(LOCK_LEARNER, func.hashtext(learner_id))
+
+
 class Locks:
     """Transaction-scoped advisory locks that serialise allocation decisions."""
 
@@ -58,15 +70,11 @@ class Locks:
     async def institution(self, *numbers: str) -> None:
         """Lock institutions (sorted, so two callers never wait on each other in a cycle)."""
         for number in sorted(set(numbers)):
-            await self.session.execute(
-                select(func.pg_advisory_xact_lock(LOCK_INSTITUTION, func.hashtext(number)))
-            )
+            await self.session.execute(select(institution_lock(number)))
 
     async def learner(self, learner_id: str) -> None:
         """Lock one learner's reservations (always taken before an institution lock)."""
-        await self.session.execute(
-            select(func.pg_advisory_xact_lock(LOCK_LEARNER, func.hashtext(learner_id)))
-        )
+        await self.session.execute(select(learner_lock(learner_id)))
 
 
 class InstitutionRepository:
@@ -192,17 +200,7 @@ class ReservationRepository:
 
     async def count_active(self, learner_id: str, now: dt.datetime) -> int:
         """Waiting or approved reservations, and fulfilled ones whose loan has not ended."""
-        stmt = select(func.count()).where(
-            Reservation.learner_id == learner_id,
-            or_(
-                Reservation.state.in_(ACTIVE_STATES),
-                and_(
-                    Reservation.state == ReservationState.FULFILLED,
-                    Reservation.period_end > now,
-                ),
-            ),
-        )
-        return int(await self.session.scalar(stmt) or 0)
+        return int(await self.session.scalar(active_count(learner_id, now)) or 0)
 
     async def booked_periods(
         self, device_ids: Iterable[uuid.UUID], now: dt.datetime
@@ -322,6 +320,17 @@ class ReservationRepository:
             .distinct()
         )
         return list(await self.session.scalars(stmt))
+
+
+def active_count(learner_id: str, now: dt.datetime) -> Select[int]:
+    """Count of a learner's waiting or approved reservations and of loans not ended yet."""
+    return select(func.count()).where(
+        Reservation.learner_id == learner_id,
+        or_(
+            Reservation.state.in_(ACTIVE_STATES),
+            and_(Reservation.state == ReservationState.FULFILLED, Reservation.period_end > now),
+        ),
+    )
 
 
 class LearnerCriterionRepository:

@@ -4,10 +4,7 @@ States: `requested` → `waitlisted` / `approved` → `fulfilled`, or `cancelled
 (with a reason), `expired`; `approved` may also go back to `waitlisted` when its device
 leaves service before pickup. Anything else is a 409 `illegal-transition`.
 
-A new request is validated in full before anything is written: the institution is known and
-inside the caller's tenancy, the learner is the guardian's own child, the period is sane and
-within the municipality's policy (a missing end defaults to the school year's end, clamped to
-the policy's maximum), and the learner stays within the active-reservation limit. The limit
+A new request is validated in full before anything is written (`requesting`). The limit
 is counted under the learner's advisory lock, so two parallel requests cannot both pass it;
 it applies to learners (staff reservations for teachers and classes are not limited).
 """
@@ -23,40 +20,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reservations_service import events
 from reservations_service.config import ReservationsSettings
 from reservations_service.exceptions import (
-    ActiveLimitReached,
-    DeviceNotAtInstitution,
-    DeviceNotFound,
     IllegalTransition,
     InstitutionNotFound,
     InvalidPeriod,
     NoDeviceFree,
-    PeriodInPast,
-    PeriodTooLong,
     ReservationNotFound,
 )
-from reservations_service.models import (
-    Beneficiary,
-    Institution,
-    Policy,
-    Reservation,
-    ReservationState,
-)
+from reservations_service.models import Institution, Reservation, ReservationState
 from reservations_service.repository import (
     DeviceRepository,
     InstitutionRepository,
-    Locks,
     ReservationRepository,
 )
-from reservations_service.schemas import (
-    ApproveBody,
-    DeviceCriteria,
-    ReservationCreate,
-    ReservationFilters,
-)
+from reservations_service.schemas import ApproveBody, DeviceCriteria, ReservationFilters
 from reservations_service.service import access
 from reservations_service.service.allocation import (
     allocate_named,
-    allocate_newcomer,
     bookings,
     device_view,
     lock_for,
@@ -64,9 +43,12 @@ from reservations_service.service.allocation import (
 )
 from reservations_service.service.allocation_rules import Criteria, is_free
 from reservations_service.service.policies import effective_policy, school_year_end_after
-from reservations_service.service.verified import score_of, verified_claims
+from reservations_service.service.requesting import create_reservation, resolve_period
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
+
+# The use cases of `requesting`, here with the others for the router.
+__all__ = ["create_reservation", "resolve_period"]
 
 S = ReservationState
 TRANSITIONS: dict[ReservationState, frozenset[ReservationState]] = {
@@ -177,121 +159,6 @@ async def availability(
     begin = max(start, now)
     free = sum(1 for d in devices if begin < end and is_free(d.id, begin, end, booked))
     return start, end, len(devices), free
-
-
-# Requesting ---------------------------------------------------------------------------------
-
-
-def resolve_period(
-    data: ReservationCreate, policy: Policy, now: dt.datetime, settings: ReservationsSettings
-) -> tuple[dt.datetime, dt.datetime]:
-    """The requested period, checked against the clock and the policy."""
-    start = data.start or now
-    if start < now - dt.timedelta(seconds=settings.past_start_tolerance_s):
-        raise PeriodInPast("The period must not start in the past")
-    longest = dt.timedelta(days=policy.max_period_days)
-    if data.end is None:
-        default = school_year_end_after(start, policy.school_year_end, settings.timezone)
-        return start, min(default, start + longest)
-    if data.end <= start:
-        raise InvalidPeriod("The period must end after it starts")
-    if data.end - start > longest:
-        raise PeriodTooLong(
-            f"The period may last at most {policy.max_period_days} days",
-            max_period_days=policy.max_period_days,
-        )
-    return start, data.end
-
-
-async def create_reservation(
-    *,
-    session: AsyncSession,
-    principal: Principal,
-    data: ReservationCreate,
-    now: dt.datetime,
-    settings: ReservationsSettings,
-) -> Reservation:
-    """Validate and record a request; with auto-approval, allocate or waitlist it at once."""
-    institution = await get_institution(session=session, number=data.institution_number)
-    access.ensure_may_request(
-        principal,
-        institution=institution.registration_number,
-        municipality=institution.municipality_code,
-        learner_id=data.learner_id,
-        beneficiary=data.beneficiary,
-        sources=[c.source for c in data.social_criteria],
-    )
-    policy = await effective_policy(session, institution.municipality_code)
-    start, end = resolve_period(data, policy, now, settings)
-    if data.device_id is not None:
-        await _ensure_device_here(session, data.device_id, institution.registration_number)
-    locks = Locks(session)
-    verified: list[dict[str, str]] = []
-    if data.beneficiary is Beneficiary.LEARNER:
-        # Two parallel requests cannot both pass the limit, nor miss a verification arriving.
-        await locks.learner(data.learner_id)
-        await _ensure_below_limit(session, data.learner_id, policy, now)
-        verified = await verified_claims(session, data.learner_id)
-    reservation = _new_reservation(principal, data, institution, (start, end), verified, now)
-    ReservationRepository(session).add(reservation)
-    await session.flush()
-    events.publish(session, events.REQUESTED, reservation)
-    # Only the decision needs the institution's lock; a `requested` row is no one's business
-    # until then (rebalance looks at waitlisted ones).
-    await locks.institution(institution.registration_number)
-    if policy.auto_approve and not await allocate_newcomer(session, reservation, now=now):
-        await _waitlist(session, reservation)
-    return reservation
-
-
-async def _ensure_device_here(session: AsyncSession, device_id: uuid.UUID, number: str) -> None:
-    device = await DeviceRepository(session).get(device_id)
-    if device is None:
-        raise DeviceNotFound(f"No device {device_id} is known to reservations")
-    if device.institution_number != number:
-        raise DeviceNotAtInstitution(f"Device {device_id} is not at institution {number}")
-
-
-async def _ensure_below_limit(
-    session: AsyncSession, learner_id: str, policy: Policy, now: dt.datetime
-) -> None:
-    active = await ReservationRepository(session).count_active(learner_id, now)
-    if active >= policy.max_active_per_learner:
-        raise ActiveLimitReached(
-            f"The learner already has {active} active reservation(s); the limit is "
-            f"{policy.max_active_per_learner}",
-            limit=policy.max_active_per_learner,
-        )
-
-
-def _new_reservation(
-    principal: Principal,
-    data: ReservationCreate,
-    institution: Institution,
-    period: tuple[dt.datetime, dt.datetime],
-    verified: list[dict[str, str]],
-    now: dt.datetime,
-) -> Reservation:
-    wanted = data.criteria.model_dump() if data.criteria else {}
-    claims = [c.model_dump(mode="json") for c in data.social_criteria]
-    start, end = period
-    return Reservation(
-        id=uuid.uuid4(),
-        municipality_code=institution.municipality_code,
-        institution_number=institution.registration_number,
-        beneficiary=data.beneficiary,
-        learner_id=data.learner_id,
-        requested_by=principal.client_id or principal.subject,
-        requested_device_id=data.device_id,
-        social_criteria=claims,
-        verified_criteria=verified,
-        priority_score=score_of(claims, verified),
-        state=S.REQUESTED,
-        period_start=start,
-        period_end=end,
-        requested_at=now,
-        **wanted,
-    )
 
 
 async def _waitlist(session: AsyncSession, reservation: Reservation) -> None:

@@ -1,0 +1,159 @@
+"""The statements of a new request: each reads or writes all it can in one round trip."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reservations_service.models import (
+    ALLOCATING,
+    Device,
+    Institution,
+    LearnerCriterion,
+    Policy,
+    Reservation,
+)
+from reservations_service.repository.core import (
+    LENDABLE_STATUSES,
+    active_count,
+    institution_lock,
+    learner_lock,
+)
+
+
+class Opening(NamedTuple):
+    """What a new request reads first: its institution's municipality and stored policy."""
+
+    municipality_code: str
+    policy: Policy | None
+
+
+class Facts(NamedTuple):
+    """What deciding a new request reads under the locks, in one statement.
+
+    `devices` are the institution's lendable devices (id order) with the periods they are
+    allocated for that have not ended: (id, category, os, screen_inches, touch,
+    catalogue_item_code, starts, ends).
+    """
+
+    active: int
+    verified: list[tuple[str, str]]
+    devices: list[tuple[Any, ...]]
+
+
+POLICY_COLUMNS = (
+    Policy.auto_approve,
+    Policy.max_active_per_learner,
+    Policy.max_period_days,
+    Policy.pickup_days,
+    Policy.school_year_end,
+    Policy.version,
+    Policy.updated_by,
+)
+RESERVATION = Reservation.__table__
+# Generated or set by the database; everything else a new request writes itself.
+SERVER_SET = frozenset({"created_at", "updated_at", "period"})
+INSERT_DECIDED = insert(RESERVATION).on_conflict_do_nothing().returning(RESERVATION.c.id)
+
+
+class RequestRepository:
+    """The statements of a new request: each reads or writes all it can in one round trip."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def open(self, institution_number: str, learner_id: str | None) -> Opening | None:
+        """Take the learner's lock (if any), then the institution's shared lock, and read the
+        institution's municipality and stored policy; None for an unknown institution."""
+        locks = [learner_lock(learner_id)] if learner_id is not None else []
+        locks.append(institution_lock(institution_number, shared=True))
+        stmt = (
+            select(Institution.municipality_code, Policy.municipality_code, *POLICY_COLUMNS)
+            .add_columns(*locks)  # after the columns: the target list is evaluated in order
+            .outerjoin(Policy, Policy.municipality_code == Institution.municipality_code)
+            .where(Institution.registration_number == institution_number)
+        )
+        row = (await self.session.execute(stmt)).first()
+        if row is None:
+            return None
+        if row[1] is None:
+            return Opening(row[0], None)
+        names = [c.key for c in POLICY_COLUMNS]
+        stored = dict(zip(names, row[2 : 2 + len(names)], strict=True))
+        return Opening(row[0], Policy(municipality_code=row[0], **stored))
+
+    async def facts(self, institution_number: str, learner_id: str, now: dt.datetime) -> Facts:
+        """The learner's active count and verified criteria, and the institution's lendable
+        devices with their bookings (see `Facts`)."""
+        pairs = (
+            select(LearnerCriterion.criterion, LearnerCriterion.source)
+            .where(LearnerCriterion.learner_id == learner_id)
+            .distinct()
+            .subquery()
+        )
+        order = aggregate_order_by
+        known = select(
+            active_count(learner_id, now).scalar_subquery().label("active"),
+            select(func.array_agg(order(pairs.c.criterion, pairs.c.criterion, pairs.c.source)))
+            .scalar_subquery()
+            .label("criteria"),
+            select(func.array_agg(order(pairs.c.source, pairs.c.criterion, pairs.c.source)))
+            .scalar_subquery()
+            .label("sources"),
+        ).subquery()
+        devices = self._lendable_with_bookings(institution_number, now)
+        stmt = (
+            select(known, devices)
+            .select_from(known.outerjoin(devices, true()))
+            .order_by(devices.c.id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        first = rows[0]
+        verified = list(zip(first.criteria or [], first.sources or [], strict=True))
+        lendable = [tuple(r[3:]) for r in rows if r.id is not None]
+        return Facts(int(first.active), verified, lendable)
+
+    @staticmethod
+    def _lendable_with_bookings(institution_number: str, now: dt.datetime) -> Any:
+        booked = and_(
+            Reservation.device_id == Device.id,
+            Reservation.state.in_(ALLOCATING),
+            Reservation.period_end > now,
+        )
+        held = Reservation.id.is_not(None)
+        by_period = (Reservation.period_start, Reservation.period_end)
+        return (
+            select(
+                Device.id,
+                Device.category,
+                Device.os,
+                Device.screen_inches,
+                Device.touch,
+                Device.catalogue_item_code,
+                func.array_agg(aggregate_order_by(Reservation.period_start, *by_period))
+                .filter(held)
+                .label("starts"),
+                func.array_agg(aggregate_order_by(Reservation.period_end, *by_period))
+                .filter(held)
+                .label("ends"),
+            )
+            .outerjoin(Reservation, booked)
+            .where(
+                Device.institution_number == institution_number,
+                Device.status.in_(LENDABLE_STATUSES),
+            )
+            .group_by(Device.id)
+            .subquery()
+        )
+
+    async def insert(self, reservation: Reservation) -> bool:
+        """Insert a reservation as decided; False when the exclusion constraint refuses its
+        allocation (another request took the device meanwhile), and nothing was written."""
+        values = {
+            c.key: getattr(reservation, c.key) for c in RESERVATION.c if c.key not in SERVER_SET
+        }
+        return (await self.session.execute(INSERT_DECIDED, values)).first() is not None
