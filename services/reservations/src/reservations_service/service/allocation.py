@@ -2,7 +2,8 @@
 
 Every decision that gives or takes a device at an institution runs while holding that
 institution's transaction-scoped advisory lock (`Locks.institution`), so decisions at one
-institution happen one at a time and in priority order. The guarantee against double
+institution happen one at a time and in priority order; new requests hold it in shared mode,
+which keeps releases out while they decide (see `requesting`). The guarantee against double
 booking is still the database's: the exclusion constraint on `(device_id, period)` over
 `approved`/`fulfilled` rows. Each allocation is flushed in a savepoint; a violation
 (SQLSTATE 23P01, possible only if a device changed institution between two decisions) rolls
