@@ -49,14 +49,16 @@ def waitlist_key() -> list[ColumnElement[Any]]:
     return [-Reservation.priority_score, Reservation.requested_at, Reservation.id]
 
 
-def institution_lock(number: str, *, shared: bool = False) -> ColumnElement[Any]:
+def institution_lock(
+    number: str | ColumnElement[str], *, shared: bool = False
+) -> ColumnElement[Any]:
     """The expression that takes an institution's lock (shared: only new requests hold it so,
     see `service.requesting`)."""
     take = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
     return take(LOCK_INSTITUTION, func.hashtext(number))
 
 
-def learner_lock(learner_id: str) -> ColumnElement[Any]:
+def learner_lock(learner_id: str | ColumnElement[str]) -> ColumnElement[Any]:
     """The expression that takes a learner's lock."""
     return func.pg_advisory_xact_lock(LOCK_LEARNER, func.hashtext(learner_id))
 
@@ -322,7 +324,9 @@ class ReservationRepository:
         return list(await self.session.scalars(stmt))
 
 
-def active_count(learner_id: str, now: dt.datetime) -> Select[int]:
+def active_count(
+    learner_id: str | ColumnElement[str], now: dt.datetime | ColumnElement[dt.datetime]
+) -> Select[int]:
     """Count of a learner's waiting or approved reservations and of loans not ended yet."""
     return select(func.count()).where(
         Reservation.learner_id == learner_id,

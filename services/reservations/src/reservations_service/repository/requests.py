@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, select, true
+from sqlalchemy import DateTime, Select, String, Subquery, and_, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +59,86 @@ RESERVATION = Reservation.__table__
 SERVER_SET = frozenset({"created_at", "updated_at", "period"})
 INSERT_DECIDED = insert(RESERVATION).on_conflict_do_nothing().returning(RESERVATION.c.id)
 
+# The statements are built once: SQLAlchemy then finds them in its cache without walking them.
+LEARNER = bindparam("learner", type_=String())
+INSTITUTION = bindparam("institution", type_=String())
+NOW = bindparam("now", type_=DateTime(timezone=True))
+
+
+def _opening(*, learner: bool) -> Select[Any]:
+    """Locks (the learner's first), the institution's municipality and its stored policy."""
+    locks = [learner_lock(LEARNER)] if learner else []
+    locks.append(institution_lock(INSTITUTION, shared=True))
+    return (
+        select(Institution.municipality_code, Policy.municipality_code, *POLICY_COLUMNS)
+        .add_columns(*locks)  # after the columns: the target list is evaluated in order
+        .outerjoin(Policy, Policy.municipality_code == Institution.municipality_code)
+        .where(Institution.registration_number == INSTITUTION)
+    )
+
+
+def _lendable_with_bookings() -> Subquery:
+    """The institution's lendable devices with the periods of their allocations not ended."""
+    booked = and_(
+        Reservation.device_id == Device.id,
+        Reservation.state.in_(ALLOCATING),
+        Reservation.period_end > NOW,
+    )
+    held = Reservation.id.is_not(None)
+    by_period = (Reservation.period_start, Reservation.period_end)
+    return (
+        select(
+            Device.id,
+            Device.category,
+            Device.os,
+            Device.screen_inches,
+            Device.touch,
+            Device.catalogue_item_code,
+            func.array_agg(aggregate_order_by(Reservation.period_start, *by_period))
+            .filter(held)
+            .label("starts"),
+            func.array_agg(aggregate_order_by(Reservation.period_end, *by_period))
+            .filter(held)
+            .label("ends"),
+        )
+        .outerjoin(Reservation, booked)
+        .where(
+            Device.institution_number == INSTITUTION,
+            Device.status.in_(LENDABLE_STATUSES),
+        )
+        .group_by(Device.id)
+        .subquery()
+    )
+
+
+def _facts() -> Select[Any]:
+    """One row of the learner's facts joined to every lendable device (at least one row)."""
+    pairs = (
+        select(LearnerCriterion.criterion, LearnerCriterion.source)
+        .where(LearnerCriterion.learner_id == LEARNER)
+        .distinct()
+        .subquery()
+    )
+    order = aggregate_order_by
+    known = select(
+        active_count(LEARNER, NOW).scalar_subquery().label("active"),
+        select(func.array_agg(order(pairs.c.criterion, pairs.c.criterion, pairs.c.source)))
+        .scalar_subquery()
+        .label("criteria"),
+        select(func.array_agg(order(pairs.c.source, pairs.c.criterion, pairs.c.source)))
+        .scalar_subquery()
+        .label("sources"),
+    ).subquery()
+    devices = _lendable_with_bookings()
+    return (
+        select(known, devices).select_from(known.outerjoin(devices, true())).order_by(devices.c.id)
+    )
+
+
+OPEN_FOR_LEARNER = _opening(learner=True)
+OPEN_FOR_STAFF = _opening(learner=False)
+FACTS = _facts()
+
 
 class RequestRepository:
     """The statements of a new request: each reads or writes all it can in one round trip."""
@@ -69,15 +149,9 @@ class RequestRepository:
     async def open(self, institution_number: str, learner_id: str | None) -> Opening | None:
         """Take the learner's lock (if any), then the institution's shared lock, and read the
         institution's municipality and stored policy; None for an unknown institution."""
-        locks = [learner_lock(learner_id)] if learner_id is not None else []
-        locks.append(institution_lock(institution_number, shared=True))
-        stmt = (
-            select(Institution.municipality_code, Policy.municipality_code, *POLICY_COLUMNS)
-            .add_columns(*locks)  # after the columns: the target list is evaluated in order
-            .outerjoin(Policy, Policy.municipality_code == Institution.municipality_code)
-            .where(Institution.registration_number == institution_number)
-        )
-        row = (await self.session.execute(stmt)).first()
+        params = {"institution": institution_number, "learner": learner_id}
+        stmt = OPEN_FOR_STAFF if learner_id is None else OPEN_FOR_LEARNER
+        row = (await self.session.execute(stmt, params)).first()
         if row is None:
             return None
         if row[1] is None:
@@ -89,66 +163,12 @@ class RequestRepository:
     async def facts(self, institution_number: str, learner_id: str, now: dt.datetime) -> Facts:
         """The learner's active count and verified criteria, and the institution's lendable
         devices with their bookings (see `Facts`)."""
-        pairs = (
-            select(LearnerCriterion.criterion, LearnerCriterion.source)
-            .where(LearnerCriterion.learner_id == learner_id)
-            .distinct()
-            .subquery()
-        )
-        order = aggregate_order_by
-        known = select(
-            active_count(learner_id, now).scalar_subquery().label("active"),
-            select(func.array_agg(order(pairs.c.criterion, pairs.c.criterion, pairs.c.source)))
-            .scalar_subquery()
-            .label("criteria"),
-            select(func.array_agg(order(pairs.c.source, pairs.c.criterion, pairs.c.source)))
-            .scalar_subquery()
-            .label("sources"),
-        ).subquery()
-        devices = self._lendable_with_bookings(institution_number, now)
-        stmt = (
-            select(known, devices)
-            .select_from(known.outerjoin(devices, true()))
-            .order_by(devices.c.id)
-        )
-        rows = (await self.session.execute(stmt)).all()
+        params = {"institution": institution_number, "learner": learner_id, "now": now}
+        rows = (await self.session.execute(FACTS, params)).all()
         first = rows[0]
         verified = list(zip(first.criteria or [], first.sources or [], strict=True))
         lendable = [tuple(r[3:]) for r in rows if r.id is not None]
         return Facts(int(first.active), verified, lendable)
-
-    @staticmethod
-    def _lendable_with_bookings(institution_number: str, now: dt.datetime) -> Any:
-        booked = and_(
-            Reservation.device_id == Device.id,
-            Reservation.state.in_(ALLOCATING),
-            Reservation.period_end > now,
-        )
-        held = Reservation.id.is_not(None)
-        by_period = (Reservation.period_start, Reservation.period_end)
-        return (
-            select(
-                Device.id,
-                Device.category,
-                Device.os,
-                Device.screen_inches,
-                Device.touch,
-                Device.catalogue_item_code,
-                func.array_agg(aggregate_order_by(Reservation.period_start, *by_period))
-                .filter(held)
-                .label("starts"),
-                func.array_agg(aggregate_order_by(Reservation.period_end, *by_period))
-                .filter(held)
-                .label("ends"),
-            )
-            .outerjoin(Reservation, booked)
-            .where(
-                Device.institution_number == institution_number,
-                Device.status.in_(LENDABLE_STATUSES),
-            )
-            .group_by(Device.id)
-            .subquery()
-        )
 
     async def insert(self, reservation: Reservation) -> bool:
         """Insert a reservation as decided; False when the exclusion constraint refuses its
