@@ -35,7 +35,7 @@ import inventory_service.main
 import reservations_service.main
 import tickets_service.main
 from bench.dataset import bearer, platform_admin, seed
-from bench.infra import Infra, Server, gateway_server, service_server
+from bench.infra import Infra, Server, cpu_seconds, gateway_server, service_server
 from bench.relay import delete_topics
 from bench.report import Row
 from bench.search import percentile
@@ -79,7 +79,12 @@ class Stack:
     guardian_id: str
     admin: dict[str, str]
     school: dict[str, str]
+    pids: dict[str, int] = field(default_factory=dict)
     server_errors: int = 0
+
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds each service's processes (uvicorn and its workers) have used so far."""
+        return {name: cpu_seconds(pid) or 0.0 for name, pid in self.pids.items()}
 
     async def count(self, response: httpx.Response) -> None:
         """httpx response hook: tally the 5xx answers."""
@@ -348,6 +353,7 @@ async def running_stack(infra: Infra) -> AsyncIterator[Stack]:
         admin = bearer(platform_admin(infra.issuer))
         stack = Stack({}, infra.issuer, person["sub"], admin, bearer(school))
         for name, server in servers.items():
+            stack.pids[name] = server.pid
             stack.clients[name] = await exits.enter_async_context(httpx.AsyncClient(
                 base_url=server.url, timeout=30, event_hooks={"response": [stack.count]}
             ))  # fmt: skip
@@ -406,6 +412,24 @@ def rows_for(
     ]  # fmt: skip
 
 
+def spent(before: dict[str, float], after: dict[str, float], per: int) -> dict[str, float]:
+    """Milliseconds of CPU each service used between two readings, per journey (or floor)."""
+    return {name: (after[name] - before[name]) * 1000 / per for name in before}
+
+
+def cpu_rows(cpu: dict[str, float], floor: dict[str, float]) -> list[Row]:
+    """Server CPU per journey, per service and in all, beside the CPU the HTTP floor's /healthz
+    round trips cost the same servers (per journey's worth of calls). Measured journeys only;
+    it includes the services' background work (relays, consumers, housekeeping) meanwhile."""
+    name = f"Journey ({JOURNEYS}, {CONCURRENT} at a time): server CPU per journey"
+    rows = [Row(f"{name}, all services", sum(cpu.values()), "ms", baseline=sum(floor.values()),
+                baseline_name=f"{len(CALLS)} GET /healthz")]  # fmt: skip
+    rows += [Row(f"{name}, {service}", ms, "ms", baseline=floor[service],
+                 baseline_name="its share of the /healthz calls")
+             for service, ms in cpu.items()]  # fmt: skip
+    return rows
+
+
 def notes_for(
     journeys: list[Journey], floor_ms: float, hop: float, failures: list[str]
 ) -> list[str]:
@@ -442,10 +466,15 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
     """Start the stack, run the journeys, measure the floors beside them."""
     async with running_stack(infra) as stack:
         await prepare(stack)
+        before = stack.cpu_s()
         journeys, failures = await loans(stack)
-        floor_ms, hop = p50(await http_floor_ms(stack)), p50(await hop_ms(infra.bootstrap))
+        cpu = spent(before, stack.cpu_s(), JOURNEYS)
+        before = stack.cpu_s()
+        floor_ms = p50(await http_floor_ms(stack))
+        floor_cpu = spent(before, stack.cpu_s(), JOURNEYS)
+        hop = p50(await hop_ms(infra.bootstrap))
         letters = await dead_letters(stack)
     if not journeys:
         raise RuntimeError(f"no journey completed: {'; '.join(failures[:3])}")
     rows = rows_for(journeys, floor_ms, hop, stack.server_errors, letters)
-    return rows, notes_for(journeys, floor_ms, hop, failures)
+    return rows + cpu_rows(cpu, floor_cpu), notes_for(journeys, floor_ms, hop, failures)

@@ -74,6 +74,7 @@ class GatewayPeopleDirectory:
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = asyncio.Lock()
+        self._shared: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
 
     @classmethod
     def from_settings(cls, settings: ContractsSettings) -> GatewayPeopleDirectory:
@@ -86,16 +87,22 @@ class GatewayPeopleDirectory:
         )
 
     def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self._base_url, timeout=self._timeout, transport=self._transport
-        )
+        # One client (and its kept-alive connections) per event loop: a client per lookup paid
+        # for a new TLS context and a new connection every time.
+        loop = asyncio.get_running_loop()
+        if self._shared is None or self._shared[0] is not loop or self._shared[1].is_closed:
+            client = httpx.AsyncClient(
+                base_url=self._base_url, timeout=self._timeout, transport=self._transport
+            )
+            self._shared = (loop, client)
+        return self._shared[1]
 
     async def person(self, person_id: uuid.UUID) -> PersonIdentity:
         """Names and personal code of the person."""
-        async with self._client() as client:
-            response = await self._get_person(client, person_id, fresh_token=False)
-            if response.status_code == 401:  # revoked or rotated: one retry with a new token
-                response = await self._get_person(client, person_id, fresh_token=True)
+        client = self._client()
+        response = await self._get_person(client, person_id, fresh_token=False)
+        if response.status_code == 401:  # revoked or rotated: one retry with a new token
+            response = await self._get_person(client, person_id, fresh_token=True)
         if response.status_code == 404:
             raise PersonNotFound(f"The gateway knows no person {person_id} with a personal code")
         if response.status_code >= 500:

@@ -1,6 +1,8 @@
 """Consumer runner: apply each event once (inbox), commit offsets after the database.
 
-By default each record is applied in its own transaction through its type's handler. A
+By default each record is applied in its own transaction through its type's handler; the
+partitions of one poll are applied side by side (up to `partitions_at_once`), each in order,
+and each commits its own offsets once its records are applied. A
 consumer that must ingest fast (a read model) may also pass a `batch_handler`: then all the
 records of one poll are applied in one transaction (one bulk inbox insert, one handler call
 with the events not seen before); if that batch fails for a reason other than the database
@@ -18,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -153,12 +155,14 @@ class ConsumerRunner:
         settings: ServiceSettings,
         batch_handler: BatchHandler | None = None,
         max_records: int = 500,
+        partitions_at_once: int = 4,
     ) -> None:
         self.name = name
         self._topics = topics
         self._handlers = handlers
         self._batch_handler = batch_handler
         self._max_records = max_records
+        self._partitions_at_once = partitions_at_once
         self._sessions = session_factory
         self._settings = settings
         self._stopping = asyncio.Event()
@@ -210,12 +214,32 @@ class ConsumerRunner:
                         {tp: records[-1].offset + 1 for tp, records in batches.items()}
                     )
                     continue
-                for tp, records in batches.items():
-                    for record in records:
-                        await self.handle_record(record)
-                    await self._consumer.commit({tp: records[-1].offset + 1})
+                await self._handle_partitions(batches)
             finally:
                 self._busy = False
+
+    async def _handle_partitions(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        # One key stays in one partition, so partitions are applied side by side (a slow event
+        # holds up only its own partition) and each partition's records in order. Every
+        # partition runs to its end before an error is raised, so no work is cut off halfway.
+        lanes = asyncio.Semaphore(self._partitions_at_once)
+        outcomes = await asyncio.gather(
+            *(self._handle_partition(lanes, tp, records) for tp, records in batches.items()),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _handle_partition(
+        self, lanes: asyncio.Semaphore, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> None:
+        async with lanes:
+            for record in records:
+                await self.handle_record(record)
+            # Only this partition's handled records: the others commit their own.
+            assert self._consumer is not None
+            await self._consumer.commit({tp: records[-1].offset + 1})
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
 from contracts_service.exceptions import BorrowerUnknown, DeviceUnknown, PersonNotFound
-from contracts_service.gateway import PeopleDirectory
+from contracts_service.gateway import PeopleDirectory, PersonIdentity
 from contracts_service.models import Contract
 from contracts_service.repository import ContractRepository, DeviceRepository
 from contracts_service.service import drafting, lifecycle
@@ -68,6 +69,22 @@ async def _learner_name(people: PeopleDirectory, approval: Approval) -> str | No
     return learner.full_name
 
 
+async def _people(
+    people: PeopleDirectory, borrower_id: uuid.UUID, approval: Approval
+) -> tuple[PersonIdentity, str | None]:
+    # Both lookups at once; a failure of the borrower's wins, as if asked one after the other.
+    lookups = (people.person(borrower_id), _learner_name(people, approval))
+    found: list[PersonIdentity | str | BaseException | None]
+    found = await asyncio.gather(*lookups, return_exceptions=True)
+    borrower, learner = found
+    if isinstance(borrower, BaseException):
+        raise borrower
+    if isinstance(learner, BaseException):
+        raise learner
+    assert isinstance(borrower, PersonIdentity) and not isinstance(learner, PersonIdentity)
+    return borrower, learner
+
+
 async def approved(
     session: AsyncSession,
     *,
@@ -85,7 +102,7 @@ async def approved(
     if device is None:
         raise DeviceUnknown(f"Device {approval.device_id} is not known (yet)")
     borrower_id = _borrower_id(approval)
-    borrower = await people.person(borrower_id)
+    borrower, learner_name = await _people(people, borrower_id, approval)
     facts = drafting.ReservationFacts(
         reservation_id=approval.reservation_id,
         device_id=approval.device_id,
@@ -103,7 +120,7 @@ async def approved(
         facts=facts,
         device=device,
         borrower=borrower,
-        learner_name=await _learner_name(people, approval),
+        learner_name=learner_name,
         now=now,
     )
 
