@@ -805,9 +805,11 @@ async def database_and_broker(
 
 # Where a start goes (measured on the 2-core machine, idle / under load): this script's imports
 # 4 / 10-20 s; PostgreSQL's initdb and start 1.5 / 2-15 s; the migrations 1 / 5-12 s (the
-# broker starts meanwhile); fifteen processes importing and becoming ready 15 / 25-70 s (the
-# bulk: about 25 s of CPU); seeding 0.5 / 2 s; statistics counting the devices 1-3 s. A stop:
-# the processes 1-3 s, PostgreSQL's shutdown checkpoint 0.1 / 6-20 s (its fsync).
+# broker starts meanwhile, and the launcher imports the libraries: 5-6 s of CPU); sixteen
+# processes forked from the launcher and ready 6 s under a load of 10 (0.2-1 s of CPU each for
+# their own modules; each used to import everything itself, 2.5-4 s of CPU, 40-50 s a stack);
+# seeding 0.5 / 2 s; statistics counting the devices 1-3 s. A stop: the processes 1-3 s,
+# PostgreSQL's shutdown checkpoint 0.1 / 6-20 s (its fsync).
 async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None:
     """Start the stack, seed it, print where it is, and run until stopped."""
     stop = asyncio.Event()
