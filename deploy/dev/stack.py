@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 from demo import RIGA, SeedError, seed_grants, seed_inventory, seed_lenders, seed_statistics
+from launcher import Forked, Launcher, LauncherError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -208,15 +209,19 @@ class Running:
     """A process the stack started, with the file its output goes to."""
 
     name: str
-    process: subprocess.Popen[bytes]
-    log: Path | None = None
-    command: tuple[str, ...] = ()  # how to start it again
+    process: Forked
+    launcher: Launcher
+    log: Path
+    command: tuple[str, ...] = ()  # uvicorn's arguments, to start it again
     env: dict[str, str] | None = None
 
 
+STARTED = time.monotonic()
+
+
 def say(message: str) -> None:
-    """Print a stack message at once (stdout may be a pipe)."""
-    print(f"stack | {message}", flush=True)
+    """Print a stack message at once (stdout may be a pipe), with the seconds since the start."""
+    print(f"stack | {time.monotonic() - STARTED:6.1f} s | {message}", flush=True)
 
 
 def port_is_free(port: int) -> bool:
@@ -417,38 +422,48 @@ def helper_env(postgres: Postgres, urls: dict[str, str]) -> dict[str, str]:
     }
 
 
+def start_launcher(resources: contextlib.ExitStack) -> Launcher:
+    """The pre-loaded parent the stack's processes are forked from (`launcher.py`): it imports
+    the libraries while PostgreSQL and the broker start."""
+    logs = data_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    launcher = Launcher(str(REPO_ROOT), dict(os.environ), str(logs / "launcher.log"))
+    resources.callback(timed, "launcher", launcher.close)
+    return launcher
+
+
 def start_process(
-    name: str, command: list[str], env: dict[str, str], logs: Path, *, mode: str = "wb"
-) -> Running:
-    """Start a uvicorn process in its own session, output to `logs/<name>.log` (appended to
-    with `mode="ab"`)."""
+    launcher: Launcher, name: str, command: list[str], env: dict[str, str], logs: Path,
+    *, append: bool = False,
+) -> Running:  # fmt: skip
+    """Start `python -m uvicorn <command>` (forked by the launcher) in its own session, output
+    to `logs/<name>.log` (appended to with `append`); its pid in `run/<name>.pid`."""
     log = logs / f"{name}.log"
-    with log.open(mode) as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches only the stack, which stops it in order
-        )
-    return Running(name, process, log, tuple(command), env)
+    try:
+        process = launcher.start(command, env, str(REPO_ROOT), str(log), append=append,
+                                 timeout_s=READY_TIMEOUT_S)  # fmt: skip
+    except LauncherError as exc:
+        tail = log_tail(logs / "launcher.log")
+        raise StackError(f"{name}: {exc}\n--- launcher ---\n{tail}") from None
+    pids = data_dir() / "run"
+    pids.mkdir(exist_ok=True)
+    (pids / f"{name}.pid").write_text(f"{process.pid}\n")
+    return Running(name, process, launcher, log, tuple(command), env)
 
 
 def restart(running: Running) -> None:
     """Start a process that was killed again, in place (its log goes on)."""
-    assert running.log is not None and running.env is not None
-    again = start_process(running.name, list(running.command), running.env, running.log.parent,
-                          mode="ab")  # fmt: skip
+    assert running.env is not None
+    again = start_process(running.launcher, running.name, list(running.command), running.env,
+                          running.log.parent, append=True)  # fmt: skip
     running.process = again.process
     say(f"{running.name} was killed; started it again")
 
 
 def uvicorn(app: str, port: int, *options: str) -> list[str]:
-    """The uvicorn command line of an app on a loopback port."""
+    """uvicorn's arguments for an app on a loopback port (`python -m uvicorn …`)."""
     return [
-        sys.executable, "-m", "uvicorn", app, *options,
+        app, *options,
         "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "10",
     ]  # fmt: skip
 
@@ -489,14 +504,15 @@ def stop_processes(processes: list[Running]) -> None:
     for running in processes:
         try:
             running.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, LauncherError):
             say(f"{running.name} did not stop in time; killing it")
     for running in processes:
         _signal_group(running.process, signal.SIGKILL)
-        running.process.wait()
+        with contextlib.suppress(LauncherError):
+            running.process.wait()
 
 
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def _signal_group(process: Forked, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
 
@@ -731,6 +747,7 @@ def start_all(
     port_base: int,
     extra: dict[str, dict[str, str]],
     resources: contextlib.ExitStack,
+    launcher: Launcher,
 ) -> list[tuple[Running, str]]:
     """Start every service and helper in its own process; each with its readiness path."""
     logs = data_dir() / "logs"
@@ -742,12 +759,12 @@ def start_all(
     for service in SERVICES:
         command = uvicorn(service.module, shifted(service.port, port_base), *SERVICE_OPTIONS)
         env = service_env(service, postgres, bootstrap, urls, extra.get(service.name, {}))
-        running.append(start_process(service.name, command, env, logs))
+        running.append(start_process(launcher, service.name, command, env, logs))
         paths.append("/readyz")
     for helper in HELPERS:
         command = uvicorn(helper.app, shifted(helper.port, port_base), "--app-dir", str(DEV_DIR))
         env = {**helper_env(postgres, urls), **extra.get(helper.name, {})}
-        running.append(start_process(helper.name, command, env, logs))
+        running.append(start_process(launcher, helper.name, command, env, logs))
         paths.append("/healthz")
     say(f"started {', '.join(r.name for r in running)}; logs in {logs}")
     return list(zip(running, paths, strict=True))
@@ -788,9 +805,11 @@ async def database_and_broker(
 
 # Where a start goes (measured on the 2-core machine, idle / under load): this script's imports
 # 4 / 10-20 s; PostgreSQL's initdb and start 1.5 / 2-15 s; the migrations 1 / 5-12 s (the
-# broker starts meanwhile); fifteen processes importing and becoming ready 15 / 25-70 s (the
-# bulk: about 25 s of CPU); seeding 0.5 / 2 s; statistics counting the devices 1-3 s. A stop:
-# the processes 1-3 s, PostgreSQL's shutdown checkpoint 0.1 / 6-20 s (its fsync).
+# broker starts meanwhile, and the launcher imports the libraries: 5-6 s of CPU); sixteen
+# processes forked from the launcher and ready 6 s under a load of 10 (0.2-1 s of CPU each for
+# their own modules; each used to import everything itself, 2.5-4 s of CPU, 40-50 s a stack);
+# seeding 0.5 / 2 s; statistics counting the devices 1-3 s. A stop: the processes 1-3 s,
+# PostgreSQL's shutdown checkpoint 0.1 / 6-20 s (its fsync).
 async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None:
     """Start the stack, seed it, print where it is, and run until stopped."""
     stop = asyncio.Event()
@@ -802,6 +821,7 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
     if args.migrate_only:
         await start_database(resources, stop)
         return
+    launcher = start_launcher(resources)
     postgres, bootstrap = await database_and_broker(args, resources, stop)
     urls = urls_of(args.port_base)
     extra = {
@@ -812,7 +832,7 @@ async def run(args: argparse.Namespace, resources: contextlib.ExitStack) -> None
         "notifications": notifications_env(args.port_base, urls),
         "mail": mail_env(args.port_base),
     }
-    started = start_all(postgres, bootstrap, args.port_base, extra, resources)
+    started = start_all(postgres, bootstrap, args.port_base, extra, resources, launcher)
     await asyncio.gather(*(wait_ready(r, urls[r.name] + path, stop) for r, path in started))
     say("all services ready")
     if not args.no_seed:

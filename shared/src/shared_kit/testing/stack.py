@@ -296,12 +296,12 @@ class DevStack:
 
     def service_pid(self, name: str) -> int | None:
         """The pid of a service's process (e.g. `notifications`), to signal it in a drill; None
-        while it is not running."""
-        app = f"{name}_service.main:create_app"
-        for pid in descendants(self.process.pid):
-            with contextlib.suppress(OSError):
-                if app in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"):
-                    return pid
+        while it is not running. The stack writes it to `run/<name>.pid` at each (re)start (its
+        processes are forked from one pre-loaded parent, so their command lines are alike)."""
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((self.data_dir / "run" / f"{name}.pid").read_text())
+            if pid in descendants(self.process.pid) and alive(pid):
+                return pid
         return None
 
     def interrupt(self, timeout_s: float = STOP_TIMEOUT_S) -> int:
