@@ -45,6 +45,13 @@ def test_other_time_zones_keep_their_offset() -> None:
     assert json.loads(dumps({"at": at})) == {"at": "2026-01-01T12:00:00+02:00"}
 
 
+def test_uuids_of_asyncpg_rows_are_strings() -> None:
+    from asyncpg.pgproto.pgproto import UUID as AsyncpgUUID
+
+    value = uuid.uuid4()
+    assert dumps({"id": AsyncpgUUID(value.bytes)}) == dumps({"id": value})
+
+
 def test_unknown_types_are_refused() -> None:
     with pytest.raises(TypeError):
         dumps({"x": object()})

@@ -57,6 +57,54 @@ class TestReport:
         later = await world.get(ticket["id"])
         assert later["device"]["under_warranty"] is False and later["warranty_claim"] is True
 
+    async def test_answer_is_the_ticket_as_read(self, world: World) -> None:
+        device, _ = await world.lent(tag="RIX-ANSWER")
+        for body in (
+            {"device_id": device},
+            {"asset_tag": "RIX-ANSWER", "police_report_number": None},
+        ):
+            r = await world.client.post(
+                API,
+                json={
+                    **body,
+                    "category": "keyboard",
+                    "description": "Keys stick",
+                    "severity": "high",
+                },
+                headers=bearer(world.tokens.guardian),
+            )
+            assert r.status_code == 201, r.text
+            read = await world.client.get(
+                r.headers["Location"], headers=bearer(world.tokens.guardian)
+            )
+            assert r.content == read.content  # same fields, order, values and JSON
+            assert r.headers["ETag"] == read.headers["ETag"]
+            assert r.headers["content-type"] == read.headers["content-type"]
+
+    async def test_report_writes_ticket_history_and_event_together(
+        self, world: World, engine: AsyncEngine
+    ) -> None:
+        device, _ = await world.lent()
+        ticket = await world.report(world.tokens.guardian, device, severity="critical")
+        [history] = await sql(
+            engine,
+            "SELECT from_state, to_state::text, actor, at FROM ticket_transition "
+            "WHERE ticket_id = :id",
+            id=ticket["id"],
+        )
+        assert history[:3] == (None, "new", f"person:{GUARDIAN}")
+        assert history.at.isoformat().replace("+00:00", "Z") == ticket["opened_at"]
+        [opened] = [r for r in await world.outbox() if r.key == ticket["id"]]
+        data = json.loads(opened.payload)
+        assert data["number"] == ticket["number"] and data["severity"] == "critical"
+        assert data["response_due_at"] == ticket["sla"]["response_due_at"]
+        # A refused report writes nothing: no ticket, no history, no event.
+        before = len(await world.outbox())
+        await world.report(world.tokens.other_guardian, device, status=403)
+        assert len(await world.outbox()) == before
+        rows = await sql(engine, "SELECT count(*) FROM ticket_transition")
+        assert rows[0][0] == 1
+
     async def test_retry_with_the_same_key_replays(self, world: World) -> None:
         device, _ = await world.lent()
         body = {"device_id": device, "category": "screen", "description": "Flickers"}

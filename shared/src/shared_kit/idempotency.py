@@ -14,13 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import DateTime, Integer, String, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared_kit import fastjson
 from shared_kit.auth import CurrentPrincipal, Principal
 from shared_kit.db import Base
 from shared_kit.deps import SessionDep
@@ -117,6 +118,27 @@ class Idempotency:
                 )
             )
         return JSONResponse(body, status_code=status_code, headers=headers)
+
+    def respond_fast(
+        self, status_code: int, content: Any, headers: dict[str, str] | None = None
+    ) -> Response:
+        """`respond` for plain values (no models), rendered once by `fastjson` as pydantic
+        would render them; with a key, the stored body is that same JSON."""
+        body = fastjson.dumps(content)
+        if self.key is not None:
+            if self._hash is None:
+                raise RuntimeError("call replay() before respond_fast()")
+            self._session.add(
+                IdempotencyRecord(
+                    owner=self._owner,
+                    key=self.key,
+                    request_hash=self._hash,
+                    status_code=status_code,
+                    body=json.loads(body),
+                    headers=headers or {},
+                )
+            )
+        return Response(body, status_code, headers, media_type="application/json")
 
 
 def _owner(principal: Principal) -> str:

@@ -15,7 +15,7 @@ from tickets_service.service import access
 from tickets_service.service import tickets as service
 
 
-def get_settings(request: Request) -> TicketsSettings:
+async def get_settings(request: Request) -> TicketsSettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -61,35 +62,34 @@ def outbox_topic(session: AsyncSession) -> str:
     return str(topic)
 
 
+def _row(topic: str, evt: CloudEvent) -> dict[str, Any]:
+    return {
+        "event_id": uuid.UUID(evt.id),
+        "topic": topic,
+        "key": evt.subject,
+        "event_type": evt.type,
+        "headers": [[k, v.decode()] for k, v in evt.kafka_headers()],
+        "payload": evt.kafka_value(),
+    }
+
+
 def add_event(session: AsyncSession, evt: CloudEvent) -> None:
     """Queue an event in the caller's transaction; it is published only if that commits."""
-    session.add(
-        OutboxMessage(
-            event_id=uuid.UUID(evt.id),
-            topic=outbox_topic(session),
-            key=evt.subject,
-            event_type=evt.type,
-            headers=[[k, v.decode()] for k, v in evt.kafka_headers()],
-            payload=evt.kafka_value(),
-        )
-    )
+    session.add(OutboxMessage(**_row(outbox_topic(session), evt)))
     session.info[_PENDING] = True
+
+
+def outbox_values(session: AsyncSession, evt: CloudEvent) -> dict[str, Any]:
+    """An outbox row's column values for the caller's own INSERT (a change and its event in
+    one statement); the caller runs it in this session's transaction, as `add_event` would."""
+    session.info[_PENDING] = True
+    return _row(outbox_topic(session), evt)
 
 
 async def add_events(session: AsyncSession, evts: list[CloudEvent]) -> None:
     """Queue many events at once (bulk imports); same transaction rules as `add_event`."""
     topic = outbox_topic(session)
-    rows = [
-        {
-            "event_id": uuid.UUID(e.id),
-            "topic": topic,
-            "key": e.subject,
-            "event_type": e.type,
-            "headers": [[k, v.decode()] for k, v in e.kafka_headers()],
-            "payload": e.kafka_value(),
-        }
-        for e in evts
-    ]
+    rows = [_row(topic, e) for e in evts]
     for start in range(0, len(rows), 2000):
         await session.execute(insert(OutboxMessage), rows[start : start + 2000])
     if rows:

@@ -15,7 +15,15 @@ from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_r
 from shared_kit.problems import problem_responses
 from tickets_service.deps import Reader, Settings, ValidTicket, Writer
 from tickets_service.models import Category, Severity, TicketState
-from tickets_service.router.base import COMMON, PREFIX, READ, WRITE, headers, ticket_read
+from tickets_service.router.base import (
+    COMMON,
+    PREFIX,
+    READ,
+    WRITE,
+    headers,
+    opened_answer,
+    ticket_read,
+)
 from tickets_service.schemas import (
     AssignBody,
     ClockRead,
@@ -71,11 +79,11 @@ async def create_ticket(
     """Report a problem."""
     if replay := await idem.replay(body):
         return replay
-    ticket = await service.create_ticket(
+    ticket, device = await service.create_ticket(
         session=session, principal=principal, data=body, now=now, settings=settings
     )
-    answer = await ticket_read(session, ticket, now, settings.timezone)
-    return idem.respond(201, answer, {**headers(ticket), "Location": f"{PREFIX}/{ticket.id}"})
+    location = {"Location": f"{PREFIX}/{ticket.id}"}
+    return idem.respond_fast(201, opened_answer(ticket, device), {**headers(ticket), **location})
 
 
 @router.get("", response_model=Page[TicketRead])

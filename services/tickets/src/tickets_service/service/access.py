@@ -23,6 +23,8 @@ reopen it.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from shared_kit.auth import Principal, Role
 from shared_kit.tenancy import Scope, TenantForbidden
 from tickets_service.exceptions import (
@@ -30,7 +32,28 @@ from tickets_service.exceptions import (
     InternalCommentsForbidden,
     NoRelationToDevice,
 )
-from tickets_service.models import Device, Loan, ReporterKind, Ticket
+from tickets_service.models import ReporterKind, Ticket
+
+
+class Located(Protocol):
+    """Where a device belongs (a read-model device, or the report's facts row)."""
+
+    @property
+    def municipality_code(self) -> str: ...
+
+    @property
+    def institution_number(self) -> str | None: ...
+
+
+class Lent(Protocol):
+    """To whom a device is lent (a read-model loan, or the report's current loan)."""
+
+    @property
+    def borrower_id(self) -> str: ...
+
+    @property
+    def learner_id(self) -> str: ...
+
 
 READ_SCOPE = "tickets:read"
 WRITE_SCOPE = "tickets:write"
@@ -87,7 +110,7 @@ def school_admin(principal: Principal, institution: str | None) -> bool:
     )
 
 
-def relation(principal: Principal, device: Device, loan: Loan | None) -> ReporterKind | None:
+def relation(principal: Principal, device: Located, loan: Lent | None) -> ReporterKind | None:
     """In which capacity the principal may report a problem with the device (None: none)."""
     if supports(principal, device.municipality_code, write=True):
         return ReporterKind.SUPPORT
@@ -103,7 +126,7 @@ def relation(principal: Principal, device: Device, loan: Loan | None) -> Reporte
     return None
 
 
-def ensure_relation(principal: Principal, device: Device, loan: Loan | None) -> ReporterKind:
+def ensure_relation(principal: Principal, device: Located, loan: Lent | None) -> ReporterKind:
     """403 unless the principal has a relation to the device."""
     kind = relation(principal, device, loan)
     if kind is None:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.auth import Principal
+from shared_kit.events.outbox import outbox_values
 from shared_kit.tenancy import actor_of
 from tickets_service import events
 from tickets_service.config import TicketsSettings
@@ -33,7 +35,6 @@ from tickets_service.models import (
     Category,
     ContactPreference,
     Device,
-    Loan,
     ReporterKind,
     Severity,
     Ticket,
@@ -43,13 +44,17 @@ from tickets_service.models import (
 )
 from tickets_service.repository import (
     DeviceRepository,
+    FactsRow,
     LoanRepository,
     QueueCounts,
+    ReportFacts,
+    ReportRepository,
     TicketRepository,
 )
 from tickets_service.schemas import DeviceInfo, TicketCreate, TicketFilters
 from tickets_service.service import access, effects, policies, readmodel, sla
 from tickets_service.service.readmodel import ReturnFacts
+from tickets_service.service.sla import DEFAULT_TARGETS
 
 
 def local_today(now: dt.datetime, timezone: str) -> dt.date:
@@ -57,7 +62,7 @@ def local_today(now: dt.datetime, timezone: str) -> dt.date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def device_info(device: Device | None, today: dt.date) -> DeviceInfo | None:
+def device_info(device: Device | FactsRow | None, today: dt.date) -> DeviceInfo | None:
     """The device's status with its warranty and insurance as of today."""
     if device is None:
         return None
@@ -116,33 +121,38 @@ async def devices_of(
 # Reporting ----------------------------------------------------------------------------------
 
 
-async def _reported_device(
+async def _reported_facts(
     session: AsyncSession, principal: Principal, data: TicketCreate
-) -> tuple[Device, Loan | None, ReporterKind]:
-    devices, loans = DeviceRepository(session), LoanRepository(session)
-    if data.device_id is not None:
-        device = await devices.get(data.device_id)
-        if device is None:
-            raise DeviceNotFound(f"No device {data.device_id} is known to tickets")
-        loan = await loans.active_for(device.id)
-        return device, loan, access.ensure_relation(principal, device, loan)
+) -> tuple[ReportFacts, ReporterKind]:
+    reports = ReportRepository(session)
+    device_id = data.device_id or await _device_by_tag(session, principal, data)
+    facts = await reports.facts(device_id, data.severity)
+    if facts is None:
+        raise DeviceNotFound(f"No device {device_id} is known to tickets")
+    return facts, access.ensure_relation(principal, facts.device, facts.loan)
+
+
+async def _device_by_tag(
+    session: AsyncSession, principal: Principal, data: TicketCreate
+) -> uuid.UUID:
+    """The one device with this asset tag the principal is related to."""
     assert data.asset_tag is not None
+    devices, loans = DeviceRepository(session), LoanRepository(session)
     candidates = await devices.by_asset_tag(data.asset_tag)
     if not candidates:
         raise DeviceNotFound(f"No device with asset tag {data.asset_tag} is known to tickets")
     related = []
     for device in candidates:
         loan = await loans.active_for(device.id)
-        kind = access.relation(principal, device, loan)
-        if kind is not None:
-            related.append((device, loan, kind))
+        if access.relation(principal, device, loan) is not None:
+            related.append(device.id)
     if not related:
         access.ensure_relation(principal, candidates[0], None)  # raises 403
     if len(related) > 1:
         raise AmbiguousAssetTag(
             f"Asset tag {data.asset_tag} names {len(related)} devices you may report for; "
             "give device_id instead",
-            device_ids=[str(d.id) for d, _, _ in related],
+            device_ids=[str(d) for d in related],
         )
     return related[0]
 
@@ -154,38 +164,46 @@ async def create_ticket(
     data: TicketCreate,
     now: dt.datetime,
     settings: TicketsSettings,
-) -> Ticket:
-    """Validate and record a problem report."""
-    device, loan, kind = await _reported_device(session, principal, data)
+) -> tuple[Ticket, DeviceInfo | None]:
+    """Validate and record a problem report; the ticket as written and its device's info."""
+    facts, kind = await _reported_facts(session, principal, data)
+    device, loan, today = facts.device, facts.loan, local_today(now, settings.timezone)
+    institution = device.institution_number or (loan.institution_number if loan else None)
     repair = data.repair if data.repair is not None else data.category in REPAIR_CATEGORIES
-    under_warranty = device.warranty_ends_on is not None and device.warranty_ends_on >= (
-        local_today(now, settings.timezone)
+    under_warranty = device.warranty_ends_on is not None and device.warranty_ends_on >= today
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "number": facts.number,
+        "device_id": device.id,
+        "asset_tag": device.asset_tag,
+        "municipality_code": device.municipality_code,
+        "institution_number": institution,
+        "category": data.category,
+        "severity": data.severity,
+        "state": TicketState.NEW,
+        "description": data.description,
+        "contact_preference": data.contact_preference,
+        "police_report_number": data.police_report_number,
+        "source": TicketSource.API,
+        "reporter_id": access.reporter_id(principal),
+        "reporter_kind": kind,
+        "reporter_is_person": principal.client_id is None,
+        "contract_id": loan.contract_id if loan else None,
+        "learner_id": loan.learner_id if loan else None,
+        "borrower_id": loan.borrower_id if loan else None,
+        "repair": repair and data.category not in LOSS_CATEGORIES,
+        "warranty_claim": under_warranty and data.category in WARRANTY_CATEGORIES,
+        "return_photo_ids": [],
+        "version": 1,
+    }
+    ticket = Ticket(**values)  # never added to the session: written below in one statement
+    sla.start(ticket, now, facts.targets or DEFAULT_TARGETS[data.severity])
+    transition = {"id": uuid.uuid4(), "from_state": None, "to_state": TicketState.NEW}
+    event = outbox_values(session, events.ticket_event(events.OPENED, ticket))
+    await ReportRepository(session).insert(
+        ticket, {**transition, "actor": actor_of(principal), "at": now}, event
     )
-    ticket = Ticket(
-        id=uuid.uuid4(),
-        device_id=device.id,
-        asset_tag=device.asset_tag,
-        municipality_code=device.municipality_code,
-        institution_number=device.institution_number or (loan.institution_number if loan else None),
-        category=data.category,
-        severity=data.severity,
-        state=TicketState.NEW,
-        description=data.description,
-        contact_preference=data.contact_preference,
-        police_report_number=data.police_report_number,
-        source=TicketSource.API,
-        reporter_id=access.reporter_id(principal),
-        reporter_kind=kind,
-        reporter_is_person=principal.client_id is None,
-        contract_id=loan.contract_id if loan else None,
-        learner_id=loan.learner_id if loan else None,
-        borrower_id=loan.borrower_id if loan else None,
-        repair=repair and data.category not in LOSS_CATEGORIES,
-        warranty_claim=under_warranty and data.category in WARRANTY_CATEGORIES,
-        return_photo_ids=[],
-    )
-    await _open(session, ticket, now, actor_of(principal))
-    return ticket
+    return ticket, device_info(device, today)
 
 
 async def _open(session: AsyncSession, ticket: Ticket, now: dt.datetime, actor: str) -> None:

@@ -1,4 +1,4 @@
-"""All SQL of tickets lives here."""
+"""Repositories of tickets, devices, loans, policies, comments, photos and claims."""
 
 from __future__ import annotations
 

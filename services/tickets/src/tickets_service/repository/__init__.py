@@ -1,0 +1,33 @@
+"""All SQL of tickets lives here: the repositories (`base`) and the lean report path (`reports`)."""
+
+from tickets_service.repository.base import (
+    ClaimRepository,
+    CommentRepository,
+    DeviceRepository,
+    LoanRepository,
+    PhotoRepository,
+    PolicyRepository,
+    QueueCounts,
+    TicketRepository,
+)
+from tickets_service.repository.reports import (
+    CurrentLoan,
+    FactsRow,
+    ReportFacts,
+    ReportRepository,
+)
+
+__all__ = [
+    "ClaimRepository",
+    "CommentRepository",
+    "CurrentLoan",
+    "DeviceRepository",
+    "FactsRow",
+    "LoanRepository",
+    "PhotoRepository",
+    "PolicyRepository",
+    "QueueCounts",
+    "ReportFacts",
+    "ReportRepository",
+    "TicketRepository",
+]
