@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kit.events import CloudEvent
 from shared_kit.testing.client import running_app
@@ -31,6 +32,7 @@ from .conftest import (
     contract_event,
     device_event,
     snapshot,
+    sql,
 )
 
 CONTRACTS = Path(__file__).parents[3] / "contracts"
@@ -68,7 +70,11 @@ def returned(contract_id: str, device_id: str, condition: str, **extra: Any) -> 
 
 class TestFromTheBroker:
     async def test_damaged_return_opens_a_ticket_once_and_loans_drive_access(
-        self, live: httpx.AsyncClient, tokens: Tokens, settings: TicketsSettings
+        self,
+        live: httpx.AsyncClient,
+        tokens: Tokens,
+        settings: TicketsSettings,
+        engine: AsyncEngine,
     ) -> None:
         bootstrap = settings.kafka_bootstrap_servers
         damaged_device, damaged_contract = str(uuid.uuid4()), str(uuid.uuid4())
@@ -106,6 +112,7 @@ class TestFromTheBroker:
             damaged_contract, damaged_device, "damaged", notes="Cracked hinge", photo_ids=[photo]
         )
         replayed = returned(damaged_contract, damaged_device, "damaged")  # another route
+        fine_return = returned(fine_contract, fine_device, "good")
         await publish(
             bootstrap,
             settings.contracts_topic,
@@ -113,7 +120,7 @@ class TestFromTheBroker:
             damaged,  # redelivered
             replayed,
             returned(short_contract, short_device, "accessories_missing"),
-            returned(fine_contract, fine_device, "good"),
+            fine_return,
         )
 
         async def opened() -> list[dict[str, Any]] | None:
@@ -133,7 +140,13 @@ class TestFromTheBroker:
         assert auto[short_device]["category"] == "accessory_missing"
         assert auto[short_device]["repair"] is False
 
-        # The loans ended with the returns: the guardian's relation is gone.
+        # The loans ended with the returns: the guardian's relation is gone. Events of other
+        # contracts are applied side by side, so wait until the fine loan's return is applied.
+        async def fine_return_applied() -> bool:
+            query = "SELECT 1 FROM inbox_message WHERE event_id = :id"
+            return bool(await sql(engine, query, id=str(fine_return.id)))
+
+        await eventually(fine_return_applied)
         r = await live.post(API, json=body, headers=bearer(tokens.guardian))
         assert r.status_code == 403, r.text
         # School staff work with the institution's tickets.
