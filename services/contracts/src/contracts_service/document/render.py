@@ -20,6 +20,7 @@ from fpdf import FPDF
 
 from contracts_service.document import template as t
 from contracts_service.document import text
+from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
 from contracts_service.document.text import RIGA, date_lv
 from shared_kit.fields import PERSONAL_CODE
@@ -117,7 +118,12 @@ class Renderer:
         self.pdf.set_font(FONT, "B" if bold else "", size)
         if grey:
             self.pdf.set_text_color(*GREY)
-        self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", align="L")
+        lines = wrap(self.pdf, text)
+        if lines is None:
+            self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", align="L")
+        else:  # the lines multi_cell would make, each word measured once (see lines.py)
+            for line in lines:
+                self.pdf.cell(0, size * 0.5, line, new_x="LMARGIN", new_y="NEXT", align="L")
         self.pdf.set_text_color(0, 0, 0)
 
     def _gap(self, mm: float = 2.5) -> None:
