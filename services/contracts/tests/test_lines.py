@@ -8,11 +8,11 @@ import pytest
 from fpdf import FPDF
 
 from contracts_service.document import render
-from contracts_service.document.fonts import font_path
 from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData
 from contracts_service.document.render import FONT, render_pdf
 from contracts_service.document.template import CLAUSES
+from contracts_service.document.typefaces import font_path
 
 from .samples import contract_data
 

@@ -17,10 +17,10 @@ from fpdf import FPDF
 
 from contracts_service.document import template as t
 from contracts_service.document import text
-from contracts_service.document.fonts import FAMILY, add_fonts
 from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
 from contracts_service.document.text import RIGA, date_lv
+from contracts_service.document.typefaces import FAMILY, add_fonts
 from shared_kit.fields import PERSONAL_CODE
 
 FONT = FAMILY

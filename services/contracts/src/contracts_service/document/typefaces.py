@@ -9,7 +9,7 @@ gets a shallow copy of a font parsed once, with those parts new, and a fontTools
 lazily from bytes prepared once: the file without the tables fpdf2 drops from every subset
 anyway (layout, colour and bitmap tables), with the bounding boxes as the font ships them
 rather than recomputed for each subset. The glyphs, their outlines and widths and the
-character map are the font's own, so a page looks exactly as before (tests/test_fonts.py).
+character map are the font's own, so a page looks exactly as before (tests/test_typefaces.py).
 """
 
 from __future__ import annotations

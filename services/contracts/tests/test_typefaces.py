@@ -13,9 +13,9 @@ from fpdf import FPDF
 from pypdf import PdfReader
 
 from contracts_service.document import render
-from contracts_service.document.fonts import FAMILY, FILES, font_path
 from contracts_service.document.model import ContractData
 from contracts_service.document.render import render_pdf
+from contracts_service.document.typefaces import FAMILY, FILES, font_path
 
 from .samples import contract_data
 
