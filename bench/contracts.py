@@ -27,8 +27,9 @@ from bench.contract_sample import demo_sealer, render_and_seal, sample_contract
 from bench.infra import Infra
 from bench.report import Row
 from bench.search import percentile
-from contracts_service.document.render import FONT, font_path, render_pdf
+from contracts_service.document.render import FONT, render_pdf
 from contracts_service.document.seal import DocumentSealer
+from contracts_service.document.typefaces import font_path
 
 WARMUP = 3
 CONTRACTS = 60

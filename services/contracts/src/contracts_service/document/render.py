@@ -12,28 +12,20 @@ builds the agreement's text for reading in a page from the same pieces.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
-from importlib import resources
-from pathlib import Path
 
 from fpdf import FPDF
 
 from contracts_service.document import template as t
 from contracts_service.document import text
+from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
 from contracts_service.document.text import RIGA, date_lv
+from contracts_service.document.typefaces import FAMILY, add_fonts
 from shared_kit.fields import PERSONAL_CODE
 
-FONT = "DejaVu"
+FONT = FAMILY
 GREY = (90, 90, 90)
 PRODUCER = "Datori bērnam – computer libraries"
-
-
-@cache
-def font_path(name: str) -> Path:
-    """Path of a vendored font file (installed packages keep it next to this module)."""
-    with resources.as_file(resources.files("contracts_service.document") / "fonts" / name) as p:
-        return Path(p)
 
 
 def time_lv(moment: dt.datetime) -> str:
@@ -86,8 +78,7 @@ class Renderer:
         self.data = data
         pdf = _Pdf(format="A4")
         pdf.set_creation_date(data.issued_at.astimezone(dt.UTC))
-        pdf.add_font(FONT, "", str(font_path("DejaVuSans.ttf")))
-        pdf.add_font(FONT, "B", str(font_path("DejaVuSans-Bold.ttf")))
+        add_fonts(pdf)
         pdf.set_title(f"{t.TITLE[0]} {data.number}")
         pdf.set_subject(f"{t.TITLE[1]} {data.number}, version {data.version}")
         pdf.set_creator(PRODUCER)
@@ -117,7 +108,12 @@ class Renderer:
         self.pdf.set_font(FONT, "B" if bold else "", size)
         if grey:
             self.pdf.set_text_color(*GREY)
-        self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", align="L")
+        lines = wrap(self.pdf, text)
+        if lines is None:
+            self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", align="L")
+        else:  # the lines multi_cell would make, each word measured once (see lines.py)
+            for line in lines:
+                self.pdf.cell(0, size * 0.5, line, new_x="LMARGIN", new_y="NEXT", align="L")
         self.pdf.set_text_color(0, 0, 0)
 
     def _gap(self, mm: float = 2.5) -> None:

@@ -1,0 +1,96 @@
+"""Line breaking over measured words: the lines multi_cell makes, so the PDF is the same."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from fpdf import FPDF
+
+from contracts_service.document import render
+from contracts_service.document.lines import wrap
+from contracts_service.document.model import ContractData
+from contracts_service.document.render import FONT, render_pdf
+from contracts_service.document.template import CLAUSES
+from contracts_service.document.typefaces import font_path
+
+from .samples import contract_data
+
+WORDS = "Patapinājuma ņēmējs Ierīci lieto tikai mācībām – 01.09.2026. EUR 329,00 (ieskaitot) Ļ —"
+
+
+def page(size: float, bold: bool = False) -> FPDF:
+    """A page laid out as the contract's, in its font."""
+    pdf = FPDF(format="A4")
+    pdf.add_font(FONT, "B" if bold else "", str(font_path("DejaVuSans.ttf")))
+    pdf.set_margins(18, 16, 18)
+    pdf.add_page()
+    pdf.set_font(FONT, "B" if bold else "", size)
+    return pdf
+
+
+def multi_cell_lines(pdf: FPDF, text: str) -> list[str]:
+    """The lines fpdf2's own multi_cell breaks the text into."""
+    return list(pdf.multi_cell(0, 5, text, align="L", dry_run=True, output="LINES"))
+
+
+def texts() -> list[str]:
+    """The template's wording and random sentences of many lengths."""
+    rnd = random.Random(20)
+    words = WORDS.split()
+    found = [c.text[i] for c in CLAUSES for i in (0, 1)]
+    found += [" ".join(rnd.choices(words, k=rnd.randint(1, 120))) for _ in range(200)]
+    found += ["SHA-256: " + "0123456789abcdef" * 4, "x" * 60 + " " + "y" * 90]
+    return found
+
+
+class TestWrap:
+    @pytest.mark.parametrize(("size", "bold"), [(9.5, False), (8, False), (9.5, True), (15, True)])
+    def test_the_lines_are_multi_cells(self, size: float, bold: bool) -> None:
+        pdf = page(size, bold)
+        wrapped = 0
+        for text in texts():
+            lines = wrap(pdf, text)  # None: a word too wide, left to multi_cell
+            if lines is not None:
+                assert lines == multi_cell_lines(pdf, text), text
+                wrapped += 1
+        assert wrapped >= 200
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            " leading",
+            "trailing ",
+            "two  spaces",
+            "line\nfeed",
+            "soft\u00adhyphen",
+            "no\u00a0break",
+            "w" * 200,  # wider than the line: multi_cell breaks inside the word
+        ],
+    )
+    def test_what_it_does_not_break_is_left_to_multi_cell(self, text: str) -> None:
+        assert wrap(page(9.5), text) is None
+
+
+class TestSameDocument:
+    @staticmethod
+    def with_multi_cell_only(monkeypatch: pytest.MonkeyPatch, data: ContractData) -> bytes:
+        with monkeypatch.context() as m:
+            m.setattr(render, "wrap", lambda *_: None)
+            return render_pdf(data)
+
+    @pytest.mark.parametrize("kind", ["draft", "sealed"])
+    def test_the_pdf_is_byte_for_byte_the_multi_cell_one(
+        self, monkeypatch: pytest.MonkeyPatch, kind: str
+    ) -> None:
+        data = contract_data(9)
+        long_name = "Ogres novada pašvaldības Ķeguma Valsts ģimnāzija un mūzikas skola " * 2
+        data = data.model_copy(
+            update={
+                "kind": kind,
+                "signatures": data.signatures if kind == "sealed" else [],
+                "lender": data.lender.model_copy(update={"name": long_name.strip()}),
+            }
+        )
+        assert render_pdf(data) == self.with_multi_cell_only(monkeypatch, data)
