@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import inspect
 import itertools
 import json
 import time
@@ -158,8 +159,14 @@ async def sql_requests(database_url: str, mix: Mix) -> Iterator[Request]:
 def endpoint_call(kind: Kind, params: Params) -> Call:
     """The endpoint function called with a session, as FastAPI calls it for this request."""
     principal, arguments = principal_of(kind.token), typed(params)
+    filters = {k: v for k, v in arguments.items() if k in FILTERS}
+    rest = {k: v for k, v in arguments.items() if k not in FILTERS}
     return lambda session: inventory_router.search_devices(
-        session=session, principal=principal, **arguments
+        request=None,  # type: ignore[arg-type]  # only a CSV export reads it
+        session=session,
+        principal=principal,
+        filters=inventory_router.device_filters(**filters),
+        **rest,
     )
 
 
@@ -180,6 +187,10 @@ CONVERSIONS: dict[str, Callable[[Any], Any]] = {
     "category": Category,
     "warranty_before": dt.date.fromisoformat,
 }
+
+
+# The query parameters the endpoint takes through its `device_filters` dependency.
+FILTERS = frozenset(inspect.signature(inventory_router.device_filters).parameters)
 
 
 def typed(params: Params) -> dict[str, Any]:
