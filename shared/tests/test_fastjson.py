@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pydantic
 import pytest
+from asyncpg.pgproto import pgproto
 
 from shared_kit.fastjson import FastJSONResponse, dumps
 
@@ -38,6 +39,13 @@ def sample() -> Row:
 def test_same_bytes_as_pydantic() -> None:
     row = sample()
     assert dumps(row.model_dump()) == row.model_dump_json().encode()
+
+
+def test_uuids_as_asyncpg_returns_them() -> None:
+    value = uuid.uuid4()
+    theirs = pgproto.UUID(str(value))
+    assert type(theirs) is not uuid.UUID
+    assert dumps({"id": theirs}) == dumps({"id": value}) == f'{{"id":"{value}"}}'.encode()
 
 
 def test_other_time_zones_keep_their_offset() -> None:

@@ -6,6 +6,7 @@ dates as strings, `Decimal` as a string), so a lean endpoint answers byte for by
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +17,9 @@ OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: object) -> str:
-    """The types orjson leaves to us: decimals, as pydantic writes them."""
-    if isinstance(value, Decimal):
+    """The types orjson leaves to us, as pydantic writes them: decimals, and UUIDs of a
+    subclass (asyncpg returns its own, which orjson does not take for one)."""
+    if isinstance(value, Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
