@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.dataset import API, PLACES, TOKEN_TTL_S, bearer, municipality_admin
 from bench.infra import Server, cpu_seconds
@@ -161,13 +162,17 @@ def endpoint_call(kind: Kind, params: Params) -> Call:
     principal, arguments = principal_of(kind.token), typed(params)
     filters = {k: v for k, v in arguments.items() if k in FILTERS}
     rest = {k: v for k, v in arguments.items() if k not in FILTERS}
-    return lambda session: inventory_router.search_devices(
-        request=None,  # type: ignore[arg-type]  # only a CSV export reads it
-        session=session,
-        principal=principal,
-        filters=inventory_router.device_filters(**filters),
-        **rest,
-    )
+
+    async def call(session: AsyncSession) -> object:
+        return await inventory_router.search_devices(
+            request=None,  # type: ignore[arg-type]  # only a CSV export reads it
+            session=session,
+            principal=principal,
+            filters=await inventory_router.device_filters(**filters),
+            **rest,
+        )
+
+    return call
 
 
 def principal_of(token: str) -> Principal:
