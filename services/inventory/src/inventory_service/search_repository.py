@@ -33,7 +33,8 @@ DEVICE_SORTS: dict[str, tuple[ColumnElement[Any], Callable[[Any], Any]]] = {
     "warranty_ends_on": (WARRANTY_ORDER, lambda d: d.warranty_ends_on or NO_WARRANTY_END),
 }
 # What a search page shows of each device: DeviceRead's fields, in its order.
-READ_COLUMNS = [DEVICE[name] for name in DeviceRead.model_fields]
+READ_FIELDS = tuple(DeviceRead.model_fields)
+READ_COLUMNS = [DEVICE[name] for name in READ_FIELDS]
 MUNICIPALITY, INSTITUTION, CATALOGUE_ITEM = (
     Municipality.__table__.c,
     Institution.__table__.c,
@@ -45,6 +46,11 @@ def sort_key(sort: str, device: Any) -> tuple[Any, ...]:
     """The keyset position of a device (or a row of its columns) in a sort order (`-` first:
     descending)."""
     return (DEVICE_SORTS[sort.lstrip("-")][1](device), device.id)
+
+
+def as_read(row: Row[Any]) -> dict[str, Any]:
+    """A row of `page` as DeviceRead's fields (`Row._asdict` is twice as slow)."""
+    return dict(zip(READ_FIELDS, row, strict=True))
 
 
 def _escape_like(value: str) -> str:

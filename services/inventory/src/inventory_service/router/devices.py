@@ -26,7 +26,7 @@ from inventory_service.schemas import (
 from inventory_service.service import devices, export, history, states
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ReadSessionDep, SessionDep
 from shared_kit.downloads import download_headers
 from shared_kit.fastjson import FastJSONResponse
 from shared_kit.fields import ATVK_PATTERN
@@ -112,7 +112,7 @@ def wants_csv(format: str | None, accept: str | None) -> bool:
 )
 async def search_devices(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     filters: Filters,
     cursor: CursorParam = None,
@@ -161,7 +161,7 @@ async def search_devices(
 
 
 @router.get("/devices/count", response_model=DeviceCount)
-async def count_devices(session: SessionDep, principal: Reader, filters: Filters):
+async def count_devices(session: ReadSessionDep, principal: Reader, filters: Filters):
     """How many devices a search with these filters finds."""
     found = await devices.count_devices(session=session, principal=principal, filters=filters)
     return DeviceCount(count=found)

@@ -19,7 +19,7 @@ from inventory_service.exceptions import (
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from inventory_service.repository import DeviceRepository
 from inventory_service.schemas import DeviceCreate, DeviceFilters, DeviceUpdate
-from inventory_service.search_repository import DeviceSearchRepository, sort_key
+from inventory_service.search_repository import DeviceSearchRepository, as_read, sort_key
 from inventory_service.service import access, catalogue, history, reference
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
@@ -223,7 +223,7 @@ async def search_devices(
     # before a cursor has the cursor's page after it.
     earlier, later = (more, True) if backwards else (cursor is not None, more)
     return DeviceSlice(
-        [row._asdict() for row in items],
+        [as_read(row) for row in items],
         encode_cursor(sort_key(sort, items[-1])) if items and later else None,
         encode_cursor(sort_key(sort, items[0])) if items and earlier else None,
     )
