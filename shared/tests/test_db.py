@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
-from sqlalchemy import func, insert, select
+import pytest
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared_kit.db import any_of
+from shared_kit.db import any_of, create_engine, create_read_session_factory, create_session_factory
 from shared_kit.events.consumer import InboxMessage
 from shared_kit.events.outbox import OutboxMessage
 
@@ -42,3 +45,77 @@ class TestAnyOf:
                     assert await conn.scalar(select(func.count()).where(condition)) == 0
         finally:
             await engine.dispose()
+
+
+class TestReadSessions:
+    """A read session runs each statement as its own transaction and refuses to write."""
+
+    async def test_no_transaction_spans_two_statements(self, kit_database: str) -> None:
+        engine = create_engine(kit_database, pool_size=1)
+        try:
+            for factory, apart in (
+                (create_read_session_factory(engine), True),
+                (create_session_factory(engine), False),
+            ):
+                async with factory() as session:
+                    first = await session.scalar(select(func.now()))
+                    await asyncio.sleep(0.01)
+                    assert (await session.scalar(select(func.now())) != first) is apart
+                    await session.commit()
+        finally:
+            await engine.dispose()
+
+    async def test_writes_are_refused(self, kit_database: str) -> None:
+        engine = create_engine(kit_database, pool_size=1)
+        row = {"consumer": "c", "event_id": "e", "event_type": "t"}
+        try:
+            async with create_read_session_factory(engine)() as session:
+                with pytest.raises(RuntimeError, match="does not write"):
+                    await session.execute(insert(InboxMessage).values(**row))
+                session.add(InboxMessage(**row))
+                with pytest.raises(RuntimeError, match="does not write"):
+                    await session.flush()
+            async with engine.connect() as conn:
+                assert await conn.scalar(select(func.count()).select_from(InboxMessage)) == 0
+        finally:
+            await engine.dispose()
+
+
+class TestIdlePing:
+    """Only a connection idle in the pool for a while is pinged; a dead one is replaced."""
+
+    async def test_a_connection_used_moments_ago_is_not_pinged(
+        self, kit_database: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine = create_engine(kit_database, pool_size=1, ping_after_idle_s=0.2)
+        pings: list[Any] = []
+        original = engine.dialect.do_ping
+
+        def counted(connection: Any) -> bool:
+            pings.append(connection)
+            return original(connection)
+
+        monkeypatch.setattr(engine.dialect, "do_ping", counted)
+        try:
+            for pause, pinged in ((0, 0), (0, 0), (0.3, 1), (0, 1)):
+                await asyncio.sleep(pause)
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                assert len(pings) == pinged
+        finally:
+            await engine.dispose()
+
+    async def test_a_connection_that_died_while_idle_is_replaced(self, kit_database: str) -> None:
+        engine = create_engine(kit_database, pool_size=1, ping_after_idle_s=0)
+        admin = create_async_engine(kit_database)
+        try:
+            async with engine.connect() as conn:
+                pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+            async with admin.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await asyncio.sleep(0.1)
+            async with engine.connect() as conn:
+                assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
+        finally:
+            await engine.dispose()
+            await admin.dispose()

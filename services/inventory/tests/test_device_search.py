@@ -8,7 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from inventory_service.config import InventorySettings
+from inventory_service.models import Device
+from inventory_service.schemas import DevicePage, DeviceRead
 from inventory_service.service import export
 from shared_kit.testing.cursors import (
     TEXT,
@@ -160,6 +165,80 @@ class TestPagesBothWays:
         )
         assert r.status_code == 422
         assert r.json()["errors"][0]["pointer"] == "/query/before"
+
+
+class TestTheAnswer:
+    """The page is written straight from rows: byte for byte what pydantic wrote of the ORM
+    devices before (every field, its order, UTC as Z, prices as strings, non-ASCII text)."""
+
+    async def test_pages_are_what_pydantic_writes_of_the_devices(
+        self, client: httpx.AsyncClient, tokens: Tokens, settings: InventorySettings, fleet: None
+    ) -> None:
+        full = device_body(
+            "SN-FULL",
+            "RIX-FULL",
+            order_reference="Līgums 2024/17",
+            extra_warranty_months=12,
+            insurer="Balta",
+            insurance_policy="POL-1",
+            insured_until="2027-08-31",
+            condition="good",
+            accessories=["Lādētājs", "soma"],
+            notes='Piezīme: "ātri" ✓',
+        )
+        bare = device_body(
+            "SN-BARE", "RIX-BARE", institution_registration_number=None, purchase_price=None
+        )
+        for body in (full, {**bare, "delivery_date": None}):
+            r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
+            assert r.status_code == 201, r.text
+        riga = bearer(tokens.riga)
+        for params in (
+            {"limit": 4},
+            {"limit": 4, "sort": "-warranty_ends_on"},
+            {"status": ["in_stock", "available"], "sort": "status"},
+            {"q": "RIX-F"},
+        ):
+            first = await client.get(DEVICES, params=params, headers=riga)
+            later = (
+                await client.get(
+                    DEVICES,
+                    params={**params, "cursor": first.json()["next_cursor"] or ""},
+                    headers=riga,
+                )
+                if first.json()["next_cursor"]
+                else None
+            )
+            for r in (first, later) if later else (first,):
+                assert r.status_code == 200
+                assert r.headers["content-type"] == "application/json"
+                assert r.content == await pydantic_page(settings, r.json())
+
+    async def test_the_empty_page(
+        self, client: httpx.AsyncClient, tokens: Tokens, fleet: None
+    ) -> None:
+        r = await client.get(DEVICES, params={"q": "NONE"}, headers=bearer(tokens.riga))
+        assert r.content == b'{"items":[],"next_cursor":null,"prev_cursor":null}'
+
+
+async def pydantic_page(settings: InventorySettings, page: dict[str, Any]) -> bytes:
+    """The page as pydantic writes DevicePage of the same devices loaded as ORM objects."""
+    ids = [d["id"] for d in page["items"]]
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with AsyncSession(engine) as session:
+            devices = {
+                str(d.id): d
+                for d in await session.scalars(select(Device).where(Device.id.in_(ids)))
+            }
+    finally:
+        await engine.dispose()
+    expected = DevicePage(
+        items=[DeviceRead.model_validate(devices[i]) for i in ids],
+        next_cursor=page["next_cursor"],
+        prev_cursor=page["prev_cursor"],
+    )
+    return expected.model_dump_json().encode()
 
 
 class TestCount:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 
 from shared_kit.auth import JWKSVerifier
 from shared_kit.clock import Clock, system_clock
-from shared_kit.db import create_engine, create_session_factory
+from shared_kit.db import create_engine, create_read_session_factory, create_session_factory
 from shared_kit.docs import install_docs
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.events.relay import OutboxRelay
@@ -100,6 +100,7 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
         )
         sessions = create_session_factory(engine, outbox_topic=settings.events_topic)
         app.state.engine, app.state.sessions = engine, sessions
+        app.state.read_sessions = create_read_session_factory(engine)
         app.state.verifier = JWKSVerifier(
             settings.jwks_url,
             audience=settings.jwt_audience,

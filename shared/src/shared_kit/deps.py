@@ -25,6 +25,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request for an endpoint that only reads (`db.ReadSession`): no BEGIN
+    or COMMIT round trips, and the connection goes back to the pool before the response."""
+    async with request.app.state.read_sessions() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
 # Both are `async def` although they never wait: FastAPI runs a plain `def` dependency in a
 # worker thread, and that hand-off cost more than the rest of a lean request's dependencies.
 async def get_clock(request: Request) -> Clock:

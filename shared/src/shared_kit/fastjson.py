@@ -17,8 +17,8 @@ OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: object) -> str:
-    """The types orjson leaves to us: decimals, as pydantic writes them, and the UUIDs of
-    asyncpg's rows (a subclass of `uuid.UUID`, which orjson takes only exactly)."""
+    """The types orjson leaves to us, as pydantic writes them: decimals, and UUIDs of a
+    subclass (asyncpg returns its own, which orjson does not take for one)."""
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

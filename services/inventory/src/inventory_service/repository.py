@@ -1,24 +1,13 @@
-"""All SQL of the inventory lives here."""
+"""SQL of the inventory (device searches: search_repository; imports: import_repository)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    Select,
-    delete,
-    false,
-    func,
-    insert,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -33,63 +22,9 @@ from inventory_service.models import (
     Municipality,
     OperatingSystem,
 )
-from inventory_service.schemas import DeviceFilters
 from shared_kit.db import any_of
 from shared_kit.pagination import fetch_page
 from shared_kit.tenancy import Scope
-
-# A device without a warranty end sorts after every date (keyset needs a value, not NULL);
-# the indexes of migration 0005 are on the same expression.
-NO_WARRANTY_END = dt.date(9999, 12, 31)
-WARRANTY_ORDER = func.coalesce(Device.warranty_ends_on, literal_column("'9999-12-31'::date", Date))
-# The orders a device search offers: name → the SQL key (then the id) and its value in Python.
-DEVICE_SORTS: dict[str, tuple[ColumnElement[Any], Callable[[Device], Any]]] = {
-    "asset_tag": (Device.asset_tag, lambda d: d.asset_tag),
-    "serial_number": (Device.serial_number, lambda d: d.serial_number),
-    "created_at": (Device.created_at, lambda d: d.created_at),
-    "status": (Device.status, lambda d: d.status),
-    "warranty_ends_on": (WARRANTY_ORDER, lambda d: d.warranty_ends_on or NO_WARRANTY_END),
-}
-
-
-def sort_key(sort: str, device: Device) -> tuple[Any, ...]:
-    """The device's keyset position in a sort order (`-` first: descending)."""
-    return (DEVICE_SORTS[sort.lstrip("-")][1](device), device.id)
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _scope_condition(scope: Scope, f: DeviceFilters) -> ColumnElement[bool] | None:
-    """The tenancy condition of a device search, or None when nothing needs restricting."""
-    if scope.everything:
-        return None
-    codes, numbers = scope.municipality_codes, scope.institution_numbers
-    if f.municipality_code and f.municipality_code in codes:
-        return None  # the municipality filter alone keeps the search inside the scope
-    # No OR with an empty side, and `=` for a single tenant: the planner can then walk the
-    # (tenant, asset_tag, id) indexes in order and stop after one page instead of sorting.
-    parts = []
-    if codes:
-        parts.append(_belongs(Device.municipality_id, Municipality.id, Municipality.code, codes))
-    if numbers:
-        parts.append(
-            _belongs(
-                Device.institution_id, Institution.id, Institution.registration_number, numbers
-            )
-        )
-    return or_(*parts) if parts else false()
-
-
-def _belongs(
-    column: Any, key: Any, natural_key: Any, values: frozenset[str]
-) -> ColumnElement[bool]:
-    """`column` refers to one of the rows whose natural key is in `values`."""
-    if len(values) == 1:
-        (value,) = values
-        return column == select(key).where(natural_key == value).scalar_subquery()
-    return column.in_(select(key).where(natural_key.in_(values)))
 
 
 class MunicipalityRepository:
@@ -286,70 +221,6 @@ class DeviceRepository:
             )
         )
         return set(rows)
-
-    async def search(
-        self,
-        filters: DeviceFilters,
-        scope: Scope,
-        sort: str,
-        cursor: str | None,
-        limit: int,
-        *,
-        backwards: bool = False,
-        with_references: bool = False,
-    ) -> Sequence[Device]:
-        """A page of the devices matching the filters inside the scope, in the sort's order
-        after the cursor (`backwards`: the page before it, nearest first); `with_references`
-        loads each device's catalogue item and institution too."""
-        stmt = self._filtered(select(Device), filters, scope)
-        if with_references:
-            stmt = stmt.options(joinedload(Device.catalogue_item), joinedload(Device.institution))
-        columns = [DEVICE_SORTS[sort.lstrip("-")][0], Device.id]
-        descending = sort.startswith("-") != backwards
-        return await fetch_page(self.session, stmt, columns, cursor, limit, descending=descending)
-
-    async def count(self, filters: DeviceFilters, scope: Scope) -> int:
-        """How many devices match the filters inside the scope."""
-        stmt = self._filtered(select(func.count(Device.id)), filters, scope)
-        return int(await self.session.scalar(stmt) or 0)
-
-    def _filtered(self, stmt: Select[Any], f: DeviceFilters, scope: Scope) -> Select[Any]:
-        tenancy = _scope_condition(scope, f)
-        if tenancy is not None:
-            stmt = stmt.where(tenancy)
-        if f.municipality_code:
-            stmt = stmt.where(
-                Device.municipality_id
-                == select(Municipality.id)
-                .where(Municipality.code == f.municipality_code)
-                .scalar_subquery()
-            )
-        if f.institution_number:
-            stmt = stmt.where(
-                Device.institution_id
-                == select(Institution.id)
-                .where(Institution.registration_number == f.institution_number)
-                .scalar_subquery()
-            )
-        if f.statuses:
-            stmt = stmt.where(Device.status.in_(f.statuses))
-        if f.funding_source:
-            stmt = stmt.where(Device.funding_source == f.funding_source)
-        if f.warranty_before:
-            stmt = stmt.where(Device.warranty_ends_on < f.warranty_before)
-        if f.os or f.category or f.catalogue_item_code:
-            items = select(CatalogueItem.id)
-            if f.os:
-                items = items.where(CatalogueItem.os == f.os)
-            if f.category:
-                items = items.where(CatalogueItem.category == f.category)
-            if f.catalogue_item_code:
-                items = items.where(CatalogueItem.code == f.catalogue_item_code)
-            stmt = stmt.where(Device.catalogue_item_id.in_(items))
-        if f.q:
-            prefix = _escape_like(f.q.strip().upper()) + "%"
-            stmt = stmt.where(or_(Device.serial_number.like(prefix), Device.asset_tag.like(prefix)))
-        return stmt
 
     def add(self, device: Device) -> None:
         """Add a new device to the session."""

@@ -26,8 +26,9 @@ from inventory_service.schemas import (
 from inventory_service.service import devices, export, history, states
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ReadSessionDep, SessionDep
 from shared_kit.downloads import download_headers
+from shared_kit.fastjson import FastJSONResponse
 from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
@@ -56,7 +57,7 @@ async def register_device(
     return idem.respond(201, DeviceRead.model_validate(device), headers)
 
 
-def device_filters(
+async def device_filters(
     municipality: Annotated[str | None, Query(pattern=ATVK_PATTERN)] = None,
     institution: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[list[DeviceStatus], Query()] = [],  # noqa: B006 - FastAPI query list
@@ -71,6 +72,7 @@ def device_filters(
     ] = None,
 ) -> DeviceFilters:
     """The search's filters from the query (the same for the page, the count and the CSV)."""
+    # async: FastAPI runs a plain `def` dependency in a thread pool, a hop on every search.
     return DeviceFilters(
         municipality_code=municipality,
         institution_number=institution,
@@ -110,7 +112,7 @@ def wants_csv(format: str | None, accept: str | None) -> bool:
 )
 async def search_devices(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     filters: Filters,
     cursor: CursorParam = None,
@@ -149,16 +151,17 @@ async def search_devices(
         before=before,
         limit=limit,
     )
-    page = DevicePage(
-        items=[DeviceRead.model_validate(d) for d in found.items],
-        next_cursor=found.next_cursor,
-        prev_cursor=found.prev_cursor,
-    )
-    return Response(page.model_dump_json(), media_type="application/json")
+    # The rows go straight to JSON: DevicePage's fields, written as pydantic would write them.
+    page = {
+        "items": found.items,
+        "next_cursor": found.next_cursor,
+        "prev_cursor": found.prev_cursor,
+    }
+    return FastJSONResponse(page)
 
 
 @router.get("/devices/count", response_model=DeviceCount)
-async def count_devices(session: SessionDep, principal: Reader, filters: Filters):
+async def count_devices(session: ReadSessionDep, principal: Reader, filters: Filters):
     """How many devices a search with these filters finds."""
     found = await devices.count_devices(session=session, principal=principal, filters=filters)
     return DeviceCount(count=found)

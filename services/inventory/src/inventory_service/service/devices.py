@@ -17,8 +17,9 @@ from inventory_service.exceptions import (
     InstitutionOutsideMunicipality,
 )
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
-from inventory_service.repository import DeviceRepository, sort_key
+from inventory_service.repository import DeviceRepository
 from inventory_service.schemas import DeviceCreate, DeviceFilters, DeviceUpdate
+from inventory_service.search_repository import DeviceSearchRepository, as_read, sort_key
 from inventory_service.service import access, catalogue, history, reference
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
@@ -184,9 +185,10 @@ async def get_device(
 
 @dataclass(frozen=True)
 class DeviceSlice:
-    """One page of a search, with the cursors of the pages after and before it."""
+    """One page of a search (each device as DeviceRead's fields, in its order, ready for
+    JSON), with the cursors of the pages after and before it."""
 
-    items: list[Device]
+    items: list[dict[str, Any]]
     next_cursor: str | None
     prev_cursor: str | None
 
@@ -207,7 +209,7 @@ async def search_devices(
     scope = access.scope_for(principal)
     backwards = before is not None
     try:
-        rows = await DeviceRepository(session).search(
+        rows = await DeviceSearchRepository(session).page(
             filters, scope, sort, before or cursor, limit, backwards=backwards
         )
     except InvalidCursor as exc:
@@ -221,7 +223,7 @@ async def search_devices(
     # before a cursor has the cursor's page after it.
     earlier, later = (more, True) if backwards else (cursor is not None, more)
     return DeviceSlice(
-        items,
+        [as_read(row) for row in items],
         encode_cursor(sort_key(sort, items[-1])) if items and later else None,
         encode_cursor(sort_key(sort, items[0])) if items and earlier else None,
     )
@@ -232,4 +234,4 @@ async def count_devices(
 ) -> int:
     """How many devices match the filters inside the principal's scope."""
     access.ensure_may_search(principal, filters.municipality_code)
-    return await DeviceRepository(session).count(filters, access.scope_for(principal))
+    return await DeviceSearchRepository(session).count(filters, access.scope_for(principal))

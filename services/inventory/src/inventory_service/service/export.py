@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inventory_service.exceptions import ExportTooLarge
 from inventory_service.models import Device
-from inventory_service.repository import DeviceRepository, sort_key
 from inventory_service.schemas import DeviceFilters
+from inventory_service.search_repository import DeviceSearchRepository, sort_key
 from inventory_service.service import access
 from shared_kit.auth import Principal
 from shared_kit.pagination import encode_cursor
@@ -52,7 +52,7 @@ async def check_export(
 ) -> None:
     """Refuse, before anything streams, a search the caller may not make or too large a one."""
     access.ensure_may_search(principal, filters.municipality_code)
-    found = await DeviceRepository(session).count(filters, access.scope_for(principal))
+    found = await DeviceSearchRepository(session).count(filters, access.scope_for(principal))
     if found > MAX_EXPORT_ROWS:
         raise ExportTooLarge(
             f"The search finds {found} devices; an export holds at most {MAX_EXPORT_ROWS}. "
@@ -74,7 +74,7 @@ async def export_csv(
     yield _line(list(COLUMNS))
     scope, cursor, sent = access.scope_for(principal), None, 0
     async with sessions() as session:
-        repo = DeviceRepository(session)
+        repo = DeviceSearchRepository(session)
         while sent < MAX_EXPORT_ROWS:
             rows = await repo.search(filters, scope, sort, cursor, BATCH, with_references=True)
             batch = list(rows[: min(BATCH, MAX_EXPORT_ROWS - sent)])
