@@ -261,6 +261,38 @@ def cpu_seconds(pid: int) -> float | None:
     return own + sum(_own_cpu_seconds(child) or 0.0 for child in _children(pid))
 
 
+async def workers_started(pid: int, *, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
+    """Wait until a server's processes stop burning CPU: /readyz answers once the first worker
+    is up, while the others may still be importing, which would count as the load's CPU."""
+    deadline = time.monotonic() + timeout_s
+    before = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet_s)
+        after = cpu_seconds(pid)
+        if before is None or after is None or after - before < 0.05 * quiet_s:
+            return
+        before = after
+
+
+def postgres_cpu_seconds(postmaster: int) -> float | None:
+    """CPU seconds of a PostgreSQL server: the postmaster, its live children (backends,
+    background processes) and the children it reaped (backends of closed connections)."""
+    try:
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    reaped = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime..cstime
+    return reaped + sum(_own_cpu_seconds(child) or 0.0 for child in _children(postmaster))
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of a process (Linux /proc)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _own_cpu_seconds(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

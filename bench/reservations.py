@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import resource
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,7 +34,10 @@ import asyncpg
 from bench.infra import (
     Infra,
     cpu_seconds,
+    parent_pid,
+    postgres_cpu_seconds,
     service_server,
+    workers_started,
 )
 from bench.rawhttp import Connection, pool, prepare_post
 from bench.rawsql import asyncpg_dsn
@@ -57,6 +61,8 @@ COLUMNS = """
     SELECT attname FROM pg_attribute WHERE attrelid = 'reservation'::regclass AND attnum > 0
        AND NOT attisdropped AND attgenerated = '' AND attname <> 'id' ORDER BY attnum
 """
+# Sessions of this database that ended: each was a connection the server opened.
+SESSIONS = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
 OVERLAPS = """
     SELECT count(*) FROM reservation a JOIN reservation b
       ON a.device_id = b.device_id AND a.id < b.id AND a.period && b.period
@@ -92,6 +98,17 @@ SCENARIOS = (
     Scenario("50 schools of 10 devices", 50, 10, target=True),
     Scenario("one school of 50 devices", 1, 50, target=False),
 )
+
+
+@dataclass(frozen=True)
+class Costs:
+    """CPU seconds the run took in the server, PostgreSQL and this client; connections the
+    server opened to PostgreSQL (sessions that ended during the run and just after)."""
+
+    server: float | None
+    postgres: float | None
+    client: float
+    connections: int | None
 
 
 @dataclass(frozen=True)
@@ -152,20 +169,40 @@ async def attempt(idle: asyncio.Queue[Connection], request: bytes, started: floa
 
 async def contention(
     infra: Infra, database_url: str, scenario: Scenario
-) -> tuple[list[Outcome], float, float | None]:
-    """All attempts at once; the outcomes, the wall time and the server's CPU seconds."""
-    async with service_server(
-        infra, "reservations", "RESERVATIONS_", database_url, benchmark="reservations"
-    ) as server:
-        requests = attempts(infra, server.url, scenario)
-        async with pool(server.url, CONNECTIONS) as idle:
-            cpu_before = cpu_seconds(server.pid)
-            started = time.perf_counter()
-            outcomes = await asyncio.gather(*(attempt(idle, r, started) for r in requests))
-            span = time.perf_counter() - started
-            cpu_after = cpu_seconds(server.pid)
-    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    return list(outcomes), span, cpu
+) -> tuple[list[Outcome], float, Costs]:
+    """All attempts at once; the outcomes, the wall time and what they cost."""
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        postmaster = parent_pid(await conn.fetchval("SELECT pg_backend_pid()"))
+        async with service_server(
+            infra, "reservations", "RESERVATIONS_", database_url, benchmark="reservations"
+        ) as server:
+            await workers_started(server.pid)
+            requests = attempts(infra, server.url, scenario)
+            async with pool(server.url, CONNECTIONS) as idle:
+                sessions_before = await conn.fetchval(SESSIONS)
+                before = _cpu(server.pid, postmaster)
+                started = time.perf_counter()
+                outcomes = await asyncio.gather(*(attempt(idle, r, started) for r in requests))
+                span = time.perf_counter() - started
+                after = _cpu(server.pid, postmaster)
+            await asyncio.sleep(1.0)  # the pool closes its overflow as requests end
+            sessions = await conn.fetchval(SESSIONS) - sessions_before
+    finally:
+        await conn.close()
+    server_s, postgres_s, client_s = (_less(a, b) for a, b in zip(after, before, strict=True))
+    return list(outcomes), span, Costs(server_s, postgres_s, client_s or 0.0, sessions)
+
+
+def _cpu(server: int, postmaster: int | None) -> tuple[float | None, float | None, float]:
+    """CPU seconds so far of the server, of PostgreSQL, and of this process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    postgres = postgres_cpu_seconds(postmaster) if postmaster else None
+    return cpu_seconds(server), postgres, usage.ru_utime + usage.ru_stime
+
+
+def _less(after: float | None, before: float | None) -> float | None:
+    return after - before if after is not None and before is not None else None
 
 
 async def database_counts(database_url: str) -> tuple[int, int, int]:
@@ -226,18 +263,24 @@ def rows_for(
     ]  # fmt: skip
 
 
-def notes_for(scenario: Scenario, outcomes: list[Outcome], cpu: float | None) -> list[str]:
-    """How the attempts were sent, their latency, and the server's CPU."""
+def notes_for(scenario: Scenario, outcomes: list[Outcome], costs: Costs) -> list[str]:
+    """How the attempts were sent, their latency, and the CPU they cost."""
     ms = [o.latency_s * 1000 for o in outcomes]
     statuses = sorted({o.status for o in outcomes})
-    cpu_ms = "n/a" if cpu is None else f"{cpu / len(outcomes) * 1000:.2f} ms"
+
+    def per_request(seconds: float | None) -> str:
+        return "n/a" if seconds is None else f"{seconds / len(outcomes) * 1000:.2f} ms"
+
     return [
         f"reservations, {scenario.name}: {ATTEMPTS:,} POSTs from {ATTEMPTS:,} guardians (own "
         f"token and learner each, {ATTEMPTS // scenario.schools:,} per school) over "
         f"{CONNECTIONS} keep-alive connections to 2 uvicorn workers, all started at once; "
         f"latency from that common start, queueing included: p50 {percentile(ms, 50):,.0f} ms, "
         f"p99 {percentile(ms, 99):,.0f} ms; statuses seen {statuses}; server CPU per request "
-        f"{cpu_ms}; auto-approve policy; the exclusion constraint is the guarantee",
+        f"{per_request(costs.server)} (workers started and idle before), PostgreSQL's "
+        f"{per_request(costs.postgres)}, the bench client's {per_request(costs.client)}; "
+        f"connections the server opened to PostgreSQL: {costs.connections}; auto-approve "
+        "policy; the exclusion constraint is the guarantee",
         f"reservations baseline, {scenario.name}: {ATTEMPTS:,} INSERTs of rows copied from the "
         "API's waitlisted ones (new ids), asyncpg executemany in one transaction",
     ]
@@ -247,10 +290,10 @@ async def run(infra: Infra, scenario: Scenario) -> tuple[list[Row], list[str]]:
     """One scenario on a fresh database: the contention run and the raw insert beside it."""
     async with infra.fresh_database("bench_reservations", MIGRATIONS) as url:
         await seed_devices(url, scenario)
-        outcomes, span, cpu = await contention(infra, url, scenario)
+        outcomes, span, costs = await contention(infra, url, scenario)
         counts = await database_counts(url)
         raw_s = await raw_insert_seconds(url)
-    return rows_for(scenario, outcomes, span, counts, raw_s), notes_for(scenario, outcomes, cpu)
+    return rows_for(scenario, outcomes, span, counts, raw_s), notes_for(scenario, outcomes, costs)
 
 
 async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
