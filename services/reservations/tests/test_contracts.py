@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -12,8 +13,10 @@ import yaml
 from jsonschema import Draft202012Validator
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reservations_service import events
 from reservations_service.config import ReservationsSettings
 from reservations_service.events import PAYLOADS
+from reservations_service.models import Beneficiary, Reservation, ReservationState
 from reservations_service.service import lifecycle
 from shared_kit.testing.clock import TestClock
 from shared_kit.testing.http import bearer
@@ -73,3 +76,52 @@ async def test_emitted_events_match_their_schemas(
     operations = document["operations"]
     assert "reservations_consumes_inventory_events" in operations
     assert "reservations_consumes_contracts_events" in operations
+
+
+def test_payloads_are_written_as_their_models_write_them() -> None:
+    """`events.payload` builds by hand what the payload model writes in JSON mode."""
+    at = dt.datetime(2026, 9, 1, 8, 30, tzinfo=dt.UTC)
+    variants = [
+        {
+            "state": ReservationState.REQUESTED,
+            "device_id": None,
+            "pickup_deadline": None,
+            "reason": None,
+        },
+        {
+            "state": ReservationState.APPROVED,
+            "device_id": uuid.uuid4(),
+            "pickup_deadline": at + dt.timedelta(days=3, microseconds=250),
+            "reason": "ok",
+        },
+        {
+            "state": ReservationState.WAITLISTED,
+            "device_id": None,
+            "pickup_deadline": None,
+            "reason": None,
+        },
+    ]
+    for variant in variants:
+        reservation = Reservation(
+            id=uuid.uuid4(),
+            municipality_code="0010000",
+            institution_number="3113900001",
+            beneficiary=Beneficiary.LEARNER,
+            learner_id="l-1",
+            requested_by="g-1",
+            period_start=at.astimezone(dt.timezone(dt.timedelta(hours=3))),
+            period_end=at + dt.timedelta(days=90, seconds=1),
+            priority_score=3,
+            social_criteria=[
+                {"criterion": "low_income", "source": "municipality"},
+                {"criterion": "disability", "source": "declared"},
+            ],
+            requested_at=at,
+            **variant,
+        )
+        for model in PAYLOADS.values():
+            if variant["device_id"] is None and model.model_fields["device_id"].is_required():
+                continue
+            dumped = model.model_validate(events.payload(reservation)).model_dump(mode="json")
+            assert events.payload(reservation) == dumped
+            assert json.dumps(events.payload(reservation)) == json.dumps(dumped)

@@ -184,7 +184,7 @@ async def create_reservation(
         session=session, principal=principal, data=body, now=now, settings=settings
     )
     headers = {**_headers(reservation), "Location": f"{PREFIX}/{reservation.id}"}
-    return idem.respond(201, _read(reservation), headers)
+    return idem.respond_fast(201, _read(reservation).model_dump(mode="json"), headers)
 
 
 @router.get("", response_model=Page[ReservationRead], tags=["reservations"])

@@ -5,7 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Select, String, Subquery, and_, bindparam, func, select, true
+from sqlalchemy import (
+    DateTime,
+    Insert,
+    Select,
+    String,
+    Subquery,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +36,7 @@ from reservations_service.repository.core import (
     institution_lock,
     learner_lock,
 )
+from shared_kit.events.outbox import OutboxMessage
 
 
 class Opening(NamedTuple):
@@ -55,9 +69,11 @@ POLICY_COLUMNS = (
     Policy.updated_by,
 )
 RESERVATION = Reservation.__table__
+OUTBOX = OutboxMessage.__table__
 # Generated or set by the database; everything else a new request writes itself.
 SERVER_SET = frozenset({"created_at", "updated_at", "period"})
-INSERT_DECIDED = insert(RESERVATION).on_conflict_do_nothing().returning(RESERVATION.c.id)
+RESERVATION_COLUMNS = tuple(c.key for c in RESERVATION.c if c.key not in SERVER_SET)
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "headers", "payload")
 
 # The statements are built once: SQLAlchemy then finds them in its cache without walking them.
 LEARNER = bindparam("learner", type_=String())
@@ -135,9 +151,38 @@ def _facts() -> Select[Any]:
     )
 
 
+def _recording(events: int) -> Insert:
+    """The reservation, inserted as decided unless the exclusion constraint refuses its
+    allocation, and then its `events` into the outbox, in one statement (one round trip).
+
+    The events are one SELECT each, in order (so they take their `seq`, the publication
+    order, in that order), and each selects nothing when the reservation was refused.
+    """
+    values: dict[Any, Any] = {
+        RESERVATION.c[name]: bindparam(f"r_{name}") for name in RESERVATION_COLUMNS
+    }
+    recorded = (
+        insert(RESERVATION)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(RESERVATION.c.id)
+        .cte("recorded")
+    )
+    written = exists(select(recorded.c.id))
+    rows = [
+        select(
+            *(bindparam(f"e{i}_{name}", type_=OUTBOX.c[name].type) for name in OUTBOX_COLUMNS)
+        ).where(written)
+        for i in range(events)
+    ]
+    chosen = rows[0] if events == 1 else union_all(*rows)
+    return insert(OUTBOX).from_select(OUTBOX_COLUMNS, chosen).returning(OUTBOX.c.seq)
+
+
 OPEN_FOR_LEARNER = _opening(learner=True)
 OPEN_FOR_STAFF = _opening(learner=False)
 FACTS = _facts()
+RECORD = {1: _recording(1), 2: _recording(2)}  # by the number of events
 
 
 class RequestRepository:
@@ -170,10 +215,11 @@ class RequestRepository:
         lendable = [tuple(r[3:]) for r in rows if r.id is not None]
         return Facts(int(first.active), verified, lendable)
 
-    async def insert(self, reservation: Reservation) -> bool:
-        """Insert a reservation as decided; False when the exclusion constraint refuses its
-        allocation (another request took the device meanwhile), and nothing was written."""
-        values = {
-            c.key: getattr(reservation, c.key) for c in RESERVATION.c if c.key not in SERVER_SET
-        }
-        return (await self.session.execute(INSERT_DECIDED, values)).first() is not None
+    async def insert(self, reservation: Reservation, events: list[dict[str, Any]]) -> bool:
+        """Insert a reservation as decided with its events' outbox rows (`outbox_values`);
+        False when the exclusion constraint refuses its allocation (another request took the
+        device meanwhile), and nothing was written."""
+        params = {f"r_{name}": getattr(reservation, name) for name in RESERVATION_COLUMNS}
+        for i, event in enumerate(events):
+            params.update({f"e{i}_{name}": event[name] for name in OUTBOX_COLUMNS})
+        return (await self.session.execute(RECORD[len(events)], params)).first() is not None

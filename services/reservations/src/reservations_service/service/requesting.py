@@ -5,7 +5,7 @@ caller's tenancy, the learner is the guardian's own child, the period is sane an
 municipality's policy (a missing end defaults to the school year's end, clamped to the
 policy's maximum), and the learner stays within the active-reservation limit.
 
-It costs four statements (besides the pool's ping, BEGIN and COMMIT), because each reads or
+It costs three statements (besides the pool's ping, BEGIN and COMMIT), because each reads or
 writes all that its rules need at once (`repository.requests`):
 
 1. the learner's lock, then the institution's lock in shared mode, with the institution and
@@ -15,8 +15,9 @@ writes all that its rules need at once (`repository.requests`):
 3. the reservation, inserted already decided: approved with the best free device it accepts
    (`allocation_rules`, as `allocate_newcomer` decides), or waitlisted — or `requested` when
    staff approve; the exclusion constraint refuses an allocation that another request made
-   meanwhile, and then the request looks again;
-4. its events (`requested`, then `approved` or `waitlisted`) into the outbox.
+   meanwhile, and then the request looks again; in the same statement, its events
+   (`requested`, then `approved` or `waitlisted`) into the outbox, written only when the
+   reservation is.
 
 Why a shared institution lock is enough: what the lock protects is the waitlist's promise that
 no one waits while a device they accept is free. Devices become free only under the
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,8 +60,7 @@ from reservations_service.service.allocation_rules import Assignment, Booking, D
 from reservations_service.service.policies import default_policy, school_year_end_after
 from reservations_service.service.verified import score_of
 from shared_kit.auth import Principal
-from shared_kit.events import CloudEvent
-from shared_kit.events.outbox import add_events
+from shared_kit.events.outbox import outbox_values
 
 S = ReservationState
 # Inserted and decided in one statement, a request has the version it had after its
@@ -122,32 +123,36 @@ async def create_reservation(
         _ensure_below_limit(facts.active, policy)
         verified = [{"criterion": c, "source": s} for c, s in facts.verified]
     reservation = _new_reservation(principal, data, municipality, period, verified, now)
-    requested = events.reservation_event(events.REQUESTED, reservation)
-    decided = await _decide(repo, reservation, facts, policy, now) if policy.auto_approve else None
-    if decided is None:
-        await repo.insert(reservation)
-    await add_events(session, [requested, *([decided] if decided else [])])
+    requested = outbox_values(session, events.reservation_event(events.REQUESTED, reservation))
+    if policy.auto_approve:
+        await _decide(session, repo, reservation, requested, facts, policy, now)
+    else:
+        await repo.insert(reservation, [requested])
     return reservation
 
 
 async def _decide(
+    session: AsyncSession,
     repo: RequestRepository,
     reservation: Reservation,
+    requested: dict[str, Any],
     facts: Facts,
     policy: Policy,
     now: dt.datetime,
-) -> CloudEvent:
-    """Insert the request approved with the best free device, or waitlisted; its event."""
+) -> None:
+    """Insert the request approved with the best free device, or waitlisted, with its events
+    (`requested`, then the decision's)."""
     start = reservation.period_start
     while (step := _best_free(reservation, facts, now)) is not None:
         _allocate(reservation, step, now, policy.pickup_days)
-        if await repo.insert(reservation):
-            return events.reservation_event(events.APPROVED, reservation)
+        approved = events.reservation_event(events.APPROVED, reservation)
+        if await repo.insert(reservation, [requested, outbox_values(session, approved)]):
+            return
         # Another request took the device after we looked: look again (it is booked now).
         facts = await repo.facts(reservation.institution_number, reservation.learner_id, now)
     _waitlist(reservation, start)
-    await repo.insert(reservation)
-    return events.reservation_event(events.WAITLISTED, reservation)
+    waitlisted = events.reservation_event(events.WAITLISTED, reservation)
+    await repo.insert(reservation, [requested, outbox_values(session, waitlisted)])
 
 
 def _best_free(reservation: Reservation, facts: Facts, now: dt.datetime) -> Assignment | None:
