@@ -17,7 +17,7 @@ from shared_kit.crypto import RotatingCipher
 from shared_kit.deps import ClientAddress, SessionDep
 
 
-def get_settings(request: Request) -> ContractsSettings:
+async def get_settings(request: Request) -> ContractsSettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

@@ -19,7 +19,7 @@ from shared_kit.problems import TooManyRequests
 from shared_kit.viis import HttpViisDirectory, ViisDirectory, ViisPersonRegister
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

@@ -15,7 +15,7 @@ from shared_kit.auth import CurrentPrincipal, Principal, require_roles
 from shared_kit.deps import SessionDep
 
 
-def get_settings(request: Request) -> InventorySettings:
+async def get_settings(request: Request) -> InventorySettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

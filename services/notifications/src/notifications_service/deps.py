@@ -13,7 +13,7 @@ from shared_kit.auth import CurrentPrincipal, Principal, Role
 from shared_kit.problems import Forbidden
 
 
-def get_settings(request: Request) -> NotificationsSettings:
+async def get_settings(request: Request) -> NotificationsSettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

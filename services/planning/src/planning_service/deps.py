@@ -12,7 +12,7 @@ from planning_service.viis import ViisFactory
 from shared_kit.auth import CurrentPrincipal
 
 
-def get_settings(request: Request) -> PlanningSettings:
+async def get_settings(request: Request) -> PlanningSettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

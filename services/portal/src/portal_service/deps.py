@@ -22,7 +22,7 @@ from shared_kit.deps import SessionDep
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> PortalSettings:
+async def get_settings(request: Request) -> PortalSettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 

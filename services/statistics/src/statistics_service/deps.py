@@ -16,7 +16,7 @@ from statistics_service.service.views import ViewCache
 DIMENSION = r"^[a-z0-9_]{1,40}$"
 
 
-def get_settings(request: Request) -> StatisticsSettings:
+async def get_settings(request: Request) -> StatisticsSettings:  # async: no worker thread
     """The settings the app was built with."""
     return request.app.state.settings
 
