@@ -193,12 +193,13 @@ class TestTheAnswer:
             r = await client.post(DEVICES, json=body, headers=bearer(tokens.riga))
             assert r.status_code == 201, r.text
         riga = bearer(tokens.riga)
-        for params in (
+        searches: list[dict[str, Any]] = [
             {"limit": 4},
             {"limit": 4, "sort": "-warranty_ends_on"},
             {"status": ["in_stock", "available"], "sort": "status"},
             {"q": "RIX-F"},
-        ):
+        ]
+        for params in searches:
             first = await client.get(DEVICES, params=params, headers=riga)
             later = (
                 await client.get(

@@ -4,16 +4,31 @@ rows for JSON, a batch of devices for CSV, and a count."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Row, Select, false, func, literal_column, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from inventory_service.schemas import DeviceFilters, DeviceRead
-from shared_kit.pagination import fetch_page, paginate
+from shared_kit.pagination import decode_cursor
 from shared_kit.tenancy import Scope
 
 # A device without a warranty end sorts after every date (keyset needs a value, not NULL);
@@ -57,35 +72,105 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _scope_condition(scope: Scope, f: DeviceFilters) -> ColumnElement[bool] | None:
-    """The tenancy condition of a device search, or None when nothing needs restricting."""
+# A search's SQL depends on which conditions it has, not on their values: the conditions take
+# named parameters, and each shape's statement is built once (`_page_statement`), so a request
+# neither builds nor walks a statement for SQLAlchemy's cache key.
+Shape = tuple[str, tuple[str, ...]]
+
+
+def _shape(f: DeviceFilters, scope: Scope) -> tuple[Shape, dict[str, Any]]:
+    """The shape of a search (its tenancy condition and filters) and the values they take."""
+    values: dict[str, Any] = {}
+    tenancy = _tenancy(scope, f, values)
+    for name, value in (
+        ("municipality", f.municipality_code),
+        ("institution", f.institution_number),
+        ("statuses", list(f.statuses)),
+        ("funding_source", f.funding_source),
+        ("warranty_before", f.warranty_before),
+        ("os", f.os),
+        ("category", f.category),
+        ("catalogue_item", f.catalogue_item_code),
+        ("q", _escape_like(f.q.strip().upper()) + "%" if f.q else None),
+    ):
+        if value:
+            values[name] = value
+    return (tenancy, tuple(values)), values
+
+
+def _tenancy(scope: Scope, f: DeviceFilters, values: dict[str, Any]) -> str:
+    """The tenancy condition's shape ("" when nothing needs restricting), its values added."""
     if scope.everything:
-        return None
+        return ""
     codes, numbers = scope.municipality_codes, scope.institution_numbers
     if f.municipality_code and f.municipality_code in codes:
-        return None  # the municipality filter alone keeps the search inside the scope
+        return ""  # the municipality filter alone keeps the search inside the scope
+    for one, many, tenants in (
+        ("tenant_municipality", "tenant_municipalities", codes),
+        ("tenant_institution", "tenant_institutions", numbers),
+    ):
+        if len(tenants) == 1:
+            values[one] = next(iter(tenants))
+        elif tenants:
+            values[many] = sorted(tenants)
+    return "restricted"
+
+
+@functools.lru_cache(maxsize=256)
+def _conditions(shape: Shape) -> tuple[ColumnElement[bool], ...]:
+    """The WHERE conditions of a search of this shape, on named parameters."""
+    tenancy, names = shape
+    found = [_tenancy_condition(names)] if tenancy else []
+    if "municipality" in names:
+        found.append(DEVICE.municipality_id == _id_of(MUNICIPALITY.code, "municipality"))
+    if "institution" in names:
+        found.append(
+            DEVICE.institution_id == _id_of(INSTITUTION.registration_number, "institution")
+        )
+    if "statuses" in names:
+        found.append(DEVICE.status.in_(bindparam("statuses", expanding=True)))
+    if "funding_source" in names:
+        found.append(DEVICE.funding_source == bindparam("funding_source"))
+    if "warranty_before" in names:
+        found.append(DEVICE.warranty_ends_on < bindparam("warranty_before"))
+    items = [
+        CATALOGUE_ITEM[column] == bindparam(name)
+        for name, column in (("os", "os"), ("category", "category"), ("catalogue_item", "code"))
+        if name in names
+    ]
+    if items:
+        found.append(DEVICE.catalogue_item_id.in_(select(CATALOGUE_ITEM.id).where(*items)))
+    if "q" in names:
+        prefix: BindParameter[str] = bindparam("q")
+        found.append(or_(DEVICE.serial_number.like(prefix), DEVICE.asset_tag.like(prefix)))
+    return tuple(found)
+
+
+def _tenancy_condition(names: tuple[str, ...]) -> ColumnElement[bool]:
+    """The devices of the caller's municipalities or institutions (neither: none at all)."""
     # No OR with an empty side, and `=` for a single tenant: the planner can then walk the
     # (tenant, asset_tag, id) indexes in order and stop after one page instead of sorting.
     parts = []
-    if codes:
-        parts.append(_belongs(DEVICE.municipality_id, MUNICIPALITY.id, MUNICIPALITY.code, codes))
-    if numbers:
-        parts.append(
-            _belongs(
-                DEVICE.institution_id, INSTITUTION.id, INSTITUTION.registration_number, numbers
-            )
-        )
+    for column, natural_key, one, many in (
+        (DEVICE.municipality_id, MUNICIPALITY.code, "tenant_municipality", "tenant_municipalities"),
+        (
+            DEVICE.institution_id,
+            INSTITUTION.registration_number,
+            "tenant_institution",
+            "tenant_institutions",
+        ),
+    ):
+        if one in names:
+            parts.append(column == _id_of(natural_key, one))
+        elif many in names:
+            ids = select(natural_key.table.c.id)
+            parts.append(column.in_(ids.where(natural_key.in_(bindparam(many, expanding=True)))))
     return or_(*parts) if parts else false()
 
 
-def _belongs(
-    column: Any, key: Any, natural_key: Any, values: frozenset[str]
-) -> ColumnElement[bool]:
-    """`column` refers to one of the rows whose natural key is in `values`."""
-    if len(values) == 1:
-        (value,) = values
-        return column == select(key).where(natural_key == value).scalar_subquery()
-    return column.in_(select(key).where(natural_key.in_(values)))
+def _id_of(natural_key: Any, name: str) -> Any:
+    """The id of the row whose natural key is the value of parameter `name`."""
+    return select(natural_key.table.c.id).where(natural_key == bindparam(name)).scalar_subquery()
 
 
 class DeviceSearchRepository:
@@ -108,12 +193,13 @@ class DeviceSearchRepository:
         """A page of the devices matching the filters inside the scope, in the sort's order
         after the cursor (`backwards`: the page before it, nearest first); `with_references`
         loads each device's catalogue item and institution too."""
-        stmt = _filtered(select(Device), filters, scope)
+        shape, values = _shape(filters, scope)
+        descending = sort.startswith("-") != backwards
+        stmt = _ordered(select(Device).where(*_conditions(shape)), sort, descending, bool(cursor))
         if with_references:
             stmt = stmt.options(joinedload(Device.catalogue_item), joinedload(Device.institution))
-        columns = [DEVICE_SORTS[sort.lstrip("-")][0], DEVICE.id]
-        descending = sort.startswith("-") != backwards
-        return await fetch_page(self.session, stmt, columns, cursor, limit, descending=descending)
+        params = {**values, **_page_values(sort, cursor, limit)}
+        return (await self.session.scalars(stmt, params)).all()
 
     async def page(
         self,
@@ -127,53 +213,45 @@ class DeviceSearchRepository:
     ) -> Sequence[Row[Any]]:
         """Like `search`, as rows of the columns a search page shows: no ORM objects, since
         the rows go straight to JSON."""
-        stmt = _filtered(select(*READ_COLUMNS), filters, scope)
-        columns = [DEVICE_SORTS[sort.lstrip("-")][0], DEVICE.id]
+        shape, values = _shape(filters, scope)
         descending = sort.startswith("-") != backwards
-        query = paginate(stmt, columns, cursor, limit, descending=descending)
-        return (await self.session.execute(query)).all()
+        stmt = _page_statement(shape, sort, descending, bool(cursor))
+        params = {**values, **_page_values(sort, cursor, limit)}
+        return (await self.session.execute(stmt, params)).all()
 
     async def count(self, filters: DeviceFilters, scope: Scope) -> int:
         """How many devices match the filters inside the scope."""
-        stmt = _filtered(select(func.count(DEVICE.id)), filters, scope)
-        return int(await self.session.scalar(stmt) or 0)
+        shape, values = _shape(filters, scope)
+        stmt = select(func.count(DEVICE.id)).where(*_conditions(shape))
+        return int(await self.session.scalar(stmt, values) or 0)
 
 
-def _filtered(stmt: Select[Any], f: DeviceFilters, scope: Scope) -> Select[Any]:
-    """`stmt` narrowed to the devices the filters find inside the scope."""
-    tenancy = _scope_condition(scope, f)
-    if tenancy is not None:
-        stmt = stmt.where(tenancy)
-    if f.municipality_code:
-        stmt = stmt.where(
-            DEVICE.municipality_id
-            == select(MUNICIPALITY.id)
-            .where(MUNICIPALITY.code == f.municipality_code)
-            .scalar_subquery()
-        )
-    if f.institution_number:
-        stmt = stmt.where(
-            DEVICE.institution_id
-            == select(INSTITUTION.id)
-            .where(INSTITUTION.registration_number == f.institution_number)
-            .scalar_subquery()
-        )
-    if f.statuses:
-        stmt = stmt.where(DEVICE.status.in_(f.statuses))
-    if f.funding_source:
-        stmt = stmt.where(DEVICE.funding_source == f.funding_source)
-    if f.warranty_before:
-        stmt = stmt.where(DEVICE.warranty_ends_on < f.warranty_before)
-    if f.os or f.category or f.catalogue_item_code:
-        items = select(CATALOGUE_ITEM.id)
-        if f.os:
-            items = items.where(CATALOGUE_ITEM.os == f.os)
-        if f.category:
-            items = items.where(CATALOGUE_ITEM.category == f.category)
-        if f.catalogue_item_code:
-            items = items.where(CATALOGUE_ITEM.code == f.catalogue_item_code)
-        stmt = stmt.where(DEVICE.catalogue_item_id.in_(items))
-    if f.q:
-        prefix = _escape_like(f.q.strip().upper()) + "%"
-        stmt = stmt.where(or_(DEVICE.serial_number.like(prefix), DEVICE.asset_tag.like(prefix)))
-    return stmt
+@functools.lru_cache(maxsize=1024)
+def _page_statement(shape: Shape, sort: str, descending: bool, after: bool) -> Select[Any]:
+    """The statement of a search page of this shape (built once: see Shape)."""
+    return _ordered(select(*READ_COLUMNS).where(*_conditions(shape)), sort, descending, after)
+
+
+def _keys(sort: str) -> list[ColumnElement[Any]]:
+    """The keyset columns of a sort order: its field, then the id."""
+    return [DEVICE_SORTS[sort.lstrip("-")][0], DEVICE.id]
+
+
+def _ordered(stmt: Select[Any], sort: str, descending: bool, after: bool) -> Select[Any]:
+    """Keyset pagination on parameters: in the sort's order (all keys one way), after the
+    cursor's position when there is one, one row more than the page to see more."""
+    keys = _keys(sort)
+    if after:
+        start = tuple_(*(bindparam(f"after_{i}", type_=k.type) for i, k in enumerate(keys)))
+        stmt = stmt.where(tuple_(*keys) < start if descending else tuple_(*keys) > start)
+    order = [k.desc() for k in keys] if descending else keys
+    return stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
+
+
+def _page_values(sort: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    """The pagination parameters' values (InvalidCursor for a cursor we did not issue)."""
+    values: dict[str, Any] = {"limit": limit + 1}
+    if cursor:
+        after = decode_cursor(cursor, _keys(sort))
+        values.update({f"after_{i}": v for i, v in enumerate(after)})
+    return values
