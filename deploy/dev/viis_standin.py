@@ -130,7 +130,8 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
     ),
     # More families, each with children at the demo schools, so that tests sharing one stack
     # each act for a family of their own (the pages a guardian sees are the family's alone).
-    # Mirroring the first family: two children at the two schools.
+    # Mirroring the first family: two children at the two schools, the older one's name first
+    # in the alphabet as Jānis' is (the portal lists children by name).
     "reserve_guardian": DemoPerson(
         "010184-10003", "VIIS-DEMO-0015", "Anna", "Priedīte",
         guardian_of=(("VIIS-DEMO-0016", DEMO_SCHOOL_1), ("VIIS-DEMO-0017", DEMO_SCHOOL_2)),
@@ -140,7 +141,7 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
         learner=Enrolment(DEMO_SCHOOL_1, 2, "2.b"),
     ),
     "reserve_child_grade5": DemoPerson(
-        "010115-20015", "VIIS-DEMO-0017", "Oskars", "Priedītis",
+        "010115-20015", "VIIS-DEMO-0017", "Aleksandrs", "Priedītis",
         learner=Enrolment(DEMO_SCHOOL_2, 5, "5.a"),
     ),
     # Mirroring the second family: one child at the first demo school.

@@ -4,7 +4,7 @@ without sideways scrolling, the keyboard alone, JavaScript off; outcomes checked
 reservations API as the guardian; another family's reservation is "not found".
 
 The stack is shared with the other families' modules (`SHARED_STACK`): this module's families
-are its own (Anna Priedīte with Elza and Oskars; Juris Eglītis with Kārlis), the municipality
+are its own (Anna Priedīte with Elza and Aleksandrs; Juris Eglītis with Kārlis), the municipality
 approves at once as it does by default, and the free devices are what the service says before
 the page shows them."""
 
@@ -22,7 +22,7 @@ from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "families"
 DEMO_SCHOOL = "3113900101"  # the first demo school: Elza's and Kārlis'
-GUARDIAN = "reserve_guardian"  # Anna: Elza at the first demo school, Oskars at the second
+GUARDIAN = "reserve_guardian"  # Anna: Elza at the first demo school, Aleksandrs at the second
 OTHER_GUARDIAN = "reserve_other_guardian"  # Juris: Kārlis at the first demo school
 PHONE = {"viewport": {"width": 320, "height": 700}}
 ERROR_SUMMARY = "Radās problēma"
@@ -176,7 +176,7 @@ class TestReserveInTheBrowser:
         page = await context.new_page()
         await log_in(page, system, GUARDIAN)
         await page.goto(f"{system.portal}/families/reserve")
-        await tab_to(page, "Oskars Priedītis")
+        await tab_to(page, "Aleksandrs Priedītis")
         await page.keyboard.press("Space")
         await tab_to(page, "Turpināt")
         await page.keyboard.press("Enter")
