@@ -128,6 +128,92 @@ DEMO_PEOPLE: dict[str, DemoPerson] = {
         "329999-00002", "VIIS-DEMO-0011", "Emīls", "Kalējs",
         learner=Enrolment(DEMO_SCHOOL_1, 3, "3.b"),
     ),
+    # More families, each with children at the demo schools, so that tests sharing one stack
+    # each act for a family of their own (the pages a guardian sees are the family's alone).
+    # Mirroring the first family: two children at the two schools, the older one's name first
+    # in the alphabet as Jānis' is (the portal lists children by name).
+    "reserve_guardian": DemoPerson(
+        "010184-10003", "VIIS-DEMO-0015", "Anna", "Priedīte",
+        guardian_of=(("VIIS-DEMO-0016", DEMO_SCHOOL_1), ("VIIS-DEMO-0017", DEMO_SCHOOL_2)),
+    ),
+    "reserve_child_grade2": DemoPerson(
+        "329999-00003", "VIIS-DEMO-0016", "Elza", "Priedīte",
+        learner=Enrolment(DEMO_SCHOOL_1, 2, "2.b"),
+    ),
+    "reserve_child_grade5": DemoPerson(
+        "010115-20015", "VIIS-DEMO-0017", "Aleksandrs", "Priedītis",
+        learner=Enrolment(DEMO_SCHOOL_2, 5, "5.a"),
+    ),
+    # Mirroring the second family: one child at the first demo school.
+    "reserve_other_guardian": DemoPerson(
+        "010187-10006", "VIIS-DEMO-0018", "Juris", "Eglītis",
+        guardian_of=(("VIIS-DEMO-0019", DEMO_SCHOOL_1),),
+    ),
+    "reserve_other_child": DemoPerson(
+        "329999-00004", "VIIS-DEMO-0019", "Kārlis", "Eglītis",
+        learner=Enrolment(DEMO_SCHOOL_1, 3, "3.a"),
+    ),
+    "report_guardian": DemoPerson(
+        "010182-10001", "VIIS-DEMO-0020", "Santa", "Vilka",
+        guardian_of=(("VIIS-DEMO-0021", DEMO_SCHOOL_1),),
+    ),
+    "report_child": DemoPerson(
+        "329999-00005", "VIIS-DEMO-0021", "Alise", "Vilka",
+        learner=Enrolment(DEMO_SCHOOL_1, 2, "2.c"),
+    ),
+    "report_other_guardian": DemoPerson(
+        "010189-10008", "VIIS-DEMO-0022", "Māris", "Siliņš",
+        guardian_of=(("VIIS-DEMO-0023", DEMO_SCHOOL_1),),
+    ),
+    "report_other_child": DemoPerson(
+        "329999-00006", "VIIS-DEMO-0023", "Toms", "Siliņš",
+        learner=Enrolment(DEMO_SCHOOL_1, 3, "3.c"),
+    ),
+    "notices_guardian": DemoPerson(
+        "010191-10002", "VIIS-DEMO-0024", "Zane", "Kļaviņa",
+        guardian_of=(("VIIS-DEMO-0025", DEMO_SCHOOL_1),),
+    ),
+    "notices_child": DemoPerson(
+        "329999-00007", "VIIS-DEMO-0025", "Paula", "Kļaviņa",
+        learner=Enrolment(DEMO_SCHOOL_1, 2, "2.a"),
+    ),
+    "notices_other_guardian": DemoPerson(
+        "010178-10005", "VIIS-DEMO-0026", "Ivars", "Jansons",
+        guardian_of=(("VIIS-DEMO-0027", DEMO_SCHOOL_1),),
+    ),
+    "notices_other_child": DemoPerson(
+        "329999-00008", "VIIS-DEMO-0027", "Markuss", "Jansons",
+        learner=Enrolment(DEMO_SCHOOL_1, 3, "3.b"),
+    ),
+    # Mirroring the first family: two children at the two schools.
+    "schools_guardian": DemoPerson(
+        "010180-10026", "VIIS-DEMO-0028", "Laila", "Kārkliņa",
+        guardian_of=(("VIIS-DEMO-0029", DEMO_SCHOOL_1), ("VIIS-DEMO-0030", DEMO_SCHOOL_2)),
+    ),
+    "schools_child_grade2": DemoPerson(
+        "329999-00009", "VIIS-DEMO-0029", "Luīze", "Kārkliņa",
+        learner=Enrolment(DEMO_SCHOOL_1, 2, "2.b"),
+    ),
+    "schools_child_grade6": DemoPerson(
+        "010114-20006", "VIIS-DEMO-0030", "Rihards", "Kārkliņš",
+        learner=Enrolment(DEMO_SCHOOL_2, 6, "6.b"),
+    ),
+    "schools_other_guardian": DemoPerson(
+        "010183-10010", "VIIS-DEMO-0031", "Agnese", "Pētersone",
+        guardian_of=(("VIIS-DEMO-0032", DEMO_SCHOOL_1),),
+    ),
+    "schools_other_child": DemoPerson(
+        "329999-00010", "VIIS-DEMO-0032", "Mia", "Pētersone",
+        learner=Enrolment(DEMO_SCHOOL_1, 1, "1.a"),
+    ),
+    "support_guardian": DemoPerson(
+        "010186-10013", "VIIS-DEMO-0033", "Edīte", "Lūse",
+        guardian_of=(("VIIS-DEMO-0034", DEMO_SCHOOL_1),),
+    ),
+    "support_child": DemoPerson(
+        "329999-00011", "VIIS-DEMO-0034", "Ralfs", "Lūsis",
+        learner=Enrolment(DEMO_SCHOOL_1, 3, "3.a"),
+    ),
 }  # fmt: skip
 
 # Pupils per grade (invented, plausible): a basic school (1-9) and a secondary school (1-12).

@@ -421,12 +421,22 @@ async def api_as(system: System, person: str, *, provider: str = "latvija") -> A
 async def require_approval(system: System, municipality: str = RIGA) -> None:
     """The municipality's reservations wait for the school's approval (the demo default is
     auto-approval), as its administrator sets it through the reservations API."""
+    await _auto_approve(system, municipality, on=False)
+
+
+async def approve_at_once(system: System, municipality: str = RIGA) -> None:
+    """The municipality approves reservations at once (the demo default), as its administrator
+    sets it: for a module on a shared stack, where another may have required approval."""
+    await _auto_approve(system, municipality, on=True)
+
+
+async def _auto_approve(system: System, municipality: str, *, on: bool) -> None:
     admin = await api_as(system, "municipality_admin")
     path = f"/policies/{municipality}"
     policy = await admin.call("GET", "reservations", path)
     assert policy.is_success, policy.text
     rules = {k: v for k, v in policy.json().items() if k not in ("municipality_code", "version")}
-    await admin.ok("PUT", "reservations", path, json={**rules, "auto_approve": False},
+    await admin.ok("PUT", "reservations", path, json={**rules, "auto_approve": on},
                    headers={"If-Match": policy.headers["etag"]})  # fmt: skip
 
 

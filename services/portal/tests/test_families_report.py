@@ -2,7 +2,10 @@
 with the demo people's own tokens (reservation, approval, both signatures), then the guardian
 reports a broken screen in the browser, with and without JavaScript, follows the ticket,
 answers and adds a photo; every refused form comes back with its messages; another family
-finds nothing; axe on every page, at 320 px without sideways scrolling."""
+finds nothing; axe on every page, at 320 px without sideways scrolling.
+
+The stack is shared with the other families' modules (`SHARED_STACK`): the two families here
+are this module's own (Santa Vilka with Alise; Māris Siliņš with Toms, who has no loan)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,10 @@ from shared_kit.testing.stack import AsyncApi
 
 from .conftest import System, api_as, context_without_js, log_in
 
-DEMO_SCHOOL = "3113900101"  # Marta's school (the demo guardian's younger child)
+SHARED_STACK = "families"
+GUARDIAN = "report_guardian"  # Santa Vilka, Alise's mother
+OTHER_GUARDIAN = "report_other_guardian"  # Māris Siliņš, Toms' father (nothing lent)
+DEMO_SCHOOL = "3113900101"  # Alise's school
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SHOTS = os.environ.get("PORTAL_SHOTS")  # a folder: screenshots of the pages, to look at
 axe = Axe()
@@ -143,14 +149,14 @@ def photo_file(name: str, content: bytes, mime: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def loans(system: System) -> dict[str, Any]:
-    """One device lent to each of the demo guardian's children at the demo school: Marta's."""
-    guardian = await api_as(system, "guardian")
+    """One device lent to the guardian's child at the demo school: Alise's."""
+    guardian = await api_as(system, GUARDIAN)
     school = await api_as(system, "school_admin")
     learners = claims(guardian.headers["Authorization"].split()[1])["learners"]
     me = await guardian.ok("GET", "gateway", "/me")
-    marta = next(c["id"] for c in me["children"] if c["given_name"] == "Marta")
-    assert marta in learners
-    contract = await make_loan(guardian, school, marta)
+    alise = next(c["id"] for c in me["children"] if c["given_name"] == "Alise")
+    assert alise in learners
+    contract = await make_loan(guardian, school, alise)
     await on_loan_everywhere(school, contract["device_id"])
     return {"contract": contract, "device_id": contract["device_id"]}
 
@@ -158,7 +164,7 @@ async def loans(system: System) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 async def api_ticket(system: System, loans: dict[str, Any]) -> dict[str, Any]:
     """A ticket the guardian reported through the API (once the tickets service knows the loan)."""
-    guardian = await api_as(system, "guardian")
+    guardian = await api_as(system, GUARDIAN)
     body = {"device_id": loans["device_id"], "category": "keyboard", "description": "Taustiņi"}
 
     async def reported() -> Any:
@@ -219,13 +225,13 @@ class TestReportAndFollow:
     ) -> None:
         page = await context.new_page()
         await page.set_viewport_size({"width": 320, "height": 800})
-        await log_in(page, system, "guardian")
+        await log_in(page, system, GUARDIAN)
         description = "Ekrāns mirgo un labajā pusē ir plaisa."
         number = await report_in_browser(
             page, system, description, [photo_file("ekrans.png", png(), "image/png")]
         )
 
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         mine = (await guardian.ok("GET", "tickets", ""))["items"]
         (ticket,) = [t for t in mine if str(t["number"]) == number]
         assert ticket["category"] == "screen"
@@ -277,7 +283,7 @@ class TestReportAndFollow:
     ) -> None:
         async with context_without_js(browser, viewport={"width": 1280, "height": 900}) as ctx:
             page = await ctx.new_page()
-            await log_in(page, system, "guardian")
+            await log_in(page, system, GUARDIAN)
             number = await report_in_browser(
                 page,
                 system,
@@ -286,7 +292,7 @@ class TestReportAndFollow:
                 shots="nojs-",
                 scripts=False,
             )
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         mine = (await guardian.ok("GET", "tickets", ""))["items"]
         (ticket,) = [t for t in mine if str(t["number"]) == number]
         assert ticket["description"] == "Neieslēdzas ekrāns."
@@ -299,7 +305,7 @@ class TestBadInput:
     ) -> None:
         page = await context.new_page()
         await page.set_viewport_size({"width": 320, "height": 800})
-        await log_in(page, system, "guardian")
+        await log_in(page, system, GUARDIAN)
         await page.goto(f"{system.portal}/families/report")
 
         await page.get_by_role("button", name="Turpināt").click()  # no device
@@ -351,7 +357,7 @@ class TestAnotherFamily:
     ) -> None:
         ticket = api_ticket
         page = await context.new_page()
-        await log_in(page, system, "other_guardian")
+        await log_in(page, system, OTHER_GUARDIAN)
         for path in (f"/families/tickets/{ticket['id']}", f"/families/report/sent/{ticket['id']}"):
             answer = await page.goto(f"{system.portal}{path}")
             assert answer is not None and answer.status == 404, path

@@ -4,6 +4,10 @@ The reservations before it are made through the APIs with the demo people's own 
 pages are driven as a parent does (roles, labels, visible text) at 320 px, with axe on every
 page; the outcome is checked through the contracts API. A weak login (E-klase, Mykoob) goes
 through Latvija.lv and straight back to the agreement; another family's agreement is not found.
+
+The stack is shared with the other families' modules (`SHARED_STACK`), whose families are their
+own: the demo guardian (Ilze, with Marta and Jānis) and the other family (Kristīne, with Emīls)
+act here alone, and reservations wait for the school from this module's start.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 from .conftest import System, api_as, latvija_approves, require_approval
 from .test_browser import assert_accessible, assert_no_sideways_scroll
 
+SHARED_STACK = "families"
 DEMO_SCHOOL = "3113900101"  # the school of Marta (the demo guardian's) and Emīls (the other's)
 OTHER_SCHOOL = "3113900102"  # Jānis' (the demo guardian's older child)
 PHONE = {"width": 320, "height": 800}

@@ -4,7 +4,11 @@ sink received (a wrong code first), and a mobile number with the SMS stand-in's 
 provider refuses first), then removes it; sees the notices an approved reservation brings, with the
 unread count in the header, and marks them read; turns a kind off and cannot turn an essential
 one off; another guardian sees none of it. axe and 320 px on every page; outcomes checked
-through the notifications API as the person."""
+through the notifications API as the person.
+
+The stack is shared with the other families' modules (`SHARED_STACK`): the two guardians here
+are this module's own (Zane Kļaviņa, Paula's mother; Ivars Jansons), with their own address and
+number, and the municipality approves at once as it does by default."""
 
 from __future__ import annotations
 
@@ -14,12 +18,16 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from .conftest import System, api_as, log_in
+from .conftest import System, api_as, approve_at_once, log_in
 from .test_families_reserve import PHONE, checked, refused_with, reserve_for_first_child
 
-ADDRESS = "marta.mamma@example.lv"
+SHARED_STACK = "families"
+GUARDIAN = "notices_guardian"  # Zane Kļaviņa, Paula's mother
+OTHER_GUARDIAN = "notices_other_guardian"  # Ivars Jansons
+ADDRESS = "paula.mamma@example.lv"
 CODE = re.compile(r"\b(\d{6})\b")
 
 
@@ -95,13 +103,20 @@ async def csrf_of(page: Page) -> str:
     return str(await page.locator("input[name=csrf_token]").first.get_attribute("value"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+async def approving_at_once(system: System) -> None:
+    """Reservations are approved at once (the demo default; a module sharing the stack may
+    have made them wait for the school)."""
+    await approve_at_once(system)
+
+
 class TestContactDetails:
     async def test_a_guardian_adds_an_email_and_verifies_it_with_the_code(
         self, system: System, browser: Browser
     ) -> None:
         context = await phone(browser)
         page = await context.new_page()
-        await log_in(page, system, "guardian")
+        await log_in(page, system, GUARDIAN)
         await page.get_by_role("link", name=re.compile("^Paziņojumi")).click()
         await checked(page)
         await page.get_by_role("link", name="Jūsu e-pasts un mobilā tālruņa numurs").click()
@@ -134,7 +149,7 @@ class TestContactDetails:
         await page.get_by_text("Apstiprināts", exact=True).wait_for()
         await checked(page)
 
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         points = await guardian.ok("GET", "notifications", "/me/contact-points")
         email = next(p for p in points if p["channel"] == "email")
         assert email["address"] == ADDRESS and email["verified"] is True
@@ -146,7 +161,7 @@ class TestContactDetails:
         context = await phone(browser)
         page = await context.new_page()
         path = "/settings/contact/sms"
-        await log_in(page, system, "guardian", start=path, lands_on=path)
+        await log_in(page, system, GUARDIAN, start=path, lands_on=path)
         field = page.get_by_label("Pievienojiet savu mobilā tālruņa numuru")
         send = page.get_by_role("button", name="Nosūtīt kodu")
         await field.fill("+371 2000 0042")  # a number the provider cannot reach
@@ -167,7 +182,7 @@ class TestContactDetails:
         await checked(page)
         await page.get_by_role("button", name="Jā, noņemt").click()
         await page.get_by_text("Jūsu mobilā tālruņa numurs ir noņemts.").wait_for()
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         points = await guardian.ok("GET", "notifications", "/me/contact-points")
         assert [p["channel"] for p in points] == ["email"]
         await context.close()
@@ -177,15 +192,15 @@ class TestNotices:
     async def test_an_approval_is_in_the_header_count_and_is_marked_read(
         self, system: System, browser: Browser
     ) -> None:
-        await reserve_for_first_child(system)  # the demo municipality approves at once
-        approved = await notice_of(system, "guardian", "reservation_approved")
-        await settled(system, "guardian")
+        await reserve_for_first_child(system, GUARDIAN)  # the municipality approves at once
+        approved = await notice_of(system, GUARDIAN, "reservation_approved")
+        await settled(system, GUARDIAN)
         context = await phone(browser)
         page = await context.new_page()
-        await log_in(page, system, "guardian")
+        await log_in(page, system, GUARDIAN)
         header = page.get_by_role("link", name=re.compile(r"^Paziņojumi \((\d+) nelasīt"))
         shown = re.search(r"\((\d+)", await header.inner_text())
-        assert shown is not None and int(shown[1]) == await unread(system, "guardian")
+        assert shown is not None and int(shown[1]) == await unread(system, GUARDIAN)
         await header.click()
         await checked(page)
         item = page.locator(f"[id='notice-{approved['id']}']")
@@ -195,14 +210,14 @@ class TestNotices:
 
         await item.get_by_role("button", name=re.compile("^Atzīmēt kā izlasītu" + about)).click()
         await page.wait_for_url(re.compile(r"/notifications(\?|#|$)"))
-        assert (await notice_of(system, "guardian", "reservation_approved"))["read_at"]
+        assert (await notice_of(system, GUARDIAN, "reservation_approved"))["read_at"]
         assert await item.get_by_text("Jauns").count() == 0
         await checked(page)
 
-        if await unread(system, "guardian"):
+        if await unread(system, GUARDIAN):
             await page.get_by_role("button", name="Atzīmēt visus kā izlasītus").click()
             await page.wait_for_url(re.compile(r"/notifications(\?|#|$)"))
-        assert await unread(system, "guardian") == 0
+        assert await unread(system, GUARDIAN) == 0
         assert await page.get_by_text("Jauns", exact=True).count() == 0
         await page.get_by_role("link", name="Paziņojumi", exact=True).wait_for()
         await context.close()
@@ -215,7 +230,7 @@ class TestPreferences:
         context = await phone(browser)
         page = await context.new_page()
         path = "/settings/notifications"
-        await log_in(page, system, "guardian", start=path, lands_on=path)
+        await log_in(page, system, GUARDIAN, start=path, lands_on=path)
         await checked(page)
 
         approved = page.get_by_role("group", name="Rezervācija apstiprināta")
@@ -223,7 +238,7 @@ class TestPreferences:
         await page.get_by_role("button", name="Saglabāt").click()
         await page.get_by_text("Jūsu paziņojumu iestatījumi ir saglabāti.").wait_for()
         await checked(page)
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         kinds = {
             k["kind"]: k
             for k in (await guardian.ok("GET", "notifications", "/me/preferences"))["kinds"]
@@ -255,12 +270,12 @@ class TestPreferences:
         context = await phone(browser)
         page = await context.new_page()
         await log_in(
-            page, system, "other_guardian", start="/notifications", lands_on="/notifications"
+            page, system, OTHER_GUARDIAN, start="/notifications", lands_on="/notifications"
         )
         await page.get_by_role("link", name="English").click()
         await page.get_by_role("heading", name="Notifications").wait_for()
         await checked(page)
-        other = await api_as(system, "other_guardian")
+        other = await api_as(system, OTHER_GUARDIAN)
         assert (await other.ok("GET", "notifications", "/me/preferences"))["language"] == "en"
         await context.close()
 
@@ -269,19 +284,19 @@ class TestAnotherFamily:
     async def test_another_guardian_sees_neither_the_address_nor_the_notices(
         self, system: System, browser: Browser
     ) -> None:
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         notices = (await guardian.ok("GET", "notifications", "/me/notices"))["items"]
         context = await phone(browser)
         page = await context.new_page()
         path = "/settings/contact"
-        await log_in(page, system, "other_guardian", start=path, lands_on=path)
+        await log_in(page, system, OTHER_GUARDIAN, start=path, lands_on=path)
         assert ADDRESS not in await page.content()
         await page.get_by_text("Nav pievienots").first.wait_for()
         await page.goto(f"{system.portal}/notifications")
         assert notices, "the first guardian has notices to hide"
         for notice in notices:
             assert await page.locator(f"[id='notice-{notice['id']}']").count() == 0
-        other = await api_as(system, "other_guardian")
+        other = await api_as(system, OTHER_GUARDIAN)
         theirs = (await other.ok("GET", "notifications", "/me/notices"))["items"]
         assert not {n["id"] for n in theirs} & {n["id"] for n in notices}
         # Marking the first guardian's notice read is "not found".

@@ -4,7 +4,10 @@ The families' steps before the school's (a reservation, the guardian's signature
 the services' APIs with the demo guardians' own tokens; the school's steps are taken in the
 browser as Inese Ozola (the first demo school's administrator) takes them, by roles, labels and
 visible text, in Latvian, on a 320 px phone; every page is checked with axe and for sideways
-scrolling, and every outcome through the services' APIs."""
+scrolling, and every outcome through the services' APIs.
+
+The stack is shared with the technician's module (`SHARED_STACK`): the families here are this
+module's own (Laila Kārkliņa with Luīze and Rihards; Agnese Pētersone with Mia)."""
 
 from __future__ import annotations
 
@@ -22,8 +25,11 @@ from shared_kit.testing.stack import AsyncApi
 from .conftest import System, api_as, context_without_js, log_in
 from .test_browser import assert_accessible, assert_no_sideways_scroll
 
-SCHOOL = "3113900101"  # the first demo school: Marta's and Emīls' (Inese Ozola administers it)
-OTHER_SCHOOL = "3113900102"  # the second: Jānis' (no administrator of it logs in here)
+SHARED_STACK = "school_staff"
+GUARDIAN = "schools_guardian"  # Laila: Luīze at the first demo school, Rihards at the second
+OTHER_GUARDIAN = "schools_other_guardian"  # Agnese: Mia at the first demo school
+SCHOOL = "3113900101"  # the first demo school: Luīze's and Mia's (Inese Ozola administers it)
+OTHER_SCHOOL = "3113900102"  # the second: Rihards' (no administrator of it logs in here)
 RIGA = "0010000"
 PHONE = {"width": 320, "height": 800}
 
@@ -139,7 +145,7 @@ class TestALoanThroughTheSchool:
     async def test_queue_approve_with_a_device_hand_over_and_a_damaged_return(
         self, system: System, phone: Page
     ) -> None:
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         claims = [{"criterion": "low_income", "source": "declared"}]
         wish = {"category": "chromebook"}
         reservation = await reserve(guardian, criteria=wish, social_criteria=claims)
@@ -240,7 +246,7 @@ class TestDecisions:
     async def test_reject_needs_a_reason_then_the_family_sees_it(
         self, system: System, phone: Page
     ) -> None:
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         reservation = await reserve(guardian)
         await as_school_admin(phone, system)
         await open_request(phone, system, reservation)
@@ -265,7 +271,7 @@ class TestDecisions:
     async def test_no_free_device_is_said_at_the_device_then_the_request_waits_in_line(
         self, system: System, phone: Page
     ) -> None:
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         # The first demo school lends Chromebooks only: no laptop is free there.
         reservation = await reserve(guardian, criteria={"category": "laptop"})
         await as_school_admin(phone, system)
@@ -290,7 +296,7 @@ class TestDecisions:
     async def test_another_schools_request_and_the_other_school_are_not_found(
         self, system: System, phone: Page
     ) -> None:
-        guardian = await api_as(system, "guardian")
+        guardian = await api_as(system, GUARDIAN)
         elsewhere = await reserve(guardian, school=OTHER_SCHOOL)
         await as_school_admin(phone, system)
         for path in (
@@ -323,7 +329,7 @@ class TestDecisions:
 @pytest.mark.usefixtures("requests_wait_for_the_school")
 class TestWithoutJavaScript:
     async def test_approve_and_hand_over(self, system: System, browser: Browser) -> None:
-        family = await api_as(system, "other_guardian")
+        family = await api_as(system, OTHER_GUARDIAN)
         reservation = await reserve(family)
         async with context_without_js(browser, viewport=PHONE) as context:
             page = await context.new_page()

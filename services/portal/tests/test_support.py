@@ -2,7 +2,10 @@
 up through the APIs with the demo people's own tokens; the demo technician then works the
 tickets in the browser (queue with SLA, assign to me, internal and public comments, statuses,
 an insurance claim, a replacement device), with and without JavaScript, and every outcome is
-checked through the tickets API. Every page visited is checked with axe, at 320 px too."""
+checked through the tickets API. Every page visited is checked with axe, at 320 px too.
+
+The stack is shared with the school administrator's module (`SHARED_STACK`): the family here is
+this module's own (Edīte Lūse with Ralfs)."""
 
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from shared_kit.testing.kafka import eventually
 from shared_kit.testing.stack import AsyncApi
 
-from .conftest import System, api_as, context_without_js, log_in
+from .conftest import System, api_as, approve_at_once, context_without_js, log_in
 
-SCHOOL = "3113900101"  # the demo school of the demo guardian's younger child
+SHARED_STACK = "school_staff"
+GUARDIAN = "support_guardian"  # Edīte Lūse, Ralfs' mother
+SCHOOL = "3113900101"  # Ralfs' school
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # A folder to keep a screenshot of every checked page in (to look at them), if set.
 SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS")
@@ -64,7 +69,7 @@ async def screenshot(page: Page, tag: str) -> None:
 
 @dataclass
 class Family:
-    """The demo guardian with a device on loan to her child, and the people who work on it."""
+    """A guardian with a device on loan to her child, and the people who work on it."""
 
     guardian: AsyncApi
     technician: AsyncApi
@@ -96,8 +101,10 @@ async def sign(api: AsyncApi, contract_id: str, action: str) -> None:
 @pytest.fixture(scope="module")
 async def family(system: System) -> Family:
     """A reservation, the contract signed by the guardian and countersigned by the school: the
-    device is on loan to the demo guardian's child (all through the APIs, as those people)."""
-    guardian = await api_as(system, "guardian")
+    device is on loan to the guardian's child (all through the APIs, as those people). The
+    municipality approves at once (the demo default; the school's module makes requests wait)."""
+    await approve_at_once(system)
+    guardian = await api_as(system, GUARDIAN)
     guardian_token = guardian.headers["Authorization"].split()[1]
     school = await api_as(system, "school_admin")
     technician = await api_as(system, "technician")
