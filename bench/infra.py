@@ -261,6 +261,37 @@ def cpu_seconds(pid: int) -> float | None:
     return own + sum(_own_cpu_seconds(child) or 0.0 for child in _children(pid))
 
 
+def postgres_cpu_seconds(postmaster: int) -> float | None:
+    """User + system CPU time of a PostgreSQL server: the postmaster, its live children
+    (backends, background workers) and the children that exited (reaped: cutime + cstime), so
+    connections opened and closed between two readings count too."""
+    try:
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return ticks + sum(_own_cpu_seconds(child) or 0.0 for child in _children(postmaster))
+
+
+async def postmaster_pid(database_url: str) -> int | None:
+    """The process id of the PostgreSQL server behind `database_url`, when it runs on this
+    machine (the parent of a backend); else None."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            backend = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            return _parent(backend)  # while the backend lives
+    finally:
+        await engine.dispose()
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _own_cpu_seconds(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
