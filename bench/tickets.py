@@ -242,7 +242,7 @@ def notes_for(
         f"{QUEUE_CONNECTIONS} connections, CPU per read: server {read.server:.2f} ms, PostgreSQL "
         f"{read.postgres:.2f} ms",
         "tickets baselines: the creation's copies the latest 1,000 tickets in one statement "
-        "(new ids); the queue's replays the page query and the device query the endpoint sends, "
+        "(new ids); the queue's replays the one statement the endpoint sends (page and devices), "
         f"captured in this process, on {QUEUE_CONNECTIONS} asyncpg connections "
         f"({sum(not s.ok for s in raw)} errors)",
     ]
