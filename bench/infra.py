@@ -285,6 +285,18 @@ def postgres_cpu_seconds(postmaster: int) -> float | None:
     return reaped + sum(_own_cpu_seconds(child) or 0.0 for child in _children(postmaster))
 
 
+async def postmaster_pid(database_url: str) -> int | None:
+    """The process id of the PostgreSQL server behind `database_url`, when it runs on this
+    machine (the parent of a backend); else None."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            backend = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+            return parent_pid(backend)  # while the backend lives
+    finally:
+        await engine.dispose()
+
+
 def parent_pid(pid: int) -> int | None:
     """The parent of a process (Linux /proc)."""
     try:

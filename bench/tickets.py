@@ -16,12 +16,17 @@ import datetime as dt
 import itertools
 import json
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
 
 from bench.infra import (
     Infra,
     cpu_seconds,
+    postgres_cpu_seconds,
+    postmaster_pid,
     service_server,
 )
 from bench.rawhttp import http_sender, pool, prepare, prepare_post
@@ -46,6 +51,8 @@ QUEUE_LIMIT = 50
 RIGA = "0010000"
 SCHOOL = "3113900001"
 TIMEOUT_S = 60.0
+TARGET_CPU_MS = 2.0  # 1,000 creations/s on 2 cores: server, PostgreSQL and client together
+T = TypeVar("T")
 COLUMNS = """
     SELECT attname FROM pg_attribute WHERE attrelid = 'ticket'::regclass AND attnum > 0
        AND NOT attisdropped AND attgenerated = '' AND attidentity = '' AND attname <> 'id'
@@ -61,6 +68,42 @@ def technician(infra: Infra) -> str:
 def bearer(token: str) -> dict[str, str]:
     """Authorization header."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds spent during one phase: the server's workers, PostgreSQL's processes (exited
+    backends included) and this process (the load generator)."""
+
+    server: float
+    postgres: float
+    client: float
+
+    def per(self, count: int) -> Cpu:
+        """In ms per request."""
+        ms = (self.server, self.postgres, self.client)
+        return Cpu(*(seconds / count * 1000 for seconds in ms))
+
+    @property
+    def total(self) -> float:
+        """All three together."""
+        return self.server + self.postgres + self.client
+
+
+async def measured(
+    server_pid: int | None, postmaster: int | None, work: Callable[[], Awaitable[T]]
+) -> tuple[T, Cpu]:
+    """The result of `work` and the CPU each side spent on it (0 for a side not measurable)."""
+
+    def readings() -> tuple[float, float, float]:
+        server = cpu_seconds(server_pid) if server_pid else None
+        postgres = postgres_cpu_seconds(postmaster) if postmaster else None
+        return server or 0.0, postgres or 0.0, time.process_time()
+
+    before = readings()
+    result = await work()
+    after = readings()
+    return result, Cpu(*(a - b for a, b in zip(after, before, strict=True)))
 
 
 async def creations(infra: Infra, url: str) -> tuple[list[tuple[float, int]], float]:
@@ -144,19 +187,25 @@ def milliseconds(samples: list[Sample]) -> list[float]:
     return [s.latency_s * 1000 for s in samples]
 
 
-def rows_for(created: list[tuple[float, int]], span: float, raw_s: float) -> list[Row]:
-    """Creation throughput beside raw SQL's, and the answers."""
+def rows_for(
+    created: list[tuple[float, int]], span: float, cpu: Cpu, raw_s: float, raw_cpu: Cpu
+) -> list[Row]:
+    """Creation throughput and CPU beside raw SQL's, and the answers."""
     ok_created = sum(status == 201 for _, status in created)
+    raw = "raw SQL: one INSERT … SELECT of as many ticket rows"
+    per, raw_per = cpu.per(NEW), raw_cpu.per(NEW)
     return [
         Row(f"Tickets: {NEW:,} created over {CONNECTIONS} connections", len(created) / span,
-            "tickets/s", baseline=NEW / raw_s,
-            baseline_name="raw SQL: one INSERT … SELECT of as many ticket rows"),
+            "tickets/s", baseline=NEW / raw_s, baseline_name=raw),
+        Row("Tickets: CPU per creation (server + PostgreSQL + bench client)", per.total, "ms",
+            f"≤ {TARGET_CPU_MS:.0f} ms", per.total <= TARGET_CPU_MS, baseline=raw_per.total,
+            baseline_name=f"{raw} (PostgreSQL + client)"),
         Row(f"Tickets: created 201 of {NEW:,}", ok_created, "", f"{NEW:,}", ok_created == NEW),
     ]  # fmt: skip
 
 
-def queue_rows(queue: list[Sample], raw: list[Sample]) -> list[Row]:
-    """Queue latency beside the raw SQL's, and the answers."""
+def queue_rows(queue: list[Sample], cpu: Cpu, raw: list[Sample], raw_cpu: Cpu) -> list[Row]:
+    """Queue latency and server CPU beside the raw SQL's, and the answers."""
     ms, raw_ms = milliseconds(queue), milliseconds(raw)
     name = f"Tickets: open queue, {TICKETS:,} tickets, @{QUEUE_RATE}/s"
     baseline = "raw SQL: the endpoint's statements over asyncpg, same rate"
@@ -166,24 +215,34 @@ def queue_rows(queue: list[Sample], raw: list[Sample]) -> list[Row]:
             baseline=percentile(raw_ms, 50), baseline_name=baseline),
         Row(f"{name}: p99", percentile(ms, 99), "ms",
             baseline=percentile(raw_ms, 99), baseline_name=baseline),
+        Row(f"{name}: server CPU per request", cpu.per(answered).server, "ms",
+            baseline=raw_cpu.per(len(raw)).client,
+            baseline_name=f"{baseline}: the asyncpg client's CPU per request"),
         Row(f"{name}: 200 of {answered:,}", ok, "", f"{answered:,}", ok == answered),
     ]  # fmt: skip
 
 
 def notes_for(
-    seeded_s: float, created: list[tuple[float, int]], cpu: float | None, raw: list[Sample]
+    seeded_s: float,
+    created: list[tuple[float, int]],
+    cpu: Cpu,
+    queue: tuple[int, Cpu],
+    raw: list[Sample],
 ) -> list[str]:
-    """How it ran, creation latency, the server's CPU, the baselines."""
+    """How it ran, creation latency, where the CPU went, the baselines."""
     create_ms = [s * 1000 for s, _ in created]
-    cpu_ms = f"{cpu:.2f} ms" if cpu else "n/a"
+    per, (reads, queue_cpu) = cpu.per(NEW), queue
+    read = queue_cpu.per(reads)
     return [
         f"tickets: {TICKETS:,} tickets on {DEVICES:,} devices seeded by SQL in {seeded_s:.1f} s, "
         "then vacuumed; creation by a Rīga technician, 2 uvicorn workers: p50 "
         f"{percentile(create_ms, 50):.1f} ms, p99 {percentile(create_ms, 99):.1f} ms (each from "
-        f"its own send), server CPU {cpu_ms} per creation; queue read open loop over "
-        f"{QUEUE_CONNECTIONS} connections",
+        f"its own send); CPU per creation: server {per.server:.2f} ms, PostgreSQL "
+        f"{per.postgres:.2f} ms, bench client {per.client:.2f} ms; queue read open loop over "
+        f"{QUEUE_CONNECTIONS} connections, CPU per read: server {read.server:.2f} ms, PostgreSQL "
+        f"{read.postgres:.2f} ms",
         "tickets baselines: the creation's copies the latest 1,000 tickets in one statement "
-        "(new ids); the queue's replays the page query and the device query the endpoint sends, "
+        "(new ids); the queue's replays the one statement the endpoint sends (page and devices), "
         f"captured in this process, on {QUEUE_CONNECTIONS} asyncpg connections "
         f"({sum(not s.ok for s in raw)} errors)",
     ]
@@ -197,13 +256,16 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         await seed(url, tickets=TICKETS, devices=DEVICES, tenancies=[Tenancy(RIGA, SCHOOL)])
         seeded_s = time.perf_counter() - started
         await infra.settle(url)
+        postmaster = await postmaster_pid(url)
         async with service_server(infra, "tickets", "TICKETS_", url, benchmark="tickets") as server:
-            cpu_before = cpu_seconds(server.pid)
-            created, span = await creations(infra, server.url)
-            cpu_after = cpu_seconds(server.pid)
-            queue = await queue_reads(token, server.url)
-        raw_queue = await raw_queue_reads(token, url)
-        raw_s = await raw_seconds(url)
-    cpu = (cpu_after - cpu_before) / NEW * 1000 if cpu_before and cpu_after else None
-    rows = rows_for(created, span, raw_s) + queue_rows(queue, raw_queue)
-    return rows, notes_for(seeded_s, created, cpu, raw_queue)
+            (created, span), cpu = await measured(
+                server.pid, postmaster, lambda: creations(infra, server.url)
+            )
+            queue, queue_cpu = await measured(
+                server.pid, postmaster, lambda: queue_reads(token, server.url)
+            )
+        raw_queue, raw_queue_cpu = await measured(None, None, lambda: raw_queue_reads(token, url))
+        raw_s, raw_cpu = await measured(None, postmaster, lambda: raw_seconds(url))
+    rows = rows_for(created, span, cpu, raw_s, raw_cpu)
+    rows += queue_rows(queue, queue_cpu, raw_queue, raw_queue_cpu)
+    return rows, notes_for(seeded_s, created, cpu, (len(queue), queue_cpu), raw_queue)

@@ -119,3 +119,23 @@ class TestIdlePing:
         finally:
             await engine.dispose()
             await admin.dispose()
+
+
+class TestPool:
+    """A burst above the pool waits for its connections instead of opening and closing more."""
+
+    async def test_bursts_share_the_same_connections(self, kit_database: str) -> None:
+        engine = create_engine(kit_database, pool_size=2)
+
+        async def backend() -> int:
+            async with engine.connect() as conn:
+                pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+                await asyncio.sleep(0.05)
+                return int(pid)
+
+        try:
+            first = set(await asyncio.gather(*(backend() for _ in range(6))))
+            second = set(await asyncio.gather(*(backend() for _ in range(6))))
+            assert len(first) == 2 and second == first
+        finally:
+            await engine.dispose()

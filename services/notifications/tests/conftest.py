@@ -51,8 +51,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def engine(settings: NotificationsSettings) -> AsyncIterator[AsyncEngine]:
-    """An engine on this test's database, for asserting in SQL."""
-    engine = create_engine(settings.database_url, pool_size=2)
+    """An engine on this test's database, for asserting in SQL (and for dispatcher passes run
+    side by side, whose slots each hold a connection: four, as the pool always allowed)."""
+    engine = create_engine(settings.database_url, pool_size=4)
     yield engine
     await engine.dispose()
 

@@ -103,6 +103,7 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_overflow,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         sessions = create_session_factory(engine, outbox_topic=settings.events_topic)

@@ -88,20 +88,35 @@ PING_AFTER_IDLE_S = 0.5
 _IDLE_SINCE = "shared_kit.idle_since"
 
 
+# Connections a process keeps, and none beyond them: an overflow connection is closed as soon
+# as it comes back to a pool that has `pool_size` idle ones, so a burst above `pool_size` used
+# to open and close PostgreSQL backends over and over (each start costs the server a process
+# and the client asyncpg's type introspection and fresh prepared statements). A request
+# waits for a connection instead (`POOL_TIMEOUT_S`, then 503 service-busy): a process is
+# bound to one core, which a few connections already keep busy, so more in flight only
+# queue inside PostgreSQL instead. The cap also bounds a deployment's connections:
+# processes times `pool_size` (README, "Database connections").
+POOL_SIZE = 10
+MAX_OVERFLOW = 0
+POOL_TIMEOUT_S = 5
+
+
 def create_engine(
     url: str,
     *,
-    pool_size: int = 10,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
     statement_timeout_ms: int = 15_000,
     ping_after_idle_s: float = PING_AFTER_IDLE_S,
 ) -> AsyncEngine:
-    """Async engine with a statement timeout so no request hangs on a lock forever; pooled
-    connections idle for `ping_after_idle_s` or more are pinged before use."""
+    """Async engine of at most `pool_size + max_overflow` connections, kept open, with a
+    statement timeout so no request hangs on a lock forever; pooled connections idle for
+    `ping_after_idle_s` or more are pinged before use."""
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_timeout=5,
+        max_overflow=max_overflow,
+        pool_timeout=POOL_TIMEOUT_S,
         connect_args={
             "timeout": 5,
             "server_settings": {"statement_timeout": str(statement_timeout_ms)},

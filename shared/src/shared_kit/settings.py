@@ -28,7 +28,9 @@ class ServiceSettings(BaseSettings):
 
     environment: Environment = Environment.DEV
     database_url: str = DEV_DATABASE_URL
+    # Connections per process, kept open (see `db.create_engine`); overflow ones close again.
     db_pool_size: int = Field(10, ge=1)
+    db_pool_overflow: int = Field(0, ge=0)
     db_statement_timeout_ms: int = Field(15_000, ge=100)
 
     kafka_bootstrap_servers: str = DEV_BOOTSTRAP

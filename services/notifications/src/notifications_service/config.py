@@ -68,6 +68,9 @@ class NotificationsSettings(ServiceSettings):
     dispatch_batch_size: int = Field(50, ge=1)
     dispatch_poll_interval_s: float = Field(0.5, gt=0)
     dispatch_concurrency: int = Field(8, ge=1)
+    # The dispatcher's slots each hold a connection while they send: room for them beside the
+    # requests, the relay and the consumers (the kit's default is 10 and opens none beyond).
+    db_pool_size: int = Field(16, ge=1)
     dispatch_max_attempts: int = Field(8, ge=1)
     retry_base_s: float = Field(30.0, gt=0)
     retry_cap_s: float = Field(3600.0, gt=0)

@@ -1,4 +1,5 @@
-"""All SQL of tickets lives here: the repositories (`base`) and the lean report path (`reports`)."""
+"""All SQL of tickets lives here: the repositories (`base`), the lean report path (`reports`)
+and the list's pages (`listing`)."""
 
 from tickets_service.repository.base import (
     ClaimRepository,
@@ -10,6 +11,7 @@ from tickets_service.repository.base import (
     QueueCounts,
     TicketRepository,
 )
+from tickets_service.repository.listing import TicketListRepository
 from tickets_service.repository.reports import (
     CurrentLoan,
     FactsRow,
@@ -29,5 +31,6 @@ __all__ = [
     "QueueCounts",
     "ReportFacts",
     "ReportRepository",
+    "TicketListRepository",
     "TicketRepository",
 ]

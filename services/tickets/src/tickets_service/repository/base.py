@@ -8,14 +8,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.pagination import fetch_page
 from shared_kit.readmodel import upsert_if_newer
-from shared_kit.tenancy import Scope
 from tickets_service.models import (
-    DONE_STATES,
     Comment,
     Device,
     InsuranceClaim,
@@ -29,7 +27,6 @@ from tickets_service.models import (
     Transition,
     Visibility,
 )
-from tickets_service.schemas import TicketFilters
 
 
 @dataclass
@@ -47,10 +44,6 @@ class QueueCounts:
 # Literal, as in the open-queue index's predicate: with bind parameters a generic prepared
 # plan could not prove that the partial index applies.
 OPEN = text("ticket.state NOT IN ('resolved', 'closed')")
-
-
-def _breached() -> ColumnElement[bool]:
-    return or_(Ticket.response_breached_at.is_not(None), Ticket.resolution_breached_at.is_not(None))
 
 
 class DeviceRepository:
@@ -159,43 +152,6 @@ class TicketRepository:
             Ticket.contract_id == contract_id, Ticket.source == TicketSource.CONTRACT_RETURN
         )
         return await self.session.scalar(stmt)
-
-    async def page(
-        self, filters: TicketFilters, scope: Scope, cursor: str | None, limit: int
-    ) -> Sequence[Ticket]:
-        """One page of the tickets in scope that match the filters, oldest first."""
-        stmt = select(Ticket)
-        condition = scope.condition(
-            municipality=Ticket.municipality_code,
-            institution=Ticket.institution_number,
-            person=Ticket.reporter_id,
-        )
-        if condition is not None:
-            stmt = stmt.where(condition)
-        if filters.states:
-            stmt = stmt.where(Ticket.state.in_(filters.states))
-        if filters.open is True:
-            stmt = stmt.where(OPEN)
-        elif filters.open is False:
-            stmt = stmt.where(Ticket.state.in_(DONE_STATES))
-        if filters.severities:
-            stmt = stmt.where(Ticket.severity.in_(filters.severities))
-        if filters.categories:
-            stmt = stmt.where(Ticket.category.in_(filters.categories))
-        if filters.breached is not None:
-            stmt = stmt.where(_breached() if filters.breached else ~_breached())
-        if filters.municipality_code:
-            stmt = stmt.where(Ticket.municipality_code == filters.municipality_code)
-        if filters.institution_number:
-            stmt = stmt.where(Ticket.institution_number == filters.institution_number)
-        if filters.device_id:
-            stmt = stmt.where(Ticket.device_id == filters.device_id)
-        if filters.assignee_id:
-            stmt = stmt.where(Ticket.assignee_id == filters.assignee_id)
-        if filters.unassigned:
-            stmt = stmt.where(Ticket.assignee_id.is_(None))
-        columns = [Ticket.opened_at, Ticket.id]
-        return await fetch_page(self.session, stmt, columns, cursor, limit)
 
     async def flag_due(
         self, clock: str, now: dt.datetime, limit: int

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import NowDep, SessionDep
+from shared_kit.deps import NowDep, ReadSessionDep, SessionDep
+from shared_kit.fastjson import FastJSONResponse
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
 from shared_kit.idempotency import IdempotencyDep
-from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
+from shared_kit.pagination import CursorParam, LimitParam, Page
 from shared_kit.problems import problem_responses
 from tickets_service.deps import Reader, Settings, ValidTicket, Writer
 from tickets_service.models import Category, Severity, TicketState
@@ -34,7 +35,7 @@ from tickets_service.schemas import (
     TicketRead,
     TransitionBody,
 )
-from tickets_service.service import sla, workflow
+from tickets_service.service import listing, sla, workflow
 from tickets_service.service import tickets as service
 from tickets_service.service.tickets import local_today
 
@@ -88,7 +89,7 @@ async def create_ticket(
 
 @router.get("", response_model=Page[TicketRead])
 async def list_tickets(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     settings: Settings,
     now: NowDep,
@@ -118,12 +119,16 @@ async def list_tickets(
         assignee_id=assignee_id,
         unassigned=unassigned,
     )
-    rows = await service.list_tickets(
-        session=session, principal=principal, filters=filters, cursor=cursor, limit=limit
+    found = await listing.list_tickets(
+        session=session,
+        principal=principal,
+        filters=filters,
+        cursor=cursor,
+        limit=limit,
+        today=local_today(now, settings.timezone),
     )
-    items, nxt = page_of(rows, limit, lambda t: (t.opened_at, t.id))
-    devices = await service.devices_of(session, items, local_today(now, settings.timezone))
-    return page_response([TicketRead.of(t, devices[t.id]) for t in items], nxt)
+    # The rows go straight to JSON: Page[TicketRead]'s fields, written as pydantic would.
+    return FastJSONResponse({"items": found.items, "next_cursor": found.next_cursor})
 
 
 @router.get("/{ticket_id}", response_model=TicketRead, responses=READ)

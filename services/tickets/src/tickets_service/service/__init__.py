@@ -4,6 +4,7 @@
 - `sla`: the SLA clocks' arithmetic (pure) and the default targets;
 - `policies`: municipal SLA policies;
 - `tickets`: reporting, reading, the automatic ticket of a damaged return, the queue;
+- `listing`: the ticket list's pages, rows straight to the answer's values;
 - `workflow`: the state machine, assignment, loss confirmation, loaners;
 - `effects`: what a ticket does to its device (repairs, confirmed losses) and loaners;
 - `discussion`: comments and photos;

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,7 +50,7 @@ from tickets_service.repository import (
     ReportRepository,
     TicketRepository,
 )
-from tickets_service.schemas import DeviceInfo, TicketCreate, TicketFilters
+from tickets_service.schemas import DeviceInfo, TicketCreate
 from tickets_service.service import access, effects, policies, readmodel, sla
 from tickets_service.service.readmodel import ReturnFacts
 from tickets_service.service.sla import DEFAULT_TARGETS
@@ -62,20 +61,27 @@ def local_today(now: dt.datetime, timezone: str) -> dt.date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def device_info(device: Device | FactsRow | None, today: dt.date) -> DeviceInfo | None:
-    """The device's status with its warranty and insurance as of today."""
+def device_values(device: Any, today: dt.date) -> dict[str, Any] | None:
+    """The device's status with its warranty and insurance as of today: `DeviceInfo`'s
+    fields in plain values (for `fastjson`), None for no device."""
     if device is None:
         return None
     warranty, insured = device.warranty_ends_on, device.insured_until
-    return DeviceInfo(
-        status=device.status,
-        category=device.category,
-        os=device.os,
-        warranty_ends_on=warranty,
-        under_warranty=warranty is not None and warranty >= today,
-        insured_until=insured,
-        insured=insured is not None and insured >= today,
-    )
+    return {
+        "status": device.status,
+        "category": device.category,
+        "os": device.os,
+        "warranty_ends_on": warranty,
+        "under_warranty": warranty is not None and warranty >= today,
+        "insured_until": insured,
+        "insured": insured is not None and insured >= today,
+    }
+
+
+def device_info(device: Device | FactsRow | None, today: dt.date) -> DeviceInfo | None:
+    """The device's status with its warranty and insurance as of today."""
+    values = device_values(device, today)
+    return None if values is None else DeviceInfo(**values)
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -92,30 +98,9 @@ async def get_ticket(
     return ticket
 
 
-async def list_tickets(
-    *,
-    session: AsyncSession,
-    principal: Principal,
-    filters: TicketFilters,
-    cursor: str | None,
-    limit: int,
-) -> Sequence[Ticket]:
-    """Tickets inside the principal's scope that match the filters, oldest first."""
-    scope = access.scope_for(principal)
-    return await TicketRepository(session).page(filters, scope, cursor, limit)
-
-
 async def device_of(session: AsyncSession, ticket: Ticket, today: dt.date) -> DeviceInfo | None:
     """Device info for the ticket's device."""
     return device_info(await DeviceRepository(session).get(ticket.device_id), today)
-
-
-async def devices_of(
-    session: AsyncSession, tickets: Sequence[Ticket], today: dt.date
-) -> dict[uuid.UUID, DeviceInfo | None]:
-    """Device info for each ticket's device (one query)."""
-    devices = await DeviceRepository(session).many(t.device_id for t in tickets)
-    return {t.id: device_info(devices.get(t.device_id), today) for t in tickets}
 
 
 # Reporting ----------------------------------------------------------------------------------
