@@ -14,7 +14,7 @@ from contracts_service.models import Contract
 from contracts_service.service import access, contracts
 from shared_kit.auth import CurrentPrincipal
 from shared_kit.crypto import RotatingCipher
-from shared_kit.deps import ClientAddress, SessionDep
+from shared_kit.deps import ClientAddress, ReadSessionDep, SessionDep
 
 
 async def get_settings(request: Request) -> ContractsSettings:  # async: no worker thread
@@ -44,9 +44,10 @@ TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
 
 
 async def valid_contract(
-    contract_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+    contract_id: uuid.UUID, session: ReadSessionDep, principal: CurrentPrincipal
 ) -> Contract:
-    """The contract in the path, if it exists and the caller may see it."""
+    """The contract in the path, if it exists and the caller may see it (for endpoints that
+    only read: they take the same `ReadSessionDep`)."""
     contract = await contracts.get(session, contract_id, for_update=False)
     access.check_read(principal, contract)
     return contract

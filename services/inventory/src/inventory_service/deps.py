@@ -12,7 +12,7 @@ from inventory_service.models import CatalogueItem, Device, Institution, Municip
 from inventory_service.service import access, catalogue, devices, reference
 from inventory_service.service.viis import ViisFactory
 from shared_kit.auth import CurrentPrincipal, Principal, require_roles
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ReadSessionDep, SessionDep
 
 
 async def get_settings(request: Request) -> InventorySettings:  # async: no worker thread
@@ -32,8 +32,9 @@ Viis = Annotated[ViisFactory, Depends(get_viis)]
 Reader = Annotated[Principal, require_roles(*access.READ_ROLES, scope=access.READ_SCOPE)]
 
 
-async def valid_device(device_id: uuid.UUID, session: SessionDep, principal: Reader) -> Device:
-    """The device in the path, if it exists and the caller may see it."""
+async def valid_device(device_id: uuid.UUID, session: ReadSessionDep, principal: Reader) -> Device:
+    """The device in the path, if it exists and the caller may see it (for endpoints that only
+    read: they take the same `ReadSessionDep`)."""
     return await devices.get_device(session=session, principal=principal, device_id=device_id)
 
 

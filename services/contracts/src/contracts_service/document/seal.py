@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata
@@ -86,6 +87,10 @@ class PyHankoSealer:
             signing_cert=next(iter(load_certs_from_pemder_data(material.cert_pem))),
             cert_registry=SimpleCertificateStore.from_certs(chain),
         )
+        # Room for the signature container in the PDF (hex digits). pyHanko estimates it by
+        # building and signing a dummy container first, as costly as the real one; the
+        # estimate depends only on the key, chain and attributes, so the first seal's is kept.
+        self._reserved: int | None = None
 
     def seal(self, pdf: bytes, *, reason: str, location: str) -> bytes:
         """Sign the whole file as the platform; no later change is permitted (DocMDP)."""
@@ -100,8 +105,18 @@ class PyHankoSealer:
             docmdp_permissions=MDPPerm.NO_CHANGES,
         )
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = signers.sign_pdf(writer, meta, signer=self._signer)
+        out = signers.sign_pdf(writer, meta, signer=self._signer, bytes_reserved=self._reserved)
+        if self._reserved is None:
+            self._reserved = reserved_size(out)
         return out.getvalue()
+
+
+def reserved_size(sealed: io.BytesIO) -> int:
+    """Hex digits a sealed PDF reserves for its signature: the gap its /ByteRange leaves, less
+    the angle brackets of the /Contents string."""
+    signature = PdfFileReader(sealed).embedded_signatures[0]
+    start, first, second, _ = signature.sig_object["/ByteRange"]
+    return int(second) - (int(start) + int(first)) - 2
 
 
 # Key material -------------------------------------------------------------------------------

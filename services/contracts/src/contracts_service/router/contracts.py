@@ -34,8 +34,9 @@ from contracts_service.service import contracts, lifecycle, signing
 from shared_kit import uploads
 from shared_kit.auth import CurrentPrincipal, Principal
 from shared_kit.concurrency import IfMatch, check_if_match, etag
-from shared_kit.deps import NowDep, SessionDep
+from shared_kit.deps import NowDep, ReadSessionDep, SessionDep
 from shared_kit.downloads import file_response
+from shared_kit.fastjson import FastJSONResponse
 from shared_kit.fields import ATVK_PATTERN
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_response
@@ -59,7 +60,7 @@ def _pdf(data: bytes, filename: str, sha256: str) -> Response:
 
 @router.get("", response_model=Page[ContractRead])
 async def list_contracts(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: CurrentPrincipal,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
@@ -89,20 +90,19 @@ async def list_contracts(
 
 
 @router.get("/{contract_id}", response_model=ContractRead, responses=READ)
-async def get_contract(contract: ValidContract, session: SessionDep, response: Response):
+async def get_contract(contract: ValidContract, session: ReadSessionDep, response: Response):
     """One contract with its signatures."""
     response.headers["ETag"] = etag(contract.version)
     return await _read(session, contract)
 
 
 @router.get("/{contract_id}/documents", response_model=list[DocumentRead], responses=READ)
-async def list_documents(contract: ValidContract, session: SessionDep):
+async def list_documents(contract: ValidContract, session: ReadSessionDep):
     """Every version of the contract's document, oldest first; the last is current."""
     rows = await contracts.documents(session, contract)
-    return [
-        DocumentRead(**row._asdict(), current=row.number == contract.current_document)
-        for row in rows
-    ]
+    # The rows go straight to JSON: DocumentRead's fields, written as pydantic would write them.
+    current = contract.current_document
+    return FastJSONResponse([{**row._asdict(), "current": row.number == current} for row in rows])
 
 
 @router.get(
@@ -110,7 +110,7 @@ async def list_documents(contract: ValidContract, session: SessionDep):
     responses={**READ, 200: {"content": {"application/pdf": {}}}},
     response_class=Response,
 )
-async def download_current(contract: ValidContract, session: SessionDep):
+async def download_current(contract: ValidContract, session: ReadSessionDep):
     """The current PDF: the sealed final once active, else the version to sign."""
     document = await contracts.document(session, contract, contract.current_document)
     name = f"{contract.number}-v{document.number}.pdf"
@@ -123,7 +123,7 @@ async def download_current(contract: ValidContract, session: SessionDep):
     response_class=Response,
 )
 async def download_version(
-    number: Annotated[int, Path(ge=1)], contract: ValidContract, session: SessionDep
+    number: Annotated[int, Path(ge=1)], contract: ValidContract, session: ReadSessionDep
 ):
     """One version's PDF, exactly as stored."""
     document = await contracts.document(session, contract, number)
@@ -136,7 +136,7 @@ async def download_version(
     responses=problem_responses(404, 409),
 )
 async def read_text(
-    number: Annotated[int, Path(ge=1)], contract: ValidContract, session: SessionDep
+    number: Annotated[int, Path(ge=1)], contract: ValidContract, session: ReadSessionDep
 ):
     """One version's text, to read in a page: the title, the parties (no personal code), the
     device and the numbered clauses, in Latvian (it prevails) and English, as its PDF prints
@@ -315,7 +315,7 @@ async def _return(session: AsyncSession, principal: Principal, contract: Contrac
 
 
 @router.get("/{contract_id}/return", response_model=ReturnRead, tags=["returns"], responses=READ)
-async def get_return(contract: ValidContract, session: SessionDep, principal: CurrentPrincipal):
+async def get_return(contract: ValidContract, session: ReadSessionDep, principal: CurrentPrincipal):
     """The recorded return with its photos' metadata (the lender's administrators)."""
     return await _return(session, principal, contract)
 
@@ -327,7 +327,10 @@ async def get_return(contract: ValidContract, session: SessionDep, principal: Cu
     response_class=Response,
 )
 async def download_photo(
-    photo_id: uuid.UUID, contract: ValidContract, session: SessionDep, principal: CurrentPrincipal
+    photo_id: uuid.UUID,
+    contract: ValidContract,
+    session: ReadSessionDep,
+    principal: CurrentPrincipal,
 ):
     """One photo of the return, as stored (inline, `nosniff`)."""
     photo = await contracts.photo(session, principal, contract, photo_id)

@@ -224,7 +224,7 @@ async def transition_device(
 @router.get("/devices/{device_id}/history", response_model=Page[HistoryRead], responses=READ)
 async def device_history(
     device: ValidDevice,
-    session: SessionDep,
+    session: ReadSessionDep,
     cursor: CursorParam = None,
     limit: LimitParam = 50,
 ):
