@@ -159,7 +159,7 @@ def _stack_command() -> list[str]:
         stack = importlib.import_module("stack")
     finally:
         sys.path.pop(0)
-    return list(stack.uvicorn(GATEWAY_APP, 8100, *stack.SERVICE_OPTIONS))[3:]  # python -m uvicorn
+    return list(stack.uvicorn(GATEWAY_APP, 8100, *stack.SERVICE_OPTIONS))  # after python -m uvicorn
 
 
 DEPLOYMENTS = {
