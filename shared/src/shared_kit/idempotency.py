@@ -104,19 +104,7 @@ class Idempotency:
     ) -> JSONResponse:
         """Build the response and, with a key, store it in the same transaction."""
         body = jsonable_encoder(content)
-        if self.key is not None:
-            if self._hash is None:
-                raise RuntimeError("call replay() before respond()")
-            self._session.add(
-                IdempotencyRecord(
-                    owner=self._owner,
-                    key=self.key,
-                    request_hash=self._hash,
-                    status_code=status_code,
-                    body=body,
-                    headers=headers or {},
-                )
-            )
+        self._remember(status_code, body, headers)
         return JSONResponse(body, status_code=status_code, headers=headers)
 
     def respond_fast(
@@ -126,19 +114,25 @@ class Idempotency:
         would render them; with a key, the stored body is that same JSON."""
         body = fastjson.dumps(content)
         if self.key is not None:
-            if self._hash is None:
-                raise RuntimeError("call replay() before respond_fast()")
-            self._session.add(
-                IdempotencyRecord(
-                    owner=self._owner,
-                    key=self.key,
-                    request_hash=self._hash,
-                    status_code=status_code,
-                    body=json.loads(body),
-                    headers=headers or {},
-                )
-            )
+            self._remember(status_code, json.loads(body), headers)
         return Response(body, status_code, headers, media_type="application/json")
+
+    def _remember(self, status_code: int, body: Any, headers: dict[str, str] | None) -> None:
+        """With a key, store the answer in the request's transaction for replays."""
+        if self.key is None:
+            return
+        if self._hash is None:
+            raise RuntimeError("call replay() before responding")
+        self._session.add(
+            IdempotencyRecord(
+                owner=self._owner,
+                key=self.key,
+                request_hash=self._hash,
+                status_code=status_code,
+                body=body,
+                headers=headers or {},
+            )
+        )
 
 
 def _owner(principal: Principal) -> str:
