@@ -74,7 +74,7 @@ async def failed(system: System) -> dict[str, Any]:
     await guardian.ok("POST", "notifications", f"{path}/verify", json={"code": code})
     await outage(system, True)
     try:
-        await reserve_for_first_child(system)  # the demo municipality approves at once
+        await reserve_for_first_child(system, "guardian")  # the demo municipality approves at once
         delivery = await failed_of(system, "reservation_approved")
     finally:
         await outage(system, False)
