@@ -137,8 +137,11 @@ async def error_summary(page: Page) -> str:
 async def choose_photos(page: Page, label: str, files: list[dict[str, Any]]) -> None:
     """Choose files as a person does: the labelled control opens the file chooser (the
     browser's own input, or GOV.UK's enhanced button when JavaScript runs)."""
+    # The design system's script swaps the browser's input for its button as the page loads:
+    # wait for it, then click whichever of the two a person sees.
+    await page.wait_for_load_state("load")
     async with page.expect_file_chooser() as chooser:
-        await page.get_by_label(label).first.click()
+        await page.get_by_label(label).filter(visible=True).first.click()
     await (await chooser.value).set_files(files)  # type: ignore[arg-type]
 
 
