@@ -257,13 +257,14 @@ async def sign_or_cancel(d: Drill, f: Family) -> None:
 
 async def sign(d: Drill, contract_id: str, token: str, action: str) -> bool:
     """Sign or countersign the current version, named by its SHA-256 (409 if the contract was
-    cancelled meanwhile); whether it was signed."""
+    cancelled meanwhile, or its device went to a repair before the hand-over); whether it was
+    signed."""
     path = f"{CONTRACTS}/{contract_id}"
     docs = await d.get(d.contracts, "contract: documents", f"{path}/documents", token)
     if not docs:
         return False
     body = {"document_sha256": docs[-1]["sha256"], "consent_version": "2026.1"}
-    url, race = f"{path}/{action}", {"illegal-state"}
+    url, race = f"{path}/{action}", {"illegal-state", "device-out-of-service"}
     r = await d.post(d.contracts, f"contract: {action}", url, token, json=body, allowed=race)
     return r.status_code == 200
 

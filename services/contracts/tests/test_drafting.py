@@ -135,6 +135,33 @@ class TestDraftingFromReservations:
         assert caplog.records
         assert all(GUARDIAN_CODE not in r.getMessage() for r in caplog.records)
 
+    async def test_a_withdrawn_device_cancels_its_contract_and_the_next_approval_drafts_anew(
+        self, world: World, tokens: Tokens, app: FastAPI, people: People
+    ) -> None:
+        await world.register_lender()
+        first, second, reservation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        for device_id in (first, second):
+            await world.handle(device_event(device_id))
+        await world.handle(reservation_event("approved", reservation_id, first, people))
+        (old,) = await contracts_of(app)
+        assert (await world.sign(await world.get(old.id))).status_code == 200
+        await world.handle(reservation_event("device_withdrawn", reservation_id, second, people))
+        assert (await world.get(old.id))["state"] == "awaiting_lender"  # not its device
+        await world.handle(reservation_event("device_withdrawn", reservation_id, first, people))
+        cancelled = await world.get(old.id)
+        assert cancelled["state"] == "cancelled"
+        assert cancelled["end_reason"] == "reservation.device_withdrawn"
+        approved = reservation_event("approved", reservation_id, second, people)
+        await world.handle(approved)
+        await world.handle(approved)  # redelivered: still one new contract
+        new = [c for c in await contracts_of(app) if c.id != old.id]
+        assert [(c.device_id, c.state.value) for c in new] == [(second, "awaiting_borrower")]
+        r = await world.client.get(
+            CONTRACTS, params={"reservation_id": str(reservation_id)}, headers=bearer(tokens.riga)
+        )
+        listed = [(c["id"], c["state"]) for c in r.json()["items"]]
+        assert listed == [(str(old.id), "cancelled"), (str(new[0].id), "awaiting_borrower")]
+
     async def test_token_is_cached_and_unknown_people_are_refused(
         self, gateway: Gateway, settings: ContractsSettings, people: People
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ from pypdf import PdfReader
 from contracts_service.document.template import CONSENT_VERSION
 from shared_kit.testing.http import bearer, problem
 
-from .conftest import CONTRACTS, GUARDIAN_CODE, SCHOOL_A, Tokens, World
+from .conftest import CONTRACTS, GUARDIAN_CODE, SCHOOL_A, SCHOOL_B, Tokens, World, device_event
 
 
 class TestLoginPolicy:
@@ -132,6 +133,23 @@ class TestRefusals:
         problem(await world.countersign(contract, tokens.school_b), 403, "not-the-lender")
         problem(await world.countersign(contract, tokens.guardian()), 403, "not-the-lender")
         problem(await world.countersign(contract, tokens.riga_platform), 403, "not-the-lender")
+
+    async def test_a_device_out_of_service_or_at_another_school_is_not_handed_over(
+        self, world: World
+    ) -> None:
+        await world.register_lender()
+        contract = await world.draft()
+        assert (await world.sign(contract)).status_code == 200
+        device_id = uuid.UUID(contract["device_id"])
+        await world.handle(device_event(device_id, version=2, status="in_repair"))
+        body = problem(await world.countersign(contract), 409, "device-out-of-service")
+        assert body["detail"] == "The device is in repair"
+        moved = {"status": "reserved", "institution_registration_number": SCHOOL_B}
+        await world.handle(device_event(device_id, version=3, **moved))
+        body = problem(await world.countersign(contract), 409, "device-out-of-service")
+        assert body["detail"] == "The device has moved to another school"
+        await world.handle(device_event(device_id, version=4, status="reserved"))
+        assert (await world.countersign(contract)).status_code == 200
 
     async def test_stale_if_match(self, world: World, client: httpx.AsyncClient) -> None:
         await world.register_lender()

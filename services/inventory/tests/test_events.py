@@ -141,11 +141,12 @@ async def _none_left(settings: InventorySettings) -> bool:
 APPROVED = "lv.datori.reservations.reservation.approved.v1"
 CANCELLED = "lv.datori.reservations.reservation.cancelled.v1"
 EXPIRED = "lv.datori.reservations.reservation.expired.v1"
+WITHDRAWN = "lv.datori.reservations.reservation.device_withdrawn.v1"
 ACTIVATED = "lv.datori.contracts.contract.activated.v1"
 RETURNED = "lv.datori.contracts.contract.returned.v1"
 REPAIR_STARTED = "lv.datori.tickets.repair.started.v1"
 REPAIR_COMPLETED = "lv.datori.tickets.repair.completed.v1"
-R1, R2, R3 = (str(uuid.uuid4()) for _ in range(3))
+R1, R2, R3, R4 = (str(uuid.uuid4()) for _ in range(4))
 
 
 def event(type_: str, device_id: str, **data: Any) -> CloudEvent:
@@ -220,6 +221,9 @@ class TestConsumers:
             (topic, event(APPROVED, device["id"], reservation_id=R3), "on_loan"),
             (contracts, event(RETURNED, device["id"], reservation_id=R2), "reserved"),
             (topic, event(EXPIRED, device["id"], reservation_id=R3), "available"),
+            # a fourth approval gives the device up again (it went to another family)
+            (topic, event(APPROVED, device["id"], reservation_id=R4), "reserved"),
+            (topic, event(WITHDRAWN, device["id"], reservation_id=R4), "available"),
         ]
         for where, evt, status in steps:
             await publish(bootstrap, where, evt)

@@ -198,6 +198,22 @@ class TestReplanning:
         await feed(reservation_event("cancelled", reservation))
         assert await feed.planned(reservation) == []
 
+    async def test_a_replaced_contract_is_not_the_one_the_reminder_follows(
+        self, feed: Feed
+    ) -> None:
+        reservation, old = ids()
+        _, new = ids()
+        deadline = {"pickup_deadline": "2026-10-12T15:00:00Z"}
+        await feed(
+            reservation_event("approved", reservation, **deadline),
+            # the device was withdrawn (its contract cancelled) and another approved: a new
+            # contract, signed
+            contract_event("cancelled", old, reservation, "cancelled"),
+            contract_event("signed_by_borrower", new, reservation, "awaiting_lender"),
+            reservation_event("approved", reservation, **deadline),
+        )
+        assert await feed.planned(reservation) == [("pickup_reminder", at(2026, 10, 11, 6))]
+
     async def test_a_repeated_scan_and_a_second_scanner_make_nothing_twice(
         self, feed: Feed, app: FastAPI
     ) -> None:

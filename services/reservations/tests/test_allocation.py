@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reservations_service.config import ReservationsSettings
+from reservations_service.exceptions import DeviceTaken
 from reservations_service.main import expiry_job
 from reservations_service.service import lifecycle
 from shared_kit.housekeeping import purge_once
@@ -63,6 +64,18 @@ async def event_types(engine: AsyncEngine, reservation_id: str) -> list[str]:
         key=reservation_id,
     )
     return [r.event_type.split(".")[-2] for r in rows]
+
+
+async def outbox_payload(engine: AsyncEngine, reservation_id: str, kind: str) -> dict[str, Any]:
+    """The data of a reservation's last event of one kind."""
+    rows = await sql(
+        engine,
+        "SELECT payload FROM outbox_message WHERE key = :key AND event_type LIKE :kind "
+        "ORDER BY seq DESC LIMIT 1",
+        key=reservation_id,
+        kind=f"%.{kind}.v1",
+    )
+    return dict(json.loads(rows[0].payload))
 
 
 async def run_expiry(
@@ -203,7 +216,14 @@ class TestDeviceLeavingService:
         await inventory.change(first, status="stolen")
         moved = await state_of(client, tokens, approved["id"])
         assert moved["state"] == "approved" and moved["device_id"] == second
-        assert await event_types(engine, approved["id"]) == ["requested", "approved", "approved"]
+        assert await event_types(engine, approved["id"]) == [
+            "requested",
+            "approved",
+            "device_withdrawn",
+            "approved",
+        ]
+        withdrawn = await outbox_payload(engine, approved["id"], "device_withdrawn")
+        assert (withdrawn["device_id"], withdrawn["reason"]) == (first, "device stolen")
 
     async def test_back_on_the_waitlist_keeping_its_place(
         self,
@@ -361,6 +381,73 @@ class TestLoans:
         assert dt.datetime.fromisoformat(offered["start"]) >= returned_at
         assert await sql(engine, OVERLAPS) == []
         await reserve(client, tokens.guardian)  # the loan is over: a new reservation is allowed
+
+    async def test_the_device_handed_out_is_withdrawn_from_whoever_was_to_get_it(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        inventory: Inventory,
+        schools: dict[str, str],
+        clock: TestClock,
+        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
+    ) -> None:
+        laptop = await inventory.add()
+        first = await reserve(client, tokens.guardian)  # approved with the laptop
+        await inventory.change(laptop, status="in_repair")  # back on the waitlist
+        spare = await inventory.add()
+        assert (await state_of(client, tokens, first["id"]))["device_id"] == spare
+        await inventory.change(laptop, status="available")
+        second = await reserve(client, tokens.school_a, learner="l-second")
+        assert (await state_of(client, tokens, second["id"]))["device_id"] == laptop
+        # The school hands the repaired laptop to the first family, under its first contract.
+        async with sessions() as session, session.begin():
+            await lifecycle.contract_activated(
+                session,
+                reservation_id=uuid.UUID(first["id"]),
+                device_id=uuid.UUID(laptop),
+                at=clock.now,
+                now=clock(),
+            )
+        lent = await state_of(client, tokens, first["id"])
+        assert (lent["state"], lent["device_id"]) == ("fulfilled", laptop)
+        given_up = await outbox_payload(engine, first["id"], "device_withdrawn")
+        assert given_up["device_id"] == spare  # the spare it was approved with goes back
+        moved = await state_of(client, tokens, second["id"])
+        assert (moved["state"], moved["device_id"]) == ("approved", spare)
+        assert (await event_types(engine, second["id"]))[-2:] == ["device_withdrawn", "approved"]
+        taken = await outbox_payload(engine, second["id"], "device_withdrawn")
+        assert (taken["device_id"], taken["reason"]) == (laptop, "device handed to another")
+        assert await sql(engine, OVERLAPS) == []
+
+    async def test_a_device_lent_to_another_family_refuses_the_activation(
+        self,
+        client: httpx.AsyncClient,
+        tokens: Tokens,
+        inventory: Inventory,
+        schools: dict[str, str],
+        clock: TestClock,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        laptop = await inventory.add()
+        lent = await reserve(client, tokens.guardian)
+        other = await reserve(client, tokens.school_a, learner="l-other")  # waitlisted
+
+        async def activate(reservation: dict[str, Any]) -> None:
+            async with sessions() as session, session.begin():
+                await lifecycle.contract_activated(
+                    session,
+                    reservation_id=uuid.UUID(reservation["id"]),
+                    device_id=uuid.UUID(laptop),
+                    at=clock.now,
+                    now=clock(),
+                )
+
+        await activate(lent)
+        with pytest.raises(DeviceTaken):  # two loans of one device: for people to resolve
+            await activate(other)
+        assert (await state_of(client, tokens, lent["id"]))["state"] == "fulfilled"
+        assert (await state_of(client, tokens, other["id"]))["state"] == "waitlisted"
 
     async def test_activation_after_expiry_is_honoured_when_the_device_is_still_free(
         self,

@@ -56,6 +56,11 @@ async def test_emitted_events_match_their_schemas(
     assert r.status_code == 200  # cancelled; second: offered, approved
     clock.advance(days=8)
     await run_expiry(sessions, settings, clock)  # second: expired
+    approved = await reserve(client, tokens.school_a, learner="l-5")
+    await inventory.change(device, status="in_repair")  # l-5: device_withdrawn, waitlisted
+    await inventory.change(device, status="available")  # l-5: offered, approved
+    r = await client.post(f"{API}/{approved['id']}/cancel", headers=bearer(tokens.school_a))
+    assert r.status_code == 200, r.text
     fourth = await reserve(client, tokens.school_a, learner="l-4")
     async with sessions() as session, session.begin():
         await lifecycle.contract_activated(

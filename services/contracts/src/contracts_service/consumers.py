@@ -6,7 +6,8 @@ ignores the rest. The rules live in the service package:
 - `reservation.approved` drafts the contract (`reservations.approved`: the borrower and the
   learner's name from the gateway, retried while it or the device is not there yet);
 - `reservation.cancelled` / `expired` / `rejected` cancel a contract that is not active yet
-  (`reservations.released`);
+  (`reservations.released`); so does `reservation.device_withdrawn` for the contract of the
+  device the reservation gave up (its next `approved` drafts a new contract);
 - the inventory's device events keep the device read model (`readmodel.apply_snapshot`);
   fields its snapshot may not carry (manufacturer, model, accessories, purchase price) are
   read when present;
@@ -40,7 +41,9 @@ RESERVATION_RELEASED = (
     "lv.datori.reservations.reservation.cancelled.v1",
     "lv.datori.reservations.reservation.expired.v1",
     "lv.datori.reservations.reservation.rejected.v1",
+    "lv.datori.reservations.reservation.device_withdrawn.v1",
 )
+DEVICE_WITHDRAWN = RESERVATION_RELEASED[-1]
 DEVICE_EVENTS = tuple(
     f"lv.datori.inventory.device.{name}.v1"
     for name in ("registered", "updated", "assigned", "status_changed")
@@ -72,10 +75,11 @@ class ReservationIn(BaseModel):
 
 
 class ReservationRef(BaseModel):
-    """Any reservation event: which reservation."""
+    """Any reservation event: which reservation (and the device it names, if any)."""
 
     model_config = ConfigDict(extra="ignore")
     reservation_id: uuid.UUID
+    device_id: uuid.UUID | None = None
 
 
 class DeviceSnapshotIn(BaseModel):
@@ -150,8 +154,9 @@ def build_handlers(
     async def released(session: AsyncSession, evt: CloudEvent) -> None:
         ref = ReservationRef.model_validate(evt.data)
         reason = evt.type.removeprefix("lv.datori.reservations.").removesuffix(".v1")
+        device = ref.device_id if evt.type == DEVICE_WITHDRAWN else None
         await reservations.released(
-            session, reservation_id=ref.reservation_id, reason=reason, now=clock()
+            session, reservation_id=ref.reservation_id, reason=reason, now=clock(), device=device
         )
 
     handlers: dict[str, Handler] = {RESERVATION_APPROVED: approved}

@@ -49,6 +49,10 @@ class BorrowerHasNotSigned(Conflict):
     type, title = "borrower-has-not-signed", "The borrower has not signed yet"
 
 
+class DeviceOutOfService(Conflict):
+    type, title = "device-out-of-service", "The device cannot be handed over now"
+
+
 class ContractNotReady(Conflict):
     type, title = "contract-not-ready", "The contract is not ready for signing"
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -152,7 +153,7 @@ class Contract(UUIDKey, Timestamps, Versioned, Base):
     __tablename__ = "contract"
 
     number: Mapped[str] = mapped_column(String(40), unique=True)
-    reservation_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    reservation_id: Mapped[uuid.UUID] = mapped_column(index=True)
     device_id: Mapped[uuid.UUID] = mapped_column(index=True)
     municipality_code: Mapped[str] = mapped_column(String(7))
     institution_number: Mapped[str] = mapped_column(String(20))
@@ -194,6 +195,13 @@ class Contract(UUIDKey, Timestamps, Versioned, Base):
         Index("ix_contract_created_order", "created_at", "id"),
         Index("ix_contract_state_sign_by", "state", "sign_by"),
         Index("ix_contract_state_period_end", "state", "period_end"),
+        # One contract per reservation, except those cancelled (a withdrawn device's).
+        Index(
+            "uq_contract_live_reservation",
+            "reservation_id",
+            unique=True,
+            postgresql_where=text("state <> 'cancelled'"),
+        ),
     )
 
 

@@ -55,7 +55,10 @@ class ContractRepository:
     async def by_reservation(
         self, reservation_id: uuid.UUID, *, for_update: bool = False
     ) -> Contract | None:
-        stmt = select(Contract).where(Contract.reservation_id == reservation_id)
+        """The reservation's contract that is not cancelled (there is at most one)."""
+        stmt = select(Contract).where(
+            Contract.reservation_id == reservation_id, Contract.state != ContractState.CANCELLED
+        )
         if for_update:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)

@@ -26,6 +26,7 @@ RESERVATION_RELEASED = (
     "lv.datori.reservations.reservation.cancelled.v1",
     "lv.datori.reservations.reservation.expired.v1",
     "lv.datori.reservations.reservation.rejected.v1",
+    "lv.datori.reservations.reservation.device_withdrawn.v1",  # names the device given up
 )
 CONTRACT_ACTIVATED = "lv.datori.contracts.contract.activated.v1"
 CONTRACT_RETURNED = "lv.datori.contracts.contract.returned.v1"

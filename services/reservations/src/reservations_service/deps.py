@@ -12,7 +12,7 @@ from reservations_service.models import Reservation
 from reservations_service.service import access
 from reservations_service.service import reservations as service
 from shared_kit.auth import Principal, require_roles
-from shared_kit.deps import SessionDep
+from shared_kit.deps import ReadSessionDep, SessionDep
 
 
 async def get_settings(request: Request) -> ReservationsSettings:  # async: no worker thread
@@ -38,4 +38,12 @@ async def valid_reservation(
     )
 
 
+async def readable_reservation(
+    reservation_id: uuid.UUID, session: ReadSessionDep, principal: Reader
+) -> Reservation:
+    """The same, read outside a transaction (no BEGIN and COMMIT), for pages that only read."""
+    return await valid_reservation(reservation_id, session, principal)
+
+
 ValidReservation = Annotated[Reservation, Depends(valid_reservation)]
+ReadableReservation = Annotated[Reservation, Depends(readable_reservation)]

@@ -5,9 +5,12 @@ Every event carries the whole reservation as consumers need it, keyed by the res
 `requested_by` is who asked: the platform person id of a guardian or staff member, or a
 machine client's id (the contracts service drafts the loan contract for that person).
 `approved` and `offered` always name the device; `cancelled` and `expired` name the device the
-reservation held (if any) so that the inventory can release it. `social_criteria` names the
-criteria the family claimed (names only, never the evidence), for statistics' suppressed counts
-of loans by criterion.
+reservation held (if any) so that the inventory can release it; `device_withdrawn` names the
+device an approved reservation gave up (it left service or the school, or was handed to
+another family), so that the inventory releases it and an unsigned contract for it is
+cancelled; an `approved` (another device) or `waitlisted` event follows. `social_criteria`
+names the criteria the family claimed (names only, never the evidence), for statistics'
+suppressed counts of loans by criterion.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ CANCELLED = PREFIX + "cancelled.v1"
 REJECTED = PREFIX + "rejected.v1"
 EXPIRED = PREFIX + "expired.v1"
 FULFILLED = PREFIX + "fulfilled.v1"
+DEVICE_WITHDRAWN = PREFIX + "device_withdrawn.v1"
 
 
 class ReservationPayload(BaseModel):
@@ -96,6 +100,13 @@ class ReservationFulfilled(ReservationPayload):
     device_id: uuid.UUID
 
 
+class ReservationDeviceWithdrawn(ReservationPayload):
+    """The reservation gave up the device it was approved with (`device_id`; `reason` says
+    why); an `approved` (another device) or `waitlisted` event follows."""
+
+    device_id: uuid.UUID
+
+
 PAYLOADS: dict[str, type[ReservationPayload]] = {
     REQUESTED: ReservationRequested,
     WAITLISTED: ReservationWaitlisted,
@@ -105,6 +116,7 @@ PAYLOADS: dict[str, type[ReservationPayload]] = {
     REJECTED: ReservationRejected,
     EXPIRED: ReservationExpired,
     FULFILLED: ReservationFulfilled,
+    DEVICE_WITHDRAWN: ReservationDeviceWithdrawn,
 }
 
 

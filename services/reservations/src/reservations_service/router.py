@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from reservations_service.deps import (
     AggregateReader,
     PolicyAdmin,
+    ReadableReservation,
     Reader,
     Settings,
     ValidReservation,
@@ -39,7 +40,7 @@ from reservations_service.service import offer as offer_service
 from reservations_service.service import reservations as service
 from reservations_service.service.policies import effective_policy, put_policy
 from shared_kit.concurrency import IfMatch, etag
-from shared_kit.deps import NowDep, SessionDep
+from shared_kit.deps import NowDep, ReadSessionDep, SessionDep
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN, AsciiDecimal
 from shared_kit.idempotency import IdempotencyDep
 from shared_kit.pagination import CursorParam, LimitParam, Page, page_of, page_response
@@ -215,7 +216,9 @@ async def list_reservations(
 @router.get(
     "/{reservation_id}", response_model=ReservationRead, tags=["reservations"], responses=READ
 )
-async def get_reservation(reservation: ValidReservation, session: SessionDep, response: Response):
+async def get_reservation(
+    reservation: ReadableReservation, session: ReadSessionDep, response: Response
+):
     """One reservation, with its waitlist position while it waits."""
     response.headers["ETag"] = etag(reservation.version)
     return _read(reservation, await service.waitlist_position(session, reservation))

@@ -10,7 +10,9 @@
   A device not yet in the read model is waited for (`DeviceUnknown`, retried until the
   inventory's event arrives through the separate inventory consumer).
 - A reservation that goes away (cancelled, expired, rejected) cancels a contract that is not
-  active yet (`lifecycle.cancel`).
+  active yet (`lifecycle.cancel`); so does a reservation that gave up its device (to a repair,
+  another school or another family), for the contract naming that device. A reservation has
+  at most one contract that is not cancelled: its next approval drafts a new one.
 """
 
 from __future__ import annotations
@@ -126,11 +128,17 @@ async def approved(
 
 
 async def released(
-    session: AsyncSession, *, reservation_id: uuid.UUID, reason: str, now: dt.datetime
+    session: AsyncSession,
+    *,
+    reservation_id: uuid.UUID,
+    reason: str,
+    now: dt.datetime,
+    device: uuid.UUID | None = None,
 ) -> Contract | None:
-    """Cancel the reservation's contract unless it is active already; the contract, if any."""
+    """Cancel the reservation's contract unless it is active already (with `device`: only a
+    contract for that device); the contract, if any."""
     contract = await ContractRepository(session).by_reservation(reservation_id, for_update=True)
-    if contract is None:
+    if contract is None or device not in (None, contract.device_id):
         return None
     if not await lifecycle.cancel(session, contract, reason=reason, now=now):
         logger.info("%s: contract %s is %s, left as is", reason, contract.id, contract.state)

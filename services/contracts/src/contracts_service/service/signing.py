@@ -27,6 +27,7 @@ from contracts_service.exceptions import (
     BorrowerHasNotSigned,
     ConsentOutdated,
     ContractNotReady,
+    DeviceOutOfService,
     IllegalState,
     LoginTooOld,
     LoginTooWeak,
@@ -41,13 +42,19 @@ from contracts_service.models import (
     Party,
     Signature,
 )
-from contracts_service.repository import DocumentRepository, SignatureRepository
+from contracts_service.repository import (
+    DeviceRepository,
+    DocumentRepository,
+    SignatureRepository,
+)
 from contracts_service.service import access
 from contracts_service.service.drafting import contract_data, new_document, personal_code
 from shared_kit.auth import Principal
 from shared_kit.crypto import RotatingCipher
 
 S = ContractState
+# Inventory statuses of a device that cannot be handed over.
+OUT_OF_SERVICE = ("in_repair", "lost", "stolen", "written_off")
 SEAL_REASON = "Patapinājuma līgums parakstīts / Loan agreement signed"
 
 
@@ -213,6 +220,7 @@ async def countersign(
         raise AlreadySigned("The lender has already countersigned this contract")
     if contract.state is not S.AWAITING_LENDER:
         raise IllegalState(f"A {contract.state.value} contract cannot be countersigned")
+    await check_handover(session, contract)
     document = await requested_document(session, contract, request)
     lender_name = contract.terms["lender"].get("name") or contract.institution_number
     signature = _signature(contract, document, Party.LENDER, principal, lender_name, request, now)
@@ -224,6 +232,19 @@ async def countersign(
     await session.flush()
     events.publish(session, events.ACTIVATED, contract, sealed, activated_at=now)
     return contract
+
+
+async def check_handover(session: AsyncSession, contract: Contract) -> None:
+    """The device can be handed over: the inventory has it in service at the contract's school
+    (as the read model last heard; the reservation then withdraws it and the contract is
+    cancelled)."""
+    device = await DeviceRepository(session).get(contract.device_id)
+    status = device.status if device is not None else None
+    if status in OUT_OF_SERVICE:
+        raise DeviceOutOfService(f"The device is {status.replace('_', ' ')}")
+    school = device.institution_number if device is not None else None
+    if school not in (None, contract.institution_number):
+        raise DeviceOutOfService("The device has moved to another school")
 
 
 def signature_line(signature: Signature, version: int) -> SignatureLine:

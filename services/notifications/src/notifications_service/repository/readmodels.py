@@ -47,9 +47,11 @@ def _keep_reservation() -> Any:
 
 
 _KEEP_RESERVATION = _keep_reservation()
+# A reservation whose device was withdrawn has cancelled contracts beside its live one.
 _CONTRACT_OF = (
     select(TrackedContract)
     .where(TrackedContract.reservation_id == bindparam("reservation_id", type_=Uuid))
+    .order_by((TrackedContract.state == "cancelled").asc(), TrackedContract.updated_at.desc())
     .limit(1)
 )
 
@@ -70,8 +72,8 @@ class TrackingRepository:
         return await self.session.scalar(_KEEP_RESERVATION, values)
 
     async def contract_of(self, reservation_id: uuid.UUID) -> TrackedContract | None:
-        """The contract drafted for a reservation, if one was heard of (a statement built
-        once: every reservation event asks)."""
+        """The reservation's contract heard of last, a live one before a cancelled one (a
+        statement built once: every reservation event asks)."""
         rows = await self.session.scalars(_CONTRACT_OF, {"reservation_id": reservation_id})
         return rows.one_or_none()
 

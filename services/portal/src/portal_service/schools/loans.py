@@ -45,6 +45,13 @@ COUNTERSIGN_PROBLEMS = {
     "borrower-has-not-signed": ("form", N_("The family has not signed the agreement yet.")),
     "already-signed": ("form", N_("The school has already signed this agreement.")),
     "illegal-state": ("form", N_("This agreement can no longer be signed.")),
+    "device-out-of-service": (
+        "form",
+        N_(
+            "This device cannot be handed over: the inventory lists it as in repair, lost or "
+            "at another school. The reservation will get another device and a new agreement."
+        ),
+    ),
     "superseded-version": (
         "form",
         N_("A newer version of the agreement exists. Read it again before you sign."),

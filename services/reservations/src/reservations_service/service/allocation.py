@@ -283,12 +283,27 @@ async def requeue(
     They keep their original `requested_at`, so they keep their place. The caller holds the
     locks of their institutions.
     """
+    await let_go(session, reservations, reason=reason)
+    await offer_again(session, reservations, now=now)
+
+
+async def let_go(
+    session: AsyncSession, reservations: Sequence[Reservation], *, reason: str
+) -> None:
+    """Approved reservations give their device up (`device_withdrawn`) and wait again."""
     for reservation in reservations:
         reservation.state = ReservationState.WAITLISTED
-        reservation.device_id = None
         reservation.pickup_deadline = None
         reservation.reason = reason
+        events.publish(session, events.DEVICE_WITHDRAWN, reservation)  # names the device
+        reservation.device_id = None
     await session.flush()
+
+
+async def offer_again(
+    session: AsyncSession, reservations: Sequence[Reservation], *, now: dt.datetime
+) -> None:
+    """Reservations just let go: another free device (`approved`) or `waitlisted`."""
     ids = frozenset(r.id for r in reservations)
     allocated: set[uuid.UUID] = set()
     for institution in sorted({r.institution_number for r in reservations}):

@@ -9,9 +9,14 @@ up front in sorted order, so the job never waits in a cycle with a request or a 
 
 Loans (events from the contracts service, keyed by `reservation_id`; a contract that names no
 reservation, or one this service does not know, is ignored):
-- `contract.activated` → `fulfilled`. A contract for a reservation that had meanwhile expired
-  or been cancelled is honoured if its device is still free (the device is with the family);
-  otherwise the event is refused (dead-lettered for people to resolve);
+- `contract.activated` → `fulfilled`: the device is with the family, whatever was planned.
+  A contract for a reservation that had meanwhile expired, been cancelled or lost its device
+  (to a repair, say) is honoured; approved reservations that were to get the same device for
+  an overlapping period (not picked up yet) let it go and get another free device or wait
+  again (each a `device_withdrawn` event). When the family got another device than the one
+  approved, the approved one is withdrawn and offered to the waitlist. Only a device already
+  lent to someone else for that period refuses the event (dead-lettered for people to
+  resolve);
 - `contract.returned`, `contract.expired` and `contract.terminated` end the loan: the
   allocation's period ends at that moment (never before it began), and the device goes to
   the next in line as soon as the inventory lists it as lendable again.
@@ -30,13 +35,21 @@ from reservations_service import events
 from reservations_service.exceptions import DeviceTaken
 from reservations_service.models import ALLOCATING, Reservation, ReservationState
 from reservations_service.repository import Locks, ReservationRepository
-from reservations_service.service.allocation import EXCLUSION_VIOLATION, lock_for, rebalance
+from reservations_service.service.allocation import (
+    EXCLUSION_VIOLATION,
+    let_go,
+    lock_for,
+    offer_again,
+    rebalance,
+)
 
 logger = logging.getLogger(__name__)
 
 S = ReservationState
 NOT_PICKED_UP = "not_picked_up"
 PERIOD_ENDED = "period_ended"
+HANDED_TO_ANOTHER = "device handed to another"
+OTHER_DEVICE = "another device handed out"
 
 
 async def expire_overdue(
@@ -102,10 +115,33 @@ async def contract_activated(
     if reservation.state is not S.APPROVED:
         # Honour a contract signed for a reservation we had let go (a race with expiry).
         reservation.period_start = max(reservation.period_start, min(at, reservation.period_end))
+    displaced = await _make_room(session, reservation, device)
+    if previous is not None and previous != device:  # another device was handed out
+        reservation.reason = OTHER_DEVICE
+        events.publish(session, events.DEVICE_WITHDRAWN, reservation)  # names `previous`
     await _hold(session, reservation, device)
     events.publish(session, events.FULFILLED, reservation)
-    if previous is not None and previous != device:  # another device was handed out
+    if displaced:
+        await offer_again(session, displaced, now=now)  # also offers the device we let go
+    elif previous is not None and previous != device:  # another device was handed out
         await rebalance(session, institution=reservation.institution_number, now=now)
+
+
+async def _make_room(
+    session: AsyncSession, reservation: Reservation, device: uuid.UUID
+) -> list[Reservation]:
+    """Others approved with the device for an overlapping period let it go; which ones."""
+    held = await ReservationRepository(session).approved_on(device)
+    displaced = [
+        r
+        for r in held
+        if r.id != reservation.id
+        and r.period_start < reservation.period_end
+        and reservation.period_start < r.period_end
+    ]
+    if displaced:
+        await let_go(session, displaced, reason=HANDED_TO_ANOTHER)
+    return displaced
 
 
 async def _hold(session: AsyncSession, reservation: Reservation, device: uuid.UUID) -> None:
