@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared_kit.db import any_of, create_engine, create_read_session_factory, create_session_factory
@@ -77,6 +78,23 @@ class TestReadSessions:
                     await session.flush()
             async with engine.connect() as conn:
                 assert await conn.scalar(select(func.count()).select_from(InboxMessage)) == 0
+        finally:
+            await engine.dispose()
+
+
+class TestPoolLimit:
+    async def test_a_request_waits_for_a_connection_as_long_as_set_then_gives_up(
+        self, kit_database: str
+    ) -> None:
+        engine = create_engine(kit_database, pool_size=1, pool_timeout_s=0.2)
+        try:
+            async with engine.connect() as held:
+                await held.scalar(select(1))
+                with pytest.raises(PoolTimeout):
+                    async with engine.connect():
+                        pass  # never reached: the one connection is in use
+            async with engine.connect() as again:  # given back: usable again
+                assert await again.scalar(select(1)) == 1
         finally:
             await engine.dispose()
 

@@ -104,6 +104,7 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_overflow,
+            pool_timeout_s=settings.db_pool_timeout_s,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         sessions = create_session_factory(engine, outbox_topic=settings.events_topic)

@@ -92,13 +92,14 @@ _IDLE_SINCE = "shared_kit.idle_since"
 # as it comes back to a pool that has `pool_size` idle ones, so a burst above `pool_size` used
 # to open and close PostgreSQL backends over and over (each start costs the server a process
 # and the client asyncpg's type introspection and fresh prepared statements). A request
-# waits for a connection instead (`POOL_TIMEOUT_S`, then 503 service-busy): a process is
+# waits for a connection instead (`pool_timeout_s`, then 503 service-busy): a process is
 # bound to one core, which a few connections already keep busy, so more in flight only
 # queue inside PostgreSQL instead. The cap also bounds a deployment's connections:
 # processes times `pool_size` (README, "Database connections").
 POOL_SIZE = 10
 MAX_OVERFLOW = 0
-POOL_TIMEOUT_S = 5
+# As long as a portal waits for a service's answer: past it, nobody waits for this one.
+POOL_TIMEOUT_S = 10.0
 
 
 def create_engine(
@@ -106,6 +107,7 @@ def create_engine(
     *,
     pool_size: int = POOL_SIZE,
     max_overflow: int = MAX_OVERFLOW,
+    pool_timeout_s: float = POOL_TIMEOUT_S,
     statement_timeout_ms: int = 15_000,
     ping_after_idle_s: float = PING_AFTER_IDLE_S,
 ) -> AsyncEngine:
@@ -116,7 +118,7 @@ def create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_timeout=POOL_TIMEOUT_S,
+        pool_timeout=pool_timeout_s,
         connect_args={
             "timeout": 5,
             "server_settings": {"statement_timeout": str(statement_timeout_ms)},
