@@ -155,12 +155,13 @@ class TestInventoryEvents:
         assert offered["device_id"] == second["device_id"]
         assert (await get(live, tokens, waiting["id"]))["state"] == "waitlisted"
 
-        records = await read_topic(bootstrap, settings.events_topic, at_least=7)
+        records = await read_topic(bootstrap, settings.events_topic, at_least=8)
         mine = [e for e in events_of(records) if e.subject == holder["id"]]
         assert [e.type.split(".")[-2] for e in mine] == [
             "requested",
             "approved",
-            "waitlisted",  # the device was stolen before pickup
+            "device_withdrawn",  # the device was stolen before pickup
+            "waitlisted",
             "offered",  # the moved device, offered from the waitlist
             "approved",
         ]
