@@ -78,6 +78,20 @@ async def outbox_payload(engine: AsyncEngine, reservation_id: str, kind: str) ->
     return dict(json.loads(rows[0].payload))
 
 
+async def activate(
+    sessions: async_sessionmaker[AsyncSession], clock: TestClock, reservation_id: str, device: str
+) -> None:
+    """The contracts service's `contract.activated`: the family has the device now."""
+    async with sessions() as session, session.begin():
+        await lifecycle.contract_activated(
+            session,
+            reservation_id=uuid.UUID(reservation_id),
+            device_id=uuid.UUID(device),
+            at=clock.now,
+            now=clock(),
+        )
+
+
 async def run_expiry(
     sessions: async_sessionmaker[AsyncSession], settings: ReservationsSettings, clock: TestClock
 ) -> dict[str, int]:
@@ -348,14 +362,7 @@ class TestLoans:
         laptop = await inventory.add()
         holder = await reserve(client, tokens.guardian)
         waiting = await reserve(client, tokens.school_a, learner="l-next")
-        async with sessions() as session, session.begin():
-            await lifecycle.contract_activated(
-                session,
-                reservation_id=uuid.UUID(holder["id"]),
-                device_id=uuid.UUID(laptop),
-                at=clock.now,
-                now=clock(),
-            )
+        await activate(sessions, clock, holder["id"], laptop)
         fulfilled = await state_of(client, tokens, holder["id"])
         assert fulfilled["state"] == "fulfilled" and fulfilled["pickup_deadline"] is None
         # fulfilled is still active: the learner cannot reserve a second device
@@ -401,14 +408,7 @@ class TestLoans:
         second = await reserve(client, tokens.school_a, learner="l-second")
         assert (await state_of(client, tokens, second["id"]))["device_id"] == laptop
         # The school hands the repaired laptop to the first family, under its first contract.
-        async with sessions() as session, session.begin():
-            await lifecycle.contract_activated(
-                session,
-                reservation_id=uuid.UUID(first["id"]),
-                device_id=uuid.UUID(laptop),
-                at=clock.now,
-                now=clock(),
-            )
+        await activate(sessions, clock, first["id"], laptop)
         lent = await state_of(client, tokens, first["id"])
         assert (lent["state"], lent["device_id"]) == ("fulfilled", laptop)
         given_up = await outbox_payload(engine, first["id"], "device_withdrawn")
@@ -433,19 +433,9 @@ class TestLoans:
         lent = await reserve(client, tokens.guardian)
         other = await reserve(client, tokens.school_a, learner="l-other")  # waitlisted
 
-        async def activate(reservation: dict[str, Any]) -> None:
-            async with sessions() as session, session.begin():
-                await lifecycle.contract_activated(
-                    session,
-                    reservation_id=uuid.UUID(reservation["id"]),
-                    device_id=uuid.UUID(laptop),
-                    at=clock.now,
-                    now=clock(),
-                )
-
-        await activate(lent)
+        await activate(sessions, clock, lent["id"], laptop)
         with pytest.raises(DeviceTaken):  # two loans of one device: for people to resolve
-            await activate(other)
+            await activate(sessions, clock, other["id"], laptop)
         assert (await state_of(client, tokens, lent["id"]))["state"] == "fulfilled"
         assert (await state_of(client, tokens, other["id"]))["state"] == "waitlisted"
 
@@ -463,14 +453,7 @@ class TestLoans:
         late = await reserve(client, tokens.guardian)
         clock.advance(days=8)
         await run_expiry(sessions, settings, clock)
-        async with sessions() as session, session.begin():
-            await lifecycle.contract_activated(
-                session,
-                reservation_id=uuid.UUID(late["id"]),
-                device_id=uuid.UUID(laptop),
-                at=clock.now,
-                now=clock(),
-            )
+        await activate(sessions, clock, late["id"], laptop)
         assert (await state_of(client, tokens, late["id"]))["state"] == "fulfilled"
 
 

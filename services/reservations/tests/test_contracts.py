@@ -17,12 +17,11 @@ from reservations_service import events
 from reservations_service.config import ReservationsSettings
 from reservations_service.events import PAYLOADS
 from reservations_service.models import Beneficiary, Reservation, ReservationState
-from reservations_service.service import lifecycle
 from shared_kit.testing.clock import TestClock
 from shared_kit.testing.http import bearer
 
 from .conftest import API, Inventory, Tokens, reserve, sql
-from .test_allocation import run_expiry
+from .test_allocation import activate, run_expiry
 
 CONTRACTS = Path(__file__).parents[3] / "contracts"
 
@@ -62,14 +61,7 @@ async def test_emitted_events_match_their_schemas(
     r = await client.post(f"{API}/{approved['id']}/cancel", headers=bearer(tokens.school_a))
     assert r.status_code == 200, r.text
     fourth = await reserve(client, tokens.school_a, learner="l-4")
-    async with sessions() as session, session.begin():
-        await lifecycle.contract_activated(
-            session,
-            reservation_id=uuid.UUID(fourth["id"]),
-            device_id=uuid.UUID(device),
-            at=clock.now,
-            now=clock(),
-        )  # fulfilled
+    await activate(sessions, clock, fourth["id"], device)  # fulfilled
     rows = await sql(engine, "SELECT event_type, headers, payload FROM outbox_message ORDER BY seq")
     assert {row.event_type for row in rows} == set(PAYLOADS)  # every type exercised
     document: dict[str, Any] = yaml.safe_load((CONTRACTS / "asyncapi.yaml").read_text())
