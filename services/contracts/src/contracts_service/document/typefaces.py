@@ -10,6 +10,7 @@ lazily from bytes prepared once: the file without the tables fpdf2 drops from ev
 anyway (layout, colour and bitmap tables), with the bounding boxes as the font ships them
 rather than recomputed for each subset. The glyphs, their outlines and widths and the
 character map are the font's own, so a page looks exactly as before (tests/test_typefaces.py).
+`embedding` writes the fonts into the PDF, each subset cut once per set of glyphs.
 """
 
 from __future__ import annotations
