@@ -43,7 +43,7 @@ from contracts_service.document.typefaces import (
 
 # What contracts print: Latin script (Latvian and the neighbours' names), digits, punctuation, €.
 REPERTOIRE = (*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x2000, 0x2070), 0x20AC)
-CUTS_KEPT = 256  # about 20 kB each
+CUTS_KEPT = 256  # about 15 kB each (a font program and its glyph ids)
 FONT_FILES = {f"{FAMILY.lower()}{style}": name for style, name in FILES.items()}
 Obj = TypeVar("Obj", bound=PDFObject)
 fpdf_logger = logging.getLogger("fpdf.output")  # where fpdf2 warns of a missing glyph
