@@ -202,6 +202,25 @@ class TestSeal:
             assert not any(c.ok for c in checks), at
             assert not pyhanko_validates(tampered, roots)
 
+    def test_it_signs_the_attributes_pyhankos_own_pades_signer_signs(self) -> None:
+        material = generate_demo_material()
+        ours, stock = build_sealer(material), build_sealer(material)
+        stock._signer.signed_attr_prov_spec = None  # type: ignore[attr-defined]
+        data = contract_data(6)
+
+        def attributes(pdf: bytes) -> list[tuple[str, bytes]]:
+            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+            signed = reader.embedded_signatures[0].signer_info["signed_attrs"]
+            return [
+                (a["type"].native, a.dump()) for a in signed if a["type"].native != "message_digest"
+            ]
+
+        first, second = sealed_pdf(data, ours), sealed_pdf(contract_data(7), ours)
+        assert attributes(first) == attributes(second) == attributes(sealed_pdf(data, stock))
+        assert [name for name, _ in attributes(first)] == ["content_type", "signing_certificate_v2"]
+        assert pyhanko_validates(first, material.trust_roots())
+        assert pyhanko_validates(second, material.trust_roots())
+
     def test_a_foreign_ca_is_not_trusted(self) -> None:
         sealed = sealed_pdf(contract_data(5), build_sealer(generate_demo_material()))
         foreign = generate_demo_material().trust_roots()

@@ -17,6 +17,7 @@ from fpdf import FPDF
 
 from contracts_service.document import template as t
 from contracts_service.document import text
+from contracts_service.document.embedding import Producer
 from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
 from contracts_service.document.text import RIGA, date_lv
@@ -100,7 +101,7 @@ class Renderer:
             self._signature_page()
         else:
             self._signature_placeholders()
-        return bytes(self.pdf.output())
+        return bytes(self.pdf.output(output_producer_class=Producer))
 
     # Building blocks ----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ lazily from bytes prepared once: the file without the tables fpdf2 drops from ev
 anyway (layout, colour and bitmap tables), with the bounding boxes as the font ships them
 rather than recomputed for each subset. The glyphs, their outlines and widths and the
 character map are the font's own, so a page looks exactly as before (tests/test_typefaces.py).
+`embedding` writes the fonts into the PDF, each subset cut once per set of glyphs.
 """
 
 from __future__ import annotations
@@ -54,10 +55,9 @@ def lean_bytes(name: str) -> bytes:
     return out.getvalue()
 
 
-def _open(name: str) -> ttLib.TTFont:
-    return ttLib.TTFont(
-        io.BytesIO(lean_bytes(name)), recalcTimestamp=False, recalcBBoxes=False, lazy=True
-    )
+def open_program(data: bytes) -> ttLib.TTFont:
+    """A font file's fontTools object, its tables read when first used."""
+    return ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
 
 
 @cache
@@ -75,7 +75,7 @@ def _copy(style: str, index: int) -> TTFFont:
         parsed = _parsed(style)
     font = copy.copy(parsed)
     font.i = index
-    font.ttfont = _open(FILES[style])
+    font.ttfont = open_program(lean_bytes(FILES[style]))
     font.cw = parsed.cw.copy()  # a defaultdict: looking up a missing character adds it
     font.glyph_ids = parsed.glyph_ids.copy()  # fpdf2's own copies do not share it either
     font.desc = copy.copy(parsed.desc)  # output numbers it and hangs the subset's file on it
