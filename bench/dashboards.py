@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 import time
 import uuid
 from collections import Counter
@@ -34,9 +32,8 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from bench import dashboards_data as data
-from bench.infra import Infra, Server, service_server
-from bench.notifications import PY_SPY
-from bench.report import Row, results_dir
+from bench.infra import Infra, Server, profiled, service_server
+from bench.report import Row
 from bench.search import percentile
 from bench.statistics import DEVICES, EVENTS
 from inventory_service.main import MIGRATIONS as INVENTORY_MIGRATIONS
@@ -209,7 +206,10 @@ async def benchmark(
         names = data.municipality_names(schools)
         await data.seed_municipalities(urls["inventory"], infra.issuer, names)
         boards = await sign_in(infra, databases["portal"], urls)
-        async with epoch_bumper(databases["statistics"]) as fresh, profiled(servers["portal"]):
+        async with (
+            epoch_bumper(databases["statistics"]) as fresh,
+            profiled(servers["portal"].pid, "dashboards-portal"),
+        ):
             measured = [(b, await measure(urls["portal"], b, fresh, requests)) for b in boards]
     out = [row for board, timings in measured for row in rows(board, timings)]
     notes = [
@@ -264,25 +264,6 @@ async def sign_in(infra: Infra, portal_db: str, urls: dict[str, str]) -> list[Da
         Dashboard("national (43 municipalities)", "/ministry", analyst_cookie, analyst_token,
                   national_calls(urls)),
     ]  # fmt: skip
-
-
-@contextlib.asynccontextmanager
-async def profiled(server: Server) -> AsyncIterator[None]:
-    """py-spy records the portal's processes while the block runs, when BENCH_PROFILE is set
-    (collapsed stacks in bench/results/dashboards-portal-profile.txt)."""
-    if not os.environ.get("BENCH_PROFILE"):
-        yield
-        return
-    out = results_dir() / "dashboards-portal-profile.txt"
-    command = [PY_SPY, "record", "--pid", str(server.pid), "--subprocesses", "--format", "raw",
-               "--rate", "250", "--nonblocking", "--output", str(out)]  # fmt: skip
-    spy = await asyncio.create_subprocess_exec(*command)
-    await asyncio.sleep(1.0)  # attached before the first request
-    try:
-        yield
-    finally:
-        spy.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
-        await asyncio.wait_for(spy.wait(), 30)
 
 
 @contextlib.asynccontextmanager

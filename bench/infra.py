@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +20,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.report import keep_log
+from bench.report import keep_log, results_dir
 from inventory_service.main import MIGRATIONS
 from shared_kit.migrations import upgrade
 from shared_kit.testing.gateway import Gateway, running_gateway
@@ -325,3 +327,25 @@ def tail(path: Path, lines: int = 30) -> str:
     with contextlib.suppress(OSError):
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     return ""
+
+
+PY_SPY = shutil.which("py-spy") or "/root/.local/bin/py-spy"
+
+
+@contextlib.asynccontextmanager
+async def profiled(pid: int, name: str) -> AsyncIterator[None]:
+    """When BENCH_PROFILE is set, py-spy records `pid` and its subprocesses (uvicorn's
+    workers) while the block runs: collapsed stacks in bench/results/<name>-profile.txt."""
+    if not os.environ.get("BENCH_PROFILE"):
+        yield
+        return
+    out = results_dir() / f"{name}-profile.txt"
+    command = [PY_SPY, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
+               "--rate", "250", "--nonblocking", "--output", str(out)]  # fmt: skip
+    spy = await asyncio.create_subprocess_exec(*command)
+    await asyncio.sleep(1.0)  # attached before the work starts
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
+        await asyncio.wait_for(spy.wait(), 30)

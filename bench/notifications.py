@@ -23,9 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
-import shutil
-import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -33,7 +30,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.infra import Infra, cpu_seconds, service_server
+from bench.infra import Infra, cpu_seconds, profiled, service_server
 from bench.notifications_data import (
     WARM,
     Wiring,
@@ -44,7 +41,7 @@ from bench.notifications_data import (
     person,
     publish,
 )
-from bench.report import Row, results_dir
+from bench.report import Row
 from bench.search import percentile
 from bench.sink import SinkProcess, raw_sends
 from notifications_service.config import NotificationsSettings
@@ -60,24 +57,6 @@ PACED, PACED_PER_S = 1_000, 100.0
 TARGET_PER_S = 200
 TIMEOUT_S = 300.0
 KIND = "reservation_approved"
-PY_SPY = shutil.which("py-spy") or "/root/.local/bin/py-spy"
-
-
-@contextlib.asynccontextmanager
-async def profiled(pid: int) -> AsyncIterator[None]:
-    """py-spy records `pid` while the block runs, when BENCH_PROFILE is set."""
-    if not os.environ.get("BENCH_PROFILE"):
-        yield
-        return
-    out = results_dir() / "notifications-profile.txt"
-    command = [PY_SPY, "record", "--pid", str(pid), "--format", "raw", "--rate", "250"]
-    spy = await asyncio.create_subprocess_exec(*command, "--output", str(out), "--nonblocking")
-    await asyncio.sleep(1.0)  # attached before the events go
-    try:
-        yield
-    finally:
-        spy.send_signal(signal.SIGINT)  # py-spy writes its file on an interrupt
-        await asyncio.wait_for(spy.wait(), 30)
 
 
 @dataclass(frozen=True)
@@ -121,7 +100,7 @@ async def through_the_service(infra: Infra, wiring: Wiring, engine: AsyncEngine)
     events = [approved(person(i)) for i in range(EVENTS)]
     async with service(infra, wiring, "service") as pid:
         await warm_up(wiring, settings)
-        async with profiled(pid):
+        async with profiled(pid, "notifications"):
             cpu = cpu_seconds(pid) or 0.0
             published = await publish(settings, events)
             await wiring.sink.until(EVENTS, TIMEOUT_S)

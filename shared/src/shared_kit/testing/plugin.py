@@ -43,9 +43,10 @@ def _worker() -> str:
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    """The PostgreSQL server of this test session."""
+    """The PostgreSQL server of this test session (an embedded one does not sync to disk:
+    its data is deleted with it)."""
     server = postgres_from_env_or_embedded(
-        tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True
+        tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True, durable=False
     )
     yield server
     server.stop()

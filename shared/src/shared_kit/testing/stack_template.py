@@ -18,11 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared_kit.testing.infra import NO_SYNC
 from shared_kit.testing.stack import REPO, STACK_SCRIPT, START_TIMEOUT_S, StackError
-
-# A test stack's data is thrown away with it: no fsync. The disks here take seconds to sync
-# (18 s for a stopping server's checkpoint under load), on every commit and at every stop.
-NO_SYNC = "\n# test stacks only\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 
 
 def postgres_template(folder: Path) -> Path:
