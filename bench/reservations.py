@@ -31,6 +31,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from bench.floor import floor_row, floor_server
 from bench.infra import (
     Infra,
     cpu_seconds,
@@ -295,7 +296,28 @@ async def run(infra: Infra, scenario: Scenario) -> tuple[list[Row], list[str]]:
         outcomes, span, costs = await contention(infra, url, scenario)
         counts = await database_counts(url)
         raw_s = await raw_insert_seconds(url)
-    return rows_for(scenario, outcomes, span, counts, raw_s), notes_for(scenario, outcomes, costs)
+        floor_s = await floor_seconds(infra, url, scenario) if scenario.target else None
+    rows = rows_for(scenario, outcomes, span, counts, raw_s)
+    if floor_s is not None and costs.server is not None:
+        name = f"Reservations: {ATTEMPTS:,} at once, {scenario.name}: server CPU per request"
+        rows.append(floor_row(name, costs.server * 1000 / ATTEMPTS, floor_s * 1000 / ATTEMPTS))
+    return rows, notes_for(scenario, outcomes, costs)
+
+
+async def floor_seconds(infra: Infra, database_url: str, scenario: Scenario) -> float | None:
+    """CPU seconds the kit's floor app (`bench.floor`) spends on the same attempts (new
+    families' tokens, same bodies, same connections)."""
+    async with floor_server(infra, "reservations", database_url, benchmark="reservations") as floor:
+        await workers_started(floor.pid)
+        requests = attempts(infra, floor.url, scenario)
+        async with pool(floor.url, CONNECTIONS) as idle:
+            before = cpu_seconds(floor.pid)
+            started = time.perf_counter()
+            outcomes = await asyncio.gather(*(attempt(idle, r, started) for r in requests))
+            after = cpu_seconds(floor.pid)
+    if any(o.status != 201 for o in outcomes):
+        raise RuntimeError("the floor app refused some of the reservations' requests")
+    return _less(after, before)
 
 
 async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:

@@ -22,7 +22,9 @@ from typing import TypeVar
 
 import asyncpg
 
+from bench.floor import floor_row, floor_server
 from bench.infra import (
+    WORKERS,
     Infra,
     cpu_seconds,
     postgres_cpu_seconds,
@@ -267,8 +269,18 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
                 queue, queue_cpu = await measured(
                     server.pid, postmaster, lambda: queue_reads(token, server.url)
                 )
+        async with floor_server(
+            infra, "tickets", url, benchmark="tickets", workers=WORKERS
+        ) as floor:
+            (floor_created, _), floor_cpu = await measured(
+                floor.pid, None, lambda: creations(infra, floor.url)
+            )
+        if any(status != 201 for _, status in floor_created):
+            raise RuntimeError("the floor app refused some of the tickets' requests")
         raw_queue, raw_queue_cpu = await measured(None, None, lambda: raw_queue_reads(token, url))
         raw_s, raw_cpu = await measured(None, postmaster, lambda: raw_seconds(url))
     rows = rows_for(created, span, cpu, raw_s, raw_cpu)
+    rows.append(floor_row("Tickets: server CPU per creation", cpu.per(NEW).server,
+                          floor_cpu.per(NEW).server))  # fmt: skip
     rows += queue_rows(queue, queue_cpu, raw_queue, raw_queue_cpu)
     return rows, notes_for(seeded_s, created, cpu, (len(queue), queue_cpu), raw_queue)

@@ -3,16 +3,20 @@ benchmark's server logs are kept under names of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
 from contracts_service.document.seal import generate_demo_material
 from contracts_service.document.verify import check_seals
+from shared_kit.events.envelope import CloudEvent
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +92,41 @@ class TestContractSample:
         # Sealed by a fresh demo CA of its own: intact and valid, trusted by nobody else.
         (check,) = check_seals(pdf, generate_demo_material().trust_roots())
         assert check.intact and check.valid and check.covers_whole_file and not check.trusted
+
+
+def event(type_: str, data: dict[str, Any]) -> CloudEvent:
+    """An event as the bench's consumer reads it."""
+    return CloudEvent(type=type_, source="test", subject="s", data=data)
+
+
+class TestJourneyWatch:
+    """The journey's waits end on the events the services publish, read from the broker."""
+
+    async def test_a_wait_ends_with_its_event_whether_it_came_before_or_after(
+        self, from_root: Callable[[str], ModuleType]
+    ) -> None:
+        journey = from_root("bench.journey")
+        watch, reservation, device = journey.Watch(), str(uuid.uuid4()), str(uuid.uuid4())
+        waiting = asyncio.ensure_future(watch.wait("drafted", reservation))
+        await asyncio.sleep(0)
+        watch.seen(event(journey.DRAFTED, {"reservation_id": reservation, "contract_id": "c1"}))
+        assert (await waiting)["contract_id"] == "c1"
+        # Already seen before anyone waits: the wait ends at once with it.
+        watch.seen(event(journey.FULFILLED, {"reservation_id": reservation}))
+        assert await asyncio.wait_for(watch.wait("fulfilled", reservation), 1) == {
+            "reservation_id": reservation
+        }
+        # Only a move to on_loan ends the device's wait; the first event of a kind counts.
+        moved = {"device": {"device_id": device}, "to_status": "reserved"}
+        watch.seen(event(journey.STATUS_CHANGED, moved))
+        assert ("on loan", device) not in watch.futures
+        watch.seen(event(journey.STATUS_CHANGED, {**moved, "to_status": "on_loan"}))
+        watch.seen(event(journey.STATUS_CHANGED, {**moved, "to_status": "on_loan", "n": 2}))
+        assert "n" not in await watch.wait("on loan", device)
+        # Events of other kinds resolve nothing.
+        watch.seen(event("lv.datori.tickets.ticket.opened.v1", {"reservation_id": reservation}))
+        assert set(watch.futures) == {
+            ("drafted", reservation),
+            ("fulfilled", reservation),
+            ("on loan", device),
+        }
