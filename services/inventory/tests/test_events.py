@@ -224,6 +224,9 @@ class TestConsumers:
             # a fourth approval gives the device up again (it went to another family)
             (topic, event(APPROVED, device["id"], reservation_id=R4), "reserved"),
             (topic, event(WITHDRAWN, device["id"], reservation_id=R4), "available"),
+            # the same reservation is offered the same device again (its repair was short)
+            (topic, event(APPROVED, device["id"], reservation_id=R4), "reserved"),
+            (topic, event(CANCELLED, device["id"], reservation_id=R4), "available"),
         ]
         for where, evt, status in steps:
             await publish(bootstrap, where, evt)

@@ -238,9 +238,11 @@ class DeviceHold(Base):
     """An approved reservation that holds a device (from the reservations service's events).
 
     A device may be held by several reservations for later, non-overlapping periods; it shows
-    `reserved` while any hold is left, and a release of one leaves the others standing. A
-    released hold stays as a tombstone (`released_at`), so an approval that arrives after its
-    own release or loan (events of two topics have no common order) holds nothing.
+    `reserved` while any hold is left, and a release of one leaves the others standing. A hold
+    the loan took over stays as a tombstone (`released_at`), so an approval that arrives after
+    its loan (events of two topics have no common order) holds nothing. A reservation's own
+    release (cancelled, expired, rejected, device withdrawn) comes in order with its approvals
+    and deletes the hold: the reservation approved again with that device holds it again.
     """
 
     __tablename__ = "device_hold"

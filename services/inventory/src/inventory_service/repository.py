@@ -160,6 +160,14 @@ class DeviceRepository:
         await self.session.execute(stmt.on_conflict_do_update(index_elements=[
             DeviceHold.device_id, DeviceHold.reservation_id], set_=done))  # fmt: skip
 
+    async def drop(self, device_id: uuid.UUID, reservation_id: uuid.UUID) -> None:
+        """Forget a reservation's hold, leaving no tombstone: for its own events, which come in
+        order, so that a later approval of it (the same device offered again) holds anew."""
+        stmt = delete(DeviceHold).where(
+            DeviceHold.device_id == device_id, DeviceHold.reservation_id == reservation_id
+        )
+        await self.session.execute(stmt)
+
     async def is_held(self, device_id: uuid.UUID) -> bool:
         """Whether any reservation still holds the device."""
         stmt = select(DeviceHold.device_id).where(

@@ -56,10 +56,12 @@ async def hold_device(
 async def release_hold(
     *, session: AsyncSession, device_id: uuid.UUID, reservation_id: uuid.UUID | None, cause: Cause
 ) -> None:
-    """A reservation ended without a loan; the device is free unless another one holds it."""
+    """A reservation ended without a loan, or gave the device up; the device is free unless
+    another one holds it. Its events come in order (one key), so no tombstone is kept: the same
+    reservation approved again with the device holds it again."""
     device = await _locked(session, device_id, cause)
     if reservation_id is not None:
-        await DeviceRepository(session).release(device.id, reservation_id)
+        await DeviceRepository(session).drop(device.id, reservation_id)
     to = await _free_status(session, device)  # another reservation may hold it still
     await _move(session, device, cause, to, only_from=(DeviceStatus.RESERVED,))
 
