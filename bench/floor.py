@@ -49,25 +49,15 @@ def _answer(body: Any) -> Response:
                     media_type="application/json")  # fmt: skip
 
 
-def tickets_router() -> APIRouter:
-    """Tickets' creation path: its body, its token check, nothing else."""
-    router = APIRouter()
+def creation_router(path: str, body_model: type[Any], writer: Any) -> APIRouter:
+    """A service's creation path: its body model, its token check (`writer`), nothing else."""
 
-    @router.post(PATHS["tickets"], status_code=201)
-    async def create(body: TicketCreate, principal: tickets_deps.Writer) -> Response:
+    async def create(body: Any, principal: Any) -> Response:
         return _answer(body)
 
-    return router
-
-
-def reservations_router() -> APIRouter:
-    """Reservations' creation path: its body, its token check, nothing else."""
+    create.__annotations__ = {"body": body_model, "principal": writer, "return": Response}
     router = APIRouter()
-
-    @router.post(PATHS["reservations"], status_code=201)
-    async def create(body: ReservationCreate, principal: reservations_deps.Writer) -> Response:
-        return _answer(body)
-
+    router.add_api_route(path, create, methods=["POST"], status_code=201)
     return router
 
 
@@ -76,10 +66,10 @@ def create_app() -> FastAPI:
     service = os.environ["BENCH_FLOOR_SERVICE"]
     if service == "tickets":
         settings: Any = TicketsSettings()
-        router = tickets_router()
+        router = creation_router(PATHS[service], TicketCreate, tickets_deps.Writer)
     else:
         settings = ReservationsSettings()
-        router = reservations_router()
+        router = creation_router(PATHS[service], ReservationCreate, reservations_deps.Writer)
     spec = ServiceSpec(name=f"{service}-floor", title=f"{service} floor",
                        description="The kit's floor under a POST", settings=settings,
                        routers=[router], broker=False)  # fmt: skip
