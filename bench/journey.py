@@ -15,7 +15,7 @@ Each journey's wall time splits into our HTTP calls and the waits for events. Th
 the services' topics with a consumer of its own (the services' client settings) and a wait ends
 when the event is on the broker: the state it reports is committed and readable, and the bench
 adds no requests of its own to the servers it measures (it used to poll them every 20 ms, which
-cost contracts alone about 60 ms of CPU per journey). Beside them, in the same run: the same
+cost the servers about 45 ms of CPU per journey). Beside them, in the same run: the same
 HTTP round trips to GET /healthz (the HTTP floor) and a raw aiokafka produce → consume of one
 event (the floor of one event hop).
 """
