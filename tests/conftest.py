@@ -52,33 +52,42 @@ def topics(unique: str) -> dict[str, str]:
     return {name: f"{name}.events.{unique}" for name in names}
 
 
-def common(jwks_server: JWKSServer, issuer: TokenIssuer, kafka: str) -> dict[str, Any]:
-    """Settings both services share here: test JWKS, the broker, fast relays, no JSON logs."""
+@pytest.fixture
+def pool_prefill() -> bool:
+    """Whether the services open their pools' connections at start (production does; the
+    load drill, which plays production's peak, overrides this)."""
+    return False
+
+
+@pytest.fixture
+def common(
+    jwks_server: JWKSServer, token_issuer: TokenIssuer, kafka_bootstrap: str, pool_prefill: bool
+) -> dict[str, Any]:
+    """Settings the services share here: test JWKS, the broker, fast relays, no JSON logs."""
     return {
         "environment": "test",
         "jwks_url": jwks_server.jwks_url,
-        "jwt_audience": issuer.audience,
+        "jwt_audience": token_issuer.audience,
         "jwks_min_refresh_s": 0,
-        "kafka_bootstrap_servers": kafka,
+        "kafka_bootstrap_servers": kafka_bootstrap,
         "log_json": False,
         "outbox_poll_interval_s": 0.05,
         "consumer_session_timeout_ms": 3000,
+        "db_pool_prefill": pool_prefill,
     }
 
 
 @pytest.fixture
 async def inventory(
     make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
+    common: dict[str, Any],
     unique: str,
     databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The inventory with relay and consumers running."""
     t = topics(unique)
     settings = InventorySettings(
-        **common(jwks_server, token_issuer, kafka_bootstrap),
+        **common,
         database_url=await make_database(inventory_service.main.MIGRATIONS),
         events_topic=t["inventory"],
         reservations_topic=t["reservations"],
@@ -94,16 +103,14 @@ async def inventory(
 @pytest.fixture
 async def reservations(
     make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
+    common: dict[str, Any],
     unique: str,
     databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The reservations service with relay and consumers running."""
     t = topics(unique)
     settings = ReservationsSettings(
-        **common(jwks_server, token_issuer, kafka_bootstrap),
+        **common,
         database_url=await make_database(reservations_service.main.MIGRATIONS),
         events_topic=t["reservations"],
         inventory_topic=t["inventory"],
@@ -126,9 +133,7 @@ def gateway(postgres: Postgres) -> Iterator[Gateway]:
 @pytest.fixture
 async def contracts(
     make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
+    common: dict[str, Any],
     unique: str,
     gateway: Gateway,
     databases: dict[str, str],
@@ -136,7 +141,7 @@ async def contracts(
     """The contracts service with relay and consumers, looking people up at the gateway."""
     t = topics(unique)
     settings = ContractsSettings(
-        **common(jwks_server, token_issuer, kafka_bootstrap),
+        **common,
         database_url=await make_database(contracts_service.main.MIGRATIONS),
         events_topic=t["contracts"],
         reservations_topic=t["reservations"],
@@ -155,16 +160,14 @@ async def contracts(
 @pytest.fixture
 async def tickets(
     make_database: Callable[..., Any],
-    jwks_server: JWKSServer,
-    token_issuer: TokenIssuer,
-    kafka_bootstrap: str,
+    common: dict[str, Any],
     unique: str,
     databases: dict[str, str],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The tickets service with relay, consumers and SLA job running."""
     t = topics(unique)
     settings = TicketsSettings(
-        **common(jwks_server, token_issuer, kafka_bootstrap),
+        **common,
         database_url=await make_database(tickets_service.main.MIGRATIONS),
         events_topic=t["tickets"],
         inventory_topic=t["inventory"],

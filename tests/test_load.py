@@ -75,6 +75,14 @@ REPORT_PROPERTY = "load_drill_report"
 pytestmark = [pytest.mark.slow, pytest.mark.load]
 
 
+@pytest.fixture
+def pool_prefill() -> bool:
+    """Production's pools (k8s/base): open at start, so the peak that begins the drill opens
+    none. Opened on demand, forty families at once made each service open its connections
+    under full load, and one run's connects outlasted their 5 s timeout (503)."""
+    return True
+
+
 async def seed(d: Drill, admin: str) -> None:
     """Both municipalities and schools, one catalogue item, each site's devices, lender and
     reservation policy."""

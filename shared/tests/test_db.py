@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from typing import Any
 
@@ -11,7 +12,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared_kit.db import any_of, create_engine, create_read_session_factory, create_session_factory
+from shared_kit.db import (
+    any_of,
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+    prefill,
+)
 from shared_kit.events.consumer import InboxMessage
 from shared_kit.events.outbox import OutboxMessage
 
@@ -155,5 +162,41 @@ class TestPool:
             first = set(await asyncio.gather(*(backend() for _ in range(6))))
             second = set(await asyncio.gather(*(backend() for _ in range(6))))
             assert len(first) == 2 and second == first
+        finally:
+            await engine.dispose()
+
+
+class TestPrefill:
+    """A prefilled pool holds its connections before any request needs one."""
+
+    async def test_the_pool_opens_its_connections_at_once(self, kit_database: str) -> None:
+        engine = create_engine(kit_database, pool_size=4)
+        try:
+            assert await prefill(engine, 4) == 4
+            assert engine.sync_engine.pool.checkedin() == 4  # type: ignore[attr-defined]
+
+            async def backend() -> int:
+                async with engine.connect() as conn:
+                    pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+                    await asyncio.sleep(0.05)
+                    return int(pid)
+
+            async with engine.connect() as conn:
+                mine = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                assert await conn.scalar(text(mine)) == 4  # opened, idle, none beyond them
+            assert len(set(await asyncio.gather(*(backend() for _ in range(8))))) == 4
+        finally:
+            await engine.dispose()
+
+    async def test_an_unreachable_server_is_logged_not_raised(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with socket.socket() as closed:  # a port nobody listens on
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        engine = create_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{port}/none", pool_size=3)
+        try:
+            assert await prefill(engine, 3) == 0
+            assert "opened 0 of 3 database connections at start" in caplog.text
         finally:
             await engine.dispose()

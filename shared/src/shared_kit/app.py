@@ -17,7 +17,12 @@ from starlette.types import ASGIApp
 
 from shared_kit.auth import JWKSVerifier
 from shared_kit.clock import Clock, system_clock
-from shared_kit.db import create_engine, create_read_session_factory, create_session_factory
+from shared_kit.db import (
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+    prefill,
+)
 from shared_kit.docs import install_docs
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.events.relay import OutboxRelay
@@ -107,6 +112,8 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
             pool_timeout_s=settings.db_pool_timeout_s,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )
+        if settings.db_pool_prefill:
+            await prefill(engine, settings.db_pool_size)
         sessions = create_session_factory(engine, outbox_topic=settings.events_topic)
         app.state.engine, app.state.sessions = engine, sessions
         app.state.read_sessions = create_read_session_factory(engine)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -10,8 +12,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, DateTime, Integer, MetaData, any_, bindparam, event, func
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -29,6 +32,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -126,6 +130,35 @@ def create_engine(
     )
     _ping_idle_connections(engine, ping_after_idle_s)
     return engine
+
+
+async def prefill(engine: AsyncEngine, count: int) -> int:
+    """Open `count` connections now and leave them idle in the pool; how many opened.
+
+    A pool otherwise opens its connections when requests first need them, so a process started
+    into a peak (a rollout, a scale-up in the first days of a school year) opens them all at
+    once, each start competing with the requests for the one core: under that load a
+    connection took longer than the connect timeout, and requests answered 503. A connection
+    that fails here is logged and opened on demand later, as without the prefill.
+    """
+    if count < 1:
+        return 0
+    first = await _opened(engine)  # the dialect's first-connect set-up runs once, alone
+    rest = await asyncio.gather(*(_opened(engine) for _ in range(count - 1)))
+    opened = [c for c in [first, *rest] if c is not None]
+    for connection in opened:
+        await connection.close()  # back to the pool, kept open
+    if len(opened) < count:
+        logger.warning("opened %d of %d database connections at start", len(opened), count)
+    return len(opened)
+
+
+async def _opened(engine: AsyncEngine) -> AsyncConnection | None:
+    try:
+        return await engine.connect().start()
+    except (OSError, TimeoutError, InvalidatePoolError, DBAPIError) as error:
+        logger.warning("could not open a database connection at start: %s", type(error).__name__)
+        return None
 
 
 def _ping_idle_connections(engine: AsyncEngine, after_s: float) -> None:

@@ -31,6 +31,9 @@ class ServiceSettings(BaseSettings):
     # Connections per process, kept open (see `db.create_engine`); overflow ones close again.
     db_pool_size: int = Field(10, ge=1)
     db_pool_overflow: int = Field(0, ge=0)
+    # Open the pool's connections at start-up rather than when requests first need them
+    # (`db.prefill`): a process started into a peak then opens none under load.
+    db_pool_prefill: bool = False
     # How long a request waits for a connection before its 503 service-busy.
     db_pool_timeout_s: float = Field(10.0, gt=0)
     db_statement_timeout_ms: int = Field(15_000, ge=100)
