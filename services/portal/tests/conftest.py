@@ -37,7 +37,7 @@ from shared_kit.migrations import upgrade
 from shared_kit.testing.gateway import GATEWAY_MIGRATIONS, Process
 from shared_kit.testing.infra import Postgres, free_port
 from shared_kit.testing.sharing import declared_shared_stack
-from shared_kit.testing.stack import AsyncApi, DevStack, StackUrls, login_token
+from shared_kit.testing.stack import AsyncApi, DevStack, StackUrls, login_token, quiet_env
 from shared_kit.testing.stack_template import postgres_template, start_from
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -242,7 +242,7 @@ class Systems:
         data_dir = self._tmp.mktemp("system")
         started = time.monotonic()
         start_from(self._template(), data_dir)
-        stack = DevStack(data_dir, isolated=True, env={**UNLIMITED_LOGINS, **env})
+        stack = DevStack(data_dir, isolated=True, env={**quiet_env(), **UNLIMITED_LOGINS, **env})
         try:
             urls = stack.wait_ready()
         except BaseException:

@@ -9,8 +9,6 @@ import pytest
 
 from portal_service.web.timing import busy_time
 
-pytestmark = pytest.mark.asyncio
-
 TIMING = re.compile(r'^app;dur=([\d.]+), api;dur=([\d.]+);desc="(\d+) calls"$')
 
 

@@ -85,9 +85,23 @@ class StackUrls:
 
     def apis(self) -> dict[str, str]:
         """The services with a REST API under `/api/v1/<name>` (not the portal or helpers)."""
-        names = ("gateway", "inventory", "reservations", "contracts", "tickets", "statistics",
-                 "notifications", "planning")  # fmt: skip
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in API_SERVICES}
+
+
+API_SERVICES = ("gateway", "inventory", "reservations", "contracts", "tickets", "statistics",
+                "notifications", "planning")  # fmt: skip
+
+
+def quiet_env() -> dict[str, str]:
+    """Settings for a stack that mostly waits between a test's steps, for every service: one
+    partition per topic (Tansu answers a fetch as soon as a record arrives only on a topic of
+    one partition), idle consumers that ask the broker twice a second, and relays that poll
+    every 2 s (a commit in the relay's own process wakes it at once). An idle stack took 0.29
+    of a core with the defaults, 0.13 with these."""
+    quiet = {"KAFKA_TOPIC_PARTITIONS": "1", "CONSUMER_FETCH_WAIT_MS": "500",
+             "OUTBOX_POLL_INTERVAL_S": "2"}  # fmt: skip
+    prefixes = [name.upper() for name in (*API_SERVICES, "portal")]
+    return {f"{prefix}_{name}": value for prefix in prefixes for name, value in quiet.items()}
 
 
 # Ports ---------------------------------------------------------------------------------------
