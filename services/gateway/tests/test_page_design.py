@@ -14,15 +14,13 @@ from html import unescape
 
 import httpx
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from babel.messages.pofile import read_po
-from playwright.async_api import Page
 
 from gateway_service.config import GatewaySettings
 from gateway_service.login import pages
 from gateway_service.main import create_app
 from shared_kit.design.i18n import KIT_TRANSLATIONS
-from shared_kit.testing.browser import browser_page
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll, browser_page
 from shared_kit.testing.client import running_app, serving
 
 APP = "http://app.test"
@@ -30,7 +28,6 @@ PORTAL = "https://www.datori.example"
 LOGIN_QUERY = {"return_to": f"{APP}/after-login", "state": "s", "code_challenge": "a" * 43}
 HTML = {"Accept": "text/html"}
 STYLESHEET = '<link rel="stylesheet" href="/login/static/portal.min.css">'
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 HEADER = {"lv": "Datori bērniem", "en": "Computers for children"}
 # A login's choice, a failed login (unknown state) and a failed logout (no SAML message).
 PAGES = {
@@ -38,7 +35,6 @@ PAGES = {
     "login-error": "/login/eklase/callback?state=forged&code=x",
     "logout-error": "/login/latvija/slo",
 }
-axe = Axe()
 
 
 @pytest.fixture
@@ -130,20 +126,6 @@ class TestTranslated:
         leftover = [s for i, s in lv.items() if i != s and len(s) > 8 and s in english]
         assert not leftover, f"{name} (en): {leftover}"
         assert en  # the English catalogue is read too
-
-
-async def assert_accessible(page: Page) -> None:
-    """axe-core finds no WCAG 2.1 A or AA violation on the page."""
-    results = await axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-
-
-async def assert_no_sideways_scroll(page: Page) -> None:
-    """Nothing is wider than the viewport."""
-    widths = await page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in {widths[1]} px"
 
 
 @pytest.mark.slow

@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from babel.messages.pofile import read_po
 from playwright.async_api import BrowserContext, Page
+
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 
 from .conftest import Portal
 
 TRANSLATIONS = Path(__file__).parents[1] / "src" / "portal_service" / "translations"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PUBLIC_PAGES = ["/", "/accessibility", "/no-such-page", "/logged-out"]
-axe = Axe()
 
 
 async def log_in_with_latvija(page: Page, portal: Portal, person: str = "guardian") -> None:
@@ -26,21 +25,6 @@ async def log_in_with_latvija(page: Page, portal: Portal, person: str = "guardia
     await page.select_option("select[name=method]", "eparaksts")
     await page.get_by_role("button", name="Approve").click()
     await page.wait_for_url(f"{portal.url}/home", timeout=20_000)
-
-
-async def assert_accessible(page: Page) -> None:
-    """axe-core finds no WCAG 2.1 A or AA violation on the page."""
-    await page.wait_for_load_state()  # after a click, a busy machine may still be loading it
-    results = await axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-
-
-async def assert_no_sideways_scroll(page: Page) -> None:
-    """Nothing is wider than the viewport."""
-    widths = await page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in {widths[1]} px"
 
 
 async def visit_every_page(page: Page, portal: Portal) -> list[tuple[str, str]]:

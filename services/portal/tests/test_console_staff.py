@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Browser, Page
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
+
 from .conftest import System, api_as, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 from .test_schools import ref, reserve
 
 SHARED_STACK = "console"

@@ -22,9 +22,9 @@ from playwright.async_api import Browser, Page
 
 from portal_service.web.figures import FUNDING_SOURCES, OPERATING_SYSTEMS, WARRANTY_STATES
 from portal_service.web.labels import DEVICE_CATEGORIES, DEVICE_STATUSES
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 
 from .conftest import RIGA, System, api_as, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "console"
 SCHOOL = "3113900101"

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.stack import AsyncApi
 
 from .conftest import System, api_as, context_without_js, log_in
@@ -31,9 +31,7 @@ SHARED_STACK = "families"
 GUARDIAN = "report_guardian"  # Santa Vilka, Alise's mother
 OTHER_GUARDIAN = "report_other_guardian"  # Māris Siliņš, Toms' father (nothing lent)
 DEMO_SCHOOL = "3113900101"  # Alise's school
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SHOTS = os.environ.get("PORTAL_SHOTS")  # a folder: screenshots of the pages, to look at
-axe = Axe()
 
 
 def png(colour: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
@@ -119,12 +117,8 @@ async def check_page(page: Page, name: str, *, scripts: bool = True) -> None:
         await page.screenshot(path=str(Path(SHOTS) / f"{name}-{width}.png"), full_page=True)
     if not scripts:
         return
-    results = await axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-    widths = await page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in {widths[1]} px"
+    await assert_accessible(page)
+    await assert_no_sideways_scroll(page)
 
 
 async def error_summary(page: Page) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
+
 from .conftest import System, api_as, approve_at_once, context_without_js, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "families"
 DEMO_SCHOOL = "3113900101"  # the first demo school: Elza's and Kārlis'

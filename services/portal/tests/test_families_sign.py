@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
+
 from .conftest import System, api_as, latvija_approves, require_approval
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "families"
 DEMO_SCHOOL = "3113900101"  # the school of Marta (the demo guardian's) and Emīls (the other's)

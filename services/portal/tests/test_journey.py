@@ -23,11 +23,11 @@ from PIL import Image
 from playwright.async_api import Browser, Page
 
 from portal_service.i18n import translations
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.kafka import eventually
 from shared_kit.testing.stack import AsyncApi
 
 from .conftest import System, api_as, latvija_approves, log_in, require_approval
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 # A login older than this is too old to sign with (the default is 10 minutes; the journey's
 # guardian would otherwise still be fresh from her morning login when she signs).

@@ -17,10 +17,10 @@ from pathlib import Path
 from playwright.async_api import Browser, BrowserContext, FileChooser, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.stack import AsyncApi
 
 from .conftest import RIGA, System, api_as, context_without_js, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "console"
 SCHOOL = "3113900101"

@@ -21,10 +21,10 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.stack import AsyncApi
 
 from .conftest import RIGA, System, api_as, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "planning"
 SCHOOL_1 = "3113900101"

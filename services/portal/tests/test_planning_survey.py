@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.kafka import eventually
 
 from .conftest import System, api_as, context_without_js, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "planning"
 SCHOOL = "3113900101"

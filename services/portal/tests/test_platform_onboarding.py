@@ -16,10 +16,10 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page, expect
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.stack import AsyncApi
 
 from .conftest import System, api_as, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "console"
 CESIS = "0420200"  # the VIIS stand-in's Cēsu novads (deploy/dev/viis_standin.py)

@@ -19,11 +19,11 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.kafka import eventually
 from shared_kit.testing.stack import AsyncApi
 
 from .conftest import System, api_as, context_without_js, log_in
-from .test_browser import assert_accessible, assert_no_sideways_scroll
 
 SHARED_STACK = "school_staff"
 GUARDIAN = "schools_guardian"  # Laila: Luīze at the first demo school, Rihards at the second

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from shared_kit.testing.browser import assert_accessible, assert_no_sideways_scroll
 from shared_kit.testing.kafka import eventually
 from shared_kit.testing.stack import AsyncApi
 
@@ -29,10 +29,8 @@ from .conftest import System, api_as, approve_at_once, context_without_js, log_i
 SHARED_STACK = "school_staff"
 GUARDIAN = "support_guardian"  # Edīte Lūse, Ralfs' mother
 SCHOOL = "3113900101"  # Ralfs' school
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # A folder to keep a screenshot of every checked page in (to look at them), if set.
 SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS")
-axe = Axe()
 shots = iter(range(1000))
 
 
@@ -49,13 +47,9 @@ async def checked(page: Page, *, javascript: bool = True) -> None:
     if not javascript:
         await screenshot(page, "nojs")
         return
-    results = await axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
-    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
-    widths = await page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in {widths[1]} px"
-    await screenshot(page, str(widths[1]))
+    await assert_accessible(page)
+    await assert_no_sideways_scroll(page)
+    await screenshot(page, str(page.viewport_size["width"] if page.viewport_size else 0))
 
 
 async def screenshot(page: Page, tag: str) -> None:
