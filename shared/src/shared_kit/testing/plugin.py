@@ -25,22 +25,8 @@ from shared_kit.testing.infra import (
     broker_from_env_or_tansu,
     postgres_from_env_or_embedded,
 )
-from shared_kit.testing.sharing import DurationRecorder, make_scheduler
+from shared_kit.testing.sharing import make_scheduler
 from shared_kit.testing.tokens import JWKSServer, TokenIssuer
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--record-durations",
-        action="store_true",
-        help="write each unit of work's seconds to tests/durations.json (the scheduler's order)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    worker = hasattr(config, "workerinput")  # only the controller sees every report
-    if config.getoption("record_durations") and not worker:
-        config.pluginmanager.register(DurationRecorder(Path(config.rootpath)), "durations")
 
 
 @pytest.hookimpl(optionalhook=True)
