@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from portal_service.i18n import translations
 from portal_service.web.api import ApiProblem
 from portal_service.web.forms import CHECK_ANSWER, REFUSED, Form, problem_errors
 from portal_service.web.templates import environment, error_at, error_summary
 from shared_kit.problems import PROBLEM_BASE
-
-pytestmark = pytest.mark.asyncio
 
 
 class Period(Form):
