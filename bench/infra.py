@@ -178,6 +178,7 @@ def service_env(infra: Infra, prefix: str, database_url: str) -> dict[str, str]:
         "ENVIRONMENT": "dev",
         "LOG_LEVEL": "WARNING",
         "RUN_BACKGROUND_WORKERS": "false",
+        "DB_POOL_PREFILL": "true",  # as k8s/base runs every service
     }
     return {**os.environ, **{f"{prefix}{k}": v for k, v in values.items()}}
 

@@ -2,10 +2,11 @@
 
 A tickets database gets 20,000 devices and 100,000 tickets (a fifth of them open) in bulk
 (`bench.tickets_seed.seed`, SQL in the API's shape). A real tickets server (uvicorn, 2
-workers) then takes 1,000 new tickets from technicians over 32 connections at once (creation
-throughput and latency), and the municipality's open queue
+workers) then takes 5,000 new tickets from technicians over 32 connections at once (creation
+throughput and latency; a few seconds, so that the figures do not hang on one second of a shared
+machine), and the municipality's open queue
 (`GET /api/v1/tickets?open=true&limit=50`) is read open-loop at 100 requests/s (p50/p99).
-Beside them: the same 1,000 rows inserted by raw SQL, and the SQL statements the queue
+Beside them: as many rows inserted by raw SQL, and the SQL statements the queue
 endpoint's own code sends (captured in this process) replayed over asyncpg at the same rate.
 """
 
@@ -45,7 +46,10 @@ APP = "tickets_service.main:create_app"
 PATH = "/api/v1/tickets"
 TICKETS = 100_000
 DEVICES = 20_000
-NEW = 1_000
+NEW = 5_000
+TARGET_PER_S = 1_000
+WARM_UP = 64  # creations before the measured ones, on other devices: every worker's first
+# requests fetch the JWKS and build the route's state, and every connection prepares its statements
 CONNECTIONS = 32
 QUEUE_RATE = 100
 QUEUE_SECONDS = 5
@@ -109,15 +113,18 @@ async def measured(
     return result, Cpu(*(a - b for a, b in zip(after, before, strict=True)))
 
 
-async def creations(infra: Infra, url: str) -> tuple[list[tuple[float, int]], float]:
-    """NEW tickets at once; each latency counts from its own send (not a common start)."""
+async def creations(
+    infra: Infra, url: str, devices: range = range(NEW)
+) -> tuple[list[tuple[float, int]], float]:
+    """A ticket for each of `devices` at once; each latency counts from its own send (not a
+    common start)."""
     headers = bearer(technician(infra))
     requests = [
         prepare_post(url, PATH, json.dumps({
             "device_id": str(device_id(i % DEVICES)), "category": "screen",
             "description": "Ekrāns mirgo un paliek melns", "severity": "normal",
         }).encode(), headers)
-        for i in range(NEW)
+        for i in devices
     ]  # fmt: skip
     async with pool(url, CONNECTIONS) as idle:
         started = time.perf_counter()
@@ -135,6 +142,13 @@ async def creations(infra: Infra, url: str) -> tuple[list[tuple[float, int]], fl
         results = await asyncio.gather(*(timed(r) for r in requests))
         span = time.perf_counter() - started
     return list(results), span
+
+
+async def warmed_up(infra: Infra, url: str) -> None:
+    """WARM_UP creations on the last devices, not measured; all must answer 201."""
+    warm_up, _ = await creations(infra, url, range(DEVICES - WARM_UP, DEVICES))
+    if any(status != 201 for _, status in warm_up):
+        raise RuntimeError(f"the warm-up creations at {url} were refused")
 
 
 async def queue_reads(token: str, url: str) -> list[Sample]:
@@ -199,7 +213,8 @@ def rows_for(
     per, raw_per = cpu.per(NEW), raw_cpu.per(NEW)
     return [
         Row(f"Tickets: {NEW:,} created over {CONNECTIONS} connections", len(created) / span,
-            "tickets/s", baseline=NEW / raw_s, baseline_name=raw),
+            "tickets/s", f"≥ {TARGET_PER_S:,}", len(created) / span >= TARGET_PER_S,
+            baseline=NEW / raw_s, baseline_name=raw),
         Row("Tickets: CPU per creation (server + PostgreSQL + bench client)", per.total, "ms",
             f"≤ {TARGET_CPU_MS:.0f} ms", per.total <= TARGET_CPU_MS, baseline=raw_per.total,
             baseline_name=f"{raw} (PostgreSQL + client)"),
@@ -210,12 +225,12 @@ def rows_for(
 def write_floor_rows(span: float, floor_cpu: Cpu) -> list[Row]:
     """The floor of a request that writes (`bench.floor`, `write=True`: the kit's app, the
     token check, the body model, BEGIN + one INSERT + COMMIT through the kit's session) on the
-    same 1,000 requests: the most creations this machine can take through the kit's stack."""
+    same requests: the most creations this machine can take through the kit's stack."""
     name = "Tickets: the kit's floor with one write transaction"
     per = floor_cpu.per(NEW)
     return [
-        Row(f"{name}: creations/s", NEW / span, "tickets/s", "≥ 1,000 possible",
-            NEW / span >= 1000),
+        Row(f"{name}: creations/s", NEW / span, "tickets/s", f"≥ {TARGET_PER_S:,} possible",
+            NEW / span >= TARGET_PER_S),
         Row(f"{name}: CPU per creation (server + PostgreSQL + bench client)", per.total, "ms",
             f"≤ {TARGET_CPU_MS:.0f} ms possible", per.total <= TARGET_CPU_MS),
         Row(f"{name}: server CPU per creation", per.server, "ms"),
@@ -259,7 +274,7 @@ def notes_for(
         f"{per.postgres:.2f} ms, bench client {per.client:.2f} ms; queue read open loop over "
         f"{QUEUE_CONNECTIONS} connections, CPU per read: server {read.server:.2f} ms, PostgreSQL "
         f"{read.postgres:.2f} ms",
-        "tickets baselines: the creation's copies the latest 1,000 tickets in one statement "
+        f"tickets baselines: the creation's copies the latest {NEW:,} tickets in one statement "
         "(new ids); the queue's replays the one statement the endpoint sends (page and devices), "
         f"captured in this process, on {QUEUE_CONNECTIONS} asyncpg connections "
         f"({sum(not s.ok for s in raw)} errors)",
@@ -276,6 +291,7 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         await infra.settle(url)
         postmaster = await postmaster_pid(url)
         async with service_server(infra, "tickets", "TICKETS_", url, benchmark="tickets") as server:
+            await warmed_up(infra, server.url)
             async with profiled(server.pid, "tickets-creations"):
                 (created, span), cpu = await measured(
                     server.pid, postmaster, lambda: creations(infra, server.url)
@@ -287,12 +303,14 @@ async def benchmark(infra: Infra) -> tuple[list[Row], list[str]]:
         async with floor_server(
             infra, "tickets", url, benchmark="tickets", workers=WORKERS
         ) as floor:
+            await warmed_up(infra, floor.url)
             (floor_created, _), floor_cpu = await measured(
                 floor.pid, None, lambda: creations(infra, floor.url)
             )
         async with floor_server(
             infra, "tickets", url, benchmark="tickets", workers=WORKERS, write=True
         ) as floor:
+            await warmed_up(infra, floor.url)
             (written, written_span), written_cpu = await measured(
                 floor.pid, postmaster, lambda: creations(infra, floor.url)
             )

@@ -229,6 +229,17 @@ def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Async
     )
 
 
+async def statements_commit_alone(session: AsyncSession) -> None:
+    """From here on each statement of `session` is a transaction of its own: no BEGIN and
+    COMMIT round trips (two of a lean write's four).
+
+    For a write that is one statement (atomic by itself, its outbox row in it) after reads that
+    need no common snapshot with it. Call it before the session's first statement; the
+    connection goes back to the pool in its usual mode.
+    """
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
     async with factory() as session:

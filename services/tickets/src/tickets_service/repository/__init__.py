@@ -14,7 +14,7 @@ from tickets_service.repository.base import (
 from tickets_service.repository.listing import TicketListRepository
 from tickets_service.repository.reports import (
     CurrentLoan,
-    FactsRow,
+    DeviceFacts,
     ReportFacts,
     ReportRepository,
 )
@@ -23,8 +23,8 @@ __all__ = [
     "ClaimRepository",
     "CommentRepository",
     "CurrentLoan",
+    "DeviceFacts",
     "DeviceRepository",
-    "FactsRow",
     "LoanRepository",
     "PhotoRepository",
     "PolicyRepository",

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from shared_kit.concurrency import IfMatch, etag
+from shared_kit.db import statements_commit_alone
 from shared_kit.deps import NowDep, ReadSessionDep, SessionDep
 from shared_kit.fastjson import FastJSONResponse
 from shared_kit.fields import ATVK_PATTERN, REG_NUMBER_PATTERN
@@ -78,7 +79,9 @@ async def create_ticket(
     now: NowDep,
 ):
     """Report a problem."""
-    if replay := await idem.replay(body):
+    if idem.key is None:  # one read, then one atomic write (`repository.reports`)
+        await statements_commit_alone(session)
+    elif replay := await idem.replay(body):
         return replay
     ticket, device = await service.create_ticket(
         session=session, principal=principal, data=body, now=now, settings=settings

@@ -42,8 +42,8 @@ from tickets_service.models import (
     Transition,
 )
 from tickets_service.repository import (
+    DeviceFacts,
     DeviceRepository,
-    FactsRow,
     LoanRepository,
     QueueCounts,
     ReportFacts,
@@ -78,7 +78,7 @@ def device_values(device: Any, today: dt.date) -> dict[str, Any] | None:
     }
 
 
-def device_info(device: Device | FactsRow | None, today: dt.date) -> DeviceInfo | None:
+def device_info(device: Device | DeviceFacts | None, today: dt.date) -> DeviceInfo | None:
     """The device's status with its warranty and insurance as of today."""
     values = device_values(device, today)
     return None if values is None else DeviceInfo(**values)

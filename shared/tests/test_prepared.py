@@ -1,0 +1,184 @@
+"""`Prepared` statements on real PostgreSQL: the values as SQLAlchemy would bind them, the
+session's transaction (or none), and errors as SQLAlchemy raises them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from enum import StrEnum
+
+import pytest
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from shared_kit.db import create_engine, create_session_factory, statements_commit_alone
+from shared_kit.prepared import Prepared
+
+
+class Kind(StrEnum):
+    SCREEN = "screen"
+    BATTERY = "battery"
+
+
+metadata = MetaData()
+sample = Table(
+    "prepared_sample",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "kind", Enum(Kind, name="prepared_kind", values_callable=lambda e: [m.value for m in e])
+    ),
+    Column("doc", JSONB),
+    Column("code", String(3)),
+    Column("count", Integer, CheckConstraint("count >= 0")),
+)
+ADD = Prepared(
+    insert(sample).values(
+        id=bindparam("id"), kind=bindparam("kind"), doc=bindparam("doc"), code=bindparam("code"),
+        count=bindparam("count"),
+    )
+)  # fmt: skip
+READ = Prepared(
+    select(sample, func.upper("ok").label("literal")).where(sample.c.id == bindparam("id"))
+)
+COUNT = select(func.count()).select_from(sample)
+
+
+def row(**changes: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "id": uuid.uuid4(), "kind": Kind.SCREEN, "doc": {"a": [1, "ā"]}, "code": "LV", "count": 1
+    }  # fmt: skip
+    return {**values, **changes}
+
+
+@pytest.fixture
+async def engine(kit_database: str) -> AsyncIterator[AsyncEngine]:
+    setup = create_async_engine(kit_database)
+    async with setup.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await setup.dispose()
+    engine = create_engine(kit_database, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker:
+    return create_session_factory(engine)
+
+
+async def count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(COUNT) or 0)
+
+
+class TestValues:
+    async def test_bound_as_sqlalchemy_binds_them_and_read_as_asyncpg_decodes(
+        self, sessions: async_sessionmaker
+    ) -> None:
+        values = row(kind=Kind.BATTERY)
+        async with sessions() as session:
+            await ADD.execute(session, values)
+            record = await READ.fetchrow(session, {"id": values["id"]})
+            orm_row = (await session.execute(select(sample))).one()
+            await session.commit()
+        assert record is not None
+        assert record["kind"] == "battery" and orm_row.kind is Kind.BATTERY
+        assert record["doc"] == {"a": [1, "ā"]} == orm_row.doc
+        assert (record["code"], record["count"], record["literal"]) == ("LV", 1, "OK")
+
+    async def test_no_row_is_none_and_a_missing_value_is_refused(
+        self, sessions: async_sessionmaker
+    ) -> None:
+        async with sessions() as session:
+            assert await READ.fetchrow(session, {"id": uuid.uuid4()}) is None
+            with pytest.raises(ValueError, match="'count'"):
+                await ADD.execute(session, {k: v for k, v in row().items() if k != "count"})
+
+
+class TestTransactions:
+    async def test_runs_in_the_sessions_transaction_even_as_its_first_statement(
+        self, sessions: async_sessionmaker, engine: AsyncEngine
+    ) -> None:
+        async with sessions() as session:
+            await ADD.execute(session, row())  # BEGIN comes first, as for any statement
+            await ADD.execute(session, row())
+            assert await session.scalar(COUNT) == 2
+            await session.rollback()
+        assert await count(engine) == 0
+        async with sessions() as session:
+            await ADD.execute(session, row())
+            await session.commit()
+        assert await count(engine) == 1
+
+    async def test_commits_alone_when_the_session_says_so(
+        self, sessions: async_sessionmaker, engine: AsyncEngine
+    ) -> None:
+        async with sessions() as session:
+            await statements_commit_alone(session)
+            await ADD.execute(session, row())
+            with pytest.raises(IntegrityError):
+                await ADD.execute(session, row(count=-1))
+            await session.rollback()  # nothing to roll back: the first row stands
+        assert await count(engine) == 1
+        async with sessions() as session:  # the connection went back in its usual mode
+            await ADD.execute(session, row())
+            await session.rollback()
+        assert await count(engine) == 1
+
+
+class TestErrors:
+    async def test_raised_as_sqlalchemy_raises_them_without_the_parameters(
+        self, sessions: async_sessionmaker
+    ) -> None:
+        taken = row()
+        async with sessions() as session:
+            await statements_commit_alone(session)
+            await ADD.execute(session, taken)
+            cases = [
+                (row(id=taken["id"], code="XYZ"), IntegrityError, "23505"),
+                (row(count=-1), IntegrityError, "23514"),
+                (row(code="TOO LONG"), DataError, "22001"),
+            ]
+            for values, kind, sqlstate in cases:
+                with pytest.raises(kind) as raised:
+                    await ADD.execute(session, values)
+                assert raised.value.orig.sqlstate == sqlstate  # type: ignore[union-attr]
+                assert raised.value.params is None and "parameters" not in str(raised.value)
+            assert await READ.fetchrow(session, {"id": taken["id"]}) is not None
+
+    async def test_a_connection_that_broke_is_invalidated(
+        self, sessions: async_sessionmaker, kit_database: str
+    ) -> None:
+        admin = create_async_engine(kit_database)
+        try:
+            async with sessions() as session:
+                pid = await session.scalar(text("SELECT pg_backend_pid()"))
+                async with admin.connect() as other:
+                    await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                with pytest.raises(DBAPIError) as raised:
+                    await ADD.execute(session, row())
+                assert raised.value.connection_invalidated
+                await session.rollback()
+            async with sessions() as session:  # a fresh connection, not the dead one
+                await ADD.execute(session, row())
+                assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
+                await session.commit()
+        finally:
+            await admin.dispose()
