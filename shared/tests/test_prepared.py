@@ -57,6 +57,7 @@ ADD = Prepared(
 READ = Prepared(
     select(sample, func.upper("ok").label("literal")).where(sample.c.id == bindparam("id"))
 )
+CODES = Prepared(select(sample.c.code).order_by(sample.c.code))
 COUNT = select(func.count()).select_from(sample)
 
 
@@ -110,6 +111,24 @@ class TestValues:
             assert await READ.fetchrow(session, {"id": uuid.uuid4()}) is None
             with pytest.raises(ValueError, match="'count'"):
                 await ADD.execute(session, {k: v for k, v in row().items() if k != "count"})
+
+    async def test_the_statements_own_in_lists_and_not_one_given_at_each_call(
+        self, sessions: async_sessionmaker
+    ) -> None:
+        screens = Prepared(
+            select(func.count()).where(
+                sample.c.kind.in_([Kind.SCREEN]), sample.c.code.in_(["LV", "EE"])
+            )
+        )
+        async with sessions() as session:
+            for values in (row(), row(code="EE"), row(code="LT"), row(kind=Kind.BATTERY)):
+                await ADD.execute(session, values)
+            assert (await screens.fetchrow(session, {}))[0] == 2  # type: ignore[index]
+            codes = await CODES.fetch(session, {})
+            assert [r["code"] for r in codes] == ["EE", "LT", "LV", "LV"]
+            await session.rollback()
+        with pytest.raises(ValueError, match="any_of"):
+            Prepared(select(sample).where(sample.c.code.in_(bindparam("codes", expanding=True))))
 
 
 class TestTransactions:

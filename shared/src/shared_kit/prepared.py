@@ -25,6 +25,8 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.expression import Executable
 
+from shared_kit.problems import UNREACHABLE_SQLSTATES
+
 _DIALECT = asyncpg_dialect()
 # SQLSTATE classes SQLAlchemy raises as a subclass (by the asyncpg error's class, as here).
 _SUBCLASSES: dict[str, type[DBAPIError]] = {"23": IntegrityError, "22": DataError}
@@ -35,14 +37,21 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
-        self.sql = str(compiled)
-        self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        binds = {name: compiled.binds[name] for name in self._names}
-        # The statement's own values (a LIMIT, a function's literal argument).
-        self._fixed = {name: bind.value for name, bind in binds.items() if not bind.required}
+        binds = compiled.binds
+        given = {name for name, bind in binds.items() if bind.required}  # at each call
+        if any(binds[name].expanding for name in given):
+            raise ValueError("an IN list given at each call changes the SQL: use db.any_of")
+        # The statement's own IN lists become one parameter a value, as SQLAlchemy sends them.
+        expanded = compiled.construct_expanded_state(dict.fromkeys(given))
+        self.sql = expanded.statement
+        self._names: tuple[str, ...] = tuple(expanded.positiontup or ())
+        # The statement's own values (a LIMIT, a function's literal argument, an IN list's).
+        self._fixed = {n: v for n, v in expanded.parameters.items() if n not in given}
+        origin = {new: old for old, news in expanded.parameter_expansion.items() for new in news}
         self._processors: list[tuple[int, Callable[[Any], Any]]] = []
         for index, name in enumerate(self._names):
-            process = binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+            kind = binds[origin.get(name, name)].type.dialect_impl(_DIALECT)
+            process = kind.bind_processor(_DIALECT)
             if process is not None:
                 self._processors.append((index, process))
 
@@ -56,45 +65,56 @@ class Prepared:
             args[index] = process(args[index])
         return args
 
+    async def fetch(self, session: AsyncSession, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        """All the rows."""
+        rows: list[asyncpg.Record] = await self._run(session, "fetch", params)
+        return rows
+
     async def fetchrow(
         self, session: AsyncSession, params: Mapping[str, Any]
     ) -> asyncpg.Record | None:
         """The first row, or None."""
-        args = self.args(params)
-        connection = await session.connection()
-        driver = await _driver(connection)
-        try:
-            return await driver.fetchrow(self.sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise await _translated(connection, driver, self.sql, error) from error
+        row: asyncpg.Record | None = await self._run(session, "fetchrow", params)
+        return row
 
     async def execute(self, session: AsyncSession, params: Mapping[str, Any]) -> None:
         """Run it for its effect."""
+        await self._run(session, "execute", params)
+
+    async def _run(self, session: AsyncSession, method: str, params: Mapping[str, Any]) -> Any:
         args = self.args(params)
         connection = await session.connection()
-        driver = await _driver(connection)
+        adapted = await _adapted(connection)
         try:
-            await driver.execute(self.sql, *args)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            raise await _translated(connection, driver, self.sql, error) from error
+            return await getattr(adapted.driver_connection, method)(self.sql, *args)
+        except Exception as error:  # as SQLAlchemy's adapter: whatever the driver raised
+            raise await _translated(connection, adapted, self.sql, error) from error
 
 
-async def _driver(connection: AsyncConnection) -> asyncpg.Connection:
-    """asyncpg's connection under `connection`, its transaction begun as SQLAlchemy's cursor
-    would have begun it (nothing to begin in autocommit)."""
+async def _adapted(connection: AsyncConnection) -> Any:
+    """SQLAlchemy's adapter of the asyncpg connection under `connection`, its transaction begun
+    as SQLAlchemy's cursor would have begun it (nothing to begin in autocommit)."""
     adapted: Any = (await connection.get_raw_connection()).dbapi_connection
     if adapted._transaction is None:
         await adapted._start_transaction()
-    driver: asyncpg.Connection = adapted.driver_connection
-    return driver
+    return adapted
 
 
 async def _translated(
-    connection: AsyncConnection, driver: asyncpg.Connection, sql: str, error: Exception
+    connection: AsyncConnection, adapted: Any, sql: str, error: Exception
 ) -> DBAPIError:
-    """The error as SQLAlchemy raises it (the parameters left out: they may be personal)."""
-    lost = driver.is_closed() or isinstance(error, OSError)
+    """The error as SQLAlchemy raises it (the parameters left out: they may be personal); a
+    connection that broke is invalidated, its transaction forgotten, as SQLAlchemy does."""
+    sqlstate = str(getattr(error, "sqlstate", None) or "")
+    # Closed, or about to be (the server's "terminating connection" may arrive before asyncpg
+    # has seen the socket close), or in a state asyncpg's protocol cannot go on from.
+    lost = (
+        adapted.driver_connection.is_closed()
+        or isinstance(error, OSError | asyncpg.InternalClientError)
+        or sqlstate.startswith(UNREACHABLE_SQLSTATES)
+    )
     if lost:
+        adapted._transaction = None
         await connection.invalidate(error)
-    kind = _SUBCLASSES.get(str(getattr(error, "sqlstate", None) or "")[:2], DBAPIError)
+    kind = _SUBCLASSES.get(sqlstate[:2], DBAPIError)
     return kind(sql, None, error, hide_parameters=True, connection_invalidated=lost)

@@ -262,7 +262,7 @@ async def _on_data(request: Request, exc: Exception) -> JSONResponse:
 
 # SQLSTATEs of a database that cannot be reached: connection exceptions, a server shutting
 # down or not accepting connections yet, too many connections.
-_UNREACHABLE = ("08", "57P01", "57P02", "57P03", "53300")
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 # A transaction that lost to a concurrent one, waited too long for a lock or for its
 # statement, or met a server short of resources: the same request may well succeed soon.
 _BUSY = ("40001", "40P01", "55P03", "57014", "53")
@@ -277,7 +277,7 @@ async def _on_dbapi(request: Request, exc: Exception) -> JSONResponse:
     # connection and a statement with too many parameters (our bug) as an InterfaceError.
     # SQLAlchemy marks the error `connection_invalidated` when the connection is gone.
     sqlstate = _sqlstate(exc)
-    if getattr(exc, "connection_invalidated", False) or sqlstate.startswith(_UNREACHABLE):
+    if getattr(exc, "connection_invalidated", False) or sqlstate.startswith(UNREACHABLE_SQLSTATES):
         return await _on_db_unavailable(request, exc)
     if sqlstate.startswith("22"):
         return await _on_data(request, exc)
