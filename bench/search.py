@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.dataset import API, PLACES, TOKEN_TTL_S, bearer, municipality_admin
-from bench.infra import Server, cpu_seconds
+from bench.infra import Server, cpu_seconds, profiled
 from bench.rawhttp import http_sender, pool, prepare
 from bench.rawsql import Call, Send, captured, sql_pool, sql_sender
 from bench.report import Row
@@ -250,10 +250,12 @@ class Run:
 
 
 async def run(send: Send, source: Iterator[Request], rate: int, pid: int) -> Run:
-    """DURATION_S of requests at `rate`, with the server's and our own CPU time."""
-    cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
-    samples = await open_loop(send, source, rate, DURATION_S)
-    span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
+    """DURATION_S of requests at `rate`, with the server's and our own CPU time (and the
+    server's profile with BENCH_PROFILE)."""
+    async with profiled(pid, f"search-{rate}"):
+        cpu_before, started, own_before = cpu_seconds(pid), time.perf_counter(), time.process_time()
+        samples = await open_loop(send, source, rate, DURATION_S)
+        span, cpu_after = time.perf_counter() - started, cpu_seconds(pid)
     server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return Run(samples, span, server_cpu, time.process_time() - own_before)
 

@@ -111,6 +111,49 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
         await engine.dispose()
 
 
+class CommittingRelay(OutboxRelay):
+    """The relay, with one more event committed in its process while its first batch is
+    out: after the batch's SELECT, so the batch does not carry it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.more = [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 2})]
+
+    async def _send_all(self, producer: Any, rows: Any) -> None:
+        await super()._send_all(producer, rows)
+        if self.more:
+            async with self._sessions() as session, session.begin():
+                await add_events(session, [self.more.pop()])
+
+
+async def test_a_commit_while_a_batch_is_out_is_published_without_waiting_for_the_poll(
+    kit_database: str, kafka_bootstrap: str, unique: str
+) -> None:
+    # Its wake-up came while the relay was busy; the relay must not forget it and sleep the
+    # 60 s poll interval (the journey's slowest waits were such events).
+    topic = f"kit.relay.{unique}"
+    settings = ServiceSettings(
+        database_url=kit_database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        outbox_poll_interval_s=60,
+    )
+    engine = create_engine(kit_database)
+    sessions = create_session_factory(engine, outbox_topic=topic)
+    async with sessions() as session, session.begin():
+        await add_events(
+            session, [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 1})]
+        )
+    relay = CommittingRelay(sessions, settings, [topic])
+    task = asyncio.create_task(relay.run())
+    try:
+        events = await read_topic(kafka_bootstrap, topic, at_least=2, timeout_s=15)
+        assert [e.data for e in events_of(events)] == [{"n": 1}, {"n": 2}]
+    finally:
+        await relay.stop()
+        await task
+        await engine.dispose()
+
+
 async def _true(value: bool) -> bool:
     return value
 

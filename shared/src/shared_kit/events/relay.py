@@ -70,6 +70,9 @@ class OutboxRelay:
         """Publish until stopped, backing off while the broker or database is down."""
         backoff = 0.2
         while not self._stopping.is_set():
+            # From here on, a commit in this process wakes the next round: also one that lands
+            # while this batch is out (after its SELECT), which the batch does not carry.
+            self._wakeup.clear()
             try:
                 published = await self.publish_batch()
                 backoff = 0.2
@@ -182,7 +185,6 @@ class OutboxRelay:
             # have looked before the commit: try again soon, not after a whole poll interval.
             await self._sleep(LOCK_RETRY_S)
             return
-        self._wakeup.clear()
         await self._sleep(self._settings.outbox_poll_interval_s, wake=self._wakeup)
         self._woken = self._wakeup.is_set()
 
