@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent, add_events
@@ -74,19 +77,34 @@ class CountingRelay(OutboxRelay):
         return sent
 
 
+@dataclass
+class Slow:
+    """A relay's wiring with a poll interval of 60 s: only a wake-up publishes soon."""
+
+    topic: str
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+async def slow(kit_database: str, kafka_bootstrap: str, unique: str) -> AsyncIterator[Slow]:
+    topic = f"kit.relay.{unique}"
+    settings = ServiceSettings(
+        database_url=kit_database, kafka_bootstrap_servers=kafka_bootstrap,
+        outbox_poll_interval_s=60,
+    )  # fmt: skip
+    engine = create_engine(kit_database)
+    yield Slow(topic, settings, engine, create_session_factory(engine, outbox_topic=topic))
+    await engine.dispose()
+
+
 async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
-    kit_database: str, kafka_bootstrap: str, unique: str
+    slow: Slow, kafka_bootstrap: str
 ) -> None:
     # The other replica (here: a plain connection holding the relay's lock) may have looked
     # before this process committed; the event must not wait for the 60 s poll.
-    topic = f"kit.relay.{unique}"
-    settings = ServiceSettings(
-        database_url=kit_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        outbox_poll_interval_s=60,
-    )
-    engine = create_engine(kit_database)
-    sessions = create_session_factory(engine, outbox_topic=topic)
+    topic, settings, engine, sessions = slow.topic, slow.settings, slow.engine, slow.sessions
     relay = CountingRelay(sessions, settings, [topic])
     task = asyncio.create_task(relay.run())
     try:
@@ -108,7 +126,6 @@ async def test_a_woken_relay_retries_soon_when_another_replica_held_the_lock(
     finally:
         await relay.stop()
         await task
-        await engine.dispose()
 
 
 class CommittingRelay(OutboxRelay):
@@ -127,18 +144,11 @@ class CommittingRelay(OutboxRelay):
 
 
 async def test_a_commit_while_a_batch_is_out_is_published_without_waiting_for_the_poll(
-    kit_database: str, kafka_bootstrap: str, unique: str
+    slow: Slow, kafka_bootstrap: str
 ) -> None:
     # Its wake-up came while the relay was busy; the relay must not forget it and sleep the
     # 60 s poll interval (the journey's slowest waits were such events).
-    topic = f"kit.relay.{unique}"
-    settings = ServiceSettings(
-        database_url=kit_database,
-        kafka_bootstrap_servers=kafka_bootstrap,
-        outbox_poll_interval_s=60,
-    )
-    engine = create_engine(kit_database)
-    sessions = create_session_factory(engine, outbox_topic=topic)
+    topic, settings, sessions = slow.topic, slow.settings, slow.sessions
     async with sessions() as session, session.begin():
         await add_events(
             session, [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 1})]
@@ -151,7 +161,6 @@ async def test_a_commit_while_a_batch_is_out_is_published_without_waiting_for_th
     finally:
         await relay.stop()
         await task
-        await engine.dispose()
 
 
 async def _true(value: bool) -> bool:
