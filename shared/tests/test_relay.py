@@ -147,7 +147,7 @@ async def test_a_commit_while_a_batch_is_out_is_published_without_waiting_for_th
     slow: Slow, kafka_bootstrap: str
 ) -> None:
     # Its wake-up came while the relay was busy; the relay must not forget it and sleep the
-    # 60 s poll interval (the journey's slowest waits were such events).
+    # 60 s poll interval.
     topic, settings, sessions = slow.topic, slow.settings, slow.sessions
     async with sessions() as session, session.begin():
         await add_events(
