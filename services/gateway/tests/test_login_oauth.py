@@ -7,6 +7,7 @@ token exchange with PKCE → access token checked with the kit's verifier.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import re
@@ -271,6 +272,19 @@ class TestAccountLinking:
         assert via_eklase["sub"] == via_mykoob["sub"]
         assert (via_eklase["idp"], via_mykoob["idp"]) == ("eklase", "mykoob")
         assert via_eklase["roles"] == via_mykoob["roles"] == ["teacher"]
+
+
+class TestConcurrentLogins:
+    async def test_one_person_logging_in_several_times_at_once_gets_every_login(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # A phone and a laptop, or a button pressed twice: each login locks the person's row
+        # to announce their roles, after its new code's foreign key took a share of that row.
+        await login(client, "mykoob", "guardian")  # known, with the children, from here on
+        done = await asyncio.gather(*(login(client, "mykoob", "guardian") for _ in range(6)))
+        assert [d.response.status_code for d in done] == [302] * 6
+        subs = {(await claims_of(client, d))["sub"] for d in done}
+        assert len(subs) == 1
 
 
 class TestRefusals:

@@ -115,11 +115,17 @@ class PersonRepository:
         return await self.session.get(Person, person_id)
 
     async def lock(self, person_id: uuid.UUID) -> Person | None:
-        """The person with this id re-read under a row lock, if any."""
+        """The person with this id re-read under a row lock, if any.
+
+        FOR NO KEY UPDATE, not FOR UPDATE: the caller changes no key, and a row this
+        transaction (or a concurrent one) points at by a foreign key holds a key-share lock,
+        which FOR UPDATE waits for. Two logins of one person at once, each having added its
+        code (key-sharing the person), each then waited for the other: a deadlock.
+        """
         stmt = (
             select(Person)
             .where(Person.id == person_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
         return await self.session.scalar(stmt)
