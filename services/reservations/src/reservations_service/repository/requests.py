@@ -192,12 +192,7 @@ RECORD = {1: Prepared(_recording(1)), 2: Prepared(_recording(2))}  # by the numb
 
 
 class RequestRepository:
-    """The statements of a new request: each reads or writes all it can in one round trip.
-
-    They are `Prepared`: compiled once and run by asyncpg in the request's transaction, without
-    SQLAlchemy's work around each execution (the busiest write of the service: every family at the
-    start of a school year).
-    """
+    """The statements of a new request: each reads or writes all it can in one round trip."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
