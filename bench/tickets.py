@@ -48,8 +48,9 @@ TICKETS = 100_000
 DEVICES = 20_000
 NEW = 5_000
 TARGET_PER_S = 1_000
-WARM_UP = 64  # creations before the measured ones, on other devices: every worker's first
-# requests fetch the JWKS and build the route's state, and every connection prepares its statements
+# Creations before the measured ones, on other devices: every worker's first requests fetch
+# the JWKS and build the route's state, and every connection prepares its statements.
+WARM_UP = 64
 CONNECTIONS = 32
 QUEUE_RATE = 100
 QUEUE_SECONDS = 5

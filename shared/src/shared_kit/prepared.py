@@ -95,6 +95,8 @@ async def _adapted(connection: AsyncConnection) -> Any:
     """SQLAlchemy's adapter of the asyncpg connection under `connection`, its transaction begun
     as SQLAlchemy's cursor would have begun it (nothing to begin in autocommit)."""
     adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+    # The adapter has no public way to begin its transaction: these are its own attributes
+    # (SQLAlchemy 2.0 and 2.1); test_prepared's TestTransactions fails if they change.
     if adapted._transaction is None:
         await adapted._start_transaction()
     return adapted
