@@ -130,6 +130,31 @@ class TestIdlePing:
         finally:
             await engine.dispose()
 
+    async def test_requests_at_a_steady_pace_reuse_a_warm_connection_unpinged(
+        self, kit_database: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Ten requests a second on a pool of four open connections: taking the one idle longest
+        # (first in, first out) finds it idle 0.4 s, past the 0.3 s, and pings it every time.
+        engine = create_engine(kit_database, pool_size=4, ping_after_idle_s=0.3)
+        pings: list[Any] = []
+        original = engine.dialect.do_ping
+
+        def counted(connection: Any) -> bool:
+            pings.append(connection)
+            return original(connection)
+
+        monkeypatch.setattr(engine.dialect, "do_ping", counted)
+        try:
+            await prefill(engine, 4)
+            await asyncio.sleep(0.4)  # all idle: the first request pings the one it takes
+            for _ in range(12):
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                await asyncio.sleep(0.1)
+            assert len(pings) == 1
+        finally:
+            await engine.dispose()
+
     async def test_a_connection_that_died_while_idle_is_replaced(self, kit_database: str) -> None:
         engine = create_engine(kit_database, pool_size=1, ping_after_idle_s=0)
         admin = create_async_engine(kit_database)
