@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared_kit.db import (
     any_of,
@@ -106,6 +106,19 @@ class TestPoolLimit:
             await engine.dispose()
 
 
+def counted_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The connections the engine pings from now on, one entry a ping."""
+    pings: list[Any] = []
+    original = engine.dialect.do_ping
+
+    def counted(connection: Any) -> bool:
+        pings.append(connection)
+        return original(connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    return pings
+
+
 class TestIdlePing:
     """Only a connection idle in the pool for a while is pinged; a dead one is replaced."""
 
@@ -113,14 +126,7 @@ class TestIdlePing:
         self, kit_database: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         engine = create_engine(kit_database, pool_size=1, ping_after_idle_s=0.2)
-        pings: list[Any] = []
-        original = engine.dialect.do_ping
-
-        def counted(connection: Any) -> bool:
-            pings.append(connection)
-            return original(connection)
-
-        monkeypatch.setattr(engine.dialect, "do_ping", counted)
+        pings = counted_pings(engine, monkeypatch)
         try:
             for pause, pinged in ((0, 0), (0, 0), (0.3, 1), (0, 1)):
                 await asyncio.sleep(pause)
@@ -136,14 +142,7 @@ class TestIdlePing:
         # Ten requests a second on a pool of four open connections: taking the one idle longest
         # (first in, first out) finds it idle 0.4 s, past the 0.3 s, and pings it every time.
         engine = create_engine(kit_database, pool_size=4, ping_after_idle_s=0.3)
-        pings: list[Any] = []
-        original = engine.dialect.do_ping
-
-        def counted(connection: Any) -> bool:
-            pings.append(connection)
-            return original(connection)
-
-        monkeypatch.setattr(engine.dialect, "do_ping", counted)
+        pings = counted_pings(engine, monkeypatch)
         try:
             await prefill(engine, 4)
             await asyncio.sleep(0.4)  # all idle: the first request pings the one it takes
