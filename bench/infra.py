@@ -264,6 +264,14 @@ def cpu_seconds(pid: int) -> float | None:
     return own + sum(_own_cpu_seconds(child) or 0.0 for child in _children(pid))
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds every process of this machine has used since boot (Linux /proc/stat):
+    user, nice, system, irq, softirq and steal; idle and waiting for I/O left out."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # guest time is already in user
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 async def workers_started(pid: int, *, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
     """Wait until a server's processes stop burning CPU: /readyz answers once the first worker
     is up, while the others may still be importing, which would count as the load's CPU."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -130,3 +131,30 @@ class TestJourneyWatch:
             ("fulfilled", reservation),
             ("on loan", device),
         }
+
+
+class TestJourneyCpu:
+    """The journey's CPU rows: the whole machine's CPU per journey bounds its latency."""
+
+    def test_the_machine_reading_counts_the_cpu_this_process_burns(
+        self, from_root: Callable[[str], ModuleType]
+    ) -> None:
+        infra = from_root("bench.infra")
+        before, own = infra.machine_cpu_seconds(), time.process_time()
+        while time.process_time() - own < 0.3:
+            sum(range(10_000))
+        assert infra.machine_cpu_seconds() - before >= 0.25  # ticks: 10 ms each
+
+    def test_the_bound_is_the_journeys_at_a_time_sharing_the_cores(
+        self, from_root: Callable[[str], ModuleType]
+    ) -> None:
+        journey = from_root("bench.journey")
+        per_journey = {"PostgreSQL": 20.0, "the bench itself": 10.0, "machine": 240.0}
+        rows = {row.name.split(": ", 1)[1]: row for row in journey.whole_rows(per_journey)}
+        bound = next(row for name, row in rows.items() if name.startswith("p50 the CPU allows"))
+        assert bound.figure == journey.CONCURRENT * 240.0 / journey.CORES
+        machine = next(row for name, row in rows.items() if "whole machine" in name)
+        needed = journey.TARGET_P50_MS * journey.CORES / journey.CONCURRENT
+        assert machine.ok is (needed >= 240.0)
+        cheaper = journey.whole_rows({**per_journey, "machine": needed})
+        assert [row.ok for row in cheaper if "whole machine" in row.name] == [True]
