@@ -7,7 +7,7 @@ import random
 import pytest
 from fpdf import FPDF
 
-from contracts_service.document import render
+from contracts_service.document import grid, render
 from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData
 from contracts_service.document.render import FONT, render_pdf
@@ -73,13 +73,15 @@ class TestWrap:
         assert wrap(page(9.5), text) is None
 
 
-class TestSameDocument:
-    @staticmethod
-    def with_multi_cell_only(monkeypatch: pytest.MonkeyPatch, data: ContractData) -> bytes:
-        with monkeypatch.context() as m:
-            m.setattr(render, "wrap", lambda *_: None)
-            return render_pdf(data)
+def without(monkeypatch: pytest.MonkeyPatch, shortcut: str, data: ContractData) -> bytes:
+    """The PDF with one of the renderer's shortcuts answering that it does not apply: `wrap`
+    (the lines left to multi_cell) or `one_line_rows` (the device table left to fpdf2's)."""
+    with monkeypatch.context() as m:
+        m.setattr(render, shortcut, lambda *_: None if shortcut == "wrap" else False)
+        return render_pdf(data)
 
+
+class TestSameDocument:
     @pytest.mark.parametrize("kind", ["draft", "sealed"])
     def test_the_pdf_is_byte_for_byte_the_multi_cell_one(
         self, monkeypatch: pytest.MonkeyPatch, kind: str
@@ -93,4 +95,56 @@ class TestSameDocument:
                 "lender": data.lender.model_copy(update={"name": long_name.strip()}),
             }
         )
-        assert render_pdf(data) == self.with_multi_cell_only(monkeypatch, data)
+        assert render_pdf(data) == without(monkeypatch, "wrap", data)
+
+
+class TestDeviceTable:
+    """The device table's one-line rows, drawn without fpdf2's table layout."""
+
+    @staticmethod
+    def drawn_here(monkeypatch: pytest.MonkeyPatch, data: ContractData) -> tuple[bytes, bool]:
+        """The PDF, and whether the rows were drawn here rather than by fpdf2's table."""
+        answers: list[bool] = []
+
+        def spy(*args: object) -> bool:
+            answers.append(grid.one_line_rows(*args))  # type: ignore[arg-type]
+            return answers[-1]
+
+        with monkeypatch.context() as m:
+            m.setattr(render, "one_line_rows", spy)
+            pdf = render_pdf(data)
+        assert len(answers) == 1
+        return pdf, answers[0]
+
+    @pytest.mark.parametrize("kind", ["draft", "sealed"])
+    def test_the_pdf_is_byte_for_byte_fpdf2s_table(
+        self, monkeypatch: pytest.MonkeyPatch, kind: str
+    ) -> None:
+        data = contract_data(11)
+        data = data.model_copy(
+            update={"kind": kind, "signatures": data.signatures if kind == "sealed" else []}
+        )
+        pdf, here = self.drawn_here(monkeypatch, data)
+        assert here
+        assert pdf == without(monkeypatch, "one_line_rows", data)
+
+    def test_a_value_longer_than_its_column_is_left_to_fpdf2s_table(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        data = contract_data(12)
+        model = "Acer Chromebook Spin 311 ar skārienjutīgu ekrānu un irbuli " * 3
+        data = data.model_copy(
+            update={"device": data.device.model_copy(update={"model": model.strip()})}
+        )
+        pdf, here = self.drawn_here(monkeypatch, data)
+        assert not here
+        assert pdf == without(monkeypatch, "one_line_rows", data)
+
+    def test_rows_past_the_page_end_are_not_drawn_here(self) -> None:
+        rows = [("Modelis / Model", "Acer Chromebook Spin 311")] * 3
+        pdf = page(9)
+        pdf.set_y(pdf.page_break_trigger - 2 * 5.5)  # room for two rows, not three
+        before = pdf.y, len(pdf.pages[pdf.page].contents)
+        assert not grid.one_line_rows(pdf, rows, (38, 62), 5.5)
+        assert (pdf.y, len(pdf.pages[pdf.page].contents)) == before
+        assert grid.one_line_rows(pdf, rows[:2], (38, 62), 5.5)

@@ -18,6 +18,7 @@ from fpdf import FPDF
 from contracts_service.document import template as t
 from contracts_service.document import text
 from contracts_service.document.embedding import Producer
+from contracts_service.document.grid import one_line_rows
 from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
 from contracts_service.document.text import RIGA, date_lv
@@ -26,6 +27,8 @@ from shared_kit.fields import PERSONAL_CODE
 
 FONT = FAMILY
 GREY = (90, 90, 90)
+DEVICE_COLUMNS = (38, 62)  # the device table's column widths, in parts of the page's width
+DEVICE_LINE = 5.5  # its line height, mm
 PRODUCER = "Datori bērnam – computer libraries"
 
 
@@ -157,16 +160,20 @@ class Renderer:
     def _device(self) -> None:
         lv, en = text.device_details(self.data, 0), text.device_details(self.data, 1)
         value = text.value_texts(self.data)
+        rows = [
+            # The value's two currencies side by side; every other value in Latvian.
+            (f"{row_lv.label} / {row_en.label}",
+             " / ".join(value) if row_lv.label == t.VALUE[0] else row_lv.value)
+            for row_lv, row_en in zip(lv, en, strict=True)
+        ]  # fmt: skip
         self._line(both(t.DEVICE), bold=True)
         self.pdf.set_font(FONT, "", 9)
-        with self.pdf.table(
-            col_widths=(38, 62), line_height=5.5, first_row_as_headings=False
-        ) as table:
-            for row_lv, row_en in zip(lv, en, strict=True):
-                row = table.row()
-                row.cell(f"{row_lv.label} / {row_en.label}")
-                # The value's two currencies side by side; every other value in Latvian.
-                row.cell(" / ".join(value) if row_lv.label == t.VALUE[0] else row_lv.value)
+        if not one_line_rows(self.pdf, rows, DEVICE_COLUMNS, DEVICE_LINE):
+            with self.pdf.table(
+                col_widths=DEVICE_COLUMNS, line_height=DEVICE_LINE, first_row_as_headings=False
+            ) as table:
+                for cells in rows:
+                    table.row(cells)
         self._gap(4)
 
     def _clauses(self) -> None:
