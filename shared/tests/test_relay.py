@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -161,6 +162,46 @@ async def test_a_commit_while_a_batch_is_out_is_published_without_waiting_for_th
     finally:
         await relay.stop()
         await task
+
+
+class RefusedOnceRelay(OutboxRelay):
+    """The relay, with the broker refusing its first batch."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refusals = 1
+
+    async def _send_all(self, producer: Any, rows: Any) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise KafkaConnectionError("the broker went away mid-batch")
+        await super()._send_all(producer, rows)
+
+
+async def test_a_batch_the_broker_refused_waits_and_goes_out_later_in_order(
+    slow: Slow, kafka_bootstrap: str
+) -> None:
+    # The batch is taken and marked in the transaction that sends it: a failed send must leave
+    # every row of it waiting, not marked as published.
+    topic, settings, sessions = slow.topic, slow.settings, slow.sessions
+    async with sessions() as session, session.begin():
+        await add_events(
+            session,
+            [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": n}) for n in (1, 2)],
+        )
+    relay = RefusedOnceRelay(sessions, settings, [topic])
+    try:
+        with pytest.raises(KafkaConnectionError):
+            await relay.publish_batch()
+        assert await _unpublished(sessions) == 2
+        assert await relay.publish_batch() == 2
+        assert await _unpublished(sessions) == 0
+        assert await relay.publish_batch() == 0
+    finally:
+        await relay.stop()
+        await relay._drain()
+    events = await read_topic(kafka_bootstrap, topic, at_least=2, timeout_s=15)
+    assert [e.data for e in events_of(events)] == [{"n": 1}, {"n": 2}]
 
 
 async def _true(value: bool) -> bool:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
+from typing import NamedTuple
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared_kit.db import any_of
+from shared_kit.db import statements_commit_alone
 from shared_kit.events.kafka import ensure_topics, make_producer
 from shared_kit.events.outbox import (
     OutboxMessage,
@@ -23,6 +26,7 @@ from shared_kit.events.outbox import (
     subscribe_wakeup,
     unsubscribe_wakeup,
 )
+from shared_kit.prepared import Prepared
 from shared_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -37,14 +41,54 @@ PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["topic
 PENDING = Gauge("outbox_pending", "Outbox events not yet published (last seen)")
 FAILURES = Counter("outbox_publish_failures_total", "Failed outbox publication attempts")
 
-# What publishing needs; plain rows skip the ORM's per-object bookkeeping on large batches.
-BATCH_COLUMNS = (
-    OutboxMessage.seq,
-    OutboxMessage.topic,
-    OutboxMessage.key,
-    OutboxMessage.headers,
-    OutboxMessage.payload,
+# Whether anything waits: one statement outside a transaction, for a poll that finds nothing.
+_WAITING = Prepared(select(exists().where(OutboxMessage.published_at.is_(None))))
+_LOCK = Prepared(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID)))
+# The next rows in order, taken and marked published in one statement: if sending them fails,
+# the transaction rolls back and they wait again. SKIP LOCKED keeps a replica that holds them
+# from blocking this one.
+_BATCH = (
+    select(OutboxMessage.seq)
+    .where(OutboxMessage.published_at.is_(None))
+    .order_by(OutboxMessage.seq)
+    .limit(bindparam("size"))
+    .with_for_update(skip_locked=True)
+    .cte("batch")
 )
+_CLAIM = Prepared(
+    update(OutboxMessage)
+    .where(OutboxMessage.seq == _BATCH.c.seq)
+    .values(published_at=func.now())
+    .returning(
+        OutboxMessage.seq,
+        OutboxMessage.topic,
+        OutboxMessage.key,
+        OutboxMessage.headers,
+        OutboxMessage.payload,
+    )
+)
+
+
+class Pending(NamedTuple):
+    """An outbox row as publishing needs it."""
+
+    seq: int
+    topic: str
+    key: str
+    headers: list[list[str]]
+    payload: bytes
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> Pending:
+        """From a claimed row (asyncpg hands JSONB over as its text)."""
+        headers = record["headers"]
+        return cls(
+            record["seq"],
+            record["topic"],
+            record["key"],
+            json.loads(headers) if isinstance(headers, str) else headers,
+            record["payload"],
+        )
 
 
 class OutboxRelay:
@@ -110,38 +154,32 @@ class OutboxRelay:
         # A started producer reached the broker: a shutdown drains even when every batch so
         # far was empty (a pod whose first writes arrive as it is being stopped).
         self.broker_ok = True
+        if not self._woken and not await self._waiting():
+            self._lock_busy = False
+            PENDING.set(0)
+            return 0
         async with self._sessions() as session, session.begin():
-            locked = await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_ID)))
-            self._lock_busy = not locked
-            if not locked:
+            locked = await _LOCK.fetchrow(session, {})
+            self._lock_busy = not (locked and locked[0])
+            if self._lock_busy:
                 return 0
             self._woken = False
-            rows = (
-                await session.execute(
-                    select(*BATCH_COLUMNS)
-                    .where(OutboxMessage.published_at.is_(None))
-                    .order_by(OutboxMessage.seq)
-                    .limit(self._settings.outbox_batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
+            claimed = await _CLAIM.fetch(session, {"size": self._settings.outbox_batch_size})
+            if not claimed:
                 PENDING.set(0)
                 return 0
+            rows = sorted((Pending.of(r) for r in claimed), key=lambda row: row.seq)
             await self._send_all(producer, rows)
-            # synchronize_session=False: the loaded rows are not used again, so SQLAlchemy
-            # need not evaluate the WHERE clause against each of them in Python.
-            await session.execute(
-                update(OutboxMessage)
-                .where(any_of(OutboxMessage.seq, [r.seq for r in rows]))
-                .values(published_at=func.now())
-                .execution_options(synchronize_session=False)
-            )
         return len(rows)
 
-    async def _send_all(
-        self, producer: AIOKafkaProducer, rows: Sequence[Row[int, str, str, list[list[str]], bytes]]
-    ) -> None:
+    async def _waiting(self) -> bool:
+        """Whether any row waits (a poll, not a commit of this process, woke the relay)."""
+        async with self._sessions() as session:
+            await statements_commit_alone(session)
+            found = await _WAITING.fetchrow(session, {})
+        return bool(found and found[0])
+
+    async def _send_all(self, producer: AIOKafkaProducer, rows: Sequence[Pending]) -> None:
         # send() only enqueues; same key → same partition, and aiokafka keeps one request in
         # flight per partition, so per-key order holds. A failure rolls the whole batch back:
         # rows already sent are sent again, and consumers' inboxes drop the duplicates.
