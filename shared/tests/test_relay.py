@@ -150,10 +150,7 @@ async def test_a_commit_while_a_batch_is_out_is_published_without_waiting_for_th
     # Its wake-up came while the relay was busy; the relay must not forget it and sleep the
     # 60 s poll interval.
     topic, settings, sessions = slow.topic, slow.settings, slow.sessions
-    async with sessions() as session, session.begin():
-        await add_events(
-            session, [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": 1})]
-        )
+    await _committed(sessions, 1)
     relay = CommittingRelay(sessions, settings, [topic])
     task = asyncio.create_task(relay.run())
     try:
@@ -184,11 +181,7 @@ async def test_a_batch_the_broker_refused_waits_and_goes_out_later_in_order(
     # The batch is taken and marked in the transaction that sends it: a failed send must leave
     # every row of it waiting, not marked as published.
     topic, settings, sessions = slow.topic, slow.settings, slow.sessions
-    async with sessions() as session, session.begin():
-        await add_events(
-            session,
-            [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": n}) for n in (1, 2)],
-        )
+    await _committed(sessions, 1, 2)
     relay = RefusedOnceRelay(sessions, settings, [topic])
     try:
         with pytest.raises(KafkaConnectionError):
@@ -202,6 +195,15 @@ async def test_a_batch_the_broker_refused_waits_and_goes_out_later_in_order(
         await relay._drain()
     events = await read_topic(kafka_bootstrap, topic, at_least=2, timeout_s=15)
     assert [e.data for e in events_of(events)] == [{"n": 1}, {"n": 2}]
+
+
+async def _committed(sessions: async_sessionmaker[AsyncSession], *numbers: int) -> None:
+    """Events of one key, numbered, committed in one transaction."""
+    async with sessions() as session, session.begin():
+        await add_events(
+            session,
+            [CloudEvent(type="t.v1", source="/kit", subject="k", data={"n": n}) for n in numbers],
+        )
 
 
 async def _true(value: bool) -> bool:
