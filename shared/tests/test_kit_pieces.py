@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ from cryptography.fernet import Fernet
 from fastapi import APIRouter
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import Integer, MetaData, String, select
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared_kit.app import ServiceSpec, create_service_app
@@ -145,34 +146,60 @@ class Snapshot(_Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     source_version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
+    tags: Mapped[list[str]] = mapped_column(JSONB, default=list)
+
+
+@pytest.fixture
+async def snapshots(
+    make_database: Callable[[Path | None], Awaitable[str]],
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions of a new database with the snapshot table."""
+    engine = create_async_engine(await make_database(None))
+    async with engine.begin() as conn:
+        await conn.run_sync(_Base.metadata.create_all)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+async def stored(sessions: async_sessionmaker[AsyncSession], device: uuid.UUID) -> Snapshot:
+    """The stored snapshot of a device."""
+    async with sessions() as session:
+        row = await session.get(Snapshot, device)
+    assert row is not None
+    return row
 
 
 class TestUpsertIfNewer:
     async def test_only_a_newer_version_is_applied(
-        self, make_database: Callable[[Path | None], Awaitable[str]]
+        self, snapshots: async_sessionmaker[AsyncSession]
     ) -> None:
-        url = await make_database(None)
-        engine = create_async_engine(url)
-        async with engine.begin() as conn:
-            await conn.run_sync(_Base.metadata.create_all)
-        sessions = create_session_factory(engine)
         device = uuid.uuid4()
 
         async def apply(version: int, status: str) -> bool:
-            async with sessions() as session, session.begin():
+            async with snapshots() as session, session.begin():
                 values = {"id": device, "source_version": version, "status": status}
                 return await upsert_if_newer(session, Snapshot, values)
 
-        try:
-            assert await apply(2, "on_loan")
-            assert not await apply(1, "available")  # older, out of order
-            assert not await apply(2, "lost")  # a replay of the same version
-            assert await apply(3, "available")
-            async with sessions() as session:
-                row = await session.get(Snapshot, device)
-            assert row is not None and (row.source_version, row.status) == (3, "available")
-        finally:
-            await engine.dispose()
+        assert await apply(2, "on_loan")
+        assert not await apply(1, "available")  # older, out of order
+        assert not await apply(2, "lost")  # a replay of the same version
+        assert await apply(3, "available")
+        row = await stored(snapshots, device)
+        assert (row.source_version, row.status) == (3, "available")
+        assert row.tags == []  # no snapshot gave tags: the insert's default stands
+
+    async def test_its_values_are_bound_as_sqlalchemy_binds_them(
+        self, snapshots: async_sessionmaker[AsyncSession]
+    ) -> None:
+        device = uuid.uuid4()
+        values = {"id": device, "source_version": 1, "status": "lent", "tags": ["lādētājs"]}
+        async with snapshots() as session, session.begin():
+            assert await upsert_if_newer(session, Snapshot, values)
+            newer = {"id": device, "source_version": 2, "status": "returned"}
+            assert await upsert_if_newer(session, Snapshot, newer)
+        row = await stored(snapshots, device)
+        # A column the newer snapshot leaves out keeps its value; the rest follow it.
+        assert (row.status, row.tags) == ("returned", ["lādētājs"])
 
 
 class TestHttpHelpers:
