@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError
-from sqlalchemy import DateTime, Integer, String, Text, func, select, text
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +34,7 @@ from shared_kit.db import Base, UUIDKey
 from shared_kit.events.envelope import CloudEvent, InvalidEvent
 from shared_kit.events.kafka import ensure_topics, make_consumer
 from shared_kit.observability import correlation_id
+from shared_kit.prepared import Prepared
 from shared_kit.problems import ProblemError
 from shared_kit.settings import ServiceSettings
 
@@ -95,17 +96,25 @@ class DeadLetter(UUIDKey, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+# The inbox row of one event, compiled once: every event a consumer applies runs it.
+_RECORD = Prepared(
+    insert(InboxMessage)
+    .values(
+        consumer=bindparam("consumer", type_=String),
+        event_id=bindparam("event_id", type_=String),
+        event_type=bindparam("event_type", type_=String),
+    )
+    .on_conflict_do_nothing()
+    .returning(InboxMessage.event_id)
+)
+
+
 async def apply_once(
     session: AsyncSession, consumer: str, evt: CloudEvent, handler: Handler
 ) -> bool:
     """Record the event in the inbox and apply it; False when it was applied before."""
-    inserted = await session.scalar(
-        insert(InboxMessage)
-        .values(consumer=consumer, event_id=evt.id, event_type=evt.type)
-        .on_conflict_do_nothing()
-        .returning(InboxMessage.event_id)
-    )
-    if inserted is None:
+    row = {"consumer": consumer, "event_id": evt.id, "event_type": evt.type}
+    if await _RECORD.fetchrow(session, row) is None:
         return False
     await handler(session, evt)
     return True
