@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared_kit.app import ServiceApp
 from shared_kit.db import create_engine, create_session_factory
 from shared_kit.housekeeping import purge_once
-from shared_kit.idempotency import REPLAY_HEADER, IdempotencyDep
+from shared_kit.idempotency import REPLAY_HEADER, Idempotency, IdempotencyDep
 from shared_kit.problems import Conflict
 from shared_kit.settings import ServiceSettings
 from shared_kit.testing.client import running_app
@@ -230,3 +234,33 @@ async def _lock_waiters(database_url: str) -> int:
             " and database = (select oid from pg_database where datname = current_database())",
         )
     )
+
+
+class Receipt(BaseModel):
+    """A model answer with the values whose JSON could differ between renderers."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    thing_id: uuid.UUID = Field(alias="thingId")
+    name: str
+    price: Decimal
+    made_at: datetime
+    on: date
+    ratio: float
+    tags: list[str]
+    note: str | None = None
+
+
+class TestModelAnswers:
+    def test_a_model_answers_the_json_jsonable_encoder_would_make(self) -> None:
+        receipt = Receipt(
+            thing_id=uuid.UUID(int=7), name="Ierīce ņ “ē”", price=Decimal("329.00"),
+            made_at=datetime(2026, 9, 1, 6, 30, 5, 123456, tzinfo=UTC), on=date(2027, 5, 31),
+            ratio=0.1, tags=["lādētājs", "soma"],
+        )  # fmt: skip
+        idem = Idempotency(session=None, request=None, owner="o", key=None)  # type: ignore[arg-type]
+        answer = idem.respond(200, receipt, {"ETag": '"1"'})
+        expected = JSONResponse(jsonable_encoder(receipt), headers={"ETag": '"1"'})
+        assert answer.body == expected.body
+        assert answer.headers["content-type"] == expected.headers["content-type"]
+        assert answer.headers["etag"] == '"1"'

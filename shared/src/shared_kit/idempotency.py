@@ -101,8 +101,15 @@ class Idempotency:
 
     def respond(
         self, status_code: int, content: Any, headers: dict[str, str] | None = None
-    ) -> JSONResponse:
+    ) -> Response:
         """Build the response and, with a key, store it in the same transaction."""
+        if isinstance(content, BaseModel):
+            # pydantic's own JSON of the model, as jsonable_encoder renders it, without walking
+            # every value of the dump again in Python (a contract's: about 1 ms).
+            rendered = content.model_dump_json(by_alias=True)
+            if self.key is not None:
+                self._remember(status_code, json.loads(rendered), headers)
+            return Response(rendered, status_code, headers, media_type="application/json")
         body = jsonable_encoder(content)
         self._remember(status_code, body, headers)
         return JSONResponse(body, status_code=status_code, headers=headers)
