@@ -164,11 +164,13 @@ async def rebalance(
     """
     outcome = Outcome()
     repo = ReservationRepository(session)
-    devices = await DeviceRepository(session).lendable_at(institution)
     waiting = list(await repo.waitlisted(institution, now))
     if candidate is not None and candidate not in waiting:
         waiting.append(candidate)
-    if not devices or not waiting:
+    if not waiting:  # mostly: a device's every move at a school nobody waits at
+        return outcome
+    devices = await DeviceRepository(session).lendable_at(institution)
+    if not devices:
         return outcome
     booked = await bookings(session, [d.id for d in devices], now)
     plan = assign(
