@@ -53,10 +53,13 @@ run: install ## Start the local stack (Ctrl-C stops it); STACK_ARGS="--no-seed -
 test: install ## Run the whole test suite (three xdist workers; the 15 slowest listed)
 	$(UV) run pytest -p xdist -n 3 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
+# The benchmarks call into the services: mypy checks them against the services' sources, so a
+# changed signature fails here rather than in `make bench`.
 lint: install ## ruff check, ruff format --check, mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy shared/src $(SERVICE_SRC)
+	MYPYPATH="$$(echo $(SERVICE_SRC) shared/src | tr ' ' ':')" $(UV) run mypy bench
 
 bench: install ## Run the benchmarks
 	$(UV) run python -m bench

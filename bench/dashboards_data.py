@@ -16,6 +16,7 @@ import secrets
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -129,7 +130,7 @@ async def seed_municipalities(base_url: str, issuer: TokenIssuer, names: dict[st
             await post(client, "/municipalities", {"code": code, "name": name}, headers)
 
 
-def person_token(issuer: TokenIssuer, person: str, **claims: list[str]) -> str:
+def person_token(issuer: TokenIssuer, person: str, **claims: Any) -> str:
     """An access token such as the gateway gives a person logged in to the portal."""
     return issuer.mint(person, ttl_s=TOKEN_TTL_S, **claims)
 

@@ -48,6 +48,7 @@ from shared_kit.viis import (
     GradeCount,
     HttpViisDirectory,
     ViisInstitution,
+    ViisMunicipality,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy" / "dev"))
@@ -110,6 +111,10 @@ class Register:
     async def institution_pupils(self, registration_number: str) -> list[GradeCount]:
         """The stand-in's pupils of a school."""
         return await self.directory.institution_pupils(registration_number)
+
+    async def municipalities(self) -> list[ViisMunicipality]:
+        """The stand-in's municipalities."""
+        return await self.directory.municipalities()
 
 
 def register_factory(http: httpx.AsyncClient, slots: Sequence[Slot]):  # type: ignore[no-untyped-def]

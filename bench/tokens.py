@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -357,6 +358,7 @@ async def mint(settings: GatewaySettings, client_id: str, count: int) -> tuple[l
                 issued = await service.issue_access_token(
                     session=session,
                     settings=settings,
+                    now=datetime.now(UTC),
                     subject=client_id,
                     audience=service.audiences_for([CLIENT_SCOPE], settings),
                     roles=[Role.SERVICE],
