@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,21 @@ class TestWorkers:
             settings.kafka_bootstrap_servers, settings.events_topic, at_least=1
         )
         assert [e.type for e in events_of(records)] == ["t.v1"]
+
+    async def test_what_it_holds_open_closes_after_the_workers_stop(
+        self, kit_app: KitApp, settings: ServiceSettings
+    ) -> None:
+        consumers: list[IdleConsumer] = []
+        seen: list[tuple[str, bool]] = []
+
+        async def close(name: str) -> None:
+            seen.append((name, consumers[0].stopped.is_set()))
+
+        closing = [partial(close, "pool"), partial(close, "client")]
+        app = kit_app(settings=settings, consumers=idle_consumers(consumers), closing=closing)
+        async with running_app(app):
+            assert seen == []
+        assert seen == [("pool", True), ("client", True)]
 
     async def test_none_start_without_run_background_workers(self, kit_app: KitApp) -> None:
         consumers: list[IdleConsumer] = []

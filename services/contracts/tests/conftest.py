@@ -63,6 +63,9 @@ async def settings(service_settings: SettingsFactory) -> ContractsSettings:
         gateway_url=f"http://127.0.0.1:{free_port()}",  # nobody listens: no lookups here
         gateway_client_id="contracts",
         gateway_client_secret=SecretStr("unused"),
+        # Documents render in a thread here: a pool of worker processes per test app would
+        # cost a process start each; test_press.py and the whole-system tests run the pool.
+        render_processes=0,
     )
     return settings
 
@@ -241,7 +244,9 @@ class World:
     ) -> None:
         self.app, self.client, self.tokens, self.people = app, client, tokens, people
         settings: ContractsSettings = app.state.settings
-        self.handlers = consumers.build_handlers(settings, app.state.people, app.state.clock)
+        self.handlers = consumers.build_handlers(
+            settings, app.state.people, app.state.clock, app.state.press
+        )
 
     async def handle(self, evt: CloudEvent) -> None:
         """Apply an event through the service's own handler, in its own transaction."""
@@ -270,6 +275,7 @@ class World:
                 session=session,
                 settings=self.app.state.settings,
                 cipher=self.app.state.cipher,
+                press=self.app.state.press,
                 facts=drafting.ReservationFacts(
                     reservation_id=reservation_id,
                     device_id=device_id,

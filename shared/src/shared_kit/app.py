@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -79,6 +79,9 @@ class ServiceSpec:
     # The service's own background loops (a dispatcher, a scheduler), started and stopped with
     # the consumers; each has `name`, `async run()` and `async stop()`.
     workers: WorkerFactory | None = None
+    # What else the service holds open (a pool of worker processes), closed as it stops: after
+    # the requests, consumers and loops that use it, before the database engine.
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 # The services report through JSON logs and Prometheus /metrics, not OpenTelemetry. FastAPI's
@@ -136,6 +139,8 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
             yield
         finally:
             await _stop_workers(app, tasks)
+            for close in spec.closing:
+                await close()
             await engine.dispose()
 
     # Swagger UI from our own files (install_docs); no ReDoc (its bundle needs inline styles),

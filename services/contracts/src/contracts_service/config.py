@@ -51,6 +51,9 @@ class ContractsSettings(ServiceSettings):
     # Roots the verification endpoint trusts; default: the self-signed certificates of the chain.
     seal_trust_roots_pem: str | None = None
     seal_location: str = "Latvija"
+    # Worker processes that render and seal PDFs beside the event loop (document/press.py),
+    # started at the first render; 0 renders in a thread of the service's own process.
+    render_processes: int = Field(1, ge=0, le=16)
 
     # Who may sign as borrower: identity provider, methods (`amr`), how recent the login.
     sign_required_idp: str = "latvija"

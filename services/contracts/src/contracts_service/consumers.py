@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts_service.config import ContractsSettings
+from contracts_service.document.press import Press
 from contracts_service.gateway import GatewayPeopleDirectory, PeopleDirectory
 from contracts_service.service import lifecycle, readmodel, reservations
 from shared_kit.clock import Clock, system_clock
@@ -140,7 +141,7 @@ class DeviceEventIn(BaseModel):
 
 
 def build_handlers(
-    settings: ContractsSettings, people: PeopleDirectory, clock: Clock
+    settings: ContractsSettings, people: PeopleDirectory, clock: Clock, press: Press
 ) -> dict[str, Handler]:
     """Event type → handler; each reads its payload and calls the service."""
     cipher = RotatingCipher(settings.personal_code_key)
@@ -148,7 +149,13 @@ def build_handlers(
     async def approved(session: AsyncSession, evt: CloudEvent) -> None:
         approval = ReservationIn.model_validate(evt.data).approval()
         await reservations.approved(
-            session, settings=settings, cipher=cipher, people=people, approval=approval, now=clock()
+            session,
+            settings=settings,
+            cipher=cipher,
+            press=press,
+            people=people,
+            approval=approval,
+            now=clock(),
         )
 
     async def released(session: AsyncSession, evt: CloudEvent) -> None:
@@ -194,6 +201,7 @@ def build_consumers(
     *,
     clock: Clock = system_clock,
     people: PeopleDirectory | None = None,
+    press: Press,
 ) -> list[ConsumerRunner]:
     """Three consumer groups, one per topic, so that none can hold the others up.
 
@@ -202,7 +210,7 @@ def build_consumers(
     """
     assert isinstance(settings, ContractsSettings)
     handlers = build_handlers(
-        settings, people or GatewayPeopleDirectory.from_settings(settings), clock
+        settings, people or GatewayPeopleDirectory.from_settings(settings), clock, press
     )
     topics = {
         "reservations": (

@@ -1,4 +1,4 @@
-"""Dependencies of the contracts API: settings, cipher, sealer, and validated path objects."""
+"""Dependencies of the contracts API: settings, cipher, press, and validated path objects."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from asn1crypto import x509 as asn1_x509
 from fastapi import Depends, Request
 
 from contracts_service.config import ContractsSettings
-from contracts_service.document.seal import DocumentSealer
+from contracts_service.document.press import Press
 from contracts_service.models import Contract
 from contracts_service.service import access, contracts
 from shared_kit.auth import CurrentPrincipal
@@ -27,9 +27,9 @@ def get_cipher(request: Request) -> RotatingCipher:
     return request.app.state.cipher
 
 
-def get_sealer(request: Request) -> DocumentSealer:
-    """The platform's sealer."""
-    return request.app.state.sealer
+async def get_press(request: Request) -> Press:  # async: no worker thread
+    """Where the service renders and seals its PDFs."""
+    return request.app.state.press
 
 
 def get_trust_roots(request: Request) -> list[asn1_x509.Certificate]:
@@ -39,7 +39,7 @@ def get_trust_roots(request: Request) -> list[asn1_x509.Certificate]:
 
 Settings = Annotated[ContractsSettings, Depends(get_settings)]
 Cipher = Annotated[RotatingCipher, Depends(get_cipher)]
-Sealer = Annotated[DocumentSealer, Depends(get_sealer)]
+PressDep = Annotated[Press, Depends(get_press)]
 TrustRoots = Annotated[list[asn1_x509.Certificate], Depends(get_trust_roots)]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
 from contracts_service.consumers import build_consumers
+from contracts_service.document.press import Press
 from contracts_service.document.seal import (
     DocumentSealer,
     build_sealer,
@@ -58,6 +59,7 @@ def create_app(
     clock = clock or system_clock
     people = people or GatewayPeopleDirectory.from_settings(settings)
     material = material_from_settings(settings)
+    press = Press(sealer or build_sealer(material), settings.render_processes)
     app = create_service_app(
         ServiceSpec(
             name="contracts",
@@ -66,9 +68,10 @@ def create_app(
             settings=settings,
             routers=[router],
             migrations=MIGRATIONS,
-            consumers=partial(build_consumers, clock=clock, people=people),
+            consumers=partial(build_consumers, clock=clock, people=people, press=press),
             housekeeping=[sweep_job(settings, clock)],
             clock=clock,
+            closing=[press.close],
             openapi_tags=[
                 {"name": "contracts", "description": "Loan contracts and their documents"},
                 {"name": "signing", "description": "Borrower signature, lender countersignature"},
@@ -81,6 +84,6 @@ def create_app(
     )
     app.state.people = people
     app.state.cipher = RotatingCipher(settings.personal_code_key)
-    app.state.sealer = sealer or build_sealer(material)
+    app.state.press = press
     app.state.trust_roots = trust_roots(settings, material)
     return app

@@ -20,9 +20,10 @@ Production refuses both (see config).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -118,6 +119,7 @@ class PyHankoSealer:
     name = "pyhanko-pades-b-b"
 
     def __init__(self, material: SealMaterial) -> None:
+        self._material = material
         chain = list(load_certs_from_pemder_data(material.chain_pem)) if material.chain_pem else []
         self._signer = signers.SimpleSigner(
             signing_key=load_private_key_from_pemder_data(material.key_pem, None),
@@ -129,6 +131,11 @@ class PyHankoSealer:
         # building and signing a dummy container first, as costly as the real one; the
         # estimate depends only on the key, chain and attributes, so the first seal's is kept.
         self._reserved: int | None = None
+
+    def __reduce__(self) -> tuple[Callable[[SealMaterial], PyHankoSealer], tuple[SealMaterial]]:
+        # To a render worker (press.py) as its key material: pyca's keys do not pickle, and a
+        # worker builds the sealer once, not for every document.
+        return sealer_from, (self._material,)
 
     def seal(self, pdf: bytes, *, reason: str, location: str) -> bytes:
         """Sign the whole file as the platform; no later change is permitted (DocMDP)."""
@@ -147,6 +154,12 @@ class PyHankoSealer:
         if self._reserved is None:
             self._reserved = reserved_size(out)
         return out.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def sealer_from(material: SealMaterial) -> PyHankoSealer:
+    """The sealer of this key material, built once per process."""
+    return PyHankoSealer(material)
 
 
 def reserved_size(sealed: io.BytesIO) -> int:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts_service.deps import (
     Cipher,
     LockedContract,
+    PressDep,
     RequestOrigin,
-    Sealer,
     Settings,
     ValidContract,
 )
@@ -206,7 +206,7 @@ async def countersign_contract(
     settings: Settings,
     now: NowDep,
     cipher: Cipher,
-    sealer: Sealer,
+    press: PressDep,
     origin: RequestOrigin,
     idem: IdempotencyDep,
     if_match: IfMatch = None,
@@ -224,7 +224,7 @@ async def countersign_contract(
         request=_signing(body, origin),
         now=now,
         cipher=cipher,
-        sealer=sealer,
+        press=press,
     )
     return idem.respond(200, await _read(session, contract), {"ETag": etag(contract.version)})
 

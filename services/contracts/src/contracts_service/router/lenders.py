@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from contracts_service.deps import Cipher, Settings
+from contracts_service.deps import Cipher, PressDep, Settings
 from contracts_service.models import LenderKind
 from contracts_service.router.base import COMMON, PREFIX
 from contracts_service.schemas import LenderCreate, LenderRead, LenderUpdate
@@ -26,6 +26,7 @@ async def create_lender(
     principal: CurrentPrincipal,
     settings: Settings,
     cipher: Cipher,
+    press: PressDep,
     now: NowDep,
     idem: IdempotencyDep,
 ):
@@ -38,6 +39,7 @@ async def create_lender(
         session=session,
         settings=settings,
         cipher=cipher,
+        press=press,
         principal=principal,
         data=body,
         now=now,
@@ -81,6 +83,7 @@ async def update_lender(
     principal: CurrentPrincipal,
     settings: Settings,
     cipher: Cipher,
+    press: PressDep,
     now: NowDep,
     response: Response,
     if_match: IfMatch = None,
@@ -91,6 +94,7 @@ async def update_lender(
         session=session,
         settings=settings,
         cipher=cipher,
+        press=press,
         principal=principal,
         lender=lender,
         data=body,

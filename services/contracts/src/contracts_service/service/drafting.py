@@ -14,7 +14,6 @@ so that a request or consumer does not stall the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import uuid
@@ -33,7 +32,7 @@ from contracts_service.document.model import (
     LenderData,
     SignatureLine,
 )
-from contracts_service.document.render import render_pdf
+from contracts_service.document.press import Press
 from contracts_service.document.template import TEMPLATE_VERSION
 from contracts_service.gateway import PersonIdentity
 from contracts_service.models import (
@@ -173,12 +172,16 @@ def new_document(
 
 
 async def render_version(
-    session: AsyncSession, contract: Contract, cipher: RotatingCipher, now: dt.datetime
+    session: AsyncSession,
+    contract: Contract,
+    cipher: RotatingCipher,
+    press: Press,
+    now: dt.datetime,
 ) -> ContractDocument:
     """Render the contract's terms as its next version and make that the current one."""
     number = await DocumentRepository(session).next_number(contract.id)
     data = contract_data(contract, personal_code(contract, cipher), version=number, issued_at=now)
-    pdf = await asyncio.to_thread(render_pdf, data)
+    pdf = await press.render(data)
     document = new_document(contract, data, pdf, DocumentKind.DRAFT)
     DocumentRepository(session).add(document)
     contract.current_document = number
@@ -190,6 +193,7 @@ async def draft(
     session: AsyncSession,
     settings: ContractsSettings,
     cipher: RotatingCipher,
+    press: Press,
     facts: ReservationFacts,
     device: Device,
     borrower: PersonIdentity,
@@ -230,7 +234,7 @@ async def draft(
         drafted_at=now,
     )
     repo.add(contract)
-    document = await render_version(session, contract, cipher, now)
+    document = await render_version(session, contract, cipher, press, now)
     await session.flush()
     _drafted(session, contract, document)
     return contract
@@ -252,6 +256,7 @@ async def refresh_lender(
     session: AsyncSession,
     settings: ContractsSettings,
     cipher: RotatingCipher,
+    press: Press,
     kind: LenderKind,
     code: str,
     municipality_code: str,
@@ -273,7 +278,7 @@ async def refresh_lender(
         if contract.state is ContractState.DRAFTED and lender.complete:
             contract.state = ContractState.AWAITING_BORROWER
             contract.sign_by = now + dt.timedelta(days=settings.signing_deadline_days)
-        document = await render_version(session, contract, cipher, now)
+        document = await render_version(session, contract, cipher, press, now)
         await session.flush()
         _drafted(session, contract, document)
         changed += 1

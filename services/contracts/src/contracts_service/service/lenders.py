@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
+from contracts_service.document.press import Press
 from contracts_service.exceptions import LenderNotFound
 from contracts_service.models import Lender, LenderKind
 from contracts_service.repository import LenderRepository
@@ -62,6 +63,7 @@ async def create(
     session: AsyncSession,
     settings: ContractsSettings,
     cipher: RotatingCipher,
+    press: Press,
     principal: Principal,
     data: LenderCreate,
     now: dt.datetime,
@@ -74,7 +76,7 @@ async def create(
     lender = Lender(**data.model_dump())
     repo.add(lender)
     await session.flush()
-    await _refresh(session, settings, cipher, lender, now)
+    await _refresh(session, settings, cipher, press, lender, now)
     return lender
 
 
@@ -83,6 +85,7 @@ async def update(
     session: AsyncSession,
     settings: ContractsSettings,
     cipher: RotatingCipher,
+    press: Press,
     principal: Principal,
     lender: Lender,
     data: LenderUpdate,
@@ -95,7 +98,7 @@ async def update(
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(lender, name, value)
     await session.flush()
-    await _refresh(session, settings, cipher, lender, now)
+    await _refresh(session, settings, cipher, press, lender, now)
     return lender
 
 
@@ -103,6 +106,7 @@ async def _refresh(
     session: AsyncSession,
     settings: ContractsSettings,
     cipher: RotatingCipher,
+    press: Press,
     lender: Lender,
     now: dt.datetime,
 ) -> None:
@@ -110,6 +114,7 @@ async def _refresh(
         session=session,
         settings=settings,
         cipher=cipher,
+        press=press,
         kind=lender.kind,
         code=lender.code,
         municipality_code=lender.municipality_code,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts_service.config import ContractsSettings
+from contracts_service.document.press import Press
 from contracts_service.exceptions import BorrowerUnknown, DeviceUnknown, PersonNotFound
 from contracts_service.gateway import PeopleDirectory, PersonIdentity
 from contracts_service.models import Contract
@@ -92,6 +93,7 @@ async def approved(
     *,
     settings: ContractsSettings,
     cipher: RotatingCipher,
+    press: Press,
     people: PeopleDirectory,
     approval: Approval,
     now: dt.datetime,
@@ -119,6 +121,7 @@ async def approved(
         session=session,
         settings=settings,
         cipher=cipher,
+        press=press,
         facts=facts,
         device=device,
         borrower=borrower,

@@ -10,7 +10,6 @@ how they had logged in, the document hash, the consent text version, address and
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts_service import events
 from contracts_service.config import ContractsSettings
 from contracts_service.document.model import SignatureLine
-from contracts_service.document.seal import DocumentSealer, render_and_seal
+from contracts_service.document.press import Press
 from contracts_service.document.template import CONSENT_VERSION
 from contracts_service.exceptions import (
     AlreadySigned,
@@ -210,7 +209,7 @@ async def countersign(
     request: SigningRequest,
     now: dt.datetime,
     cipher: RotatingCipher,
-    sealer: DocumentSealer,
+    press: Press,
 ) -> Contract:
     """The lender countersigns; the final PDF is sealed and the contract becomes active."""
     access.check_lender(principal, contract)
@@ -226,7 +225,7 @@ async def countersign(
     signature = _signature(contract, document, Party.LENDER, principal, lender_name, request, now)
     signatures = [*await SignatureRepository(session).of(contract.id), signature]
     SignatureRepository(session).add(signature)
-    sealed = await seal_contract(session, contract, signatures, now, cipher, sealer, settings)
+    sealed = await seal_contract(session, contract, signatures, now, cipher, press, settings)
     contract.state = S.ACTIVE
     contract.lender_signed_at = contract.activated_at = now
     await session.flush()
@@ -270,7 +269,7 @@ async def seal_contract(
     signatures: list[Signature],
     now: dt.datetime,
     cipher: RotatingCipher,
-    sealer: DocumentSealer,
+    press: Press,
     settings: ContractsSettings,
 ) -> ContractDocument:
     """Render the final document with its signature page, seal it, store it as current."""
@@ -284,9 +283,7 @@ async def seal_contract(
         kind="sealed",
         signatures=lines,
     )
-    pdf = await asyncio.to_thread(
-        render_and_seal, data, sealer, reason=SEAL_REASON, location=settings.seal_location
-    )
+    pdf = await press.render_and_seal(data, reason=SEAL_REASON, location=settings.seal_location)
     document = new_document(contract, data, pdf, DocumentKind.SEALED)
     DocumentRepository(session).add(document)
     contract.current_document = number
