@@ -257,11 +257,12 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> N
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process and its live children (Linux /proc); else None."""
+    """User + system CPU time of a process and its live descendants (uvicorn's workers and
+    theirs, e.g. contracts' render worker; Linux /proc); else None."""
     own = _own_cpu_seconds(pid)
     if own is None:
         return None
-    return own + sum(_own_cpu_seconds(child) or 0.0 for child in _children(pid))
+    return own + sum(_own_cpu_seconds(child) or 0.0 for child in _descendants(pid))
 
 
 def machine_cpu_seconds() -> float:
@@ -325,10 +326,20 @@ def _own_cpu_seconds(pid: int) -> float | None:
 
 
 def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except (OSError, ValueError):
-        return []
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # each thread's own children
+        with contextlib.suppress(OSError, ValueError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], _children(pid)
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += _children(child)
+    return found
 
 
 def tail(path: Path, lines: int = 30) -> str:

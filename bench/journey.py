@@ -1,8 +1,9 @@
 """Benchmark 9: journey latency — a loan from reservation to device on loan, across services.
 
-Inventory, reservations, contracts and tickets run as real uvicorn processes (2 workers each)
-on fresh databases, with their outbox relays and consumers on the real broker and their
-default settings, beside the real gateway (the borrower's name and personal code for the
+Inventory, reservations, contracts and tickets run as real uvicorn processes (one each, as
+`make run` and a pod run them; contracts renders in its worker process) on fresh databases,
+with their outbox relays and consumers on the real broker and their default settings, beside
+the real gateway (the borrower's name and personal code for the
 contract). Devices are seeded through the inventory's API; then JOURNEYS loans run, CONCURRENT
 at a time, through the public HTTP APIs only:
 
@@ -224,6 +225,13 @@ def gateway_client(gateway: Gateway) -> dict[str, str]:
     }
 
 
+# One process per service, as `make run` and a pod run it. Five journeys share two cores with
+# four services, the gateway, PostgreSQL and the broker: a second uvicorn worker per service
+# doubled the idle consumers and relays (the relays then took turns by advisory lock) and
+# cost 15 % more CPU per journey (2026-12-07).
+SERVICE_WORKERS = 1
+
+
 async def start_services(
     stack: contextlib.AsyncExitStack, infra: Infra, gateway: Gateway, suffix: str
 ) -> dict[str, Server]:
@@ -235,7 +243,15 @@ async def start_services(
         )
         env = wiring(name, suffix, gateway_client(gateway) if name == "contracts" else None)
         servers[name] = await stack.enter_async_context(
-            service_server(infra, name, f"{name.upper()}_", url, env, benchmark="journey")
+            service_server(
+                infra,
+                name,
+                f"{name.upper()}_",
+                url,
+                env,
+                benchmark="journey",
+                workers=SERVICE_WORKERS,
+            )
         )
     return servers
 
@@ -540,8 +556,9 @@ def notes_for(
     total = [j.total_s * 1000 for j in journeys]
     defaults = InventorySettings()
     notes = [
-        f"journey: inventory, reservations, contracts and tickets as uvicorn processes (2 "
-        "workers each) with relays and consumers, on fresh databases and this run's topics, "
+        f"journey: inventory, reservations, contracts and tickets as uvicorn processes ("
+        f"{SERVICE_WORKERS} each; contracts renders in its worker process) with relays and "
+        "consumers, on fresh databases and this run's topics, "
         "plus the real gateway (1 worker) and its VIIS and Mykoob stand-ins; "
         f"{WARMUP} warm-up journeys, then {JOURNEYS} at {CONCURRENT} at a time, each for a "
         "new learner of the demo guardian at one school; the default policy approves at once "

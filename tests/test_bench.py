@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -144,6 +148,29 @@ class TestJourneyCpu:
         while time.process_time() - own < 0.3:
             sum(range(10_000))
         assert infra.machine_cpu_seconds() - before >= 0.25  # ticks: 10 ms each
+
+    def test_a_servers_cpu_counts_its_workers_workers(
+        self, from_root: Callable[[str], ModuleType]
+    ) -> None:
+        """A service's CPU includes processes its uvicorn workers start (contracts' render
+        worker), not only uvicorn's own children."""
+        infra = from_root("bench.infra")
+        burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+        burn += "time.sleep(60)"
+
+        def starts(code: str) -> str:
+            return f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"
+
+        worker = starts(burn)  # uvicorn's worker, which starts a process that burns CPU
+        server = subprocess.Popen([sys.executable, "-c", starts(worker)], start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while (infra.cpu_seconds(server.pid) or 0) < 0.4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert infra.cpu_seconds(server.pid) >= 0.4
+        finally:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
     def test_the_bound_is_the_journeys_at_a_time_sharing_the_cores(
         self, from_root: Callable[[str], ModuleType]
