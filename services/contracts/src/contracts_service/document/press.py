@@ -6,8 +6,9 @@ families reserving at once queue behind each other's PDFs. `Press` hands each re
 of worker processes instead (`CONTRACTS_RENDER_PROCESSES`, started at the first render), where
 it runs beside the event loop on another core; with 0 it renders in a worker thread as before.
 
-A worker gets what it renders by pickle: the contract's data and the sealer, which travels as
-its key material and is built once per worker (`PyHankoSealer.__reduce__`). A worker that dies
+A worker gets what it renders by pickle over a pipe of its own: the contract's data (the
+borrower's personal code among it, as the PDF prints it) and the sealer, which travels as its
+key material and is built once per worker (`PyHankoSealer.__reduce__`). A worker that dies
 (killed, out of memory) breaks the pool; the press starts a new one and renders once more. A
 worker whose service was killed ends too.
 """

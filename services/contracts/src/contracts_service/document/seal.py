@@ -56,12 +56,13 @@ KEY_FILE, CERT_FILE, CA_FILE = "seal-key.pem", "seal-cert.pem", "seal-ca.pem"
 
 
 class DocumentSealer(Protocol):
-    """Applies the platform's electronic seal to a finished PDF."""
+    """Applies the platform's electronic seal to a finished PDF. The press (press.py) sends it
+    to its render workers by pickle: a sealer pickles as what rebuilds it there."""
 
     name: str
 
     def seal(self, pdf: bytes, *, reason: str, location: str) -> bytes:
-        """The sealed PDF (blocking: call it from a worker thread)."""
+        """The sealed PDF (blocking: call it in the press's worker, or a worker thread)."""
         ...
 
 
@@ -271,7 +272,7 @@ def build_sealer(material: SealMaterial) -> DocumentSealer:
 def render_and_seal(
     data: ContractData, sealer: DocumentSealer, *, reason: str, location: str
 ) -> bytes:
-    """Render a final document and seal it (blocking: call it from a worker thread)."""
+    """Render a final document and seal it (blocking: the press runs it in its worker)."""
     return sealer.seal(render_pdf(data), reason=reason, location=location)
 
 

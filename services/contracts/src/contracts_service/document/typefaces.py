@@ -33,7 +33,7 @@ UNUSED_TABLES = (
     "FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT", "CBLC", "EBDT",
     "EBLC", "EBSC", "SVG ", "CPAL", "COLR",
 )  # fmt: skip
-_lock = threading.Lock()  # documents render in worker threads
+_lock = threading.Lock()  # documents may render in worker threads (press.py)
 
 
 @cache

@@ -8,8 +8,9 @@ name it properly. Registering the details re-renders such contracts (a new versi
 them for signing; a contract awaiting the borrower is re-rendered too when its lender's details
 change. Once the borrower has signed, the document no longer changes.
 
-The signing deadline starts when a contract becomes signable. Rendering runs in a worker thread
-so that a request or consumer does not stall the event loop.
+The signing deadline starts when a contract becomes signable. Rendering runs in the press
+(`document/press.py`: a worker process) so that a request or consumer does not stall the event
+loop.
 """
 
 from __future__ import annotations
