@@ -75,7 +75,7 @@ class TestWrap:
 
 def without(monkeypatch: pytest.MonkeyPatch, shortcut: str, data: ContractData) -> bytes:
     """The PDF with one of the renderer's shortcuts answering that it does not apply: `wrap`
-    (the lines left to multi_cell) or `one_line_rows` (the device table left to fpdf2's)."""
+    (the lines left to multi_cell) or `plain_rows` (the device table left to fpdf2's)."""
     with monkeypatch.context() as m:
         m.setattr(render, shortcut, lambda *_: None if shortcut == "wrap" else False)
         return render_pdf(data)
@@ -107,11 +107,11 @@ class TestDeviceTable:
         answers: list[bool] = []
 
         def spy(*args: object) -> bool:
-            answers.append(grid.one_line_rows(*args))  # type: ignore[arg-type]
+            answers.append(grid.plain_rows(*args))  # type: ignore[arg-type]
             return answers[-1]
 
         with monkeypatch.context() as m:
-            m.setattr(render, "one_line_rows", spy)
+            m.setattr(render, "plain_rows", spy)
             pdf = render_pdf(data)
         assert len(answers) == 1
         return pdf, answers[0]
@@ -126,25 +126,44 @@ class TestDeviceTable:
         )
         pdf, here = self.drawn_here(monkeypatch, data)
         assert here
-        assert pdf == without(monkeypatch, "one_line_rows", data)
+        assert pdf == without(monkeypatch, "plain_rows", data)
 
-    def test_a_value_longer_than_its_column_is_left_to_fpdf2s_table(
+    @pytest.mark.parametrize(
+        "device",
+        [
+            {"value": None},  # a sentence in the value's row, on two lines
+            {"model": ("Acer Chromebook Spin 311 ar skārienjutīgu ekrānu un irbuli " * 3).strip()},
+        ],
+    )
+    def test_rows_of_several_lines_are_byte_for_byte_fpdf2s_table(
+        self, monkeypatch: pytest.MonkeyPatch, device: dict[str, object]
+    ) -> None:
+        data = contract_data(12)
+        data = data.model_copy(update={"device": data.device.model_copy(update=device)})
+        pdf, here = self.drawn_here(monkeypatch, data)
+        assert here
+        assert pdf == without(monkeypatch, "plain_rows", data)
+
+    def test_text_it_cannot_break_is_left_to_fpdf2s_table(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         data = contract_data(12)
-        model = "Acer Chromebook Spin 311 ar skārienjutīgu ekrānu un irbuli " * 3
-        data = data.model_copy(
-            update={"device": data.device.model_copy(update={"model": model.strip()})}
-        )
+        model = (
+            "Acer-Chromebook-Spin-311-ar-skārienjutīgu-ekrānu-un-irbuli-" * 2
+        )  # one word, too wide
+        data = data.model_copy(update={"device": data.device.model_copy(update={"model": model})})
         pdf, here = self.drawn_here(monkeypatch, data)
         assert not here
-        assert pdf == without(monkeypatch, "one_line_rows", data)
+        assert pdf == without(monkeypatch, "plain_rows", data)
 
-    def test_rows_past_the_page_end_are_not_drawn_here(self) -> None:
-        rows = [("Modelis / Model", "Acer Chromebook Spin 311")] * 3
+    def test_a_short_cell_sits_in_the_middle_of_a_tall_row(self) -> None:
         pdf = page(9)
-        pdf.set_y(pdf.page_break_trigger - 2 * 5.5)  # room for two rows, not three
-        before = pdf.y, len(pdf.pages[pdf.page].contents)
-        assert not grid.one_line_rows(pdf, rows, (38, 62), 5.5)
-        assert (pdf.y, len(pdf.pages[pdf.page].contents)) == before
-        assert grid.one_line_rows(pdf, rows[:2], (38, 62), 5.5)
+        top, text = pdf.y, ("viens divi trīs " * 12).strip()
+        lines = wrap(pdf, text, 0.62 * pdf.epw)
+        assert lines is not None and len(lines) > 2
+        assert grid.plain_rows(pdf, [("Vērtība", text)], (38, 62), 5.5)
+        assert pdf.y == top + len(lines) * 5.5
+        label = next(c for c in pdf.pages[pdf.page].contents.split(b"BT") if b"Tj" in c)
+        baseline = float(label.split(b" Td")[0].split()[-1])  # PDF y, from the page's foot
+        middle = (pdf.h - top - len(lines) * 5.5 / 2) * pdf.k  # the row's middle, in points
+        assert abs(baseline - middle) < 5.5 * pdf.k / 2

@@ -18,7 +18,7 @@ from fpdf import FPDF
 from contracts_service.document import template as t
 from contracts_service.document import text
 from contracts_service.document.embedding import Producer
-from contracts_service.document.grid import one_line_rows
+from contracts_service.document.grid import plain_rows
 from contracts_service.document.lines import wrap
 from contracts_service.document.model import ContractData, LenderData, SignatureLine
 from contracts_service.document.text import RIGA, date_lv
@@ -168,9 +168,12 @@ class Renderer:
         ]  # fmt: skip
         self._line(both(t.DEVICE), bold=True)
         self.pdf.set_font(FONT, "", 9)
-        if not one_line_rows(self.pdf, rows, DEVICE_COLUMNS, DEVICE_LINE):
+        if not plain_rows(self.pdf, rows, DEVICE_COLUMNS, DEVICE_LINE):
             with self.pdf.table(
-                col_widths=DEVICE_COLUMNS, line_height=DEVICE_LINE, first_row_as_headings=False
+                col_widths=DEVICE_COLUMNS,
+                line_height=DEVICE_LINE,
+                first_row_as_headings=False,
+                text_align="LEFT",
             ) as table:
                 for cells in rows:
                     table.row(cells)
