@@ -15,19 +15,27 @@ from shared_kit.db import create_engine, create_session_factory
 from shared_kit.events import CloudEvent
 from shared_kit.events.consumer import ConsumerRunner
 from shared_kit.settings import ServiceSettings
+from shared_kit.testing.kafka import eventually, group_lag, publish
 
 TYPE = "kit.partitions.v1"
 TOPIC = "kit.partitions"
 
 
 class Commits:
-    """Stands in for the Kafka consumer: keeps the offsets committed, in order."""
+    """Stands in for the Kafka consumer: keeps the offsets committed, in order; owns the
+    partitions in `owned` (every one by default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, owned: set[TopicPartition] | None = None) -> None:
         self.offsets: list[dict[TopicPartition, int]] = []
+        self.owned = owned
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.offsets.append(offsets)
+
+    def assignment(self) -> set[TopicPartition]:
+        return (
+            self.owned if self.owned is not None else {TopicPartition(TOPIC, p) for p in range(9)}
+        )
 
 
 @pytest.fixture
@@ -60,7 +68,7 @@ def runner_with(
         topics=[TOPIC],
         handlers={TYPE: handler},  # type: ignore[dict-item]
         session_factory=sessions,
-        settings=ServiceSettings(consumer_max_attempts=1),
+        settings=ServiceSettings(consumer_max_attempts=1, consumer_skipped_commit_s=3600),
     )
     runner._consumer = commits  # type: ignore[assignment]
     return runner
@@ -118,3 +126,81 @@ async def test_an_error_in_one_partition_lets_the_others_finish_and_commit(
     # The partitions run side by side: their commits may come in either order.
     committed = sorted(commits.offsets, key=lambda offsets: next(iter(offsets)).partition)
     assert committed == [{TopicPartition(TOPIC, 1): 2}, {TopicPartition(TOPIC, 2): 2}]
+
+
+def skipped(n: int) -> CloudEvent:
+    """An event of a type the runner has no handler for."""
+    return CloudEvent(type="kit.someone-elses.v1", source="/kit", subject="other", data={"n": n})
+
+
+class TestSkippedRecords:
+    """A partition whose records were all skipped commits its place later, not at once."""
+
+    async def test_their_place_is_committed_later(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        commits = Commits()
+        runner = runner_with(sessions, None, commits)
+        tp = TopicPartition(TOPIC, 0)
+        await runner._handle_partitions({tp: records(0, [skipped(n) for n in range(3)])})
+        await runner._commit_skipped()  # an hour has not passed
+        assert commits.offsets == []
+        await runner._commit_skipped(now=True)
+        assert commits.offsets == [{tp: 3}]
+        await runner._commit_skipped(now=True)
+        assert commits.offsets == [{tp: 3}]  # once
+
+    async def test_an_applied_record_commits_at_once_past_those_skipped_before_it(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        applied: list[int] = []
+
+        async def handler(session: AsyncSession, evt: CloudEvent) -> None:
+            applied.append(evt.data["n"])
+
+        commits = Commits()
+        runner = runner_with(sessions, handler, commits)
+        tp, other = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+        await runner._handle_partitions({other: records(1, [skipped(0)])})
+        await runner._handle_partitions({tp: records(0, [skipped(0)])})
+        await runner._handle_partitions({tp: records(0, [skipped(0), skipped(1), event("k", 2)])})
+        assert applied == [2]
+        assert commits.offsets == [{tp: 3}]
+        await runner._commit_skipped(now=True)
+        assert commits.offsets == [{tp: 3}, {other: 1}]  # partition 0's skip went with its commit
+
+    async def test_a_partition_that_moved_to_another_consumer_is_left_to_it(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        kept, moved = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+        commits = Commits(owned={kept})
+        runner = runner_with(sessions, None, commits)
+        await runner._handle_partitions(
+            {kept: records(0, [skipped(0)]), moved: records(1, [skipped(0), skipped(1)])}
+        )
+        await runner._commit_skipped(now=True)
+        assert commits.offsets == [{kept: 1}]
+
+    async def test_a_stopping_consumer_commits_them_on_a_real_broker(
+        self, sessions: async_sessionmaker[AsyncSession], kafka_bootstrap: str, unique: str
+    ) -> None:
+        topic, group = f"kit.skipped.{unique}", f"kit-skipped-{unique}"
+        settings = ServiceSettings(
+            kafka_bootstrap_servers=kafka_bootstrap,
+            consumer_session_timeout_ms=3000,
+            consumer_skipped_commit_s=3600,
+        )
+        await publish(kafka_bootstrap, topic, *[skipped(n) for n in range(4)])
+        runner = ConsumerRunner(
+            name=group, topics=[topic], handlers={}, session_factory=sessions, settings=settings
+        )
+        task = asyncio.create_task(runner.run())
+
+        async def all_read() -> bool:
+            return sum(runner._skipped.values()) == 4
+
+        await eventually(all_read)
+        assert await group_lag(kafka_bootstrap, group, topic) == 4  # read, not committed yet
+        await runner.stop()
+        await asyncio.wait_for(task, 15)
+        assert await group_lag(kafka_bootstrap, group, topic) == 0

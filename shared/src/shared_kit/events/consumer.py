@@ -2,7 +2,8 @@
 
 By default each record is applied in its own transaction through its type's handler; the
 partitions of one poll are applied side by side (up to `partitions_at_once`), each in order,
-and each commits its own offsets once its records are applied. A
+and each commits its own offsets once its records are applied (a partition whose records
+were all skipped, no handler here, commits its place later: `consumer_skipped_commit_s`). A
 consumer that must ingest fast (a read model) may also pass a `batch_handler`: then all the
 records of one poll are applied in one transaction (one bulk inbox insert, one handler call
 with the events not seen before); if that batch fails for a reason other than the database
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -178,6 +180,9 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._busy = False
+        # Where each partition stands past records it only skipped, not yet committed.
+        self._skipped: dict[TopicPartition, int] = {}
+        self._skipped_since = 0.0
 
     async def run(self) -> None:
         """Consume until stopped; reconnect with back-off when the broker goes away."""
@@ -198,6 +203,9 @@ class ConsumerRunner:
             if not self._stopping.is_set():
                 raise
         finally:
+            if self._stopping.is_set() and self._consumer is not None:
+                with contextlib.suppress(Exception):  # a broker that is away keeps them
+                    await asyncio.wait_for(self._commit_skipped(now=True), 2)
             await self._close()
 
     async def stop(self) -> None:
@@ -218,14 +226,43 @@ class ConsumerRunner:
             self._busy = True
             try:
                 if self._batch_handler is not None and batches:
-                    await self.handle_batch([r for records in batches.values() for r in records])
-                    await self._consumer.commit(
-                        {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                    outcomes = await self.handle_batch(
+                        [r for records in batches.values() for r in records]
                     )
-                    continue
-                await self._handle_partitions(batches)
+                    places = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                    await self._commit(places, skipped=set(outcomes) == {"ignored"})
+                else:
+                    await self._handle_partitions(batches)
+                await self._commit_skipped()
             finally:
                 self._busy = False
+
+    async def _commit(self, places: dict[TopicPartition, int], *, skipped: bool) -> None:
+        """Commit the partitions' places at once, or later when their records were skipped."""
+        if skipped:
+            if not self._skipped:
+                self._skipped_since = time.monotonic()
+            self._skipped.update(places)
+            return
+        for tp in places:
+            self._skipped.pop(tp, None)
+        assert self._consumer is not None
+        await self._consumer.commit(places)
+
+    async def _commit_skipped(self, *, now: bool = False) -> None:
+        """Commit the places past skipped records, once they waited long enough (or `now`).
+        A partition that moved to another consumer meanwhile is not committed: the new owner
+        skips those records once more."""
+        waited = time.monotonic() - self._skipped_since
+        if not self._skipped or not (now or waited >= self._settings.consumer_skipped_commit_s):
+            return
+        held, self._skipped = self._skipped, {}
+        assert self._consumer is not None
+        owned = self._consumer.assignment()
+        held = {tp: place for tp, place in held.items() if tp in owned}
+        if held:
+            with contextlib.suppress(KafkaError):
+                await self._consumer.commit(held)
 
     async def _handle_partitions(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         # One key stays in one partition, so partitions are applied side by side (a slow event
@@ -244,13 +281,12 @@ class ConsumerRunner:
         self, lanes: asyncio.Semaphore, tp: TopicPartition, records: list[ConsumerRecord]
     ) -> None:
         async with lanes:
-            for record in records:
-                await self.handle_record(record)
+            outcomes = {await self.handle_record(record) for record in records}
             # Only this partition's handled records: the others commit their own.
-            assert self._consumer is not None
-            await self._consumer.commit({tp: records[-1].offset + 1})
+            await self._commit({tp: records[-1].offset + 1}, skipped=outcomes == {"ignored"})
 
     async def _close(self) -> None:
+        self._skipped = {}  # a new consumer starts from the committed places
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             with contextlib.suppress(Exception):

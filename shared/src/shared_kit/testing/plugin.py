@@ -186,6 +186,7 @@ def service_settings(
             "run_background_workers": False,
             "log_json": False,
             "outbox_poll_interval_s": 0.05,
+            "consumer_skipped_commit_s": 0.2,
             "consumer_session_timeout_ms": 3000,
             "consumer_max_attempts": 2,
             "kafka_topic_partitions": 3,
