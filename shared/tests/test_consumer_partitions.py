@@ -204,3 +204,33 @@ class TestSkippedRecords:
         await runner.stop()
         await asyncio.wait_for(task, 15)
         assert await group_lag(kafka_bootstrap, group, topic) == 0
+
+    async def test_a_runner_cancelled_while_committing_them_still_closes_its_consumer(
+        self, sessions: async_sessionmaker[AsyncSession]
+    ) -> None:
+        class Stuck(Commits):
+            """A consumer whose broker never answers a commit."""
+
+            stopped = False
+
+            async def getmany(self, **_: object) -> dict[TopicPartition, list[object]]:
+                await asyncio.sleep(0.05)
+                return {}
+
+            async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+                await asyncio.Event().wait()
+
+            async def stop(self) -> None:
+                self.stopped = True
+
+        consumer = Stuck()
+        runner = runner_with(sessions, None, consumer)
+        await runner._handle_partitions({TopicPartition(TOPIC, 0): records(0, [skipped(0)])})
+        task = asyncio.create_task(runner.run())
+        await asyncio.sleep(0.2)
+        await runner.stop()  # idle: cancelled; its last act is to commit the skipped place
+        await asyncio.sleep(0.2)
+        task.cancel()  # a second cancellation, while that commit waits
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+        assert consumer.stopped

@@ -203,17 +203,25 @@ class ConsumerRunner:
             if not self._stopping.is_set():
                 raise
         finally:
-            if self._stopping.is_set() and self._consumer is not None:
-                with contextlib.suppress(Exception):  # a broker that is away keeps them
-                    await asyncio.wait_for(self._commit_skipped(now=True), 2)
-            await self._close()
+            try:
+                await self._commit_skipped_on_stop()
+            finally:
+                await self._close()
 
     async def stop(self) -> None:
         """Stop: at once when idle (waiting on the broker), else after the record in hand."""
         self._stopping.set()
         if not self._busy and self._task is not None:
-            # Nothing is half-applied while idle: the last batch's offsets are committed.
+            # Nothing is half-applied while idle: the last batch's offsets are committed (or,
+            # when it was skipped, are as the runner ends).
             self._task.cancel()
+
+    async def _commit_skipped_on_stop(self) -> None:
+        """A stopping runner commits its places past skipped records (a broker that does not
+        answer within 2 s keeps the places it has)."""
+        if self._stopping.is_set() and self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._commit_skipped(now=True), 2)
 
     async def _consume(self) -> None:
         if self._consumer is None:
