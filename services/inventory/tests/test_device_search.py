@@ -385,3 +385,33 @@ class TestAllowedTransitions:
         r = await client.get(url, headers=bearer(tokens.technician))
         assert r.json()["allowed"] == ["available", "in_repair", "lost", "stolen"]
         assert (await client.get(url, headers=bearer(tokens.valmiera))).status_code == 403
+
+
+class TestSeveralTenants:
+    """A caller of several municipalities or schools sees the devices of each, and no others."""
+
+    async def test_two_municipalities_see_both_fleets(
+        self, client: httpx.AsyncClient, tokens: Tokens, fleet: None
+    ) -> None:
+        both = tokens.mint(roles=["municipality_admin"], municipalities=[RIGA, VALMIERA])
+        r = await client.get(DEVICES, params={"limit": 100}, headers=bearer(both))
+        assert r.status_code == 200, r.text
+        assert [d["asset_tag"] for d in r.json()["items"]] == [*TAGS, "VAL-1"]
+
+    async def test_two_schools_see_their_devices_and_a_status_filter_of_two_holds(
+        self, client: httpx.AsyncClient, tokens: Tokens, fleet: None
+    ) -> None:
+        schools = tokens.mint(roles=["institution_admin"], institutions=[SCHOOL_A, SCHOOL_B])
+        r = await client.get(DEVICES, params={"limit": 100}, headers=bearer(schools))
+        assert [d["asset_tag"] for d in r.json()["items"]] == TAGS  # not Valmiera's
+        params = {"status": ["available", "in_repair"], "sort": "-status"}
+        r = await client.get(DEVICES, params=params, headers=bearer(schools))
+        assert [(d["asset_tag"], d["status"]) for d in r.json()["items"]] == [
+            ("RIX-002", "in_repair"),
+            ("RIX-004", "available"),
+        ]
+        first = await client.get(DEVICES, params={**params, "limit": 1}, headers=bearer(schools))
+        cursor = first.json()["next_cursor"]
+        rest = {**params, "limit": 1, "cursor": cursor}
+        r = await client.get(DEVICES, params=rest, headers=bearer(schools))
+        assert [d["asset_tag"] for d in r.json()["items"]] == ["RIX-004"]
