@@ -27,15 +27,13 @@ class Commits:
 
     def __init__(self, owned: set[TopicPartition] | None = None) -> None:
         self.offsets: list[dict[TopicPartition, int]] = []
-        self.owned = owned
+        self.owned = owned if owned is not None else {TopicPartition(TOPIC, p) for p in range(9)}
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.offsets.append(offsets)
 
     def assignment(self) -> set[TopicPartition]:
-        return (
-            self.owned if self.owned is not None else {TopicPartition(TOPIC, p) for p in range(9)}
-        )
+        return self.owned
 
 
 @pytest.fixture
