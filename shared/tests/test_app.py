@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
+import weakref
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared_kit.app import ConsumerFactory, ServiceApp
+from shared_kit.app import ConsumerFactory, ServiceApp, settle_heap
 from shared_kit.auth import JWKSVerifier
 from shared_kit.events import CloudEvent, add_event
 from shared_kit.events.consumer import ConsumerRunner
@@ -184,3 +186,31 @@ class TestWorkers:
             names = {t.get_name() for t in asyncio.all_tasks() - before}
             assert app.state.consumers == consumers  # built, for retrying dead letters
         assert not names & WORKERS and not consumers[0].ran
+
+
+class Cycle:
+    """An object that refers to itself: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+class TestSettledHeap:
+    def test_start_ups_garbage_is_collected_and_what_lives_is_frozen(self) -> None:
+        garbage, kept = Cycle(), Cycle()
+        gone = weakref.ref(garbage)
+        del garbage
+        frozen = gc.get_freeze_count()
+        try:
+            settle_heap()
+            assert gone() is None  # collected before the freeze, not frozen with the rest
+            assert gc.get_freeze_count() > frozen
+            assert not any(o is kept for o in gc.get_objects())  # out of every generation
+        finally:
+            gc.unfreeze()
+        assert any(o is kept for o in gc.get_objects())
+
+    async def test_a_test_processs_apps_leave_it_alone(self, kit_app: KitApp) -> None:
+        frozen = gc.get_freeze_count()
+        async with running_app(kit_app()):
+            assert gc.get_freeze_count() == frozen

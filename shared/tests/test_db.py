@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -18,6 +21,7 @@ from shared_kit.db import (
     create_read_session_factory,
     create_session_factory,
     prefill,
+    session_scope,
 )
 from shared_kit.events.consumer import InboxMessage
 from shared_kit.events.outbox import OutboxMessage
@@ -87,6 +91,69 @@ class TestReadSessions:
                 assert await conn.scalar(select(func.count()).select_from(InboxMessage)) == 0
         finally:
             await engine.dispose()
+
+
+class TestSessionScope:
+    """A request's unit of work: committed or rolled back, its connection always given back."""
+
+    @pytest.fixture
+    async def engine(self, kit_database: str) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(kit_database, pool_size=1)
+        yield engine
+        await engine.dispose()
+
+    async def test_commits_and_closes(self, engine: AsyncEngine) -> None:
+        async with scope(create_session_factory(engine)) as session:
+            await session.execute(insert(InboxMessage).values(**INBOX))
+        assert session.sync_session.get_transaction() is None
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await inbox_rows(engine) == 1
+
+    async def test_rolls_back_and_closes_when_the_block_fails(self, engine: AsyncEngine) -> None:
+        with pytest.raises(ZeroDivisionError):
+            async with scope(create_session_factory(engine)) as session:
+                await session.execute(insert(InboxMessage).values(**INBOX))
+                _ = 1 / 0
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await inbox_rows(engine) == 0
+
+    async def test_a_failed_commit_is_rolled_back_and_closed(self, engine: AsyncEngine) -> None:
+        sessions = create_session_factory(engine)
+        async with sessions.begin() as session:
+            session.add(InboxMessage(**INBOX))
+        with pytest.raises(IntegrityError):
+            async with scope(sessions) as session:
+                session.add(InboxMessage(**INBOX))  # flushed by the commit: a duplicate
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await inbox_rows(engine) == 1
+
+    async def test_a_cancelled_request_still_gives_its_connection_back(
+        self, engine: AsyncEngine
+    ) -> None:
+        entered = asyncio.Event()
+
+        async def request() -> None:
+            async with scope(create_session_factory(engine)) as session:
+                await session.execute(select(1))
+                entered.set()
+                await asyncio.sleep(10)
+
+        task = asyncio.create_task(request())
+        await entered.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+INBOX = {"consumer": "scope", "event_id": "e", "event_type": "t"}
+scope = contextlib.asynccontextmanager(session_scope)  # as FastAPI runs a dependency
+
+
+async def inbox_rows(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        query = select(func.count()).select_from(InboxMessage)
+        return int(await conn.scalar(query.where(InboxMessage.consumer == "scope")) or 0)
 
 
 class TestPoolLimit:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from enum import StrEnum
+from typing import Any
 
 import pytest
 from sqlalchemy import (
@@ -24,8 +25,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, PendingRollbackError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from shared_kit.db import create_engine, create_session_factory, statements_commit_alone
 from shared_kit.prepared import Prepared
@@ -160,6 +167,73 @@ class TestTransactions:
             await ADD.execute(session, row())
             await session.rollback()
         assert await count(engine) == 1
+
+    async def test_a_transactions_connection_is_looked_up_once(
+        self, sessions: async_sessionmaker, engine: AsyncEngine
+    ) -> None:
+        async with sessions() as session:
+            lookups = counted(session)
+            await ADD.execute(session, row())
+            await ADD.execute(session, row())
+            assert await READ.fetchrow(session, {"id": uuid.uuid4()}) is None
+            assert lookups == [1]
+            await session.commit()
+            await ADD.execute(session, row())  # a new transaction: looked up again
+            assert lookups == [2]
+            assert await session.scalar(COUNT) == 3
+            await session.rollback()
+            await ADD.execute(session, row())
+            assert lookups == [3]
+            await session.commit()
+        assert await count(engine) == 3
+        async with sessions() as session:
+            await statements_commit_alone(session)
+            lookups = counted(session)
+            await ADD.execute(session, row())
+            await ADD.execute(session, row())
+            assert lookups == [0]  # the connection statements_commit_alone looked up
+            await session.rollback()
+        assert await count(engine) == 5
+
+    async def test_after_a_commit_it_runs_on_the_new_transactions_connection(
+        self, sessions: async_sessionmaker, engine: AsyncEngine
+    ) -> None:
+        async with sessions() as session, sessions() as other:
+            await ADD.execute(session, row())
+            await session.commit()  # its connection back in the pool
+            await other.connection()  # which another session takes
+            assert await session.scalar(COUNT) == 1  # a new transaction on a new connection
+            await ADD.execute(session, row())
+            assert await session.scalar(COUNT) == 2  # in that same transaction
+            await session.rollback()
+            await other.rollback()
+        assert await count(engine) == 1
+
+    async def test_an_invalidated_connection_is_not_reused(
+        self, sessions: async_sessionmaker, engine: AsyncEngine
+    ) -> None:
+        async with sessions() as session:
+            await ADD.execute(session, row())
+            connection = await session.connection()
+            await connection.invalidate()
+            with pytest.raises(PendingRollbackError):  # as SQLAlchemy's own statements
+                await ADD.execute(session, row())
+            await session.rollback()
+            await ADD.execute(session, row())
+            await session.commit()
+        assert await count(engine) == 1
+
+
+def counted(session: AsyncSession) -> list[int]:
+    """How often `session.connection()` is called from now on (one item, updated in place)."""
+    calls, look_up = [0], session.connection
+
+    async def connection(**kw: Any) -> AsyncConnection:
+        calls[0] += 1
+        return await look_up(**kw)
+
+    session.connection = connection  # type: ignore[method-assign]
+    return calls
 
 
 class TestErrors:

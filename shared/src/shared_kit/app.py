@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -135,6 +136,8 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
         app.state.consumers = spec.consumers(sessions, settings) if spec.consumers else []
         app.state.workers = spec.workers(sessions, settings) if spec.workers else []
         tasks = _start_workers(app) if settings.run_background_workers else []
+        if settings.environment is not Environment.TEST:
+            settle_heap()
         try:
             yield
         finally:
@@ -173,6 +176,19 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def settle_heap() -> None:
+    """Leave what start-up built out of the garbage collector's full collections.
+
+    A started service holds about 180,000 objects that live as long as its process (modules,
+    routes, models, mappers). Every full collection walked them all, about 80 ms a time and
+    some 0.08 ms of each request's CPU under load (`bench tickets`). Collected once and then
+    frozen (`gc.freeze`), they are left out of every later collection; what the requests make
+    is collected as before. Not in tests: a test process builds many apps one after another,
+    and what is frozen is never collected."""
+    gc.collect()
+    gc.freeze()
 
 
 def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:

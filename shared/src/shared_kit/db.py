@@ -31,6 +31,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from shared_kit.prepared import remember
+
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
@@ -241,15 +243,28 @@ async def statements_commit_alone(session: AsyncSession) -> None:
     need no common snapshot with it. Call it before the session's first statement; the
     connection goes back to the pool in its usual mode.
     """
-    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    remember(session, connection)  # for the `Prepared` statements that follow
 
 
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit when the block succeeds, roll back when it raises."""
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    session = factory()
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await close(session)
+
+
+async def close(session: AsyncSession) -> None:
+    """Close `session` as `async with` does, but at once when it holds no transaction (after
+    its commit or rollback): then there is no connection to give back, nothing to wait for,
+    and SQLAlchemy's task and greenlet for the close (about 20 µs of CPU) are not needed."""
+    if session.sync_session.get_transaction() is None:
+        session.sync_session.close()
+    else:  # to completion, even when cancelled meanwhile
+        await session.__aexit__(None, None, None)
