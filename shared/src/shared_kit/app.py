@@ -182,7 +182,7 @@ def settle_heap() -> None:
     """Leave what start-up built out of the garbage collector's full collections.
 
     A started service holds about 180,000 objects that live as long as its process (modules,
-    routes, models, mappers). Every full collection walked them all, about 80 ms a time and
+    routes, models, mappers). Every full collection walked them all, about 90 ms a time and
     some 0.08 ms of each request's CPU under load (`bench tickets`). Collected once and then
     frozen (`gc.freeze`), they are left out of every later collection; what the requests make
     is collected as before. Not in tests: a test process builds many apps one after another,
