@@ -32,6 +32,7 @@ from shared_kit.migrations import head_revision, known_revisions
 from shared_kit.observability import RequestContextMiddleware, configure_logging
 from shared_kit.ops import dead_letter_router, ops_router
 from shared_kit.problems import install_problem_handlers
+from shared_kit.routing import include_flat
 from shared_kit.security_headers import PagePolicy, SecurityHeadersMiddleware
 from shared_kit.settings import Environment, ServiceSettings
 
@@ -170,11 +171,11 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
     install_problem_handlers(app)
     install_docs(app)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(ops_router)
+    include_flat(app, ops_router)
     if spec.broker:
-        app.include_router(dead_letter_router(f"/api/v1/{spec.name}"))
+        include_flat(app, dead_letter_router(f"/api/v1/{spec.name}"))
     for router in spec.routers:
-        app.include_router(router)
+        include_flat(app, router)
     return app
 
 
