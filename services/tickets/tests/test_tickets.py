@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared_kit.testing.http import bearer, problem
+from tickets_service.models import NewTicket
+from tickets_service.repository.reports import TICKET_COLUMNS
 
 from .conftest import (
     API,
@@ -36,6 +39,9 @@ async def effects(world: World, device: str) -> list[dict[str, Any]]:
 
 
 class TestReport:
+    def test_a_new_ticket_is_the_columns_a_report_writes(self) -> None:
+        assert [f.name for f in fields(NewTicket)] == TICKET_COLUMNS
+
     async def test_ticket_shows_routing_warranty_and_insurance(self, world: World) -> None:
         device, contract = await world.lent(warranty="2026-10-05", insured="2026-10-04")
         ticket = await world.report(world.tokens.guardian, device, category="keyboard")

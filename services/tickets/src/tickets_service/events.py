@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.events import CloudEvent, add_event
 from shared_kit.observability import correlation_id
-from tickets_service.models import Comment, Ticket
+from tickets_service.models import Comment, NewTicket, Ticket
 
 SOURCE = "/datori/tickets"
 PREFIX = "lv.datori.tickets."
@@ -226,12 +226,12 @@ def _event(type_: str, subject: Any, municipality: str, data: BaseModel) -> Clou
     )
 
 
-def person_reporter(ticket: Ticket) -> str | None:
+def person_reporter(ticket: Ticket | NewTicket) -> str | None:
     """The reporting person's subject; None for a machine client or an institution."""
     return ticket.reporter_id if ticket.reporter_is_person else None
 
 
-def ticket_event(type_: str, ticket: Ticket, **fields: Any) -> CloudEvent:
+def ticket_event(type_: str, ticket: Ticket | NewTicket, **fields: Any) -> CloudEvent:
     """A CloudEvent describing the ticket as it is now."""
     payload = TICKET_PAYLOADS[type_](
         ticket_id=ticket.id,

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.events.outbox import OutboxMessage
 from shared_kit.prepared import Prepared
-from tickets_service.models import Device, Loan, Severity, SlaPolicy, Ticket, Transition
+from tickets_service.models import Device, Loan, NewTicket, Severity, SlaPolicy, Ticket, Transition
 
 _device, _loan, _policy = Device.__table__, Loan.__table__, SlaPolicy.__table__
 _ticket, _transition, _outbox = Ticket.__table__, Transition.__table__, OutboxMessage.__table__
@@ -157,9 +157,9 @@ class ReportRepository:
         return ReportFacts(device=device, loan=loan, targets=targets, number=row["number"])
 
     async def insert(
-        self, ticket: Ticket, transition: dict[str, Any], outbox: dict[str, Any]
+        self, ticket: NewTicket, transition: dict[str, Any], outbox: dict[str, Any]
     ) -> None:
-        """Insert a new ticket (a transient object), its first transition and its outbox event
+        """Insert a new ticket, its first transition and its outbox event
         (one statement)."""
         params = {f"t_{k}": getattr(ticket, k) for k in TICKET_COLUMNS}
         params.update({f"h_{k}": transition[k] for k in TRANSITION_VALUES})

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared_kit.concurrency import etag
 from shared_kit.problems import problem_responses
-from tickets_service.models import Ticket
+from tickets_service.models import NewTicket, Ticket
 from tickets_service.schemas import DeviceInfo, TicketRead
 from tickets_service.service import tickets as service
 
@@ -27,7 +27,7 @@ async def ticket_read(
     return TicketRead.of(ticket, device)
 
 
-def opened_answer(ticket: Ticket, device: DeviceInfo | None) -> dict[str, Any]:
+def opened_answer(ticket: NewTicket, device: DeviceInfo | None) -> dict[str, Any]:
     """A ticket just written, as `TicketRead` renders it, in plain values for `fastjson`
     (no model per answer; the fields, their order and their JSON are the same)."""
     sla = {
@@ -43,6 +43,6 @@ def opened_answer(ticket: Ticket, device: DeviceInfo | None) -> dict[str, Any]:
     }
 
 
-def headers(ticket: Ticket) -> dict[str, str]:
+def headers(ticket: NewTicket | Ticket) -> dict[str, str]:
     """The ticket's ETag."""
     return {"ETag": etag(ticket.version)}

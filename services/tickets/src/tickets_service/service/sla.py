@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from tickets_service.models import Severity
 
@@ -90,14 +90,35 @@ def _minutes(value: int) -> dt.timedelta:
     return dt.timedelta(minutes=value)
 
 
+class Opening(TypedDict):
+    """The clock columns of a ticket just opened."""
+
+    opened_at: dt.datetime
+    response_target_minutes: int
+    resolution_target_minutes: int
+    paused_total: dt.timedelta
+    paused_since: dt.datetime | None
+    response_due_at: dt.datetime
+    resolution_due_at: dt.datetime | None
+
+
+def opening(now: dt.datetime, targets: tuple[int, int]) -> Opening:
+    """The clocks of a ticket opened at `now` with (response, resolution) targets in minutes."""
+    return {
+        "opened_at": now,
+        "response_target_minutes": targets[0],
+        "resolution_target_minutes": targets[1],
+        "paused_total": ZERO,
+        "paused_since": None,
+        "response_due_at": now + _minutes(targets[0]),
+        "resolution_due_at": now + _minutes(targets[1]),
+    }
+
+
 def start(ticket: Clocked, now: dt.datetime, targets: tuple[int, int]) -> None:
     """Open both clocks at `now` with (response, resolution) targets in minutes."""
-    ticket.opened_at = now
-    ticket.response_target_minutes, ticket.resolution_target_minutes = targets
-    ticket.paused_total = ZERO
-    ticket.paused_since = None
-    ticket.response_due_at = now + _minutes(targets[0])
-    ticket.resolution_due_at = now + _minutes(targets[1])
+    for name, value in opening(now, targets).items():
+        setattr(ticket, name, value)
 
 
 def retarget(ticket: Clocked, targets: tuple[int, int]) -> None:

@@ -34,6 +34,7 @@ from tickets_service.models import (
     Category,
     ContactPreference,
     Device,
+    NewTicket,
     ReporterKind,
     Severity,
     Ticket,
@@ -149,40 +150,36 @@ async def create_ticket(
     data: TicketCreate,
     now: dt.datetime,
     settings: TicketsSettings,
-) -> tuple[Ticket, DeviceInfo | None]:
+) -> tuple[NewTicket, DeviceInfo | None]:
     """Validate and record a problem report; the ticket as written and its device's info."""
     facts, kind = await _reported_facts(session, principal, data)
     device, loan, today = facts.device, facts.loan, local_today(now, settings.timezone)
     institution = device.institution_number or (loan.institution_number if loan else None)
     repair = data.repair if data.repair is not None else data.category in REPAIR_CATEGORIES
     under_warranty = device.warranty_ends_on is not None and device.warranty_ends_on >= today
-    values: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "number": facts.number,
-        "device_id": device.id,
-        "asset_tag": device.asset_tag,
-        "municipality_code": device.municipality_code,
-        "institution_number": institution,
-        "category": data.category,
-        "severity": data.severity,
-        "state": TicketState.NEW,
-        "description": data.description,
-        "contact_preference": data.contact_preference,
-        "police_report_number": data.police_report_number,
-        "source": TicketSource.API,
-        "reporter_id": access.reporter_id(principal),
-        "reporter_kind": kind,
-        "reporter_is_person": principal.client_id is None,
-        "contract_id": loan.contract_id if loan else None,
-        "learner_id": loan.learner_id if loan else None,
-        "borrower_id": loan.borrower_id if loan else None,
-        "repair": repair and data.category not in LOSS_CATEGORIES,
-        "warranty_claim": under_warranty and data.category in WARRANTY_CATEGORIES,
-        "return_photo_ids": [],
-        "version": 1,
-    }
-    ticket = Ticket(**values)  # never added to the session: written below in one statement
-    sla.start(ticket, now, facts.targets or DEFAULT_TARGETS[data.severity])
+    ticket = NewTicket(
+        id=uuid.uuid4(),
+        number=facts.number,
+        device_id=device.id,
+        asset_tag=device.asset_tag,
+        municipality_code=device.municipality_code,
+        institution_number=institution,
+        category=data.category,
+        severity=data.severity,
+        description=data.description,
+        contact_preference=data.contact_preference,
+        police_report_number=data.police_report_number,
+        source=TicketSource.API,
+        reporter_id=access.reporter_id(principal),
+        reporter_kind=kind,
+        reporter_is_person=principal.client_id is None,
+        contract_id=loan.contract_id if loan else None,
+        learner_id=loan.learner_id if loan else None,
+        borrower_id=loan.borrower_id if loan else None,
+        repair=repair and data.category not in LOSS_CATEGORIES,
+        warranty_claim=under_warranty and data.category in WARRANTY_CATEGORIES,
+        **sla.opening(now, facts.targets or DEFAULT_TARGETS[data.severity]),
+    )  # not a mapped `Ticket`: written below in one statement
     transition = {"id": uuid.uuid4(), "from_state": None, "to_state": TicketState.NEW}
     event = outbox_values(session, events.ticket_event(events.OPENED, ticket))
     await ReportRepository(session).insert(
