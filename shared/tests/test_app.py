@@ -14,7 +14,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared_kit.app import ConsumerFactory, ServiceApp, settle_heap
+from shared_kit.app import YOUNG_THRESHOLD, ConsumerFactory, ServiceApp, settle_heap
 from shared_kit.auth import JWKSVerifier
 from shared_kit.events import CloudEvent, add_event
 from shared_kit.events.consumer import ConsumerRunner
@@ -200,17 +200,19 @@ class TestSettledHeap:
         garbage, kept = Cycle(), Cycle()
         gone = weakref.ref(garbage)
         del garbage
-        frozen = gc.get_freeze_count()
+        frozen, threshold = gc.get_freeze_count(), gc.get_threshold()
         try:
             settle_heap()
             assert gone() is None  # collected before the freeze, not frozen with the rest
             assert gc.get_freeze_count() > frozen
             assert not any(o is kept for o in gc.get_objects())  # out of every generation
+            assert gc.get_threshold() == (YOUNG_THRESHOLD, *threshold[1:])
         finally:
             gc.unfreeze()
+            gc.set_threshold(*threshold)
         assert any(o is kept for o in gc.get_objects())
 
     async def test_a_test_processs_apps_leave_it_alone(self, kit_app: KitApp) -> None:
-        frozen = gc.get_freeze_count()
+        frozen, threshold = gc.get_freeze_count(), gc.get_threshold()
         async with running_app(kit_app()):
-            assert gc.get_freeze_count() == frozen
+            assert gc.get_freeze_count() == frozen and gc.get_threshold() == threshold

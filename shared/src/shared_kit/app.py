@@ -179,17 +179,31 @@ def create_service_app(spec: ServiceSpec) -> ServiceApp:
     return app
 
 
+# A young collection after this many new objects (net of those freed), not Python's 700.
+YOUNG_THRESHOLD = 10_000
+
+
 def settle_heap() -> None:
-    """Leave what start-up built out of the garbage collector's full collections.
+    """Leave what start-up built out of the garbage collector's full collections, and collect
+    the young generation less often.
 
     A started service holds about 180,000 objects that live as long as its process (modules,
     routes, models, mappers). Every full collection walked them all, about 90 ms a time and
     some 0.08 ms of each request's CPU under load (`bench tickets`). Collected once and then
     frozen (`gc.freeze`), they are left out of every later collection; what the requests make
     is collected as before. Not in tests: a test process builds many apps one after another,
-    and what is frozen is never collected."""
+    and what is frozen is never collected.
+
+    Under load every young collection also walks what the requests in flight hold (objects
+    that outlive one collection move on to the next generation's, which walks them again), so
+    its cost hardly depends on how many objects are new: at Python's threshold of 700, 9,000
+    ticket reports in process (16 at a time) made 715 young collections of 0.87 ms each, and
+    the collector took 96 µs of each report's CPU; at 10,000, 42 collections and 27 to 31 µs
+    (5,000: 32 µs; 20,000: 36 µs). Garbage that only the collector frees (cycles) waits for at most
+    10,000 new objects, a few megabytes."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _start_workers(app: FastAPI) -> list[asyncio.Task[None]]:
