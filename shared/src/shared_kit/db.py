@@ -8,9 +8,19 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import ColumnElement, DateTime, Integer, MetaData, any_, bindparam, event, func
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    event,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
@@ -48,6 +58,8 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     """Declarative base; each service process has exactly one service's tables on it."""
 
+    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

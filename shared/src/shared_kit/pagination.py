@@ -10,17 +10,22 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Query, Response
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, ColumnElement, Integer, Select, SmallInteger, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from shared_kit.problems import ProblemError, field_error
 
 T = TypeVar("T")
+RowT = TypeVarTuple("RowT")
 MAX_LIMIT = 200
+
+# A sort-key column: a Core column expression or a mapped attribute (`Device.created_at`).
+KeyColumn = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 class InvalidCursor(ProblemError):
@@ -50,7 +55,7 @@ _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?(E[+-]?[0-9]{1,4})?")
 _INTEGER_BITS = {SmallInteger: 16, BigInteger: 64, Integer: 32}
 
 
-def _integer(value: str, column: ColumnElement[Any]) -> int:
+def _integer(value: str, column: KeyColumn) -> int:
     """An integer that fits the column's PostgreSQL type."""
     if _INTEGER.fullmatch(value) is None:
         raise ValueError("not an integer")
@@ -61,14 +66,14 @@ def _integer(value: str, column: ColumnElement[Any]) -> int:
     return number
 
 
-def _decimal(value: str, column: ColumnElement[Any]) -> Decimal:
+def _decimal(value: str, column: KeyColumn) -> Decimal:
     """A finite decimal number in plain or exponent notation."""
     if _DECIMAL.fullmatch(value) is None:
         raise ValueError("not a decimal number")
     return Decimal(value)
 
 
-def _datetime(value: str, column: ColumnElement[Any]) -> dt.datetime:
+def _datetime(value: str, column: KeyColumn) -> dt.datetime:
     """A timestamp with an offset exactly when the column has a time zone."""
     moment = dt.datetime.fromisoformat(value)
     if (moment.tzinfo is not None) != bool(getattr(column.type, "timezone", False)):
@@ -77,7 +82,7 @@ def _datetime(value: str, column: ColumnElement[Any]) -> dt.datetime:
     return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
 
 
-_PARSERS: dict[type, Callable[[str, ColumnElement[Any]], Any]] = {
+_PARSERS: dict[type, Callable[[str, KeyColumn], Any]] = {
     uuid.UUID: lambda v, _: uuid.UUID(v),
     dt.datetime: _datetime,
     dt.date: lambda v, _: dt.date.fromisoformat(v),
@@ -86,7 +91,7 @@ _PARSERS: dict[type, Callable[[str, ColumnElement[Any]], Any]] = {
 }
 
 
-def _typed(value: Any, column: ColumnElement[Any]) -> Any:
+def _typed(value: Any, column: KeyColumn) -> Any:
     """One cursor slot (always a string, as `encode_cursor` writes it) typed like its column."""
     if not isinstance(value, str):
         raise TypeError("a cursor slot is a string")
@@ -118,7 +123,7 @@ def cursor_bytes(cursor: str) -> bytes:
     return raw
 
 
-def decode_cursor(cursor: str, columns: Sequence[ColumnElement[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, columns: Sequence[KeyColumn]) -> list[Any]:
     """Sort-key values from a cursor, typed like the columns; InvalidCursor when garbled."""
     try:
         values = json.loads(cursor_bytes(cursor))
@@ -131,13 +136,13 @@ def decode_cursor(cursor: str, columns: Sequence[ColumnElement[Any]]) -> list[An
 
 
 def paginate(
-    stmt: Select[Any],
-    columns: Sequence[ColumnElement[Any]],
+    stmt: Select[*RowT],
+    columns: Sequence[KeyColumn],
     cursor: str | None,
     limit: int,
     *,
     descending: bool = False,
-) -> Select[Any]:
+) -> Select[*RowT]:
     """Order by the key columns (all ascending, or all descending), start after the cursor,
     fetch one extra row to see more."""
     if cursor:
@@ -150,7 +155,7 @@ def paginate(
 async def fetch_page(
     session: AsyncSession,
     stmt: Select[Any],
-    columns: Sequence[ColumnElement[Any]],
+    columns: Sequence[KeyColumn],
     cursor: str | None,
     limit: int,
     *,

@@ -26,8 +26,9 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import Response, UploadFile
+from fastapi import Response
 from PIL import Image, ImageCms, ImageOps
+from starlette.datastructures import UploadFile
 
 from shared_kit.downloads import file_response
 from shared_kit.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType
@@ -90,6 +91,7 @@ class Photo:
         return len(self.content)
 
 
+# Starlette's UploadFile (FastAPI's subclasses it): a form read with `request.form()` holds those.
 async def receive(files: Sequence[UploadFile], max_bytes: int) -> list[Upload]:
     """The uploaded files, each read up to one byte past `max_bytes` (enough to refuse it)."""
     return [Upload(f.filename, f.content_type, await f.read(max_bytes + 1)) for f in files]

@@ -56,8 +56,9 @@ class ContractReturned(DeviceRef):
 
     def known_condition(self) -> Condition | None:
         """The condition, when it is one this service knows."""
-        known = self.condition in {c.value for c in Condition}
-        return Condition(self.condition) if known else None
+        if self.condition in {c.value for c in Condition}:
+            return Condition(self.condition)
+        return None
 
 
 class ReservationRule(Protocol):

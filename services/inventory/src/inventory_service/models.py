@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -37,6 +38,8 @@ from shared_kit.db import NAMING_CONVENTION, Timestamps, UUIDKey, Versioned
 class Base(DeclarativeBase):
     """The inventory's own declarative base, with the kit's naming convention."""
 
+    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Date,
@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -44,6 +45,8 @@ from shared_kit.db import NAMING_CONVENTION, Timestamps, UUIDKey
 class Base(DeclarativeBase):
     """Notifications' own declarative base, with the kit's naming convention."""
 
+    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

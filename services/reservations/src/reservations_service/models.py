@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     func,
     text,
@@ -49,6 +50,8 @@ class Base(DeclarativeBase):
     `contracts/build.py`). Each service has its own database, so nothing else changes.
     """
 
+    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

@@ -140,10 +140,10 @@ def _json(view: StatisticsView) -> Response:
 
 # Idle devices ------------------------------------------------------------------------------
 
-IDLE_PAGE = {"response_model": Page[IdleDevice], "tags": ["usage"], "responses": READ}
 
-
-@router.get("/national/idle-devices", **IDLE_PAGE)
+@router.get(
+    "/national/idle-devices", response_model=Page[IdleDevice], tags=["usage"], responses=READ
+)
 async def national_idle_devices(
     session: SessionDep,
     principal: Reader,
@@ -163,7 +163,12 @@ async def national_idle_devices(
     return page_response(items, next_cursor)
 
 
-@router.get("/municipalities/{code}/idle-devices", **IDLE_PAGE)
+@router.get(
+    "/municipalities/{code}/idle-devices",
+    response_model=Page[IdleDevice],
+    tags=["usage"],
+    responses=READ,
+)
 async def municipality_idle_devices(
     code: Atvk,
     session: SessionDep,
@@ -184,7 +189,12 @@ async def municipality_idle_devices(
     return page_response(items, next_cursor)
 
 
-@router.get("/institutions/{registration_number}/idle-devices", **IDLE_PAGE)
+@router.get(
+    "/institutions/{registration_number}/idle-devices",
+    response_model=Page[IdleDevice],
+    tags=["usage"],
+    responses=READ,
+)
 async def institution_idle_devices(
     registration_number: RegNo,
     session: SessionDep,

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -55,6 +57,8 @@ class Base(DeclarativeBase):
     Each service has its own database, so nothing else changes.
     """
 
+    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

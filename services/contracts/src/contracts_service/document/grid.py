@@ -42,10 +42,10 @@ def laid_out(
         return None
     table: list[Cells] = []
     for row in rows:
-        cells = [wrap(pdf, text, width) for text, width in zip(row, widths, strict=True)]
-        if any(lines is None for lines in cells):
+        wrapped = [wrap(pdf, text, width) for text, width in zip(row, widths, strict=True)]
+        if any(lines is None for lines in wrapped):
             return None
-        table.append([lines for lines in cells if lines is not None])
+        table.append([lines for lines in wrapped if lines is not None])
     y = pdf.y
     for cells in table:  # the page-break test `table` makes before each row
         height = max(text_height(lines, line_height) for lines in cells)

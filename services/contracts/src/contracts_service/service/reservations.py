@@ -77,14 +77,11 @@ async def _people(
 ) -> tuple[PersonIdentity, str | None]:
     # Both lookups at once; a failure of the borrower's wins, as if asked one after the other.
     lookups = (people.person(borrower_id), _learner_name(people, approval))
-    found: list[PersonIdentity | str | BaseException | None]
-    found = await asyncio.gather(*lookups, return_exceptions=True)
-    borrower, learner = found
+    borrower, learner = await asyncio.gather(*lookups, return_exceptions=True)
     if isinstance(borrower, BaseException):
         raise borrower
     if isinstance(learner, BaseException):
         raise learner
-    assert isinstance(borrower, PersonIdentity) and not isinstance(learner, PersonIdentity)
     return borrower, learner
 
 

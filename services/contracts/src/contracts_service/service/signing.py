@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,6 +58,14 @@ OUT_OF_SERVICE = ("in_repair", "lost", "stolen", "written_off")
 SEAL_REASON = "Patapinājuma līgums parakstīts / Loan agreement signed"
 
 
+class PolicyHint(TypedDict):
+    """The login policy as a refusal's problem details state it."""
+
+    required_idp: str | None
+    allowed_amr: list[str]
+    max_age_s: int
+
+
 @dataclass(frozen=True)
 class LoginPolicy:
     """What login a borrower needs to sign."""
@@ -77,7 +86,7 @@ class LoginPolicy:
     def check(self, principal: Principal, now: dt.datetime) -> None:
         """Raise 403 when the login is too weak or too old to sign."""
         claims = principal.claims
-        hint = {
+        hint: PolicyHint = {
             "required_idp": self.required_idp,
             "allowed_amr": sorted(self.allowed_amr),
             "max_age_s": self.max_age_s,

@@ -52,6 +52,7 @@ async def find_person(
     if school_only and not _learner_of(found, principal):
         _audit(session, principal, now, None, client_address, outcome="refused")
         return None
+    assert found is not None  # VIIS knew them: a school's admin's learner, or _in_viis returned
     person = await resolve_person(
         session=session,
         settings=settings,
@@ -126,7 +127,7 @@ async def named(session: AsyncSession, grants: Sequence[RoleGrant]) -> list[Gran
         GrantRead.model_validate(g).model_copy(
             update={
                 "person_name": names.get(g.person_id),
-                "granted_by_name": names.get(granters[g.id]) if granters[g.id] else None,
+                "granted_by_name": names.get(granter) if (granter := granters[g.id]) else None,
             }
         )
         for g in grants

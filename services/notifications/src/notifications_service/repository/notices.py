@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from notifications_service.models import (
     Notice,
     Recipient,
 )
-from shared_kit.pagination import decode_cursor
+from shared_kit.pagination import KeyColumn, decode_cursor
 
 # The deliveries only when the notice is new: they select from what the insert returned.
 _NOTICE_WITH_DELIVERIES = text(
@@ -71,7 +71,7 @@ class NoticeRepository:
 
     async def page(self, person_id: str, cursor: str | None, limit: int) -> Sequence[Notice]:
         """One page of a person's notices, newest first (plus one row to tell more follow)."""
-        key: list[ColumnElement[Any]] = [Notice.created_at, Notice.id]
+        key: list[KeyColumn] = [Notice.created_at, Notice.id]
         stmt = select(Notice).where(Notice.person_id == person_id)
         if cursor:
             stmt = stmt.where(tuple_(*key) < tuple_(*decode_cursor(cursor, key)))

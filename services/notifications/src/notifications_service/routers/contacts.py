@@ -31,8 +31,10 @@ async def list_contact_points(
     "/{channel}",
     response_model=ContactPointRead,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "The same address, already verified: nothing sent"}}
-    | problem_responses(429, 503),
+    responses={
+        200: {"description": "The same address, already verified: nothing sent"},
+        **problem_responses(429, 503),
+    },
 )
 async def set_contact_point(
     channel: Channel,

@@ -112,7 +112,7 @@ def band_of(mask: int, bands: list[str], pupils: dict[int, int]) -> str | None:
     eligible = [b for b in BANDS if b in bands]
     if mask == 0:
         taught = [b for b in eligible if any(pupils.get(g, 0) > 0 for g in BANDS[b])]
-        return (taught or eligible or [None])[0]
+        return next(iter(taught or eligible), None)
     return next((b for b in eligible if any(mask >> g & 1 for g in BANDS[b])), None)
 
 

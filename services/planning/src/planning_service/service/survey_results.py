@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +53,7 @@ class Table:
     values: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     eligible: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     children: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    hidden: set[Hashable] = field(default_factory=set)
+    hidden: set[tuple[str, str]] = field(default_factory=set)
 
     def fields(self) -> list[str]:
         """Every field of a place."""
@@ -61,7 +61,7 @@ class Table:
         per_criterion = [f"{k}:{c}" for c in self.round.criteria for k in ("declared", "verified")]
         return ["responses", *per_band, *per_criterion]
 
-    def partitions(self) -> list[Partition]:
+    def partitions(self) -> list[Partition[tuple[str, str]]]:
         """Each place's field as the sum of the places below it; responses as the bands' sum."""
         found = [
             Partition((parent, name), tuple((child, name) for child in kids))

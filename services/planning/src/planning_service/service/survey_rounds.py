@@ -257,7 +257,7 @@ async def _refuse_shrinking(
 ) -> None:
     if await AnswerRepository(session).count(round_.id) == 0:
         return
-    dropped = {
+    dropped: dict[str, set[int] | set[str]] = {
         "grades": set(round_.grades) - set(changes.get("grades", round_.grades)),
         "criteria": set(round_.criteria) - set(changes.get("criteria", round_.criteria)),
         "institutions": {s.registration_number for s in schools}

@@ -24,8 +24,10 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 SMALLEST_SHOWN = 5
+Cell = TypeVar("Cell", bound=Hashable)
 
 
 def published(count: int) -> int | None:
@@ -34,14 +36,14 @@ def published(count: int) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Partition:
+class Partition(Generic[Cell]):
     """A parent cell that equals the sum of its parts."""
 
-    parent: Hashable
-    parts: tuple[Hashable, ...]
+    parent: Cell
+    parts: tuple[Cell, ...]
 
 
-def protected(partition: Partition, values: Mapping[Hashable, int], hidden: set[Hashable]) -> bool:
+def protected(partition: Partition[Cell], values: Mapping[Cell, int], hidden: set[Cell]) -> bool:
     """Whether no hidden count of the partition can be worked out from it (see the module)."""
     parts = [p for p in partition.parts if p in hidden]
     if partition.parent in hidden:
@@ -50,8 +52,8 @@ def protected(partition: Partition, values: Mapping[Hashable, int], hidden: set[
 
 
 def _complement(
-    partition: Partition, values: Mapping[Hashable, int], hidden: set[Hashable]
-) -> Hashable | None:
+    partition: Partition[Cell], values: Mapping[Cell, int], hidden: set[Cell]
+) -> Cell | None:
     """The cell to hide next: the smallest shown non-zero part, else the parent (None when
     there is nothing left to hide, which a table whose parents are their parts' sums never
     comes to)."""
@@ -65,10 +67,10 @@ def _complement(
     return None if partition.parent in hidden else partition.parent
 
 
-def suppress(values: Mapping[Hashable, int], partitions: Sequence[Partition]) -> set[Hashable]:
+def suppress(values: Mapping[Cell, int], partitions: Sequence[Partition[Cell]]) -> set[Cell]:
     """The cells to hide: every count of 1-4, and enough others to protect every partition."""
     hidden = {cell for cell, value in values.items() if published(value) is None}
-    member: dict[Hashable, list[int]] = defaultdict(list)
+    member: dict[Cell, list[int]] = defaultdict(list)
     for n, partition in enumerate(partitions):
         for cell in (partition.parent, *partition.parts):
             member[cell].append(n)
@@ -79,17 +81,17 @@ def suppress(values: Mapping[Hashable, int], partitions: Sequence[Partition]) ->
         waiting.discard(n)
         partition = partitions[n]
         while not protected(partition, values, hidden):
-            cell = _complement(partition, values, hidden)
-            if cell is None:
+            chosen = _complement(partition, values, hidden)
+            if chosen is None:
                 break
-            hidden.add(cell)
-            for other in member[cell]:
+            hidden.add(chosen)
+            for other in member[chosen]:
                 if other != n and other not in waiting:
                     waiting.add(other)
                     queue.append(other)
     return hidden
 
 
-def _touching(cells: Iterable[Hashable], member: Mapping[Hashable, list[int]]) -> Iterable[int]:
+def _touching(cells: Iterable[Cell], member: Mapping[Cell, list[int]]) -> Iterable[int]:
     for cell in cells:
         yield from member.get(cell, ())

@@ -5,7 +5,7 @@ list and the municipalities' table; only programme managers change anything."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -50,7 +50,18 @@ STALE = N_(
 )
 # Where the summary's message of a refused step leads: the round as it is now.
 STEP_ANCHORS = {"stale": "round-now", "form": "round-now"}
-LABELS = {"bands": BANDS, "criteria": CRITERIA, "states": STATES, "colours": STATE_COLOURS}
+
+
+class Labels(TypedDict):
+    """The label tables every allocation page's template reads."""
+
+    bands: dict[str, str]
+    criteria: dict[str, str]
+    states: dict[str, str]
+    colours: dict[str, str]
+
+
+LABELS: Labels = {"bands": BANDS, "criteria": CRITERIA, "states": STATES, "colours": STATE_COLOURS}
 
 
 def manages(person: SignedIn) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from portal_service.i18n import N_
 from portal_service.web.labels import DEVICE_STATUSES, SEVERITIES, TICKET_CATEGORIES
 
@@ -53,7 +55,20 @@ CLAIM_STATUSES: dict[str, str] = {
 }
 
 
-def labels() -> dict[str, dict[str, str]]:
+class Labels(TypedDict):
+    """Every table of labels the support pages' templates read."""
+
+    states: dict[str, str]
+    state_hints: dict[str, str]
+    state_colours: dict[str, str]
+    categories: dict[str, str]
+    severities: dict[str, str]
+    reporters: dict[str, str]
+    claim_statuses: dict[str, str]
+    device_statuses: dict[str, str]
+
+
+def labels() -> Labels:
     """Every table of labels, for the templates."""
     return {
         "states": STATES,

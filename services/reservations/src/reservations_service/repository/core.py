@@ -24,7 +24,7 @@ from reservations_service.models import (
 )
 from reservations_service.schemas import ReservationFilters
 from shared_kit.db import any_of
-from shared_kit.pagination import fetch_page
+from shared_kit.pagination import KeyColumn, fetch_page
 from shared_kit.readmodel import upsert_if_newer
 from shared_kit.tenancy import Scope
 
@@ -44,7 +44,7 @@ ACTIVE_STATES = (
 )
 
 
-def waitlist_key() -> list[ColumnElement[Any]]:
+def waitlist_key() -> list[KeyColumn]:
     """Priority order as sort columns: score descending, then request time, then id."""
     return [-Reservation.priority_score, Reservation.requested_at, Reservation.id]
 

@@ -50,6 +50,6 @@ class AllocationLine(Base):
 
 
 ALLOCATION_TABLES: tuple[Table, ...] = (
-    AllocationRound.__table__,  # type: ignore[attr-defined]
-    AllocationLine.__table__,  # type: ignore[attr-defined]
+    AllocationRound.__table__,
+    AllocationLine.__table__,
 )

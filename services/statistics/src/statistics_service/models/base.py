@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
     DateTime,
     MetaData,
     String,
+    Table,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -29,6 +31,8 @@ class Base(DeclarativeBase):
     services; a base of its own keeps them apart when several services share one process.
     """
 
+    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
+    __table__: ClassVar[Table]
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 

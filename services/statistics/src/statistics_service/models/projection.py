@@ -258,7 +258,7 @@ class DeviceOrderCount(Where, Base):
 
 
 STATE_TABLES: tuple[Table, ...] = tuple(
-    m.__table__  # type: ignore[misc]
+    m.__table__
     for m in (
         DeviceState,
         ReservationState,
@@ -269,7 +269,7 @@ STATE_TABLES: tuple[Table, ...] = tuple(
     )
 )
 COUNTER_TABLES: tuple[Table, ...] = tuple(
-    m.__table__  # type: ignore[misc]
+    m.__table__
     for m in (
         DeviceCount,
         DeviceWarrantyCount,

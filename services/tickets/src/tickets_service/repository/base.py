@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared_kit.pagination import fetch_page
 from shared_kit.readmodel import upsert_if_newer
@@ -160,6 +161,7 @@ class TicketRepository:
         (ticket id, deadline) of each. Rows another transaction holds are left for the next
         run (SKIP LOCKED). A bulk UPDATE: the ticket's `version` (its ETag) is untouched, as
         the flag is bookkeeping, not a change anyone could have based a decision on."""
+        due: InstrumentedAttribute[dt.datetime | None]
         if clock == "response":
             due, flag = Ticket.response_due_at, Ticket.response_breached_at
             pending = [Ticket.first_response_at.is_(None), flag.is_(None), due < now]
@@ -181,7 +183,8 @@ class TicketRepository:
             .returning(Ticket.id, due)
             .execution_options(synchronize_session=False)
         )
-        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+        rows = (await self.session.execute(stmt)).all()
+        return [(row[0], cast(dt.datetime, row[1])) for row in rows]  # `due < now`: never NULL
 
     async def many(self, ids: Iterable[uuid.UUID]) -> Sequence[Ticket]:
         """Tickets by id, freshly read (bulk updates bypass the identity map)."""
