@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.dataset import API, PLACES, TOKEN_TTL_S, bearer, municipality_admin
-from bench.infra import Server, cpu_seconds, profiled
+from bench.infra import Server, cpu_seconds, profiled, quiet_heap
 from bench.rawhttp import http_sender, pool, prepare
 from bench.rawsql import Call, Send, captured, sql_pool, sql_sender
 from bench.report import Row
@@ -216,15 +216,16 @@ async def open_loop(
     send: Send, source: Iterator[Request], rate: float, seconds: float
 ) -> list[Sample]:
     """Start one request every 1/rate seconds whether or not earlier ones have answered."""
-    start = time.perf_counter() + 0.01
-    tasks = []
-    for i in range(int(rate * seconds)):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(timed(send, next(source), due)))
-    return list(await asyncio.gather(*tasks))
+    with quiet_heap():
+        start = time.perf_counter() + 0.01
+        tasks = []
+        for i in range(int(rate * seconds)):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(timed(send, next(source), due)))
+        return list(await asyncio.gather(*tasks))
 
 
 def percentile(values: list[float], p: float) -> float:
