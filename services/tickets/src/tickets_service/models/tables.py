@@ -1,15 +1,4 @@
-"""Tickets tables: the read models (devices, loans), SLA policies, and the tickets themselves
-with their comments, photos, transitions and insurance claims.
-
-The read models are this service's own copies of what the inventory (`device`) and the
-contracts service (`loan`) publish; the API never writes them. Category, OS and status are
-plain strings there, so a new value upstream does not break this consumer.
-
-A ticket keeps its SLA clocks in columns (see `service/sla.py` for the arithmetic):
-`response_due_at` (fixed at opening) and `resolution_due_at`, which moves later by every
-pause and is NULL while the clock stands still (waiting for the reporter, resolved, closed).
-The SLA job reads both through partial indexes that hold only unflagged, running clocks.
-"""
+"""The tickets' tables (see the package's docstring), and the plain record of a new ticket."""
 
 from __future__ import annotations
 
@@ -17,8 +6,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
-from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -26,161 +13,36 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Identity,
     Index,
     Integer,
     Interval,
     LargeBinary,
-    MetaData,
     Numeric,
     String,
-    Table,
     Text,
     UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from shared_kit import tables as kit_tables
-from shared_kit.db import NAMING_CONVENTION, Timestamps, UUIDKey, Versioned
-
-
-class Base(DeclarativeBase):
-    """Tickets' own declarative base, with the kit's naming convention.
-
-    The read model reuses the inventory's table name (`device`); on the kit's shared metadata
-    the services could not be imported into one process (the test suite, `contracts/build.py`).
-    Each service has its own database, so nothing else changes.
-    """
-
-    # Every model here maps a Table (SQLAlchemy types `__table__` as any FromClause).
-    __table__: ClassVar[Table]
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def migration_metadata() -> MetaData:
-    """This service's tables plus the kit's (outbox, inbox, dead letters, idempotency)."""
-    return kit_tables.with_kit_tables(Base.metadata)
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
-
-def _at() -> Mapped[dt.datetime | None]:
-    return mapped_column(DateTime(timezone=True))
-
-
-class Category(StrEnum):
-    """What the problem is."""
-
-    DOES_NOT_START = "does_not_start"
-    SCREEN = "screen"
-    KEYBOARD = "keyboard"
-    BATTERY_CHARGER = "battery_charger"
-    SOFTWARE = "software"
-    DAMAGE = "damage"
-    LOST = "lost"
-    STOLEN = "stolen"
-    ACCESSORY_MISSING = "accessory_missing"
-    OTHER = "other"
-
-
-# Categories that send the device to the workshop (the `repair` flag's default).
-REPAIR_CATEGORIES = frozenset(
-    {Category.DOES_NOT_START, Category.SCREEN, Category.KEYBOARD, Category.DAMAGE}
+from shared_kit.db import Timestamps, UUIDKey, Versioned
+from tickets_service.models.base import (
+    Base,
+    Category,
+    ClaimStatus,
+    ContactPreference,
+    ReporterKind,
+    Severity,
+    TicketSource,
+    TicketState,
+    Visibility,
+    at_column,
+    pg_enum,
 )
-# Faults a manufacturer's warranty covers (not damage, loss, theft, software or accessories).
-WARRANTY_CATEGORIES = frozenset(
-    {
-        Category.DOES_NOT_START,
-        Category.SCREEN,
-        Category.KEYBOARD,
-        Category.BATTERY_CHARGER,
-        Category.OTHER,
-    }
-)
-LOSS_CATEGORIES = frozenset({Category.LOST, Category.STOLEN})
-# Insurance covers damage and theft.
-INSURANCE_CATEGORIES = frozenset({Category.DAMAGE, Category.STOLEN})
-
-
-class Severity(StrEnum):
-    """How urgent; the SLA targets follow it."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
-
-
-class TicketState(StrEnum):
-    """Where a ticket is in its life (see `service/workflow.py` for the transitions).
-
-    `in_progress`: someone works on the problem (the device stays where it is);
-    `in_repair`: the technician took the device in, so the inventory marks it `in_repair`.
-    """
-
-    NEW = "new"
-    ACKNOWLEDGED = "acknowledged"
-    IN_PROGRESS = "in_progress"
-    IN_REPAIR = "in_repair"
-    WAITING_FOR_PARTS = "waiting_for_parts"
-    WAITING_FOR_REPORTER = "waiting_for_reporter"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-DONE_STATES = (TicketState.RESOLVED, TicketState.CLOSED)
-OPEN_STATES = tuple(s for s in TicketState if s not in DONE_STATES)
-
-
-class ContactPreference(StrEnum):
-    """How the reporter wants to hear back (the contact details live with the gateway)."""
-
-    APP = "app"
-    EMAIL = "email"
-    PHONE = "phone"
-    SCHOOL = "school"
-
-
-class ReporterKind(StrEnum):
-    """In which capacity the ticket was reported."""
-
-    GUARDIAN = "guardian"
-    LEARNER = "learner"
-    SCHOOL_STAFF = "school_staff"
-    SUPPORT = "support"  # technicians, municipal and platform administrators, machine clients
-    INSTITUTION = "institution"  # opened automatically for an institution (a damaged return)
-
-
-class TicketSource(StrEnum):
-    """Where the ticket came from."""
-
-    API = "api"
-    CONTRACT_RETURN = "contract_return"
-
-
-class Visibility(StrEnum):
-    """Who sees a comment: everyone who sees the ticket, or support staff only."""
-
-    PUBLIC = "public"
-    INTERNAL = "internal"
-
-
-class ClaimStatus(StrEnum):
-    """Where an insurance claim is."""
-
-    FILED = "filed"
-    IN_REVIEW = "in_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    PAID = "paid"
-    WITHDRAWN = "withdrawn"
 
 
 class Device(Base):
@@ -218,7 +80,7 @@ class Loan(Base):
     learner_id: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean)
     activated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[dt.datetime | None] = _at()
+    ended_at: Mapped[dt.datetime | None] = at_column()
 
     __table_args__ = (Index("ix_loan_device_active", "device_id", postgresql_where=text("active")),)
 
@@ -229,7 +91,7 @@ class SlaPolicy(Timestamps, Versioned, Base):
     __tablename__ = "sla_policy"
 
     municipality_code: Mapped[str] = mapped_column(String(7), primary_key=True)
-    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"), primary_key=True)
+    severity: Mapped[Severity] = mapped_column(pg_enum(Severity, "severity"), primary_key=True)
     response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     updated_by: Mapped[str] = mapped_column(String(200))
@@ -251,17 +113,17 @@ class Ticket(UUIDKey, Timestamps, Versioned, Base):
     # Routing: the device's owner municipality (its support queue) and institution.
     municipality_code: Mapped[str] = mapped_column(String(7))
     institution_number: Mapped[str | None] = mapped_column(String(20))
-    category: Mapped[Category] = mapped_column(_enum(Category, "ticket_category"))
-    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"))
-    state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
+    category: Mapped[Category] = mapped_column(pg_enum(Category, "ticket_category"))
+    severity: Mapped[Severity] = mapped_column(pg_enum(Severity, "severity"))
+    state: Mapped[TicketState] = mapped_column(pg_enum(TicketState, "ticket_state"))
     description: Mapped[str] = mapped_column(Text)
     contact_preference: Mapped[ContactPreference] = mapped_column(
-        _enum(ContactPreference, "contact_preference")
+        pg_enum(ContactPreference, "contact_preference")
     )
     police_report_number: Mapped[str | None] = mapped_column(String(60))
-    source: Mapped[TicketSource] = mapped_column(_enum(TicketSource, "ticket_source"))
+    source: Mapped[TicketSource] = mapped_column(pg_enum(TicketSource, "ticket_source"))
     reporter_id: Mapped[str] = mapped_column(String(200))
-    reporter_kind: Mapped[ReporterKind] = mapped_column(_enum(ReporterKind, "reporter_kind"))
+    reporter_kind: Mapped[ReporterKind] = mapped_column(pg_enum(ReporterKind, "reporter_kind"))
     # Whether `reporter_id` is a person's subject (not a machine client's id or an institution),
     # so that events may name the reporter for the notifications service.
     reporter_is_person: Mapped[bool] = mapped_column(
@@ -275,28 +137,28 @@ class Ticket(UUIDKey, Timestamps, Versioned, Base):
     warranty_claim: Mapped[bool] = mapped_column(Boolean)
     return_photo_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
     assignee_id: Mapped[str | None] = mapped_column(String(200))
-    assigned_at: Mapped[dt.datetime | None] = _at()
+    assigned_at: Mapped[dt.datetime | None] = at_column()
     opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # SLA: targets fixed at opening (or on a severity change), clocks as instants.
     response_target_minutes: Mapped[int] = mapped_column(Integer)
     resolution_target_minutes: Mapped[int] = mapped_column(Integer)
-    first_response_at: Mapped[dt.datetime | None] = _at()
+    first_response_at: Mapped[dt.datetime | None] = at_column()
     response_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    response_breached_at: Mapped[dt.datetime | None] = _at()
+    response_breached_at: Mapped[dt.datetime | None] = at_column()
     paused_total: Mapped[dt.timedelta] = mapped_column(
         Interval, server_default=text("'0 seconds'::interval"), default=dt.timedelta(0)
     )
-    paused_since: Mapped[dt.datetime | None] = _at()
-    resolution_due_at: Mapped[dt.datetime | None] = _at()
-    resolution_breached_at: Mapped[dt.datetime | None] = _at()
-    resolved_at: Mapped[dt.datetime | None] = _at()
+    paused_since: Mapped[dt.datetime | None] = at_column()
+    resolution_due_at: Mapped[dt.datetime | None] = at_column()
+    resolution_breached_at: Mapped[dt.datetime | None] = at_column()
+    resolved_at: Mapped[dt.datetime | None] = at_column()
     resolution: Mapped[str | None] = mapped_column(Text)
-    closed_at: Mapped[dt.datetime | None] = _at()
+    closed_at: Mapped[dt.datetime | None] = at_column()
     # Effects on the device, each published once per occasion.
-    repair_started_at: Mapped[dt.datetime | None] = _at()
-    repair_completed_at: Mapped[dt.datetime | None] = _at()
-    loss_confirmed_at: Mapped[dt.datetime | None] = _at()
-    loaner_requested_at: Mapped[dt.datetime | None] = _at()
+    repair_started_at: Mapped[dt.datetime | None] = at_column()
+    repair_completed_at: Mapped[dt.datetime | None] = at_column()
+    loss_confirmed_at: Mapped[dt.datetime | None] = at_column()
+    loaner_requested_at: Mapped[dt.datetime | None] = at_column()
     loaner_requested_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
@@ -399,7 +261,7 @@ class Comment(UUIDKey, Base):
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"))
     author_id: Mapped[str] = mapped_column(String(200))
     author_is_staff: Mapped[bool] = mapped_column(Boolean)
-    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "comment_visibility"))
+    visibility: Mapped[Visibility] = mapped_column(pg_enum(Visibility, "comment_visibility"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -412,8 +274,8 @@ class Transition(UUIDKey, Base):
     __tablename__ = "ticket_transition"
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"), index=True)
-    from_state: Mapped[TicketState | None] = mapped_column(_enum(TicketState, "ticket_state"))
-    to_state: Mapped[TicketState] = mapped_column(_enum(TicketState, "ticket_state"))
+    from_state: Mapped[TicketState | None] = mapped_column(pg_enum(TicketState, "ticket_state"))
+    to_state: Mapped[TicketState] = mapped_column(pg_enum(TicketState, "ticket_state"))
     actor: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -445,11 +307,11 @@ class InsuranceClaim(UUIDKey, Timestamps, Versioned, Base):
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket.id"), index=True)
     insurer: Mapped[str] = mapped_column(String(200))
     claim_number: Mapped[str] = mapped_column(String(100))
-    status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus, "claim_status"))
+    status: Mapped[ClaimStatus] = mapped_column(pg_enum(ClaimStatus, "claim_status"))
     outcome: Mapped[str | None] = mapped_column(Text)
     payout_amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     filed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[dt.datetime | None] = _at()
+    decided_at: Mapped[dt.datetime | None] = at_column()
     created_by: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (UniqueConstraint("insurer", "claim_number"),)
