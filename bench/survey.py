@@ -117,7 +117,7 @@ class Register:
         return await self.directory.municipalities()
 
 
-def register_factory(http: httpx.AsyncClient, slots: Sequence[Slot]):  # type: ignore[no-untyped-def]
+def register_factory(http: httpx.AsyncClient, slots: Sequence[Slot]):
     """A VIIS factory opening the benchmark's register, and the register."""
     register = Register(HttpViisDirectory("http://viis", KEY, http=http), slots)
 
@@ -130,7 +130,7 @@ def register_factory(http: httpx.AsyncClient, slots: Sequence[Slot]):  # type: i
 
 async def national_round(
     sessions: async_sessionmaker[AsyncSession], settings: PlanningSettings, open_viis, now
-) -> uuid.UUID:  # type: ignore[no-untyped-def]
+) -> uuid.UUID:
     """A national round over every school, grades 1-12, every criterion, open today."""
     manager = Principal(subject="bench-programme", roles=frozenset({"programme_manager"}))
     today, day = now.date(), dt.timedelta(days=1)
@@ -147,8 +147,8 @@ async def national_round(
 def answer_of(n: int, rnd: random.Random) -> AnswerWrite:
     """The n-th family's answer (some criteria declared)."""
     criteria = [c for c in CRITERIA if rnd.random() < 0.12]
-    return AnswerWrite(device_access=DEVICE_ACCESS[n % len(DEVICE_ACCESS)],  # type: ignore[arg-type]
-                       internet=INTERNET[n % len(INTERNET)],  # type: ignore[arg-type]
+    return AnswerWrite(device_access=DEVICE_ACCESS[n % len(DEVICE_ACCESS)],
+                       internet=INTERNET[n % len(INTERNET)],
                        criteria=criteria)  # fmt: skip
 
 

@@ -41,7 +41,7 @@ def make_scheduler(config: Any, log: Any) -> Any:
     """`--dist loadfile`, with the files of one shared stack as one unit of work."""
     from xdist.scheduler import LoadFileScheduling
 
-    class SharedStackScheduling(LoadFileScheduling):  # type: ignore[misc]
+    class SharedStackScheduling(LoadFileScheduling):
         """Load-file scheduling that keeps a shared stack's modules together."""
 
         def _split_scope(self, nodeid: str) -> str:

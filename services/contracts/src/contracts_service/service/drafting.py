@@ -131,7 +131,7 @@ def contract_data(
         contract_id=contract.id,
         number=contract.number,
         version=version,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         template_version=contract.template_version,
         issued_at=issued_at,
         lender=LenderData.model_validate(terms["lender"]),

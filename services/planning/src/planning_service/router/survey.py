@@ -59,7 +59,7 @@ Pupil counts (`eligible_pupils`) come from VIIS, are about nobody, and are never
 ANSWER = ROUNDS + "/{round_id}/answers/{learner_id}"
 
 
-def _round(round_, schools, now, settings) -> RoundRead:  # type: ignore[no-untyped-def]
+def _round(round_, schools, now, settings) -> RoundRead:
     return round_read(round_, schools, local_today(now, settings.timezone))
 
 

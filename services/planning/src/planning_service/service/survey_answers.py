@@ -63,8 +63,8 @@ def answer_read(shown: Shown) -> AnswerRead:
         learner_name=content.learner_name,
         institution_number=answer.institution_number,
         grade=answer.grade,
-        device_access=content.device_access,  # type: ignore[arg-type]
-        internet=content.internet,  # type: ignore[arg-type]
+        device_access=content.device_access,
+        internet=content.internet,
         criteria=[_criterion(c, content, shown.verifications.get(c)) for c in asked],
         channel=answer.channel.value,
         submitted_at=answer.submitted_at,
@@ -77,7 +77,7 @@ def _criterion(
     criterion: str, content: agg.Content, verification: CriterionVerification | None
 ) -> CriterionRead:
     return CriterionRead(
-        criterion=criterion,  # type: ignore[arg-type]
+        criterion=criterion,
         declared=criterion in content.criteria,
         status=verification.status.value if verification else "declared",
         source=verification.source.value if verification else None,
@@ -118,7 +118,7 @@ async def tasks(
                 institution_number=learner.institution_number,
                 grade=learner.grade,
                 answered=r.id in done,
-                criteria=list(r.criteria),  # type: ignore[arg-type]
+                criteria=list(r.criteria),
             )
             for r in rounds
         ]

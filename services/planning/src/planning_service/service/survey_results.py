@@ -138,7 +138,7 @@ def row(table: Table, node: str) -> ResultRow:
     elif eligible:
         rate = round(min(responses / eligible, 1.0), 4)
     return ResultRow(
-        level=LEVEL_OF[node[0]],  # type: ignore[arg-type]
+        level=LEVEL_OF[node[0]],
         code=node[2:] or None,
         eligible_pupils=eligible,
         responses=responses,
@@ -153,10 +153,10 @@ def _band(table: Table, node: str, band: str) -> BandRow:
     suppressed: list[str] = []
     shown = {m: table.shown(node, f"{band}/{m}", suppressed, m) for m in BAND_METRICS}
     return BandRow(
-        band=band,  # type: ignore[arg-type]
+        band=band,
         eligible_pupils=table.eligible.get((node, band), 0),
         suppressed=suppressed,
-        **shown,  # type: ignore[arg-type]
+        **shown,
     )
 
 
@@ -165,7 +165,7 @@ def _criterion(table: Table, node: str, criterion: str) -> CriterionRow:
     shown = {
         k: table.shown(node, f"{k}:{criterion}", suppressed, k) for k in ("declared", "verified")
     }
-    return CriterionRow(criterion=criterion, suppressed=suppressed, **shown)  # type: ignore[arg-type]
+    return CriterionRow(criterion=criterion, suppressed=suppressed, **shown)
 
 
 async def results(

@@ -74,7 +74,7 @@ def round_read(
         municipality_code=round_.municipality_code,
         opens_on=round_.opens_on,
         closes_on=round_.closes_on,
-        state=state_of(round_, today),  # type: ignore[arg-type]
+        state=state_of(round_, today),
         grades=sorted(round_.grades),
         institutions=[
             RoundSchool(
@@ -84,7 +84,7 @@ def round_read(
             )
             for s in schools
         ],
-        criteria=list(round_.criteria),  # type: ignore[arg-type]
+        criteria=list(round_.criteria),
         retention_months=round_.retention_months,
         answers_delete_on=round_.answers_delete_on,
         answers_deleted_at=round_.answers_deleted_at,

@@ -140,7 +140,7 @@ def _encode(value: Any) -> Any:
 def _decode(fact_type: type[Any], row: dict[str, Any]) -> AnyFact:
     if "criteria" in row:
         row["criteria"] = tuple(c for c in (row["criteria"] or "").split(",") if c)
-    return fact_type(**row)  # type: ignore[no-any-return]
+    return fact_type(**row)
 
 
 class ProjectionRepository:

@@ -95,7 +95,7 @@ async def time_series(
         for row in await repo.series(area, date_from, date_to)
     ]
     return TimeSeries(
-        level=level,  # type: ignore[arg-type]
+        level=level,
         code=area.institution_number or area.municipality_code,
         date_from=date_from,
         date_to=date_to,

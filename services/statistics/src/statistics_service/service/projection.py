@@ -128,7 +128,7 @@ def contribution(fact: AnyFact) -> Contribution:
 
 def aggregate_id(fact: AnyFact) -> uuid.UUID:
     """The id of the aggregate a fact describes."""
-    return getattr(fact, KINDS[type(fact)][1])  # type: ignore[no-any-return]
+    return getattr(fact, KINDS[type(fact)][1])
 
 
 def merge(held: Any, fact: Any) -> Any:

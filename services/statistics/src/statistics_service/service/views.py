@@ -204,7 +204,7 @@ async def _compute(
     )
     total = merged(raws.values())
     return StatisticsView(
-        level=level,  # type: ignore[arg-type]
+        level=level,
         code=area.institution_number or area.municipality_code,
         name=None,
         municipality_code=area.municipality_code,

@@ -41,7 +41,7 @@ SNAPSHOT_COLUMNS = (
 )
 
 
-def _where() -> list[sa.Column]:  # type: ignore[type-arg]
+def _where() -> list[sa.Column]:
     return [
         sa.Column("municipality_code", sa.String(length=7), nullable=False),
         sa.Column("institution_number", sa.String(length=20), nullable=False),
