@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     bindparam,
+    event,
     func,
     insert,
     select,
@@ -136,6 +137,28 @@ class TestValues:
             await session.rollback()
         with pytest.raises(ValueError, match="any_of"):
             Prepared(select(sample).where(sample.c.code.in_(bindparam("codes", expanding=True))))
+
+
+class TestEvents:
+    async def test_before_cursor_execute_listeners_hear_each_statement(
+        self, engine: AsyncEngine, sessions: async_sessionmaker
+    ) -> None:
+        heard: list[tuple[str, tuple[Any, ...]]] = []
+
+        def listen(_conn: Any, cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+            heard.append((sql, params))
+
+        values = row()
+        async with sessions() as session:
+            await ADD.execute(session, values)  # before listening: not heard
+            event.listen(engine.sync_engine, "before_cursor_execute", listen)
+            try:
+                await READ.fetchrow(session, {"id": values["id"]})
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", listen)
+            await CODES.fetch(session, {})  # after: not heard
+            await session.rollback()
+        assert heard == [(READ.sql, tuple(READ.args({"id": values["id"]})))]
 
 
 class TestTransactions:

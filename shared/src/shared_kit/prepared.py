@@ -8,7 +8,9 @@ pays it once or twice: a tenth of a ticket report's server CPU (`bench tickets`)
 A `Prepared` statement works out its SQL, its parameters' order and their types' bind
 processing (an enum's value, JSON as text) once; each run binds the values and sends the
 statement on the session's own connection, in the session's transaction (or alone, under
-`db.statements_commit_alone`), through asyncpg's cache of prepared statements. Rows come back
+`db.statements_commit_alone`), through asyncpg's cache of prepared statements. Listeners of
+the engine's `before_cursor_execute` hear it as they hear SQLAlchemy's statements, without a
+cursor or an execution context. Rows come back
 as asyncpg records, values as the driver decodes them (an enum as its text). A database error
 is raised as SQLAlchemy's `DBAPIError`, so the problem handlers answer it as any other, and a
 connection that broke is invalidated, as SQLAlchemy would.
@@ -84,6 +86,10 @@ class Prepared:
     async def _run(self, session: AsyncSession, method: str, params: Mapping[str, Any]) -> Any:
         args = self.args(params)
         connection, adapted = await _connection_of(session)
+        sync = connection.sync_connection
+        assert sync is not None
+        if sync.dispatch.before_cursor_execute:  # listeners see it as SQLAlchemy's own (no cursor)
+            sync.dispatch.before_cursor_execute(sync, None, self.sql, tuple(args), None, False)
         try:
             return await getattr(adapted.driver_connection, method)(self.sql, *args)
         except Exception as error:  # as SQLAlchemy's adapter: whatever the driver raised

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from sqlalchemy import (
     BindParameter,
@@ -16,7 +17,6 @@ from sqlalchemy import (
     Enum,
     Integer,
     Numeric,
-    Row,
     Select,
     String,
     Text,
@@ -38,6 +38,7 @@ from sqlalchemy.orm import joinedload
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from inventory_service.schemas import DeviceFilters, DeviceRead
 from shared_kit.pagination import decode_cursor
+from shared_kit.prepared import Prepared
 from shared_kit.tenancy import Scope
 
 # A device without a warranty end sorts after every date (keyset needs a value, not NULL);
@@ -47,14 +48,13 @@ NO_WARRANTY_END = dt.date(9999, 12, 31)
 # so a search that selects columns runs without the ORM's per-statement and per-row work.
 DEVICE = Device.__table__.c
 WARRANTY_ORDER = func.coalesce(DEVICE.warranty_ends_on, literal_column("'9999-12-31'::date", Date))
-# The orders a device search offers: name → the SQL key (then the id) and its value in Python
-# (of a Device or of a row of its columns).
-DEVICE_SORTS: dict[str, tuple[ColumnElement[Any], Callable[[Any], Any]]] = {
-    "asset_tag": (DEVICE.asset_tag, lambda d: d.asset_tag),
-    "serial_number": (DEVICE.serial_number, lambda d: d.serial_number),
-    "created_at": (DEVICE.created_at, lambda d: d.created_at),
-    "status": (DEVICE.status, lambda d: d.status),
-    "warranty_ends_on": (WARRANTY_ORDER, lambda d: d.warranty_ends_on or NO_WARRANTY_END),
+# The orders a device search offers: name (a field of the device) → its SQL key (then the id).
+DEVICE_SORTS: dict[str, ColumnElement[Any]] = {
+    "asset_tag": DEVICE.asset_tag,
+    "serial_number": DEVICE.serial_number,
+    "created_at": DEVICE.created_at,
+    "status": DEVICE.status,
+    "warranty_ends_on": WARRANTY_ORDER,
 }
 # What a search page shows of each device: DeviceRead's fields, in its order.
 READ_FIELDS = tuple(DeviceRead.model_fields)
@@ -83,14 +83,24 @@ MUNICIPALITY, INSTITUTION, CATALOGUE_ITEM = (
 )
 
 
-def sort_key(sort: str, device: Any) -> tuple[Any, ...]:
-    """The keyset position of a device (or a row of its columns) in a sort order (`-` first:
-    descending)."""
-    return (DEVICE_SORTS[sort.lstrip("-")][1](device), device.id)
+def sort_key(sort: str, device: Device) -> tuple[Any, ...]:
+    """The keyset position of a device in a sort order (`-` first: descending)."""
+    return _position(sort, getattr(device, sort.lstrip("-")), device.id)
 
 
-def as_read(row: Row[Any]) -> dict[str, Any]:
-    """A row of `page` as DeviceRead's fields (`Row._asdict` is twice as slow)."""
+def read_key(sort: str, read: dict[str, Any]) -> tuple[Any, ...]:
+    """The keyset position of a page's device (`as_read`) in a sort order."""
+    return _position(sort, read[sort.lstrip("-")], read["id"])
+
+
+def _position(sort: str, value: Any, device_id: Any) -> tuple[Any, ...]:
+    if value is None and sort.lstrip("-") == "warranty_ends_on":
+        value = NO_WARRANTY_END
+    return (value, device_id)
+
+
+def as_read(row: Sequence[Any]) -> dict[str, Any]:
+    """A row of `page` as DeviceRead's fields."""
     read = dict(zip(READ_FIELDS, row, strict=True))
     read["accessories"] = orjson.loads(row[_ACCESSORIES])
     return read
@@ -101,8 +111,9 @@ def _escape_like(value: str) -> str:
 
 
 # A search's SQL depends on which conditions it has, not on their values: the conditions take
-# named parameters, and each shape's statement is built once (`_page_statement`), so a request
-# neither builds nor walks a statement for SQLAlchemy's cache key.
+# named parameters, and each shape's statement is built and compiled once (`_page_statement`).
+# A list (statuses, tenants) is one parameter a value (`statuses_0`, `statuses_1`, …), so its
+# length is part of the shape and the statement needs no expanding at each call.
 Shape = tuple[str, tuple[str, ...]]
 
 
@@ -121,9 +132,21 @@ def _shape(f: DeviceFilters, scope: Scope) -> tuple[Shape, dict[str, Any]]:
         ("catalogue_item", f.catalogue_item_code),
         ("q", _escape_like(f.q.strip().upper()) + "%" if f.q else None),
     ):
-        if value:
+        if isinstance(value, list):
+            _spread(values, name, value)
+        elif value:
             values[name] = value
     return (tenancy, tuple(values)), values
+
+
+def _spread(values: dict[str, Any], name: str, items: list[Any]) -> None:
+    """A list's values as numbered parameters: `name_0`, `name_1`, …"""
+    values.update({f"{name}_{i}": item for i, item in enumerate(items)})
+
+
+def _listed(names: tuple[str, ...], name: str, kind: Any) -> list[BindParameter[Any]]:
+    """The numbered parameters of list `name` in a shape (none: not in it)."""
+    return [bindparam(n, type_=kind) for n in names if n.startswith(f"{name}_")]
 
 
 def _tenancy(scope: Scope, f: DeviceFilters, values: dict[str, Any]) -> str:
@@ -140,7 +163,7 @@ def _tenancy(scope: Scope, f: DeviceFilters, values: dict[str, Any]) -> str:
         if len(tenants) == 1:
             values[one] = next(iter(tenants))
         elif tenants:
-            values[many] = sorted(tenants)
+            _spread(values, many, sorted(tenants))
     return "restricted"
 
 
@@ -155,8 +178,8 @@ def _conditions(shape: Shape) -> tuple[ColumnElement[bool], ...]:
         found.append(
             DEVICE.institution_id == _id_of(INSTITUTION.registration_number, "institution")
         )
-    if "statuses" in names:
-        found.append(DEVICE.status.in_(bindparam("statuses", expanding=True)))
+    if statuses := _listed(names, "statuses", DEVICE.status.type):
+        found.append(DEVICE.status.in_(statuses))
     if "funding_source" in names:
         found.append(DEVICE.funding_source == bindparam("funding_source"))
     if "warranty_before" in names:
@@ -190,9 +213,9 @@ def _tenancy_condition(names: tuple[str, ...]) -> ColumnElement[bool]:
     ):
         if one in names:
             parts.append(column == _id_of(natural_key, one))
-        elif many in names:
+        elif listed := _listed(names, many, natural_key.type):
             ids = select(natural_key.table.c.id)
-            parts.append(column.in_(ids.where(natural_key.in_(bindparam(many, expanding=True)))))
+            parts.append(column.in_(ids.where(natural_key.in_(listed))))
     return or_(*parts) if parts else false()
 
 
@@ -238,14 +261,14 @@ class DeviceSearchRepository:
         limit: int,
         *,
         backwards: bool = False,
-    ) -> Sequence[Row[Any]]:
+    ) -> list[asyncpg.Record]:
         """Like `search`, as rows of the columns a search page shows: no ORM objects, since
-        the rows go straight to JSON."""
+        the rows go straight to JSON, run by asyncpg (`Prepared`)."""
         shape, values = _shape(filters, scope)
         descending = sort.startswith("-") != backwards
         stmt = _page_statement(shape, sort, descending, bool(cursor))
         params = {**values, **_page_values(sort, cursor, limit)}
-        return (await self.session.execute(stmt, params)).all()
+        return await stmt.fetch(self.session, params)
 
     async def count(self, filters: DeviceFilters, scope: Scope) -> int:
         """How many devices match the filters inside the scope."""
@@ -255,14 +278,15 @@ class DeviceSearchRepository:
 
 
 @functools.lru_cache(maxsize=1024)
-def _page_statement(shape: Shape, sort: str, descending: bool, after: bool) -> Select[Any]:
+def _page_statement(shape: Shape, sort: str, descending: bool, after: bool) -> Prepared:
     """The statement of a search page of this shape (built once: see Shape)."""
-    return _ordered(select(*READ_COLUMNS).where(*_conditions(shape)), sort, descending, after)
+    stmt = select(*READ_COLUMNS).where(*_conditions(shape))
+    return Prepared(_ordered(stmt, sort, descending, after))
 
 
 def _keys(sort: str) -> list[ColumnElement[Any]]:
     """The keyset columns of a sort order: its field, then the id."""
-    return [DEVICE_SORTS[sort.lstrip("-")][0], DEVICE.id]
+    return [DEVICE_SORTS[sort.lstrip("-")], DEVICE.id]
 
 
 def _ordered(stmt: Select[Any], sort: str, descending: bool, after: bool) -> Select[Any]:

@@ -19,7 +19,7 @@ from inventory_service.exceptions import (
 from inventory_service.models import CatalogueItem, Device, Institution, Municipality
 from inventory_service.repository import DeviceRepository
 from inventory_service.schemas import DeviceCreate, DeviceFilters, DeviceUpdate
-from inventory_service.search_repository import DeviceSearchRepository, as_read, sort_key
+from inventory_service.search_repository import DeviceSearchRepository, as_read, read_key
 from inventory_service.service import access, catalogue, history, reference
 from shared_kit.auth import Principal
 from shared_kit.concurrency import check_if_match
@@ -222,10 +222,11 @@ async def search_devices(
     # Going forwards, a page after a cursor has one before it; going backwards, the page
     # before a cursor has the cursor's page after it.
     earlier, later = (more, True) if backwards else (cursor is not None, more)
+    reads = [as_read(row) for row in items]
     return DeviceSlice(
-        [as_read(row) for row in items],
-        encode_cursor(sort_key(sort, items[-1])) if items and later else None,
-        encode_cursor(sort_key(sort, items[0])) if items and earlier else None,
+        reads,
+        encode_cursor(read_key(sort, reads[-1])) if reads and later else None,
+        encode_cursor(read_key(sort, reads[0])) if reads and earlier else None,
     )
 
 
