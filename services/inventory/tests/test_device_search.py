@@ -126,6 +126,19 @@ class TestOrders:
             assert seen == whole, sort
 
 
+class TestListFilters:
+    async def test_a_status_given_twice_or_in_another_order_finds_the_same(
+        self, client: httpx.AsyncClient, tokens: Tokens, fleet: None
+    ) -> None:
+        """Each status is one parameter of the page's statement; repeats count once."""
+        found = []
+        for statuses in (["in_stock", "available"], ["available", "in_stock", "available"]):
+            r = await client.get(DEVICES, params={"status": statuses}, headers=bearer(tokens.riga))
+            assert r.status_code == 200, r.text
+            found.append([d["id"] for d in r.json()["items"]])
+        assert found[0] == found[1] and found[0]
+
+
 class TestPagesBothWays:
     async def test_previous_pages_lead_back_to_the_first(
         self, client: httpx.AsyncClient, tokens: Tokens, fleet: None

@@ -132,8 +132,8 @@ def _shape(f: DeviceFilters, scope: Scope) -> tuple[Shape, dict[str, Any]]:
         ("catalogue_item", f.catalogue_item_code),
         ("q", _escape_like(f.q.strip().upper()) + "%" if f.q else None),
     ):
-        if isinstance(value, list):
-            _spread(values, name, value)
+        if isinstance(value, list):  # each value once: a shape per count, at most eight
+            _spread(values, name, sorted(set(value)))
         elif value:
             values[name] = value
     return (tenancy, tuple(values)), values
